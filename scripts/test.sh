@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite: installs packages, builds a normal and an ASan/UBSan tree,
+# runs every CTest test in both.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+"$top/scripts/install-deps.sh"
+BUILD_DIR="$top/build" "$top/scripts/build.sh"
+(cd "$top/build" && ctest --output-on-failure -j2 --timeout 600)
+BUILD_DIR="$top/build-asan" "$top/scripts/build.sh" -DTXEND_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+(cd "$top/build-asan" && ctest --output-on-failure -j2 --timeout 900 -LE 'bench|xenlab')
