@@ -1,0 +1,112 @@
+#include "tests/support/daemon_process.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+extern char** environ;
+
+namespace txend::testing {
+
+TempDir::TempDir() {
+  const char* base = getenv("TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/txend-test-XXXXXX";
+  char* made = mkdtemp(tmpl.data());
+  path_ = made ? made : "";
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+}
+
+bool SocketAccepts(const std::string& path) {
+  sockaddr_un addr{};
+  if (path.size() >= sizeof addr.sun_path) return false;
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  addr.sun_family = AF_UNIX;
+  memcpy(addr.sun_path, path.c_str(), path.size());
+  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return ok;
+}
+
+Result<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(std::vector<std::string> argv,
+                                                            const std::string& socket_path,
+                                                            std::vector<std::string> env,
+                                                            std::chrono::milliseconds timeout) {
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
+  env_strings.insert(env_strings.end(), env.begin(), env.end());
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), envp.data());
+  if (rc != 0) return Status::Error(rc, "cannot start " + argv[0] + ": " + strerror(rc));
+  std::unique_ptr<DaemonProcess> proc(new DaemonProcess(pid));
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!SocketAccepts(socket_path)) {
+    if (!proc->Running()) return Status::Error(ECHILD, argv[0] + " exited during start-up");
+    if (std::chrono::steady_clock::now() > deadline)
+      return Status::Error(ETIMEDOUT, argv[0] + " did not listen on " + socket_path);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return proc;
+}
+
+bool DaemonProcess::Running() {
+  if (reaped_) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) == pid_) reaped_ = true;
+  return !reaped_;
+}
+
+int DaemonProcess::Stop(int signal) {
+  if (reaped_) return 0;
+  kill(pid_, signal);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  reaped_ = true;
+  return status;
+}
+
+DaemonProcess::~DaemonProcess() { Stop(SIGKILL); }
+
+std::string BinPath(const std::string& program) { return std::string(TXEND_BIN_DIR) + "/" + program; }
+
+Result<std::unique_ptr<DaemonProcess>> StartXsd(const std::string& socket_path,
+                                                std::vector<std::string> extra_args) {
+  std::vector<std::string> argv{BinPath("xsd"), "--no-fork", "--socket", socket_path};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  return DaemonProcess::Start(argv, socket_path);
+}
+
+CommandResult RunCommand(const std::string& command, bool merge_stderr) {
+  CommandResult result;
+  std::string cmd = merge_stderr ? command + " 2>&1" : command;
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (!pipe) return result;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) result.out.append(buf, n);
+  int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+}  // namespace txend::testing

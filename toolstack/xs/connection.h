@@ -1,0 +1,92 @@
+// Connection: one client connection to a xenstore daemon (xsd or any stock
+// xenstored) over its unix socket. It moves messages and matches replies; it
+// offers no reads or writes of nodes — those need a Snapshot or Transaction
+// (transaction.h), so every store access names its transaction.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "xsd/wire.h"
+
+namespace txend::xs {
+
+// One request: type, transaction id (0 = none) and payload.
+struct Request {
+  wire::MsgType type;
+  uint32_t tx_id = 0;
+  std::string payload;
+};
+
+// Called on the connection's event thread for each WATCH_EVENT of a watch.
+using WatchCallback = std::function<void(const std::string& path, const std::string& token)>;
+
+class Watch;
+
+// Thread-safe: any number of threads may call at once. Requests go out in call
+// order; a background thread reads replies and watch events.
+class Connection {
+ public:
+  // Connects to `socket_path`; if empty, to $XENSTORED_PATH, else /run/xenstored/socket.
+  static Result<std::unique_ptr<Connection>> Open(std::string socket_path = "");
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Sends one request and waits for its reply payload; an ERROR reply becomes
+  // a Status carrying the errno it names.
+  Result<std::string> Call(wire::MsgType type, uint32_t tx_id, std::string_view payload);
+  // Pipelining: sends every request in one write, then collects the replies in order.
+  std::vector<Result<std::string>> CallMany(std::span<const Request> requests);
+
+  // Registers a watch on `path` (a path or @introduceDomain/@releaseDomain).
+  // The daemon fires one event straight away. Unregistered when the Watch dies.
+  Result<Watch> AddWatch(const std::string& path, WatchCallback callback);
+
+  // Domain management (privileged callers only).
+  Status Introduce(uint32_t domid, uint64_t store_mfn, uint32_t store_port);
+  Status Release(uint32_t domid);
+  Result<bool> IsDomainIntroduced(uint32_t domid);
+  Result<std::string> GetDomainPath(uint32_t domid);
+  Status SetTarget(uint32_t domid, uint32_t target_domid);
+  Status Resume(uint32_t domid);
+  // CONTROL <args...>: the daemon's reply text (e.g. Control({"stats"})).
+  Result<std::string> Control(const std::vector<std::string>& args);
+
+  // False once the daemon closed the connection; every call then fails with ECONNRESET.
+  bool alive() const;
+
+  struct Impl;
+
+ private:
+  explicit Connection(std::unique_ptr<Impl> impl);
+  friend class Watch;
+  std::unique_ptr<Impl> impl_;
+};
+
+// A registered watch; UNWATCHes when destroyed. Do not destroy it from inside
+// its own callback.
+class Watch {
+ public:
+  Watch(Watch&& other) noexcept;
+  Watch& operator=(Watch&& other) noexcept;
+  ~Watch();
+  const std::string& path() const { return path_; }
+  const std::string& token() const { return token_; }
+
+ private:
+  friend class Connection;
+  Watch(Connection* conn, std::string path, std::string token);
+  void Release();
+  Connection* conn_ = nullptr;
+  std::string path_;
+  std::string token_;
+};
+
+}  // namespace txend::xs
