@@ -5,7 +5,9 @@
 namespace txend::xs {
 namespace {
 
+using wire::FormatPerm;
 using wire::MsgType;
+using wire::ParsePerm;
 
 std::string PathPayload(std::string_view path) { return wire::JoinFields({path}); }
 

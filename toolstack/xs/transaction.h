@@ -15,9 +15,14 @@
 
 #include "base/result.h"
 #include "toolstack/xs/connection.h"
-#include "toolstack/xs/perms.h"
+#include "xsd/perm.h"
 
 namespace txend::xs {
+
+using wire::Access;
+using wire::MakePerms;
+using wire::Perm;
+using wire::Perms;
 
 // Reads shared by Snapshot and Transaction, all inside the context's transaction.
 class ReadContext {

@@ -9,7 +9,7 @@
 
 #include "base/result.h"
 
-namespace txend::xs {
+namespace txend::wire {
 
 enum class Access : char { kNone = 'n', kRead = 'r', kWrite = 'w', kBoth = 'b' };
 
@@ -28,4 +28,4 @@ std::string FormatPerm(const Perm& perm);
 // Owner `owner`, everybody else `others`, then explicit per-domain grants.
 Perms MakePerms(uint32_t owner, Access others, std::vector<Perm> grants = {});
 
-}  // namespace txend::xs
+}  // namespace txend::wire

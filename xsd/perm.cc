@@ -1,8 +1,8 @@
-#include "toolstack/xs/perms.h"
+#include "xsd/perm.h"
 
 #include <charconv>
 
-namespace txend::xs {
+namespace txend::wire {
 
 Result<Perm> ParsePerm(std::string_view text) {
   if (text.size() < 2) return Status::Error(EINVAL, "bad permission '" + std::string(text) + "'");
@@ -31,4 +31,4 @@ Perms MakePerms(uint32_t owner, Access others, std::vector<Perm> grants) {
   return perms;
 }
 
-}  // namespace txend::xs
+}  // namespace txend::wire

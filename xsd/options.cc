@@ -1,0 +1,66 @@
+#include "xsd/options.h"
+
+#include <CLI/CLI.hpp>
+
+namespace txend::xsd {
+namespace {
+
+// "-Q what=nb": the quotas the stock daemon names, plus ours.
+Status ApplyQuota(const std::string& spec, Quota& q) {
+  auto eq = spec.find('=');
+  if (eq == std::string::npos) return Status::Error(EINVAL, "quota must be <what>=<nb>: " + spec);
+  std::string what = spec.substr(0, eq);
+  size_t n = 0;
+  try {
+    n = std::stoul(spec.substr(eq + 1));
+  } catch (const std::exception&) {
+    return Status::Error(EINVAL, "bad quota value in " + spec);
+  }
+  if (what == "transaction-nodes") q.transaction_nodes = n;
+  else if (what == "outstanding") q.outstanding = n;
+  else return Status::Error(EINVAL, "unknown quota '" + what + "' (transaction-nodes, outstanding)");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<XsdOptions> ParseOptions(int argc, const char* const* argv, std::string* help) {
+  XsdOptions o;
+  CLI::App app{"xsd: the txend xenstore daemon", "xsd"};
+  app.set_help_flag("-H,--help", "print this help and exit");
+  std::vector<std::string> quotas, soft_quotas, timeouts;
+  std::string internal_db;
+  bool ignored = false;
+  app.add_flag("-N,--no-fork", o.no_fork, "stay in the foreground");
+  app.add_flag("-P,--output-pid", o.output_pid, "print the daemon's pid on stdout");
+  app.add_option("-F,--pid-file", o.pid_file, "write the daemon's pid to this file");
+  app.add_option("-T,--trace-file", o.server.trace_file, "log every message to this file");
+  app.add_option("-E,--entry-nb", o.quota.entries, "nodes a domain may own")->capture_default_str();
+  app.add_option("-S,--entry-size", o.quota.node_size, "bytes in one node's value")->capture_default_str();
+  app.add_option("-W,--watch-nb", o.quota.watches, "watches per domain")->capture_default_str();
+  app.add_option("-t,--transaction", o.quota.transactions, "open transactions per domain")->capture_default_str();
+  app.add_option("-A,--perm-nb", o.quota.perms, "ACL entries per node")->capture_default_str();
+  app.add_option("-M,--path-max", o.quota.path_length, "path length below a domain's home")->capture_default_str();
+  app.add_option("-Q,--quota", quotas, "<what>=<nb>: transaction-nodes, outstanding");
+  app.add_option("-q,--quota-soft", soft_quotas, "accepted for compatibility; soft quotas only warn");
+  app.add_option("-w,--timeout", timeouts, "accepted for compatibility");
+  app.add_option("-I,--internal-db", internal_db, "accepted: the store is always in memory")->expected(0, 1);
+  app.add_flag("-V,--verbose", o.verbose, "log to stderr");
+  app.add_flag("-D,--no-domain-init,-R,--no-recovery,-K,--keep-orphans", ignored, "accepted for compatibility");
+  app.add_option("--socket", o.server.socket_path, "the dom0 socket")->capture_default_str();
+  app.add_option("--domain-sockets", o.server.domain_socket_dir,
+                 "directory for per-domain sockets (DIR/<domid>), created at INTRODUCE");
+  app.add_option("--persist", o.persist_dir, "keep a journal and snapshot in this directory");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    if (help) *help = app.help();
+    return o;
+  } catch (const CLI::ParseError& e) {
+    return Status::Error(EINVAL, e.what());
+  }
+  for (const auto& q : quotas) TXEND_RETURN_IF_ERROR(ApplyQuota(q, o.quota));
+  return o;
+}
+
+}  // namespace txend::xsd

@@ -1,0 +1,347 @@
+#include "xsd/server.h"
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <vector>
+
+namespace txend::xsd {
+namespace {
+
+constexpr size_t kReadChunk = 65536;
+constexpr size_t kDom0Backlog = 1 << 20;  // dom0 stops being read past this much queued output
+
+// One connected client socket.
+struct Client {
+  int fd = -1;
+  ConnId conn = 0;
+  uint32_t domid = 0;
+  wire::MessageReader reader;
+  std::string out;
+  size_t out_pos = 0;
+  std::deque<size_t> reply_ends;  // offsets in `out` where queued replies end
+  bool reading = true;            // EPOLLIN armed
+  bool writing = false;           // EPOLLOUT armed
+  bool closing = false;
+  bool eof = false;
+};
+
+Result<int> Listen(const std::string& path) {
+  sockaddr_un addr{};
+  if (path.size() >= sizeof addr.sun_path) return Status::Error(EINVAL, "socket path too long: " + path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Status::Error(errno, "socket: " + std::string(strerror(errno)));
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size());
+  unlink(path.c_str());
+  mode_t old = umask(0177);
+  int rc = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  umask(old);
+  if (rc != 0 || listen(fd, 128) != 0) {
+    int err = errno;
+    close(fd);
+    return Status::Error(err, "cannot listen on " + path + ": " + strerror(err));
+  }
+  return fd;
+}
+
+// A printable, bounded rendering of a payload for the trace file.
+std::string TraceText(const std::string& payload) {
+  std::string out;
+  for (char c : payload.substr(0, 256)) {
+    if (c == '\0')
+      out.push_back(' ');
+    else if (c < 0x20 || c > 0x7e)
+      out.push_back('.');
+    else
+      out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+struct Server::Impl {
+  ServerOptions opts;
+  Xenstore& store;
+  int epfd = -1;
+  int stop_fd = -1;
+  std::map<int, uint32_t> listeners;          // listening fd -> domain it serves
+  std::map<uint32_t, int> domain_listeners;   // domid -> listening fd
+  std::map<int, std::unique_ptr<Client>> clients;
+  std::map<ConnId, Client*> by_conn;
+  std::vector<Client*> runnable;              // clients with buffered requests to process
+  FILE* trace = nullptr;
+
+  Impl(ServerOptions o, Xenstore& s) : opts(std::move(o)), store(s) {}
+  ~Impl();
+
+  void Arm(Client& c);
+  void Accept(int listener_fd, uint32_t domid);
+  void ReadFrom(Client& c);
+  void Process(Client& c);
+  void Deliver(Outbox& out);
+  void Flush(Client& c);
+  void Close(Client& c);
+  bool Paused(const Client& c) const;
+  Status OpenDomainSocket(uint32_t domid);
+  void CloseDomain(uint32_t domid);
+  void Trace(const char* dir, const Client& c, const std::string& bytes);
+};
+
+Server::Impl::~Impl() {
+  for (auto& [fd, c] : clients) close(fd);
+  for (auto& [fd, domid] : listeners) close(fd);
+  if (!opts.socket_path.empty()) unlink(opts.socket_path.c_str());
+  for (auto& [domid, fd] : domain_listeners) unlink((opts.domain_socket_dir + "/" + std::to_string(domid)).c_str());
+  if (epfd >= 0) close(epfd);
+  if (stop_fd >= 0) close(stop_fd);
+  if (trace) fclose(trace);
+}
+
+void Server::Impl::Arm(Client& c) {
+  epoll_event ev{};
+  ev.events = (c.reading ? uint32_t{EPOLLIN} : 0u) | (c.writing ? uint32_t{EPOLLOUT} : 0u) | EPOLLRDHUP;
+  ev.data.fd = c.fd;
+  epoll_ctl(epfd, EPOLL_CTL_MOD, c.fd, &ev);
+}
+
+void Server::Impl::Accept(int listener_fd, uint32_t domid) {
+  while (true) {
+    int fd = accept4(listener_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    auto c = std::make_unique<Client>();
+    c->fd = fd;
+    c->domid = domid;
+    c->conn = store.Connect(domid);
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.data.fd = fd;
+    epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+    by_conn[c->conn] = c.get();
+    clients[fd] = std::move(c);
+  }
+}
+
+bool Server::Impl::Paused(const Client& c) const {
+  if (c.domid == 0) return c.out.size() - c.out_pos > kDom0Backlog;
+  return c.reply_ends.size() >= store.quota().outstanding;
+}
+
+void Server::Impl::ReadFrom(Client& c) {
+  char buf[kReadChunk];
+  ssize_t n = read(c.fd, buf, sizeof buf);
+  if (n > 0) {
+    c.reader.Feed(std::string_view(buf, static_cast<size_t>(n)));
+  } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+    c.eof = true;
+  }
+  Process(c);
+  if (!c.reader.error().ok()) {  // oversized message: the stock daemons kill the connection
+    store.CountDroppedConnection();
+    c.closing = true;
+  }
+  if (c.eof) c.closing = true;
+}
+
+void Server::Impl::Process(Client& c) {
+  Outbox out;
+  while (!c.closing && !Paused(c)) {
+    auto msg = c.reader.Next();
+    if (!msg) break;
+    if (trace) Trace("IN ", c, wire::Encode(msg->type(), msg->header.req_id, msg->header.tx_id, msg->payload));
+    store.Handle(c.conn, *msg, out);
+    Deliver(out);
+    out = Outbox();
+  }
+  bool want_read = !Paused(c) && !c.eof;
+  if (want_read != c.reading) {
+    c.reading = want_read;
+    Arm(c);
+  }
+}
+
+void Server::Impl::Deliver(Outbox& out) {
+  for (auto& [conn, bytes] : out.messages) {
+    auto it = by_conn.find(conn);
+    if (it == by_conn.end() || it->second->closing) continue;
+    Client& c = *it->second;
+    if (trace) Trace("OUT", c, bytes);
+    wire::Header h;
+    std::memcpy(&h, bytes.data(), sizeof h);
+    c.out.append(bytes);
+    if (h.type != static_cast<uint32_t>(wire::MsgType::kWatchEvent)) c.reply_ends.push_back(c.out.size());
+    if (c.out.size() - c.out_pos > opts.max_output_bytes) {  // not reading its events: drop it
+      store.CountDroppedConnection();
+      c.closing = true;
+    }
+  }
+  for (uint32_t domid : out.introduced) {
+    if (!opts.domain_socket_dir.empty()) {
+      Status st = OpenDomainSocket(domid);
+      if (!st.ok()) fprintf(stderr, "xsd: %s\n", st.ToString().c_str());
+    }
+  }
+  for (uint32_t domid : out.released) CloseDomain(domid);
+}
+
+void Server::Impl::Flush(Client& c) {
+  while (c.out_pos < c.out.size()) {
+    ssize_t n = send(c.fd, c.out.data() + c.out_pos, c.out.size() - c.out_pos, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) break;
+    if (n <= 0) {
+      c.closing = true;
+      return;
+    }
+    c.out_pos += static_cast<size_t>(n);
+  }
+  while (!c.reply_ends.empty() && c.reply_ends.front() <= c.out_pos) c.reply_ends.pop_front();
+  if (c.out_pos == c.out.size()) {
+    c.out.clear();
+    c.out_pos = 0;
+  } else if (c.out_pos > kReadChunk) {
+    c.out.erase(0, c.out_pos);
+    for (auto& end : c.reply_ends) end -= c.out_pos;
+    c.out_pos = 0;
+  }
+  bool want_write = c.out_pos < c.out.size();
+  if (want_write != c.writing) {
+    c.writing = want_write;
+    Arm(c);
+  }
+  if (!c.reading && !Paused(c) && !c.eof) runnable.push_back(&c);
+}
+
+void Server::Impl::Close(Client& c) {
+  uint32_t domid = c.domid;
+  epoll_ctl(epfd, EPOLL_CTL_DEL, c.fd, nullptr);
+  close(c.fd);
+  store.Disconnect(c.conn);
+  by_conn.erase(c.conn);
+  std::erase(runnable, &c);
+  clients.erase(c.fd);
+  if (domid == 0) return;
+  for (auto& [fd, other] : clients)
+    if (other->domid == domid) return;
+  // The last channel to an introduced domain closed: like a dead ring.
+  Outbox out;
+  store.DomainGone(domid, out);
+  Deliver(out);
+}
+
+Status Server::Impl::OpenDomainSocket(uint32_t domid) {
+  if (domain_listeners.count(domid)) return Status::Ok();
+  TXEND_ASSIGN_OR_RETURN(int fd, Listen(opts.domain_socket_dir + "/" + std::to_string(domid)));
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = fd;
+  epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+  listeners[fd] = domid;
+  domain_listeners[domid] = fd;
+  return Status::Ok();
+}
+
+void Server::Impl::CloseDomain(uint32_t domid) {
+  auto it = domain_listeners.find(domid);
+  if (it != domain_listeners.end()) {
+    epoll_ctl(epfd, EPOLL_CTL_DEL, it->second, nullptr);
+    close(it->second);
+    listeners.erase(it->second);
+    unlink((opts.domain_socket_dir + "/" + std::to_string(domid)).c_str());
+    domain_listeners.erase(it);
+  }
+  for (auto& [fd, c] : clients)
+    if (c->domid == domid) c->closing = true;
+}
+
+void Server::Impl::Trace(const char* dir, const Client& c, const std::string& bytes) {
+  wire::Header h;
+  std::memcpy(&h, bytes.data(), sizeof h);
+  fprintf(trace, "%s conn=%llu dom=%u %s req=%u tx=%u (%s)\n", dir, static_cast<unsigned long long>(c.conn),
+          c.domid, std::string(wire::TypeName(h.type)).c_str(), h.req_id, h.tx_id,
+          TraceText(bytes.substr(wire::kHeaderSize)).c_str());
+  fflush(trace);
+}
+
+Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Xenstore& store) {
+  auto impl = std::make_unique<Impl>(std::move(options), store);
+  impl->epfd = epoll_create1(EPOLL_CLOEXEC);
+  impl->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (impl->epfd < 0 || impl->stop_fd < 0) return Status::Error(errno, "epoll/eventfd setup failed");
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = impl->stop_fd;
+  epoll_ctl(impl->epfd, EPOLL_CTL_ADD, impl->stop_fd, &ev);
+  if (!impl->opts.trace_file.empty()) {
+    impl->trace = fopen(impl->opts.trace_file.c_str(), "a");
+    if (!impl->trace) return Status::Error(errno, "cannot open trace file " + impl->opts.trace_file);
+  }
+  TXEND_ASSIGN_OR_RETURN(int fd, Listen(impl->opts.socket_path));
+  ev.data.fd = fd;
+  epoll_ctl(impl->epfd, EPOLL_CTL_ADD, fd, &ev);
+  impl->listeners[fd] = 0;
+  if (!impl->opts.domain_socket_dir.empty() && mkdir(impl->opts.domain_socket_dir.c_str(), 0700) != 0 &&
+      errno != EEXIST)
+    return Status::Error(errno, "cannot create " + impl->opts.domain_socket_dir);
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Server::~Server() = default;
+
+void Server::RequestStop() {
+  uint64_t one = 1;
+  ssize_t ignored = write(impl_->stop_fd, &one, sizeof one);
+  (void)ignored;
+}
+
+Status Server::Run() {
+  Impl& s = *impl_;
+  epoll_event events[64];
+  while (true) {
+    int timeout = s.runnable.empty() ? -1 : 0;
+    int n = epoll_wait(s.epfd, events, 64, timeout);
+    if (n < 0 && errno != EINTR) return Status::Error(errno, "epoll_wait failed");
+    for (int i = 0; i < n; ++i) {
+      int fd = events[i].data.fd;
+      if (fd == s.stop_fd) return Status::Ok();
+      if (auto l = s.listeners.find(fd); l != s.listeners.end()) {
+        s.Accept(fd, l->second);
+        continue;
+      }
+      auto it = s.clients.find(fd);
+      if (it == s.clients.end()) continue;
+      Client& c = *it->second;
+      if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) s.ReadFrom(c);
+    }
+    std::vector<Client*> runnable;
+    runnable.swap(s.runnable);
+    for (Client* c : runnable) s.Process(*c);
+    // Group commit: one fdatasync covers every commit of this round, before any reply leaves.
+    Status synced = s.store.Sync();
+    if (!synced.ok()) return synced;
+    // Closing a domain's last client may queue @releaseDomain events for
+    // others, so flush and close until nothing changes.
+    std::vector<Client*> to_close;
+    do {
+      to_close.clear();
+      for (auto& [fd, c] : s.clients) {
+        if (!c->closing || c->eof) s.Flush(*c);  // a half-closed client still gets its replies
+        if (c->closing) to_close.push_back(c.get());
+      }
+      for (Client* c : to_close) s.Close(*c);
+    } while (!to_close.empty());
+  }
+}
+
+}  // namespace txend::xsd

@@ -1,0 +1,122 @@
+#include "xsd/tree.h"
+
+#include "xsd/path.h"
+
+namespace txend::xsd {
+namespace {
+
+// Makes `slot` point at a node no other tree shares, copying it if needed.
+Node* Unshare(NodePtr& slot) {
+  if (slot.use_count() > 1) slot = std::make_shared<Node>(*slot);
+  return slot.get();
+}
+
+void Visit(const std::string& path, const Node& node,
+           const std::function<void(const std::string&, const Node&)>& visit) {
+  visit(path, node);
+  for (const auto& [name, child] : node.children) Visit(ChildPath(path, name), *child, visit);
+}
+
+// Records the removal of `node` at `path` and its descendants, deepest first.
+void RecordRemoval(const std::string& path, const Node& node, Change::Kind kind,
+                   std::vector<Change>* changes) {
+  for (const auto& [name, child] : node.children)
+    RecordRemoval(ChildPath(path, name), *child, Change::kRemovedBelow, changes);
+  changes->push_back({kind, path, node.perms, {}});
+}
+
+}  // namespace
+
+Tree::Tree(wire::Perms root_perms) : root_(std::make_shared<Node>()) { root_->perms = std::move(root_perms); }
+
+const Node* Tree::Find(std::string_view path) const {
+  const Node* node = root_.get();
+  for (auto part : Components(path)) {
+    auto it = node->children.find(part);
+    if (it == node->children.end()) return nullptr;
+    node = it->second.get();
+  }
+  return node;
+}
+
+std::pair<const Node*, std::string> Tree::DeepestExisting(std::string_view path) const {
+  const Node* node = root_.get();
+  std::string at = "/";
+  for (auto part : Components(path)) {
+    auto it = node->children.find(part);
+    if (it == node->children.end()) break;
+    node = it->second.get();
+    at = ChildPath(at, part);
+  }
+  return {node, at};
+}
+
+Node* Tree::Touch(std::string_view path, std::optional<uint32_t> creator, uint64_t stamp,
+                  std::vector<Change>* changes) {
+  Node* node = Unshare(root_);
+  std::string at = "/";
+  for (auto part : Components(path)) {
+    at = ChildPath(at, part);
+    auto it = node->children.find(part);
+    if (it == node->children.end()) {
+      auto child = std::make_shared<Node>();
+      child->perms = node->perms;
+      if (creator) child->perms[0].domid = *creator;
+      child->version = child->children_version = stamp;
+      node->children_version = stamp;
+      if (changes) changes->push_back({Change::kCreated, at, {}, child->perms});
+      it = node->children.emplace(std::string(part), std::move(child)).first;
+    }
+    node = Unshare(it->second);
+  }
+  return node;
+}
+
+void Tree::Write(std::string_view path, std::string_view value, std::optional<uint32_t> creator,
+                 uint64_t stamp, std::vector<Change>* changes) {
+  bool existed = Find(path) != nullptr;
+  Node* node = Touch(path, creator, stamp, changes);
+  node->value.assign(value);
+  node->version = stamp;
+  if (existed && changes) changes->push_back({Change::kModified, std::string(path), {}, node->perms});
+}
+
+void Tree::Mkdir(std::string_view path, std::optional<uint32_t> creator, uint64_t stamp,
+                 std::vector<Change>* changes) {
+  if (!Find(path)) Touch(path, creator, stamp, changes);
+}
+
+void Tree::Remove(std::string_view path, uint64_t stamp, std::vector<Change>* changes) {
+  if (path == "/" || !Find(path)) return;
+  Node* parent = Touch(ParentPath(path), std::nullopt, stamp, nullptr);
+  auto it = parent->children.find(BaseName(path));
+  if (changes) RecordRemoval(std::string(path), *it->second, Change::kRemoved, changes);
+  parent->children.erase(it);
+  parent->children_version = stamp;
+}
+
+void Tree::SetPerms(std::string_view path, wire::Perms perms, uint64_t stamp, std::vector<Change>* changes) {
+  Node* node = Touch(path, std::nullopt, stamp, changes);
+  if (changes) changes->push_back({Change::kPermsChanged, std::string(path), node->perms, perms});
+  node->perms = std::move(perms);
+  node->version = stamp;
+}
+
+void Tree::Restore(std::string_view path, std::string_view value, wire::Perms perms, uint64_t stamp) {
+  Node* node = Touch(path, std::nullopt, stamp, nullptr);
+  node->value.assign(value);
+  node->perms = std::move(perms);
+  node->version = stamp;
+}
+
+void Tree::ForEach(const std::function<void(const std::string&, const Node&)>& visit) const {
+  Visit("/", *root_, visit);
+}
+
+size_t Tree::node_count() const {
+  size_t n = 0;
+  ForEach([&](const std::string&, const Node&) { ++n; });
+  return n;
+}
+
+}  // namespace txend::xsd

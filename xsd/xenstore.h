@@ -1,0 +1,115 @@
+// Xenstore: the daemon's state and the meaning of every request — store,
+// transactions, permissions, quotas, watches, domains, statistics. Pure: it
+// takes decoded messages and returns the bytes to send, so it is tested and
+// fuzzed without sockets. Transports (server.h) feed it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "xsd/domain_registry.h"
+#include "xsd/journal.h"
+#include "xsd/quota.h"
+#include "xsd/stats.h"
+#include "xsd/transaction.h"
+#include "xsd/tree.h"
+#include "xsd/watch_registry.h"
+#include "xsd/wire.h"
+
+namespace txend::xsd {
+
+// What handling requests produced for the transports.
+struct Outbox {
+  std::vector<std::pair<ConnId, std::string>> messages;  // encoded replies and watch events
+  std::vector<uint32_t> introduced;                       // INTRODUCEd domains to start serving
+  std::vector<uint32_t> released;                         // RELEASEd domains to stop serving
+};
+
+class Xenstore {
+ public:
+  // `journal` (optional) has already loaded `tree`. Without a journal the
+  // store starts with the standard top-level nodes.
+  Xenstore(Quota quota, std::unique_ptr<Journal> journal = nullptr, std::optional<Tree> tree = std::nullopt);
+
+  // A new connection speaking for domain `domid`; dom0 connections are privileged.
+  ConnId Connect(uint32_t domid);
+  // Drops the connection's transactions and watches.
+  void Disconnect(ConnId conn);
+  void Handle(ConnId conn, const wire::Message& msg, Outbox& out);
+  // The transport of an introduced domain died (or its domain did): fires
+  // @releaseDomain once per incarnation.
+  void DomainGone(uint32_t domid, Outbox& out);
+  // Makes committed changes durable (group commit); compacts when due.
+  Status Sync();
+
+  // The transport dropped a misbehaving client (counted in stats).
+  void CountDroppedConnection() { ++stats_.connections_dropped; }
+  // Where CONTROL log/print output goes (the daemon's log); none by default.
+  void set_log(std::function<void(const std::string&)> log) { log_ = std::move(log); }
+  Quota& quota() { return quota_; }
+  const Tree& tree() const { return tree_; }
+  const Stats& stats() const { return stats_; }
+  Gauges gauges() const;
+  bool persistent() const { return journal_ != nullptr; }
+
+ private:
+  struct Session {
+    uint32_t domid = 0;
+    std::map<uint32_t, Transaction> transactions;
+  };
+  using Reply = Result<std::string>;
+
+  Reply Dispatch(Session& s, ConnId conn, const wire::Message& m, Outbox& out,
+                 std::vector<std::string>& after_reply);
+  Reply DoRead(Session& s, const wire::Message& m);
+  Reply DoGetPerms(Session& s, const wire::Message& m);
+  Reply DoDirectory(Session& s, const wire::Message& m);
+  Reply DoDirectoryPart(Session& s, const wire::Message& m);
+  Reply DoWrite(Session& s, const wire::Message& m, Outbox& out);
+  Reply DoMkdir(Session& s, const wire::Message& m, Outbox& out);
+  Reply DoRm(Session& s, const wire::Message& m, Outbox& out);
+  Reply DoSetPerms(Session& s, const wire::Message& m, Outbox& out);
+  Reply DoWatch(Session& s, ConnId conn, const wire::Message& m, std::vector<std::string>& after_reply);
+  Reply DoUnwatch(Session& s, ConnId conn, const wire::Message& m);
+  Reply DoTransactionStart(Session& s, const wire::Message& m);
+  Reply DoTransactionEnd(Session& s, const wire::Message& m, Outbox& out);
+  Reply DoIntroduce(const wire::Message& m, Outbox& out);
+  Reply DoRelease(const wire::Message& m, Outbox& out);
+  Reply DoResume(const wire::Message& m);
+  Reply DoSetTarget(const wire::Message& m);
+  Reply DoControl(const wire::Message& m);
+
+  struct Requester WhoIs(const Session& s) const;
+  Result<std::string> PathArg(const Session& s, std::string_view raw, bool allow_special) const;
+  Result<Transaction*> TransactionOf(Session& s, const wire::Message& m);
+  const Tree& View(Transaction* tx) const { return tx ? tx->tree() : tree_; }
+  Status CheckWritable(const Session& s, const Tree& view, const std::string& path) const;
+  Result<const Node*> Readable(const Session& s, Transaction* tx, const std::string& path) const;
+  // Applies one mutation: inside `tx`, or at once as its own commit.
+  Status Mutate(Session& s, Transaction* tx, Op op, Outbox& out);
+  // Replays committed ops onto the live tree, then journals, accounts and fires watches.
+  void Publish(const std::vector<Op>& ops, Outbox& out);
+  void FireSpecial(const std::string& name, Outbox& out);
+  void DropSessionState(Session& s, ConnId conn);
+  void RefreshDiskStats();
+
+  Quota quota_;
+  std::unique_ptr<Journal> journal_;
+  Tree tree_;
+  uint64_t stamp_ = 1;
+  uint32_t next_tx_id_ = 1;
+  ConnId next_conn_ = 1;
+  std::map<ConnId, Session> sessions_;
+  WatchRegistry watches_;
+  DomainRegistry domains_;
+  Stats stats_;
+  std::function<void(const std::string&)> log_;
+  bool logging_ = true;
+};
+
+}  // namespace txend::xsd
