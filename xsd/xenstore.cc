@@ -47,11 +47,9 @@ bool WriteClass(MsgType t) {
   return t == MsgType::kWrite || t == MsgType::kMkdir || t == MsgType::kRm || t == MsgType::kSetPerms;
 }
 
-// The store every fresh xsd starts with (what xen-init-dom0 and tools expect).
-Tree DefaultTree() {
-  Tree tree;
+// Nodes every xsd has (what xen-init-dom0 and tools expect); added when missing.
+void AddStandardNodes(Tree& tree) {
   for (const char* p : {"/local/domain", "/tool/xenstored"}) tree.Mkdir(p, std::nullopt, 1, nullptr);
-  return tree;
 }
 
 std::string Listing(const Node& node) {
@@ -66,8 +64,8 @@ std::string Listing(const Node& node) {
 }  // namespace
 
 Xenstore::Xenstore(Quota quota, std::unique_ptr<Journal> journal, std::optional<Tree> tree)
-    : quota_(quota), journal_(std::move(journal)), tree_(tree ? std::move(*tree) : DefaultTree()) {
-  if (journal_ && !tree_.Find("/local/domain")) tree_ = DefaultTree();
+    : quota_(quota), journal_(std::move(journal)), tree_(tree ? std::move(*tree) : Tree()) {
+  AddStandardNodes(tree_);
   // Ownership counts of a restored store.
   std::vector<Change> all;
   tree_.ForEach([&](const std::string& path, const Node& node) {
