@@ -166,6 +166,9 @@ TEST_F(HttpServerTest, SlowClientIsCutOff) {
   auto slow = RawClient::Unix(sock());
   slow.Send("GET /xend/node/ HTTP/1.1\r\nHost:");  // never finishes
   EXPECT_EQ(slow.ReadAll(), "");                      // closed by the server
+  // The socket closes before the timeout is counted; wait for the count.
+  for (int i = 0; i < 200 && server_->stats().timeouts.load() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(server_->stats().timeouts.load(), 1u);
 }
 
