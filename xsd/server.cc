@@ -33,6 +33,7 @@ struct Client {
   bool writing = false;           // EPOLLOUT armed
   bool closing = false;
   bool eof = false;
+  bool dirty = false;             // listed in Impl::dirty
 };
 
 Result<int> Listen(const std::string& path) {
@@ -80,6 +81,7 @@ struct Server::Impl {
   std::map<int, std::unique_ptr<Client>> clients;
   std::map<ConnId, Client*> by_conn;
   std::vector<Client*> runnable;              // clients with buffered requests to process
+  std::vector<Client*> dirty;                 // clients with output to flush, or closing
   FILE* trace = nullptr;
 
   Impl(ServerOptions o, Xenstore& s) : opts(std::move(o)), store(s) {}
@@ -96,6 +98,11 @@ struct Server::Impl {
   Status OpenDomainSocket(uint32_t domid);
   void CloseDomain(uint32_t domid);
   void Trace(const char* dir, const Client& c, const std::string& bytes);
+  void MarkDirty(Client& c) {
+    if (!c.dirty) dirty.push_back(&c);
+    c.dirty = true;
+  }
+  void FlushAndCloseDirty();
 };
 
 Server::Impl::~Impl() {
@@ -151,6 +158,7 @@ void Server::Impl::ReadFrom(Client& c) {
     c.closing = true;
   }
   if (c.eof) c.closing = true;
+  if (c.closing) MarkDirty(c);
 }
 
 void Server::Impl::Process(Client& c) {
@@ -179,6 +187,7 @@ void Server::Impl::Deliver(Outbox& out) {
     wire::Header h;
     std::memcpy(&h, bytes.data(), sizeof h);
     c.out.append(bytes);
+    MarkDirty(c);
     if (h.type != static_cast<uint32_t>(wire::MsgType::kWatchEvent)) c.reply_ends.push_back(c.out.size());
     if (c.out.size() - c.out_pos > opts.max_output_bytes) {  // not reading its events: drop it
       store.CountDroppedConnection();
@@ -229,6 +238,7 @@ void Server::Impl::Close(Client& c) {
   store.Disconnect(c.conn);
   by_conn.erase(c.conn);
   std::erase(runnable, &c);
+  std::erase(dirty, &c);
   clients.erase(c.fd);
   if (domid == 0) return;
   for (auto& [fd, other] : clients)
@@ -261,7 +271,10 @@ void Server::Impl::CloseDomain(uint32_t domid) {
     domain_listeners.erase(it);
   }
   for (auto& [fd, c] : clients)
-    if (c->domid == domid) c->closing = true;
+    if (c->domid == domid) {
+      c->closing = true;
+      MarkDirty(*c);
+    }
 }
 
 void Server::Impl::Trace(const char* dir, const Client& c, const std::string& bytes) {
@@ -271,6 +284,22 @@ void Server::Impl::Trace(const char* dir, const Client& c, const std::string& by
           c.domid, std::string(wire::TypeName(h.type)).c_str(), h.req_id, h.tx_id,
           TraceText(bytes.substr(wire::kHeaderSize)).c_str());
   fflush(trace);
+}
+
+// Closing a domain's last client may queue @releaseDomain events for others,
+// so flush and close until nothing is left dirty.
+void Server::Impl::FlushAndCloseDirty() {
+  while (!dirty.empty()) {
+    std::vector<Client*> batch;
+    batch.swap(dirty);
+    std::vector<Client*> to_close;
+    for (Client* c : batch) {
+      c->dirty = false;
+      if (!c->closing || c->eof) Flush(*c);  // a half-closed client still gets its replies
+      if (c->closing) to_close.push_back(c);
+    }
+    for (Client* c : to_close) Close(*c);
+  }
 }
 
 Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Xenstore& store) {
@@ -323,6 +352,7 @@ Status Server::Run() {
       if (it == s.clients.end()) continue;
       Client& c = *it->second;
       if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) s.ReadFrom(c);
+      if (events[i].events & EPOLLOUT) s.MarkDirty(c);
     }
     std::vector<Client*> runnable;
     runnable.swap(s.runnable);
@@ -330,17 +360,7 @@ Status Server::Run() {
     // Group commit: one fdatasync covers every commit of this round, before any reply leaves.
     Status synced = s.store.Sync();
     if (!synced.ok()) return synced;
-    // Closing a domain's last client may queue @releaseDomain events for
-    // others, so flush and close until nothing changes.
-    std::vector<Client*> to_close;
-    do {
-      to_close.clear();
-      for (auto& [fd, c] : s.clients) {
-        if (!c->closing || c->eof) s.Flush(*c);  // a half-closed client still gets its replies
-        if (c->closing) to_close.push_back(c.get());
-      }
-      for (Client* c : to_close) s.Close(*c);
-    } while (!to_close.empty());
+    s.FlushAndCloseDirty();
   }
 }
 

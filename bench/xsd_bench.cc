@@ -1,0 +1,219 @@
+// xsd_bench: round trips per second against xsd over its unix socket, for
+// READ, WRITE and a transaction commit (START + WRITE + END), with 1 and 8
+// client connections — each beside a floor measured in the same run: an echo
+// server on a unix socket that answers every message with the same bytes, so
+// the ratio shows what xsd costs above the socket round trip itself.
+//
+//   xsd_bench [--xsd PATH] [--seconds S] [--markdown FILE]
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "xsd/wire.h"
+
+namespace {
+
+using namespace std::string_literals;
+using txend::wire::MsgType;
+using Clock = std::chrono::steady_clock;
+
+int Dial(const std::string& path) {
+  for (int attempt = 0; attempt < 500; ++attempt) {
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
+    close(fd);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::cerr << "cannot connect to " << path << "\n";
+  exit(1);
+}
+
+// Sends one message and reads one whole reply; returns the reply payload.
+std::string RoundTrip(int fd, MsgType type, uint32_t tx, const std::string& payload) {
+  std::string req = txend::wire::Encode(type, 1, tx, payload);
+  if (write(fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) exit(2);
+  txend::wire::Header h;
+  size_t got = 0;
+  while (got < sizeof h) {
+    ssize_t n = read(fd, reinterpret_cast<char*>(&h) + got, sizeof h - got);
+    if (n <= 0) exit(3);
+    got += static_cast<size_t>(n);
+  }
+  std::string body(h.len, '\0');
+  for (got = 0; got < h.len;) {
+    ssize_t n = read(fd, body.data() + got, h.len - got);
+    if (n <= 0) exit(3);
+    got += static_cast<size_t>(n);
+  }
+  return body;
+}
+
+// The floor: a single-threaded epoll server echoing every byte it reads.
+void RunEchoServer(const std::string& path) {
+  int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  unlink(path.c_str());
+  if (bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(lfd, 64) != 0) _exit(1);
+  int ep = epoll_create1(0);
+  epoll_event ev{EPOLLIN, {.fd = lfd}};
+  epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+  epoll_event events[64];
+  char buf[65536];
+  while (true) {
+    int n = epoll_wait(ep, events, 64, -1);
+    for (int i = 0; i < n; ++i) {
+      int fd = events[i].data.fd;
+      if (fd == lfd) {
+        int c = accept(lfd, nullptr, nullptr);
+        epoll_event cev{EPOLLIN, {.fd = c}};
+        epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
+        continue;
+      }
+      ssize_t r = read(fd, buf, sizeof buf);
+      if (r <= 0) {
+        close(fd);
+        continue;
+      }
+      if (write(fd, buf, static_cast<size_t>(r)) != r) close(fd);
+    }
+  }
+}
+
+pid_t Spawn(const std::function<void()>& child) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    child();
+    _exit(0);
+  }
+  return pid;
+}
+
+enum class Op { kRead, kWrite, kCommit };
+const char* Name(Op op) { return op == Op::kRead ? "read" : op == Op::kWrite ? "write" : "commit"; }
+
+// One operation's round trips on `fd`; `echo` sends the same messages to the floor.
+void DoOp(int fd, Op op, int conn) {
+  std::string key = "/bench/k" + std::to_string(conn);
+  switch (op) {
+    case Op::kRead:
+      RoundTrip(fd, MsgType::kRead, 0, key + '\0');
+      break;
+    case Op::kWrite:
+      RoundTrip(fd, MsgType::kWrite, 0, key + '\0' + "value-16-bytes!!");
+      break;
+    case Op::kCommit: {
+      std::string id = RoundTrip(fd, MsgType::kTransactionStart, 0, "\0"s);
+      uint32_t tx = static_cast<uint32_t>(atoi(id.c_str()));
+      RoundTrip(fd, MsgType::kWrite, tx, key + '\0' + "value-16-bytes!!");
+      RoundTrip(fd, MsgType::kTransactionEnd, tx, "T\0"s);
+      break;
+    }
+  }
+}
+
+// Operations per second with `conns` connections for `seconds`.
+double Measure(const std::string& socket, Op op, int conns, double seconds) {
+  std::vector<int> fds;
+  for (int i = 0; i < conns; ++i) fds.push_back(Dial(socket));
+  for (int i = 0; i < conns; ++i) DoOp(fds[i], Op::kWrite, i);  // keys exist before reads
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> total{0};
+  std::vector<std::thread> threads;
+  auto start = Clock::now();
+  for (int i = 0; i < conns; ++i)
+    threads.emplace_back([&, i] {
+      uint64_t n = 0;
+      while (!stop.load(std::memory_order_relaxed)) {
+        DoOp(fds[i], op, i);
+        ++n;
+      }
+      total += n;
+    });
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  stop = true;
+  for (auto& t : threads) t.join();
+  double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  for (int fd : fds) close(fd);
+  return static_cast<double>(total) / elapsed;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string xsd = TXEND_BIN_DIR "/xsd";
+  double seconds = 1.0;
+  std::string markdown;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--xsd" && i + 1 < argc) xsd = argv[++i];
+    else if (a == "--seconds" && i + 1 < argc) seconds = std::stod(argv[++i]);
+    else if (a == "--markdown" && i + 1 < argc) markdown = argv[++i];
+    else {
+      std::cerr << "usage: xsd_bench [--xsd PATH] [--seconds S] [--markdown FILE]\n";
+      return 2;
+    }
+  }
+  char tmpl[] = "/tmp/xsd-bench-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  std::string xsd_sock = dir + "/xsd.sock", echo_sock = dir + "/echo.sock";
+  pid_t xsd_pid = Spawn([&] { execl(xsd.c_str(), xsd.c_str(), "-N", "--socket", xsd_sock.c_str(), nullptr); });
+  pid_t echo_pid = Spawn([&] { RunEchoServer(echo_sock); });
+  close(Dial(xsd_sock));
+  close(Dial(echo_sock));
+
+  std::ostringstream table;
+  table << "| operation | connections | xsd ops/s | echo floor ops/s | ratio |\n"
+        << "| --- | ---: | ---: | ---: | ---: |\n";
+  bool read_ok = true;
+  for (Op op : {Op::kRead, Op::kWrite, Op::kCommit}) {
+    for (int conns : {1, 8}) {
+      std::vector<double> ours, floor;
+      for (int round = 0; round < 3; ++round) {  // interleaved, medians: the machine is noisy
+        floor.push_back(Measure(echo_sock, op, conns, seconds / 3));
+        ours.push_back(Measure(xsd_sock, op, conns, seconds / 3));
+      }
+      double o = Median(ours), f = Median(floor), ratio = o / f;
+      if (op == Op::kRead && ratio < 0.7) read_ok = false;
+      char line[200];
+      snprintf(line, sizeof line, "| %s | %d | %.0f | %.0f | %.2f |\n", Name(op), conns, o, f, ratio);
+      table << line;
+    }
+  }
+  kill(xsd_pid, SIGTERM);
+  kill(echo_pid, SIGKILL);
+  waitpid(xsd_pid, nullptr, 0);
+  waitpid(echo_pid, nullptr, 0);
+  std::filesystem::remove_all(dir);
+
+  std::cout << table.str();
+  std::cout << "(a commit is 3 round trips: TRANSACTION_START, WRITE, TRANSACTION_END; the floor sends the same 3 messages)\n";
+  std::cout << (read_ok ? "read target (>= 0.7 of the floor): met\n" : "read target (>= 0.7 of the floor): MISSED\n");
+  if (!markdown.empty()) std::ofstream(markdown) << table.str();
+  return 0;
+}
