@@ -28,6 +28,7 @@ class [[nodiscard]] Result {
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
+  T&& operator*() && { return std::move(*this).value(); }
   T value_or(T fallback) const { return ok() ? value() : std::move(fallback); }
 
  private:

@@ -45,8 +45,12 @@ Result<DiskSpec> DiskFromSxp(const sxp::Value& vbd) {
 }
 
 Result<VifSpec> VifFromSxp(const sxp::Value& v) {
-  return VifSpec{v.Get("mac"),    v.Get("bridge"), v.Get("ip"),   v.Get("script"),
-                 v.Get("vifname"), v.Get("model"), v.Get("type"), v.Get("rate")};
+  VifSpec vif{v.Get("mac"),     v.Get("bridge"), v.Get("ip"),   v.Get("script"),
+              v.Get("vifname"), v.Get("model"),  v.Get("type"), v.Get("rate"), std::nullopt};
+  if (auto devid = v.Find("devid")) {
+    TXEND_ASSIGN_OR_RETURN(vif.devid, Number<uint32_t>("vif devid", *devid));
+  }
+  return vif;
 }
 
 VfbSpec VfbFromSxp(const sxp::Value& v) {
@@ -264,6 +268,7 @@ sxp::Value DomainConfig::ToSxp() const {
     AddIf(vif, "model", v.model);
     AddIf(vif, "type", v.type);
     AddIf(vif, "rate", v.rate);
+    if (v.devid) vif.Add("devid", std::to_string(*v.devid));
     vm.Add(sxp::Value::List({sxp::Value::Atom("device"), vif}));
   }
   for (const auto& f : vfbs) {

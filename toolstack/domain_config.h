@@ -31,6 +31,7 @@ struct VifSpec {
   std::string model;
   std::string type;
   std::string rate;
+  std::optional<uint32_t> devid;  // fixed once attached; otherwise its position
   bool operator==(const VifSpec&) const = default;
 };
 

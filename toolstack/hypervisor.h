@@ -131,10 +131,11 @@ class Hypervisor {
   virtual Result<SchedCredit> GetSchedCredit(uint32_t domid) = 0;
   virtual Status SetSchedCredit(uint32_t domid, const SchedCredit& credit) = 0;
 
-  // Writes the domain's memory and state to `path` (the domain must be suspended).
-  virtual Status Save(uint32_t domid, const std::string& path) = 0;
-  // Creates a paused domain from a save file; returns its id.
-  virtual Result<uint32_t> Restore(const std::string& path, const DomainCreateSpec& spec) = 0;
+  // Writes the domain's memory and state to `fd` from its current offset
+  // (the domain should be suspended). The toolstack writes its header first.
+  virtual Status Save(uint32_t domid, int fd) = 0;
+  // Creates a paused domain from an image read from `fd`'s current offset.
+  virtual Result<uint32_t> Restore(int fd, const DomainCreateSpec& spec) = 0;
   virtual Status DumpCore(uint32_t domid, const std::string& path) = 0;
 };
 

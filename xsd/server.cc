@@ -130,6 +130,7 @@ void Server::Impl::Accept(int listener_fd, uint32_t domid) {
     c->fd = fd;
     c->domid = domid;
     c->conn = store.Connect(domid);
+    if (domid != 0) store.DomainConnected(domid);
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
     ev.data.fd = fd;

@@ -472,6 +472,10 @@ void Xenstore::DomainGone(uint32_t domid, Outbox& out) {
   FireSpecial("@releaseDomain", out);
 }
 
+void Xenstore::DomainConnected(uint32_t domid) {
+  if (domains_.IsIntroduced(domid)) domains_.Get(domid).release_fired = false;
+}
+
 Xenstore::Reply Xenstore::DoResume(const wire::Message& m) {
   TXEND_ASSIGN_OR_RETURN(auto f, Fields(m, 1));
   TXEND_ASSIGN_OR_RETURN(uint32_t domid, DomidArg(f[0]));

@@ -44,6 +44,8 @@ class Xenstore {
   // The transport of an introduced domain died (or its domain did): fires
   // @releaseDomain once per incarnation.
   void DomainGone(uint32_t domid, Outbox& out);
+  // A domain's channel (re)connected: it is alive, and a later loss counts again.
+  void DomainConnected(uint32_t domid);
   // Makes committed changes durable (group commit); compacts when due.
   Status Sync();
 

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -123,18 +126,22 @@ TEST_F(SimTest, SaveRestoreRoundTripsMemoryThroughARealFile) {
   ASSERT_TRUE(sim->GuestDirtyPages(d, 500).ok());
   ASSERT_TRUE(sim->SetSchedCredit(d, {300, 0}).ok());
   std::string image = dir_ / "demo.save";
-  ASSERT_TRUE(sim->Save(d, image).ok());
+  int fd = open(image.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+  ASSERT_TRUE(sim->Save(d, fd).ok());
   EXPECT_EQ(std::filesystem::file_size(image) >> 20, 16u);  // 16 MiB of pages and a small header
   ASSERT_TRUE(sim->Destroy(d).ok());
-  auto r = sim->Restore(image, {});
+  lseek(fd, 0, SEEK_SET);
+  auto r = sim->Restore(fd, {});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   auto info = *sim->GetDomain(*r);
   EXPECT_EQ(info.memory_kib, 16u << 10);
   EXPECT_EQ(info.uuid, "11111111-2222-4333-8444-555555555555");
   EXPECT_TRUE(info.paused);
   EXPECT_EQ(sim->GetSchedCredit(*r)->weight, 300u);
-  std::filesystem::resize_file(image, std::filesystem::file_size(image) - 100);
-  EXPECT_EQ(sim->Restore(image, {}).status().code(), EIO);
+  ASSERT_EQ(ftruncate(fd, std::filesystem::file_size(image) - 100), 0);
+  lseek(fd, 0, SEEK_SET);
+  EXPECT_EQ(sim->Restore(fd, {}).status().code(), EIO);
+  close(fd);
 }
 
 TEST_F(SimTest, DomainsSurviveReopeningTheStateDirectory) {

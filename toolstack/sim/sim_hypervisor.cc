@@ -17,7 +17,7 @@ namespace {
 using json = nlohmann::json;
 constexpr uint64_t kPageKib = 4;
 constexpr size_t kPageBytes = 4096;
-constexpr char kSaveMagic[] = "TXSIMSV1\n";
+constexpr char kSaveMagic[] = "TXSIMIMG";
 
 uint64_t SplitMix(uint64_t& x) {
   uint64_t z = (x += 0x9e3779b97f4a7c15ull);
@@ -464,30 +464,53 @@ Status SimHypervisor::SetSchedCredit(uint32_t domid, const SchedCredit& credit) 
 }
 
 namespace {
-Status WriteImage(const std::string& path, const json& header, uint64_t pages, uint64_t seed,
+
+// Writes all of `bytes` to `fd`.
+bool WriteFully(int fd, const char* bytes, size_t n) {
+  while (n) {
+    ssize_t w = write(fd, bytes, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    bytes += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+// Reads exactly `n` bytes from `fd`; false on EOF or error.
+bool ReadFully(int fd, char* bytes, size_t n) {
+  while (n) {
+    ssize_t r = read(fd, bytes, n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    bytes += r;
+    n -= static_cast<size_t>(r);
+  }
+  return true;
+}
+
+// Image: magic, u32 header length, JSON header, then every page.
+Status WriteImage(int fd, const json& header, uint64_t pages, uint64_t seed,
                   const std::function<uint32_t(uint64_t)>& gen) {
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::Error(errno, "cannot create " + path + ": " + strerror(errno));
-  std::string head = std::string(kSaveMagic) + header.dump() + "\n";
-  std::string buf(std::move(head));
+  std::string head = header.dump();
+  uint32_t len = static_cast<uint32_t>(head.size());
+  std::string buf = std::string(kSaveMagic) + std::string(reinterpret_cast<char*>(&len), 4) + head;
   char page[kPageBytes];
-  bool ok = true;
-  for (uint64_t pfn = 0; pfn < pages && ok; ++pfn) {
+  for (uint64_t pfn = 0; pfn < pages; ++pfn) {
     FillPage(seed, pfn, gen(pfn), page);
     buf.append(page, kPageBytes);
-    if (buf.size() >= (1u << 20) || pfn + 1 == pages) {
-      ok = write(fd, buf.data(), buf.size()) == static_cast<ssize_t>(buf.size());
+    if (buf.size() >= (1u << 20)) {
+      if (!WriteFully(fd, buf.data(), buf.size())) return Status::Error(EIO, "cannot write the domain image");
       buf.clear();
     }
   }
-  if (!buf.empty()) ok = ok && write(fd, buf.data(), buf.size()) == static_cast<ssize_t>(buf.size());
-  ok = ok && fsync(fd) == 0;
-  close(fd);
-  return ok ? Status::Ok() : Status::Error(EIO, "cannot write " + path);
+  if (!WriteFully(fd, buf.data(), buf.size())) return Status::Error(EIO, "cannot write the domain image");
+  return Status::Ok();
 }
+
 }  // namespace
 
-Status SimHypervisor::Save(uint32_t domid, const std::string& path) {
+Status SimHypervisor::Save(uint32_t domid, int fd) {
   json header;
   uint64_t pages, seed;
   std::map<uint64_t, uint32_t> gens;
@@ -500,35 +523,43 @@ Status SimHypervisor::Save(uint32_t domid, const std::string& path) {
     seed = d->seed;
     gens = d->page_gen;
   }
-  return WriteImage(path, header, pages, seed, [&](uint64_t pfn) {
+  return WriteImage(fd, header, pages, seed, [&](uint64_t pfn) {
     auto it = gens.find(pfn);
     return it == gens.end() ? 0u : it->second;
   });
 }
 
-Status SimHypervisor::DumpCore(uint32_t domid, const std::string& path) { return Save(domid, path); }
+Status SimHypervisor::DumpCore(uint32_t domid, const std::string& path) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::Error(errno, "cannot create " + path + ": " + strerror(errno));
+  Status st = Save(domid, fd);
+  close(fd);
+  return st;
+}
 
-Result<uint32_t> SimHypervisor::Restore(const std::string& path, const DomainCreateSpec& spec) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::Error(ENOENT, "cannot open save file " + path);
-  std::string magic(sizeof kSaveMagic - 1, '\0'), line;
-  in.read(magic.data(), static_cast<std::streamsize>(magic.size()));
-  if (magic != kSaveMagic || !std::getline(in, line)) return Status::Error(EINVAL, path + " is not a txend save file");
+Result<uint32_t> SimHypervisor::Restore(int fd, const DomainCreateSpec& spec) {
+  std::string magic(sizeof kSaveMagic - 1, '\0');
+  uint32_t len = 0;
+  if (!ReadFully(fd, magic.data(), magic.size()) || magic != kSaveMagic || !ReadFully(fd, reinterpret_cast<char*>(&len), 4) ||
+      len > (64u << 20))
+    return Status::Error(EINVAL, "not a simulated domain image");
+  std::string head(len, '\0');
+  if (!ReadFully(fd, head.data(), len)) return Status::Error(EIO, "domain image is truncated");
   std::unique_ptr<Domain> d;
   try {
-    d = Domain::FromJson(json::parse(line));
+    d = Domain::FromJson(json::parse(head));
   } catch (const std::exception& e) {
-    return Status::Error(EINVAL, path + ": bad save header: " + e.what());
+    return Status::Error(EINVAL, std::string("bad domain image header: ") + e.what());
   }
   uint64_t pages = d->memory_kib / kPageKib;
   char page[kPageBytes], expect[kPageBytes];
   std::map<uint64_t, uint32_t> gens;
   for (uint64_t pfn = 0; pfn < pages; ++pfn) {
-    if (!in.read(page, kPageBytes)) return Status::Error(EIO, path + " is truncated at page " + std::to_string(pfn));
+    if (!ReadFully(fd, page, kPageBytes)) return Status::Error(EIO, "domain image is truncated at page " + std::to_string(pfn));
     uint32_t gen;
     std::memcpy(&gen, page + 8, 4);
     FillPage(d->seed, pfn, gen, expect);
-    if (std::memcmp(page, expect, kPageBytes) != 0) return Status::Error(EIO, path + ": page " + std::to_string(pfn) + " is corrupt");
+    if (std::memcmp(page, expect, kPageBytes) != 0) return Status::Error(EIO, "domain image page " + std::to_string(pfn) + " is corrupt");
     if (gen) gens[pfn] = gen;
   }
   uint32_t domid;
@@ -542,6 +573,7 @@ Result<uint32_t> SimHypervisor::Restore(const std::string& path, const DomainCre
     d->page_gen = std::move(gens);
     d->paused = true;
     d->shutdown = false;
+    d->next_port = 1;
     d->Settle(Now());
     Persist(*d);
     domains_[domid] = std::move(d);

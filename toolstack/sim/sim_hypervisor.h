@@ -59,8 +59,8 @@ class SimHypervisor : public Hypervisor {
   Status SetVcpuAffinity(uint32_t domid, uint32_t vcpu, const std::vector<int>& cpus) override;
   Result<SchedCredit> GetSchedCredit(uint32_t domid) override;
   Status SetSchedCredit(uint32_t domid, const SchedCredit& credit) override;
-  Status Save(uint32_t domid, const std::string& path) override;
-  Result<uint32_t> Restore(const std::string& path, const DomainCreateSpec& spec) override;
+  Status Save(uint32_t domid, int fd) override;
+  Result<uint32_t> Restore(int fd, const DomainCreateSpec& spec) override;
   Status DumpCore(uint32_t domid, const std::string& path) override;
 
   // What a simulated guest kernel does.

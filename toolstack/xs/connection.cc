@@ -335,8 +335,12 @@ void Watch::Release() {
     }
   }
   if (entry) {
-    std::lock_guard call(entry->mu);  // waits for a callback in flight
-    entry->active = false;
+    if (std::this_thread::get_id() == impl.dispatcher.get_id()) {
+      entry->active = false;  // on the event thread: no other callback can be running
+    } else {
+      std::lock_guard call(entry->mu);  // waits for a callback in flight
+      entry->active = false;
+    }
   }
   if (conn_->alive()) (void)conn_->Call(wire::MsgType::kUnwatch, 0, wire::JoinFields({path_, token_}));
   conn_ = nullptr;

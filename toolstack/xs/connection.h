@@ -70,8 +70,8 @@ class Connection {
   std::unique_ptr<Impl> impl_;
 };
 
-// A registered watch; UNWATCHes when destroyed. Do not destroy it from inside
-// its own callback.
+// A registered watch; UNWATCHes when destroyed. Destroying it waits for a
+// callback in flight on another thread; from a callback it returns at once.
 class Watch {
  public:
   Watch(Watch&& other) noexcept;

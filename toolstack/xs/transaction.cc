@@ -222,12 +222,15 @@ Status Transaction::WriteMany(std::span<const NodeWrite> writes) {
   return FirstError(conn_->CallMany(requests));
 }
 
-Status Transaction::RmMany(std::span<const std::string> paths) {
+Status Transaction::RmMany(std::span<const std::string> paths, bool missing_ok) {
   if (!open()) return ClosedError();
   std::vector<Request> requests;
   requests.reserve(paths.size());
   for (const auto& p : paths) requests.push_back({MsgType::kRm, tx_id_, PathPayload(p)});
-  return FirstError(conn_->CallMany(requests));
+  auto replies = conn_->CallMany(requests);
+  if (missing_ok)
+    std::erase_if(replies, [](const Result<std::string>& r) { return !r.ok() && r.status().code() == ENOENT; });
+  return FirstError(replies);
 }
 
 Status Transaction::Commit() { return End(true); }

@@ -93,7 +93,8 @@ class Transaction : public ReadContext {
   };
   // Pipelined writes (and SET_PERMS) in one round of I/O; the first error wins.
   Status WriteMany(std::span<const NodeWrite> writes);
-  Status RmMany(std::span<const std::string> paths);
+  // Pipelined RMs; with `missing_ok`, a path whose parent is gone is not an error.
+  Status RmMany(std::span<const std::string> paths, bool missing_ok = false);
 
   // Commits. EAGAIN means another commit changed what this one read or wrote:
   // the caller re-runs its whole body (RunTransaction does exactly that).

@@ -1,0 +1,113 @@
+// SimHost: a whole simulated Xen host for tests — a real xsd process, the
+// simulated hypervisor, dom0's simulated backends, simulated guest kernels
+// and a Toolstack — in a temp directory of its own.
+#pragma once
+
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "tests/support/daemon_process.h"
+#include "toolstack/sim/sim_backends.h"
+#include "toolstack/sim/sim_guests.h"
+#include "toolstack/sim/sim_hypervisor.h"
+#include "toolstack/toolstack.h"
+
+namespace txend::toolstack {
+
+class SimHost {
+ public:
+  SimHost() {
+    auto d = testing::StartXsd(socket(), {"--domain-sockets", dir_ / "domains"});
+    EXPECT_TRUE(d.ok()) << d.status().ToString();
+    xsd_ = std::move(*d);
+    std::ofstream(kernel()) << "\x7f" "ELF simulated kernel";
+    OpenAll();
+  }
+  ~SimHost() { CloseAll(); }
+
+  // Tears down and reopens everything but xsd and the hypervisor's state (a txend restart).
+  void Restart() {
+    CloseAll();
+    OpenAll();
+  }
+
+  std::string socket() const { return dir_ / "xenstored.sock"; }
+  std::string kernel() const { return dir_ / "vmlinuz"; }
+  std::string path(const std::string& name) const { return dir_ / name; }
+
+  DomainConfig Config(const std::string& name, int disks = 2, int vifs = 1) const {
+    DomainConfig c;
+    c.name = name;
+    c.kernel = kernel();
+    c.memory_mib = 128;
+    c.vcpus = 2;
+    for (int i = 0; i < disks; ++i)
+      c.disks.push_back({"phy:/dev/vg/" + name + "-" + std::to_string(i), "xvda" + std::to_string(i + 1), "w"});
+    for (int i = 0; i < vifs; ++i) c.vifs.push_back({"", "xenbr0"});
+    return c;
+  }
+
+  uint64_t Stat(const std::string& name) {
+    auto stats = xs->Control({"stats"});
+    EXPECT_TRUE(stats.ok());
+    auto pos = stats->find("\n" + name + " ");
+    if (pos == std::string::npos) pos = stats->find(name + " ");
+    return std::stoull(stats->substr(stats->find(' ', pos + 1) + 1));
+  }
+
+  std::optional<std::string> Read(const std::string& p) {
+    auto snap = xs::Snapshot::Begin(*xs);
+    auto v = snap->ReadIfExists(p);
+    return v.ok() ? *v : std::nullopt;
+  }
+
+  // Waits (bounded) for something asynchronous, such as a guest's reaction.
+  static bool Eventually(const std::function<bool()>& cond, std::chrono::seconds limit = std::chrono::seconds(10)) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (cond()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return cond();
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<testing::DaemonProcess> xsd_;
+  std::unique_ptr<xs::Connection> xs;
+  std::unique_ptr<SimHypervisor> sim;
+  std::unique_ptr<SimBackends> backends;
+  std::unique_ptr<SimGuests> guests;
+  std::unique_ptr<Toolstack> toolstack;
+
+ private:
+  void OpenAll() {
+    SimOptions so;
+    so.state_dir = dir_ / "sim";
+    so.total_kib = 8ull << 20;
+    sim = std::move(*SimHypervisor::Open(so));
+    xs = std::move(*xs::Connection::Open(socket()));
+    backends = std::move(*SimBackends::Start(socket()));
+    ToolstackOptions to;
+    to.state_dir = dir_ / "state";
+    to.device_timeout = std::chrono::seconds(5);
+    to.shutdown_timeout = std::chrono::seconds(5);
+    auto t = Toolstack::Open(*xs, *sim, to);
+    EXPECT_TRUE(t.ok()) << t.status().ToString();
+    toolstack = std::move(*t);
+    guests = std::make_unique<SimGuests>(*sim, dir_ / "domains");
+    guests->BootRunning();
+  }
+  void CloseAll() {
+    guests.reset();
+    toolstack.reset();
+    backends.reset();
+    xs.reset();
+    sim.reset();
+  }
+};
+
+}  // namespace txend::toolstack

@@ -1,0 +1,263 @@
+// The toolstack against a real xsd, the simulated hypervisor and simulated kernels.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "tests/toolstack/sim_host.h"
+
+namespace txend::toolstack {
+namespace {
+
+class ToolstackTest : public ::testing::Test {
+ protected:
+  Result<DomainRecord> Get(const std::string& ref) {
+    auto snap = xs::Snapshot::Begin(*host_.xs);
+    return host_.toolstack->Get(*snap, ref);
+  }
+  bool Gone(const std::string& ref) { return !Get(ref).ok() || !Get(ref)->info; }
+  bool AllConnected(const std::string& ref) {
+    auto r = Get(ref);
+    if (!r.ok() || r->devices.empty()) return false;
+    for (const auto& d : r->devices)
+      if (d.backend_state != 4 || d.frontend_state != 4) return false;
+    return true;
+  }
+  SimHost host_;
+};
+
+TEST_F(ToolstackTest, CreateWritesXendsLayoutAndDevicesConnect) {
+  auto domid = host_.toolstack->Create(host_.Config("web"), false);
+  ASSERT_TRUE(domid.ok()) << domid.status().ToString();
+  std::string home = "/local/domain/" + std::to_string(*domid);
+  auto rec = Get("web");
+  ASSERT_TRUE(rec.ok());
+  std::string vm = "/vm/" + rec->config.uuid;
+  EXPECT_EQ(host_.Read(home + "/name"), "web");
+  EXPECT_EQ(host_.Read(home + "/vm"), vm);
+  EXPECT_EQ(host_.Read(home + "/memory/target"), "131072");
+  EXPECT_EQ(host_.Read(vm + "/name"), "web");
+  EXPECT_EQ(host_.Read(vm + "/image/kernel"), host_.kernel());
+  EXPECT_EQ(host_.Read(home + "/device/vbd/51713/backend"),
+            "/local/domain/0/backend/vbd/" + std::to_string(*domid) + "/51713");
+  EXPECT_EQ(host_.Read("/local/domain/0/backend/vbd/" + std::to_string(*domid) + "/51713/params"), "/dev/vg/web-0");
+  EXPECT_EQ(host_.Read("/local/domain/0/backend/vif/" + std::to_string(*domid) + "/0/bridge"), "xenbr0");
+  EXPECT_TRUE(SimHost::Eventually([&] { return AllConnected("web"); }));
+  EXPECT_EQ(rec->info->StateString(), "-b----");
+  EXPECT_TRUE(Get(std::to_string(*domid)).ok());
+  EXPECT_TRUE(Get(rec->config.uuid).ok());
+  EXPECT_EQ(Get("nope").status().code(), ESRCH);
+}
+
+TEST_F(ToolstackTest, TransactionBudgetsCountedByXsd) {
+  uint64_t t0 = host_.Stat("transactions_started");
+  auto domid = host_.toolstack->Create(host_.Config("budget"), false);
+  ASSERT_TRUE(domid.ok()) << domid.status().ToString();
+  uint64_t create = host_.Stat("transactions_started") - t0;
+  EXPECT_LE(create, 4u);
+  EXPECT_EQ(create, 2u);  // write everything; read the device results once
+
+  ASSERT_TRUE(SimHost::Eventually([&] { return AllConnected("budget"); }));
+  uint64_t t1 = host_.Stat("transactions_started");
+  ASSERT_TRUE(Get("budget").ok());
+  EXPECT_EQ(host_.Stat("transactions_started") - t1, 1u);  // domain info: one snapshot
+
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(host_.toolstack->Create(host_.Config("extra" + std::to_string(i)), false).ok());
+  uint64_t t2 = host_.Stat("transactions_started");
+  {
+    auto snap = xs::Snapshot::Begin(*host_.xs);
+    auto all = host_.toolstack->List(*snap);
+    ASSERT_TRUE(all.ok());
+    EXPECT_EQ(all->size(), 5u);  // Domain-0 and four guests
+  }
+  EXPECT_EQ(host_.Stat("transactions_started") - t2, 1u);  // list of N domains: one snapshot
+
+  uint64_t t3 = host_.Stat("transactions_started");
+  uint32_t budget_domid = static_cast<uint32_t>(*domid);
+  ASSERT_TRUE(host_.toolstack->Shutdown("budget", "poweroff").ok());
+  // Poll the hypervisor, not xenstore: the test must not add transactions of its own.
+  ASSERT_TRUE(SimHost::Eventually([&] { return !host_.sim->GetDomain(budget_domid).ok(); }));
+  EXPECT_LE(host_.Stat("transactions_started") - t3, 2u);  // the request, then the clean-up
+
+  uint64_t t4 = host_.Stat("transactions_started");
+  ASSERT_TRUE(host_.toolstack->Destroy("extra0").ok());
+  EXPECT_EQ(host_.Stat("transactions_started") - t4, 1u);
+}
+
+TEST_F(ToolstackTest, ShutdownRebootAndCrashFollowTheConfiguredActions) {
+  auto config = host_.Config("cycle", 1, 0);
+  config.on_crash = "preserve";
+  auto domid = host_.toolstack->Create(config, false);
+  ASSERT_TRUE(domid.ok());
+  ASSERT_TRUE(SimHost::Eventually([&] { return host_.guests->running_kernels() == 1; }));
+
+  ASSERT_TRUE(host_.toolstack->Shutdown("cycle", "reboot").ok());  // on_reboot=restart: a new domid
+  ASSERT_TRUE(SimHost::Eventually([&] { auto r = Get("cycle"); return r.ok() && r->info && r->info->domid != *domid; }));
+  uint32_t second = Get("cycle")->info->domid;
+  EXPECT_FALSE(host_.sim->GetDomain(*domid).ok());  // the old one is gone
+  EXPECT_FALSE(host_.Read("/local/domain/" + std::to_string(*domid) + "/name"));
+
+  ASSERT_TRUE(host_.sim->GuestShutdown(second, ShutdownReason::kCrash).ok());  // on_crash=preserve
+  host_.toolstack->HandleDomainExits();
+  auto crashed = Get("cycle");
+  ASSERT_TRUE(crashed.ok());
+  EXPECT_EQ(crashed->info->StateString(), "----c-");
+
+  ASSERT_TRUE(host_.toolstack->Destroy("cycle").ok());
+  EXPECT_TRUE(Gone("cycle"));
+  auto create_again = host_.toolstack->Create(config, false);
+  ASSERT_TRUE(create_again.ok());
+  ASSERT_TRUE(SimHost::Eventually([&] { return host_.guests->running_kernels() == 1; }));
+  ASSERT_TRUE(host_.toolstack->Shutdown("cycle", "poweroff").ok());  // on_poweroff=destroy
+  EXPECT_TRUE(SimHost::Eventually([&] { return Gone("cycle"); }));
+  EXPECT_EQ(host_.toolstack->Shutdown("cycle", "poweroff").code(), ESRCH);
+  EXPECT_EQ(host_.toolstack->Shutdown("x", "explode").code(), EINVAL);
+}
+
+TEST_F(ToolstackTest, PauseMemoryVcpusPinningAndCredit) {
+  auto domid = host_.toolstack->Create(host_.Config("tune", 1, 0), false);
+  ASSERT_TRUE(domid.ok());
+  ASSERT_TRUE(host_.toolstack->Pause("tune").ok());
+  EXPECT_EQ(Get("tune")->info->StateString(), "--p---");
+  ASSERT_TRUE(host_.toolstack->Unpause("tune").ok());
+
+  ASSERT_TRUE(host_.toolstack->SetMaxMemory("tune", 256).ok());
+  ASSERT_TRUE(host_.toolstack->SetMemoryTarget("tune", 200).ok());
+  EXPECT_TRUE(SimHost::Eventually([&] { return host_.sim->GetDomain(*domid)->memory_kib == 200u * 1024; }));
+  EXPECT_EQ(host_.toolstack->SetMemoryTarget("tune", 300).code(), EINVAL);
+  EXPECT_EQ(host_.toolstack->SetMaxMemory("tune", 100).code(), EINVAL);
+
+  ASSERT_TRUE(host_.toolstack->SetVcpus("tune", 1).ok());
+  EXPECT_TRUE(SimHost::Eventually([&] { return host_.sim->GetDomain(*domid)->online_vcpus == 1; }));
+  EXPECT_EQ(host_.toolstack->SetVcpus("tune", 3).code(), EINVAL);
+
+  ASSERT_TRUE(host_.toolstack->PinVcpu("tune", "0", "1-2").ok());
+  EXPECT_EQ((*host_.toolstack->Vcpus("tune"))[0].affinity, (std::vector<int>{1, 2}));
+  ASSERT_TRUE(host_.toolstack->PinVcpu("tune", "all", "3").ok());
+  EXPECT_EQ((*host_.toolstack->Vcpus("tune"))[1].affinity, (std::vector<int>{3}));
+  EXPECT_EQ(host_.toolstack->PinVcpu("tune", "0", "99").code(), EINVAL);
+
+  ASSERT_TRUE(host_.toolstack->SetSchedCredit("tune", 512, std::nullopt).ok());
+  EXPECT_EQ(host_.toolstack->GetSchedCredit("tune")->weight, 512u);
+  EXPECT_EQ(host_.toolstack->SetSchedCredit("tune", 0, std::nullopt).code(), EINVAL);
+  EXPECT_EQ(Get("tune")->config.cpu_weight, 512u);
+}
+
+TEST_F(ToolstackTest, RenameKeepsTheDomainAndRejectsDuplicates) {
+  ASSERT_TRUE(host_.toolstack->Create(host_.Config("old", 0, 0), false).ok());
+  ASSERT_TRUE(host_.toolstack->Create(host_.Config("other", 0, 0), false).ok());
+  ASSERT_TRUE(host_.toolstack->Rename("old", "new").ok());
+  auto r = Get("new");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(host_.Read("/local/domain/" + std::to_string(r->info->domid) + "/name"), "new");
+  EXPECT_EQ(host_.toolstack->Rename("new", "other").code(), EEXIST);
+  EXPECT_EQ(host_.toolstack->Rename("new", "bad name").code(), EINVAL);
+}
+
+TEST_F(ToolstackTest, SaveAndRestoreRoundTrip) {
+  auto config = host_.Config("saved", 1, 1);
+  config.memory_mib = 32;
+  auto domid = host_.toolstack->Create(config, false);
+  ASSERT_TRUE(domid.ok());
+  ASSERT_TRUE(SimHost::Eventually([&] { return host_.guests->running_kernels() == 1; }));
+  std::string uuid = Get("saved")->config.uuid;
+  std::string file = host_.path("saved.chk");
+  ASSERT_TRUE(host_.toolstack->Save("saved", file).ok());
+  EXPECT_TRUE(Gone("saved"));
+  EXPECT_GT(std::filesystem::file_size(file), 32u << 20);
+  auto restored = host_.toolstack->Restore(file, false);
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  auto r = Get("saved");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->config.uuid, uuid);
+  EXPECT_EQ(r->info->memory_kib, 32u << 10);
+  EXPECT_TRUE(SimHost::Eventually([&] { return AllConnected("saved"); }));
+  EXPECT_EQ(host_.toolstack->Restore(host_.kernel(), false).status().code(), EINVAL);
+}
+
+TEST_F(ToolstackTest, ManagedDomainsAreDefinedStartedAndSurviveRestart) {
+  ASSERT_TRUE(host_.toolstack->New(host_.Config("kept", 1, 0)).ok());
+  EXPECT_EQ(host_.toolstack->New(host_.Config("kept", 1, 0)).code(), EEXIST);
+  auto inactive = Get("kept");
+  ASSERT_TRUE(inactive.ok());
+  EXPECT_FALSE(inactive->info);
+  EXPECT_TRUE(inactive->managed);
+  auto domid = host_.toolstack->Start("kept", false);
+  ASSERT_TRUE(domid.ok()) << domid.status().ToString();
+  EXPECT_EQ(host_.toolstack->Delete("kept").code(), EBUSY);
+  ASSERT_TRUE(SimHost::Eventually([&] { return host_.guests->running_kernels() == 1; }));
+
+  host_.Restart();  // txend restarts; the domain keeps running
+  auto after = Get("kept");
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  ASSERT_TRUE(after->info);
+  EXPECT_EQ(after->info->domid, *domid);
+  EXPECT_TRUE(SimHost::Eventually([&] { return host_.guests->running_kernels() == 1; }));
+
+  ASSERT_TRUE(host_.toolstack->Shutdown("kept", "poweroff").ok());
+  ASSERT_TRUE(SimHost::Eventually([&] { return Gone("kept"); }));
+  EXPECT_TRUE(Get("kept")->managed);  // still defined
+  ASSERT_TRUE(host_.toolstack->Delete("kept").ok());
+  EXPECT_EQ(Get("kept").status().code(), ESRCH);
+}
+
+TEST_F(ToolstackTest, FailedCreatesLeaveNothingBehind) {
+  auto count_domains = [&] { return host_.sim->ListDomains()->size(); };
+  auto homes = [&] {
+    auto snap = xs::Snapshot::Begin(*host_.xs);
+    return snap->Directory("/local/domain")->size();
+  };
+  size_t domains = count_domains(), home_count = homes();
+
+  auto huge = host_.Config("huge");
+  huge.memory_mib = 1 << 20;
+  huge.maxmem_mib = 1 << 20;
+  EXPECT_EQ(host_.toolstack->Create(huge, false).status().code(), ENOMEM);
+
+  auto no_kernel = host_.Config("nokernel");
+  no_kernel.kernel = host_.path("missing-vmlinuz");
+  EXPECT_EQ(host_.toolstack->Create(no_kernel, false).status().code(), ENOENT);
+
+  auto bad = host_.Config("bad");
+  bad.disks[0].dev = "floppy";
+  EXPECT_EQ(host_.toolstack->Create(bad, false).status().code(), EINVAL);
+
+  ASSERT_TRUE(host_.toolstack->Create(host_.Config("dup"), false).ok());
+  EXPECT_EQ(host_.toolstack->Create(host_.Config("dup"), false).status().code(), EEXIST);
+
+  host_.backends.reset();  // no backend will answer: the device wait times out
+  auto stuck = host_.Config("stuck");
+  auto r = host_.toolstack->Create(stuck, false);
+  ASSERT_EQ(r.status().code(), ETIMEDOUT);
+  EXPECT_NE(r.status().message().find("could not be connected"), std::string::npos);
+
+  EXPECT_EQ(count_domains(), domains + 1);  // only "dup"
+  EXPECT_EQ(homes(), home_count + 1);
+}
+
+TEST_F(ToolstackTest, DevicesAttachAndDetach) {
+  auto domid = host_.toolstack->Create(host_.Config("hot", 1, 1), false);
+  ASSERT_TRUE(domid.ok());
+  ASSERT_TRUE(SimHost::Eventually([&] { return AllConnected("hot"); }));
+  auto disk = sxp::Parse("(vbd (uname file:/srv/extra.img) (dev xvdb) (mode r))");
+  uint64_t t0 = host_.Stat("transactions_started");
+  ASSERT_TRUE(host_.toolstack->AttachDevice("hot", *disk).ok());
+  EXPECT_EQ(host_.Stat("transactions_started") - t0, 2u);
+  EXPECT_EQ(host_.toolstack->AttachDevice("hot", *disk).code(), EEXIST);
+  ASSERT_TRUE(host_.toolstack->AttachDevice("hot", *sxp::Parse("(vif (bridge xenbr1))")).ok());
+  EXPECT_TRUE(SimHost::Eventually([&] { return AllConnected("hot") && Get("hot")->devices.size() == 4; }));
+
+  uint64_t t1 = host_.Stat("transactions_started");
+  Status detached = host_.toolstack->DetachDevice("hot", "vbd", "xvdb", false);
+  ASSERT_TRUE(detached.ok()) << detached.ToString();
+  EXPECT_EQ(host_.Stat("transactions_started") - t1, 2u);
+  EXPECT_FALSE(host_.Read("/local/domain/" + std::to_string(*domid) + "/device/vbd/51728"));
+  ASSERT_TRUE(host_.toolstack->DetachDevice("hot", "vif", "0", false).ok());
+  auto r = Get("hot");
+  ASSERT_EQ(r->devices.size(), 2u);
+  EXPECT_EQ(r->devices[1].ref.devid, 1u);  // the remaining vif keeps its id
+  EXPECT_EQ(host_.toolstack->DetachDevice("hot", "vbd", "xvdz", false).code(), ENODEV);
+  EXPECT_EQ(host_.toolstack->AttachDevice("hot", *sxp::Parse("(vbd (uname /nope) (dev xvdc))")).code(), EINVAL);
+}
+
+}  // namespace
+}  // namespace txend::toolstack

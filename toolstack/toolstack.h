@@ -1,0 +1,138 @@
+// Toolstack: domain operations for txend and xm. Queries run inside the
+// caller's Snapshot (one transaction, whatever they read). Lifecycle
+// operations interleave hypervisor calls with xenstore writes, so they own
+// their transactions; each documents exactly how many it starts:
+//   Create 2 (write everything; read device results once watches fired),
+//   Destroy 1, Shutdown 1 (+1 when the domain's exit is handled), Rename 1,
+//   SetMemoryTarget 1, SetMaxMemory 1, SetVcpus 1, device attach 2, detach 2,
+//   Pause/Unpause/PinVcpu/SchedCredit/DumpCore 0.
+// Thread-safe: lifecycle operations are serialized; queries run in parallel.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "toolstack/domain_config.h"
+#include "toolstack/domain_registry.h"
+#include "toolstack/hypervisor.h"
+#include "toolstack/xenstore_layout.h"
+#include "toolstack/xs/connection.h"
+#include "toolstack/xs/transaction.h"
+
+namespace txend::toolstack {
+
+struct ToolstackOptions {
+  std::string state_dir = "/var/lib/txend";
+  std::chrono::milliseconds device_timeout{10000};  // backends must report within this
+  std::chrono::milliseconds shutdown_timeout{60000}; // for save's suspend
+  std::function<uint64_t()> random;                 // uuids and MACs; default std::random_device
+  std::function<double()> wall_clock;               // seconds since the epoch; default system clock
+};
+
+// A device as xenstore shows it.
+struct DeviceStatus {
+  DeviceRef ref;
+  int backend_state = 0;   // XenbusState
+  int frontend_state = 0;
+  std::string backend_path;
+};
+
+// A domain as queries report it: config, hypervisor facts (absent for an
+// inactive managed domain) and what xenstore says of its devices.
+struct DomainRecord {
+  DomainConfig config;
+  std::optional<DomainInfo> info;
+  bool managed = false;
+  double start_time = 0;
+  uint64_t memory_target_kib = 0;
+  std::vector<DeviceStatus> devices;
+};
+
+// Totals for `xm info` and GET /xend/node.
+struct NodeRecord {
+  PhysInfo phys;
+  VersionInfo version;
+  std::string hypervisor;  // "sim" or "xen"
+};
+
+class Toolstack {
+ public:
+  // Rebuilds its view from xenstore (one snapshot), the hypervisor and the
+  // state directory, and starts handling @releaseDomain.
+  static Result<std::unique_ptr<Toolstack>> Open(xs::Connection& xs, Hypervisor& hv, ToolstackOptions options);
+  ~Toolstack();
+
+  // Queries, inside the caller's snapshot.
+  Result<std::vector<DomainRecord>> List(xs::ReadContext& snapshot);
+  Result<DomainRecord> Get(xs::ReadContext& snapshot, std::string_view ref);  // name, id or uuid
+  Result<NodeRecord> Node();
+  Result<std::vector<VcpuInfo>> Vcpus(std::string_view ref);
+
+  // Lifecycle.
+  Result<uint32_t> Create(DomainConfig config, bool paused);
+  Status Destroy(std::string_view ref);
+  Status Shutdown(std::string_view ref, std::string_view reason);  // poweroff, reboot, halt, suspend
+  Status Pause(std::string_view ref);
+  Status Unpause(std::string_view ref);
+  Status Rename(std::string_view ref, const std::string& new_name);
+  Status SetMemoryTarget(std::string_view ref, uint64_t mib);
+  Status SetMaxMemory(std::string_view ref, uint64_t mib);
+  Status SetVcpus(std::string_view ref, uint32_t count);
+  Status PinVcpu(std::string_view ref, std::string_view vcpu, std::string_view cpus);  // vcpu: number or "all"
+  Result<SchedCredit> GetSchedCredit(std::string_view ref);
+  Status SetSchedCredit(std::string_view ref, std::optional<uint32_t> weight, std::optional<uint32_t> cap);
+  Status Save(std::string_view ref, const std::string& path);
+  Result<uint32_t> Restore(const std::string& path, bool paused);
+  Status DumpCore(std::string_view ref, const std::string& path);
+
+  // Devices: `device` is xend's (vbd ...)/(vif ...) SXP.
+  Status AttachDevice(std::string_view ref, const sxp::Value& device);
+  // `dev`: a vbd's name (xvdb) or number, a vif's index.
+  Status DetachDevice(std::string_view ref, std::string_view type, std::string_view dev, bool force);
+
+  // Managed domains.
+  Status New(DomainConfig config);
+  Result<uint32_t> Start(std::string_view ref, bool paused);
+  Status Delete(std::string_view ref);
+
+  // Runs pending domain-exit handling now (tests; normally on @releaseDomain).
+  void HandleDomainExits();
+
+ private:
+  Toolstack(xs::Connection& xs, Hypervisor& hv, ToolstackOptions options, std::unique_ptr<DomainRegistry> reg);
+  Status Recover();
+  Result<RegisteredDomain> Running(std::string_view ref) const;
+  Result<uint32_t> CreateLocked(DomainConfig config, bool paused, const std::string& restore_image);
+  Status DestroyLocked(const RegisteredDomain& d);
+  Status WaitForBackends(uint32_t domid, const std::vector<DeviceRef>& devices,
+                         const std::function<Status()>& trigger);
+  Status WriteInTransaction(const std::vector<xs::Transaction::NodeWrite>& writes);
+  void OnDomainExit(const RegisteredDomain& d, const DomainInfo& info);
+  void EventLoop();
+  DomainRecord Dom0Record(const DomainInfo& info) const;
+
+  xs::Connection& xs_;
+  Hypervisor& hv_;
+  ToolstackOptions options_;
+  std::unique_ptr<DomainRegistry> registry_;
+  std::mutex ops_mu_;  // serializes lifecycle operations
+
+  // @releaseDomain handling on a thread of its own (never on the watch thread).
+  std::mutex events_mu_;
+  std::condition_variable events_cv_;
+  bool events_pending_ = false;
+  bool stopping_ = false;
+  std::optional<xs::Watch> release_watch_;
+  std::thread events_thread_;
+};
+
+}  // namespace txend::toolstack
