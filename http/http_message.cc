@@ -1,5 +1,7 @@
 #include "http/http_message.h"
 
+#include "toolstack/sxp.h"
+
 namespace txend::http {
 namespace {
 
@@ -100,13 +102,7 @@ Result<std::pair<std::string, Params>> ParseTarget(std::string_view target) {
 }
 
 HttpResponse XendError(int status, const std::string& message) {
-  std::string quoted = "\"";
-  for (char c : message) {
-    if (c == '"' || c == '\\') quoted.push_back('\\');
-    quoted.push_back(c);
-  }
-  quoted += "\"";
-  return HttpResponse{status, "text/plain", "(xend.err " + quoted + ")"};
+  return HttpResponse{status, "application/sxp", "(xend.err " + sxp::Quote(message) + ")"};
 }
 
 }  // namespace txend::http

@@ -194,6 +194,7 @@ Result<DomainConfig> DomainConfig::FromSxp(const sxp::Value& vm) {
   c.on_reboot = vm.Get("on_reboot", c.on_reboot);
   c.on_crash = vm.Get("on_crash", c.on_crash);
   c.localtime = vm.Get("localtime", "0") == "1";
+  c.autostart = vm.Get("on_xend_start", "ignore") == "start";
   if (const sxp::Value* image = vm.Child("image")) {
     const auto kinds = image->Children();
     if (kinds.empty() || !kinds[0]->is_list()) return Bad("image", "expected (image (linux ...)) or (image (hvm ...))");
@@ -246,6 +247,7 @@ sxp::Value DomainConfig::ToSxp() const {
   vm.Add("on_reboot", on_reboot);
   vm.Add("on_crash", on_crash);
   if (localtime) vm.Add("localtime", "1");
+  if (autostart) vm.Add("on_xend_start", "start");
   sxp::Value kind = sxp::Value::List({sxp::Value::Atom(builder)});
   AddIf(kind, "kernel", kernel);
   AddIf(kind, "ramdisk", ramdisk);

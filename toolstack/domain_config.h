@@ -62,6 +62,7 @@ struct DomainConfig {
   std::string on_reboot = "restart";
   std::string on_crash = "restart";
   bool localtime = false;
+  bool autostart = false;  // xend's on_xend_start=start: started when txend starts
   std::map<std::string, std::string> image_options;  // hvm: boot, acpi, apic, pae, device_model, serial, usb...
   std::vector<DiskSpec> disks;
   std::vector<VifSpec> vifs;

@@ -137,6 +137,8 @@ class Hypervisor {
   // Creates a paused domain from an image read from `fd`'s current offset.
   virtual Result<uint32_t> Restore(int fd, const DomainCreateSpec& spec) = 0;
   virtual Status DumpCore(uint32_t domid, const std::string& path) = 0;
+  // The hypervisor's console ring (xm dmesg); emptied afterwards if `clear`.
+  virtual Result<std::string> ConsoleRing(bool clear) = 0;
 };
 
 // Parses CPU lists as xm takes them: "0-3,^1,6" -> {0,2,3,6}; "all".

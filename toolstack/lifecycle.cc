@@ -367,6 +367,20 @@ Status Toolstack::DumpCore(std::string_view ref, const std::string& path) {
   return hv_.DumpCore(*d.domid, path);
 }
 
+Status Toolstack::Sysrq(std::string_view ref, std::string_view key) {
+  if (key.size() != 1) return Status::Error(EINVAL, "sysrq key must be one character, not '" + std::string(key) + "'");
+  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
+  std::string path = DomainHome(*d.domid) + "/control/sysrq";
+  return xs::RunTransaction(xs_, [&](xs::Transaction& tx) { return tx.Write(path, key); });
+}
+
+Result<uint32_t> Toolstack::Reset(std::string_view ref) {
+  std::lock_guard lock(ops_mu_);
+  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
+  TXEND_RETURN_IF_ERROR(DestroyLocked(d));
+  return CreateLocked(d.config, false, "");
+}
+
 Status Toolstack::New(DomainConfig config) {
   config.FillDefaults(options_.random);
   TXEND_RETURN_IF_ERROR(config.Validate());

@@ -244,13 +244,14 @@ Result<Value> Parse(std::string_view text) {
 Result<std::vector<Value>> ParseAll(std::string_view text) { return Reader(text).All(); }
 
 std::string Quote(std::string_view atom) {
-  if (BareAtom(atom)) return std::string(atom);
-  // Python's repr(): single quotes unless the text has ' and no ".
-  char q = atom.find('\'') != std::string_view::npos && atom.find('"') == std::string_view::npos ? '"' : '\'';
+  if (!atom.empty() && BareAtom(atom)) return std::string(atom);
+  // Single quotes always: libvirt's SXP reader understands no other quoting
+  // (xend's repr() switched to double quotes for text containing ').
+  constexpr char q = '\'';
   std::string out(1, q);
   for (unsigned char c : atom) {
     if (c == '\\') out += "\\\\";
-    else if (c == q) out += std::string("\\") + static_cast<char>(q);
+    else if (c == q) out += "\\'";
     else if (c == '\n') out += "\\n";
     else if (c == '\t') out += "\\t";
     else if (c == '\r') out += "\\r";

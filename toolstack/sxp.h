@@ -1,9 +1,10 @@
 // SXP: the S-expressions of xend's HTTP API and config files (xend's sxp.py).
 // A Value is an atom (a string) or a list of Values. Parse accepts what xend
 // accepted ('#' comments, '...' and "..." strings with C-style, \xHH and octal
-// escapes); Show prints what xend printed (bare atoms where xend's atomp()
-// allowed them, Python-repr quoting otherwise); PrettyPrint lays out long
-// lists over several lines, as `xm list --long` did.
+// escapes); Show prints what xend printed — bare atoms where xend's atomp()
+// allowed them, otherwise single-quoted with backslash escapes (always single
+// quotes: libvirt reads no other form); PrettyPrint lays out long lists over
+// several lines, as `xm list --long` did.
 #pragma once
 
 #include <optional>
@@ -57,7 +58,7 @@ Result<std::vector<Value>> ParseAll(std::string_view text);
 
 // One line, as xend's sxp.show.
 std::string Show(const Value& value);
-// xend's atom quoting alone: bare when atomp() allows, else Python-repr style.
+// xend's atom quoting alone: bare when atomp() allows, else '...'; '' when empty.
 std::string Quote(std::string_view atom);
 // Several lines when a list does not fit in `width` columns: leading atoms
 // on the opening line, each other child on its own line indented by 4, the

@@ -201,6 +201,36 @@ Result<NodeRecord> Toolstack::Node() {
   return n;
 }
 
+Result<std::string> Toolstack::Dmesg(bool clear) { return hv_.ConsoleRing(clear); }
+
+Result<std::vector<Toolstack::DeviceDetail>> Toolstack::DeviceDetails(xs::ReadContext& snap, std::string_view ref,
+                                                                      std::string_view type) {
+  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
+  std::string dir = DomainHome(*d.domid) + "/device/" + std::string(type);
+  TXEND_ASSIGN_OR_RETURN(auto ids, snap.DirectoryIfExists(dir));
+  std::vector<std::string> dirs;
+  for (const auto& id : ids) dirs.push_back(dir + "/" + id);
+  auto names = snap.DirectoryMany(dirs);
+  std::vector<std::string> paths;
+  for (size_t i = 0; i < dirs.size(); ++i)
+    if (names[i].ok())
+      for (const auto& n : *names[i]) paths.push_back(dirs[i] + "/" + n);
+  auto values = snap.ReadMany(paths);
+  std::vector<DeviceDetail> out;
+  size_t k = 0;
+  for (size_t i = 0; i < dirs.size(); ++i) {
+    DeviceDetail detail;
+    detail.devid = static_cast<uint32_t>(std::strtoul(ids[i].c_str(), nullptr, 10));
+    if (names[i].ok())
+      for (const auto& n : *names[i]) {
+        if (values[k].ok()) detail.nodes.emplace_back(n, *values[k]);
+        ++k;
+      }
+    out.push_back(std::move(detail));
+  }
+  return out;
+}
+
 Result<std::vector<VcpuInfo>> Toolstack::Vcpus(std::string_view ref) {
   if (ref == "0" || ref == "Domain-0") return hv_.GetVcpus(0);
   TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));

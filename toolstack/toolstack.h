@@ -75,6 +75,13 @@ class Toolstack {
   Result<std::vector<DomainRecord>> List(xs::ReadContext& snapshot);
   Result<DomainRecord> Get(xs::ReadContext& snapshot, std::string_view ref);  // name, id or uuid
   Result<NodeRecord> Node();
+  Result<std::string> Dmesg(bool clear);
+  // A device class's frontend nodes, per device: what xm block-list shows.
+  struct DeviceDetail {
+    uint32_t devid = 0;
+    std::vector<std::pair<std::string, std::string>> nodes;
+  };
+  Result<std::vector<DeviceDetail>> DeviceDetails(xs::ReadContext& snapshot, std::string_view ref, std::string_view type);
   Result<std::vector<VcpuInfo>> Vcpus(std::string_view ref);
 
   // Lifecycle.
@@ -93,6 +100,9 @@ class Toolstack {
   Status Save(std::string_view ref, const std::string& path);
   Result<uint32_t> Restore(const std::string& path, bool paused);
   Status DumpCore(std::string_view ref, const std::string& path);
+  Status Sysrq(std::string_view ref, std::string_view key);  // 1 transaction
+  // Hard reset: destroy and create again from the same config (3 transactions).
+  Result<uint32_t> Reset(std::string_view ref);
 
   // Devices: `device` is xend's (vbd ...)/(vif ...) SXP.
   Status AttachDevice(std::string_view ref, const sxp::Value& device);

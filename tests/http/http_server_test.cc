@@ -219,9 +219,9 @@ TEST(Form, DecodesLikeBrowsersAndLibvirt) {
 }
 
 TEST(Form, XendErrorQuotes) {
-  auto r = XendError(404, "Domain \"x\" not found");
+  auto r = XendError(404, "Domain 'x' not found");
   EXPECT_EQ(r.status, 404);
-  EXPECT_EQ(r.body, "(xend.err \"Domain \\\"x\\\" not found\")");
+  EXPECT_EQ(r.body, "(xend.err 'Domain \\'x\\' not found')");
 }
 
 }  // namespace

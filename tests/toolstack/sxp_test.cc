@@ -29,7 +29,7 @@ TEST(Sxp, ShowQuotesLikeXend) {
   Value v = Value::List({Value::Atom("vbd"), Value::Pair("uname", "phy:/dev/vg/disk-1"),
                          Value::Pair("args", "root=/dev/xvda1 ro"), Value::Pair("q", "it's"),
                          Value::Pair("empty", "")});
-  EXPECT_EQ(Show(v), "(vbd (uname phy:/dev/vg/disk-1) (args 'root=/dev/xvda1 ro') (q \"it's\") (empty ))");
+  EXPECT_EQ(Show(v), "(vbd (uname phy:/dev/vg/disk-1) (args 'root=/dev/xvda1 ro') (q 'it\\'s') (empty ''))");
   EXPECT_EQ(Quote("a'b\"c"), "'a\\'b\"c'");
   EXPECT_EQ(Quote("tab\there"), "'tab\\there'");
 }

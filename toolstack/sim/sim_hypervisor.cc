@@ -112,7 +112,26 @@ struct SimHypervisor::Domain {
   }
 };
 
-SimHypervisor::SimHypervisor(SimOptions options) : options_(std::move(options)) {}
+SimHypervisor::SimHypervisor(SimOptions options) : options_(std::move(options)) {
+  Log("Xen version 4.17.0-sim (txend simulated hypervisor)");
+  Log("Command line: placeholder");
+  Log("Brought up " + std::to_string(options_.nr_cpus) + " CPUs");
+  Log("Scheduling granularity: cpu, 1 CPU per sched-resource");
+}
+
+void SimHypervisor::Log(const std::string& line) {
+  char stamp[32];
+  snprintf(stamp, sizeof stamp, "(XEN) [%10.6f] ", static_cast<double>(Now()) / 1e9);
+  console_ += stamp + line + "\n";
+  if (console_.size() > (64u << 10)) console_.erase(0, console_.size() - (32u << 10));
+}
+
+Result<std::string> SimHypervisor::ConsoleRing(bool clear) {
+  std::lock_guard lock(mu_);
+  std::string out = console_;
+  if (clear) console_.clear();
+  return out;
+}
 SimHypervisor::~SimHypervisor() = default;
 
 uint64_t SimHypervisor::Now() const {
@@ -278,6 +297,7 @@ Result<uint32_t> SimHypervisor::CreateDomain(const DomainCreateSpec& spec) {
     d->seed = std::random_device{}() * 0x100000001ull + domid;
     Persist(*d);
     domains_[domid] = std::move(d);
+    Log("d" + std::to_string(domid) + ": created");
   }
   Emit({{SimEvent::kCreated, domid}});
   return domid;
@@ -353,6 +373,7 @@ Status SimHypervisor::GuestShutdown(uint32_t domid, ShutdownReason reason) {
     d->reason = reason;
     d->Settle(Now());
     Persist(*d);
+    Log("d" + std::to_string(domid) + ": shut down (" + std::string(ShutdownReasonName(reason)) + ")");
   }
   Emit({{SimEvent::kShutdown, domid, reason}});
   return Status::Ok();
@@ -365,6 +386,7 @@ Status SimHypervisor::Destroy(uint32_t domid) {
     if (domid == 0) return Status::Error(EINVAL, "cannot destroy domain 0");
     domains_.erase(domid);
     Forget(domid);
+    Log("d" + std::to_string(domid) + ": destroyed");
   }
   Emit({{SimEvent::kDestroyed, domid}});
   return Status::Ok();

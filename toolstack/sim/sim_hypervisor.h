@@ -62,6 +62,7 @@ class SimHypervisor : public Hypervisor {
   Status Save(uint32_t domid, int fd) override;
   Result<uint32_t> Restore(int fd, const DomainCreateSpec& spec) override;
   Status DumpCore(uint32_t domid, const std::string& path) override;
+  Result<std::string> ConsoleRing(bool clear) override;
 
   // What a simulated guest kernel does.
   Status GuestShutdown(uint32_t domid, ShutdownReason reason);  // SCHEDOP_shutdown
@@ -90,6 +91,8 @@ class SimHypervisor : public Hypervisor {
   std::map<uint32_t, std::unique_ptr<Domain>> domains_;
   uint32_t next_domid_ = 1;
   std::vector<std::function<void(const SimEvent&)>> observers_;
+  std::string console_;  // what `xm dmesg` shows
+  void Log(const std::string& line);
 };
 
 }  // namespace txend::toolstack

@@ -1,0 +1,34 @@
+// Daemon start-up shared by xsd and txend: fork into the background and
+// return to the caller only once the child says it is ready (or failed), so
+// scripts can use the daemon the moment its command returns.
+#pragma once
+
+#include <string>
+
+namespace txend {
+
+class Daemonizer {
+ public:
+  // In the parent: waits for the child's verdict and exits with it (printing
+  // the child's pid first when `print_pid`). Returns in the child only, with
+  // stdin/stdout on /dev/null and a new session. Does nothing if `foreground`.
+  Daemonizer(bool foreground, bool print_pid = false);
+  ~Daemonizer();
+  // Tells the waiting parent how start-up went; later calls do nothing.
+  void Ready(bool ok);
+
+ private:
+  int ready_fd_ = -1;
+};
+
+// Writes getpid() to `path` (if not empty); removes it again on destruction.
+class PidFile {
+ public:
+  explicit PidFile(std::string path);
+  ~PidFile();
+
+ private:
+  std::string path_;
+};
+
+}  // namespace txend

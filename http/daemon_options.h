@@ -1,0 +1,38 @@
+// DaemonOptions: txend's settings, from an xend-config.sxp-style file
+// ((xend-http-server yes) (xend-port 8000) ...) overridden by flags:
+//   txend [--no-fork] [--config FILE] [--unix-socket PATH] [--tcp [ADDR:]PORT]
+//         [--xenstored SOCKET] [--hypervisor auto|sim|xen] ...
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "base/result.h"
+#include "http/http_server.h"
+
+namespace txend::http {
+
+struct DaemonOptions {
+  bool no_fork = false;
+  std::string config_file;                                // --config
+  std::string unix_socket = "/var/lib/xend/xend-socket";  // xend-unix-path; "" disables
+  std::optional<TcpEndpoint> tcp;                         // xend-http-server + xend-address/xend-port
+  std::string hosts_allow;                                // xend-hosts-allow
+  std::string xenstored = "/run/xenstored/socket";        // --xenstored
+  std::string domain_sockets;                             // default: <dir of xenstored>/domains
+  std::string hypervisor = "auto";                        // auto | sim | xen
+  std::string state_dir = "/var/lib/txend";               // configs, simulator state, xsd journal
+  std::string log_file = "/var/log/txend/txend.log";      // logfile
+  std::string pid_file;
+  std::string xsd_program;                                // default: xsd beside txend
+  size_t max_body_bytes = 1 << 20;
+  int device_timeout_s = 100;                             // xend's DEVICE_CREATE_TIMEOUT
+};
+
+// Parses flags; reads --config first when given, then applies the flags over it.
+// `help` receives usage text for --help.
+Result<DaemonOptions> ParseDaemonOptions(int argc, const char* const* argv, std::string* help);
+// Applies an xend-config.sxp text to `o`. EINVAL names the bad entry.
+Status ApplyConfigText(const std::string& text, DaemonOptions& o);
+
+}  // namespace txend::http

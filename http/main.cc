@@ -1,0 +1,129 @@
+// txend: the toolstack daemon. Connects to xenstore (starting its bundled xsd
+// when none answers), opens the hypervisor (the simulated one wherever
+// /dev/xen/privcmd is absent), and serves xend's HTTP/SXP API.
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "base/daemon.h"
+#include "base/stop_signals.h"
+#include "http/daemon_options.h"
+#include "http/http_server.h"
+#include "http/xend_api.h"
+#include "toolstack/sim/sim_backends.h"
+#include "toolstack/sim/sim_guests.h"
+#include "toolstack/sim/sim_hypervisor.h"
+#include "toolstack/toolstack.h"
+
+namespace {
+
+using namespace txend;
+namespace fs = std::filesystem;
+
+int Fail(const std::string& what) {
+  fprintf(stderr, "txend: %s\n", what.c_str());
+  return 1;
+}
+
+bool XenstoreAnswers(const std::string& socket) {
+  auto c = xs::Connection::Open(socket);
+  return c.ok() && (*c)->GetDomainPath(0).ok();
+}
+
+// Starts the bundled xsd on `o.xenstored` (it daemonizes and returns once it listens).
+Status StartXsd(const http::DaemonOptions& o, spdlog::logger& log) {
+  std::error_code ec;
+  fs::create_directories(fs::path(o.xenstored).parent_path(), ec);
+  std::string cmd = o.xsd_program + " --socket " + o.xenstored + " --domain-sockets " + o.domain_sockets +
+                    " --persist " + o.state_dir + "/xsd --pid-file " + o.state_dir + "/xsd.pid";
+  log.info("no xenstored answers at {}: starting {}", o.xenstored, cmd);
+  int rc = std::system(cmd.c_str());
+  if (rc != 0) return Status::Error(EIO, "could not start xsd (" + cmd + ")");
+  return Status::Ok();
+}
+
+std::string SelfDirectory() {
+  std::error_code ec;
+  auto exe = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(".") : exe.parent_path().string();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string help;
+  auto parsed = http::ParseDaemonOptions(argc, argv, &help);
+  if (!parsed.ok()) return Fail(parsed.status().message() + " (try --help)");
+  if (!help.empty()) {
+    fputs(help.c_str(), stdout);
+    return 0;
+  }
+  http::DaemonOptions o = *parsed;
+  if (o.xsd_program == "xsd" || o.xsd_program.empty()) o.xsd_program = SelfDirectory() + "/xsd";
+  std::error_code ec;
+  for (const std::string& dir : {o.state_dir, fs::path(o.log_file).parent_path().string(),
+                                 fs::path(o.unix_socket).parent_path().string()})
+    if (!dir.empty()) fs::create_directories(dir, ec);
+
+  Daemonizer daemon(o.no_fork);
+  StopSignals signals;
+  auto log = std::make_shared<spdlog::logger>(
+      "txend", std::make_shared<spdlog::sinks::basic_file_sink_mt>(o.log_file));
+  log->flush_on(spdlog::level::info);
+
+  if (!XenstoreAnswers(o.xenstored)) {
+    Status st = StartXsd(o, *log);
+    if (!st.ok()) return Fail(st.ToString());
+  }
+  auto conn = xs::Connection::Open(o.xenstored);
+  if (!conn.ok()) return Fail(conn.status().ToString());
+
+  bool xen = o.hypervisor == "xen" || (o.hypervisor == "auto" && fs::exists("/dev/xen/privcmd"));
+  if (xen) return Fail("this txend has no libxenctrl backend yet; run with --hypervisor sim");
+  toolstack::SimOptions sim_options;
+  sim_options.state_dir = o.state_dir + "/sim";
+  auto sim = toolstack::SimHypervisor::Open(sim_options);
+  if (!sim.ok()) return Fail(sim.status().ToString());
+  auto backends = toolstack::SimBackends::Start(o.xenstored);
+  if (!backends.ok()) return Fail(backends.status().ToString());
+
+  toolstack::ToolstackOptions ts_options;
+  ts_options.state_dir = o.state_dir;
+  ts_options.device_timeout = std::chrono::seconds(o.device_timeout_s);
+  auto toolstack = toolstack::Toolstack::Open(**conn, **sim, ts_options);
+  if (!toolstack.ok()) return Fail(toolstack.status().ToString());
+  toolstack::SimGuests guests(**sim, o.domain_sockets);
+  guests.BootRunning();
+
+  http::XendApi api(**toolstack, **conn, http::HostFacts::Read(), o.log_file);
+  http::ServerOptions so;
+  so.unix_socket = o.unix_socket;
+  so.tcp = o.tcp;
+  so.max_body_bytes = o.max_body_bytes;
+  auto allow = http::HostAllowList::Parse(o.hosts_allow);
+  if (!allow.ok()) return Fail(allow.status().message());
+  so.hosts_allow = *allow;
+  auto server = http::HttpServer::Start(so, [&](const http::HttpRequest& req) {
+    auto start = std::chrono::steady_clock::now();
+    http::HttpResponse r = api.Handle(req);
+    auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    log->info("{} {} {} {} {:.1f}ms", req.peer, req.method, req.path, r.status, ms);
+    return r;
+  });
+  if (!server.ok()) return Fail(server.status().ToString());
+  PidFile pid_file(o.pid_file);
+  log->info("serving {}{} on the {} hypervisor", o.unix_socket.empty() ? "" : o.unix_socket,
+            o.tcp ? " and TCP " + o.tcp->address + ":" + std::to_string((*server)->tcp_port()) : "", "simulated");
+  daemon.Ready(true);
+
+  signals.Wait();
+  log->info("stopping; domains keep running");
+  server->reset();
+  return 0;
+}

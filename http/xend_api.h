@@ -1,0 +1,40 @@
+// XendApi: xend's HTTP/SXP resource tree (/xend/node, /xend/domain, ...) over
+// a Toolstack. Each request is one toolstack operation; reads run in one
+// xenstore snapshot. Replies and status codes follow
+// docs/reference/xend-http-api.md, so libvirt's xend driver and xm work.
+#pragma once
+
+#include <string>
+
+#include "http/http_message.h"
+#include "http/xend_sxp.h"
+#include "toolstack/toolstack.h"
+
+namespace txend::http {
+
+class XendApi {
+ public:
+  XendApi(toolstack::Toolstack& toolstack, xs::Connection& xs, HostFacts host, std::string log_file);
+  HttpResponse Handle(const HttpRequest& req);
+
+ private:
+  HttpResponse GetDomains(const HttpRequest& req);
+  HttpResponse GetDomain(const std::string& dom, const HttpRequest& req);
+  HttpResponse PostDomains(const HttpRequest& req);
+  HttpResponse PostDomain(const std::string& dom, const HttpRequest& req);
+  HttpResponse GetNode(const std::string& what);
+  HttpResponse PostNode(const std::string& what, const HttpRequest& req);
+  // The created/restored domain's SXP as the 201 reply.
+  HttpResponse Created(const std::string& ref);
+
+  toolstack::Toolstack& toolstack_;
+  xs::Connection& xs_;
+  HostFacts host_;
+  std::string log_file_;
+};
+
+// Maps a toolstack error to xend's reply: unknown domains are 404, every
+// other failure 500, both with an (xend.err '...') body.
+HttpResponse Failure(const Status& st);
+
+}  // namespace txend::http
