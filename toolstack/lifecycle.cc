@@ -194,11 +194,11 @@ Status Toolstack::Destroy(std::string_view ref) {
 }
 
 Status Toolstack::Shutdown(std::string_view ref, std::string_view reason) {
+  std::lock_guard lock(ops_mu_);
+  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
   if (reason != "poweroff" && reason != "reboot" && reason != "halt" && reason != "suspend")
     return Status::Error(EINVAL, "invalid shutdown reason '" + std::string(reason) +
                                      "' (expected poweroff, reboot, halt or suspend)");
-  std::lock_guard lock(ops_mu_);
-  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
   std::string path = DomainHome(*d.domid) + "/control/shutdown";
   return xs::RunTransaction(xs_, [&](xs::Transaction& tx) { return tx.Write(path, reason); });
 }

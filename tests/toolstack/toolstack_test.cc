@@ -110,7 +110,7 @@ TEST_F(ToolstackTest, ShutdownRebootAndCrashFollowTheConfiguredActions) {
   ASSERT_TRUE(host_.toolstack->Shutdown("cycle", "poweroff").ok());  // on_poweroff=destroy
   EXPECT_TRUE(SimHost::Eventually([&] { return Gone("cycle"); }));
   EXPECT_EQ(host_.toolstack->Shutdown("cycle", "poweroff").code(), ESRCH);
-  EXPECT_EQ(host_.toolstack->Shutdown("x", "explode").code(), EINVAL);
+  EXPECT_EQ(host_.toolstack->Shutdown("x", "explode").code(), ESRCH);
 }
 
 TEST_F(ToolstackTest, PauseMemoryVcpusPinningAndCredit) {

@@ -1,0 +1,257 @@
+// txend, started as a process beside a real xsd, driven with the request
+// sequences libvirt's xend driver sends (docs/reference/xend-http-api.md §4).
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "tests/support/txend_stack.h"
+
+namespace txend::testing {
+namespace {
+
+bool Eventually(const std::function<bool()>& cond) {
+  for (int i = 0; i < 2000; ++i) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
+}
+
+class TxendTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = TxendStack::Start();
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    stack_ = std::move(*s);
+  }
+  XendReply Get(const std::string& path) { return stack_->client().Get(path); }
+  XendReply Post(const std::string& path, const std::vector<std::pair<std::string, std::string>>& form) {
+    return stack_->client().Post(path, form);
+  }
+  // libvirt's `virsh create`: create (paused), look up, wait for devices, unpause.
+  std::string Create(const std::string& name, int disks = 2, int vifs = 1) {
+    auto created = Post("/xend/domain/", {{"op", "create"}, {"config", stack_->Config(name, disks, vifs)}});
+    EXPECT_EQ(created.status, 201) << created.body;
+    auto info = Get("/xend/domain/" + name + "?detail=1");
+    EXPECT_EQ(info.status, 200);
+    std::string domid = info.sxp.Get("domid");
+    EXPECT_FALSE(domid.empty()) << info.body;
+    EXPECT_EQ(Post("/xend/domain/" + name, {{"op", "wait_for_devices"}}).status, 202);
+    EXPECT_EQ(Post("/xend/domain/" + name, {{"op", "unpause"}}).status, 200);
+    return domid;
+  }
+  std::unique_ptr<TxendStack> stack_;
+};
+
+TEST_F(TxendTest, NodeInfoHasWhatLibvirtReads) {
+  auto node = Get("/xend/node/");
+  ASSERT_EQ(node.status, 200);
+  EXPECT_EQ(node.sxp.name(), "node");
+  for (const char* f : {"machine", "total_memory", "nr_cpus", "cpu_mhz", "nr_nodes", "sockets_per_node",
+                        "cores_per_socket", "threads_per_core", "node_to_cpu", "xen_scheduler", "xend_config_format"})
+    EXPECT_TRUE(node.sxp.Find(f).has_value()) << f;
+  EXPECT_EQ(node.sxp.Get("xen_scheduler"), "credit");
+  EXPECT_EQ(node.sxp.Get("xend_config_format"), "4");
+  EXPECT_EQ(Get("/xend/node").status, 200);
+  auto dmesg = Get("/xend/node/dmesg");
+  EXPECT_EQ(dmesg.status, 200);
+  EXPECT_NE(dmesg.body.find("(XEN)"), std::string::npos);
+}
+
+TEST_F(TxendTest, ListAndDominfoLikeVirsh) {
+  std::string domid = Create("demo");
+  auto names = Get("/xend/domain");
+  ASSERT_EQ(names.status, 200);
+  EXPECT_EQ(sxp::Show(names.sxp), "(Domain-0 demo)");
+  auto detail = Get("/xend/domain?detail=1");
+  ASSERT_EQ(detail.sxp.items().size(), 2u);
+  for (const std::string& ref : {std::string("demo"), domid}) {
+    auto d = Get("/xend/domain/" + ref + "?detail=1");
+    ASSERT_EQ(d.status, 200) << ref;
+    EXPECT_EQ(d.sxp.Get("name"), "demo");
+    EXPECT_EQ(d.sxp.Get("memory"), "64");
+    EXPECT_EQ(d.sxp.Get("maxmem"), "128");
+    EXPECT_EQ(d.sxp.Get("vcpus"), "2");
+    EXPECT_EQ(d.sxp.Get("state"), "-b----");
+    EXPECT_EQ(d.sxp.Child("image")->Child("linux")->Get("args"), "root=/dev/xvda1 ro");
+    EXPECT_EQ(d.sxp.Children("device").size(), 3u);
+    EXPECT_TRUE(d.sxp.Find("cpu_time"));
+  }
+  auto by_uuid = Get("/xend/domain/" + Get("/xend/domain/demo").sxp.Get("uuid") + "?detail=1");
+  EXPECT_EQ(by_uuid.sxp.Get("domid"), domid);
+  auto vcpus = Get("/xend/domain/demo?op=vcpuinfo");
+  ASSERT_EQ(vcpus.status, 200);
+  EXPECT_EQ(vcpus.sxp.Children("vcpu").size(), 2u);
+  EXPECT_EQ(sxp::Show(*vcpus.sxp.Children("vcpu")[0]->Child("cpumap")), "(cpumap (0 1 2 3))");
+}
+
+TEST_F(TxendTest, DominfoCostsOneTransactionAndNoDiskWrites) {
+  Create("demo");
+  ASSERT_TRUE(Eventually([&] {
+    auto d = Get("/xend/domain/demo?detail=1");
+    for (const auto* dev : d.sxp.Children("device"))
+      if (dev->items()[1].Get("state") != "4") return false;
+    return true;
+  }));
+  uint64_t tx0 = stack_->XsdStat("transactions_started");
+  uint64_t disk0 = stack_->XsdStat("disk_bytes_written");
+  uint64_t implicit0 = stack_->XsdStat("implicit_transactions");
+  ASSERT_EQ(Get("/xend/domain/demo?detail=1").status, 200);
+  EXPECT_EQ(stack_->XsdStat("transactions_started") - tx0, 1u);  // xend: 16
+  EXPECT_EQ(stack_->XsdStat("disk_bytes_written") - disk0, 0u);  // xend: ~2 MB
+  EXPECT_EQ(stack_->XsdStat("implicit_transactions") - implicit0, 0u);
+  uint64_t tx1 = stack_->XsdStat("transactions_started");
+  ASSERT_EQ(Get("/xend/domain?detail=1").status, 200);
+  EXPECT_EQ(stack_->XsdStat("transactions_started") - tx1, 1u);
+}
+
+TEST_F(TxendTest, DefineStartUndefine) {
+  ASSERT_EQ(Post("/xend/domain/", {{"op", "new"}, {"config", stack_->Config("kept", 1, 0)}}).status, 200);
+  EXPECT_EQ(sxp::Show(Get("/xend/domain?state=halted").sxp), "(kept)");
+  auto inactive = Get("/xend/domain/kept?detail=1");
+  EXPECT_FALSE(inactive.sxp.Find("domid"));  // libvirt: no domid = inactive
+  EXPECT_EQ(inactive.sxp.Get("status"), "0");
+  ASSERT_EQ(Post("/xend/domain/kept", {{"op", "start"}}).status, 202);
+  EXPECT_TRUE(Get("/xend/domain/kept?detail=1").sxp.Find("domid"));
+  EXPECT_EQ(Post("/xend/domain/kept", {{"op", "delete"}}).status, 500);  // running
+  ASSERT_EQ(Post("/xend/domain/kept", {{"op", "destroy"}}).status, 202);
+  ASSERT_EQ(Post("/xend/domain/kept", {{"op", "delete"}}).status, 202);
+  EXPECT_EQ(Get("/xend/domain/kept?detail=1").status, 404);
+}
+
+TEST_F(TxendTest, ShutdownRebootDestroy) {
+  std::string first = Create("cycle", 1, 0);
+  ASSERT_EQ(Post("/xend/domain/cycle", {{"op", "shutdown"}, {"reason", "reboot"}}).status, 202);
+  ASSERT_TRUE(Eventually([&] {
+    auto d = Get("/xend/domain/cycle?detail=1");
+    return d.status == 200 && d.sxp.Get("domid") != first && d.sxp.Get("state") == "-b----";
+  }));
+  ASSERT_EQ(Post("/xend/domain/cycle", {{"op", "shutdown"}, {"reason", "poweroff"}}).status, 202);
+  ASSERT_TRUE(Eventually([&] { return Get("/xend/domain/cycle?detail=1").status == 404; }));
+  Create("gone", 0, 0);
+  ASSERT_EQ(Post("/xend/domain/gone", {{"op", "destroy"}}).status, 202);
+  EXPECT_EQ(Get("/xend/domain/gone").status, 404);
+  EXPECT_EQ(Post("/xend/domain/x", {{"op", "shutdown"}, {"reason", "poweroff"}}).status, 404);
+  Create("awake", 0, 0);
+  auto bad = Post("/xend/domain/awake", {{"op", "shutdown"}, {"reason", "sleep"}});
+  EXPECT_EQ(bad.status, 500);
+  EXPECT_NE(bad.body.find("invalid shutdown reason"), std::string::npos) << bad.body;
+}
+
+TEST_F(TxendTest, MemoryVcpusPinningAndScheduler) {
+  Create("tune", 1, 0);
+  EXPECT_EQ(Post("/xend/domain/tune", {{"op", "maxmem_set"}, {"memory", "256"}}).status, 200);
+  EXPECT_EQ(Post("/xend/domain/tune", {{"op", "mem_target_set"}, {"target", "200"}}).status, 200);
+  EXPECT_EQ(Get("/xend/domain/tune").sxp.Get("memory"), "200");
+  EXPECT_EQ(Get("/xend/domain/tune").sxp.Get("maxmem"), "256");
+  auto too_much = Post("/xend/domain/tune", {{"op", "mem_target_set"}, {"target", "999"}});
+  EXPECT_EQ(too_much.status, 500);
+  EXPECT_EQ(too_much.sxp.name(), "xend.err");
+  EXPECT_EQ(Post("/xend/domain/tune", {{"op", "set_vcpus"}, {"vcpus", "1"}}).status, 200);
+  EXPECT_EQ(Get("/xend/domain/tune").sxp.Get("vcpu_avail"), "1");
+  auto pinned = Post("/xend/domain/tune", {{"op", "pincpu"}, {"vcpu", "0"}, {"cpumap", "0,2,3"}});
+  EXPECT_EQ(pinned.status, 200);
+  EXPECT_EQ(pinned.body, "0");
+  auto info = Get("/xend/domain/tune?op=vcpuinfo");
+  EXPECT_EQ(sxp::Show(*info.sxp.Children("vcpu")[0]->Child("cpumap")), "(cpumap (0 2 3))");
+  EXPECT_EQ(Post("/xend/domain/tune", {{"op", "domain_sched_credit_set"}, {"weight", "512"}, {"cap", "50"}}).status, 200);
+  auto credit = Post("/xend/domain/tune", {{"op", "domain_sched_credit_get"}});
+  EXPECT_EQ(sxp::Show(credit.sxp), "((weight 512) (cap 50))");
+  EXPECT_EQ(Get("/xend/domain/tune").sxp.Get("cpu_weight"), "512");
+  EXPECT_EQ(Post("/xend/domain/tune", {{"op", "pause"}}).status, 200);
+  EXPECT_EQ(Get("/xend/domain/tune").sxp.Get("state"), "--p---");
+  EXPECT_EQ(Post("/xend/domain/tune", {{"op", "unpause"}}).status, 200);
+}
+
+TEST_F(TxendTest, AttachAndDetachDevices) {
+  std::string domid = Create("hot", 1, 0);
+  auto attached = Post("/xend/domain/hot", {{"op", "device_create"},
+                                            {"config", "(vbd (dev 'xvdb')(uname 'phy:/dev/vg0/d2')(mode 'w'))"}});
+  ASSERT_EQ(attached.status, 200) << attached.body;
+  ASSERT_EQ(Post("/xend/domain/hot", {{"op", "device_create"}, {"config", "(vif (mac '00:16:3e:00:00:42')(bridge 'xenbr0'))"}}).status, 200);
+  EXPECT_EQ(Get("/xend/domain/hot").sxp.Children("device").size(), 3u);
+  auto blocks = Post("/xend/domain/hot", {{"op", "devices"}, {"type", "vbd"}});
+  EXPECT_EQ(blocks.sxp.items().size(), 2u);
+  auto detached = Post("/xend/domain/hot", {{"op", "device_destroy"}, {"type", "vbd"}, {"dev", "51728"}, {"force", "0"}, {"rm_cfg", "1"}});
+  EXPECT_EQ(detached.status, 200) << detached.body;
+  EXPECT_EQ(Get("/xend/domain/hot").sxp.Children("device").size(), 2u);
+  EXPECT_EQ(Post("/xend/domain/hot", {{"op", "device_destroy"}, {"type", "vbd"}, {"dev", "51728"}}).status, 500);
+}
+
+TEST_F(TxendTest, SaveAndRestore) {
+  Create("saved", 1, 1);
+  std::string file = stack_->path("saved.chk");
+  ASSERT_EQ(Post("/xend/domain/saved", {{"op", "save"}, {"file", file}}).status, 202);
+  EXPECT_EQ(Get("/xend/domain/saved").status, 404);
+  ASSERT_EQ(Post("/xend/domain/", {{"op", "restore"}, {"file", file}}).status, 201);
+  EXPECT_EQ(Get("/xend/domain/saved").sxp.Get("name"), "saved");
+}
+
+TEST_F(TxendTest, BadRequestsGetClearErrorsAndTheDaemonKeepsServing) {
+  struct Case {
+    std::string raw;
+    int status;
+    const char* body;
+  } cases[] = {
+      {"GET /xend/nothing HTTP/1.1\r\nHost: x\r\n\r\n", 404, "Not found"},
+      {"GET /xend/domain/nosuch HTTP/1.1\r\nHost: x\r\n\r\n", 404, "does not exist"},
+      {"POST /xend/domain/ HTTP/1.1\r\nContent-Length: 9\r\n\r\nop=frobni", 501, "Operation not implemented: frobni"},
+      {"POST /xend/domain/ HTTP/1.1\r\nContent-Length: 3\r\n\r\nx=1", 406, "exactly one op"},
+      {"POST /xend/domain/ HTTP/1.1\r\nContent-Length: 6\r\n\r\nop=%zz", 400, "malformed"},
+      {"POST /xend/domain/ HTTP/1.1\r\nContent-Length: 9\r\n\r\nop=create", 400, "Missing parameter: config"},
+      {"POST /xend/domain/ HTTP/1.1\r\nContent-Length: 25\r\n\r\nop=create&config=(vm%20(x", 400, "unexpected end of input"},
+      {"PUT /xend/domain/ HTTP/1.1\r\nContent-Length: 0\r\n\r\n", 501, "Not implemented"},
+      {"garbage\r\n\r\n", 400, "malformed HTTP"},
+  };
+  for (const auto& c : cases) {
+    std::string reply = stack_->client().Raw(c.raw);
+    EXPECT_EQ(std::atoi(reply.c_str() + 9), c.status) << c.raw << "\n" << reply;
+    EXPECT_NE(reply.find(c.body), std::string::npos) << c.raw << "\n" << reply;
+  }
+  auto bad_config = Post("/xend/domain/", {{"op", "create"}, {"config", "(vm (name x) (memory lots) (image (linux (kernel /k))))"}});
+  EXPECT_EQ(bad_config.status, 500);
+  EXPECT_NE(bad_config.body.find("invalid memory"), std::string::npos);
+  std::string huge(2 << 20, 'a');
+  std::string reply = stack_->client().Raw("POST /xend/domain/ HTTP/1.1\r\nContent-Length: " + std::to_string(huge.size()) +
+                                           "\r\n\r\n" + huge);
+  EXPECT_EQ(std::atoi(reply.c_str() + 9), 413);
+  EXPECT_EQ(Get("/xend/node/").status, 200);  // still serving
+  EXPECT_TRUE(stack_->txend().Running());
+}
+
+TEST_F(TxendTest, DomainsSurviveATxendRestart) {
+  std::string domid = Create("durable", 2, 1);
+  ASSERT_TRUE(stack_->RestartTxend(SIGKILL).ok());
+  auto d = Get("/xend/domain/durable?detail=1");
+  ASSERT_EQ(d.status, 200);
+  EXPECT_EQ(d.sxp.Get("domid"), domid);
+  EXPECT_EQ(d.sxp.Children("device").size(), 3u);
+  ASSERT_EQ(Post("/xend/domain/durable", {{"op", "shutdown"}, {"reason", "poweroff"}}).status, 202);
+  EXPECT_TRUE(Eventually([&] { return Get("/xend/domain/durable").status == 404; }));
+}
+
+TEST(TxendTcp, OffByDefaultOnWhenAskedAndFilteredByHostsAllow) {
+  auto plain = TxendStack::Start();
+  ASSERT_TRUE(plain.ok());
+  uint16_t unused = FreeTcpPort();
+  EXPECT_EQ(XendClient::Tcp(unused).Raw("GET /xend/node/ HTTP/1.1\r\n\r\n"), "");  // nothing listens
+
+  TxendStack::Options o;
+  o.tcp_port = FreeTcpPort();
+  auto tcp = TxendStack::Start(o);
+  ASSERT_TRUE(tcp.ok()) << tcp.status().ToString();
+  EXPECT_EQ(XendClient::Tcp(o.tcp_port).Get("/xend/node/").status, 200);
+
+  TxendStack::Options strict;
+  strict.tcp_port = FreeTcpPort();
+  strict.hosts_allow = "^192\\.0\\.2\\.";
+  auto refused = TxendStack::Start(strict);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(XendClient::Tcp(strict.tcp_port).Get("/xend/node/").status, 403);
+}
+
+}  // namespace
+}  // namespace txend::testing

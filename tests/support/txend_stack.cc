@@ -1,0 +1,94 @@
+#include "tests/support/txend_stack.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "toolstack/xs/connection.h"
+
+namespace txend::testing {
+
+Result<std::unique_ptr<TxendStack>> TxendStack::Start(Options options) {
+  std::unique_ptr<TxendStack> s(new TxendStack(std::move(options)));
+  std::filesystem::create_directories(s->dir_ / "xs");
+  std::ofstream(s->kernel()) << "\x7f" "ELF simulated guest kernel";
+  TXEND_RETURN_IF_ERROR(s->StartXsd());
+  TXEND_RETURN_IF_ERROR(s->StartTxend());
+  return s;
+}
+
+Status TxendStack::StartXsd() {
+  std::vector<std::string> args{"--domain-sockets", dir_ / "xs/domains"};
+  if (options_.persist) {
+    args.push_back("--persist");
+    args.push_back(dir_ / "xsd-db");
+  }
+  TXEND_ASSIGN_OR_RETURN(xsd_, testing::StartXsd(xs_socket(), args));
+  return Status::Ok();
+}
+
+Status TxendStack::StartTxend() {
+  std::vector<std::string> argv{BinPath("txend"), "--no-fork", "--unix-socket", xend_socket(), "--xenstored",
+                                xs_socket(), "--state-dir", dir_ / "state", "--log-file", dir_ / "txend.log",
+                                "--hypervisor", "sim", "--device-timeout", "10"};
+  if (options_.tcp_port) {
+    argv.push_back("--tcp");
+    argv.push_back("127.0.0.1:" + std::to_string(options_.tcp_port));
+  }
+  if (!options_.hosts_allow.empty()) {
+    argv.push_back("--hosts-allow");
+    argv.push_back(options_.hosts_allow);
+  }
+  argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
+  TXEND_ASSIGN_OR_RETURN(txend_, DaemonProcess::Start(argv, xend_socket()));
+  return Status::Ok();
+}
+
+Status TxendStack::RestartTxend(int signal) {
+  txend_->Stop(signal);
+  return StartTxend();
+}
+
+Status TxendStack::RestartXsd(int signal) {
+  xsd_->Stop(signal);
+  return StartXsd();
+}
+
+uint64_t TxendStack::XsdStat(const std::string& name) const {
+  auto c = xs::Connection::Open(xs_socket());
+  if (!c.ok()) return ~0ull;
+  auto stats = (*c)->Control({"stats"});
+  if (!stats.ok()) return ~0ull;
+  size_t pos = ("\n" + *stats).find("\n" + name + " ");
+  if (pos == std::string::npos) return ~0ull;
+  return std::stoull(stats->substr(pos + name.size() + 1));
+}
+
+std::string TxendStack::Config(const std::string& name, int disks, int vifs, int memory_mib) const {
+  // libvirt's style: single quotes, no spaces between siblings.
+  std::string c = "(vm (name '" + name + "')(memory " + std::to_string(memory_mib) + ")(maxmem " +
+                  std::to_string(memory_mib * 2) + ")(vcpus 2)(on_poweroff 'destroy')(on_reboot 'restart')" +
+                  "(on_crash 'restart')(image (linux (kernel '" + kernel() + "')(args 'root=/dev/xvda1 ro')))";
+  for (int i = 0; i < disks; ++i)
+    c += "(device (vbd (dev 'xvd" + std::string(1, static_cast<char>('a' + i)) + "')(uname 'phy:/dev/vg0/" + name +
+         "-" + std::to_string(i) + "')(mode 'w')))";
+  for (int i = 0; i < vifs; ++i) c += "(device (vif (bridge 'xenbr0')(script 'vif-bridge')))";
+  return c + ")";
+}
+
+uint16_t FreeTcpPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+}  // namespace txend::testing
