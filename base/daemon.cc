@@ -43,6 +43,10 @@ void Daemonizer::Ready(bool ok) {
   (void)ignored;
   close(ready_fd_);
   ready_fd_ = -1;
+  // Start-up errors went to the caller's stderr; from now on the log is the place.
+  int null = open("/dev/null", O_WRONLY);
+  if (ok && null >= 0) dup2(null, STDERR_FILENO);
+  if (null > 2) close(null);
 }
 
 PidFile::PidFile(std::string path) : path_(std::move(path)) {

@@ -14,7 +14,8 @@ class Daemonizer {
   // stdin/stdout on /dev/null and a new session. Does nothing if `foreground`.
   Daemonizer(bool foreground, bool print_pid = false);
   ~Daemonizer();
-  // Tells the waiting parent how start-up went; later calls do nothing.
+  // Tells the waiting parent how start-up went (and, when ok, detaches
+  // stderr from the caller's terminal); later calls do nothing.
   void Ready(bool ok);
 
  private:

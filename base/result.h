@@ -28,7 +28,8 @@ class [[nodiscard]] Result {
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
-  T&& operator*() && { return std::move(*this).value(); }
+  // By value, so `for (auto& x : *MakeResult())` extends the value's lifetime.
+  T operator*() && { return std::move(*this).value(); }
   T value_or(T fallback) const { return ok() ? value() : std::move(fallback); }
 
  private:

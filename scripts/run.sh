@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# The main job: installs packages, builds, and starts the daemons in the background:
-# xsd on /run/xenstored/socket (the default libxenstore path). Stop them with
-# scripts/stop.sh. Logs: /var/log/txend/.
+# The main job: installs packages, builds, and starts the daemons in the background —
+# txend on the simulated hypervisor, serving xend's HTTP/SXP API on
+# /var/lib/xend/xend-socket, with its bundled xsd on /run/xenstored/socket
+# (store persisted in /var/lib/txend/xsd). Stop them with scripts/stop.sh.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/install-deps.sh"
 BUILD_DIR="$top/build" "$top/scripts/build.sh"
 bin="$top/build/bin"
-mkdir -p /run/xenstored /var/log/txend /var/lib/txend
+mkdir -p /var/log/txend /var/lib/txend
 
-if [ -S /run/xenstored/socket ] && XENSTORED_PATH=/run/xenstored/socket xenstore-exists / 2>/dev/null; then
-  echo "xsd: already serving /run/xenstored/socket"
+if [ -S /var/lib/xend/xend-socket ] && [ -f /run/txend.pid ] && kill -0 "$(cat /run/txend.pid)" 2>/dev/null; then
+  echo "txend: already running (pid $(cat /run/txend.pid))"
 else
-  "$bin/xsd" --socket /run/xenstored/socket --pid-file /run/xenstored.pid \
-    --persist /var/lib/txend/xsd 2>>/var/log/txend/xsd.log
-  echo "xsd: serving /run/xenstored/socket (pid $(cat /run/xenstored.pid), store persisted in /var/lib/txend/xsd)"
+  # txend starts xsd itself when no xenstored answers on /run/xenstored/socket.
+  "$bin/txend" --hypervisor sim --pid-file /run/txend.pid
+  echo "txend: serving /var/lib/xend/xend-socket (pid $(cat /run/txend.pid)); log /var/log/txend/txend.log"
 fi
+[ -f /var/lib/txend/xsd.pid ] && echo "xsd: serving /run/xenstored/socket (pid $(cat /var/lib/txend/xsd.pid))"

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "tests/support/txend_stack.h"
+#include "toolstack/xs/transaction.h"
 
 namespace txend::testing {
 namespace {
@@ -88,14 +89,24 @@ TEST_F(TxendTest, ListAndDominfoLikeVirsh) {
   EXPECT_EQ(sxp::Show(*vcpus.sxp.Children("vcpu")[0]->Child("cpumap")), "(cpumap (0 1 2 3))");
 }
 
+// True once every frontend of `domid` is Connected (the simulated guest is done).
+bool FrontendsConnected(const TxendStack& stack, const std::string& domid) {
+  auto conn = xs::Connection::Open(stack.xs_socket());
+  auto snap = xs::Snapshot::Begin(**conn);
+  int connected = 0;
+  for (const char* type : {"vbd", "vif"}) {
+    std::string dir = "/local/domain/" + domid + "/device/" + type;
+    for (const auto& id : *snap->DirectoryIfExists(dir)) {
+      if (snap->Read(dir + "/" + id + "/state").value_or("") != "4") return false;
+      ++connected;
+    }
+  }
+  return connected > 0;
+}
+
 TEST_F(TxendTest, DominfoCostsOneTransactionAndNoDiskWrites) {
-  Create("demo");
-  ASSERT_TRUE(Eventually([&] {
-    auto d = Get("/xend/domain/demo?detail=1");
-    for (const auto* dev : d.sxp.Children("device"))
-      if (dev->items()[1].Get("state") != "4") return false;
-    return true;
-  }));
+  std::string domid = Create("demo");
+  ASSERT_TRUE(Eventually([&] { return FrontendsConnected(*stack_, domid); }));
   uint64_t tx0 = stack_->XsdStat("transactions_started");
   uint64_t disk0 = stack_->XsdStat("disk_bytes_written");
   uint64_t implicit0 = stack_->XsdStat("implicit_transactions");

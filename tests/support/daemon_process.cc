@@ -1,7 +1,7 @@
 #include "tests/support/daemon_process.h"
 
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,9 +55,16 @@ Result<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(std::vector<std::str
   for (auto& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
 
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), envp.data());
-  if (rc != 0) return Status::Error(rc, "cannot start " + argv[0] + ": " + strerror(rc));
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) return Status::Error(errno, "cannot fork for " + argv[0]);
+  if (pid == 0) {
+    // Die with the test, even when it is killed: no daemon outlives its test.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
+    execve(args[0], args.data(), envp.data());
+    _exit(127);
+  }
   std::unique_ptr<DaemonProcess> proc(new DaemonProcess(pid));
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!SocketAccepts(socket_path)) {

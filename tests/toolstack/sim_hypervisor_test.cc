@@ -132,7 +132,7 @@ TEST_F(SimTest, SaveRestoreRoundTripsMemoryThroughARealFile) {
   ASSERT_TRUE(sim->Destroy(d).ok());
   lseek(fd, 0, SEEK_SET);
   auto r = sim->Restore(fd, {});
-  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(r.ok()) << "restore: " << r.status().ToString();
   auto info = *sim->GetDomain(*r);
   EXPECT_EQ(info.memory_kib, 16u << 10);
   EXPECT_EQ(info.uuid, "11111111-2222-4333-8444-555555555555");

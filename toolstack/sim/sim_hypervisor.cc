@@ -30,8 +30,10 @@ uint64_t SplitMix(uint64_t& x) {
 // generation, then a stream determined by (seed, pfn, generation).
 void FillPage(uint64_t seed, uint64_t pfn, uint32_t gen, char* page) {
   uint64_t tag = seed ^ pfn;
+  uint32_t pad = 0;
   std::memcpy(page, &tag, 8);
   std::memcpy(page + 8, &gen, 4);
+  std::memcpy(page + 12, &pad, 4);
   uint64_t state = seed * 31 + pfn * 1000003 + gen;
   for (size_t off = 16; off < kPageBytes; off += 8) {
     uint64_t v = SplitMix(state);
