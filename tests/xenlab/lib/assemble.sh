@@ -1,0 +1,157 @@
+# Builds the two boot images from the unpacked packages and the host's Xen tools:
+#   dom0 initramfs: busybox, dom0 kernel modules, Xen tools with their shared libraries, our
+#                   programs from build/bin when present, the lab's init, helpers and scenarios,
+#                   and the guest's kernel, initrd and config;
+#   guest initrd:   busybox and an init that prints a marker on its console and powers off.
+# Sourced by run-lab.sh after lib/fetch.sh.
+
+# Modules copied into dom0 (with their dependencies); dom0/init loads the first five.
+readonly XENLAB_DOM0_MODULES="xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc
+  xen-blkback xen-netback loop bridge"
+# Xen's programs dom0 runs (from xen-utils-4.17); xenstore-utils' clients are added too.
+readonly XENLAB_XEN_PROGRAMS="xl libxl-save-helper xenstored oxenstored xen-init-dom0
+  xenconsoled xenconsole test-xenstore xenstore-control"
+readonly XENLAB_XENSTORE_CLIENTS="xenstore-read xenstore-write xenstore-ls xenstore-list
+  xenstore-rm xenstore-exists xenstore-chmod xenstore-watch"
+# Our programs, copied from the build's bin directory when they exist.
+readonly XENLAB_OUR_PROGRAMS="xsd txend xm"
+
+# copy_file ROOT PATH: PATH (symlinks resolved) into ROOT at the same place.
+copy_file() {
+  mkdir -p "$1$(dirname "$2")"
+  cp -L "$2" "$1$2"
+}
+
+# copy_libs ROOT BINARY: BINARY's shared-library closure (ldd) into ROOT.
+copy_libs() {
+  local lib
+  for lib in $(ldd "$2" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+    [ -e "$1$lib" ] || copy_file "$1" "$lib"
+  done
+}
+
+# copy_program ROOT PATH [DEST]: a program and its libraries into ROOT (at DEST, default PATH).
+copy_program() {
+  local dest=${3:-$2}
+  mkdir -p "$1$(dirname "$dest")"
+  cp -L "$2" "$1$dest"
+  copy_libs "$1" "$2"
+}
+
+# install_busybox ROOT: the static busybox as /bin/busybox with a link per applet.
+install_busybox() {
+  local applet
+  mkdir -p "$1/bin"
+  cp "$BUSYBOX" "$1/bin/busybox"
+  for applet in $("$BUSYBOX" --list); do
+    [ -e "$1/bin/$applet" ] || ln -s busybox "$1/bin/$applet"
+  done
+}
+
+# ensure_modules_dep: modules.dep in the unpacked dom0 kernel (dpkg -x runs no depmod).
+ensure_modules_dep() {
+  local dir="$DOM0_ROOT/lib/modules/$DOM0_KVER"
+  [ -s "$dir/modules.dep" ] && return 0
+  ( flock 9; [ -s "$dir/modules.dep" ] || "$BUSYBOX" depmod -b "$DOM0_ROOT" "$DOM0_KVER" ) 9>"$CACHE/.lock"
+}
+
+# module_closure NAME...: modules.dep lines of NAME and everything they depend on.
+module_closure() {
+  awk -v want="$*" '
+    BEGIN { n = split(want, w, /[ \n]+/); for (i = 1; i <= n; i++) if (w[i] != "") todo[w[i] ".ko"] = 1 }
+    { line[$1] = $0; sub(/:$/, "", $1); file = $1; base = file; sub(/.*\//, "", base); path[base] = file
+      deps[file] = ""; for (i = 2; i <= NF; i++) deps[file] = deps[file] " " $i }
+    END {
+      for (b in todo) { if (!(b in path)) { print "missing module " b > "/dev/stderr"; exit 1 } queue[path[b]] = 1 }
+      do { grew = 0
+        for (f in queue) { m = split(deps[f], d, " "); for (i = 1; i <= m; i++) if (!(d[i] in queue)) { queue[d[i]] = 1; grew = 1 } }
+      } while (grew)
+      for (f in queue) print line[f ":"]
+    }' "$DOM0_ROOT/lib/modules/$DOM0_KVER/modules.dep"
+}
+
+# install_modules ROOT: the dom0 modules with a modules.dep for busybox modprobe.
+install_modules() {
+  local dir="/lib/modules/$DOM0_KVER" closure file
+  ensure_modules_dep
+  closure=$(module_closure "$XENLAB_DOM0_MODULES") || die "kernel $DOM0_KVER lacks a lab module"
+  mkdir -p "$1$dir"
+  printf '%s\n' "$closure" > "$1$dir/modules.dep"
+  for file in $(printf '%s\n' "$closure" | awk '{ sub(/:$/, "", $1); print $1 }'); do
+    mkdir -p "$1$dir/$(dirname "$file")"
+    cp "$DOM0_ROOT$dir/$file" "$1$dir/$file"
+  done
+}
+
+# install_xen_tools ROOT: Xen's dom0 programs, xenstore clients, configs, libgcc_s (xl needs it).
+install_xen_tools() {
+  local p libgcc
+  for p in $XENLAB_XEN_PROGRAMS; do copy_program "$1" "$XENLAB_XEN_TOOLS/$p"; done
+  copy_program "$1" /usr/bin/xenstore
+  for p in $XENLAB_XENSTORE_CLIENTS; do ln -sf xenstore "$1/usr/bin/$p"; done
+  libgcc=$(ldconfig -p | awk '/libgcc_s.so.1 .*x86-64/ && !found { print $NF; found = 1 }')
+  [ -n "$libgcc" ] || die "libgcc_s.so.1 not found on the host"
+  copy_file "$1" "$libgcc"
+  mkdir -p "$1/etc/xen"
+  cp /etc/xen/xl.conf /etc/xen/oxenstored.conf "$1/etc/xen/"
+}
+
+# install_our_programs ROOT: xsd, txend, xm from XENLAB_BIN_DIR when built; prints their names.
+install_our_programs() {
+  local p found=""
+  for p in $XENLAB_OUR_PROGRAMS; do
+    [ -x "$BIN_DIR/$p" ] || continue
+    copy_program "$1" "$BIN_DIR/$p" "/xenlab/bin/$p"
+    found="$found $p"
+  done
+  echo "${found# }"
+}
+
+# install_lab ROOT SCENARIO: init, helpers, scenarios and the run's settings.
+install_lab() {
+  mkdir -p "$1/xenlab/scenarios"
+  cp "$LAB_DIR/dom0/init" "$1/init"
+  cp "$LAB_DIR/dom0/lab.sh" "$1/xenlab/lab.sh"
+  cp "$LAB_DIR"/scenarios/*.sh "$1/xenlab/scenarios/"
+  chmod 755 "$1/init"
+  {
+    echo "XENLAB_SCENARIO=$2"
+    echo "XENLAB_ITERATIONS=${XENLAB_ITERATIONS:-100}"
+    echo "XENLAB_SCENARIO_TIMEOUT=$SCENARIO_TIMEOUT"
+    echo "XENLAB_OUR_PROGRAMS=\"$OUR_PROGRAMS\""
+  } > "$1/xenlab/env"
+}
+
+# make_cpio DIR OUT: DIR as a newc archive (root-owned), uncompressed: faster to boot under TCG.
+make_cpio() {
+  (cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) > "$2"
+}
+
+# make_guest_initrd WORK: the guest's busybox initrd as WORK/guest.cpio.
+make_guest_initrd() {
+  local root="$1/guest-root"
+  rm -rf "$root"
+  mkdir -p "$root/proc" "$root/dev"
+  install_busybox "$root"
+  cp "$LAB_DIR/guest/init" "$root/init"
+  chmod 755 "$root/init"
+  make_cpio "$root" "$1/guest.cpio"
+}
+
+# make_dom0_initramfs WORK SCENARIO: the dom0 image as WORK/dom0.cpio. Sets OUR_PROGRAMS.
+make_dom0_initramfs() {
+  local root="$1/dom0-root" d
+  rm -rf "$root"
+  for d in proc sys dev tmp run var/lib/xen var/log/xen etc guest; do mkdir -p "$root/$d"; done
+  ln -s ../run "$root/var/run"
+  install_busybox "$root"
+  install_modules "$root"
+  install_xen_tools "$root"
+  OUR_PROGRAMS=$(install_our_programs "$root")
+  install_lab "$root" "$2"
+  make_guest_initrd "$1"
+  cp "$GUEST_ROOT/boot/vmlinuz-$GUEST_KVER" "$root/guest/vmlinuz"
+  cp "$1/guest.cpio" "$root/guest/initrd"
+  cp "$LAB_DIR/guest/guest.cfg" "$root/guest/guest.cfg"
+  make_cpio "$root" "$1/dom0.cpio"
+}

@@ -1,0 +1,34 @@
+# Scenario "stock": Xen's own tools only, the measured recipe. The C xenstored serves the dom0
+# kernel (/proc/xen/xsd_kva) and the unix socket; xen-init-dom0, xenconsoled, `xl info`,
+# test-xenstore (all tests, then -i N timed), then `xl create` of a PV guest that prints
+# XENLAB-GUEST-OK on its console and powers off; the run waits until the domain is gone.
+# Sourced by dom0/init after lab.sh.
+
+lab_start_daemon xenstored "$LAB_XENSTORED_SOCKET" xenstored -N || exit 1
+lab_dom0_services || exit 1
+
+lab_run xl-info 60 xl info || exit 1
+lab_result xen.version "$(awk -F': ' '/^xen_version/ { print $2 }' "$LAB_LOGS/xl-info.log")"
+lab_result xen.free_memory_mb "$(awk -F': ' '/^free_memory/ { print $2 }' "$LAB_LOGS/xl-info.log")"
+
+lab_test_xenstore xenstored "$XENLAB_ITERATIONS"
+
+lab_run xl-create 180 xl create /guest/guest.cfg || exit 1
+lab_result stock.xl_create_s "$LAB_SECONDS"
+t0=$(lab_now)
+if lab_wait_domain_gone probe 180; then
+  lab_step guest-gone OK "after $(lab_since "$t0")s"
+  lab_result stock.guest_run_s "$(lab_since "$t0")"
+else
+  lab_step guest-gone FAIL "domain probe still exists after 180s"
+  xl list
+fi
+marker=$(lab_guest_marker probe)
+if [ -n "$marker" ]; then
+  lab_step guest-marker OK "$marker"
+  lab_result stock.guest_uptime_s "${marker##*uptime=}"
+else
+  lab_step guest-marker FAIL "no XENLAB-GUEST-OK in /var/log/xen/guest-probe.log"
+  tail -20 /var/log/xen/guest-probe.log 2>/dev/null
+  exit 1
+fi
