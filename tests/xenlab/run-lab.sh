@@ -114,7 +114,7 @@ if [ "$QEMU_RC" -eq 124 ] || [ "$QEMU_RC" -eq 137 ]; then VERDICT=timeout; fi
   echo "xenlab summary: scenario $SCENARIO, accel $ACCEL, qemu exit $QEMU_RC"
   printf '%s\n' "${MARKERS%verdict *}" | sed '$d'
   echo "host times:"
-  sed 's/=/ /' "$RUN_DIR/host-times.txt" | awk '{ printf "  %-40s %s\n", $1, $2 }'
+  sed 's/=/ /' "$RUN_DIR/host-times.txt" | awk '{ printf "  %-50s %s\n", $1, $2 }'
   echo "verdict: $VERDICT  (console: $RUN_DIR/console.log)"
 } | tee "$RUN_DIR/summary.txt"
 cat "$RUN_DIR/host-times.txt" >> "$RUN_DIR/results.txt"

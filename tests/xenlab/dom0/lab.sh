@@ -81,18 +81,29 @@ lab_key() { echo "$1" | sed 's/^ *//; s/ *$//; s/[^A-Za-z0-9]\{1,\}/_/g'; }
 
 # lab_test_xenstore LABEL ITERATIONS: Xen's test-xenstore against the daemon on
 # XENSTORED_PATH (default socket): all tests once (must pass), then each test ITERATIONS times;
-# reports LABEL.<test>_avg_ns, LABEL.sum_avg_ns and LABEL.wall_s (the timed run's duration).
+# reports LABEL.<test>_avg_ns, LABEL.sum_avg_ns and LABEL.wall_s (the timed run's duration),
+# and keeps the last two in LAB_SUM_NS and LAB_WALL_S.
 lab_test_xenstore() {
   local label=$1 iterations=$2
+  LAB_SUM_NS="" LAB_WALL_S=""
   lab_run "$label-test-xenstore" 120 test-xenstore || return 1
   lab_run "$label-test-xenstore-i$iterations" 600 test-xenstore -i "$iterations" || return 1
-  lab_result "$label.wall_s" "$LAB_SECONDS"
+  LAB_WALL_S=$LAB_SECONDS
+  lab_result "$label.wall_s" "$LAB_WALL_S"
   awk -F: -v label="$label" '
     / avg: / { name = $1; gsub(/^ +| +$/, "", name); gsub(/[^A-Za-z0-9]+/, "_", name)
                split($3, v, " "); print "XENLAB-RESULT " label "." name "_avg_ns=" v[1]; sum += v[1]; n++ }
     END { if (n) print "XENLAB-RESULT " label ".sum_avg_ns=" sum; exit n == 0 }' \
-    "$LAB_LOGS/$label-test-xenstore-i$iterations.log" ||
+    "$LAB_LOGS/$label-test-xenstore-i$iterations.log" > "$LAB_LOGS/$label.results" ||
     { lab_step "$label-timing" FAIL "no 'avg:' lines from test-xenstore -i $iterations"; return 1; }
+  cat "$LAB_LOGS/$label.results"
+  LAB_SUM_NS=$(sed -n 's/.*\.sum_avg_ns=//p' "$LAB_LOGS/$label.results")
+}
+
+# lab_ratio KEY A B: reports KEY=A/B with two decimals (nothing when either is empty or B is 0).
+lab_ratio() {
+  [ -n "$2" ] && [ -n "$3" ] || return 0
+  lab_result "$1" "$(awk -v a="$2" -v b="$3" 'BEGIN { if (b > 0) printf "%.2f", a / b }')"
 }
 
 # lab_dom0_services: what a xenstored needs around it before guests: xen-init-dom0 (dom0's
