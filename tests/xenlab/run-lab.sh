@@ -5,11 +5,12 @@
 #   tests/xenlab/run-lab.sh [--scenario NAME] [--keep] [--verbose] [--results DIR]
 #
 # Exit: 0 all steps passed, 1 a step failed or the run ended early, 2 usage, 3 timeout,
-# 77 skipped (no QEMU, no downloads, or the scenario skipped everything). See docs/xenlab.md.
+# 77 skipped (no QEMU, no downloads, or the scenario reported "scenario SKIP"). docs/xenlab.md.
 # Environment: XENLAB_CACHE (downloads, default tests/xenlab/cache), XENLAB_BIN_DIR (our
 # programs, default build/bin), XENLAB_RESULTS (default build/xenlab-results), XENLAB_TIMEOUT
 # (seconds, default 600), XENLAB_ITERATIONS (test-xenstore -i, default 100), XENLAB_ACCEL
-# (tcg or kvm, default tcg), XENLAB_KERNEL_ABI (e.g. 6.1.0-56; default: Debian's current).
+# (tcg: all vCPUs in one host thread, the default; tcg-mt; kvm), XENLAB_KERNEL_ABI (e.g.
+# 6.1.0-56; default: Debian's current), XENLAB_DOM0_* (copied into dom0 for scenarios).
 set -euo pipefail
 
 LAB_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -60,13 +61,24 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# accel_option: QEMU's -accel value. TCG runs all vCPUs in one host thread by default: with
+# one thread per vCPU (tcg-mt), a loaded host preempts lock holders and runs get 30x slower.
+accel_option() {
+  case $ACCEL in
+    tcg) echo tcg,thread=single ;;
+    tcg-mt) echo tcg,thread=multi ;;
+    kvm) echo kvm ;;
+    *) die "XENLAB_ACCEL must be tcg, tcg-mt or kvm, not '$ACCEL'" ;;
+  esac
+}
+
 # boot_lab: QEMU with the recipe's machine; Xen on com1, dom0 on hvc0 (mirrored by Xen to com1).
 # Streams the console into RUN_DIR/console.log and shows markers (everything with --verbose).
 boot_lab() {
   local t0 us line console="$WORK/console.fifo" rc=0
   zcat "$XEN_GZ" > "$WORK/xen.bin"
   mkfifo "$console"
-  timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -nodefaults -machine q35 -accel "$ACCEL" \
+  timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -nodefaults -machine q35 -accel "$(accel_option)" \
     -m 3072 -smp 2 -cpu Nehalem -display none -monitor none -serial stdio -no-reboot \
     -kernel "$WORK/xen.bin" \
     -append "console=com1 com1=115200 dom0_mem=1024M,max:1024M loglvl=all guest_loglvl=all" \

@@ -125,3 +125,46 @@ lab_wait_domain_gone() {
 
 # lab_guest_marker NAME: the marker line the guest printed on its console, if any.
 lab_guest_marker() { grep -a -m1 XENLAB-GUEST-OK "/var/log/xen/guest-$1.log" 2>/dev/null | tr -d '\r'; }
+
+# lab_wait_guest_marker NAME SECONDS: waits for the guest's marker; LAB_MARKER holds it.
+lab_wait_guest_marker() {
+  local n=0
+  while [ $n -lt $(($2 * 2)) ]; do
+    LAB_MARKER=$(lab_guest_marker "$1")
+    [ -n "$LAB_MARKER" ] && return 0
+    usleep 500000; n=$((n + 1))
+  done
+  return 1
+}
+
+# lab_guest_probe TOOL: TOOL (xl, or xm) creates the probe guest (/guest/guest.cfg), which
+# prints its marker and powers off; checks the domain goes away and the marker was printed.
+# Results: TOOL.probe_create_s, TOOL.probe_run_s (create done to domain gone), TOOL.probe_uptime_s.
+lab_guest_probe() {
+  local tool=$1 t0
+  lab_run "$tool-create-probe" 180 "$tool" create /guest/guest.cfg || return 1
+  lab_result "$tool.probe_create_s" "$LAB_SECONDS"
+  t0=$(lab_now)
+  if lab_wait_domain_gone probe 180; then
+    lab_step probe-gone OK "after $(lab_since "$t0")s"
+    lab_result "$tool.probe_run_s" "$(lab_since "$t0")"
+  else
+    lab_step probe-gone FAIL "domain probe still exists after 180s"
+    xl list
+  fi
+  LAB_MARKER=$(lab_guest_marker probe)
+  if [ -n "$LAB_MARKER" ]; then
+    lab_step probe-marker OK "$LAB_MARKER"
+    lab_result "$tool.probe_uptime_s" "${LAB_MARKER##*uptime=}"
+  else
+    lab_step probe-marker FAIL "no XENLAB-GUEST-OK in /var/log/xen/guest-probe.log"
+    tail -20 /var/log/xen/guest-probe.log 2>/dev/null
+    return 1
+  fi
+}
+
+# lab_daemon_transport PID: "socket+ring" when the daemon holds an event channel device open
+# (it serves dom0's kernel through /proc/xen/xsd_kva and xsd_port), else "socket".
+lab_daemon_transport() {
+  if ls -l "/proc/$1/fd" 2>/dev/null | grep -q /dev/xen/evtchn; then echo socket+ring; else echo socket; fi
+}

@@ -6,7 +6,7 @@
 # Sourced by run-lab.sh after lib/fetch.sh.
 
 # Modules copied into dom0 (with their dependencies); dom0/init loads the first five.
-readonly XENLAB_DOM0_MODULES="xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc
+readonly XENLAB_MODULES="xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc
   xen-blkback xen-netback loop bridge"
 # Xen's programs dom0 runs (from xen-utils-4.17); xenstore-utils' clients are added too.
 readonly XENLAB_XEN_PROGRAMS="xl libxl-save-helper xenstored oxenstored xen-init-dom0
@@ -74,7 +74,7 @@ module_closure() {
 install_modules() {
   local dir="/lib/modules/$DOM0_KVER" closure file
   ensure_modules_dep
-  closure=$(module_closure "$XENLAB_DOM0_MODULES") || die "kernel $DOM0_KVER lacks a lab module"
+  closure=$(module_closure "$XENLAB_MODULES") || die "kernel $DOM0_KVER lacks a lab module"
   mkdir -p "$1$dir"
   printf '%s\n' "$closure" > "$1$dir/modules.dep"
   for file in $(printf '%s\n' "$closure" | awk '{ sub(/:$/, "", $1); print $1 }'); do
@@ -107,7 +107,7 @@ install_our_programs() {
   echo "${found# }"
 }
 
-# install_lab ROOT SCENARIO: init, helpers, scenarios and the run's settings.
+# install_lab ROOT SCENARIO: init, helpers, scenarios and the run's settings (/xenlab/env).
 install_lab() {
   mkdir -p "$1/xenlab/scenarios"
   cp "$LAB_DIR/dom0/init" "$1/init"
@@ -119,6 +119,11 @@ install_lab() {
     echo "XENLAB_ITERATIONS=${XENLAB_ITERATIONS:-100}"
     echo "XENLAB_SCENARIO_TIMEOUT=$SCENARIO_TIMEOUT"
     echo "XENLAB_OUR_PROGRAMS=\"$OUR_PROGRAMS\""
+    # Settings for scenarios, passed from the host: every XENLAB_DOM0_* variable.
+    local var
+    for var in $(compgen -v XENLAB_DOM0_ || true); do
+      printf "%s='%s'\n" "$var" "$(printf '%s' "${!var}" | sed "s/'/'\\\\''/g")"
+    done
   } > "$1/xenlab/env"
 }
 
@@ -127,12 +132,13 @@ make_cpio() {
   (cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) > "$2"
 }
 
-# make_guest_initrd WORK: the guest's busybox initrd as WORK/guest.cpio.
+# make_guest_initrd WORK: the guests' busybox initrd as WORK/guest.cpio.
 make_guest_initrd() {
   local root="$1/guest-root"
   rm -rf "$root"
   mkdir -p "$root/proc" "$root/dev"
   install_busybox "$root"
+  ln -s bin "$root/sbin"
   cp "$LAB_DIR/guest/init" "$root/init"
   chmod 755 "$root/init"
   make_cpio "$root" "$1/guest.cpio"
@@ -152,6 +158,6 @@ make_dom0_initramfs() {
   make_guest_initrd "$1"
   cp "$GUEST_ROOT/boot/vmlinuz-$GUEST_KVER" "$root/guest/vmlinuz"
   cp "$1/guest.cpio" "$root/guest/initrd"
-  cp "$LAB_DIR/guest/guest.cfg" "$root/guest/guest.cfg"
+  cp "$LAB_DIR"/guest/*.cfg "$root/guest/"
   make_cpio "$root" "$1/dom0.cpio"
 }

@@ -12,11 +12,6 @@
 
 iterations=$XENLAB_ITERATIONS
 
-# daemon_transport PID: "socket+ring" when the daemon holds an event channel device open.
-daemon_transport() {
-  if ls -l "/proc/$1/fd" 2>/dev/null | grep -q /dev/xen/evtchn; then echo socket+ring; else echo socket; fi
-}
-
 # measure LABEL VAR: test-xenstore against the current XENSTORED_PATH; VAR_sum, VAR_wall.
 measure() {
   lab_test_xenstore "$1" "$iterations"
@@ -27,7 +22,7 @@ measure() {
 anchor() {
   local name=$1 transport; shift
   lab_start_daemon "$name" "$LAB_XENSTORED_SOCKET" "$@" || return 1
-  transport=$(daemon_transport "$LAB_PID")
+  transport=$(lab_daemon_transport "$LAB_PID")
   lab_result "$name.transport" "$transport"
   measure "$name" "$name"
   if [ "$transport" = socket+ring ]; then

@@ -12,23 +12,4 @@ lab_result xen.version "$(awk -F': ' '/^xen_version/ { print $2 }' "$LAB_LOGS/xl
 lab_result xen.free_memory_mb "$(awk -F': ' '/^free_memory/ { print $2 }' "$LAB_LOGS/xl-info.log")"
 
 lab_test_xenstore xenstored "$XENLAB_ITERATIONS"
-
-lab_run xl-create 180 xl create /guest/guest.cfg || exit 1
-lab_result stock.xl_create_s "$LAB_SECONDS"
-t0=$(lab_now)
-if lab_wait_domain_gone probe 180; then
-  lab_step guest-gone OK "after $(lab_since "$t0")s"
-  lab_result stock.guest_run_s "$(lab_since "$t0")"
-else
-  lab_step guest-gone FAIL "domain probe still exists after 180s"
-  xl list
-fi
-marker=$(lab_guest_marker probe)
-if [ -n "$marker" ]; then
-  lab_step guest-marker OK "$marker"
-  lab_result stock.guest_uptime_s "${marker##*uptime=}"
-else
-  lab_step guest-marker FAIL "no XENLAB-GUEST-OK in /var/log/xen/guest-probe.log"
-  tail -20 /var/log/xen/guest-probe.log 2>/dev/null
-  exit 1
-fi
+lab_guest_probe xl
