@@ -1,3 +1,4 @@
+# shellcheck shell=dash
 # The scenario API inside dom0 (busybox sh). Scenarios report through markers on the console,
 # which run-lab.sh parses on the host:
 #   XENLAB-STEP <name> OK|FAIL|SKIP <detail>     one checked step
@@ -166,5 +167,30 @@ lab_guest_probe() {
 # lab_daemon_transport PID: "socket+ring" when the daemon holds an event channel device open
 # (it serves dom0's kernel through /proc/xen/xsd_kva and xsd_port), else "socket".
 lab_daemon_transport() {
-  if ls -l "/proc/$1/fd" 2>/dev/null | grep -q /dev/xen/evtchn; then echo socket+ring; else echo socket; fi
+  local fd
+  for fd in /proc/"$1"/fd/*; do
+    [ "$(readlink "$fd")" = /dev/xen/evtchn ] && { echo socket+ring; return; }
+  done
+  echo socket
+}
+
+# lab_start_txend: starts txend on the libxenctrl backend and waits until `xm list` answers;
+# LAB_PID is txend's. How txend starts is not settled yet: XENLAB_DOM0_TXEND_CMD (set on the
+# host, copied into dom0) overrides the default; xm must find txend at its default socket.
+# Reports "xm SKIP" and fails when txend or xm was not built.
+lab_start_txend() {
+  local n=0
+  if [ ! -x /xenlab/bin/txend ] || [ ! -x /xenlab/bin/xm ]; then
+    lab_step xm SKIP "build/bin/txend and build/bin/xm are not both built"
+    return 1
+  fi
+  lab_run txend-help 10 txend --help
+  # shellcheck disable=SC2086
+  lab_start_daemon txend - ${XENLAB_DOM0_TXEND_CMD:-txend --no-fork --hypervisor xen} || return 1
+  while ! timeout 10 xm list > /dev/null 2>&1; do
+    n=$((n + 1))
+    [ $n -lt 30 ] || { lab_step xm-connect FAIL "xm list did not answer in 30s"; return 1; }
+    sleep 1
+  done
+  lab_step xm-connect OK "xm list answers"
 }

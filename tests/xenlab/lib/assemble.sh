@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Builds the two boot images from the unpacked packages and the host's Xen tools:
 #   dom0 initramfs: busybox, dom0 kernel modules, Xen tools with their shared libraries, our
 #                   programs from build/bin when present, the lab's init, helpers and scenarios,
@@ -8,6 +9,8 @@
 # Modules copied into dom0 (with their dependencies); dom0/init loads the first five.
 readonly XENLAB_MODULES="xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc
   xen-blkback xen-netback loop bridge"
+# Modules copied into the guests: the block and network frontends (modules in Debian's kernels).
+readonly XENLAB_GUEST_MODULES="xen-blkfront xen-netfront"
 # Xen's programs dom0 runs (from xen-utils-4.17); xenstore-utils' clients are added too.
 readonly XENLAB_XEN_PROGRAMS="xl libxl-save-helper xenstored oxenstored xen-init-dom0
   xenconsoled xenconsole test-xenstore xenstore-control"
@@ -48,15 +51,16 @@ install_busybox() {
   done
 }
 
-# ensure_modules_dep: modules.dep in the unpacked dom0 kernel (dpkg -x runs no depmod).
+# ensure_modules_dep KROOT KVER: modules.dep in an unpacked kernel (dpkg -x runs no depmod).
 ensure_modules_dep() {
-  local dir="$DOM0_ROOT/lib/modules/$DOM0_KVER"
+  local dir="$1/lib/modules/$2"
   [ -s "$dir/modules.dep" ] && return 0
-  ( flock 9; [ -s "$dir/modules.dep" ] || "$BUSYBOX" depmod -b "$DOM0_ROOT" "$DOM0_KVER" ) 9>"$CACHE/.lock"
+  ( flock 9; [ -s "$dir/modules.dep" ] || "$BUSYBOX" depmod -b "$1" "$2" ) 9>"$CACHE/.lock"
 }
 
-# module_closure NAME...: modules.dep lines of NAME and everything they depend on.
+# module_closure DEPFILE NAME...: DEPFILE's lines for NAME and everything they depend on.
 module_closure() {
+  local depfile=$1; shift
   awk -v want="$*" '
     BEGIN { n = split(want, w, /[ \n]+/); for (i = 1; i <= n; i++) if (w[i] != "") todo[w[i] ".ko"] = 1 }
     { line[$1] = $0; sub(/:$/, "", $1); file = $1; base = file; sub(/.*\//, "", base); path[base] = file
@@ -67,23 +71,25 @@ module_closure() {
         for (f in queue) { m = split(deps[f], d, " "); for (i = 1; i <= m; i++) if (!(d[i] in queue)) { queue[d[i]] = 1; grew = 1 } }
       } while (grew)
       for (f in queue) print line[f ":"]
-    }' "$DOM0_ROOT/lib/modules/$DOM0_KVER/modules.dep"
+    }' "$depfile"
 }
 
-# install_modules ROOT: the dom0 modules with a modules.dep for busybox modprobe.
+# install_modules ROOT KROOT KVER NAME...: modules of the kernel unpacked in KROOT, with their
+# dependencies and a modules.dep for busybox modprobe.
 install_modules() {
-  local dir="/lib/modules/$DOM0_KVER" closure file
-  ensure_modules_dep
-  closure=$(module_closure "$XENLAB_MODULES") || die "kernel $DOM0_KVER lacks a lab module"
-  mkdir -p "$1$dir"
-  printf '%s\n' "$closure" > "$1$dir/modules.dep"
+  local root=$1 kroot=$2 kver=$3 dir="/lib/modules/$3" closure file; shift 3
+  ensure_modules_dep "$kroot" "$kver"
+  closure=$(module_closure "$kroot$dir/modules.dep" "$@") || die "kernel $kver lacks a lab module"
+  mkdir -p "$root$dir"
+  printf '%s\n' "$closure" > "$root$dir/modules.dep"
   for file in $(printf '%s\n' "$closure" | awk '{ sub(/:$/, "", $1); print $1 }'); do
-    mkdir -p "$1$dir/$(dirname "$file")"
-    cp "$DOM0_ROOT$dir/$file" "$1$dir/$file"
+    mkdir -p "$root$dir/$(dirname "$file")"
+    cp "$kroot$dir/$file" "$root$dir/$file"
   done
 }
 
-# install_xen_tools ROOT: Xen's dom0 programs, xenstore clients, configs, libgcc_s (xl needs it).
+# install_xen_tools ROOT: Xen's dom0 programs, xenstore clients, configs, libgcc_s (xl needs
+# it), and the hotplug scripts with what they run.
 install_xen_tools() {
   local p libgcc
   for p in $XENLAB_XEN_PROGRAMS; do copy_program "$1" "$XENLAB_XEN_TOOLS/$p"; done
@@ -94,6 +100,10 @@ install_xen_tools() {
   copy_file "$1" "$libgcc"
   mkdir -p "$1/etc/xen"
   cp /etc/xen/xl.conf /etc/xen/oxenstored.conf "$1/etc/xen/"
+  # Device hotplug: libxl runs /etc/xen/scripts/{block,vif-bridge} (bash, flock) itself.
+  cp -a /etc/xen/scripts "$1/etc/xen/"
+  copy_program "$1" /bin/bash
+  copy_program "$1" /usr/bin/flock
 }
 
 # install_our_programs ROOT: xsd, txend, xm from XENLAB_BIN_DIR when built; prints their names.
@@ -136,9 +146,10 @@ make_cpio() {
 make_guest_initrd() {
   local root="$1/guest-root"
   rm -rf "$root"
-  mkdir -p "$root/proc" "$root/dev"
+  mkdir -p "$root/proc" "$root/sys" "$root/dev"
   install_busybox "$root"
   ln -s bin "$root/sbin"
+  install_modules "$root" "$GUEST_ROOT" "$GUEST_KVER" $XENLAB_GUEST_MODULES
   cp "$LAB_DIR/guest/init" "$root/init"
   chmod 755 "$root/init"
   make_cpio "$root" "$1/guest.cpio"
@@ -150,8 +161,9 @@ make_dom0_initramfs() {
   rm -rf "$root"
   for d in proc sys dev tmp run var/lib/xen var/log/xen etc guest; do mkdir -p "$root/$d"; done
   ln -s ../run "$root/var/run"
+  ln -s ../run/lock "$root/var/lock"
   install_busybox "$root"
-  install_modules "$root"
+  install_modules "$root" "$DOM0_ROOT" "$DOM0_KVER" $XENLAB_MODULES
   install_xen_tools "$root"
   OUR_PROGRAMS=$(install_our_programs "$root")
   install_lab "$root" "$2"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the host side of the xenlab harness (sourced by run-lab.sh and lib/*.sh).
 # Exit codes: 0 pass, 1 a step failed, 2 usage, 3 timeout, 77 skipped (nothing to run with).
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Host tools and Debian packages for the lab: installs what the host lacks (qemu, cpio, Xen's
 # tools), downloads the hypervisor, both kernels and busybox into the cache with apt-get download,
 # and unpacks each .deb once with dpkg -x. Sourced by run-lab.sh; needs lib/common.sh.

@@ -1,3 +1,4 @@
+# shellcheck shell=dash
 # Scenario "anchors": the same Xen test-xenstore run (all tests once, then -i N timed) against
 # each xenstore daemon in turn, one at a time on /var/run/xenstored/socket, in one boot:
 #   xenstored   the stock C daemon, started as in production (it also serves dom0's kernel ring)

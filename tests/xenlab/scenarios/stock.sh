@@ -1,3 +1,4 @@
+# shellcheck shell=dash
 # Scenario "stock": Xen's own tools only, the measured recipe. The C xenstored serves the dom0
 # kernel (/proc/xen/xsd_kva) and the unix socket; xen-init-dom0, xenconsoled, `xl info`,
 # test-xenstore (all tests, then -i N timed), then `xl create` of a PV guest that prints

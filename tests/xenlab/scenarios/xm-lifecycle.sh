@@ -1,3 +1,4 @@
+# shellcheck shell=dash
 # Scenario "xm-lifecycle": one domain's life driven by a toolstack and checked against the
 # hypervisor with `xl list`: create (/guest/stay.cfg; the guest prints its marker and stays up),
 # list, pause, unpause, mem-set 96, shutdown -w, create again, destroy. First with Xen's xl
@@ -5,12 +6,8 @@
 # the image. The stock C xenstored serves both.
 # Results: <tool>.create_s, <tool>.boot_s (create done to guest marker), <tool>.shutdown_s,
 # <tool>.destroy_s; anchors.xm_vs_xl.create when both ran.
-#
-# How txend is started is not settled yet: XENLAB_DOM0_TXEND_CMD (set on the host, copied into
-# dom0) overrides the default below; xm is expected to find txend at its default socket.
-# Sourced by dom0/init after lab.sh.
+# txend is started by lab_start_txend (lab.sh). Sourced by dom0/init after lab.sh.
 
-txend_cmd=${XENLAB_DOM0_TXEND_CMD:-txend --no-fork --hypervisor xen}
 lifecycle_log=/var/log/xen/guest-lifecycle.log
 
 # domain_field NAME COLUMN: a column of `xl list NAME` (3 Mem, 5 State); empty when gone.
@@ -78,15 +75,9 @@ lab_dom0_services || exit 1
 lifecycle xl
 cleanup_domain
 
-if [ -x /xenlab/bin/txend ] && [ -x /xenlab/bin/xm ]; then
-  lab_run txend-help 10 txend --help
-  # shellcheck disable=SC2086
-  lab_start_daemon txend - $txend_cmd || exit 1
-  check xm-connect "xm list answers" timeout 10 xm list
+if lab_start_txend; then
   lifecycle xm
   cleanup_domain
   lab_stop_daemon "$LAB_PID"
   lab_ratio anchors.xm_vs_xl.create "$xm_create_s" "$xl_create_s"
-else
-  lab_step xm SKIP "build/bin/txend and build/bin/xm are not both built"
 fi

@@ -1,3 +1,4 @@
+# shellcheck shell=dash
 # Scenario "xsd-ring": our xsd as dom0's only xenstore daemon, started the way the stock one is
 # (`xsd --no-fork`, default socket, no -D): it must serve dom0's kernel through the ring page in
 # /proc/xen/xsd_kva and the event channel in /proc/xen/xsd_port, and guests through the page and
