@@ -79,7 +79,9 @@ Result<std::vector<Value>> ParseAll(std::string_view text, const ParseLimits& li
 
 // True when xend prints `s` bare: non-empty, only [A-Za-z0-9.-_:/~] (or "@").
 bool IsBareAtom(std::string_view s);
-// An atom as xend writes it: bare, or Python 2 repr() quoting ('a b', "it's").
+// Python 2 repr() of a byte string: 'a b', "it's", 'tab\t', '\xc3'.
+std::string PythonRepr(std::string_view s);
+// An atom as xend writes it: bare, or PythonRepr quoting.
 std::string FormatAtom(std::string_view s);
 // One line, single spaces (sxp.to_string / sxp.show).
 std::string ToString(const Value& v);

@@ -7,7 +7,10 @@
 namespace txend::sxp {
 namespace {
 
-// Python 2 repr() of a byte string, which is what xend prints for non-bare atoms.
+void AppendCompact(const Value& v, std::string& out);
+
+}  // namespace
+
 std::string PythonRepr(std::string_view s) {
   bool has_single = s.find('\'') != std::string_view::npos;
   bool has_double = s.find('"') != std::string_view::npos;
@@ -35,6 +38,8 @@ std::string PythonRepr(std::string_view s) {
   out += quote;
   return out;
 }
+
+namespace {
 
 void AppendCompact(const Value& v, std::string& out) {
   if (v.is_atom()) {
