@@ -13,8 +13,7 @@ Result<int64_t> ParseInteger(std::string_view field, std::string_view text) {
   int64_t value = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
   if (s.empty() || ec != std::errc() || end != s.data() + s.size()) {
-    return Status::Error(EINVAL, std::string(field) + ": expected an integer, got '" +
-                                     std::string(text) + "'");
+    return Status::Error(EINVAL, std::string(field) + ": expected an integer, got " + Quoted(text));
   }
   return value;
 }
@@ -28,6 +27,12 @@ Result<int64_t> ParseIntegerInRange(std::string_view field, std::string_view tex
                                      std::to_string(hi) + ")");
   }
   return value;
+}
+
+std::string Quoted(std::string_view text) {
+  constexpr size_t kMax = 80;
+  if (text.size() <= kMax) return "'" + std::string(text) + "'";
+  return "'" + std::string(text.substr(0, kMax)) + "...'";
 }
 
 Result<bool> ParseFlag(std::string_view field, std::string_view text) {

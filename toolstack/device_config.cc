@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <functional>
 #include <map>
-#include <regex>
 
 #include "toolstack/block_device_name.h"
 #include "toolstack/config_values.h"
@@ -81,6 +80,28 @@ Status ValidateUname(const VbdConfig& vbd) {
   if (!IsBlktapType(tap_type))
     return Invalid(where + ": unknown blktap disk type '" + std::string(tap_type) + "'");
   return Status::Ok();
+}
+
+// netif.py's rate syntax: [0-9]+[GMK]?[Bb]/s(@[0-9]+[mu]?s)?, e.g. 10MB/s@20ms.
+bool IsValidRate(std::string_view rate) {
+  auto digits = [&](size_t& i) {
+    size_t start = i;
+    while (i < rate.size() && std::isdigit(static_cast<unsigned char>(rate[i]))) ++i;
+    return i > start;
+  };
+  auto one_of = [&](size_t& i, std::string_view set) {
+    if (i < rate.size() && set.find(rate[i]) != std::string_view::npos) ++i;
+  };
+  size_t i = 0;
+  if (!digits(i)) return false;
+  one_of(i, "GMK");
+  if (i >= rate.size() || (rate[i] != 'B' && rate[i] != 'b')) return false;
+  if (rate.substr(i + 1, 2) != "/s") return false;
+  i += 3;
+  if (i == rate.size()) return true;
+  if (rate[i++] != '@' || !digits(i)) return false;
+  one_of(i, "mu");
+  return i + 1 == rate.size() && rate[i] == 's';
 }
 
 Result<int> HexField(std::string_view field, const std::string& text, int max) {
@@ -239,33 +260,60 @@ Result<std::vector<PciDevice>> ParsePci(const Value& dev) {
 }
 
 Result<PciDevice> ParsePciSpec(std::string_view spec) {
-  static const std::regex kBdf(
-      "(([0-9a-fA-F]{1,4})[:,])?([0-9a-fA-F]{1,2})[:,]([0-9a-fA-F]{1,2})[.,]([^@,]*)"
-      "(@([01]?[0-9a-fA-F]))?(,(.*))?");
   std::string text(spec);
-  std::smatch m;
-  if (!std::regex_match(text, m, kBdf))
-    return Invalid("pci: '" + text + "': expected [DDDD:]BB:SS.F[@VSLOT][,OPT=VAL...]");
-  if (m[5].length() != 1 || m[5].str()[0] < '0' || m[5].str()[0] > '7')
+  auto bad = [&] { return Invalid("pci: '" + text + "': expected [DDDD:]BB:SS.F[@VSLOT][,OPT=VAL...]"); };
+  size_t comma = text.find(',');
+  std::string head = text.substr(0, comma);
+  std::string bdf = head.substr(0, head.find('@'));
+  size_t dot = bdf.rfind('.');
+  if (dot == std::string::npos) return bad();
+  std::string func = bdf.substr(dot + 1);
+  std::vector<std::string_view> fields;
+  for (std::string_view rest = std::string_view(bdf).substr(0, dot);;) {
+    size_t colon = rest.find(':');
+    fields.push_back(rest.substr(0, colon));
+    if (colon == std::string_view::npos) break;
+    rest.remove_prefix(colon + 1);
+  }
+  if (fields.size() < 2 || fields.size() > 3) return bad();
+  if (fields.size() == 2) fields.insert(fields.begin(), "0");
+  const std::array<size_t, 3> max_digits = {4, 2, 2};
+  std::array<int, 3> address{};
+  for (size_t i = 0; i < 3; ++i) {
+    if (fields[i].empty() || fields[i].size() > max_digits[i] ||
+        fields[i].find_first_not_of("0123456789abcdefABCDEF") != std::string_view::npos)
+      return bad();
+    address[i] = std::stoi(std::string(fields[i]), nullptr, 16);
+  }
+  if (func.size() != 1 || func[0] < '0' || func[0] > '7')
     return Invalid("pci: '" + text + "': function must be one digit 0-7 "
                    "(multi-function specs are not supported)");
   PciDevice pci;
-  pci.domain = m[2].matched ? std::stoi(m[2].str(), nullptr, 16) : 0;
-  pci.bus = std::stoi(m[3].str(), nullptr, 16);
-  pci.slot = std::stoi(m[4].str(), nullptr, 16);
-  pci.func = m[5].str()[0] - '0';
-  pci.vdevfn = m[7].matched ? (std::stoi(m[7].str(), nullptr, 16) & 0x1f) << 3 : 0x100;
-  pci.key = text.substr(0, text.find(','));
-  std::string opts = m[9].str();
-  for (size_t start = 0; m[9].matched && start <= opts.size();) {
-    size_t comma = opts.find(',', start);
-    std::string item = opts.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    if (!item.empty()) {
-      size_t eq = item.find('=');
-      pci.opts.emplace_back(item.substr(0, eq), eq == std::string::npos ? "" : item.substr(eq + 1));
+  pci.domain = address[0];
+  pci.bus = address[1];
+  pci.slot = address[2];
+  pci.func = func[0] - '0';
+  pci.key = head;
+  if (size_t at = head.find('@'); at != std::string::npos) {
+    std::string vslot = head.substr(at + 1);
+    if (vslot.empty() || vslot.size() > 2 || vslot.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+      return bad();
+    int slot = std::stoi(vslot, nullptr, 16);
+    if (slot > 0x1f) return bad();
+    pci.vdevfn = slot << 3;
+  }
+  if (comma != std::string::npos) {
+    std::string opts = text.substr(comma + 1);
+    for (size_t start = 0; start <= opts.size();) {
+      size_t next = opts.find(',', start);
+      std::string item = opts.substr(start, next == std::string::npos ? std::string::npos : next - start);
+      if (!item.empty()) {
+        size_t eq = item.find('=');
+        pci.opts.emplace_back(item.substr(0, eq), eq == std::string::npos ? "" : item.substr(eq + 1));
+      }
+      if (next == std::string::npos) break;
+      start = next + 1;
     }
-    if (comma == std::string::npos) break;
-    start = comma + 1;
   }
   TXEND_RETURN_IF_ERROR(Validate(pci));
   return pci;
@@ -289,8 +337,7 @@ Status Validate(const VbdConfig& vbd) {
 Status Validate(const VifConfig& vif) {
   if (!vif.mac.empty() && !IsValidMac(vif.mac))
     return Invalid("vif: mac '" + vif.mac + "': expected six hex pairs like 00:16:3e:12:34:56");
-  static const std::regex kRate("[0-9]+[GMK]?[Bb]/s(@[0-9]+[mu]?s)?");
-  if (!vif.rate.empty() && !std::regex_match(vif.rate, kRate))
+  if (!vif.rate.empty() && !IsValidRate(vif.rate))
     return Invalid("vif: rate '" + vif.rate + "': expected e.g. 10MB/s, 512Kb/s or 5Mb/s@20ms");
   return Status::Ok();
 }

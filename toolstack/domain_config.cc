@@ -111,6 +111,11 @@ Status CheckPciConflict(std::span<const PciDevice> existing, const PciDevice& pc
   return Status::Ok();
 }
 
+std::string Abbreviated(std::string text) {
+  if (text.size() > 80) text = text.substr(0, 80) + "...";
+  return text;
+}
+
 bool IsVerbatimDevice(std::string_view type) {
   static constexpr std::array<std::string_view, 7> kTypes = {"vkbd",    "vtpm", "vscsi", "vusb",
                                                              "ioports", "irq",  "vif2"};
@@ -204,7 +209,7 @@ Status AddDevice(DomainConfig& config, const Value& device, const RandomBytes& r
   const Value* dev = &device;
   if (sxp::Name(device) == "device") dev = sxp::ChildAt(device, 0);
   if (dev == nullptr || !dev->is_list() || sxp::Name(*dev).empty())
-    return Invalid("device: expected (device (TYPE ...)), got " + sxp::ToString(device));
+    return Invalid("device: expected (device (TYPE ...)), got " + Abbreviated(sxp::ToString(device)));
   std::string_view type = sxp::Name(*dev);
   if (type == "vbd" || type == "tap" || type == "tap2") {
     TXEND_ASSIGN_OR_RETURN(VbdConfig vbd, ParseVbd(*dev));

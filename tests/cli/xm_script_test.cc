@@ -1,6 +1,8 @@
 // The Python subset of xm config files: values, operators, % formatting, statements.
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "cli/xm_python.h"
 #include "cli/xm_script.h"
 
@@ -246,6 +248,40 @@ TEST(XmScript, HostileInputIsBounded) {
   EXPECT_EQ(big.message(), "big.cfg: config file too large (2097152 bytes; the limit is 1 MiB)");
   EXPECT_EQ(RunError("a = 'x' * 1000\nb = a * 2000\n"), "demo.cfg:2: ValueError: string too long (limit 1 MiB)");
   EXPECT_EQ(RunError("a = [0] * 100000\n"), "demo.cfg:1: ValueError: list too long (limit 65536 items)");
+}
+
+}  // namespace
+}  // namespace txend::xm
+
+namespace txend::xm {
+namespace {
+
+// Mutated scripts either run or fail with "demo.cfg:LINE: ..." or "demo.cfg: ...".
+TEST(XmScriptRobustness, MutatedScriptsFailCleanly) {
+  std::mt19937 rng(99);
+  const std::string seed_text =
+      "name = \"%s-web%02d\" % ('lab', 0x0a)\nmemory = 256; maxmem = 2 ** 9\n"
+      "disk = [ 'phy:/dev/vg0/' + name + ',xvda1,w',\n  'file:/x,xvdb,r' ]\n"
+      "extra = '''a\nb''' + r'\\n' \\\n  + \"c\"\nvcpus = int('2') * -(-1)\n";
+  const std::string alphabet = "()[]'\"\\#%*+-/ \n\t=,;.xyz0129eLj{}:";
+  int ran = 0;
+  for (int i = 0; i < 5000; ++i) {
+    std::string text = seed_text;
+    for (int e = 0; e < 4; ++e) {
+      size_t pos = std::uniform_int_distribution<size_t>(0, text.size())(rng);
+      char c = alphabet[std::uniform_int_distribution<size_t>(0, alphabet.size() - 1)(rng)];
+      if (std::uniform_int_distribution<int>(0, 1)(rng)) text.insert(pos, 1, c);
+      else if (pos < text.size()) text.erase(pos, 1);
+    }
+    XmVariables vars;
+    Status st = RunXmScript(text, "demo.cfg", vars);
+    if (st.ok()) {
+      ++ran;
+      continue;
+    }
+    EXPECT_EQ(st.message().rfind("demo.cfg:", 0), 0u) << st.message();
+  }
+  EXPECT_GT(ran, 100);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 namespace txend::toolstack {
 namespace {
 
@@ -433,6 +435,56 @@ TEST(DeviceConfig, UnknownEntriesAreKeptVerbatim) {
   EXPECT_EQ(sxp::ToString(DeviceToSxp(vbd)),
             "(vbd (uname phy:/dev/x) (dev xvda) (mode w) (bootable 0) (protocol x86_64-abi)"
             " (driver paravirtualised) (VDI '') (opts (a b)))");
+}
+
+}  // namespace
+}  // namespace txend::toolstack
+
+namespace txend::toolstack {
+namespace {
+
+TEST(DeviceConfig, VifRates) {
+  for (const char* ok : {"10MB/s", "512Kb/s", "1GB/s", "100B/s", "5Mb/s@20ms", "5Mb/s@100us", "5Mb/s@1s"}) {
+    VifConfig vif;
+    vif.rate = ok;
+    EXPECT_TRUE(Validate(vif).ok()) << ok;
+  }
+  for (const char* bad : {"10", "10MB", "MB/s", "10XB/s", "10MB/s@", "10MB/s@20", "10MB/s@20ks", "10MB/sx"}) {
+    VifConfig vif;
+    vif.rate = bad;
+    EXPECT_FALSE(Validate(vif).ok()) << bad;
+  }
+}
+
+// Mutated configs are either refused with a message or produce a config that
+// validates and survives ToSxp -> FromSxp.
+TEST(DomainConfigRobustness, MutatedConfigsNeverCrash) {
+  std::mt19937 rng(77);
+  const std::vector<std::string> tokens = {"(", ")", "0", "-1", "xvda", "w!", "(vcpus 600)", "(cpus (()))",
+                                           "(device (vif))", "'x y'", "(image (hvm))", "99999999999999999999",
+                                           "(device (pci (dev (bus 1) (slot 2) (func 3))))", "(mode r)"};
+  const std::vector<std::string_view> seeds = {kXmPv, kXmHvm, kLibvirtPv, kLibvirtHvm};
+  int accepted = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string text(seeds[i % seeds.size()]);
+    for (int e = 0; e < 3; ++e) {
+      size_t pos = std::uniform_int_distribution<size_t>(0, text.size())(rng);
+      size_t len = std::uniform_int_distribution<size_t>(0, 12)(rng);
+      text.replace(pos, std::min(len, text.size() - pos),
+                   tokens[std::uniform_int_distribution<size_t>(0, tokens.size() - 1)(rng)]);
+    }
+    auto parsed = sxp::Parse(text);
+    if (!parsed.ok()) continue;
+    auto config = FromSxp(*parsed, SeededRandomBytes(i));
+    if (!config.ok()) {
+      EXPECT_FALSE(config.status().message().empty());
+      continue;
+    }
+    ++accepted;
+    EXPECT_TRUE(Validate(*config).ok());
+    ExpectRoundTrip(*config);
+  }
+  EXPECT_GT(accepted, 50);
 }
 
 }  // namespace

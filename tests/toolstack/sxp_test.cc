@@ -254,3 +254,41 @@ TEST(SxpAccessors, NameChildChildValueChildren) {
 
 }  // namespace
 }  // namespace txend::sxp
+
+namespace txend::sxp {
+namespace {
+
+// Arbitrary bytes never crash the parser; failures are EINVAL/E2BIG with a position.
+TEST(SxpRobustness, RandomBytesAndMutationsFailCleanly) {
+  std::mt19937 rng(4242);
+  const std::string seed_text =
+      "(vm (name 'demo') (image (linux (kernel /boot/k) (args \"a\\tb\"))) (device (vbd (dev xvda))))";
+  const std::string alphabet = "()'\"\\# \nabc019x:-\x01\x7f\xc3";
+  int parsed = 0;
+  for (int i = 0; i < 5000; ++i) {
+    std::string text = seed_text;
+    int edits = std::uniform_int_distribution<int>(1, 6)(rng);
+    for (int e = 0; e < edits; ++e) {
+      size_t pos = std::uniform_int_distribution<size_t>(0, text.size())(rng);
+      char c = alphabet[std::uniform_int_distribution<size_t>(0, alphabet.size() - 1)(rng)];
+      switch (std::uniform_int_distribution<int>(0, 2)(rng)) {
+        case 0: text.insert(pos, 1, c); break;
+        case 1: if (pos < text.size()) text.erase(pos, 1); break;
+        default: if (pos < text.size()) text[pos] = c; break;
+      }
+    }
+    auto r = Parse(text);
+    if (r.ok()) {
+      ++parsed;
+      EXPECT_EQ(Parse(ToString(*r)).value(), *r) << text;
+    } else {
+      EXPECT_EQ(r.status().code(), EINVAL) << text;
+      EXPECT_EQ(r.status().message().rfind("sxp:", 0), 0u) << r.status().message();
+    }
+  }
+  EXPECT_GT(parsed, 100) << "mutations should not all be fatal";
+  EXPECT_LT(parsed, 5000);
+}
+
+}  // namespace
+}  // namespace txend::sxp
