@@ -98,8 +98,11 @@ Result<XmConfig> ParseXmConfigText(std::string_view text, std::string_view filen
     config.settings.push_back({var.name, *value, origin, true});
   }
   for (const auto& [name, value] : given.options) config.settings.push_back({name, value, "command line", true});
-  if (config.Find("name") == nullptr)  // xm names the domain after its config file
+  const XmSetting* name = config.Find("name");
+  if (name == nullptr || !name->value.Truthy()) {  // xm names the domain after its config file
+    std::erase_if(config.settings, [](const XmSetting& s) { return s.name == "name"; });
     config.settings.push_back({"name", PyValue::Str(Basename(filename)), "default", true});
+  }
   return config;
 }
 

@@ -72,7 +72,7 @@ class Lexer {
       if (depth_ == 0) EndLine();
       ++line_;
       ++pos_;
-      at_line_start_ = true;
+      at_line_start_ = depth_ == 0;  // inside brackets, lines continue the statement
       return Status::Ok();
     }
     if (c == ' ' || c == '\t' || c == '\r' || c == '\f') {

@@ -105,6 +105,9 @@ TEST(XmConfigParse, DefaultNameIsTheFileName) {
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(ValueOf(*c, "name"), PyValue::Str("web01.cfg"));
   EXPECT_EQ(OriginOf(*c, "name"), "default");
+  auto empty = ParseXmConfigText("name = ''\nmemory = 64\n", "web02.cfg");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(ValueOf(*empty, "name"), PyValue::Str("web02.cfg")) << "an empty name counts as none";
 }
 
 TEST(XmConfigOverrides, OptionsReplaceTheFilesValues) {

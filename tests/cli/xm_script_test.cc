@@ -153,6 +153,8 @@ TEST(XmScript, AssignmentsAndLiterals) {
       "h += ['z']\n"
       "p = int('12') + int(2.9) + int(True)\n"
       "q = str(5) + str(None)\n"
+      "r = [ 1,\n"
+      "  2 ] ; s = 3\n"
       "pass\n");
   EXPECT_EQ(Var(v, "a"), I(42));
   EXPECT_EQ(Var(v, "b"), S("two"));
@@ -172,6 +174,7 @@ TEST(XmScript, AssignmentsAndLiterals) {
   EXPECT_EQ(Var(v, "p"), I(15));
   EXPECT_EQ(Var(v, "q"), S("5None"));
   EXPECT_EQ(v.Find("os"), nullptr) << "imports define nothing";
+  EXPECT_EQ(Var(v, "s"), I(3)) << "a statement may follow a multi-line list";
 }
 
 TEST(XmScript, VariablesKeepFirstAssignmentOrderAndLastLine) {
