@@ -1,68 +1,93 @@
-// SXP: the S-expressions of xend's HTTP API and config files (xend's sxp.py).
-// A Value is an atom (a string) or a list of Values. Parse accepts what xend
-// accepted ('#' comments, '...' and "..." strings with C-style, \xHH and octal
-// escapes); Show prints what xend printed — bare atoms where xend's atomp()
-// allowed them, otherwise single-quoted with backslash escapes (always single
-// quotes: libvirt reads no other form); PrettyPrint lays out long lists over
-// several lines, as `xm list --long` did.
+// SXP: the s-expressions xend speaks (Xen's tools/python/xen/xend/sxp.py and
+// PrettyPrint.py): values, a bounded parser, xend's compact and pretty printers,
+// and the accessors xend code uses everywhere (name, child, child_value, children).
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "base/result.h"
 
 namespace txend::sxp {
 
+// An atom (a byte string) or a list of values. Atoms convert implicitly from strings,
+// so `Value::List({"vm", Value::List({"name", "demo"})})` builds `(vm (name demo))`.
 class Value {
  public:
-  Value() = default;  // the empty list
-  static Value Atom(std::string text);
-  static Value List(std::vector<Value> items = {});
-  // (name value): the usual key/value pair.
-  static Value Pair(std::string name, std::string value);
+  using Items = std::vector<Value>;
 
-  bool is_atom() const { return !is_list_; }
-  bool is_list() const { return is_list_; }
-  const std::string& atom() const { return atom_; }
-  const std::vector<Value>& items() const { return items_; }
+  Value() : v_(Items{}) {}                              // the empty list
+  Value(std::string atom) : v_(std::move(atom)) {}      // NOLINT: implicit by design
+  Value(const char* atom) : v_(std::string(atom)) {}    // NOLINT
+  Value(std::string_view atom) : v_(std::string(atom)) {}  // NOLINT
+  static Value List(Items items = {}) { return Value(std::move(items)); }
+  // The decimal atom of an integer ("42").
+  static Value Int(int64_t n) { return Value(std::to_string(n)); }
 
-  // The atom itself, or a list's first item when that is an atom; else "".
-  std::string_view name() const;
-  // First child list named `name` (items after the first), or nullptr.
-  const Value* Child(std::string_view name) const;
-  // Every child list named `name`; all child values when `name` is empty.
-  std::vector<const Value*> Children(std::string_view name = {}) const;
-  // The atom after `name` in the first child named `name`: (name value).
-  std::optional<std::string> Find(std::string_view name) const;
-  std::string Get(std::string_view name, std::string fallback = "") const;
+  bool is_atom() const { return v_.index() == 0; }
+  bool is_list() const { return v_.index() == 1; }
+  // Precondition: is_atom() / is_list().
+  const std::string& atom() const { return std::get<0>(v_); }
+  const Items& items() const { return std::get<1>(v_); }
+  Items& items() { return std::get<1>(v_); }
+  // Appends to a list (precondition: is_list()); returns *this for chaining.
+  Value& Add(Value v);
 
-  // Appends and returns *this, for building: List().Add(Pair("a","1")).
-  Value& Add(Value item);
-  Value& Add(std::string name, std::string value) { return Add(Pair(std::move(name), std::move(value))); }
-
-  bool operator==(const Value&) const = default;
+  bool operator==(const Value& other) const = default;
 
  private:
-  bool is_list_ = true;
-  std::string atom_;
-  std::vector<Value> items_;
+  explicit Value(Items items) : v_(std::move(items)) {}
+  std::variant<std::string, Items> v_;
 };
 
-// Parses exactly one value; EINVAL with line:column for bad input.
-Result<Value> Parse(std::string_view text);
-// Parses every top-level value in `text`.
-Result<std::vector<Value>> ParseAll(std::string_view text);
+// --- accessors (sxp.py semantics; "children" are a list's items after its name) ---
 
-// One line, as xend's sxp.show.
-std::string Show(const Value& value);
-// xend's atom quoting alone: bare when atomp() allows, else '...'; '' when empty.
-std::string Quote(std::string_view atom);
-// Several lines when a list does not fit in `width` columns: leading atoms
-// on the opening line, each other child on its own line indented by 4, the
-// closing paren on a line of its own (as `xm list --long` printed).
-std::string PrettyPrint(const Value& value, int width = 80);
+// First item of a list when it is an atom ("vm" for `(vm ...)`); "" otherwise.
+std::string_view Name(const Value& v);
+// The first child list named `name`, or nullptr.
+const Value* Child(const Value& list, std::string_view name);
+// All child lists named `name`, in order.
+std::vector<const Value*> Children(const Value& list, std::string_view name);
+// The child at `index` (0 = first item after the name), or nullptr.
+const Value* ChildAt(const Value& list, size_t index);
+// The first item after the name of child `name` when that item is an atom:
+// `(memory 512)` -> "512". nullopt when absent, empty `(memory)`, or a list.
+std::optional<std::string> FindChildValue(const Value& list, std::string_view name);
+// FindChildValue, or `fallback`.
+std::string ChildValue(const Value& list, std::string_view name, std::string_view fallback = "");
+
+// --- parsing ---
+
+// Bounds that keep hostile input from exhausting memory or the stack.
+struct ParseLimits {
+  size_t max_bytes = 16 << 20;
+  int max_depth = 256;
+};
+
+// Parses exactly one value (surrounding whitespace and # comments allowed).
+// Errors are EINVAL "sxp:LINE:COL: what" (E2BIG when over a limit).
+Result<Value> Parse(std::string_view text, const ParseLimits& limits = {});
+// Parses a sequence of values (sxp.all_from_string); empty input yields none.
+Result<std::vector<Value>> ParseAll(std::string_view text, const ParseLimits& limits = {});
+
+// --- printing ---
+
+// True when xend prints `s` bare: non-empty, only [A-Za-z0-9.-_:/~] (or "@").
+bool IsBareAtom(std::string_view s);
+// Python 2 repr() of a byte string: 'a b', "it's", 'tab\t', '\xc3'.
+std::string PythonRepr(std::string_view s);
+// An atom as xend writes it: bare, or PythonRepr quoting.
+std::string FormatAtom(std::string_view s);
+// One line, single spaces (sxp.to_string / sxp.show).
+std::string ToString(const Value& v);
+// xend's PrettyPrint.prettyprint: lists that fit in `width` columns stay on one
+// line, others put each item on its own line indented 4 more and the closing
+// parenthesis on a line of its own. Ends with a newline, like xend's output.
+std::string PrettyPrint(const Value& v, int width = 80);
 
 }  // namespace txend::sxp
