@@ -11,6 +11,9 @@ namespace {
 
 constexpr uint32_t kMaxPauseCount = 255;  // Xen's limit on nested controller pauses
 constexpr DomId kDomidSelf = 0x7FF0;      // DOMID_SELF
+// Where a built guest's rings sit: low, after the kernel's start-of-day pages
+// (the smallest guest, 1 MiB, has 256 pages).
+constexpr uint64_t kConsolePfn = 0x10, kStorePfn = 0x11;
 
 std::string Dom(DomId domid) { return "domain " + std::to_string(domid); }
 
@@ -429,8 +432,8 @@ Result<GuestRings> SimHypervisor::BuildPv(DomId domid, const PvBuildRequest& req
                                        std::to_string(d->max_pages * kPageKib) + " KiB");
     TXEND_RETURN_IF_ERROR(Reserve(pages * kPageKib));
     d->memory = GuestMemory(NextSeed(), pages);
-    d->store_pfn = pages - 2;
-    d->console_pfn = pages - 1;
+    d->console_pfn = kConsolePfn;
+    d->store_pfn = kStorePfn;
     for (auto& v : d->vcpus) v = {true, false, v.cpu_time_ns, v.affinity};
     StartGuest(*d, request.store_port, request.console_port, false, events);
     return GuestRings{d->mfn_base + d->store_pfn, d->mfn_base + d->console_pfn};
