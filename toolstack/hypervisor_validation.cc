@@ -47,6 +47,9 @@ Status ValidatePvBuildRequest(const PvBuildRequest& request) {
   if (request.memory_kib < 1024)
     return Status::Error(EINVAL, "memory " + std::to_string(request.memory_kib) +
                                      " KiB is too small for a PV guest (minimum 1024 KiB)");
+  if (request.memory_kib % 1024)  // libxenguest's builder takes whole MiB
+    return Status::Error(EINVAL, "memory " + std::to_string(request.memory_kib) +
+                                     " KiB is not a whole number of MiB");
   return Status::Ok();
 }
 

@@ -25,7 +25,8 @@ Status ValidateSchedCredit(const SchedCredit& params, uint32_t vcpus);
 Status ValidateAffinity(const CpuSet& cpus, uint32_t nr_cpus);
 // vcpu below the domain's vcpu count.
 Status ValidateVcpu(DomId domid, uint32_t vcpu, uint32_t vcpus);
-// Kernel path non-empty, memory non-zero; files are checked by CheckKernelFile.
+// Kernel path non-empty, memory at least 1 MiB and whole MiB (what libxenguest
+// builds); the files themselves are checked by CheckKernelFile.
 Status ValidatePvBuildRequest(const PvBuildRequest& request);
 
 }  // namespace txend::toolstack

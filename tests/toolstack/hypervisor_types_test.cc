@@ -134,6 +134,8 @@ TEST(Validation, AffinityVcpuAndBuild) {
   EXPECT_EQ(ValidatePvBuildRequest(b).code(), EINVAL);
   b.memory_kib = 1024;
   EXPECT_TRUE(ValidatePvBuildRequest(b).ok());
+  b.memory_kib = 1536;
+  EXPECT_EQ(ValidatePvBuildRequest(b).message(), "memory 1536 KiB is not a whole number of MiB");
   EXPECT_EQ(KibToPages(0), 0u);
   EXPECT_EQ(KibToPages(1), 1u);
   EXPECT_EQ(KibToPages(8), 2u);
