@@ -117,9 +117,8 @@ class SimHypervisor : public Hypervisor {
   Status HoldReference(DomId domid);
   Status DropReference(DomId domid);
 
-  struct Domain;
-
  private:
+  struct Domain;  // sim_domain.h
   class Events;
 
   template <typename F>
