@@ -1,148 +1,139 @@
-// Hypervisor: what the toolstack needs from Xen, behind one interface with
-// two implementations — SimHypervisor (sim/) and XenHypervisor (xen/,
-// libxenctrl). Domain ids, memory in KiB, times in nanoseconds.
+// Hypervisor: what the toolstack needs from Xen, behind one small interface
+// with two implementations — SimHypervisor (sim/, the default wherever
+// /dev/xen/privcmd is absent) and XenHypervisor (xen/, libxenctrl and
+// libxenguest). Every call returns Status/Result with an errno code: ESRCH for
+// an unknown domain, EINVAL for bad arguments, ENOMEM when the host lacks
+// memory, EPERM, EBUSY, ... and a message naming what was wrong.
+// OpenHypervisor (open_hypervisor.h) picks one at run time.
 #pragma once
 
 #include <cstdint>
-#include <memory>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
+#include "toolstack/cpu_set.h"
+#include "toolstack/domain_info.h"
 
 namespace txend::toolstack {
 
-// Xen's SHUTDOWN_* codes.
-enum class ShutdownReason : uint32_t { kPoweroff = 0, kReboot = 1, kSuspend = 2, kCrash = 3, kWatchdog = 4 };
-std::string_view ShutdownReasonName(ShutdownReason r);  // "poweroff", ...
-
-// One domain as the hypervisor sees it.
-struct DomainInfo {
-  uint32_t domid = 0;
-  std::string uuid;
+// A new domain (xen_domctl_createdomain). It starts paused, with no memory
+// and `max_vcpus` vcpus; the toolstack then sets limits and builds or restores it.
+struct CreateRequest {
+  DomId domid = 0;  // 0: the next free id, as Xen picks it
+  Uuid uuid;
+  uint32_t ssidref = 0;
   bool hvm = false;
-  bool running = false;
-  bool blocked = false;
-  bool paused = false;
-  bool shutdown = false;
-  bool dying = false;
-  ShutdownReason shutdown_reason = ShutdownReason::kPoweroff;
-  uint64_t memory_kib = 0;
-  uint64_t max_memory_kib = 0;
-  uint32_t online_vcpus = 0;
-  uint32_t max_vcpus = 0;
-  uint64_t cpu_time_ns = 0;
-
-  bool crashed() const { return shutdown && shutdown_reason == ShutdownReason::kCrash; }
-  // xend's six-letter state: r b p s c d, '-' where not set ("-b----").
-  std::string StateString() const;
-};
-
-struct VcpuInfo {
-  uint32_t vcpu = 0;
-  bool online = false;
-  bool running = false;
-  bool blocked = false;
-  uint64_t cpu_time_ns = 0;
-  int cpu = -1;               // physical CPU it last ran on
-  std::vector<int> affinity;  // physical CPUs it may run on
-};
-
-struct PhysInfo {
-  uint32_t nr_cpus = 0;
-  uint32_t nr_nodes = 1;
-  uint32_t sockets_per_node = 1;
-  uint32_t cores_per_socket = 1;
-  uint32_t threads_per_core = 1;
-  uint32_t cpu_mhz = 0;
-  uint64_t total_kib = 0;
-  uint64_t free_kib = 0;
-  std::string hw_caps;
-  bool hvm = false;  // virt_caps
-};
-
-struct VersionInfo {
-  int major = 0;
-  int minor = 0;
-  std::string extra;      // ".0"
-  std::string caps;       // "xen-3.0-x86_64 xen-3.0-x86_32p hvm-3.0-x86_64"
-  std::string changeset;
-  std::string compiler;
-  std::string compile_by;
-  std::string compile_date;
-  std::string cmdline;
-};
-
-struct DomainCreateSpec {
-  std::string uuid;
-  bool hvm = false;
+  bool hap = true;  // HVM only: hardware-assisted paging
   uint32_t max_vcpus = 1;
-  uint64_t memory_kib = 0;      // initial allocation
-  uint64_t max_memory_kib = 0;  // ceiling
+  uint32_t max_evtchn_port = 1023;
 };
 
-// A PV kernel to load into a created domain, and the event channels its
-// xenstore and console rings will use.
-struct PvImage {
-  std::string kernel;
-  std::string ramdisk;
+// Loading a PV kernel into a created domain (libxenguest's xc_dom_* builder).
+// The event channels must be unbound ports of the domain (AllocUnboundPort).
+struct PvBuildRequest {
+  std::string kernel;   // path of an ELF or bzImage kernel, maybe compressed
+  std::string ramdisk;  // optional path
   std::string cmdline;
+  std::string features;  // Xen feature string, usually empty
+  uint64_t memory_kib = 0;  // whole MiB
   uint32_t store_port = 0;
   uint32_t console_port = 0;
+  DomId store_domid = kDom0;
+  DomId console_domid = kDom0;
 };
 
-// Where the built domain's xenstore and console pages are.
-struct BuiltImage {
+// Where the built (or restored) guest's xenstore and console rings live: the
+// frame numbers the toolstack introduces to xenstored and writes to xenstore.
+struct GuestRings {
   uint64_t store_mfn = 0;
   uint64_t console_mfn = 0;
 };
 
-struct SchedCredit {
-  uint32_t weight = 256;  // 1..65535
-  uint32_t cap = 0;       // percent of one CPU; 0 = no cap
-  bool operator==(const SchedCredit&) const = default;
+// Progress of a live save between memory rounds (libxenguest's precopy_stats).
+struct PrecopyStats {
+  uint32_t iteration = 0;      // rounds completed
+  uint64_t total_written = 0;  // pages sent so far
+  int64_t dirty_count = -1;    // pages waiting to be sent; -1 if unknown
+};
+enum class PrecopyDecision { kContinue, kStopAndCopy, kAbort };
+// libxenguest's default: stop after 5 rounds or once fewer than 50 pages are dirty.
+PrecopyDecision DefaultPrecopyPolicy(const PrecopyStats& stats);
+
+// Saving a domain's memory and vcpu state to a stream. `suspend` must get the
+// guest into the shutdown(suspend) state (for a PV guest: write "suspend" to
+// control/shutdown and wait for @releaseDomain); it is called once, while the
+// interface is not locked, so it may call back into the hypervisor.
+struct SaveRequest {
+  bool live = false;  // copy memory while the guest runs, then suspend
+  std::function<Status()> suspend;
+  // Live only: consulted between rounds; empty means DefaultPrecopyPolicy.
+  std::function<PrecopyDecision(const PrecopyStats&)> precopy_policy;
+};
+
+// Restoring a save stream into a freshly created, empty domain. The domain
+// ends up paused, ready to be unpaused.
+struct RestoreRequest {
+  uint32_t store_port = 0;
+  uint32_t console_port = 0;
+  DomId store_domid = kDom0;
+  DomId console_domid = kDom0;
 };
 
 class Hypervisor {
  public:
   virtual ~Hypervisor() = default;
-  virtual std::string name() const = 0;  // "sim" or "xen"
+  virtual std::string_view Name() const = 0;  // "sim" or "xen"
 
-  virtual Result<PhysInfo> GetPhysInfo() = 0;
-  virtual Result<VersionInfo> GetVersion() = 0;
-  virtual Result<std::vector<DomainInfo>> ListDomains() = 0;
-  virtual Result<DomainInfo> GetDomain(uint32_t domid) = 0;
+  // The host.
+  virtual Result<VersionInfo> Version() = 0;
+  virtual Result<PhysInfo> Physinfo() = 0;
 
-  // Creates an empty, paused domain.
-  virtual Result<uint32_t> CreateDomain(const DomainCreateSpec& spec) = 0;
-  virtual Result<BuiltImage> BuildPv(uint32_t domid, const PvImage& image) = 0;
-  // An unbound event channel in `domid` for `remote_domid` to bind.
-  virtual Result<uint32_t> AllocEventChannel(uint32_t domid, uint32_t remote_domid) = 0;
+  // Domains.
+  virtual Result<DomId> CreateDomain(const CreateRequest& request) = 0;
+  virtual Result<DomainInfo> GetDomainInfo(DomId domid) = 0;
+  virtual Result<std::vector<DomainInfo>> ListDomains() = 0;  // by domid
+  virtual Status SetMaxMemory(DomId domid, uint64_t kib) = 0;
+  // Shadow / HAP paging pool (xend's shadow_memory), rounded up to pages.
+  virtual Status SetShadowMemory(DomId domid, uint64_t kib) = 0;
+  // Pause nests (Xen's controller pause count); Unpause of an unpaused domain is EINVAL.
+  virtual Status Pause(DomId domid) = 0;
+  virtual Status Unpause(DomId domid) = 0;
+  // Shuts the domain down from outside (SCHEDOP_remote_shutdown); a domain
+  // already shut down keeps its first reason.
+  virtual Status Shutdown(DomId domid, ShutdownReason reason) = 0;
+  // Lets a domain in shutdown(suspend) run again (checkpoint, failed save).
+  virtual Status Resume(DomId domid) = 0;
+  virtual Status Destroy(DomId domid) = 0;
 
-  virtual Status Pause(uint32_t domid) = 0;
-  virtual Status Unpause(uint32_t domid) = 0;
-  // Asks the hypervisor to shut the domain down now (SCHEDOP_remote_shutdown).
-  virtual Status Shutdown(uint32_t domid, ShutdownReason reason) = 0;
-  virtual Status Destroy(uint32_t domid) = 0;
+  // Vcpus and scheduling.
+  virtual Result<VcpuInfo> GetVcpuInfo(DomId domid, uint32_t vcpu) = 0;
+  virtual Status SetVcpuAffinity(DomId domid, uint32_t vcpu, const CpuSet& cpus) = 0;
+  virtual Result<SchedCredit> GetSchedCredit(DomId domid) = 0;
+  virtual Status SetSchedCredit(DomId domid, const SchedCredit& params) = 0;
 
-  virtual Status SetMaxMemory(uint32_t domid, uint64_t kib) = 0;
-  virtual Result<std::vector<VcpuInfo>> GetVcpus(uint32_t domid) = 0;
-  virtual Status SetVcpuAffinity(uint32_t domid, uint32_t vcpu, const std::vector<int>& cpus) = 0;
-  virtual Result<SchedCredit> GetSchedCredit(uint32_t domid) = 0;
-  virtual Status SetSchedCredit(uint32_t domid, const SchedCredit& credit) = 0;
+  // An unbound event channel port of `domid` that `remote` may bind.
+  virtual Result<uint32_t> AllocUnboundPort(DomId domid, DomId remote) = 0;
 
-  // Writes the domain's memory and state to `fd` from its current offset
-  // (the domain should be suspended). The toolstack writes its header first.
-  virtual Status Save(uint32_t domid, int fd) = 0;
-  // Creates a paused domain from an image read from `fd`'s current offset.
-  virtual Result<uint32_t> Restore(int fd, const DomainCreateSpec& spec) = 0;
-  virtual Status DumpCore(uint32_t domid, const std::string& path) = 0;
-  // The hypervisor's console ring (xm dmesg); emptied afterwards if `clear`.
-  virtual Result<std::string> ConsoleRing(bool clear) = 0;
+  // Images.
+  virtual Result<GuestRings> BuildPv(DomId domid, const PvBuildRequest& request) = 0;
+  // Writes a self-delimiting stream at fd's position; the domain is left in
+  // shutdown(suspend) for the caller to destroy or Resume.
+  virtual Status Save(DomId domid, int fd, const SaveRequest& request) = 0;
+  // Reads exactly one stream from fd (no further), into an empty domain.
+  virtual Result<GuestRings> Restore(DomId domid, int fd, const RestoreRequest& request) = 0;
+  virtual Status DumpCore(DomId domid, const std::string& path) = 0;
+
+  // Calls `handler` after any domain shuts down, crashes or dies (Xen's
+  // VIRQ_DOM_EXC); it then diffs ListDomains() (DiffDomains in
+  // domain_events.h). ENOTSUP where not deliverable: on Xen, xenstored owns
+  // VIRQ_DOM_EXC and the toolstack watches @releaseDomain instead.
+  virtual Status OnDomainException(std::function<void()> handler) = 0;
 };
 
-// Parses CPU lists as xm takes them: "0-3,^1,6" -> {0,2,3,6}; "all".
-Result<std::vector<int>> ParseCpuList(std::string_view text, int nr_cpus);
-std::string FormatCpuList(const std::vector<int>& cpus);
+// Every vcpu of a domain, in order.
+Result<std::vector<VcpuInfo>> ListVcpus(Hypervisor& hypervisor, DomId domid);
 
 }  // namespace txend::toolstack

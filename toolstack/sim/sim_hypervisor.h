@@ -1,10 +1,17 @@
 // SimHypervisor: a simulated Xen, the default wherever /dev/xen/privcmd is
-// absent. Domains have ids, uuids, memory accounted against the host, vcpus
-// with affinity, cpu time that advances with a clock, states and credit
-// parameters. Its state lives in a directory (one file per domain), so
-// domains keep "running" while txend restarts, as they would on Xen.
-// Guests are simulated elsewhere (GuestAgent); they act through the
+// absent. Domain 0 exists from the start; domains get ids as Xen hands them
+// out (increasing, reused only after wrapping), memory accounted against the
+// host, vcpus with affinity and cpu time driven by an injectable clock,
+// Xen's states and pause counting, credit parameters, event channels, PV
+// builds of real kernel files, and save/restore through real streams.
+//
+// Guests and device backends are not simulated here: they are separate
+// objects that watch this hypervisor's events (Subscribe) and act through the
 // Guest* calls, as a PV kernel would through hypercalls.
+//
+// Thread-safe: one mutex guards all state. Listeners, exception handlers and
+// save callbacks run on the calling thread with the mutex released, so they
+// may call back in.
 #pragma once
 
 #include <cstdint>
@@ -12,87 +19,149 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "toolstack/hypervisor.h"
+#include "toolstack/sim/clock.h"
+#include "toolstack/sim/guest_memory.h"
 
 namespace txend::toolstack {
 
+struct SavedDomain;
+struct SavedContext;
+struct PageBatch;
+class SaveStreamWriter;
+
 struct SimOptions {
+  uint64_t host_memory_kib = 16ull << 20;  // 16 GiB
+  uint64_t dom0_memory_kib = 1ull << 20;   // 1 GiB
   uint32_t nr_cpus = 4;
-  uint64_t total_kib = 16ull << 20;  // 16 GiB host
-  uint64_t dom0_kib = 2ull << 20;
-  uint32_t cpu_mhz = 2400;
-  std::string state_dir;  // empty: state in memory only
-  std::function<uint64_t()> clock_ns;  // default: CLOCK_MONOTONIC
+  uint32_t cores_per_socket = 0;  // 0: nr_cpus / threads_per_core (one socket)
+  uint32_t threads_per_core = 1;
+  uint32_t cpu_khz = 2'400'000;
+  uint32_t dom0_vcpus = 0;  // 0: nr_cpus
+  // Ids wrap to 1 when they reach this (Xen: 0x7FF0); tests lower it.
+  DomId first_reserved_domid = kFirstReservedDomId;
+  std::shared_ptr<Clock> clock;  // null: SteadyClock
 };
 
-// What happened to a domain, for the simulated guests and devices.
+// Something a simulated guest or backend reacts to.
 struct SimEvent {
-  enum Kind { kCreated, kUnpaused, kPaused, kShutdown, kDestroyed };
-  Kind kind;
-  uint32_t domid;
+  enum class Kind {
+    kCreated,
+    kBuilt,     // BuildPv or Restore finished; `rings`, ports and `restored` set
+    kPaused,    // pause count went 0 -> 1
+    kUnpaused,  // pause count went 1 -> 0
+    kShutdown,  // `reason` set
+    kResumed,
+    kDying,     // destroyed while references are held
+    kReleased,  // gone from the hypervisor
+  };
+  Kind kind = Kind::kCreated;
+  DomId domid = 0;
   ShutdownReason reason = ShutdownReason::kPoweroff;
+  GuestRings rings;
+  uint32_t store_port = 0;
+  uint32_t console_port = 0;
+  bool restored = false;
 };
 
 class SimHypervisor : public Hypervisor {
  public:
-  // Loads the domains recorded in options.state_dir, if any.
-  static Result<std::unique_ptr<SimHypervisor>> Open(SimOptions options);
+  explicit SimHypervisor(SimOptions options = {});
   ~SimHypervisor() override;
 
-  std::string name() const override { return "sim"; }
-  Result<PhysInfo> GetPhysInfo() override;
-  Result<VersionInfo> GetVersion() override;
+  std::string_view Name() const override { return "sim"; }
+  Result<VersionInfo> Version() override;
+  Result<PhysInfo> Physinfo() override;
+  Result<DomId> CreateDomain(const CreateRequest& request) override;
+  Result<DomainInfo> GetDomainInfo(DomId domid) override;
   Result<std::vector<DomainInfo>> ListDomains() override;
-  Result<DomainInfo> GetDomain(uint32_t domid) override;
-  Result<uint32_t> CreateDomain(const DomainCreateSpec& spec) override;
-  Result<BuiltImage> BuildPv(uint32_t domid, const PvImage& image) override;
-  Result<uint32_t> AllocEventChannel(uint32_t domid, uint32_t remote_domid) override;
-  Status Pause(uint32_t domid) override;
-  Status Unpause(uint32_t domid) override;
-  Status Shutdown(uint32_t domid, ShutdownReason reason) override;
-  Status Destroy(uint32_t domid) override;
-  Status SetMaxMemory(uint32_t domid, uint64_t kib) override;
-  Result<std::vector<VcpuInfo>> GetVcpus(uint32_t domid) override;
-  Status SetVcpuAffinity(uint32_t domid, uint32_t vcpu, const std::vector<int>& cpus) override;
-  Result<SchedCredit> GetSchedCredit(uint32_t domid) override;
-  Status SetSchedCredit(uint32_t domid, const SchedCredit& credit) override;
-  Status Save(uint32_t domid, int fd) override;
-  Result<uint32_t> Restore(int fd, const DomainCreateSpec& spec) override;
-  Status DumpCore(uint32_t domid, const std::string& path) override;
-  Result<std::string> ConsoleRing(bool clear) override;
+  Status SetMaxMemory(DomId domid, uint64_t kib) override;
+  Status SetShadowMemory(DomId domid, uint64_t kib) override;
+  Status Pause(DomId domid) override;
+  Status Unpause(DomId domid) override;
+  Status Shutdown(DomId domid, ShutdownReason reason) override;
+  Status Resume(DomId domid) override;
+  Status Destroy(DomId domid) override;
+  Result<VcpuInfo> GetVcpuInfo(DomId domid, uint32_t vcpu) override;
+  Status SetVcpuAffinity(DomId domid, uint32_t vcpu, const CpuSet& cpus) override;
+  Result<SchedCredit> GetSchedCredit(DomId domid) override;
+  Status SetSchedCredit(DomId domid, const SchedCredit& params) override;
+  Result<uint32_t> AllocUnboundPort(DomId domid, DomId remote) override;
+  Result<GuestRings> BuildPv(DomId domid, const PvBuildRequest& request) override;
+  Status Save(DomId domid, int fd, const SaveRequest& request) override;
+  Result<GuestRings> Restore(DomId domid, int fd, const RestoreRequest& request) override;
+  Status DumpCore(DomId domid, const std::string& path) override;
+  Status OnDomainException(std::function<void()> handler) override;
 
-  // What a simulated guest kernel does.
-  Status GuestShutdown(uint32_t domid, ShutdownReason reason);  // SCHEDOP_shutdown
-  Status GuestSetMemory(uint32_t domid, uint64_t kib);          // the balloon driver
-  Status GuestSetVcpuOnline(uint32_t domid, uint32_t vcpu, bool online);
-  // Touches `pages` pseudo-random pages, as a running workload would.
-  Status GuestDirtyPages(uint32_t domid, uint64_t pages);
+  // Observers of SimEvents; returns an id for Unsubscribe.
+  int Subscribe(std::function<void(const SimEvent&)> listener);
+  void Unsubscribe(int id);
 
-  // Observers run on the thread that caused the event, after the change.
-  void Subscribe(std::function<void(const SimEvent&)> observer);
+  // What a guest kernel does, through hypercalls.
+  Status GuestShutdown(DomId domid, ShutdownReason reason);  // SCHEDOP_shutdown
+  Status GuestSetMemory(DomId domid, uint64_t kib);          // balloon driver
+  Status GuestSetVcpuOnline(DomId domid, uint32_t vcpu, bool online);
+  // A blocked vcpu waits for events and accrues no cpu time.
+  Status GuestSetVcpuBlocked(DomId domid, uint32_t vcpu, bool blocked);
+  // Rewrites the given pages (a workload dirtying memory); `salt` varies contents.
+  Status GuestTouchPages(DomId domid, std::span<const uint64_t> pfns, uint64_t salt);
+  // A hash of the domain's whole memory, to compare across save/restore.
+  Result<uint64_t> MemoryDigest(DomId domid);
 
-  struct Domain;
+  // A backend holding a mapping of the domain: a destroyed domain stays
+  // dying, its memory still in use, until every reference is dropped.
+  Status HoldReference(DomId domid);
+  Status DropReference(DomId domid);
 
  private:
-  explicit SimHypervisor(SimOptions options);
-  Result<Domain*> Find(uint32_t domid);
-  DomainInfo InfoOf(const Domain& d) const;
+  struct Domain;  // sim_domain.h
+  class Events;
+
+  template <typename F>
+  auto Locked(F&& fn);
+  void Dispatch(const Events& events);
+  void Settle();
+  Result<Domain*> Find(DomId domid);
+  Result<Domain*> FindLive(DomId domid);
+  Status NotDom0(DomId domid, std::string_view action) const;
   uint64_t FreeKib() const;
-  void Persist(const Domain& d);
-  void Forget(uint32_t domid);
-  void Emit(std::vector<SimEvent> events);
-  uint64_t Now() const;
+  Status Reserve(uint64_t kib) const;
+  uint64_t NextSeed() { return 0x5EED0000ull + ++seeds_; }
+  DomainInfo InfoOf(const Domain& d) const;
+  VcpuInfo VcpuOf(const Domain& d, uint32_t vcpu) const;
+  Result<DomId> PickDomid(DomId requested);
+  void Release(DomId domid, Events& events);
+  Status CheckPort(const Domain& d, uint32_t port, std::string_view what) const;
+  void StartGuest(Domain& d, uint32_t store_port, uint32_t console_port, bool restored, Events& events);
+
+  // Save and restore (sim_save.cc).
+  struct SaveState;
+  Status WriteStream(DomId domid, int fd, const SaveRequest* request);
+  Result<SaveState> BeginSave(DomId domid, bool live, bool suspend);
+  Status WriteMemory(DomId domid, int fd, const SaveState& state, const SaveRequest* request);
+  Status SendPages(DomId domid, SaveStreamWriter& writer, const std::vector<uint64_t>& pfns);
+  Result<std::vector<uint64_t>> TakeDirty(DomId domid);
+  Status WaitSuspended(DomId domid, const SaveRequest& request);
+  Status ReadStream(DomId domid, int fd, const RestoreRequest& request);
+  Status AllocateFromImage(DomId domid, const SavedDomain& image);
+  Status LoadPages(DomId domid, const PageBatch& batch);
+  Status FinishRestore(DomId domid, const SavedContext& context, const RestoreRequest& request);
+  void AbandonRestore(DomId domid);
 
   SimOptions options_;
-  mutable std::mutex mu_;
-  std::map<uint32_t, std::unique_ptr<Domain>> domains_;
-  uint32_t next_domid_ = 1;
-  std::vector<std::function<void(const SimEvent&)>> observers_;
-  std::string console_;  // what `xm dmesg` shows
-  void Log(const std::string& line);
+  std::mutex mu_;
+  std::map<DomId, std::unique_ptr<Domain>> domains_;
+  DomId rover_ = 0;
+  uint64_t next_mfn_ = 0x100000;
+  uint64_t settled_ns_ = 0;
+  uint64_t seeds_ = 0;
+  std::map<int, std::function<void(const SimEvent&)>> listeners_;
+  int next_listener_ = 1;
+  std::vector<std::function<void()>> exception_handlers_;
 };
 
 }  // namespace txend::toolstack
