@@ -39,8 +39,8 @@ Status ApplyConfigText(const std::string& text, DaemonOptions& o) {
   TcpEndpoint tcp = o.tcp.value_or(TcpEndpoint{});
   for (const auto& e : entries) {
     if (!e.is_list() || e.items().size() != 2 || !e.items()[1].is_atom())
-      return Status::Error(EINVAL, "config entry " + sxp::Show(e) + " is not (name value)");
-    std::string key(e.name()), value = e.items()[1].atom();
+      return Status::Error(EINVAL, "config entry " + sxp::ToString(e) + " is not (name value)");
+    std::string key(sxp::Name(e)), value = e.items()[1].atom();
     if (key == "xend-http-server") http = Yes(value);
     else if (key == "xend-port") { TXEND_ASSIGN_OR_RETURN(tcp.port, Port(value)); }
     else if (key == "xend-address") tcp.address = value.empty() ? "0.0.0.0" : value;
@@ -82,6 +82,7 @@ Result<DaemonOptions> ParseDaemonOptions(int argc, const char* const* argv, std:
   app.add_option("--xsd", o.xsd_program, "the xsd program to start (default: beside txend)");
   app.add_option("--max-body", o.max_body_bytes, "largest request body in bytes")->capture_default_str();
   app.add_option("--device-timeout", o.device_timeout_s, "seconds backends have to connect")->capture_default_str();
+  app.add_option("--sim-memory", o.sim_host_memory_mib, "MiB of RAM of the simulated host")->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

@@ -27,6 +27,7 @@ struct DaemonOptions {
   std::string xsd_program;                                // default: xsd beside txend
   size_t max_body_bytes = 1 << 20;
   int device_timeout_s = 100;                             // xend's DEVICE_CREATE_TIMEOUT
+  uint64_t sim_host_memory_mib = 16 * 1024;               // the simulated host's RAM
 };
 
 // Parses flags; reads --config first when given, then applies the flags over it.

@@ -102,7 +102,7 @@ Result<std::pair<std::string, Params>> ParseTarget(std::string_view target) {
 }
 
 HttpResponse XendError(int status, const std::string& message) {
-  return HttpResponse{status, "application/sxp", "(xend.err " + sxp::Quote(message) + ")"};
+  return HttpResponse{status, "application/sxp", "(xend.err " + sxp::FormatAtom(message) + ")"};
 }
 
 }  // namespace txend::http

@@ -18,7 +18,7 @@
 #include "http/xend_api.h"
 #include "toolstack/sim/sim_backends.h"
 #include "toolstack/sim/sim_guests.h"
-#include "toolstack/sim/sim_hypervisor.h"
+#include "toolstack/open_hypervisor.h"
 #include "toolstack/toolstack.h"
 
 namespace {
@@ -84,22 +84,33 @@ int main(int argc, char** argv) {
   auto conn = xs::Connection::Open(o.xenstored);
   if (!conn.ok()) return Fail(conn.status().ToString());
 
-  bool xen = o.hypervisor == "xen" || (o.hypervisor == "auto" && fs::exists("/dev/xen/privcmd"));
-  if (xen) return Fail("this txend has no libxenctrl backend yet; run with --hypervisor sim");
-  toolstack::SimOptions sim_options;
-  sim_options.state_dir = o.state_dir + "/sim";
-  auto sim = toolstack::SimHypervisor::Open(sim_options);
-  if (!sim.ok()) return Fail(sim.status().ToString());
-  auto backends = toolstack::SimBackends::Start(o.xenstored);
-  if (!backends.ok()) return Fail(backends.status().ToString());
+  auto kind = toolstack::ParseHypervisorKind(o.hypervisor);
+  if (!kind.ok()) return Fail(kind.status().message());
+  toolstack::HypervisorOptions hv_options;
+  hv_options.kind = toolstack::ResolveHypervisorKind(*kind, hv_options.privcmd_path);
+  hv_options.sim.state_dir = o.state_dir + "/sim";
+  hv_options.sim.host_memory_kib = o.sim_host_memory_mib * 1024;
+  auto hv = toolstack::OpenHypervisor(hv_options);
+  if (!hv.ok()) return Fail(hv.status().ToString());
+  // On the simulator, dom0's backends and the guests' kernels are simulated too.
+  auto* sim = dynamic_cast<toolstack::SimHypervisor*>(hv->get());
+  std::unique_ptr<toolstack::SimBackends> backends;
+  if (sim) {
+    auto started = toolstack::SimBackends::Start(o.xenstored);
+    if (!started.ok()) return Fail(started.status().ToString());
+    backends = std::move(*started);
+  }
 
   toolstack::ToolstackOptions ts_options;
   ts_options.state_dir = o.state_dir;
   ts_options.device_timeout = std::chrono::seconds(o.device_timeout_s);
-  auto toolstack = toolstack::Toolstack::Open(**conn, **sim, ts_options);
+  auto toolstack = toolstack::Toolstack::Open(**conn, **hv, ts_options);
   if (!toolstack.ok()) return Fail(toolstack.status().ToString());
-  toolstack::SimGuests guests(**sim, o.domain_sockets);
-  guests.BootRunning();
+  std::unique_ptr<toolstack::SimGuests> guests;
+  if (sim) {
+    guests = std::make_unique<toolstack::SimGuests>(*sim, o.domain_sockets);
+    guests->BootRunning();
+  }
 
   http::XendApi api(**toolstack, **conn, http::HostFacts::Read(), o.log_file);
   http::ServerOptions so;
@@ -119,7 +130,8 @@ int main(int argc, char** argv) {
   if (!server.ok()) return Fail(server.status().ToString());
   PidFile pid_file(o.pid_file);
   log->info("serving {}{} on the {} hypervisor", o.unix_socket.empty() ? "" : o.unix_socket,
-            o.tcp ? " and TCP " + o.tcp->address + ":" + std::to_string((*server)->tcp_port()) : "", "simulated");
+            o.tcp ? " and TCP " + o.tcp->address + ":" + std::to_string((*server)->tcp_port()) : "",
+            (*hv)->Name());
   daemon.Ready(true);
 
   signals.Wait();

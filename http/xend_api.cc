@@ -85,7 +85,8 @@ HttpResponse XendApi::Handle(const HttpRequest& req) {
   bool get = req.method == "GET" || req.method == "HEAD";
   if (!get && req.method != "POST") return XendError(501, "Not implemented: " + req.method);
   if (parts.empty() || parts[0] != "xend") return XendError(404, "Not found: " + req.path);
-  if (parts.size() == 1) return get ? SxpReply(200, *sxp::Parse("(ls node domain vnet)")) : XendError(501, "Not implemented");
+  if (parts.size() == 1)
+    return get ? SxpReply(200, sxp::Value::List({"ls", "node", "domain", "vnet"})) : XendError(501, "Not implemented");
   if (parts[1] == "node" && parts.size() <= 3) {
     std::string what = parts.size() == 3 ? parts[2] : "";
     return get ? GetNode(what) : PostNode(what, req);
@@ -140,7 +141,7 @@ HttpResponse XendApi::GetDomains(const HttpRequest& req) {
     if (StateMatches(r, state)) chosen.push_back(&r);
   if (!detail)
     std::sort(chosen.begin(), chosen.end(), [](auto* a, auto* b) { return a->config.name < b->config.name; });
-  for (const auto* r : chosen) out.Add(detail ? DomainSxp(*r) : sxp::Value::Atom(r->config.name));
+  for (const auto* r : chosen) out.Add(detail ? DomainSxp(*r) : sxp::Value(r->config.name));
   return SxpReply(200, out);
 }
 
@@ -173,7 +174,7 @@ HttpResponse XendApi::PostDomains(const HttpRequest& req) {
   if (op == "create" || op == "new") {
     auto config = SxpParam(req.params, "config");
     if (!config.ok()) return Failure(config.status());
-    auto parsed = toolstack::DomainConfig::FromSxp(*config);
+    auto parsed = toolstack::FromSxp(*config, toolstack::SystemRandomBytes());
     if (!parsed.ok()) return Failure(parsed.status());
     if (op == "new") return Done(toolstack_.New(*parsed), 200);
     // xend creates paused; libvirt and xm then unpause.
@@ -268,7 +269,8 @@ HttpResponse XendApi::PostDomain(const std::string& dom, const HttpRequest& req)
     auto credit = ts.GetSchedCredit(dom);
     if (!credit.ok()) return Failure(credit.status());
     sxp::Value v;
-    v.Add("weight", std::to_string(credit->weight)).Add("cap", std::to_string(credit->cap));
+    v.Add(sxp::Value::List({"weight", std::to_string(credit->weight)}));
+    v.Add(sxp::Value::List({"cap", std::to_string(credit->cap)}));
     return SxpReply(200, v);
   }
   if (op == "domain_sched_credit_set") {
@@ -289,8 +291,7 @@ HttpResponse XendApi::PostDomain(const std::string& dom, const HttpRequest& req)
   if (op == "device_create" || op == "device_configure") {
     auto config = SxpParam(p, "config");
     if (!config.ok()) return Failure(config.status());
-    const sxp::Value& dev = config->name() == "device" && !config->Children().empty() ? *config->Children()[0] : *config;
-    Status st = ts.AttachDevice(dom, dev);
+    Status st = ts.AttachDevice(dom, *config);
     if (!st.ok()) return Failure(st);
     return HttpResponse{200, "application/sxp", op == "device_configure" ? "True" : ""};
   }
@@ -312,8 +313,8 @@ HttpResponse XendApi::PostDomain(const std::string& dom, const HttpRequest& req)
     sxp::Value out;
     for (const auto& d : *details) {
       sxp::Value nodes;
-      for (const auto& [k, v] : d.nodes) nodes.Add(k, v);
-      out.Add(sxp::Value::List({sxp::Value::Atom(std::to_string(d.devid)), nodes}));
+      for (const auto& [k, v] : d.nodes) nodes.Add(sxp::Value::List({k, v}));
+      out.Add(sxp::Value::List({std::to_string(d.devid), nodes}));
     }
     return SxpReply(200, out);
   }

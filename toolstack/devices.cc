@@ -8,35 +8,30 @@ namespace txend::toolstack {
 Status Toolstack::AttachDevice(std::string_view ref, const sxp::Value& device) {
   std::lock_guard lock(ops_mu_);
   TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
-  // Parse the device through the config reader, so validation is the same as at create.
-  sxp::Value vm = sxp::Value::List({sxp::Value::Atom("vm")});
-  vm.Add("name", d.config.name).Add(sxp::Value::List({sxp::Value::Atom("device"), device}));
-  vm.Add(sxp::Value::List({sxp::Value::Atom("image"), sxp::Value::List({sxp::Value::Atom("linux"), sxp::Value::Pair("kernel", "-")})}));
-  TXEND_ASSIGN_OR_RETURN(DomainConfig parsed, DomainConfig::FromSxp(vm));
+  std::string_view kind = sxp::Name(device) == "device" && sxp::ChildAt(device, 0)
+                              ? sxp::Name(*sxp::ChildAt(device, 0))
+                              : sxp::Name(device);
+  if (kind != "vbd" && kind != "tap" && kind != "tap2" && kind != "vif")
+    return Status::Error(EINVAL, "can only attach vbd and vif devices, not (" + std::string(kind) + " ...)");
   DomainConfig config = d.config;
+  TXEND_ASSIGN_OR_RETURN(auto before, DevicesOf(config));
+  // xend's defaults and duplicate checks (same disk, same guest device, same MAC).
+  TXEND_RETURN_IF_ERROR(AddDevice(config, device, options_.random));
   DeviceRef added;
-  if (!parsed.disks.empty()) {
-    TXEND_ASSIGN_OR_RETURN(uint32_t devid, VbdDevid(parsed.disks[0].dev));
-    TXEND_ASSIGN_OR_RETURN(auto existing, DevicesOf(config));
-    for (const auto& e : existing)
-      if (e.type == "vbd" && e.devid == devid)
-        return Status::Error(EEXIST, "Domain '" + config.name + "' already has disk " + parsed.disks[0].dev);
-    config.disks.push_back(parsed.disks[0]);
-    added = {"vbd", devid, config.disks.size() - 1};
-  } else if (!parsed.vifs.empty()) {
-    TXEND_ASSIGN_OR_RETURN(auto existing, DevicesOf(config));
+  if (kind == "vif") {
     uint32_t devid = 0;
-    for (const auto& e : existing)
+    for (const auto& e : before)
       if (e.type == "vif") devid = std::max(devid, e.devid + 1);
-    VifSpec vif = parsed.vifs[0];
-    vif.devid = devid;
-    config.vifs.push_back(vif);
-    config.FillDefaults(options_.random);  // a MAC when none was given
+    SetVifDevid(config.vifs.back(), devid);
     added = {"vif", devid, config.vifs.size() - 1};
   } else {
-    return Status::Error(EINVAL, "can only attach vbd and vif devices, not (" + std::string(device.name()) + " ...)");
+    TXEND_ASSIGN_OR_RETURN(auto after, DevicesOf(config));
+    for (const auto& e : after)
+      if (e.type == "vbd" && e.index == config.vbds.size() - 1) added = e;
+    for (const auto& e : before)
+      if (e.type == "vbd" && e.devid == added.devid)
+        return Status::Error(EEXIST, "Domain '" + config.name + "' already has disk " + config.vbds.back().dev);
   }
-  TXEND_RETURN_IF_ERROR(config.Validate());
   TXEND_ASSIGN_OR_RETURN(auto nodes, DeviceNodes(config, *d.domid, added));
   TXEND_RETURN_IF_ERROR(WaitForBackends(*d.domid, {added}, [&] { return WriteInTransaction(nodes); }));
   return registry_->Update(config.uuid, config);
@@ -50,7 +45,7 @@ Status Toolstack::DetachDevice(std::string_view ref, std::string_view type, std:
   for (const auto& r : devices) {
     if (r.type != type) continue;
     bool match = std::to_string(r.devid) == dev ||
-                 (type == "vbd" && d.config.disks[r.index].dev.substr(0, d.config.disks[r.index].dev.find(':')) == dev);
+                 (type == "vbd" && d.config.vbds[r.index].dev.substr(0, d.config.vbds[r.index].dev.find(':')) == dev);
     if (match) found = r;
   }
   if (!found)
@@ -98,10 +93,10 @@ Status Toolstack::DetachDevice(std::string_view ref, std::string_view type, std:
     }
   }
   DomainConfig config = d.config;
-  if (found->type == "vbd") config.disks.erase(config.disks.begin() + static_cast<long>(found->index));
+  if (found->type == "vbd") config.vbds.erase(config.vbds.begin() + static_cast<long>(found->index));
   if (found->type == "vif") {
     for (size_t i = 0; i < config.vifs.size(); ++i)  // keep the others' ids fixed
-      if (!config.vifs[i].devid) config.vifs[i].devid = static_cast<uint32_t>(i);
+      if (!VifDevid(config.vifs[i])) SetVifDevid(config.vifs[i], static_cast<uint32_t>(i));
     config.vifs.erase(config.vifs.begin() + static_cast<long>(found->index));
   }
   return registry_->Update(config.uuid, config);

@@ -16,7 +16,7 @@ Result<DomainConfig> ReadConfig(const fs::path& path) {
   text << in.rdbuf();
   auto value = sxp::Parse(text.str());
   if (!value.ok()) return Status::Error(EIO, path.string() + ": " + value.status().message());
-  auto config = DomainConfig::FromSxp(*value);
+  auto config = FromSxp(*value, SystemRandomBytes());
   if (!config.ok()) return Status::Error(EIO, path.string() + ": " + config.status().message());
   return config;
 }
@@ -49,7 +49,7 @@ Status DomainRegistry::WriteConfig(const std::string& kind, const DomainConfig& 
   tmp += ".tmp";
   {
     std::ofstream out(tmp);
-    out << sxp::PrettyPrint(config.ToSxp()) << "\n";
+    out << sxp::PrettyPrint(ToSxp(config));
     if (!out.flush()) return Status::Error(EIO, "cannot write " + tmp.string());
   }
   std::error_code ec;

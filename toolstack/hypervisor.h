@@ -125,6 +125,8 @@ class Hypervisor {
   // Reads exactly one stream from fd (no further), into an empty domain.
   virtual Result<GuestRings> Restore(DomId domid, int fd, const RestoreRequest& request) = 0;
   virtual Status DumpCore(DomId domid, const std::string& path) = 0;
+  // The hypervisor's console ring (xm dmesg); cleared afterwards if `clear`.
+  virtual Result<std::string> ReadConsoleRing(bool clear) = 0;
 
   // Calls `handler` after any domain shuts down, crashes or dies (Xen's
   // VIRQ_DOM_EXC); it then diffs ListDomains() (DiffDomains in

@@ -110,58 +110,68 @@ Status Toolstack::WaitForBackends(uint32_t domid, const std::vector<DeviceRef>& 
   return Status::Ok();
 }
 
-Result<uint32_t> Toolstack::CreateLocked(DomainConfig config, bool paused, const std::string& restore_image) {
-  config.FillDefaults(options_.random);
-  TXEND_RETURN_IF_ERROR(config.Validate());
+// Gives a config built in code what FromSxp gives one read from SXP: a uuid
+// and vif MACs when they are missing.
+static void FillIdentity(DomainConfig& c, const RandomBytes& random) {
+  if (c.uuid.empty()) c.uuid = NewUuid(random);
+  for (auto& vif : c.vifs)
+    if (vif.mac.empty()) vif.mac = RandomMac(random);
+  if (c.maxmem_mb < c.memory_mb) c.maxmem_mb = c.memory_mb;
+}
+
+Result<uint32_t> Toolstack::CreateLocked(DomainConfig config, bool paused, int restore_fd) {
+  FillIdentity(config, options_.random);
+  TXEND_RETURN_IF_ERROR(Validate(config));
   TXEND_RETURN_IF_ERROR(registry_->CheckNameFree(config.name, config.uuid));
   auto same_uuid = registry_->Lookup(config.uuid);
   if (same_uuid.ok() && same_uuid->domid)
     return Status::Error(EEXIST, "Domain with uuid " + config.uuid + " is already running as '" + same_uuid->config.name + "'");
+  if (config.is_hvm() && restore_fd < 0)
+    return Status::Error(ENOTSUP, "HVM domains cannot be built by this txend yet (domain '" + config.name + "')");
   TXEND_ASSIGN_OR_RETURN(auto devices, DevicesOf(config));
-  std::vector<int> affinity;
-  if (!config.cpus.empty()) {
-    TXEND_ASSIGN_OR_RETURN(PhysInfo phys, hv_.GetPhysInfo());
-    TXEND_ASSIGN_OR_RETURN(affinity, ParseCpuList(config.cpus, static_cast<int>(phys.nr_cpus)));
-  }
+  TXEND_ASSIGN_OR_RETURN(Uuid uuid, Uuid::Parse(config.uuid));
 
-  DomainCreateSpec spec{config.uuid, config.hvm(), config.vcpus, config.memory_mib * 1024, config.max_mib() * 1024};
-  uint32_t domid = 0;
-  if (restore_image.empty()) {
-    TXEND_ASSIGN_OR_RETURN(domid, hv_.CreateDomain(spec));
-  } else {
-    int fd = open(restore_image.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return Status::Error(errno, "cannot open " + restore_image + ": " + strerror(errno));
-    std::string header;
-    char c;
-    while (read(fd, &c, 1) == 1 && c != '\n') header.push_back(c);  // magic line
-    while (read(fd, &c, 1) == 1 && c != '\n') {}                      // config line
-    auto restored = hv_.Restore(fd, spec);
-    close(fd);
-    if (!restored.ok()) return restored.status();
-    domid = *restored;
-  }
+  CreateRequest request;
+  request.uuid = uuid;
+  request.hvm = config.is_hvm();
+  request.max_vcpus = static_cast<uint32_t>(config.vcpus);
+  TXEND_ASSIGN_OR_RETURN(uint32_t domid, hv_.CreateDomain(request));
   CreateRollback rollback(hv_, xs_);
   rollback.Domain(domid, config.uuid);
 
-  TXEND_ASSIGN_OR_RETURN(uint32_t store_port, hv_.AllocEventChannel(domid, 0));
-  TXEND_ASSIGN_OR_RETURN(uint32_t console_port, hv_.AllocEventChannel(domid, 0));
-  BuiltImage built{static_cast<uint64_t>(domid) << 20, (static_cast<uint64_t>(domid) << 20) + 1};
-  if (restore_image.empty() && !config.hvm() && !config.kernel.empty()) {
-    TXEND_ASSIGN_OR_RETURN(built, hv_.BuildPv(domid, {config.kernel, config.ramdisk, config.CommandLine(),
-                                                      store_port, console_port}));
+  TXEND_RETURN_IF_ERROR(hv_.SetMaxMemory(domid, static_cast<uint64_t>(config.maxmem_mb) * 1024));
+  TXEND_ASSIGN_OR_RETURN(uint32_t store_port, hv_.AllocUnboundPort(domid, kDom0));
+  TXEND_ASSIGN_OR_RETURN(uint32_t console_port, hv_.AllocUnboundPort(domid, kDom0));
+  GuestRings rings;
+  if (restore_fd >= 0) {
+    TXEND_ASSIGN_OR_RETURN(rings, hv_.Restore(domid, restore_fd, RestoreRequest{store_port, console_port}));
+  } else {
+    PvBuildRequest build;
+    build.kernel = config.image.kernel;
+    build.ramdisk = config.image.ramdisk;
+    build.cmdline = config.image.args;
+    build.memory_kib = static_cast<uint64_t>(config.memory_mb) * 1024;
+    build.store_port = store_port;
+    build.console_port = console_port;
+    TXEND_ASSIGN_OR_RETURN(rings, hv_.BuildPv(domid, build));
   }
   if (config.cpu_weight != 256 || config.cpu_cap != 0)
-    TXEND_RETURN_IF_ERROR(hv_.SetSchedCredit(domid, {config.cpu_weight, config.cpu_cap}));
-  for (uint32_t v = 0; v < config.vcpus && !affinity.empty(); ++v)
-    TXEND_RETURN_IF_ERROR(hv_.SetVcpuAffinity(domid, v, affinity));
+    TXEND_RETURN_IF_ERROR(hv_.SetSchedCredit(domid, {static_cast<uint32_t>(config.cpu_weight),
+                                                     static_cast<uint32_t>(config.cpu_cap)}));
+  for (size_t v = 0; v < config.cpus.size() && v < static_cast<size_t>(config.vcpus); ++v) {
+    if (config.cpus[v].empty()) continue;
+    CpuSet cpus;
+    for (int cpu : config.cpus[v]) cpus.Add(static_cast<uint32_t>(cpu));
+    TXEND_RETURN_IF_ERROR(hv_.SetVcpuAffinity(domid, static_cast<uint32_t>(v), cpus));
+  }
 
   double start_time = options_.wall_clock();
-  DomainPlacement placement{domid, built.store_mfn, store_port, built.console_mfn, console_port, start_time};
+  DomainPlacement placement{domid, rings.store_mfn, store_port, rings.console_mfn, console_port, start_time};
   TXEND_ASSIGN_OR_RETURN(auto nodes, DomainNodes(config, placement));
   TXEND_RETURN_IF_ERROR(WaitForBackends(domid, devices, [&]() -> Status {
     TXEND_RETURN_IF_ERROR(WriteInTransaction(nodes));  // transaction 1
     rollback.NodesWritten();
-    TXEND_RETURN_IF_ERROR(xs_.Introduce(domid, built.store_mfn, store_port));
+    TXEND_RETURN_IF_ERROR(xs_.Introduce(domid, rings.store_mfn, store_port));
     rollback.Introduced();
     return Status::Ok();
   }));  // transaction 2 reads every device's result
@@ -173,7 +183,7 @@ Result<uint32_t> Toolstack::CreateLocked(DomainConfig config, bool paused, const
 
 Result<uint32_t> Toolstack::Create(DomainConfig config, bool paused) {
   std::lock_guard lock(ops_mu_);
-  return CreateLocked(std::move(config), paused, "");
+  return CreateLocked(std::move(config), paused, -1);
 }
 
 Status Toolstack::DestroyLocked(const RegisteredDomain& d) {
@@ -218,7 +228,7 @@ Status Toolstack::Rename(std::string_view ref, const std::string& new_name) {
   TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, registry_->Lookup(ref));
   DomainConfig c = d.config;
   c.name = new_name;
-  TXEND_RETURN_IF_ERROR(c.Validate());
+  TXEND_RETURN_IF_ERROR(Validate(c));
   TXEND_RETURN_IF_ERROR(registry_->CheckNameFree(new_name, c.uuid));
   if (d.domid) {
     std::vector<xs::Transaction::NodeWrite> w = {{DomainHome(*d.domid) + "/name", new_name, std::nullopt},
@@ -232,58 +242,58 @@ Status Toolstack::SetMemoryTarget(std::string_view ref, uint64_t mib) {
   std::lock_guard lock(ops_mu_);
   TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
   if (mib == 0) return Status::Error(EINVAL, "memory target must be at least 1 MiB");
-  if (mib > d.config.max_mib())
+  if (static_cast<int64_t>(mib) > d.config.maxmem_mb)
     return Status::Error(EINVAL, "memory target " + std::to_string(mib) + " MiB exceeds the domain's maximum of " +
-                                     std::to_string(d.config.max_mib()) + " MiB (raise it with mem-max)");
+                                     std::to_string(d.config.maxmem_mb) + " MiB (raise it with mem-max)");
   std::vector<xs::Transaction::NodeWrite> w = {{DomainHome(*d.domid) + "/memory/target", std::to_string(mib * 1024), std::nullopt},
                                                {VmPath(d.config.uuid) + "/memory", std::to_string(mib), std::nullopt}};
   TXEND_RETURN_IF_ERROR(WriteInTransaction(w));
-  d.config.memory_mib = mib;
+  d.config.memory_mb = static_cast<int64_t>(mib);
   return registry_->Update(d.config.uuid, d.config);
 }
 
 Status Toolstack::SetMaxMemory(std::string_view ref, uint64_t mib) {
   std::lock_guard lock(ops_mu_);
   TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
-  if (mib < d.config.memory_mib)
+  if (static_cast<int64_t>(mib) < d.config.memory_mb)
     return Status::Error(EINVAL, "maximum memory " + std::to_string(mib) + " MiB is below the current target of " +
-                                     std::to_string(d.config.memory_mib) + " MiB");
+                                     std::to_string(d.config.memory_mb) + " MiB");
   TXEND_RETURN_IF_ERROR(hv_.SetMaxMemory(*d.domid, mib * 1024));
   std::vector<xs::Transaction::NodeWrite> w = {{DomainHome(*d.domid) + "/memory/static-max", std::to_string(mib * 1024), std::nullopt},
                                                {VmPath(d.config.uuid) + "/maxmem", std::to_string(mib), std::nullopt}};
   TXEND_RETURN_IF_ERROR(WriteInTransaction(w));
-  d.config.maxmem_mib = mib;
+  d.config.maxmem_mb = static_cast<int64_t>(mib);
   return registry_->Update(d.config.uuid, d.config);
 }
 
 Status Toolstack::SetVcpus(std::string_view ref, uint32_t count) {
   std::lock_guard lock(ops_mu_);
   TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
-  if (count == 0 || count > d.config.vcpus)
+  if (count == 0 || count > static_cast<uint32_t>(d.config.vcpus))
     return Status::Error(EINVAL, "cannot set " + std::to_string(count) + " vcpus: the domain has " +
                                      std::to_string(d.config.vcpus) + " at most");
   std::vector<xs::Transaction::NodeWrite> w;
-  for (uint32_t i = 0; i < d.config.vcpus; ++i)
+  for (uint32_t i = 0; i < static_cast<uint32_t>(d.config.vcpus); ++i)
     w.push_back({DomainHome(*d.domid) + "/cpu/" + std::to_string(i) + "/availability", i < count ? "online" : "offline", std::nullopt});
-  uint32_t avail = count >= 32 ? ~0u : (1u << count) - 1;
+  uint64_t avail = count >= 64 ? ~0ull : (1ull << count) - 1;
   w.push_back({VmPath(d.config.uuid) + "/vcpu_avail", std::to_string(avail), std::nullopt});
   TXEND_RETURN_IF_ERROR(WriteInTransaction(w));
-  d.config.vcpu_avail = count == d.config.vcpus ? 0 : avail;
+  d.config.vcpu_avail = count == static_cast<uint32_t>(d.config.vcpus) ? std::nullopt : std::optional<uint64_t>(avail);
   return registry_->Update(d.config.uuid, d.config);
 }
 
 Status Toolstack::PinVcpu(std::string_view ref, std::string_view vcpu, std::string_view cpus) {
   uint32_t domid = 0, max_vcpus = 0;
   if (ref == "0" || ref == "Domain-0") {
-    TXEND_ASSIGN_OR_RETURN(DomainInfo info, hv_.GetDomain(0));
-    max_vcpus = info.max_vcpus;
+    TXEND_ASSIGN_OR_RETURN(DomainInfo info, hv_.GetDomainInfo(kDom0));
+    max_vcpus = info.MaxVcpus();
   } else {
     TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
     domid = *d.domid;
-    max_vcpus = d.config.vcpus;
+    max_vcpus = static_cast<uint32_t>(d.config.vcpus);
   }
-  TXEND_ASSIGN_OR_RETURN(PhysInfo phys, hv_.GetPhysInfo());
-  TXEND_ASSIGN_OR_RETURN(auto cpu_list, ParseCpuList(cpus, static_cast<int>(phys.nr_cpus)));
+  TXEND_ASSIGN_OR_RETURN(PhysInfo phys, hv_.Physinfo());
+  TXEND_ASSIGN_OR_RETURN(CpuSet cpu_list, CpuSet::Parse(cpus, phys.nr_cpus));
   if (vcpu == "all") {
     for (uint32_t v = 0; v < max_vcpus; ++v) TXEND_RETURN_IF_ERROR(hv_.SetVcpuAffinity(domid, v, cpu_list));
     return Status::Ok();
@@ -311,9 +321,22 @@ Status Toolstack::SetSchedCredit(std::string_view ref, std::optional<uint32_t> w
   if (cap) credit.cap = *cap;
   TXEND_RETURN_IF_ERROR(hv_.SetSchedCredit(domid, credit));
   if (dom0) return Status::Ok();
-  d.config.cpu_weight = credit.weight;
-  d.config.cpu_cap = credit.cap;
+  d.config.cpu_weight = static_cast<int>(credit.weight);
+  d.config.cpu_cap = static_cast<int>(credit.cap);
   return registry_->Update(d.config.uuid, d.config);
+}
+
+// Waits until the hypervisor reports `domid` suspended (the guest acted on
+// control/shutdown=suspend); polls the hypervisor, not xenstore.
+Status Toolstack::WaitSuspended(uint32_t domid, const std::string& name) {
+  auto deadline = std::chrono::steady_clock::now() + options_.shutdown_timeout;
+  while (true) {
+    TXEND_ASSIGN_OR_RETURN(DomainInfo info, hv_.GetDomainInfo(domid));
+    if (info.shutdown && info.shutdown_reason == ShutdownReason::kSuspend) return Status::Ok();
+    if (std::chrono::steady_clock::now() > deadline)
+      return Status::Error(ETIMEDOUT, "Domain '" + name + "' did not suspend");
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 Status Toolstack::Save(std::string_view ref, const std::string& path) {
@@ -326,23 +349,22 @@ Status Toolstack::Save(std::string_view ref, const std::string& path) {
     unlink(path.c_str());
     return st;
   };
-  std::string header = std::string(kSaveMagic) + sxp::Show(d.config.ToSxp()) + "\n";
+  std::string header = std::string(kSaveMagic) + sxp::ToString(ToSxp(d.config)) + "\n";
   if (write(fd, header.data(), header.size()) != static_cast<ssize_t>(header.size()))
     return fail(Status::Error(EIO, "cannot write " + path));
-  std::string control = DomainHome(*d.domid) + "/control/shutdown";
-  Status asked = xs::RunTransaction(xs_, [&](xs::Transaction& tx) { return tx.Write(control, "suspend"); });
-  if (!asked.ok()) return fail(asked);
-  auto deadline = std::chrono::steady_clock::now() + options_.shutdown_timeout;
-  while (true) {  // the guest suspends itself; ask the hypervisor, not xenstore
-    TXEND_ASSIGN_OR_RETURN(DomainInfo info, hv_.GetDomain(*d.domid));
-    if (info.shutdown && info.shutdown_reason == ShutdownReason::kSuspend) break;
-    if (std::chrono::steady_clock::now() > deadline)
-      return fail(Status::Error(ETIMEDOUT, "Domain '" + d.config.name + "' did not suspend"));
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  uint32_t domid = *d.domid;
+  SaveRequest request;
+  request.suspend = [&]() -> Status {  // one transaction: ask the guest to suspend itself
+    std::string control = DomainHome(domid) + "/control/shutdown";
+    TXEND_RETURN_IF_ERROR(xs::RunTransaction(xs_, [&](xs::Transaction& tx) { return tx.Write(control, "suspend"); }));
+    return WaitSuspended(domid, d.config.name);
+  };
+  Status saved = hv_.Save(domid, fd, request);
+  if (saved.ok() && fsync(fd) != 0) saved = Status::Error(errno, "cannot sync " + path);
+  if (!saved.ok()) {
+    (void)hv_.Resume(domid);  // let it run on if it had suspended
+    return fail(saved);
   }
-  Status saved = hv_.Save(*d.domid, fd);
-  if (!saved.ok()) return fail(saved);
-  if (fsync(fd) != 0) return fail(Status::Error(errno, "cannot sync " + path));
   close(fd);
   return DestroyLocked(d);
 }
@@ -350,16 +372,20 @@ Status Toolstack::Save(std::string_view ref, const std::string& path) {
 Result<uint32_t> Toolstack::Restore(const std::string& path, bool paused) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::Error(errno, "cannot open " + path + ": " + strerror(errno));
-  std::string magic(sizeof kSaveMagic - 1, '\0'), line;
-  ssize_t n = read(fd, magic.data(), magic.size());
+  struct Closer {
+    int fd;
+    ~Closer() { close(fd); }
+  } closer{fd};
+  // The header: magic line, then the config on one line; the image follows.
+  std::string magic, line;
   char c;
-  while (n > 0 && read(fd, &c, 1) == 1 && c != '\n') line.push_back(c);
-  close(fd);
+  while (magic.size() < sizeof kSaveMagic - 1 && read(fd, &c, 1) == 1) magic.push_back(c);
+  while (read(fd, &c, 1) == 1 && c != '\n') line.push_back(c);
   if (magic != kSaveMagic) return Status::Error(EINVAL, path + " is not a txend save file");
   TXEND_ASSIGN_OR_RETURN(sxp::Value v, sxp::Parse(line));
-  TXEND_ASSIGN_OR_RETURN(DomainConfig config, DomainConfig::FromSxp(v));
+  TXEND_ASSIGN_OR_RETURN(DomainConfig config, FromSxp(v, options_.random));
   std::lock_guard lock(ops_mu_);
-  return CreateLocked(std::move(config), paused, path);
+  return CreateLocked(std::move(config), paused, fd);
 }
 
 Status Toolstack::DumpCore(std::string_view ref, const std::string& path) {
@@ -378,12 +404,12 @@ Result<uint32_t> Toolstack::Reset(std::string_view ref) {
   std::lock_guard lock(ops_mu_);
   TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
   TXEND_RETURN_IF_ERROR(DestroyLocked(d));
-  return CreateLocked(d.config, false, "");
+  return CreateLocked(d.config, false, -1);
 }
 
 Status Toolstack::New(DomainConfig config) {
-  config.FillDefaults(options_.random);
-  TXEND_RETURN_IF_ERROR(config.Validate());
+  FillIdentity(config, options_.random);
+  TXEND_RETURN_IF_ERROR(Validate(config));
   std::lock_guard lock(ops_mu_);
   return registry_->Define(config);
 }
@@ -393,7 +419,7 @@ Result<uint32_t> Toolstack::Start(std::string_view ref, bool paused) {
   TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, registry_->Lookup(ref));
   if (!d.managed) return Status::Error(EINVAL, "Domain '" + d.config.name + "' is not a managed domain.");
   if (d.domid) return Status::Error(EEXIST, "Domain '" + d.config.name + "' is already running.");
-  return CreateLocked(d.config, paused, "");
+  return CreateLocked(d.config, paused, -1);
 }
 
 Status Toolstack::Delete(std::string_view ref) {
@@ -404,34 +430,33 @@ Status Toolstack::Delete(std::string_view ref) {
 
 // on_poweroff / on_reboot / on_crash, as xend carried them out.
 void Toolstack::OnDomainExit(const RegisteredDomain& d, const DomainInfo& info) {
-  const std::string& action = info.shutdown_reason == ShutdownReason::kReboot ? d.config.on_reboot
-                              : info.crashed() || info.shutdown_reason == ShutdownReason::kWatchdog
-                                  ? d.config.on_crash
-                                  : d.config.on_poweroff;
-  if (action == "preserve") return;
-  if (action.starts_with("coredump-")) {
+  bool crashed = info.crashed || info.shutdown_reason == ShutdownReason::kWatchdog;
+  ShutdownAction action = info.shutdown_reason == ShutdownReason::kReboot ? d.config.on_reboot
+                          : crashed                                       ? d.config.on_crash
+                                                                          : d.config.on_poweroff;
+  if (action == ShutdownAction::kPreserve) return;
+  if (action == ShutdownAction::kCoredumpDestroy || action == ShutdownAction::kCoredumpRestart) {
     std::string dir = options_.state_dir + "/dump";
     mkdir(dir.c_str(), 0700);
     (void)hv_.DumpCore(info.domid, dir + "/" + d.config.name + "." + std::to_string(info.domid) + ".core");
   }
-  bool restart = action.ends_with("restart") &&
-                 !(info.crashed() && options_.wall_clock() - d.start_time < kMinRestartSeconds);
-  if (action == "rename-restart") {
+  bool restart_action = action == ShutdownAction::kRestart || action == ShutdownAction::kCoredumpRestart ||
+                        action == ShutdownAction::kRenameRestart;
+  // A domain that crashes again right after starting is not restarted in a loop.
+  bool restart = restart_action && !(crashed && options_.wall_clock() - d.start_time < kMinRestartSeconds);
+  if (action == ShutdownAction::kRenameRestart && restart) {
     // Keep the dead domain under another name and uuid; start a fresh one.
     DomainConfig old = d.config;
     old.name = d.config.name + "-" + std::to_string(info.domid);
-    old.uuid.clear();
-    old.FillDefaults(options_.random);
-    (void)xs::RunTransaction(xs_, [&](xs::Transaction& tx) {
-      return tx.Write(DomainHome(info.domid) + "/name", old.name);
-    });
+    old.uuid = NewUuid(options_.random);
+    (void)xs::RunTransaction(xs_, [&](xs::Transaction& tx) { return tx.Write(DomainHome(info.domid) + "/name", old.name); });
     registry_->RemoveRunning(info.domid);
     (void)registry_->AddRunning(old, info.domid, d.start_time);
-    (void)CreateLocked(d.config, false, "");
+    (void)CreateLocked(d.config, false, -1);
     return;
   }
   (void)DestroyLocked(d);
-  if (restart) (void)CreateLocked(d.config, false, "");
+  if (restart) (void)CreateLocked(d.config, false, -1);
 }
 
 }  // namespace txend::toolstack

@@ -81,7 +81,10 @@ Result<std::vector<Value>> ParseAll(std::string_view text, const ParseLimits& li
 bool IsBareAtom(std::string_view s);
 // Python 2 repr() of a byte string: 'a b', "it's", 'tab\t', '\xc3'.
 std::string PythonRepr(std::string_view s);
-// An atom as xend writes it: bare, or PythonRepr quoting.
+// Single-quoted with PythonRepr's escapes, whatever the text: the only quoting
+// libvirt's SXP reader understands.
+std::string QuoteAtom(std::string_view s);
+// An atom as xend writes it: bare, or QuoteAtom quoting.
 std::string FormatAtom(std::string_view s);
 // One line, single spaces (sxp.to_string / sxp.show).
 std::string ToString(const Value& v);

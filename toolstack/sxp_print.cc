@@ -11,10 +11,10 @@ void AppendCompact(const Value& v, std::string& out);
 
 }  // namespace
 
-std::string PythonRepr(std::string_view s) {
-  bool has_single = s.find('\'') != std::string_view::npos;
-  bool has_double = s.find('"') != std::string_view::npos;
-  char quote = (has_single && !has_double) ? '"' : '\'';
+namespace {
+
+// Python 2 repr()'s escaping of `s` between `quote` characters.
+std::string Escaped(std::string_view s, char quote) {
   std::string out(1, quote);
   for (char ch : s) {
     auto c = static_cast<unsigned char>(ch);
@@ -38,6 +38,18 @@ std::string PythonRepr(std::string_view s) {
   out += quote;
   return out;
 }
+
+}  // namespace
+
+std::string PythonRepr(std::string_view s) {
+  bool has_single = s.find('\'') != std::string_view::npos;
+  bool has_double = s.find('"') != std::string_view::npos;
+  return Escaped(s, (has_single && !has_double) ? '"' : '\'');
+}
+
+// SXP output always uses single quotes: libvirt's reader understands no other
+// form (xend's repr() switched to double quotes for text containing ').
+std::string QuoteAtom(std::string_view s) { return Escaped(s, '\''); }
 
 namespace {
 
@@ -130,7 +142,7 @@ bool IsBareAtom(std::string_view s) {
 }
 
 std::string FormatAtom(std::string_view s) {
-  return IsBareAtom(s) ? std::string(s) : PythonRepr(s);
+  return IsBareAtom(s) ? std::string(s) : QuoteAtom(s);
 }
 
 std::string ToString(const Value& v) {

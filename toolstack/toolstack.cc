@@ -2,7 +2,6 @@
 #include "toolstack/toolstack.h"
 
 #include <chrono>
-#include <random>
 
 namespace txend::toolstack {
 namespace {
@@ -17,14 +16,7 @@ int StateOf(const Result<std::string>& r) {
 
 Toolstack::Toolstack(xs::Connection& xs, Hypervisor& hv, ToolstackOptions options, std::unique_ptr<DomainRegistry> reg)
     : xs_(xs), hv_(hv), options_(std::move(options)), registry_(std::move(reg)) {
-  if (!options_.random) {
-    auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
-    auto mu = std::make_shared<std::mutex>();
-    options_.random = [rng, mu] {
-      std::lock_guard lock(*mu);
-      return (*rng)();
-    };
-  }
+  if (!options_.random) options_.random = SystemRandomBytes();
   if (!options_.wall_clock)
     options_.wall_clock = [] {
       return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -63,10 +55,10 @@ Status Toolstack::Recover() {
   std::vector<std::pair<DomainInfo, DomainConfig>> ours;
   std::vector<std::string> start_paths;
   for (const auto& info : domains) {
-    auto config = info.domid == 0 ? std::nullopt : registry_->RunningConfig(info.uuid);
+    auto config = info.domid == 0 ? std::nullopt : registry_->RunningConfig(info.uuid.ToString());
     if (!config) continue;
     ours.emplace_back(info, *config);
-    start_paths.push_back(VmPath(info.uuid) + "/start_time");
+    start_paths.push_back(VmPath(config->uuid) + "/start_time");
   }
   std::vector<xs::Transaction::NodeWrite> writes = {{DomainHome(0) + "/name", "Domain-0", std::nullopt},
                                                     {DomainHome(0) + "/domid", "0", std::nullopt}};
@@ -105,10 +97,10 @@ DomainRecord Toolstack::Dom0Record(const DomainInfo& info) const {
   DomainRecord r;
   r.config.name = "Domain-0";
   r.config.uuid = kDom0Uuid;
-  r.config.memory_mib = info.memory_kib / 1024;
-  r.config.maxmem_mib = info.max_memory_kib / 1024;
-  r.config.vcpus = info.max_vcpus;
-  r.config.on_poweroff = r.config.on_reboot = r.config.on_crash = "destroy";
+  r.config.memory_mb = static_cast<int64_t>(info.memory_kib / 1024);
+  r.config.maxmem_mb = static_cast<int64_t>(info.max_memory_kib / 1024);
+  r.config.vcpus = static_cast<int>(info.MaxVcpus());
+  r.config.on_poweroff = r.config.on_reboot = r.config.on_crash = ShutdownAction::kDestroy;
   r.info = info;
   r.memory_target_kib = info.memory_kib;
   return r;
@@ -178,13 +170,13 @@ Result<std::vector<DomainRecord>> Toolstack::List(xs::ReadContext& snapshot) {
 
 Result<DomainRecord> Toolstack::Get(xs::ReadContext& snapshot, std::string_view ref) {
   if (ref == "0" || ref == "Domain-0" || ref == kDom0Uuid) {
-    TXEND_ASSIGN_OR_RETURN(DomainInfo info, hv_.GetDomain(0));
+    TXEND_ASSIGN_OR_RETURN(DomainInfo info, hv_.GetDomainInfo(0));
     return Dom0Record(info);
   }
   TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, registry_->Lookup(ref));
   std::optional<DomainInfo> info;
   if (d.domid) {
-    auto i = hv_.GetDomain(*d.domid);
+    auto i = hv_.GetDomainInfo(*d.domid);
     if (i.ok()) info = *i;
     else if (!d.managed) return Status::Error(ESRCH, "Domain '" + std::string(ref) + "' does not exist.");
   }
@@ -195,13 +187,13 @@ Result<DomainRecord> Toolstack::Get(xs::ReadContext& snapshot, std::string_view 
 
 Result<NodeRecord> Toolstack::Node() {
   NodeRecord n;
-  TXEND_ASSIGN_OR_RETURN(n.phys, hv_.GetPhysInfo());
-  TXEND_ASSIGN_OR_RETURN(n.version, hv_.GetVersion());
-  n.hypervisor = hv_.name();
+  TXEND_ASSIGN_OR_RETURN(n.phys, hv_.Physinfo());
+  TXEND_ASSIGN_OR_RETURN(n.version, hv_.Version());
+  n.hypervisor = std::string(hv_.Name());
   return n;
 }
 
-Result<std::string> Toolstack::Dmesg(bool clear) { return hv_.ConsoleRing(clear); }
+Result<std::string> Toolstack::Dmesg(bool clear) { return hv_.ReadConsoleRing(clear); }
 
 Result<std::vector<Toolstack::DeviceDetail>> Toolstack::DeviceDetails(xs::ReadContext& snap, std::string_view ref,
                                                                       std::string_view type) {
@@ -232,9 +224,9 @@ Result<std::vector<Toolstack::DeviceDetail>> Toolstack::DeviceDetails(xs::ReadCo
 }
 
 Result<std::vector<VcpuInfo>> Toolstack::Vcpus(std::string_view ref) {
-  if (ref == "0" || ref == "Domain-0") return hv_.GetVcpus(0);
+  if (ref == "0" || ref == "Domain-0") return ListVcpus(hv_, kDom0);
   TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
-  return hv_.GetVcpus(*d.domid);
+  return ListVcpus(hv_, *d.domid);
 }
 
 void Toolstack::EventLoop() {
@@ -263,7 +255,8 @@ void Toolstack::HandleDomainExits() {
       continue;
     }
     const DomainInfo& info = it->second;
-    if (info.shutdown && info.shutdown_reason != ShutdownReason::kSuspend) OnDomainExit(d, info);
+    bool exited = info.crashed || (info.shutdown && info.shutdown_reason != ShutdownReason::kSuspend);
+    if (exited) OnDomainExit(d, info);
   }
 }
 

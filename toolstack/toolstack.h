@@ -24,6 +24,7 @@
 #include "toolstack/domain_config.h"
 #include "toolstack/domain_registry.h"
 #include "toolstack/hypervisor.h"
+#include "toolstack/random_ids.h"
 #include "toolstack/xenstore_layout.h"
 #include "toolstack/xs/connection.h"
 #include "toolstack/xs/transaction.h"
@@ -34,7 +35,7 @@ struct ToolstackOptions {
   std::string state_dir = "/var/lib/txend";
   std::chrono::milliseconds device_timeout{10000};  // backends must report within this
   std::chrono::milliseconds shutdown_timeout{60000}; // for save's suspend
-  std::function<uint64_t()> random;                 // uuids and MACs; default std::random_device
+  RandomBytes random;                               // uuids and MACs; default SystemRandomBytes()
   std::function<double()> wall_clock;               // seconds since the epoch; default system clock
 };
 
@@ -121,7 +122,9 @@ class Toolstack {
   Toolstack(xs::Connection& xs, Hypervisor& hv, ToolstackOptions options, std::unique_ptr<DomainRegistry> reg);
   Status Recover();
   Result<RegisteredDomain> Running(std::string_view ref) const;
-  Result<uint32_t> CreateLocked(DomainConfig config, bool paused, const std::string& restore_image);
+  // Creates a domain, building it or (restore_fd >= 0) restoring its image from the fd.
+  Result<uint32_t> CreateLocked(DomainConfig config, bool paused, int restore_fd);
+  Status WaitSuspended(uint32_t domid, const std::string& name);
   Status DestroyLocked(const RegisteredDomain& d);
   Status WaitForBackends(uint32_t domid, const std::vector<DeviceRef>& devices,
                          const std::function<Status()>& trigger);

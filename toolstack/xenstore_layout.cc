@@ -1,6 +1,9 @@
 #include "toolstack/xenstore_layout.h"
 
+#include <charconv>
 #include <cstdio>
+
+#include "toolstack/block_device_name.h"
 
 namespace txend::toolstack {
 namespace {
@@ -21,16 +24,21 @@ std::string DiskType(const std::string& uname) {
   return prefix == "tap" || prefix == "tap2" ? "tap" : prefix;
 }
 
+// The backing path of a uname for the backend's `params`: "tap:aio:/x" -> "/x".
 std::string DiskParams(const std::string& uname) {
   std::string rest = uname.substr(uname.find(':') + 1);
-  if (uname.starts_with("tap:") || uname.starts_with("tap2:")) {  // tap:aio:/path
+  if (uname.starts_with("tap:") || uname.starts_with("tap2:")) {
     size_t colon = rest.find(':');
     if (colon != std::string::npos) return rest.substr(colon + 1);
   }
   return rest;
 }
 
-std::string VbdName(const std::string& dev) { return dev.substr(0, dev.find(':')); }
+// "ioemu:hdc:cdrom" -> "hdc".
+std::string VbdName(std::string dev) {
+  if (dev.starts_with("ioemu:")) dev = dev.substr(6);
+  return dev.substr(0, dev.find(':'));
+}
 
 // Frontend nodes common to every device, then its own.
 void Pair(std::vector<Node>& out, uint32_t domid, const DeviceRef& d,
@@ -47,10 +55,40 @@ void Pair(std::vector<Node>& out, uint32_t domid, const DeviceRef& d,
   out.push_back({be + "/frontend-id", Int(domid), std::nullopt});
   out.push_back({be + "/online", "1", std::nullopt});
   out.push_back({be + "/state", Int(static_cast<int>(XenbusState::kInitialising)), std::nullopt});
-  for (const auto& [k, v] : back) out.push_back({be + "/" + k, v, std::nullopt});
+  for (const auto& [k, v] : back)
+    if (!v.empty()) out.push_back({be + "/" + k, v, std::nullopt});
+}
+
+std::vector<std::pair<std::string, std::string>> VfbBackend(const VfbConfig& f) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (f.type == "vnc") out.emplace_back("vnc", "1");
+  if (f.type == "sdl") out.emplace_back("sdl", "1");
+  out.emplace_back("vnclisten", f.vnclisten);
+  out.emplace_back("vncpasswd", f.vncpasswd);
+  if (f.vncdisplay) out.emplace_back("vncdisplay", Int(*f.vncdisplay));
+  if (f.vncunused) out.emplace_back("vncunused", *f.vncunused ? "1" : "0");
+  out.emplace_back("keymap", f.keymap);
+  out.emplace_back("display", f.display);
+  out.emplace_back("xauthority", f.xauthority);
+  return out;
 }
 
 }  // namespace
+
+std::optional<uint32_t> VifDevid(const VifConfig& vif) {
+  for (const auto& e : vif.extra) {
+    if (sxp::Name(e) != "devid" || e.items().size() != 2 || !e.items()[1].is_atom()) continue;
+    const std::string& v = e.items()[1].atom();
+    uint32_t devid = 0;
+    if (std::from_chars(v.data(), v.data() + v.size(), devid).ec == std::errc()) return devid;
+  }
+  return std::nullopt;
+}
+
+void SetVifDevid(VifConfig& vif, uint32_t devid) {
+  std::erase_if(vif.extra, [](const sxp::Value& e) { return sxp::Name(e) == "devid"; });
+  vif.extra.push_back(sxp::Value::List({"devid", Int(devid)}));
+}
 
 std::string DeviceRef::FrontendPath(uint32_t domid) const {
   return DomainHome(domid) + "/device/" + type + "/" + Int(devid);
@@ -65,14 +103,15 @@ std::string DomainHome(uint32_t domid) { return "/local/domain/" + Int(domid); }
 
 Result<std::vector<DeviceRef>> DevicesOf(const DomainConfig& config) {
   std::vector<DeviceRef> out;
-  for (size_t i = 0; i < config.disks.size(); ++i) {
-    TXEND_ASSIGN_OR_RETURN(uint32_t devid, VbdDevid(config.disks[i].dev));
+  for (size_t i = 0; i < config.vbds.size(); ++i) {
+    auto devid = VbdDeviceNumber(config.vbds[i].dev);
+    if (!devid) return Status::Error(EINVAL, "invalid disk device name '" + config.vbds[i].dev + "'");
     for (const auto& d : out)
-      if (d.devid == devid) return Status::Error(EINVAL, "disk " + config.disks[i].dev + " is given twice");
-    out.push_back({"vbd", devid, i});
+      if (d.devid == *devid) return Status::Error(EINVAL, "disk " + config.vbds[i].dev + " is given twice");
+    out.push_back({"vbd", *devid, i});
   }
   for (size_t i = 0; i < config.vifs.size(); ++i)
-    out.push_back({"vif", config.vifs[i].devid.value_or(static_cast<uint32_t>(i)), i});
+    out.push_back({"vif", VifDevid(config.vifs[i]).value_or(static_cast<uint32_t>(i)), i});
   for (size_t i = 0; i < config.vfbs.size(); ++i) {
     out.push_back({"vfb", static_cast<uint32_t>(i), i});
     out.push_back({"vkbd", static_cast<uint32_t>(i), i});
@@ -83,26 +122,22 @@ Result<std::vector<DeviceRef>> DevicesOf(const DomainConfig& config) {
 Result<std::vector<Node>> DeviceNodes(const DomainConfig& config, uint32_t domid, const DeviceRef& d) {
   std::vector<Node> out;
   if (d.type == "vbd") {
-    const DiskSpec& disk = config.disks.at(d.index);
+    const VbdConfig& disk = config.vbds.at(d.index);
     bool cdrom = disk.dev.find(":cdrom") != std::string::npos;
     std::string devtype = cdrom ? "cdrom" : "disk";
+    bool bootable = disk.bootable.value_or(d.index == 0);
     Pair(out, domid, d, {{"virtual-device", Int(d.devid)}, {"device-type", devtype}},
          {{"params", DiskParams(disk.uname)}, {"type", DiskType(disk.uname)}, {"mode", disk.mode == "r" ? "r" : "w"},
           {"dev", VbdName(disk.dev)}, {"device-type", devtype}, {"removable", cdrom ? "1" : "0"},
-          {"bootable", d.index == 0 ? "1" : "0"}});
+          {"bootable", bootable ? "1" : "0"}});
   } else if (d.type == "vif") {
-    const VifSpec& vif = config.vifs.at(d.index);
-    std::vector<std::pair<std::string, std::string>> back = {
-        {"mac", vif.mac}, {"handle", Int(d.devid)},
-        {"script", vif.script.empty() ? "/etc/xen/scripts/vif-bridge" : vif.script}};
-    for (const auto& [k, v] : {std::pair{"bridge", vif.bridge}, {"ip", vif.ip}, {"vifname", vif.vifname},
-                               {"model", vif.model}, {"type", vif.type}, {"rate", vif.rate}})
-      if (!v.empty()) back.emplace_back(k, v);
-    Pair(out, domid, d, {{"handle", Int(d.devid)}, {"mac", vif.mac}}, back);
+    const VifConfig& vif = config.vifs.at(d.index);
+    Pair(out, domid, d, {{"handle", Int(d.devid)}, {"mac", vif.mac}},
+         {{"mac", vif.mac}, {"handle", Int(d.devid)},
+          {"script", vif.script.empty() ? "/etc/xen/scripts/vif-bridge" : vif.script}, {"bridge", vif.bridge},
+          {"ip", vif.ip}, {"vifname", vif.vifname}, {"model", vif.model}, {"type", vif.type}, {"rate", vif.rate}});
   } else if (d.type == "vfb") {
-    std::vector<std::pair<std::string, std::string>> back(config.vfbs.at(d.index).options.begin(),
-                                                          config.vfbs.at(d.index).options.end());
-    Pair(out, domid, d, {}, back);
+    Pair(out, domid, d, {}, VfbBackend(config.vfbs.at(d.index)));
   } else if (d.type == "vkbd") {
     Pair(out, domid, d, {}, {});
   } else {
@@ -114,30 +149,33 @@ Result<std::vector<Node>> DeviceNodes(const DomainConfig& config, uint32_t domid
 Result<std::vector<Node>> DomainNodes(const DomainConfig& c, const DomainPlacement& p) {
   uint32_t domid = p.domid;
   std::string vm = VmPath(c.uuid), home = DomainHome(domid);
+  uint64_t vcpus = static_cast<uint64_t>(c.vcpus);
+  uint64_t all_online = vcpus >= 64 ? ~0ull : (1ull << vcpus) - 1;
+  uint64_t avail = c.vcpu_avail.value_or(all_online);
   char start[32];
   snprintf(start, sizeof start, "%.2f", p.start_time);
   std::vector<Node> out = {
       {vm, "", Dom0Owned(domid)},
       {vm + "/uuid", c.uuid, std::nullopt},
       {vm + "/name", c.name, std::nullopt},
-      {vm + "/memory", Int(c.memory_mib), std::nullopt},
-      {vm + "/maxmem", Int(c.max_mib()), std::nullopt},
-      {vm + "/vcpus", Int(c.vcpus), std::nullopt},
-      {vm + "/vcpu_avail", Int(c.vcpu_avail ? c.vcpu_avail : (c.vcpus >= 64 ? ~0u : (1u << c.vcpus) - 1)), std::nullopt},
-      {vm + "/on_poweroff", c.on_poweroff, std::nullopt},
-      {vm + "/on_reboot", c.on_reboot, std::nullopt},
-      {vm + "/on_crash", c.on_crash, std::nullopt},
+      {vm + "/memory", Int(c.memory_mb), std::nullopt},
+      {vm + "/maxmem", Int(c.maxmem_mb), std::nullopt},
+      {vm + "/vcpus", Int(vcpus), std::nullopt},
+      {vm + "/vcpu_avail", Int(avail), std::nullopt},
+      {vm + "/on_poweroff", std::string(ToString(c.on_poweroff)), std::nullopt},
+      {vm + "/on_reboot", std::string(ToString(c.on_reboot)), std::nullopt},
+      {vm + "/on_crash", std::string(ToString(c.on_crash)), std::nullopt},
       {vm + "/start_time", start, std::nullopt},
-      {vm + "/image/ostype", c.hvm() ? "hvm" : "linux", std::nullopt},
-      {vm + "/image/kernel", c.kernel, std::nullopt},
-      {vm + "/image/ramdisk", c.ramdisk, std::nullopt},
-      {vm + "/image/cmdline", c.CommandLine(), std::nullopt},
+      {vm + "/image/ostype", c.is_hvm() ? "hvm" : "linux", std::nullopt},
+      {vm + "/image/kernel", c.image.kernel, std::nullopt},
+      {vm + "/image/ramdisk", c.image.ramdisk, std::nullopt},
+      {vm + "/image/cmdline", c.image.args, std::nullopt},
       {home, "", Dom0Owned(domid)},
       {home + "/name", c.name, std::nullopt},
       {home + "/domid", Int(domid), std::nullopt},
       {home + "/vm", vm, std::nullopt},
-      {home + "/memory/target", Int(c.memory_mib * 1024), std::nullopt},
-      {home + "/memory/static-max", Int(c.max_mib() * 1024), std::nullopt},
+      {home + "/memory/target", Int(c.memory_mb * 1024), std::nullopt},
+      {home + "/memory/static-max", Int(c.maxmem_mb * 1024), std::nullopt},
       {home + "/store/ring-ref", Int(p.store_mfn), std::nullopt},
       {home + "/store/port", Int(p.store_port), std::nullopt},
       {home + "/console/ring-ref", Int(p.console_mfn), std::nullopt},
@@ -150,8 +188,8 @@ Result<std::vector<Node>> DomainNodes(const DomainConfig& c, const DomainPlaceme
       {home + "/data", "", GuestOwned(domid)},
       {home + "/device", "", Dom0Owned(domid)},
   };
-  for (uint32_t i = 0; i < c.vcpus; ++i) {
-    bool online = c.vcpu_avail == 0 || (i < 32 && (c.vcpu_avail >> i) & 1);
+  for (uint64_t i = 0; i < vcpus; ++i) {
+    bool online = i >= 64 || ((avail >> i) & 1);
     out.push_back({home + "/cpu/" + Int(i) + "/availability", online ? "online" : "offline", std::nullopt});
   }
   TXEND_ASSIGN_OR_RETURN(auto devices, DevicesOf(c));

@@ -19,7 +19,7 @@ enum class XenbusState : int {
 };
 
 // One device of a domain: type ("vbd", "vif", "vfb", "vkbd"), device id, and
-// its position in the config's list of that kind (disks, vifs, vfbs).
+// its position in the config's list of that kind (vbds, vifs, vfbs).
 struct DeviceRef {
   std::string type;
   uint32_t devid = 0;
@@ -53,5 +53,10 @@ Result<std::vector<xs::Transaction::NodeWrite>> DeviceNodes(const DomainConfig& 
                                                             const DeviceRef& device);
 // Paths to remove when a domain is gone (its home, its backends, its /vm entry).
 std::vector<std::string> DomainPaths(const std::string& uuid, uint32_t domid);
+
+// A vif's device id once it was attached and fixed: kept as (devid N) among the
+// vif's extra entries, so it survives the config's SXP round trips.
+std::optional<uint32_t> VifDevid(const VifConfig& vif);
+void SetVifDevid(VifConfig& vif, uint32_t devid);
 
 }  // namespace txend::toolstack

@@ -103,6 +103,17 @@ Result<std::unique_ptr<DaemonProcess>> StartXsd(const std::string& socket_path,
   return DaemonProcess::Start(argv, socket_path);
 }
 
+void WriteFakeKernel(const std::string& path) {
+  unsigned char elf[64] = {0x7f, 'E', 'L', 'F', 2 /* 64-bit */, 1 /* little-endian */, 1};
+  elf[16] = 2;     // ET_EXEC
+  elf[18] = 0x3e;  // EM_X86_64
+  elf[20] = 1;     // EV_CURRENT
+  FILE* f = fopen(path.c_str(), "wb");
+  if (!f) return;
+  fwrite(elf, 1, sizeof elf, f);
+  fclose(f);
+}
+
 CommandResult RunCommand(const std::string& command, bool merge_stderr) {
   CommandResult result;
   std::string cmd = merge_stderr ? command + " 2>&1" : command;

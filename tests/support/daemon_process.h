@@ -59,6 +59,9 @@ bool SocketAccepts(const std::string& path);
 Result<std::unique_ptr<DaemonProcess>> StartXsd(const std::string& socket_path,
                                                 std::vector<std::string> extra_args = {});
 
+// Writes a file a domain builder accepts as a kernel: an x86-64 ELF header.
+void WriteFakeKernel(const std::string& path);
+
 // Runs a shell command; returns its exit status and captures stdout (and stderr if asked).
 struct CommandResult {
   int exit_code = -1;

@@ -14,7 +14,7 @@ namespace txend::testing {
 Result<std::unique_ptr<TxendStack>> TxendStack::Start(Options options) {
   std::unique_ptr<TxendStack> s(new TxendStack(std::move(options)));
   std::filesystem::create_directories(s->dir_ / "xs");
-  std::ofstream(s->kernel()) << "\x7f" "ELF simulated guest kernel";
+  WriteFakeKernel(s->kernel());
   TXEND_RETURN_IF_ERROR(s->StartXsd());
   TXEND_RETURN_IF_ERROR(s->StartTxend());
   return s;

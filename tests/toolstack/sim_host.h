@@ -24,7 +24,7 @@ class SimHost {
     auto d = testing::StartXsd(socket(), {"--domain-sockets", dir_ / "domains"});
     EXPECT_TRUE(d.ok()) << d.status().ToString();
     xsd_ = std::move(*d);
-    std::ofstream(kernel()) << "\x7f" "ELF simulated kernel";
+    testing::WriteFakeKernel(kernel());
     OpenAll();
   }
   ~SimHost() { CloseAll(); }
@@ -42,12 +42,21 @@ class SimHost {
   DomainConfig Config(const std::string& name, int disks = 2, int vifs = 1) const {
     DomainConfig c;
     c.name = name;
-    c.kernel = kernel();
-    c.memory_mib = 128;
+    c.image.kernel = kernel();
+    c.memory_mb = c.maxmem_mb = 128;
     c.vcpus = 2;
-    for (int i = 0; i < disks; ++i)
-      c.disks.push_back({"phy:/dev/vg/" + name + "-" + std::to_string(i), "xvda" + std::to_string(i + 1), "w"});
-    for (int i = 0; i < vifs; ++i) c.vifs.push_back({"", "xenbr0"});
+    for (int i = 0; i < disks; ++i) {
+      VbdConfig vbd;
+      vbd.uname = "phy:/dev/vg/" + name + "-" + std::to_string(i);
+      vbd.dev = "xvda" + std::to_string(i + 1);
+      vbd.mode = "w";
+      c.vbds.push_back(vbd);
+    }
+    for (int i = 0; i < vifs; ++i) {
+      VifConfig vif;
+      vif.bridge = "xenbr0";
+      c.vifs.push_back(vif);
+    }
     return c;
   }
 
@@ -87,8 +96,8 @@ class SimHost {
   void OpenAll() {
     SimOptions so;
     so.state_dir = dir_ / "sim";
-    so.total_kib = 8ull << 20;
-    sim = std::move(*SimHypervisor::Open(so));
+    so.host_memory_kib = 8ull << 20;
+    sim = std::make_unique<SimHypervisor>(so);
     xs = std::move(*xs::Connection::Open(socket()));
     backends = std::move(*SimBackends::Start(socket()));
     ToolstackOptions to;

@@ -121,7 +121,8 @@ TEST(SxpPrint, BareAtomsAndPythonQuoting) {
   EXPECT_EQ(FormatAtom("@"), "@");
   EXPECT_EQ(FormatAtom(""), "''");
   EXPECT_EQ(FormatAtom("root=/dev/xvda1 ro"), "'root=/dev/xvda1 ro'");
-  EXPECT_EQ(FormatAtom("it's"), "\"it's\"");
+  EXPECT_EQ(FormatAtom("it's"), "'it\\'s'");  // never double quotes: libvirt reads only '...'
+  EXPECT_EQ(PythonRepr("it's"), "\"it's\"");
   EXPECT_EQ(FormatAtom("say \"hi\""), "'say \"hi\"'");
   EXPECT_EQ(FormatAtom("both ' and \""), "'both \\' and \"'");
   EXPECT_EQ(FormatAtom("a\\b"), "'a\\\\b'");

@@ -62,7 +62,10 @@ auto SimHypervisor::Locked(F&& fn) {
   auto result = [&] {
     std::lock_guard lock(mu_);
     Settle();
-    return fn(events);
+    auto r = fn(events);
+    for (const auto& e : events.list()) dirty_.insert(e.domid);
+    PersistDirty();
+    return r;
   }();
   Dispatch(events);
   return result;

@@ -37,6 +37,9 @@ class SimGuestKernel {
   static std::unique_ptr<SimGuestKernel> Boot(SimHypervisor& sim, uint32_t domid, const std::string& socket) {
     auto conn = xs::Connection::Open(socket);
     if (!conn.ok()) return nullptr;
+    // An idle guest: its vcpus wait for events (xm list shows -b----).
+    auto info = sim.GetDomainInfo(domid);
+    for (uint32_t v = 0; info.ok() && v < info->MaxVcpus(); ++v) (void)sim.GuestSetVcpuBlocked(domid, v, true);
     std::unique_ptr<SimGuestKernel> k(new SimGuestKernel(sim, domid, std::move(*conn)));
     SimGuestKernel* raw = k.get();
     // Relative paths: below /local/domain/<domid>, as a guest sees them.
@@ -62,8 +65,8 @@ class SimGuestKernel {
   void Look() {
     std::lock_guard lock(look_mu_);
     if (done_ || stopped_) return;
-    auto info = sim_.GetDomain(domid_);
-    if (!info.ok() || info->paused || info->shutdown) return;  // a paused kernel does nothing
+    auto info = sim_.GetDomainInfo(domid_);
+    if (!info.ok() || info->paused || info->shutdown || info->crashed) return;  // a paused kernel does nothing
     Shutdown();
     if (done_) return;
     Balloon();
@@ -140,10 +143,11 @@ class SimGuestKernel {
 SimGuests::SimGuests(SimHypervisor& sim, std::string domain_socket_dir)
     : sim_(sim), socket_dir_(std::move(domain_socket_dir)) {
   worker_ = std::thread([this] { Worker(); });
-  sim_.Subscribe([this](const SimEvent& e) { OnEvent(e); });
+  subscription_ = sim_.Subscribe([this](const SimEvent& e) { OnEvent(e); });
 }
 
 SimGuests::~SimGuests() {
+  sim_.Unsubscribe(subscription_);
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
@@ -165,7 +169,12 @@ void SimGuests::BootRunning() {
   auto domains = sim_.ListDomains();
   if (!domains.ok()) return;
   for (const auto& d : *domains)
-    if (d.domid != 0 && !d.paused && !d.shutdown) OnEvent({SimEvent::kUnpaused, d.domid});
+    if (d.domid != 0 && !d.paused && !d.shutdown && !d.crashed) {
+      SimEvent e;
+      e.kind = SimEvent::Kind::kUnpaused;
+      e.domid = d.domid;
+      OnEvent(e);
+    }
 }
 
 size_t SimGuests::running_kernels() const {
@@ -183,8 +192,10 @@ void SimGuests::Worker() {
       e = queue_.front();
       queue_.pop_front();
     }
-    if (e.kind == SimEvent::kUnpaused) Boot(e.domid);
-    if (e.kind == SimEvent::kShutdown || e.kind == SimEvent::kDestroyed) Stop(e.domid);
+    if (e.kind == SimEvent::Kind::kUnpaused || e.kind == SimEvent::Kind::kResumed) Boot(e.domid);
+    if (e.kind == SimEvent::Kind::kShutdown || e.kind == SimEvent::Kind::kDying ||
+        e.kind == SimEvent::Kind::kReleased)
+      Stop(e.domid);
   }
 }
 

@@ -47,6 +47,7 @@ class SimGuests {
   std::deque<SimEvent> queue_;
   bool stopping_ = false;
   std::thread worker_;
+  int subscription_ = 0;
 };
 
 }  // namespace txend::toolstack

@@ -1,6 +1,7 @@
 #include "toolstack/sim/sim_hypervisor.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "toolstack/hypervisor_validation.h"
 #include "toolstack/kernel_image.h"
@@ -54,6 +55,11 @@ SimHypervisor::SimHypervisor(SimOptions options) : options_(Normalized(std::move
     v.affinity = CpuSet::FirstN(options_.nr_cpus);
   }
   domains_[kDom0] = std::move(dom0);
+  Log("Xen version 4.17.0-sim (txend simulated hypervisor)");
+  Log("Brought up " + std::to_string(options_.nr_cpus) + " CPUs, " +
+      std::to_string(options_.host_memory_kib / 1024) + " MiB of RAM");
+  Status loaded = LoadState();
+  if (!loaded.ok()) fprintf(stderr, "simulated hypervisor: %s\n", loaded.ToString().c_str());
 }
 
 SimHypervisor::~SimHypervisor() = default;
@@ -69,12 +75,33 @@ void SimHypervisor::Settle() {
   }
 }
 
+void SimHypervisor::Log(const std::string& line) {
+  char stamp[40];
+  snprintf(stamp, sizeof stamp, "(XEN) [%12.6f] ", static_cast<double>(settled_ns_) / 1e9);
+  console_ += stamp + line + "\n";
+  if (console_.size() > (64u << 10)) console_.erase(0, console_.size() - (48u << 10));
+}
+
+Result<std::string> SimHypervisor::ReadConsoleRing(bool clear) {
+  std::lock_guard lock(mu_);
+  std::string ring = console_;
+  if (clear) console_.clear();
+  return ring;
+}
+
 void SimHypervisor::Dispatch(const Events& events) {
   if (events.list().empty()) return;
   std::vector<std::function<void(const SimEvent&)>> listeners;
   std::vector<std::function<void()>> handlers;
   {
     std::lock_guard lock(mu_);
+    static constexpr const char* kWhat[] = {"created", "built", "paused", "unpaused", "shut down",
+                                            "resumed", "dying", "destroyed"};
+    for (const auto& e : events.list()) {
+      std::string line = "d" + std::to_string(e.domid) + ": " + kWhat[static_cast<int>(e.kind)];
+      if (e.kind == SimEvent::Kind::kShutdown) line += " (" + std::string(ShutdownReasonName(e.reason)) + ")";
+      Log(line);
+    }
     for (const auto& [id, l] : listeners_) listeners.push_back(l);
     handlers = exception_handlers_;
   }
@@ -245,6 +272,7 @@ Status SimHypervisor::SetMaxMemory(DomId domid, uint64_t kib) {
   return Locked([&](Events&) -> Status {
     TXEND_ASSIGN_OR_RETURN(Domain * d, FindLive(domid));
     d->max_pages = KibToPages(kib);
+    dirty_.insert(domid);
     return Status::Ok();
   });
 }
@@ -255,6 +283,7 @@ Status SimHypervisor::SetShadowMemory(DomId domid, uint64_t kib) {
     uint64_t want = KibToPages(kib) * kPageKib;
     if (want > d->shadow_kib) TXEND_RETURN_IF_ERROR(Reserve(want - d->shadow_kib));
     d->shadow_kib = want;
+    dirty_.insert(domid);
     return Status::Ok();
   });
 }
@@ -356,6 +385,7 @@ Status SimHypervisor::SetVcpuAffinity(DomId domid, uint32_t vcpu, const CpuSet& 
     TXEND_RETURN_IF_ERROR(ValidateVcpu(domid, vcpu, static_cast<uint32_t>(d->vcpus.size())));
     TXEND_RETURN_IF_ERROR(ValidateAffinity(cpus, options_.nr_cpus));
     d->vcpus[vcpu].affinity = cpus;
+    dirty_.insert(domid);
     return Status::Ok();
   });
 }
@@ -372,6 +402,7 @@ Status SimHypervisor::SetSchedCredit(DomId domid, const SchedCredit& params) {
     TXEND_ASSIGN_OR_RETURN(Domain * d, FindLive(domid));
     TXEND_RETURN_IF_ERROR(ValidateSchedCredit(params, static_cast<uint32_t>(d->vcpus.size())));
     d->credit = params;
+    dirty_.insert(domid);
     return Status::Ok();
   });
 }
@@ -385,6 +416,7 @@ Result<uint32_t> SimHypervisor::AllocUnboundPort(DomId domid, DomId remote) {
     for (uint32_t port = 1; port <= d->max_evtchn_port; ++port) {
       if (d->ports.count(port)) continue;
       d->ports[port] = remote;
+      dirty_.insert(domid);
       return port;
     }
     return Status::Error(ENOSPC, Dom(domid) + " has no free event channel (max port " +
@@ -470,6 +502,7 @@ Status SimHypervisor::GuestSetMemory(DomId domid, uint64_t kib) {
                                        std::to_string(d->max_pages * kPageKib) + " KiB");
     if (pages > now) TXEND_RETURN_IF_ERROR(Reserve((pages - now) * kPageKib));
     d->memory.Resize(pages);
+    dirty_.insert(domid);
     return Status::Ok();
   });
 }
@@ -480,6 +513,7 @@ Status SimHypervisor::GuestSetVcpuOnline(DomId domid, uint32_t vcpu, bool online
     TXEND_RETURN_IF_ERROR(ValidateVcpu(domid, vcpu, static_cast<uint32_t>(d->vcpus.size())));
     if (!d->built) return Status::Error(EINVAL, Dom(domid) + " has no running guest");
     d->vcpus[vcpu].online = online;
+    dirty_.insert(domid);
     return Status::Ok();
   });
 }
@@ -489,6 +523,7 @@ Status SimHypervisor::GuestSetVcpuBlocked(DomId domid, uint32_t vcpu, bool block
     TXEND_ASSIGN_OR_RETURN(Domain * d, FindLive(domid));
     TXEND_RETURN_IF_ERROR(ValidateVcpu(domid, vcpu, static_cast<uint32_t>(d->vcpus.size())));
     d->vcpus[vcpu].blocked = blocked;
+    dirty_.insert(domid);
     return Status::Ok();
   });
 }

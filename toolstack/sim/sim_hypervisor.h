@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -45,6 +46,11 @@ struct SimOptions {
   // Ids wrap to 1 when they reach this (Xen: 0x7FF0); tests lower it.
   DomId first_reserved_domid = kFirstReservedDomId;
   std::shared_ptr<Clock> clock;  // null: SteadyClock
+  // When set, every domain's state is kept in this directory (one JSON file
+  // per domain), and a new SimHypervisor on the same directory finds its
+  // domains again: they "keep running" while the toolstack restarts, as on
+  // Xen. Memory written since a domain was built is not kept.
+  std::string state_dir;
 };
 
 // Something a simulated guest or backend reacts to.
@@ -95,6 +101,7 @@ class SimHypervisor : public Hypervisor {
   Status Save(DomId domid, int fd, const SaveRequest& request) override;
   Result<GuestRings> Restore(DomId domid, int fd, const RestoreRequest& request) override;
   Status DumpCore(DomId domid, const std::string& path) override;
+  Result<std::string> ReadConsoleRing(bool clear) override;
   Status OnDomainException(std::function<void()> handler) override;
 
   // Observers of SimEvents; returns an id for Unsubscribe.
@@ -124,6 +131,7 @@ class SimHypervisor : public Hypervisor {
   template <typename F>
   auto Locked(F&& fn);
   void Dispatch(const Events& events);
+  void Log(const std::string& line);  // appends to the console ring; mutex held
   void Settle();
   Result<Domain*> Find(DomId domid);
   Result<Domain*> FindLive(DomId domid);
@@ -152,6 +160,10 @@ class SimHypervisor : public Hypervisor {
   Status FinishRestore(DomId domid, const SavedContext& context, const RestoreRequest& request);
   void AbandonRestore(DomId domid);
 
+  // Persistence (sim_state.cc); both run with the mutex held.
+  void PersistDirty();
+  Status LoadState();
+
   SimOptions options_;
   std::mutex mu_;
   std::map<DomId, std::unique_ptr<Domain>> domains_;
@@ -162,6 +174,8 @@ class SimHypervisor : public Hypervisor {
   std::map<int, std::function<void(const SimEvent&)>> listeners_;
   int next_listener_ = 1;
   std::vector<std::function<void()>> exception_handlers_;
+  std::set<DomId> dirty_;  // domains changed since they were last persisted
+  std::string console_;    // the console ring: boot lines and domain events
 };
 
 }  // namespace txend::toolstack

@@ -325,6 +325,17 @@ Status XenHypervisor::DumpCore(DomId domid, const std::string& path) {
   return Check(xc_domain_dumpcore(handle_->xch(), domid, path.c_str()), "xc_domain_dumpcore", domid);
 }
 
+Result<std::string> XenHypervisor::ReadConsoleRing(bool clear) {
+  std::lock_guard lock(mu_);
+  std::string buffer(1 << 20, '\0');
+  unsigned int size = static_cast<unsigned int>(buffer.size());
+  uint32_t index = 0;
+  TXEND_RETURN_IF_ERROR(Check(xc_readconsolering(handle_->xch(), buffer.data(), &size, clear, 0, &index),
+                              "xc_readconsolering", kDom0));
+  buffer.resize(size);
+  return buffer;
+}
+
 Status XenHypervisor::OnDomainException(std::function<void()>) {
   return Status::Error(ENOTSUP,
                        "on Xen, xenstored owns VIRQ_DOM_EXC: watch @releaseDomain and diff ListDomains()");

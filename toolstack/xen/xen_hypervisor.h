@@ -42,6 +42,7 @@ class XenHypervisor : public Hypervisor {
   Status Save(DomId domid, int fd, const SaveRequest& request) override;
   Result<GuestRings> Restore(DomId domid, int fd, const RestoreRequest& request) override;
   Status DumpCore(DomId domid, const std::string& path) override;
+  Result<std::string> ReadConsoleRing(bool clear) override;
   Status OnDomainException(std::function<void()> handler) override;
 
   class Handle;  // an open libxc interface and its XenLog
