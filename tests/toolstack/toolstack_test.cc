@@ -111,7 +111,7 @@ TEST_F(ToolstackTest, ShutdownRebootAndCrashFollowTheConfiguredActions) {
   EXPECT_TRUE(Gone("cycle"));
   auto create_again = host_.toolstack->Create(config, false);
   ASSERT_TRUE(create_again.ok());
-  ASSERT_TRUE(SimHost::Eventually([&] { return host_.guests->running_kernels() == 1; }));
+  ASSERT_TRUE(SimHost::Eventually([&] { return host_.guests->kernel_running(*create_again); }));
   ASSERT_TRUE(host_.toolstack->Shutdown("cycle", "poweroff").ok());  // on_poweroff=destroy
   EXPECT_TRUE(SimHost::Eventually([&] { return Gone("cycle"); }));
   EXPECT_EQ(host_.toolstack->Shutdown("cycle", "poweroff").code(), ESRCH);

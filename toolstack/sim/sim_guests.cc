@@ -182,6 +182,11 @@ size_t SimGuests::running_kernels() const {
   return kernels_.size();
 }
 
+bool SimGuests::kernel_running(uint32_t domid) const {
+  std::lock_guard lock(mu_);
+  return kernels_.count(domid) != 0;
+}
+
 void SimGuests::Worker() {
   while (true) {
     SimEvent e;

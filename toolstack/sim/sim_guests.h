@@ -30,6 +30,7 @@ class SimGuests {
   // Boots kernels for domains already running (after a txend restart).
   void BootRunning();
   size_t running_kernels() const;
+  bool kernel_running(uint32_t domid) const;
 
  private:
   void OnEvent(const SimEvent& e);
