@@ -50,7 +50,7 @@ int Main(int argc, char** argv) {
     o.domains = domains[i];
     double s = seconds.empty() ? DefaultSeconds(o.domains) : seconds[std::min(i, seconds.size() - 1)];
     o.rounds = rounds > 0 ? rounds : std::max(1, static_cast<int>(s / (o.interval_s > 0 ? o.interval_s : 1)));
-    std::fprintf(stderr, "scenario: %d domains, %d rounds every %.1f s\n", o.domains, o.rounds, o.interval_s);
+    std::fprintf(stderr, "scenario: %d domains: %d rounds, one every %.1f s\n", o.domains, o.rounds, o.interval_s);
     auto figures = RunSeedScenario(o);
     if (!figures.ok()) {
       std::fprintf(stderr, "scenario_bench: %d domains: %s\n", o.domains, figures.status().ToString().c_str());

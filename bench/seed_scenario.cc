@@ -159,6 +159,10 @@ Result<RepeatFigures> XmList(TxendStack& stack, StackMeter& meter, const Scenari
   });
 }
 
+void Progress(const ScenarioOptions& o, const char* step) {
+  std::fprintf(stderr, "scenario: %d domains: %s\n", o.domains, step);
+}
+
 }  // namespace
 
 Result<ScenarioFigures> RunSeedScenario(const ScenarioOptions& options) {
@@ -174,14 +178,18 @@ Result<ScenarioFigures> RunSeedScenario(const ScenarioOptions& options) {
   TXEND_ASSIGN_OR_RETURN(StackSample empty, QuietSample(*meter));
   f.memory.xsd_rss_empty = empty.xsd.rss_bytes;
   f.memory.txend_rss_empty = empty.txend.rss_bytes;
+  Progress(options, "creating");
   TXEND_ASSIGN_OR_RETURN(f.create, CreateAll(*stack, *meter, options));
   TXEND_ASSIGN_OR_RETURN(StackSample full, QuietSample(*meter));
   f.memory.xsd_rss = full.xsd.rss_bytes;
   f.memory.txend_rss = full.txend.rss_bytes;
 
+  Progress(options, "polling");
   TXEND_ASSIGN_OR_RETURN(f.poll, PollAll(*stack, *meter, options));
+  Progress(options, "reading all domains");
   TXEND_ASSIGN_OR_RETURN(f.get_all, GetAll(*stack, *meter, options));
   if (!options.xm_program.empty() && std::filesystem::exists(options.xm_program)) {
+    Progress(options, "running xm list");
     TXEND_ASSIGN_OR_RETURN(f.xm_list, XmList(*stack, *meter, options));
   }
   return f;
