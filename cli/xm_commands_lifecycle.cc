@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <ostream>
 #include <sstream>
 #include <thread>
@@ -102,6 +103,17 @@ Result<sxp::Value> BuildVmConfig(XmContext& ctx, const CommandLine& cl, const Cr
   auto vm = MakeVmSxp(*config, sxp_options);
   if (!vm.ok()) return Status::Error(EINVAL, vm.status().message());
   return vm;
+}
+
+// create's and new's command line: the (vm ...) SXP to send, or nullopt when
+// -n printed it instead (a dry run).
+Result<std::optional<sxp::Value>> ParseCreate(XmContext& ctx, CommandLine& cl, const Args& argv, CreateOptions& o) {
+  DefineCreateOptions(cl, o);
+  TXEND_RETURN_IF_ERROR(cl.Parse(argv, 0, kMany));
+  TXEND_ASSIGN_OR_RETURN(sxp::Value vm, BuildVmConfig(ctx, cl, o));
+  if (!o.dryrun) return std::optional<sxp::Value>(std::move(vm));
+  ctx.out << sxp::PrettyPrint(vm);
+  return std::optional<sxp::Value>();
 }
 
 // Replaces this process with xenconsole attached to `domid`.
@@ -205,13 +217,9 @@ Status Shutdown(XmContext& ctx, CommandLine& cl, const Args& argv, bool reboot_c
 
 Status XmCreate(XmContext& ctx, CommandLine& cl, const Args& argv) {
   CreateOptions o;
-  DefineCreateOptions(cl, o);
-  TXEND_RETURN_IF_ERROR(cl.Parse(argv, 0, kMany));
-  TXEND_ASSIGN_OR_RETURN(sxp::Value vm, BuildVmConfig(ctx, cl, o));
-  if (o.dryrun) {
-    ctx.out << sxp::PrettyPrint(vm);
-    return Status::Ok();
-  }
+  TXEND_ASSIGN_OR_RETURN(std::optional<sxp::Value> config, ParseCreate(ctx, cl, argv, o));
+  if (!config) return Status::Ok();
+  const sxp::Value& vm = *config;
   TXEND_ASSIGN_OR_RETURN(sxp::Value created, ctx.xend.PostDomains({{"op", "create"}, {"config", sxp::ToString(vm)}}));
   std::string name = sxp::ChildValue(created, "name", sxp::ChildValue(vm, "name"));
   std::string domid = sxp::ChildValue(created, "domid");
@@ -233,14 +241,9 @@ Status XmCreate(XmContext& ctx, CommandLine& cl, const Args& argv) {
 
 Status XmNew(XmContext& ctx, CommandLine& cl, const Args& argv) {
   CreateOptions o;
-  DefineCreateOptions(cl, o);
-  TXEND_RETURN_IF_ERROR(cl.Parse(argv, 0, kMany));
-  TXEND_ASSIGN_OR_RETURN(sxp::Value vm, BuildVmConfig(ctx, cl, o));
-  if (o.dryrun) {
-    ctx.out << sxp::PrettyPrint(vm);
-    return Status::Ok();
-  }
-  return ctx.xend.PostDomains({{"op", "new"}, {"config", sxp::ToString(vm)}}).status();
+  TXEND_ASSIGN_OR_RETURN(std::optional<sxp::Value> vm, ParseCreate(ctx, cl, argv, o));
+  if (!vm) return Status::Ok();
+  return ctx.xend.PostDomains({{"op", "new"}, {"config", sxp::ToString(*vm)}}).status();
 }
 
 Status XmStart(XmContext& ctx, CommandLine& cl, const Args& argv) {
