@@ -260,5 +260,18 @@ TEST_F(XmTest, ErrorsAreOneLineOnStderrWithXmsExitCodes) {
   EXPECT_EQ(Xm("li demo").code, 0);  // a unique prefix
 }
 
+TEST(XmOverTcp, XmServerSelectsATcpEndpoint) {
+  TxendStack::Options o;
+  o.tcp_port = FreeTcpPort();
+  auto stack = TxendStack::Start(o);
+  ASSERT_TRUE(stack.ok()) << stack.status().ToString();
+  auto r = RunCommand("XM_SERVER=http://127.0.0.1:" + std::to_string(o.tcp_port) + "/ " TXEND_BIN_DIR "/xm list");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("\nDomain-0 "), std::string::npos) << r.out;
+  auto bad = RunCommand("XM_SERVER=ftp://x " TXEND_BIN_DIR "/xm list 2>&1");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_TRUE(bad.out.starts_with("Error: XM_SERVER: expected httpu:///path or http://host:port/")) << bad.out;
+}
+
 }  // namespace
 }  // namespace txend::testing
