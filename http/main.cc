@@ -24,6 +24,7 @@
 #include "http/xend_api.h"
 #include "toolstack/sim/sim_backends.h"
 #include "toolstack/sim/sim_guests.h"
+#include "toolstack/hotplug_scripts.h"
 #include "toolstack/open_hypervisor.h"
 #include "toolstack/toolstack.h"
 
@@ -143,10 +144,15 @@ int main(int argc, char** argv) {
   // On the simulator, dom0's backends and the guests' kernels are simulated too.
   auto* sim = dynamic_cast<toolstack::SimHypervisor*>(hv->get());
   std::unique_ptr<toolstack::SimBackends> backends;
+  std::unique_ptr<toolstack::HotplugScripts> hotplug;  // on Xen, the kernel's backends need the scripts run
   if (sim) {
     auto started = toolstack::SimBackends::Start(o.xenstored);
     if (!started.ok()) return Fail(started.status().ToString());
     backends = std::move(*started);
+  } else {
+    auto started = toolstack::HotplugScripts::Start(o.xenstored);
+    if (!started.ok()) return Fail(started.status().ToString());
+    hotplug = std::move(*started);
   }
 
   toolstack::ToolstackOptions ts_options;
