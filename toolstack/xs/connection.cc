@@ -99,6 +99,9 @@ struct Connection::Impl {
   int fd = -1;
   std::string socket_path;
   std::atomic<bool> alive{true};
+  std::atomic<bool> closing{false};  // set by ~Connection: the close is ours
+  std::mutex closed_mu;
+  std::function<void()> on_closed;
   std::atomic<uint32_t> next_req_id{1};
   std::atomic<uint64_t> next_token{1};
 
@@ -137,6 +140,14 @@ void Connection::Impl::ReadLoop() {
   }
   alive = false;
   FailAll(Status::Error(ECONNRESET, "xenstore connection to " + socket_path + " closed"));
+  if (!closing) {
+    std::function<void()> callback;
+    {
+      std::lock_guard lock(closed_mu);
+      callback = std::move(on_closed);
+    }
+    if (callback) callback();
+  }
   std::lock_guard lock(event_mu);
   stopping = true;
   event_cv.notify_all();
@@ -224,6 +235,7 @@ Result<std::unique_ptr<Connection>> Connection::Open(std::string socket_path) {
 Connection::Connection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Connection::~Connection() {
+  impl_->closing = true;
   shutdown(impl_->fd, SHUT_RDWR);
   impl_->reader.join();
   impl_->dispatcher.join();
@@ -231,6 +243,11 @@ Connection::~Connection() {
 }
 
 bool Connection::alive() const { return impl_->alive; }
+
+void Connection::OnClosed(std::function<void()> callback) {
+  std::lock_guard lock(impl_->closed_mu);
+  impl_->on_closed = std::move(callback);
+}
 
 std::vector<Result<std::string>> Connection::CallMany(std::span<const Request> requests) {
   auto batch = std::make_shared<ReplyBatch>(requests.size());
