@@ -3,6 +3,7 @@
 // bench/RESULTS.md, and with --check fails when a count budget is exceeded.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 
 #include "bench/seed_report.h"
@@ -14,12 +15,20 @@ namespace {
 
 // Default polling time: long at 20 domains (the 1 Hz CPU figure), shorter as
 // N grows so a full 20/200/1000 run stays within minutes.
-double DefaultSeconds(int domains) { return domains <= 20 ? 20 : domains <= 200 ? 5 : 3; }
+double DefaultSeconds(int domains) { return domains <= 20 ? 20 : domains <= 200 ? 10 : 5; }
 
 std::string CommandLine(int argc, char** argv) {
   std::string s = "./build/bin/scenario_bench";
   for (int i = 1; i < argc; ++i) s += std::string(" ") + argv[i];
   return s;
+}
+
+// The 1-minute load average: how busy the shared machine was.
+std::string LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string one;
+  in >> one;
+  return one.empty() ? "?" : one;
 }
 
 int Main(int argc, char** argv) {
@@ -33,7 +42,7 @@ int Main(int argc, char** argv) {
   std::string results;
   bool check = false;
   app.add_option("--domains", domains, "domain counts, one fresh stack each")->delimiter(',')->capture_default_str();
-  app.add_option("--seconds", seconds, "polling time per domain count (default 20 s up to 20 domains, 5 s up to 200, else 3 s)")
+  app.add_option("--seconds", seconds, "polling time per domain count (default 20 s up to 20 domains, 10 s up to 200, else 5 s)")
       ->delimiter(',');
   app.add_option("--rounds", rounds, "polling rounds, overriding --seconds");
   app.add_option("--interval", base.interval_s, "seconds between round starts; 0: back to back")->capture_default_str();
@@ -41,9 +50,11 @@ int Main(int argc, char** argv) {
   app.add_option("--repeats", base.repeats, "runs of GET-all and `xm list`")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--xm", base.xm_program, "the xm program (`xm list` is skipped if it does not exist)")->capture_default_str();
   app.add_option("--results", results, "markdown file whose seed-scenario section is replaced (e.g. bench/RESULTS.md)");
+  app.add_flag("--hold", base.hold, "after each domain count, keep its stack up until Enter (for inspection)");
   app.add_flag("--check", check, "exit 1 if a transaction or disk-byte budget is exceeded");
   CLI11_PARSE(app, argc, argv);
 
+  std::string load_before = LoadAverage();
   std::vector<ScenarioFigures> runs;
   for (size_t i = 0; i < domains.size(); ++i) {
     ScenarioOptions o = base;
@@ -58,7 +69,8 @@ int Main(int argc, char** argv) {
     }
     runs.push_back(std::move(*figures));
   }
-  std::string section = SeedSection(runs, CommandLine(argc, argv));
+  std::string conditions = "1-minute load average " + load_before + " before the run, " + LoadAverage() + " after";
+  std::string section = SeedSection(runs, CommandLine(argc, argv), conditions);
   std::cout << section;
   if (!results.empty()) {
     Status st = WriteSection(results, kSeedHeading, section);

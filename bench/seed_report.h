@@ -16,8 +16,10 @@ std::string SeedTable(const std::vector<ScenarioFigures>& runs);
 
 inline constexpr const char* kSeedHeading = "## Seed scenario (issue 6)";
 
-// The whole RESULTS.md section: heading, `command`, method, table.
-std::string SeedSection(const std::vector<ScenarioFigures>& runs, const std::string& command);
+// The whole RESULTS.md section: heading, `command`, machine and `conditions`
+// (e.g. the load average), method, table.
+std::string SeedSection(const std::vector<ScenarioFigures>& runs, const std::string& command,
+                        const std::string& conditions);
 
 // Count budgets exceeded in any run (per read > 1 transaction or > 0 xsd disk
 // bytes, per create > 4 transactions); empty when all are met.

@@ -130,6 +130,7 @@ Result<RepeatFigures> Repeat(StackMeter& meter, const ScenarioOptions& o, F once
   f.transactions = static_cast<double>(c.transactions) / o.repeats;
   f.requests = static_cast<double>(c.requests) / o.repeats;
   f.median_ms = Median(times);
+  f.min_ms = *std::min_element(times.begin(), times.end());
   return f;
 }
 
@@ -191,6 +192,11 @@ Result<ScenarioFigures> RunSeedScenario(const ScenarioOptions& options) {
   if (!options.xm_program.empty() && std::filesystem::exists(options.xm_program)) {
     Progress(options, "running xm list");
     TXEND_ASSIGN_OR_RETURN(f.xm_list, XmList(*stack, *meter, options));
+  }
+  if (options.hold) {
+    std::fprintf(stderr, "scenario: holding the stack: TXEND_SOCKET=%s XENSTORED_PATH=%s; press Enter to go on\n",
+                 stack->xend_socket().c_str(), stack->xs_socket().c_str());
+    std::getchar();
   }
   return f;
 }

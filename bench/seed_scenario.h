@@ -20,6 +20,7 @@ struct ScenarioOptions {
   int domain_memory_mib = 16;
   int repeats = 5;            // runs of GET-all and `xm list`
   std::string xm_program;     // empty or missing: `xm list` is not measured
+  bool hold = false;          // keep the stack up, for inspection, until a line on stdin
 };
 
 // Mean and worst cost of one `xm create` (create, wait_for_devices, unpause).
@@ -42,6 +43,7 @@ struct RepeatFigures {
   double transactions = 0;
   double requests = 0;
   double median_ms = 0;
+  double min_ms = 0;
   size_t reply_bytes = 0;
 };
 
