@@ -42,13 +42,17 @@ int Main(int argc, char** argv) {
   std::string results;
   bool check = false;
   app.add_option("--domains", domains, "domain counts, one fresh stack each")->delimiter(',')->capture_default_str();
-  app.add_option("--seconds", seconds, "polling time per domain count (default 20 s up to 20 domains, 10 s up to 200, else 5 s)")
+  app.add_option("--seconds", seconds,
+                 "polling time per domain count (default 20 s up to 20 domains, 10 s up to 200, else 5 s)")
       ->delimiter(',');
   app.add_option("--rounds", rounds, "polling rounds, overriding --seconds");
   app.add_option("--interval", base.interval_s, "seconds between round starts; 0: back to back")->capture_default_str();
   app.add_option("--memory", base.domain_memory_mib, "MiB of memory per domain")->capture_default_str();
-  app.add_option("--repeats", base.repeats, "runs of GET-all and `xm list`")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--xm", base.xm_program, "the xm program (`xm list` is skipped if it does not exist)")->capture_default_str();
+  app.add_option("--repeats", base.repeats, "runs of GET-all and `xm list`")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--xm", base.xm_program, "the xm program (`xm list` is skipped if it does not exist)")
+      ->capture_default_str();
   app.add_option("--results", results, "markdown file whose seed-scenario section is replaced (e.g. bench/RESULTS.md)");
   app.add_flag("--hold", base.hold, "after each domain count, keep its stack up until Enter (for inspection)");
   app.add_flag("--check", check, "exit 1 if a transaction or disk-byte budget is exceeded");

@@ -4,10 +4,10 @@
 
 #include <cstdio>
 #include <ctime>
-#include <thread>
 #include <fstream>
 #include <functional>
 #include <sstream>
+#include <thread>
 
 namespace txend::bench {
 namespace {
@@ -91,66 +91,76 @@ std::string SeedTable(const std::vector<ScenarioFigures>& runs) {
     return std::to_string(f.options.rounds) + " × " + Fixed(f.options.interval_s, 1) + " s";
   });
   t.Row("domain reads measured", "", "", [](const ScenarioFigures& f) { return std::to_string(f.poll.reads); });
-  t.Row("xenstore transactions per domain read", "16", "≤ 1",
-        [](const ScenarioFigures& f) { return Fixed(PerRead(f, f.poll.cost.transactions), 2); },
-        MetInAll(runs, [](const ScenarioFigures& f) { return PerRead(f, f.poll.cost.transactions) <= 1; }));
+  t.Row(
+      "xenstore transactions per domain read", "16", "≤ 1",
+      [](const ScenarioFigures& f) { return Fixed(PerRead(f, f.poll.cost.transactions), 2); },
+      MetInAll(runs, [](const ScenarioFigures& f) { return PerRead(f, f.poll.cost.transactions) <= 1; }));
   t.Row("xenstore requests per domain read (all clients)", "", "",
         [](const ScenarioFigures& f) { return Fixed(PerRead(f, f.poll.cost.requests), 1); });
   t.Row("xenstore writes outside transactions per read", "", "",
         [](const ScenarioFigures& f) { return Fixed(PerRead(f, f.poll.cost.implicit_transactions), 2); });
-  t.Row("xsd journal bytes per domain read (stats)", "2 MB", "0",
-        [](const ScenarioFigures& f) { return std::to_string(f.poll.cost.xsd_disk_bytes); },
-        MetInAll(runs, [](const ScenarioFigures& f) { return f.poll.cost.xsd_disk_bytes == 0; }));
-  t.Row("xsd disk bytes per domain read (/proc write_bytes)", "2 MB", "0",
-        [](const ScenarioFigures& f) { return Fixed(PerRead(f, f.poll.cost.xsd_write_bytes), 0); },
-        MetInAll(runs, [](const ScenarioFigures& f) { return f.poll.cost.xsd_write_bytes == 0; }));
+  t.Row(
+      "xsd journal bytes per domain read (stats)", "2 MB", "0",
+      [](const ScenarioFigures& f) { return std::to_string(f.poll.cost.xsd_disk_bytes); },
+      MetInAll(runs, [](const ScenarioFigures& f) { return f.poll.cost.xsd_disk_bytes == 0; }));
+  t.Row(
+      "xsd disk bytes per domain read (/proc write_bytes)", "2 MB", "0",
+      [](const ScenarioFigures& f) { return Fixed(PerRead(f, f.poll.cost.xsd_write_bytes), 0); },
+      MetInAll(runs, [](const ScenarioFigures& f) { return f.poll.cost.xsd_write_bytes == 0; }));
   t.Row("xsd bytes written per read, files + sockets (/proc wchar)", "", "",
         [](const ScenarioFigures& f) { return Fixed(PerRead(f, f.poll.cost.xsd_wchar), 0); });
   t.Row("xsd disk write rate while polling", "40 MB/s (20 domains, 1 Hz)", "0", [](const ScenarioFigures& f) {
     double s = f.poll.cost.seconds;
     return s > 0 ? Fixed(f.poll.cost.xsd_write_bytes / s, 0) + " B/s" : "n/a";
   });
-  t.Row("CPU of xsd + txend while polling, share of one core", "", "< 1 % (20 domains, 1 Hz)",
-        [](const ScenarioFigures& f) {
-          const StackCost& c = f.poll.cost;
-          return Fixed(100 * CoreShare(f), 2) + " % (" + Fixed(c.xsd_cpu_seconds, 2) + " + " +
-                 Fixed(c.txend_cpu_seconds, 2) + " s in " + Fixed(c.seconds, 1) + " s)";
-        },
-        MetAt(runs, 20, [](const ScenarioFigures& f) -> std::optional<bool> {
-          if (!RealOneHz(f)) return std::nullopt;
-          return CoreShare(f) < 0.01;
-        }));
+  t.Row(
+      "CPU of xsd + txend while polling, share of one core", "", "< 1 % (20 domains, 1 Hz)",
+      [](const ScenarioFigures& f) {
+        const StackCost& c = f.poll.cost;
+        return Fixed(100 * CoreShare(f), 2) + " % (" + Fixed(c.xsd_cpu_seconds, 2) + " + " +
+               Fixed(c.txend_cpu_seconds, 2) + " s in " + Fixed(c.seconds, 1) + " s)";
+      },
+      MetAt(runs, 20, [](const ScenarioFigures& f) -> std::optional<bool> {
+        if (!RealOneHz(f)) return std::nullopt;
+        return CoreShare(f) < 0.01;
+      }));
   t.Row("median time of one domain read", "", "",
         [](const ScenarioFigures& f) { return Fixed(f.poll.median_read_ms, 2) + " ms"; });
   t.Row("slowest round (all domains read once)", "", "",
         [](const ScenarioFigures& f) { return Fixed(f.poll.max_round_s * 1000, 0) + " ms"; });
-  t.Row("xenstore transactions per `xm create` (mean / max)", "80", "≤ 4",
-        [](const ScenarioFigures& f) { return Fixed(f.create.transactions, 2) + " / " + std::to_string(f.create.max_transactions); },
-        MetInAll(runs, [](const ScenarioFigures& f) { return f.create.max_transactions <= 4; }));
+  t.Row(
+      "xenstore transactions per `xm create` (mean / max)", "80", "≤ 4",
+      [](const ScenarioFigures& f) {
+        return Fixed(f.create.transactions, 2) + " / " + std::to_string(f.create.max_transactions);
+      },
+      MetInAll(runs, [](const ScenarioFigures& f) { return f.create.max_transactions <= 4; }));
   t.Row("xenstore requests per `xm create` (all clients)", "", "",
         [](const ScenarioFigures& f) { return Fixed(f.create.requests, 1); });
   t.Row("wall time per `xm create`", "", "",
         [](const ScenarioFigures& f) { return Fixed(f.create.seconds * 1000, 1) + " ms"; });
-  t.Row("`GET /xend/domain?detail=1`: median (fastest) time", "", "< 200 ms (1000 domains)",
-        [](const ScenarioFigures& f) { return Times(f.get_all); },
-        MetAt(runs, 1000, [](const ScenarioFigures& f) -> std::optional<bool> { return f.get_all.median_ms < 200; }));
+  t.Row(
+      "`GET /xend/domain?detail=1`: median (fastest) time", "", "< 200 ms (1000 domains)",
+      [](const ScenarioFigures& f) { return Times(f.get_all); },
+      MetAt(runs, 1000, [](const ScenarioFigures& f) -> std::optional<bool> { return f.get_all.median_ms < 200; }));
   t.Row("`GET /xend/domain?detail=1`: transactions / requests", "", "", [](const ScenarioFigures& f) {
     return Fixed(f.get_all.transactions, 1) + " / " + Fixed(f.get_all.requests, 0);
   });
   t.Row("`GET /xend/domain?detail=1`: reply size", "", "",
         [](const ScenarioFigures& f) { return Fixed(f.get_all.reply_bytes / 1024.0, 0) + " KiB"; });
-  t.Row("`xm list`: median (fastest) time", "", "< 100 ms (1000 domains)",
-        [](const ScenarioFigures& f) { return f.xm_list ? Times(*f.xm_list) : "n/a"; },
-        MetAt(runs, 1000, [](const ScenarioFigures& f) -> std::optional<bool> {
-          if (!f.xm_list) return std::nullopt;
-          return f.xm_list->median_ms < 100;
-        }));
+  t.Row(
+      "`xm list`: median (fastest) time", "", "< 100 ms (1000 domains)",
+      [](const ScenarioFigures& f) { return f.xm_list ? Times(*f.xm_list) : "n/a"; },
+      MetAt(runs, 1000, [](const ScenarioFigures& f) -> std::optional<bool> {
+        if (!f.xm_list) return std::nullopt;
+        return f.xm_list->median_ms < 100;
+      }));
   t.Row("`xm list`: transactions / requests", "", "", [](const ScenarioFigures& f) {
     return f.xm_list ? Fixed(f.xm_list->transactions, 1) + " / " + Fixed(f.xm_list->requests, 0) : "n/a";
   });
-  t.Row("xsd resident memory", "", "< 50 MB (1000 domains)",
-        [](const ScenarioFigures& f) { return Rss(f.memory.xsd_rss, f.memory.xsd_rss_empty, f.options.domains); },
-        MetAt(runs, 1000, [](const ScenarioFigures& f) -> std::optional<bool> { return f.memory.xsd_rss < 50 * kMB; }));
+  t.Row(
+      "xsd resident memory", "", "< 50 MB (1000 domains)",
+      [](const ScenarioFigures& f) { return Rss(f.memory.xsd_rss, f.memory.xsd_rss_empty, f.options.domains); },
+      MetAt(runs, 1000, [](const ScenarioFigures& f) -> std::optional<bool> { return f.memory.xsd_rss < 50 * kMB; }));
   t.Row("txend resident memory", "", "",
         [](const ScenarioFigures& f) { return Rss(f.memory.txend_rss, f.memory.txend_rss_empty, f.options.domains); });
   return t.str();
@@ -193,7 +203,8 @@ std::vector<std::string> BudgetViolations(const std::vector<ScenarioFigures>& ru
     if (f.poll.cost.xsd_disk_bytes > 0)
       out.push_back("xsd wrote " + std::to_string(f.poll.cost.xsd_disk_bytes) + " journal bytes during reads" + at);
     if (f.create.max_transactions > 4)
-      out.push_back("an xm create took " + std::to_string(f.create.max_transactions) + " transactions (budget: 4)" + at);
+      out.push_back("an xm create took " + std::to_string(f.create.max_transactions) + " transactions (budget: 4)" +
+                    at);
   }
   return out;
 }
@@ -210,8 +221,10 @@ Status WriteSection(const std::string& path, const std::string& heading, const s
     doc += "\n" + text;
   } else {
     size_t end = doc.find("\n## ", begin + heading.size());
-    if (end == std::string::npos) doc.replace(begin, std::string::npos, text);
-    else doc.replace(begin, end + 1 - begin, text + "\n");
+    if (end == std::string::npos)
+      doc.replace(begin, std::string::npos, text);
+    else
+      doc.replace(begin, end + 1 - begin, text + "\n");
   }
   std::ofstream out(path, std::ios::trunc);
   out << doc;

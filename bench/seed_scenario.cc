@@ -50,9 +50,9 @@ Result<StackSample> QuietSample(StackMeter& meter) {
 // What `xm create` sends: create (paused), wait for the devices, unpause.
 Status CreateDomain(TxendStack& stack, const std::string& name, int memory_mib) {
   auto client = stack.client();
-  TXEND_RETURN_IF_ERROR(Expect(
-      client.Post("/xend/domain/", {{"op", "create"}, {"config", stack.Config(name, 2, 1, memory_mib)}}), 201,
-      "create " + name));
+  TXEND_RETURN_IF_ERROR(
+      Expect(client.Post("/xend/domain/", {{"op", "create"}, {"config", stack.Config(name, 2, 1, memory_mib)}}), 201,
+             "create " + name));
   TXEND_RETURN_IF_ERROR(
       Expect(client.Post("/xend/domain/" + name, {{"op", "wait_for_devices"}}), 202, "wait_for_devices " + name));
   return Expect(client.Post("/xend/domain/" + name, {{"op", "unpause"}}), 200, "unpause " + name);
@@ -83,7 +83,8 @@ Result<PollFigures> PollAll(TxendStack& stack, StackMeter& meter, const Scenario
   TXEND_ASSIGN_OR_RETURN(StackSample before, QuietSample(meter));
   auto start = Clock::now();
   for (int r = 0; r < o.rounds; ++r) {
-    auto round_start = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.interval_s * r));
+    auto round_start =
+        start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.interval_s * r));
     std::this_thread::sleep_until(round_start);
     round_start = Clock::now();
     for (int i = 0; i < o.domains; ++i) {
@@ -92,7 +93,8 @@ Result<PollFigures> PollAll(TxendStack& stack, StackMeter& meter, const Scenario
       auto reply = client.Get("/xend/domain/" + name + "?detail=1");
       latencies.push_back(Ms(Clock::now() - t0));
       TXEND_RETURN_IF_ERROR(Expect(reply, 200, "GET " + name));
-      if (sxp::ChildValue(reply.sxp, "name") != name) return Status::Error(EIO, "GET " + name + " named another domain");
+      if (sxp::ChildValue(reply.sxp, "name") != name)
+        return Status::Error(EIO, "GET " + name + " named another domain");
     }
     f.max_round_s = std::max(f.max_round_s, Ms(Clock::now() - round_start) / 1000);
   }

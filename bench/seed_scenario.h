@@ -15,12 +15,12 @@ namespace txend::bench {
 
 struct ScenarioOptions {
   int domains = 20;
-  int rounds = 10;            // polls of every domain
-  double interval_s = 1.0;    // between the starts of two rounds; 0: back to back
+  int rounds = 10;          // polls of every domain
+  double interval_s = 1.0;  // between the starts of two rounds; 0: back to back
   int domain_memory_mib = 16;
-  int repeats = 5;            // runs of GET-all and `xm list`
-  std::string xm_program;     // empty or missing: `xm list` is not measured
-  bool hold = false;          // keep the stack up, for inspection, until a line on stdin
+  int repeats = 5;         // runs of GET-all and `xm list`
+  std::string xm_program;  // empty or missing: `xm list` is not measured
+  bool hold = false;       // keep the stack up, for inspection, until a line on stdin
 };
 
 // Mean and worst cost of one `xm create` (create, wait_for_devices, unpause).
@@ -33,7 +33,7 @@ struct CreateFigures {
 
 struct PollFigures {
   uint64_t reads = 0;
-  StackCost cost;          // the whole polling window
+  StackCost cost;  // the whole polling window
   double median_read_ms = 0;
   double max_round_s = 0;  // slowest round (all N reads)
 };
@@ -48,8 +48,8 @@ struct RepeatFigures {
 };
 
 struct MemoryFigures {
-  uint64_t xsd_rss = 0, txend_rss = 0;                  // with N domains
-  uint64_t xsd_rss_empty = 0, txend_rss_empty = 0;      // before the first create
+  uint64_t xsd_rss = 0, txend_rss = 0;              // with N domains
+  uint64_t xsd_rss_empty = 0, txend_rss_empty = 0;  // before the first create
 };
 
 struct ScenarioFigures {

@@ -36,8 +36,7 @@ StackCost operator-(const StackSample& after, const StackSample& before) {
   return c;
 }
 
-Result<std::unique_ptr<StackMeter>> StackMeter::Open(const std::string& xs_socket, pid_t xsd_pid,
-                                                     pid_t txend_pid) {
+Result<std::unique_ptr<StackMeter>> StackMeter::Open(const std::string& xs_socket, pid_t xsd_pid, pid_t txend_pid) {
   TXEND_ASSIGN_OR_RETURN(auto conn, xs::Connection::Open(xs_socket));
   return std::unique_ptr<StackMeter>(new StackMeter(std::move(conn), xsd_pid, txend_pid));
 }
