@@ -188,7 +188,15 @@ std::string SeedSection(const std::vector<ScenarioFigures>& runs, const std::str
     << "domains and, per domain, its growth over the empty stack. GET-all and `xm list` times are\n"
     << "medians of " << (runs.empty() ? 0 : runs[0].options.repeats) << " runs.\n"
     << "xend's figures are from the problem statement (xend + the stock xenstored).\n\n"
-    << SeedTable(runs);
+    << SeedTable(runs) << "\n"
+    << "Reading the table: transaction and disk-byte counts are exact and repeat from run to run;\n"
+    << "times and CPU shares vary with the shared machine's load (given above). Requests per create\n"
+    << "are mostly the simulated guest kernels and device backends (plain requests; each re-reads\n"
+    << "its nodes on every watch event, so the count varies a little with timing); txend's own\n"
+    << "xenstore work is inside its 4 transactions.\n"
+    << "CPU at 200 and 1000 domains is one client reading every domain once a second, each read a new\n"
+    << "HTTP connection; `xm list` is the whole command (process start, one GET of every domain with\n"
+    << "detail, parse, print).\n";
   return s.str();
 }
 

@@ -18,7 +18,7 @@ struct ScenarioOptions {
   int rounds = 10;          // polls of every domain
   double interval_s = 1.0;  // between the starts of two rounds; 0: back to back
   int domain_memory_mib = 16;
-  int repeats = 5;         // runs of GET-all and `xm list`
+  int repeats = 9;         // runs of GET-all and `xm list`
   std::string xm_program;  // empty or missing: `xm list` is not measured
   bool hold = false;       // keep the stack up, for inspection, until a line on stdin
 };
