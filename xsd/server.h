@@ -1,8 +1,8 @@
 // Server: xsd's event loop. Accepts clients on the dom0 unix socket and on
 // per-domain sockets (created when a domain is INTRODUCEd, so a socket client
 // can act as that domain), feeds their messages to Xenstore, and writes the
-// replies back — after one fdatasync per loop iteration when persistence is
-// on, so every acknowledged commit is durable.
+// replies back through each client's Channel — after one fdatasync per loop
+// iteration when persistence is on, so every acknowledged commit is durable.
 #pragma once
 
 #include <memory>
