@@ -82,11 +82,13 @@ struct Server::Impl {
   std::map<uint32_t, int> domain_listeners;   // domid -> listening fd
   std::map<ConnId, std::unique_ptr<Client>> clients;
   std::map<int, Client*> sockets;             // socket clients by fd
-  std::vector<Client*> runnable;              // clients with buffered requests to process
+  std::vector<Client*> runnable;              // clients that may have work again (buffered requests, a ring)
   std::vector<Client*> dirty;                 // clients with output to flush, or closing
   FILE* trace = nullptr;
+  std::unique_ptr<RingTransport> rings;       // null: sockets only
 
-  Impl(ServerOptions o, Xenstore& s) : opts(std::move(o)), store(s) {}
+  Impl(ServerOptions o, Xenstore& s, std::unique_ptr<RingTransport> r)
+      : opts(std::move(o)), store(s), rings(std::move(r)) {}
   ~Impl();
 
   void Arm(Client& c);
@@ -94,6 +96,11 @@ struct Server::Impl {
   Client& Add(ConnId conn, uint32_t domid, std::unique_ptr<Channel> channel);
   void ReadFrom(Client& c);
   void Process(Client& c);
+  void Resume(Client& c);
+  void OpenRing(const Introduction& domain);
+  void OpenDom0Ring();
+  void OnRings();
+  void CheckDomains();
   void Deliver(Outbox& out);
   void Flush(Client& c);
   void Close(Client& c);
@@ -205,9 +212,10 @@ void Server::Impl::Deliver(Outbox& out) {
       c.closing = true;
     }
   }
-  for (uint32_t domid : out.introduced) {
+  for (const Introduction& domain : out.introduced) {
+    if (rings) OpenRing(domain);
     if (!opts.domain_socket_dir.empty()) {
-      Status st = OpenDomainSocket(domid);
+      Status st = OpenDomainSocket(domain.domid);
       if (!st.ok()) fprintf(stderr, "xsd: %s\n", st.ToString().c_str());
     }
   }
@@ -258,6 +266,67 @@ void Server::Impl::Close(Client& c) {
   // The last channel to an introduced domain closed: like a dead ring.
   Outbox out;
   store.DomainGone(domid, out);
+  Deliver(out);
+}
+
+// A ring whose peer may have written while nobody read (new, or was paused):
+// nothing will kick it again, so read it now.
+void Server::Impl::Resume(Client& c) {
+  if (c.channel->fd() < 0 && !Paused(c) && !c.eof)
+    ReadFrom(c);
+  else
+    Process(c);
+}
+
+// A re-INTRODUCE of a domain whose ring is served keeps that connection (its
+// watches and transactions); one whose ring was dropped gets a new one.
+void Server::Impl::OpenRing(const Introduction& domain) {
+  for (auto& [conn, c] : clients)
+    if (c->domid == domain.domid && c->channel->fd() < 0 && !c->closing) return;
+  ConnId conn = store.Connect(domain.domid);
+  auto channel = rings->Open(domain, conn);
+  if (!channel.ok()) {
+    store.Disconnect(conn);
+    fprintf(stderr, "xsd: domain %u: %s\n", domain.domid, channel.status().ToString().c_str());
+    return;
+  }
+  runnable.push_back(&Add(conn, domain.domid, std::move(*channel)));
+}
+
+void Server::Impl::OpenDom0Ring() {
+  ConnId conn = store.Connect(0);
+  auto channel = rings->OpenDom0(conn);
+  if (!channel.ok()) {
+    store.Disconnect(conn);
+    fprintf(stderr, "xsd: no dom0 ring: %s\n", channel.status().ToString().c_str());
+    return;
+  }
+  runnable.push_back(&Add(conn, 0, std::move(*channel)));
+}
+
+void Server::Impl::OnRings() {
+  RingEvents ev = rings->Poll();
+  for (ConnId conn : ev.kicked) {
+    auto it = clients.find(conn);
+    if (it == clients.end() || it->second->closing) continue;
+    Client& c = *it->second;
+    if (c.reading) ReadFrom(c);  // a paused client's requests wait in its ring
+    MarkDirty(c);                // the peer may have made room for replies
+  }
+  if (ev.domains_changed) CheckDomains();
+}
+
+// Xen said some domain changed: a shut-down domain fires @releaseDomain once,
+// a dead one is released (its ring closes).
+void Server::Impl::CheckDomains() {
+  Outbox out;
+  for (uint32_t domid : store.IntroducedDomains()) {
+    switch (rings->StateOf(domid)) {
+      case DomainState::kRunning: break;
+      case DomainState::kShutDown: store.DomainGone(domid, out); break;
+      case DomainState::kDead: store.DomainDied(domid, out); break;
+    }
+  }
   Deliver(out);
 }
 
@@ -314,8 +383,9 @@ void Server::Impl::FlushAndCloseDirty() {
   }
 }
 
-Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Xenstore& store) {
-  auto impl = std::make_unique<Impl>(std::move(options), store);
+Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Xenstore& store,
+                                               std::unique_ptr<RingTransport> rings) {
+  auto impl = std::make_unique<Impl>(std::move(options), store, std::move(rings));
   impl->epfd = epoll_create1(EPOLL_CLOEXEC);
   impl->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (impl->epfd < 0 || impl->stop_fd < 0) return Status::Error(errno, "epoll/eventfd setup failed");
@@ -334,6 +404,11 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Xenstore& 
   if (!impl->opts.domain_socket_dir.empty() && mkdir(impl->opts.domain_socket_dir.c_str(), 0700) != 0 &&
       errno != EEXIST)
     return Status::Error(errno, "cannot create " + impl->opts.domain_socket_dir);
+  if (impl->rings) {
+    ev.data.fd = impl->rings->fd();
+    epoll_ctl(impl->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+    if (impl->opts.dom0_ring) impl->OpenDom0Ring();
+  }
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
@@ -356,6 +431,10 @@ Status Server::Run() {
     for (int i = 0; i < n; ++i) {
       int fd = events[i].data.fd;
       if (fd == s.stop_fd) return Status::Ok();
+      if (s.rings && fd == s.rings->fd()) {
+        s.OnRings();
+        continue;
+      }
       if (auto l = s.listeners.find(fd); l != s.listeners.end()) {
         s.Accept(fd, l->second);
         continue;
@@ -368,7 +447,7 @@ Status Server::Run() {
     }
     std::vector<Client*> runnable;
     runnable.swap(s.runnable);
-    for (Client* c : runnable) s.Process(*c);
+    for (Client* c : runnable) s.Resume(*c);
     // Group commit: one fdatasync covers every commit of this round, before any reply leaves.
     Status synced = s.store.Sync();
     if (!synced.ok()) return synced;
