@@ -9,6 +9,7 @@
 #include "xsd/journal.h"
 #include "xsd/options.h"
 #include "xsd/server.h"
+#include "xsd/xen_transport.h"
 #include "xsd/xenstore.h"
 
 namespace {
@@ -16,6 +17,18 @@ namespace {
 int Fail(const std::string& what) {
   fprintf(stderr, "xsd: %s\n", what.c_str());
   return 1;
+}
+
+// Xen's shared rings when running on Xen (and not told otherwise); else none.
+std::unique_ptr<txend::xsd::RingTransport> Rings(const txend::xsd::XsdOptions& opts) {
+  using txend::xsd::XenTransport;
+  if (opts.sockets_only || !XenTransport::Available()) return nullptr;
+  auto xen = XenTransport::Create();
+  if (!xen.ok()) {
+    fprintf(stderr, "xsd: Xen rings unavailable, serving sockets only: %s\n", xen.status().ToString().c_str());
+    return nullptr;
+  }
+  return std::move(*xen);
 }
 
 }  // namespace
@@ -41,7 +54,9 @@ int main(int argc, char** argv) {
   }
   Xenstore store(opts->quota, std::move(journal), std::move(tree));
   store.set_log([](const std::string& line) { fprintf(stderr, "xsd: %s\n", line.c_str()); });
-  auto server = Server::Create(opts->server, store);
+  auto rings = Rings(*opts);
+  bool on_xen = rings != nullptr;
+  auto server = Server::Create(opts->server, store, std::move(rings));
   if (!server.ok()) return Fail(server.status().ToString());
   txend::PidFile pid_file(opts->pid_file);
   if (opts->no_fork && opts->output_pid) printf("%d\n", getpid()), fflush(stdout);
@@ -50,7 +65,7 @@ int main(int argc, char** argv) {
   Server* serving = server->get();
   signals.OnStop([serving] { serving->RequestStop(); });
   if (opts->verbose)
-    fprintf(stderr, "xsd: serving %s%s\n", opts->server.socket_path.c_str(),
+    fprintf(stderr, "xsd: serving %s%s%s\n", opts->server.socket_path.c_str(), on_xen ? " and Xen rings" : "",
             store.persistent() ? (" with persistence in " + opts->persist_dir).c_str() : "");
   daemon.Ready(true);
 

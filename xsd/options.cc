@@ -46,11 +46,14 @@ Result<XsdOptions> ParseOptions(int argc, const char* const* argv, std::string* 
   app.add_option("-w,--timeout", timeouts, "accepted for compatibility");
   app.add_option("-I,--internal-db", internal_db, "accepted: the store is always in memory")->expected(0, 1);
   app.add_flag("-V,--verbose", o.verbose, "log to stderr");
-  app.add_flag("-D,--no-domain-init,-R,--no-recovery,-K,--keep-orphans", ignored, "accepted for compatibility");
+  bool no_domain_init = false;
+  app.add_flag("-D,--no-domain-init", no_domain_init, "do not serve dom0's kernel ring (/proc/xen/xsd_kva)");
+  app.add_flag("-R,--no-recovery,-K,--keep-orphans", ignored, "accepted for compatibility");
   app.add_option("--socket", o.server.socket_path, "the dom0 socket")->capture_default_str();
   app.add_option("--domain-sockets", o.server.domain_socket_dir,
                  "directory for per-domain sockets (DIR/<domid>), created at INTRODUCE");
   app.add_option("--persist", o.persist_dir, "keep a journal and snapshot in this directory");
+  app.add_flag("--sockets-only", o.sockets_only, "serve unix sockets only, even on Xen (no shared rings)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -60,6 +63,7 @@ Result<XsdOptions> ParseOptions(int argc, const char* const* argv, std::string* 
     return Status::Error(EINVAL, e.what());
   }
   for (const auto& q : quotas) TXEND_RETURN_IF_ERROR(ApplyQuota(q, o.quota));
+  o.server.dom0_ring = !no_domain_init;
   return o;
 }
 

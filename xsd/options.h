@@ -1,5 +1,5 @@
 // XsdOptions: xsd's command line — the stock xenstored's flags with the same
-// meaning, plus --socket, --domain-sockets and --persist.
+// meaning, plus --socket, --domain-sockets, --persist and --sockets-only.
 #pragma once
 
 #include <string>
@@ -15,9 +15,10 @@ struct XsdOptions {
   bool no_fork = false;        // -N
   bool output_pid = false;     // -P
   bool verbose = false;        // -V
+  bool sockets_only = false;   // --sockets-only: no Xen rings even on Xen
   std::string pid_file;        // -F
   std::string persist_dir;     // --persist: journal + snapshot here (off when empty)
-  ServerOptions server;        // --socket, --domain-sockets, -T
+  ServerOptions server;        // --socket, --domain-sockets, -T, -D
   Quota quota;                 // -E -S -W -t -A -M -Q
 };
 

@@ -14,15 +14,17 @@
 #include <map>
 #include <vector>
 
+#include "xsd/socket_channel.h"
+
 namespace txend::xsd {
 namespace {
 
 constexpr size_t kReadChunk = 65536;
 constexpr size_t kDom0Backlog = 1 << 20;  // dom0 stops being read past this much queued output
 
-// One connected client socket.
+// One connected client: its channel (socket or ring) and what is in flight on it.
 struct Client {
-  int fd = -1;
+  std::unique_ptr<Channel> channel;
   ConnId conn = 0;
   uint32_t domid = 0;
   wire::MessageReader reader;
@@ -78,19 +80,27 @@ struct Server::Impl {
   int stop_fd = -1;
   std::map<int, uint32_t> listeners;          // listening fd -> domain it serves
   std::map<uint32_t, int> domain_listeners;   // domid -> listening fd
-  std::map<int, std::unique_ptr<Client>> clients;
-  std::map<ConnId, Client*> by_conn;
-  std::vector<Client*> runnable;              // clients with buffered requests to process
+  std::map<ConnId, std::unique_ptr<Client>> clients;
+  std::map<int, Client*> sockets;             // socket clients by fd
+  std::vector<Client*> runnable;              // clients that may have work again (buffered requests, a ring)
   std::vector<Client*> dirty;                 // clients with output to flush, or closing
   FILE* trace = nullptr;
+  std::unique_ptr<RingTransport> rings;       // null: sockets only
 
-  Impl(ServerOptions o, Xenstore& s) : opts(std::move(o)), store(s) {}
+  Impl(ServerOptions o, Xenstore& s, std::unique_ptr<RingTransport> r)
+      : opts(std::move(o)), store(s), rings(std::move(r)) {}
   ~Impl();
 
   void Arm(Client& c);
   void Accept(int listener_fd, uint32_t domid);
+  Client& Add(ConnId conn, uint32_t domid, std::unique_ptr<Channel> channel);
   void ReadFrom(Client& c);
   void Process(Client& c);
+  void Resume(Client& c);
+  void OpenRing(const Introduction& domain);
+  void OpenDom0Ring();
+  void OnRings();
+  void CheckDomains();
   void Deliver(Outbox& out);
   void Flush(Client& c);
   void Close(Client& c);
@@ -106,7 +116,7 @@ struct Server::Impl {
 };
 
 Server::Impl::~Impl() {
-  for (auto& [fd, c] : clients) close(fd);
+  clients.clear();
   for (auto& [fd, domid] : listeners) close(fd);
   if (!opts.socket_path.empty()) unlink(opts.socket_path.c_str());
   for (auto& [domid, fd] : domain_listeners) unlink((opts.domain_socket_dir + "/" + std::to_string(domid)).c_str());
@@ -116,28 +126,36 @@ Server::Impl::~Impl() {
 }
 
 void Server::Impl::Arm(Client& c) {
+  int fd = c.channel->fd();
+  if (fd < 0) return;
   epoll_event ev{};
   ev.events = (c.reading ? uint32_t{EPOLLIN} : 0u) | (c.writing ? uint32_t{EPOLLOUT} : 0u) | EPOLLRDHUP;
-  ev.data.fd = c.fd;
-  epoll_ctl(epfd, EPOLL_CTL_MOD, c.fd, &ev);
+  ev.data.fd = fd;
+  epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev);
 }
 
 void Server::Impl::Accept(int listener_fd, uint32_t domid) {
   while (true) {
     int fd = accept4(listener_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
-    auto c = std::make_unique<Client>();
-    c->fd = fd;
-    c->domid = domid;
-    c->conn = store.Connect(domid);
-    if (domid != 0) store.DomainConnected(domid);
+    Add(store.Connect(domid), domid, std::make_unique<SocketChannel>(fd));
+  }
+}
+
+Client& Server::Impl::Add(ConnId conn, uint32_t domid, std::unique_ptr<Channel> channel) {
+  auto c = std::make_unique<Client>();
+  c->channel = std::move(channel);
+  c->conn = conn;
+  c->domid = domid;
+  if (domid != 0) store.DomainConnected(domid);
+  if (int fd = c->channel->fd(); fd >= 0) {
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
     ev.data.fd = fd;
     epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
-    by_conn[c->conn] = c.get();
-    clients[fd] = std::move(c);
+    sockets[fd] = c.get();
   }
+  return *(clients[conn] = std::move(c));
 }
 
 bool Server::Impl::Paused(const Client& c) const {
@@ -147,12 +165,11 @@ bool Server::Impl::Paused(const Client& c) const {
 
 void Server::Impl::ReadFrom(Client& c) {
   char buf[kReadChunk];
-  ssize_t n = read(c.fd, buf, sizeof buf);
-  if (n > 0) {
+  ssize_t n = c.channel->Read(buf, sizeof buf);
+  if (n > 0)
     c.reader.Feed(std::string_view(buf, static_cast<size_t>(n)));
-  } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+  else if (n < 0)
     c.eof = true;
-  }
   Process(c);
   if (!c.reader.error().ok()) {  // oversized message: the stock daemons kill the connection
     store.CountDroppedConnection();
@@ -181,8 +198,8 @@ void Server::Impl::Process(Client& c) {
 
 void Server::Impl::Deliver(Outbox& out) {
   for (auto& [conn, bytes] : out.messages) {
-    auto it = by_conn.find(conn);
-    if (it == by_conn.end() || it->second->closing) continue;
+    auto it = clients.find(conn);
+    if (it == clients.end() || it->second->closing) continue;
     Client& c = *it->second;
     if (trace) Trace("OUT", c, bytes);
     wire::Header h;
@@ -195,9 +212,10 @@ void Server::Impl::Deliver(Outbox& out) {
       c.closing = true;
     }
   }
-  for (uint32_t domid : out.introduced) {
+  for (const Introduction& domain : out.introduced) {
+    if (rings) OpenRing(domain);
     if (!opts.domain_socket_dir.empty()) {
-      Status st = OpenDomainSocket(domid);
+      Status st = OpenDomainSocket(domain.domid);
       if (!st.ok()) fprintf(stderr, "xsd: %s\n", st.ToString().c_str());
     }
   }
@@ -206,13 +224,12 @@ void Server::Impl::Deliver(Outbox& out) {
 
 void Server::Impl::Flush(Client& c) {
   while (c.out_pos < c.out.size()) {
-    ssize_t n = send(c.fd, c.out.data() + c.out_pos, c.out.size() - c.out_pos, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) break;
-    if (n <= 0) {
+    ssize_t n = c.channel->Write(c.out.data() + c.out_pos, c.out.size() - c.out_pos);
+    if (n < 0) {
       c.closing = true;
       return;
     }
+    if (n == 0) break;
     c.out_pos += static_cast<size_t>(n);
   }
   while (!c.reply_ends.empty() && c.reply_ends.front() <= c.out_pos) c.reply_ends.pop_front();
@@ -234,19 +251,82 @@ void Server::Impl::Flush(Client& c) {
 
 void Server::Impl::Close(Client& c) {
   uint32_t domid = c.domid;
-  epoll_ctl(epfd, EPOLL_CTL_DEL, c.fd, nullptr);
-  close(c.fd);
-  store.Disconnect(c.conn);
-  by_conn.erase(c.conn);
+  ConnId conn = c.conn;
+  if (int fd = c.channel->fd(); fd >= 0) {
+    epoll_ctl(epfd, EPOLL_CTL_DEL, fd, nullptr);
+    sockets.erase(fd);
+  }
+  store.Disconnect(conn);
   std::erase(runnable, &c);
   std::erase(dirty, &c);
-  clients.erase(c.fd);
+  clients.erase(conn);  // closes the channel
   if (domid == 0) return;
-  for (auto& [fd, other] : clients)
+  for (auto& [id, other] : clients)
     if (other->domid == domid) return;
   // The last channel to an introduced domain closed: like a dead ring.
   Outbox out;
   store.DomainGone(domid, out);
+  Deliver(out);
+}
+
+// A ring whose peer may have written while nobody read (new, or was paused):
+// nothing will kick it again, so read it now.
+void Server::Impl::Resume(Client& c) {
+  if (c.channel->fd() < 0 && !Paused(c) && !c.eof)
+    ReadFrom(c);
+  else
+    Process(c);
+}
+
+// A re-INTRODUCE of a domain whose ring is served keeps that connection (its
+// watches and transactions); one whose ring was dropped gets a new one.
+void Server::Impl::OpenRing(const Introduction& domain) {
+  for (auto& [conn, c] : clients)
+    if (c->domid == domain.domid && c->channel->fd() < 0 && !c->closing) return;
+  ConnId conn = store.Connect(domain.domid);
+  auto channel = rings->Open(domain, conn);
+  if (!channel.ok()) {
+    store.Disconnect(conn);
+    fprintf(stderr, "xsd: domain %u: %s\n", domain.domid, channel.status().ToString().c_str());
+    return;
+  }
+  runnable.push_back(&Add(conn, domain.domid, std::move(*channel)));
+}
+
+void Server::Impl::OpenDom0Ring() {
+  ConnId conn = store.Connect(0);
+  auto channel = rings->OpenDom0(conn);
+  if (!channel.ok()) {
+    store.Disconnect(conn);
+    fprintf(stderr, "xsd: no dom0 ring: %s\n", channel.status().ToString().c_str());
+    return;
+  }
+  runnable.push_back(&Add(conn, 0, std::move(*channel)));
+}
+
+void Server::Impl::OnRings() {
+  RingEvents ev = rings->Poll();
+  for (ConnId conn : ev.kicked) {
+    auto it = clients.find(conn);
+    if (it == clients.end() || it->second->closing) continue;
+    Client& c = *it->second;
+    if (c.reading) ReadFrom(c);  // a paused client's requests wait in its ring
+    MarkDirty(c);                // the peer may have made room for replies
+  }
+  if (ev.domains_changed) CheckDomains();
+}
+
+// Xen said some domain changed: a shut-down domain fires @releaseDomain once,
+// a dead one is released (its ring closes).
+void Server::Impl::CheckDomains() {
+  Outbox out;
+  for (uint32_t domid : store.IntroducedDomains()) {
+    switch (rings->StateOf(domid)) {
+      case DomainState::kRunning: break;
+      case DomainState::kShutDown: store.DomainGone(domid, out); break;
+      case DomainState::kDead: store.DomainDied(domid, out); break;
+    }
+  }
   Deliver(out);
 }
 
@@ -271,7 +351,7 @@ void Server::Impl::CloseDomain(uint32_t domid) {
     unlink((opts.domain_socket_dir + "/" + std::to_string(domid)).c_str());
     domain_listeners.erase(it);
   }
-  for (auto& [fd, c] : clients)
+  for (auto& [conn, c] : clients)
     if (c->domid == domid) {
       c->closing = true;
       MarkDirty(*c);
@@ -303,8 +383,9 @@ void Server::Impl::FlushAndCloseDirty() {
   }
 }
 
-Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Xenstore& store) {
-  auto impl = std::make_unique<Impl>(std::move(options), store);
+Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Xenstore& store,
+                                               std::unique_ptr<RingTransport> rings) {
+  auto impl = std::make_unique<Impl>(std::move(options), store, std::move(rings));
   impl->epfd = epoll_create1(EPOLL_CLOEXEC);
   impl->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (impl->epfd < 0 || impl->stop_fd < 0) return Status::Error(errno, "epoll/eventfd setup failed");
@@ -323,6 +404,11 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Xenstore& 
   if (!impl->opts.domain_socket_dir.empty() && mkdir(impl->opts.domain_socket_dir.c_str(), 0700) != 0 &&
       errno != EEXIST)
     return Status::Error(errno, "cannot create " + impl->opts.domain_socket_dir);
+  if (impl->rings) {
+    ev.data.fd = impl->rings->fd();
+    epoll_ctl(impl->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+    if (impl->opts.dom0_ring) impl->OpenDom0Ring();
+  }
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
@@ -345,19 +431,23 @@ Status Server::Run() {
     for (int i = 0; i < n; ++i) {
       int fd = events[i].data.fd;
       if (fd == s.stop_fd) return Status::Ok();
+      if (s.rings && fd == s.rings->fd()) {
+        s.OnRings();
+        continue;
+      }
       if (auto l = s.listeners.find(fd); l != s.listeners.end()) {
         s.Accept(fd, l->second);
         continue;
       }
-      auto it = s.clients.find(fd);
-      if (it == s.clients.end()) continue;
+      auto it = s.sockets.find(fd);
+      if (it == s.sockets.end()) continue;
       Client& c = *it->second;
       if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) s.ReadFrom(c);
       if (events[i].events & EPOLLOUT) s.MarkDirty(c);
     }
     std::vector<Client*> runnable;
     runnable.swap(s.runnable);
-    for (Client* c : runnable) s.Process(*c);
+    for (Client* c : runnable) s.Resume(*c);
     // Group commit: one fdatasync covers every commit of this round, before any reply leaves.
     Status synced = s.store.Sync();
     if (!synced.ok()) return synced;

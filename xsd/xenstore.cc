@@ -448,9 +448,8 @@ Xenstore::Reply Xenstore::DoIntroduce(const wire::Message& m, Outbox& out) {
   if (domid == 0) return Inval("cannot introduce domain 0");
   TXEND_ASSIGN_OR_RETURN(int64_t mfn, Number<int64_t>(f[1]));  // signed decimal, per the spec
   TXEND_ASSIGN_OR_RETURN(uint32_t port, Number<uint32_t>(f[2]));
-  bool again = domains_.IsIntroduced(domid);
   domains_.Introduce(domid, static_cast<uint64_t>(mfn), port);
-  if (!again) out.introduced.push_back(domid);
+  out.introduced.push_back({domid, static_cast<uint64_t>(mfn), port});
   FireSpecial("@introduceDomain", out);
   return kOk;
 }
@@ -459,10 +458,21 @@ Xenstore::Reply Xenstore::DoRelease(const wire::Message& m, Outbox& out) {
   TXEND_ASSIGN_OR_RETURN(auto f, Fields(m, 1));
   TXEND_ASSIGN_OR_RETURN(uint32_t domid, DomidArg(f[0]));
   if (domid == 0 || !domains_.IsIntroduced(domid)) return Status::Error(ENOENT, "domain not introduced");
+  DomainDied(domid, out);
+  return kOk;
+}
+
+void Xenstore::DomainDied(uint32_t domid, Outbox& out) {
+  if (domid == 0 || !domains_.IsIntroduced(domid)) return;
   domains_.Release(domid);
   out.released.push_back(domid);
   FireSpecial("@releaseDomain", out);
-  return kOk;
+}
+
+std::vector<uint32_t> Xenstore::IntroducedDomains() const {
+  std::vector<uint32_t> ids = domains_.Introduced();
+  std::erase(ids, 0u);
+  return ids;
 }
 
 void Xenstore::DomainGone(uint32_t domid, Outbox& out) {

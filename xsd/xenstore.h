@@ -23,11 +23,19 @@
 
 namespace txend::xsd {
 
+// INTRODUCE's arguments: the domain and where its ring page and event channel are.
+struct Introduction {
+  uint32_t domid = 0;
+  uint64_t mfn = 0;
+  uint32_t port = 0;
+  bool operator==(const Introduction&) const = default;
+};
+
 // What handling requests produced for the transports.
 struct Outbox {
   std::vector<std::pair<ConnId, std::string>> messages;  // encoded replies and watch events
-  std::vector<uint32_t> introduced;                       // INTRODUCEd domains to start serving
-  std::vector<uint32_t> released;                         // RELEASEd domains to stop serving
+  std::vector<Introduction> introduced;                   // INTRODUCEd domains to serve (again)
+  std::vector<uint32_t> released;                         // released or dead domains to stop serving
 };
 
 class Xenstore {
@@ -46,6 +54,11 @@ class Xenstore {
   void DomainGone(uint32_t domid, Outbox& out);
   // A domain's channel (re)connected: it is alive, and a later loss counts again.
   void DomainConnected(uint32_t domid);
+  // The domain no longer exists (the hypervisor says so): released as by
+  // RELEASE, @releaseDomain fires. Nothing if it was not introduced.
+  void DomainDied(uint32_t domid, Outbox& out);
+  // Introduced domains other than dom0.
+  std::vector<uint32_t> IntroducedDomains() const;
   // Makes committed changes durable (group commit); compacts when due.
   Status Sync();
 

@@ -242,11 +242,13 @@ TEST(Xenstore, DomainsIntroduceReleaseAndSpecialWatches) {
   h.events.clear();
   EXPECT_EQ(h.Ask(dom0, MsgType::kIsDomainIntroduced, "8\0"s), "F\0"s);
   EXPECT_EQ(h.Ask(dom0, MsgType::kIntroduce, "8\0" "-12\0" "3\0"s), kOk);  // mfn is signed decimal
-  EXPECT_EQ(h.last_out.introduced, std::vector<uint32_t>{8});
+  EXPECT_EQ(h.last_out.introduced, (std::vector<Introduction>{{8, static_cast<uint64_t>(-12), 3}}));
+  EXPECT_EQ(h.store.IntroducedDomains(), std::vector<uint32_t>{8});
   EXPECT_EQ(h.Ask(dom0, MsgType::kIsDomainIntroduced, "8\0"s), "T\0"s);
   EXPECT_EQ(h.Ask(dom0, MsgType::kGetDomainPath, "8\0"s), "/local/domain/8\0"s);
   EXPECT_EQ(h.Ask(dom0, MsgType::kRelease, "8\0"s), kOk);
   EXPECT_EQ(h.last_out.released, std::vector<uint32_t>{8});
+  EXPECT_TRUE(h.store.IntroducedDomains().empty());
   EXPECT_EQ(h.Ask(dom0, MsgType::kRelease, "8\0"s), "ERR:ENOENT");
   EXPECT_EQ(h.events[dom0], (std::vector<std::string>{"@introduceDomain\0i\0"s, "@releaseDomain\0r\0"s}));
   EXPECT_EQ(h.Ask(dom0, MsgType::kIntroduce, "0\0" "1\0" "1\0"s), "ERR:EINVAL");
@@ -266,6 +268,25 @@ TEST(Xenstore, DomainGoneFiresReleaseOncePerIncarnation) {
   Outbox again;
   h.store.DomainGone(9, again);
   EXPECT_EQ(again.messages.size(), 1u);
+}
+
+TEST(Xenstore, DeadDomainIsReleasedWithOneEvent) {
+  Harness h;
+  ConnId dom0 = h.Connect(0);
+  h.Ask(dom0, MsgType::kIntroduce, "4\0" "77\0" "2\0"s);
+  EXPECT_EQ(h.Ask(dom0, MsgType::kIntroduce, "4\0" "78\0" "3\0"s), kOk);  // again: reported again
+  EXPECT_EQ(h.last_out.introduced, (std::vector<Introduction>{{4, 78, 3}}));
+  h.Ask(dom0, MsgType::kWatch, "@releaseDomain\0r\0"s);
+  Outbox out;
+  h.store.DomainDied(4, out);
+  EXPECT_EQ(out.released, std::vector<uint32_t>{4});
+  EXPECT_EQ(out.messages.size(), 1u);
+  EXPECT_EQ(h.Ask(dom0, MsgType::kIsDomainIntroduced, "4\0"s), "F\0"s);
+  Outbox again;
+  h.store.DomainDied(4, again);  // already gone: nothing more
+  h.store.DomainDied(0, again);  // dom0 never dies here
+  EXPECT_TRUE(again.messages.empty());
+  EXPECT_TRUE(again.released.empty());
 }
 
 TEST(Xenstore, DirectoryPartPagesLargeListings) {
