@@ -9,6 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include "http/request_decoder.h"
+
 namespace txend::http {
 namespace {
 
@@ -37,24 +39,6 @@ bhttp::response<bhttp::string_body> ToBeast(const HttpResponse& r, unsigned vers
   return res;
 }
 
-Result<HttpRequest> FromBeast(const bhttp::request<bhttp::string_body>& req, const std::string& peer) {
-  HttpRequest out;
-  out.method = std::string(req.method_string());
-  TXEND_ASSIGN_OR_RETURN(auto target, ParseTarget(std::string_view(req.target().data(), req.target().size())));
-  out.path = std::move(target.first);
-  out.params = std::move(target.second);
-  out.body = req.body();
-  out.peer = peer;
-  auto accept = req[bhttp::field::accept];
-  out.wants_html = accept.find("text/html") != beast::string_view::npos;
-  auto ctype = req[bhttp::field::content_type];
-  if (out.method == "POST" && (ctype.empty() || ctype.starts_with("application/x-www-form-urlencoded"))) {
-    TXEND_ASSIGN_OR_RETURN(Params form, ParseForm(out.body));
-    out.params.Merge(form);
-  }
-  return out;
-}
-
 // One client connection: read a request, run the handler on the worker pool,
 // write the reply, repeat while the client keeps the connection alive.
 template <class Protocol>
@@ -78,7 +62,7 @@ class Session : public std::enable_shared_from_this<Session<Protocol>> {
   void Read() {
     parser_.emplace();
     parser_->body_limit(shared_.options.max_body_bytes);
-    parser_->header_limit(16 * 1024);
+    parser_->header_limit(kMaxHeaderBytes);
     stream_.expires_after(shared_.options.io_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
@@ -101,7 +85,7 @@ class Session : public std::enable_shared_from_this<Session<Protocol>> {
     bool keep_alive = req.keep_alive();
     ++shared_.stats.requests;
     asio::post(*shared_.workers, [self = this->shared_from_this(), req = std::move(req), version, keep_alive] {
-      auto decoded = FromBeast(req, self->peer_);
+      auto decoded = DecodeRequest(req, self->peer_);
       HttpResponse response = decoded.ok() ? self->shared_.handler(*decoded)
                                            : XendError(400, decoded.status().message());
       asio::post(self->stream_.get_executor(), [self, response = std::move(response), version, keep_alive] {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: installs packages, builds a normal and an ASan/UBSan tree,
-# runs every CTest test in both.
+# runs every CTest test in both, then fuzzes in a clang tree (tests/fuzz).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/install-deps.sh"
@@ -10,3 +10,10 @@ BUILD_DIR="$top/build-asan" "$top/scripts/build.sh" -DTXEND_SANITIZE=ON -DCMAKE_
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd "$top/build-asan" && ctest --output-on-failure -j2 --timeout 900 -LE 'bench|xenlab')
+# libFuzzer needs clang: a third tree builds only the fuzz targets (tests/fuzz)
+# and fuzzes each for TXEND_FUZZ_RUNS iterations.
+if command -v clang++ >/dev/null; then
+  CC=clang CXX=clang++ cmake -S "$top" -B "$top/build-fuzz" -G Ninja -DTXEND_FUZZ=ON >/dev/null
+  cmake --build "$top/build-fuzz" -j"$(nproc)" --target fuzzers
+  (cd "$top/build-fuzz" && ctest --output-on-failure -j2 --timeout 300 -L fuzz)
+fi

@@ -109,7 +109,8 @@ Result<int> HexField(std::string_view field, const std::string& text, int max) {
   if (StartsWith(digits, "0x") || StartsWith(digits, "0X")) digits.remove_prefix(2);
   int value = 0;
   bool ok = !digits.empty() && digits.size() <= 6;
-  for (char c : digits) {
+  for (size_t k = 0; ok && k < digits.size(); ++k) {  // at most 6 digits: no overflow
+    char c = digits[k];
     int d = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
             : std::isxdigit(static_cast<unsigned char>(c)) ? (c | 0x20) - 'a' + 10
                                                            : -1;

@@ -8,6 +8,9 @@
 #include <cstring>
 #include <optional>
 
+#include "xsd/path.h"
+#include "xsd/wire.h"
+
 namespace txend::xsd {
 namespace {
 
@@ -56,6 +59,17 @@ struct Entry {
   wire::Perms perms;
 };
 
+// Only what the protocol can store: a canonical absolute path ("//", a
+// trailing '/' or a bad character would name a node no one can address).
+bool IsStorePath(std::string_view path) {
+  auto canonical = Canonicalize(path, 0, false, wire::kAbsPathMax);
+  return !path.empty() && path[0] == '/' && canonical.ok() && *canonical == path;
+}
+
+bool IsAccess(wire::Access a) {
+  return a == wire::Access::kNone || a == wire::Access::kRead || a == wire::Access::kWrite || a == wire::Access::kBoth;
+}
+
 // Decodes a record payload; nullopt if malformed.
 class PayloadReader {
  public:
@@ -65,8 +79,7 @@ class PayloadReader {
     while (pos_ < p_.size()) {
       Entry e;
       char kind = p_[pos_++];
-      if ((kind != 'S' && kind != 'D') || !String(e.path) || e.path.empty() || e.path[0] != '/')
-        return std::nullopt;
+      if ((kind != 'S' && kind != 'D') || !String(e.path) || !IsStorePath(e.path)) return std::nullopt;
       e.remove = kind == 'D';
       if (!e.remove) {
         uint32_t n = 0;
@@ -75,7 +88,7 @@ class PayloadReader {
         for (auto& perm : e.perms) {
           if (pos_ >= p_.size()) return std::nullopt;
           perm.access = static_cast<wire::Access>(p_[pos_++]);
-          if (!U32(perm.domid)) return std::nullopt;
+          if (!IsAccess(perm.access) || !U32(perm.domid)) return std::nullopt;
         }
       }
       entries.push_back(std::move(e));

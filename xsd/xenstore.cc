@@ -328,8 +328,9 @@ Xenstore::Reply Xenstore::DoMkdir(Session& s, const wire::Message& m, Outbox& ou
   TXEND_ASSIGN_OR_RETURN(auto f, Fields(m, 1));
   TXEND_ASSIGN_OR_RETURN(std::string path, PathArg(s, f[0], false));
   TXEND_ASSIGN_OR_RETURN(Transaction * tx, TransactionOf(s, m));
-  if (View(tx).Find(path)) {
-    if (tx) tx->ObserveNode(path, View(tx).Find(path));
+  if (const Node* existing = View(tx).Find(path)) {  // nothing to do, if it is ours to write
+    if (tx) tx->ObserveNode(path, existing);
+    TXEND_RETURN_IF_ERROR(CheckWritable(s, View(tx), path));
     return kOk;
   }
   TXEND_RETURN_IF_ERROR(Mutate(s, tx, Op{Op::kMkdir, std::move(path), {}, {}, {}}, out));

@@ -13,6 +13,8 @@
 #include <filesystem>
 #include <thread>
 
+#include "toolstack/xs/connection.h"
+
 extern char** environ;
 
 namespace txend::testing {
@@ -101,6 +103,17 @@ Result<std::unique_ptr<DaemonProcess>> StartXsd(const std::string& socket_path,
   std::vector<std::string> argv{BinPath("xsd"), "--no-fork", "--socket", socket_path};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   return DaemonProcess::Start(argv, socket_path);
+}
+
+uint64_t XsdStat(const std::string& socket, const std::string& name) {
+  auto c = xs::Connection::Open(socket);
+  if (!c.ok()) return ~0ull;
+  auto stats = (*c)->Control({"stats"});
+  if (!stats.ok()) return ~0ull;
+  std::string text = "\n" + *stats;
+  size_t pos = text.find("\n" + name + " ");
+  if (pos == std::string::npos) return ~0ull;
+  return std::stoull(text.substr(pos + name.size() + 2));
 }
 
 void WriteFakeKernel(const std::string& path) {

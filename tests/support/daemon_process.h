@@ -59,6 +59,9 @@ bool SocketAccepts(const std::string& path);
 Result<std::unique_ptr<DaemonProcess>> StartXsd(const std::string& socket_path,
                                                 std::vector<std::string> extra_args = {});
 
+// A counter from the CONTROL stats of the xenstored on `socket` (~0 when unavailable).
+uint64_t XsdStat(const std::string& socket, const std::string& name);
+
 // Writes a file a domain builder accepts as a kernel: an x86-64 ELF header.
 void WriteFakeKernel(const std::string& path);
 

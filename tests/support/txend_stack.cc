@@ -57,15 +57,7 @@ Status TxendStack::RestartXsd(int signal) {
   return StartXsd();
 }
 
-uint64_t TxendStack::XsdStat(const std::string& name) const {
-  auto c = xs::Connection::Open(xs_socket());
-  if (!c.ok()) return ~0ull;
-  auto stats = (*c)->Control({"stats"});
-  if (!stats.ok()) return ~0ull;
-  size_t pos = ("\n" + *stats).find("\n" + name + " ");
-  if (pos == std::string::npos) return ~0ull;
-  return std::stoull(stats->substr(pos + name.size() + 1));
-}
+uint64_t TxendStack::XsdStat(const std::string& name) const { return testing::XsdStat(xs_socket(), name); }
 
 std::string TxendStack::Config(const std::string& name, int disks, int vifs, int memory_mib) const {
   // libvirt's style: single quotes, no spaces between siblings.

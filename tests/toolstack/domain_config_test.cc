@@ -374,6 +374,8 @@ TEST(DomainConfigValidation, ClearErrors) {
        "vfb: vncdisplay: -1 is out of range (0..65535)"},
       {Minimal("(device (pci (dev (bus 0x00) (slot 0x20) (func 0x0))))"),
        "pci: slot: 0x20 is out of range (max 0x1f)"},
+      {Minimal("(device (pci (dev (domain 0xfffffffffffffff1) (bus 0) (slot 1) (func 0))))"),  // found by fuzzing
+       "pci: domain: expected a hex number, got '0xfffffffffffffff1'"},
       {Minimal("(device (pci (bus 0) (dev 1) (func 2)))"),
        "pci: old-style (pci (bus ..) (dev ..) ..) entries are not supported; "
        "use (pci (dev (domain ..) (bus ..) (slot ..) (func ..)))"},

@@ -1,4 +1,5 @@
-// The xsd process under bad input, misbehaving clients, and SIGKILL with persistence.
+// The xsd process under bad input and misbehaving clients (SIGKILL with
+// persistence: crash_safety_test.cc).
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -10,6 +11,7 @@
 #include <thread>
 
 #include "tests/support/daemon_process.h"
+#include "tests/support/raw_wire.h"
 #include "toolstack/xs/connection.h"
 #include "toolstack/xs/transaction.h"
 #include "xsd/wire.h"
@@ -22,30 +24,14 @@ using testing::TempDir;
 using namespace std::string_literals;
 
 int Dial(const std::string& path) {
-  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  timeval tv{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  int fd = testing::DialUnix(path);
+  EXPECT_GE(fd, 0) << path;
   return fd;
 }
 
-void Send(int fd, const std::string& bytes) {
-  ASSERT_EQ(send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
-}
+void Send(int fd, const std::string& bytes) { ASSERT_TRUE(testing::SendAll(fd, bytes)); }
 
-// Reads one whole message, or nullopt on EOF/timeout.
-std::optional<wire::Message> Receive(int fd) {
-  wire::MessageReader r;
-  char c;
-  while (true) {
-    if (auto m = r.Next()) return m;
-    if (read(fd, &c, 1) != 1) return std::nullopt;
-    r.Feed(std::string_view(&c, 1));
-  }
-}
+std::optional<wire::Message> Receive(int fd) { return testing::ReceiveMessage(fd); }
 
 class XsdDaemon : public ::testing::Test {
  protected:
@@ -146,27 +132,6 @@ TEST_F(XsdDaemon, ClientThatNeverReadsIsDroppedNotBuffered) {
   auto stats = (*writer)->Control({"stats"});
   EXPECT_NE(stats->find("connections_dropped 1"), std::string::npos) << *stats;
   close(lazy);
-}
-
-TEST_F(XsdDaemon, AcknowledgedCommitsSurviveSigkill) {
-  std::string db = dir_ / "db";
-  Start({"--persist", db});
-  {
-    auto c = xs::Connection::Open(sock());
-    for (int i = 0; i < 50; ++i)
-      ASSERT_TRUE(xs::RunTransaction(**c, [&](xs::Transaction& tx) {
-                    return tx.Write("/persist/" + std::to_string(i), "v" + std::to_string(i));
-                  }).ok());
-    auto tx = xs::Transaction::Begin(**c);
-    ASSERT_TRUE(tx->Write("/persist/uncommitted", "x").ok());
-    xsd_->Stop(SIGKILL);  // dies with a transaction open
-  }
-  Start({"--persist", db});
-  auto c = xs::Connection::Open(sock());
-  auto snap = xs::Snapshot::Begin(**c);
-  for (int i = 0; i < 50; ++i)
-    EXPECT_EQ(snap->Read("/persist/" + std::to_string(i)).value_or("?"), "v" + std::to_string(i));
-  EXPECT_EQ(snap->Read("/persist/uncommitted").status().code(), ENOENT);
 }
 
 TEST_F(XsdDaemon, DaemonizesAndReportsReadinessAndPid) {

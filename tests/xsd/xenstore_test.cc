@@ -196,6 +196,9 @@ TEST(Xenstore, GuestPermissionsAndOwnership) {
   EXPECT_EQ(h.Read(g, "/local/domain/5/secret"), "ERR:EACCES");
   EXPECT_EQ(h.Write(g, "/local/domain/5/secret", "x"), "ERR:EACCES");
   EXPECT_EQ(h.Write(g, "/local/domain/5/new", "x"), "ERR:EACCES");
+  // MKDIR of an existing node needs write access too (no existence oracle), as in C xenstored.
+  EXPECT_EQ(h.Ask(g, MsgType::kMkdir, "/local/domain/5/secret\0"s), "ERR:EACCES");
+  EXPECT_EQ(h.Ask(g, MsgType::kMkdir, "data/key\0"s), kOk);
   EXPECT_EQ(h.Ask(g, MsgType::kSetPerms, "data/key\0n5\0"s), "ERR:EPERM");  // no giving away
   EXPECT_EQ(h.Ask(g, MsgType::kSetPerms, "data/key\0n4\0r5\0"s), kOk);
   for (auto t : {MsgType::kIntroduce, MsgType::kRelease, MsgType::kControl, MsgType::kSetTarget})

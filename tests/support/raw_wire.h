@@ -1,0 +1,23 @@
+// Test support: raw xenstore wire I/O for clients that misbehave on purpose
+// (garbage, partial messages, pipelining without reading), where
+// xs::Connection would be too polite.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "xsd/wire.h"
+
+namespace txend::testing {
+
+// A connected unix stream socket (receive timeout `timeout_s`), or -1.
+int DialUnix(const std::string& path, int timeout_s = 5);
+// Sends every byte; false when the peer is gone.
+bool SendAll(int fd, const std::string& bytes);
+// Reads one whole message; nullopt on EOF, error or timeout.
+std::optional<wire::Message> ReceiveMessage(int fd);
+// Sends one request and returns its reply, skipping watch events; nullopt when none came.
+std::optional<wire::Message> AskRaw(int fd, wire::MsgType type, const std::string& payload,
+                                    uint32_t tx_id = 0, uint32_t req_id = 1);
+
+}  // namespace txend::testing
