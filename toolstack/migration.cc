@@ -12,6 +12,8 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 
 #include "toolstack/migration_protocol.h"
@@ -65,7 +67,46 @@ class SigpipeBlocked {
   sigset_t pipe_, old_;
 };
 
+// Marks a domain as arriving (<state_dir>/incoming/<uuid>) from before its
+// image is restored until the source hands it over: a txend killed meanwhile
+// finds the mark when it starts again and destroys what it had created.
+class IncomingMark {
+ public:
+  IncomingMark(const std::string& state_dir, const std::string& uuid)
+      : path_(std::filesystem::path(state_dir) / "incoming" / uuid) {
+    std::error_code ec;
+    std::filesystem::create_directories(path_.parent_path(), ec);
+    std::ofstream(path_).flush();
+  }
+  ~IncomingMark() {
+    std::error_code ec;
+    std::filesystem::remove(path_, ec);
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
 }  // namespace
+
+Status Toolstack::DiscardUnfinishedIncoming() {
+  std::filesystem::path dir = std::filesystem::path(options_.state_dir) / "incoming";
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) return Status::Ok();
+  TXEND_ASSIGN_OR_RETURN(auto domains, hv_.ListDomains());
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    std::string uuid = entry.path().filename().string();
+    for (const auto& info : domains) {
+      if (info.domid == kDom0 || info.uuid.ToString() != uuid) continue;
+      TXEND_RETURN_IF_ERROR(hv_.Destroy(info.domid));
+      TXEND_RETURN_IF_ERROR(
+          xs::RunTransaction(xs_, [&](xs::Transaction& tx) { return tx.RmMany(DomainPaths(uuid, info.domid), true); }));
+      (void)xs_.Release(info.domid);
+    }
+    std::filesystem::remove(entry.path(), ec);
+  }
+  return Status::Ok();
+}
 
 void Toolstack::ResumeIfSuspended(uint32_t domid) {
   auto info = hv_.GetDomainInfo(domid);
@@ -178,6 +219,8 @@ Result<IncomingMigration> Toolstack::ReceiveMigration(TcpSocket& socket, std::ch
   TXEND_RETURN_IF_ERROR(SendMessage(fd, Message(MessageType::kAccept)));
 
   std::lock_guard lock(ops_mu_);
+  std::optional<IncomingMark> mark;
+  mark.emplace(options_.state_dir, config->uuid);
   auto domid = CreateLocked(*config, true, fd);  // restores the stream; backends connected; paused
   if (!domid.ok()) {
     (void)SendMessage(fd, Message(MessageType::kFail, domid.status()));
@@ -192,6 +235,7 @@ Result<IncomingMigration> Toolstack::ReceiveMigration(TcpSocket& socket, std::ch
   if (Status st = SendMessage(fd, Message(MessageType::kReady)); !st.ok()) return fail(st);
   if (auto go = Expect(fd, MessageType::kGo); !go.ok()) return fail(go.status());
   // The source handed the domain over: from here it is ours.
+  mark.reset();
   TXEND_ASSIGN_OR_RETURN(auto devices, DevicesOf(d.config));
   Status st = hv_.Unpause(*domid);
   if (st.ok()) st = WaitDevicesConnected(*domid, devices);

@@ -140,6 +140,8 @@ class Toolstack {
   Status WaitDevicesConnected(uint32_t domid, const std::vector<DeviceRef>& devices);
   // The checks an incoming domain must pass before its image is sent.
   Status CheckIncoming(const DomainConfig& config);
+  // Destroys domains whose migration here was cut off by a txend restart.
+  Status DiscardUnfinishedIncoming();
   Status DestroyLocked(const RegisteredDomain& d);
   Status WaitForBackends(uint32_t domid, const std::vector<DeviceRef>& devices,
                          const std::function<Status()>& trigger);
