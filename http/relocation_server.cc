@@ -108,6 +108,7 @@ void RelocationServer::Impl::Serve(int fd) {
     close(fd);
     return;
   }
+  log("relocation: incoming migration from " + peer);
   Connection& c = connections.emplace_back();
   c.socket = std::make_shared<toolstack::TcpSocket>(fd);
   c.thread = std::thread([this, &c, peer] { Receive(c, peer); });
