@@ -22,9 +22,9 @@ Result<uint16_t> Port(const std::string& text) {
   return Status::Error(EINVAL, "bad TCP port '" + text + "'");
 }
 
-// "[ADDR:]PORT" as --tcp takes it.
-Result<TcpEndpoint> Endpoint(const std::string& text) {
-  TcpEndpoint e;
+// "[ADDR:]PORT" as --tcp and --relocation take it.
+Result<TcpEndpoint> Endpoint(const std::string& text, const std::string& default_address = "127.0.0.1") {
+  TcpEndpoint e{default_address, 0};
   size_t colon = text.rfind(':');
   if (colon != std::string::npos) e.address = text.substr(0, colon);
   TXEND_ASSIGN_OR_RETURN(e.port, Port(colon == std::string::npos ? text : text.substr(colon + 1)));
@@ -52,7 +52,12 @@ Status ApplyConfigText(const std::string& text, DaemonOptions& o) {
     else if (key == "txend-hypervisor") o.hypervisor = value;
     else if (key == "txend-state-dir") o.state_dir = value;
     else if (key == "device-create-timeout") o.device_timeout_s = std::atoi(value.c_str());
-    // Other xend settings (relocation, vnc, network scripts...) are accepted and ignored.
+    else if (key == "xend-relocation-server") o.relocation.enabled = Yes(value);
+    else if (key == "xend-relocation-port") { TXEND_ASSIGN_OR_RETURN(o.relocation.endpoint.port, Port(value)); }
+    else if (key == "xend-relocation-address") o.relocation.endpoint.address = value.empty() ? "0.0.0.0" : value;
+    else if (key == "xend-relocation-hosts-allow") o.relocation.hosts_allow = value;
+    else if (key == "xend-relocation-ssl-server") o.relocation.ssl_server = Yes(value);
+    // Other xend settings (vnc, network scripts, relocation over SSL...) are accepted and ignored.
   }
   if (http) o.tcp = tcp;
   else o.tcp.reset();
@@ -62,7 +67,7 @@ Status ApplyConfigText(const std::string& text, DaemonOptions& o) {
 Result<DaemonOptions> ParseDaemonOptions(int argc, const char* const* argv, std::string* help) {
   DaemonOptions o;
   CLI::App app{"txend: a Xen toolstack daemon serving xend's HTTP/SXP API", "txend"};
-  std::string tcp, unix_socket, hosts_allow;
+  std::string tcp, unix_socket, hosts_allow, relocation, relocation_allow;
   bool no_unix = false;
   app.add_flag("--no-fork", o.no_fork, "stay in the foreground");
   app.add_option("--config", o.config_file, "xend-config.sxp-style settings file");
@@ -83,6 +88,11 @@ Result<DaemonOptions> ParseDaemonOptions(int argc, const char* const* argv, std:
   app.add_option("--max-body", o.max_body_bytes, "largest request body in bytes")->capture_default_str();
   app.add_option("--device-timeout", o.device_timeout_s, "seconds backends have to connect")->capture_default_str();
   app.add_option("--sim-memory", o.sim_host_memory_mib, "MiB of RAM of the simulated host")->capture_default_str();
+  app.add_option("--sim-dirty-rate", o.sim_dirty_mib_per_s, "MiB/s each simulated guest writes to its memory")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--sim-working-set", o.sim_working_set_mib, "simulated guests write within their first N MiB (0: all)");
+  app.add_option("--relocation", relocation, "serve incoming migrations on [ADDR:]PORT (xend-relocation-server)");
+  app.add_option("--relocation-hosts-allow", relocation_allow, "space-separated regexes of hosts allowed to migrate here");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -105,6 +115,11 @@ Result<DaemonOptions> ParseDaemonOptions(int argc, const char* const* argv, std:
     TXEND_ASSIGN_OR_RETURN(o.tcp, Endpoint(tcp));
   }
   if (!hosts_allow.empty()) o.hosts_allow = hosts_allow;
+  if (!relocation.empty()) {
+    TXEND_ASSIGN_OR_RETURN(o.relocation.endpoint, Endpoint(relocation, "0.0.0.0"));
+    o.relocation.enabled = true;
+  }
+  if (!relocation_allow.empty()) o.relocation.hosts_allow = relocation_allow;
   if (o.domain_sockets.empty())
     o.domain_sockets = (std::filesystem::path(o.xenstored).parent_path() / "domains").string();
   if (o.xsd_program.empty())

@@ -1,7 +1,7 @@
 // DaemonOptions: txend's settings, from an xend-config.sxp-style file
 // ((xend-http-server yes) (xend-port 8000) ...) overridden by flags:
 //   txend [--no-fork] [--config FILE] [--unix-socket PATH] [--tcp [ADDR:]PORT]
-//         [--xenstored SOCKET] [--hypervisor auto|sim|xen] ...
+//         [--xenstored SOCKET] [--hypervisor auto|sim|xen] [--relocation [ADDR:]PORT] ...
 #pragma once
 
 #include <optional>
@@ -11,6 +11,15 @@
 #include "http/http_server.h"
 
 namespace txend::http {
+
+// xend's relocation service (incoming migrations); off unless enabled.
+struct RelocationOptions {
+  bool enabled = false;                 // xend-relocation-server
+  TcpEndpoint endpoint{"0.0.0.0", 8002};  // xend-relocation-address ('' = all), xend-relocation-port
+  std::string hosts_allow;              // xend-relocation-hosts-allow
+  bool ssl_server = false;              // xend-relocation-ssl-server (not served: TLS is not implemented)
+  int io_timeout_s = 30;                // a stalled peer fails the migration after this
+};
 
 struct DaemonOptions {
   bool no_fork = false;
@@ -28,6 +37,9 @@ struct DaemonOptions {
   size_t max_body_bytes = 1 << 20;
   int device_timeout_s = 100;                             // xend's DEVICE_CREATE_TIMEOUT
   uint64_t sim_host_memory_mib = 16 * 1024;               // the simulated host's RAM
+  double sim_dirty_mib_per_s = 0;                         // simulated guests' memory writes
+  uint64_t sim_working_set_mib = 0;                       // ... within their first N MiB (0: all)
+  RelocationOptions relocation;
 };
 
 // Parses flags; reads --config first when given, then applies the flags over it.

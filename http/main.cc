@@ -21,6 +21,7 @@
 #include "base/stop_signals.h"
 #include "http/daemon_options.h"
 #include "http/http_server.h"
+#include "http/relocation_server.h"
 #include "http/xend_api.h"
 #include "toolstack/sim/sim_backends.h"
 #include "toolstack/sim/sim_guests.h"
@@ -162,11 +163,13 @@ int main(int argc, char** argv) {
   if (!toolstack.ok()) return Fail(toolstack.status().ToString());
   std::unique_ptr<toolstack::SimGuests> guests;
   if (sim) {
-    guests = std::make_unique<toolstack::SimGuests>(*sim, o.domain_sockets);
+    toolstack::SimWorkload workload{o.sim_dirty_mib_per_s, o.sim_working_set_mib};
+    guests = std::make_unique<toolstack::SimGuests>(*sim, o.domain_sockets, workload);
     guests->BootRunning();
   }
 
-  http::XendApi api(**toolstack, **conn, http::HostFacts::Read(), o.log_file);
+  auto note = [log](const std::string& line) { log->info("{}", line); };
+  http::XendApi api(**toolstack, **conn, http::HostFacts::Read(), o.log_file, note);
   http::ServerOptions so;
   so.unix_socket = o.unix_socket;
   so.tcp = o.tcp;
@@ -182,6 +185,18 @@ int main(int argc, char** argv) {
     return r;
   });
   if (!server.ok()) return Fail(server.status().ToString());
+  std::unique_ptr<http::RelocationServer> relocation;
+  if (o.relocation.enabled) {
+    auto reloc_allow = http::HostAllowList::Parse(o.relocation.hosts_allow);
+    if (!reloc_allow.ok()) return Fail("xend-relocation-hosts-allow: " + reloc_allow.status().message());
+    http::RelocationServer::Options ro{o.relocation.endpoint, *reloc_allow,
+                                       std::chrono::seconds(o.relocation.io_timeout_s)};
+    auto started = http::RelocationServer::Start(**toolstack, ro, note);
+    if (!started.ok()) return Fail(started.status().ToString());
+    relocation = std::move(*started);
+    log->info("relocation server on {}:{}", o.relocation.endpoint.address, relocation->port());
+  }
+  if (o.relocation.ssl_server) log->warn("xend-relocation-ssl-server: SSL relocation is not implemented; not served");
   PidFile pid_file(o.pid_file);
   log->info("serving {}{} on the {} hypervisor", o.unix_socket.empty() ? "" : o.unix_socket,
             o.tcp ? " and TCP " + o.tcp->address + ":" + std::to_string((*server)->tcp_port()) : "",
@@ -196,6 +211,7 @@ int main(int argc, char** argv) {
     RestartSelf(argc, argv, *log);
   }
   log->info("stopping; domains keep running");
+  relocation.reset();
   server->reset();
   return 0;
 }

@@ -77,8 +77,10 @@ HttpResponse Failure(const Status& st) {
   return XendError(code, st.message().empty() ? st.ToString() : st.message());
 }
 
-XendApi::XendApi(toolstack::Toolstack& toolstack, xs::Connection& xs, HostFacts host, std::string log_file)
-    : toolstack_(toolstack), xs_(xs), host_(std::move(host)), log_file_(std::move(log_file)) {}
+XendApi::XendApi(toolstack::Toolstack& toolstack, xs::Connection& xs, HostFacts host, std::string log_file, Log log)
+    : toolstack_(toolstack), xs_(xs), host_(std::move(host)), log_file_(std::move(log_file)), log_(std::move(log)) {
+  if (!log_) log_ = [](const std::string&) {};
+}
 
 HttpResponse XendApi::Handle(const HttpRequest& req) {
   auto parts = PathParts(req.path);
@@ -150,6 +152,7 @@ HttpResponse XendApi::GetDomain(const std::string& dom, const HttpRequest& req) 
   if (!snap.ok()) return Failure(snap.status());
   auto r = toolstack_.Get(*snap, dom);
   if (!r.ok()) return Failure(r.status());
+  if (req.params.GetOr("op", "") == "migrate_progress") return MigrateProgress(r->config.name);
   if (req.params.GetOr("op", "") == "vcpuinfo") {
     if (!r->info) return SxpReply(200, VcpuInfoSxp(*r, {}));
     auto vcpus = toolstack_.Vcpus(std::to_string(r->info->domid));
@@ -318,9 +321,86 @@ HttpResponse XendApi::PostDomain(const std::string& dom, const HttpRequest& req)
     }
     return SxpReply(200, out);
   }
-  if (op == "migrate")
-    return XendError(500, "migration is not supported by this txend yet");
+  if (op == "migrate") return Migrate(dom, p);
   return XendError(501, "Operation not implemented: " + op);
+}
+
+}  // namespace txend::http
+
+namespace txend::http {
+
+// libvirt sends destination, live, port (0: the default), node, ssl,
+// change_home_server and resource; xm the first four and ssl.
+HttpResponse XendApi::Migrate(const std::string& dom, const Params& p) {
+  auto destination = Required(p, "destination");
+  if (!destination.ok()) return Failure(destination.status());
+  toolstack::MigrateRequest request;
+  request.host = *destination;
+  request.live = BoolParam(p, "live");
+  if (p.Has("port")) {
+    auto port = IntParam(p, "port");
+    if (!port.ok()) return Failure(port.status());
+    if (*port < 0 || *port > 65535) return Failure(Status::Error(EINVAL, "Invalid parameter: port " + std::to_string(*port)));
+    if (*port != 0) request.port = static_cast<uint16_t>(*port);
+  }
+  if (BoolParam(p, "ssl"))
+    return Failure(Status::Error(ENOTSUP, "migration over SSL is not supported by this txend; migrate without --ssl"));
+  auto snap = xs::Snapshot::Begin(xs_);
+  if (!snap.ok()) return Failure(snap.status());
+  auto record = toolstack_.Get(*snap, dom);
+  if (!record.ok()) return Failure(record.status());
+  const std::string name = record->config.name;
+  request.progress = [&](const toolstack::MigrationProgress& progress) {
+    std::lock_guard lock(migrating_mu_);
+    migrating_[name] = progress;
+  };
+  std::string where = request.host + ":" + std::to_string(request.port);
+  log_("migrating '" + name + "' to " + where + (request.live ? " (live)" : ""));
+  auto result = toolstack_.Migrate(dom, request);
+  {
+    std::lock_guard lock(migrating_mu_);
+    migrating_.erase(name);
+  }
+  if (!result.ok()) {
+    log_(result.status().message());
+    return Failure(result.status());
+  }
+  char line[256];
+  snprintf(line, sizeof line, "migrated '%s' to %s as domain %u: %u rounds, %.1f MB in %.3f s, downtime %.1f ms",
+           name.c_str(), where.c_str(), result->remote_domid, result->rounds,
+           static_cast<double>(result->bytes_sent) / 1e6, result->total_s, result->downtime_s * 1e3);
+  log_(line);
+  sxp::Value out = sxp::Value::List({"migrate"});
+  auto field = [&](const char* key, std::string value) { out.Add(sxp::Value::List({key, std::move(value)})); };
+  field("destination", request.host);
+  field("port", std::to_string(request.port));
+  field("live", request.live ? "1" : "0");
+  field("remote_domid", std::to_string(result->remote_domid));
+  field("rounds", std::to_string(result->rounds));
+  field("bytes_sent", std::to_string(result->bytes_sent));
+  field("total_time", Seconds(result->total_s));
+  field("downtime", Seconds(result->downtime_s));
+  return SxpReply(200, out);
+}
+
+HttpResponse XendApi::MigrateProgress(const std::string& name) {
+  std::optional<toolstack::MigrationProgress> now;
+  {
+    std::lock_guard lock(migrating_mu_);
+    if (auto it = migrating_.find(name); it != migrating_.end()) now = it->second;
+  }
+  sxp::Value out = sxp::Value::List({"migrate_progress"});
+  auto field = [&](const char* key, std::string value) { out.Add(sxp::Value::List({key, std::move(value)})); };
+  if (!now) {
+    field("phase", "none");
+    return SxpReply(200, out);
+  }
+  field("phase", now->phase);
+  field("round", std::to_string(now->round));
+  field("bytes_sent", std::to_string(now->bytes_sent));
+  field("dirty_pages", std::to_string(now->dirty_pages));
+  field("elapsed", Seconds(now->elapsed_s));
+  return SxpReply(200, out);
 }
 
 }  // namespace txend::http

@@ -4,6 +4,9 @@
 // docs/reference/xend-http-api.md, so libvirt's xend driver and xm work.
 #pragma once
 
+#include <functional>
+#include <map>
+#include <mutex>
 #include <string>
 
 #include "http/http_message.h"
@@ -14,7 +17,9 @@ namespace txend::http {
 
 class XendApi {
  public:
-  XendApi(toolstack::Toolstack& toolstack, xs::Connection& xs, HostFacts host, std::string log_file);
+  using Log = std::function<void(const std::string& line)>;
+  // `log` receives notable events (migrations and their figures).
+  XendApi(toolstack::Toolstack& toolstack, xs::Connection& xs, HostFacts host, std::string log_file, Log log = {});
   HttpResponse Handle(const HttpRequest& req);
 
  private:
@@ -26,11 +31,18 @@ class XendApi {
   HttpResponse PostNode(const std::string& what, const HttpRequest& req);
   // The created/restored domain's SXP as the 201 reply.
   HttpResponse Created(const std::string& ref);
+  // op=migrate: returns once the domain runs on the destination (or stayed here).
+  HttpResponse Migrate(const std::string& dom, const Params& params);
+  // op=migrate_progress: where the domain's migration in flight is.
+  HttpResponse MigrateProgress(const std::string& name);
 
   toolstack::Toolstack& toolstack_;
   xs::Connection& xs_;
   HostFacts host_;
   std::string log_file_;
+  Log log_;
+  std::mutex migrating_mu_;
+  std::map<std::string, toolstack::MigrationProgress> migrating_;  // by domain name
 };
 
 // Maps a toolstack error to xend's reply: unknown domains are 404, every

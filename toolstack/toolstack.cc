@@ -51,6 +51,7 @@ Toolstack::~Toolstack() {
 // Matches running domains to their recorded configs; rewrites what xenstore
 // lost (an xsd restarted without persistence) and re-introduces them.
 Status Toolstack::Recover() {
+  TXEND_RETURN_IF_ERROR(DiscardUnfinishedIncoming());
   TXEND_ASSIGN_OR_RETURN(auto domains, hv_.ListDomains());
   std::vector<std::pair<DomainInfo, DomainConfig>> ours;
   std::vector<std::string> start_paths;

@@ -24,7 +24,9 @@
 #include "toolstack/domain_config.h"
 #include "toolstack/domain_registry.h"
 #include "toolstack/hypervisor.h"
+#include "toolstack/migration.h"
 #include "toolstack/random_ids.h"
+#include "toolstack/tcp_socket.h"
 #include "toolstack/xenstore_layout.h"
 #include "toolstack/xs/connection.h"
 #include "toolstack/xs/transaction.h"
@@ -105,6 +107,13 @@ class Toolstack {
   // Hard reset: destroy and create again from the same config (3 transactions).
   Result<uint32_t> Reset(std::string_view ref);
 
+  // Migration (migration.h). Migrate sends a running domain to another
+  // host's relocation service and destroys it here once the destination
+  // confirms; ReceiveMigration serves one incoming connection and leaves
+  // nothing behind when it fails. Both hold the lifecycle lock throughout.
+  Result<MigrationResult> Migrate(std::string_view ref, const MigrateRequest& request);
+  Result<IncomingMigration> ReceiveMigration(TcpSocket& socket, std::chrono::milliseconds io_timeout);
+
   // Devices: `device` is xend's (vbd ...)/(vif ...) SXP.
   Status AttachDevice(std::string_view ref, const sxp::Value& device);
   // `dev`: a vbd's name (xvdb) or number, a vif's index.
@@ -125,6 +134,14 @@ class Toolstack {
   // Creates a domain, building it or (restore_fd >= 0) restoring its image from the fd.
   Result<uint32_t> CreateLocked(DomainConfig config, bool paused, int restore_fd);
   Status WaitSuspended(uint32_t domid, const std::string& name);
+  // Lets a domain whose save failed run on (hypervisor and xenstore); a no-op unless it is suspended.
+  void ResumeIfSuspended(uint32_t domid);
+  // Waits (watches, not polling) until every device's frontend and backend are Connected.
+  Status WaitDevicesConnected(uint32_t domid, const std::vector<DeviceRef>& devices);
+  // The checks an incoming domain must pass before its image is sent.
+  Status CheckIncoming(const DomainConfig& config);
+  // Destroys domains whose migration here was cut off by a txend restart.
+  Status DiscardUnfinishedIncoming();
   Status DestroyLocked(const RegisteredDomain& d);
   Status WaitForBackends(uint32_t domid, const std::vector<DeviceRef>& devices,
                          const std::function<Status()>& trigger);

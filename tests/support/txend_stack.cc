@@ -21,19 +21,24 @@ Result<std::unique_ptr<TxendStack>> TxendStack::Start(Options options) {
 }
 
 Status TxendStack::StartXsd() {
-  std::vector<std::string> args{"--domain-sockets", dir_ / "xs/domains"};
+  std::vector<std::string> argv = options_.exec_prefix;
+  for (std::string a : {BinPath("xsd"), std::string("--no-fork"), std::string("--socket"), xs_socket(),
+                        std::string("--domain-sockets"), dir_ / "xs/domains"})
+    argv.push_back(a);
   if (options_.persist) {
-    args.push_back("--persist");
-    args.push_back(dir_ / "xsd-db");
+    argv.push_back("--persist");
+    argv.push_back(dir_ / "xsd-db");
   }
-  TXEND_ASSIGN_OR_RETURN(xsd_, testing::StartXsd(xs_socket(), args));
+  TXEND_ASSIGN_OR_RETURN(xsd_, DaemonProcess::Start(argv, xs_socket()));
   return Status::Ok();
 }
 
 Status TxendStack::StartTxend() {
-  std::vector<std::string> argv{BinPath("txend"), "--no-fork", "--unix-socket", xend_socket(), "--xenstored",
+  std::vector<std::string> argv = options_.exec_prefix;
+  std::vector<std::string> own{BinPath("txend"), "--no-fork", "--unix-socket", xend_socket(), "--xenstored",
                                 xs_socket(), "--state-dir", dir_ / "state", "--log-file", dir_ / "txend.log",
                                 "--hypervisor", "sim", "--device-timeout", "10"};
+  argv.insert(argv.end(), own.begin(), own.end());
   if (options_.tcp_port) {
     argv.push_back("--tcp");
     argv.push_back("127.0.0.1:" + std::to_string(options_.tcp_port));

@@ -21,11 +21,14 @@ class TxendStack {
     uint16_t tcp_port = 0;  // 0: no TCP listener
     std::string hosts_allow;
     std::vector<std::string> extra_args;
+    // Runs xsd and txend under this command, e.g. {"/usr/sbin/ip", "netns", "exec", "ns1"}.
+    std::vector<std::string> exec_prefix;
   };
   static Result<std::unique_ptr<TxendStack>> Start(Options options);
   static Result<std::unique_ptr<TxendStack>> Start() { return Start(Options{}); }
 
   std::string xend_socket() const { return dir_ / "xend-socket"; }
+  std::string log_file() const { return dir_ / "txend.log"; }
   std::string xs_socket() const { return dir_ / "xs/socket"; }
   std::string kernel() const { return dir_ / "vmlinuz"; }
   std::string path(const std::string& name) const { return dir_ / name; }

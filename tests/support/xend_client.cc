@@ -46,7 +46,7 @@ std::string XendClient::Raw(const std::string& bytes) {
       return "";
     }
   }
-  timeval tv{30, 0};
+  timeval tv{timeout_s_, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   size_t sent = 0;
   while (sent < bytes.size()) {

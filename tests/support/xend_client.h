@@ -21,6 +21,11 @@ class XendClient {
  public:
   static XendClient Unix(std::string path) { return XendClient(std::move(path), 0); }
   static XendClient Tcp(uint16_t port) { return XendClient("", port); }
+  // How long a reply may take (default 30 s; migrations of big domains take longer).
+  XendClient& set_timeout_s(int seconds) {
+    timeout_s_ = seconds;
+    return *this;
+  }
 
   XendReply Get(const std::string& path);
   XendReply Post(const std::string& path, const std::vector<std::pair<std::string, std::string>>& form);
@@ -32,6 +37,7 @@ class XendClient {
   XendReply Request(const std::string& head, const std::string& body);
   std::string path_;
   uint16_t port_;
+  int timeout_s_ = 30;
 };
 
 // libvirt's URI encoding of form values.

@@ -20,7 +20,7 @@ namespace txend::toolstack {
 
 class SimHost {
  public:
-  SimHost() {
+  explicit SimHost(SimWorkload workload = {}) : workload_(workload) {
     auto d = testing::StartXsd(socket(), {"--domain-sockets", dir_ / "domains"});
     EXPECT_TRUE(d.ok()) << d.status().ToString();
     xsd_ = std::move(*d);
@@ -93,6 +93,7 @@ class SimHost {
   std::unique_ptr<Toolstack> toolstack;
 
  private:
+  SimWorkload workload_;
   void OpenAll() {
     SimOptions so;
     so.state_dir = dir_ / "sim";
@@ -107,7 +108,7 @@ class SimHost {
     auto t = Toolstack::Open(*xs, *sim, to);
     EXPECT_TRUE(t.ok()) << t.status().ToString();
     toolstack = std::move(*t);
-    guests = std::make_unique<SimGuests>(*sim, dir_ / "domains");
+    guests = std::make_unique<SimGuests>(*sim, dir_ / "domains", workload_);
     guests->BootRunning();
   }
   void CloseAll() {

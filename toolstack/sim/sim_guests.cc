@@ -1,5 +1,6 @@
 #include "toolstack/sim/sim_guests.h"
 
+#include <chrono>
 #include <mutex>
 #include <vector>
 
@@ -140,9 +141,10 @@ class SimGuestKernel {
   bool stopped_ = false;  // being destroyed
 };
 
-SimGuests::SimGuests(SimHypervisor& sim, std::string domain_socket_dir)
-    : sim_(sim), socket_dir_(std::move(domain_socket_dir)) {
+SimGuests::SimGuests(SimHypervisor& sim, std::string domain_socket_dir, SimWorkload workload)
+    : sim_(sim), socket_dir_(std::move(domain_socket_dir)), workload_(workload) {
   worker_ = std::thread([this] { Worker(); });
+  if (workload_.dirty_mib_per_s > 0) dirtier_ = std::thread([this] { Dirtier(); });
   subscription_ = sim_.Subscribe([this](const SimEvent& e) { OnEvent(e); });
 }
 
@@ -152,8 +154,10 @@ SimGuests::~SimGuests() {
     std::lock_guard lock(mu_);
     stopping_ = true;
     cv_.notify_one();
+    stop_cv_.notify_all();
   }
   worker_.join();
+  if (dirtier_.joinable()) dirtier_.join();
   std::lock_guard lock(mu_);
   kernels_.clear();
 }
@@ -201,6 +205,30 @@ void SimGuests::Worker() {
     if (e.kind == SimEvent::Kind::kShutdown || e.kind == SimEvent::Kind::kDying ||
         e.kind == SimEvent::Kind::kReleased)
       Stop(e.domid);
+  }
+}
+
+// Every 10 ms, each running kernel's domain gets the pages due since the last
+// tick (the hypervisor ignores domains that are paused or suspended).
+void SimGuests::Dirtier() {
+  constexpr auto kTick = std::chrono::milliseconds(10);
+  const double pages_per_s = workload_.dirty_mib_per_s * 256;
+  const uint64_t working_set = workload_.working_set_mib * 256;
+  uint64_t salt = 0x3141592653ull;
+  double owed = 0;
+  auto last = std::chrono::steady_clock::now();
+  std::unique_lock lock(mu_);
+  while (!stop_cv_.wait_for(lock, kTick, [&] { return stopping_; })) {
+    auto now = std::chrono::steady_clock::now();
+    owed += pages_per_s * std::chrono::duration<double>(now - last).count();
+    last = now;
+    auto count = static_cast<uint64_t>(owed);
+    owed -= static_cast<double>(count);
+    std::vector<uint32_t> domids;
+    for (const auto& [domid, kernel] : kernels_) domids.push_back(domid);
+    lock.unlock();
+    for (uint32_t domid : domids) (void)sim_.GuestDirtyPages(domid, count, working_set, salt += 0x9E3779B9);
+    lock.lock();
   }
 }
 

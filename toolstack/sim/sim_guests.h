@@ -22,10 +22,17 @@ namespace txend::toolstack {
 
 class SimGuestKernel;
 
+// What every simulated guest does besides idling: dirty memory at a steady
+// rate (a workload, for live migration), within a working set.
+struct SimWorkload {
+  double dirty_mib_per_s = 0;    // 0: the guests write no memory
+  uint64_t working_set_mib = 0;  // pages are picked among the first this many MiB; 0: all memory
+};
+
 class SimGuests {
  public:
   // Kernels reach xsd at <domain_socket_dir>/<domid>.
-  SimGuests(SimHypervisor& sim, std::string domain_socket_dir);
+  SimGuests(SimHypervisor& sim, std::string domain_socket_dir, SimWorkload workload = {});
   ~SimGuests();
   // Boots kernels for domains already running (after a txend restart).
   void BootRunning();
@@ -37,6 +44,7 @@ class SimGuests {
   void Boot(uint32_t domid);
   void Stop(uint32_t domid);
   void Worker();
+  void Dirtier();  // the workload, on a thread of its own while the rate is not 0
 
   SimHypervisor& sim_;
   std::string socket_dir_;
@@ -48,6 +56,9 @@ class SimGuests {
   std::deque<SimEvent> queue_;
   bool stopping_ = false;
   std::thread worker_;
+  SimWorkload workload_;
+  std::condition_variable stop_cv_;  // wakes the dirtier when stopping
+  std::thread dirtier_;
   int subscription_ = 0;
 };
 

@@ -542,6 +542,21 @@ Status SimHypervisor::GuestTouchPages(DomId domid, std::span<const uint64_t> pfn
   });
 }
 
+Result<uint64_t> SimHypervisor::GuestDirtyPages(DomId domid, uint64_t count, uint64_t working_set, uint64_t salt) {
+  return Locked([&](Events&) -> Result<uint64_t> {
+    TXEND_ASSIGN_OR_RETURN(Domain * d, FindLive(domid));
+    if (!d->Runnable() || !d->built) return uint64_t{0};
+    uint64_t pages = d->memory.nr_pages();
+    uint64_t window = working_set == 0 ? pages : std::min(working_set, pages);
+    uint64_t state = salt;
+    for (uint64_t i = 0; i < count; ++i) {
+      state = state * 6364136223846793005ull + 1442695040888963407ull;  // LCG step
+      TXEND_RETURN_IF_ERROR(d->memory.Touch((state >> 17) % window, salt + i));
+    }
+    return count;
+  });
+}
+
 Result<uint64_t> SimHypervisor::MemoryDigest(DomId domid) {
   return Locked([&](Events&) -> Result<uint64_t> {
     TXEND_ASSIGN_OR_RETURN(Domain * d, Find(domid));

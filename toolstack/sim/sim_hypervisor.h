@@ -116,6 +116,10 @@ class SimHypervisor : public Hypervisor {
   Status GuestSetVcpuBlocked(DomId domid, uint32_t vcpu, bool blocked);
   // Rewrites the given pages (a workload dirtying memory); `salt` varies contents.
   Status GuestTouchPages(DomId domid, std::span<const uint64_t> pfns, uint64_t salt);
+  // A running guest's workload: rewrites `count` pages picked pseudo-randomly
+  // (from `salt`) among its first `working_set` pages (0: all). Touches
+  // nothing unless the domain runs (unpaused, not shut down); returns how many it touched.
+  Result<uint64_t> GuestDirtyPages(DomId domid, uint64_t count, uint64_t working_set, uint64_t salt);
   // A hash of the domain's whole memory, to compare across save/restore.
   Result<uint64_t> MemoryDigest(DomId domid);
 

@@ -1,0 +1,218 @@
+// migration_bench: migrates simulated domains between two txend hosts —
+// network namespaces joined by a veth pair, each with its own xsd and txend
+// — through the xend HTTP API, and reports migration time, downtime and bytes
+// sent next to the floor: a plain TCP copy of the same number of bytes
+// between the same namespaces, in the same run.
+//   migration_bench [--sizes 256,1024,4096] [--rates 8,128] [--working-set 64] [--repeat 3]
+// Each row is the run with the median migration time of --repeat runs; the
+// raw copy column is the median of as many copies, made right after each run.
+// Exits 77 where network namespaces cannot be made (not root, no iproute2).
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <future>
+#include <thread>
+
+#include "tests/support/netns_pair.h"
+#include "tests/support/txend_stack.h"
+
+namespace {
+
+using namespace txend;
+using namespace txend::testing;
+using Clock = std::chrono::steady_clock;
+
+constexpr uint16_t kRawPort = 9100;
+
+struct Row {
+  int size_mib = 0;
+  double rate = 0;
+  bool live = false;
+  std::string rounds, total, downtime;
+  uint64_t bytes = 0;
+  double raw_s = 0;
+};
+
+bool EnterNetns(const std::string& name) {
+  int fd = open(("/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC);
+  bool ok = fd >= 0 && setns(fd, CLONE_NEWNET) == 0;
+  if (fd >= 0) close(fd);
+  return ok;
+}
+
+// Seconds to send `bytes` over TCP from host 0 to host 1 (first byte sent to
+// last byte received), in 4 MiB writes as the save stream makes them.
+double RawCopy(const NetnsPair& net, uint64_t bytes) {
+  std::promise<void> listening;
+  Clock::time_point start, end;
+  std::thread receiver([&] {
+    if (!EnterNetns(net.name(1))) return listening.set_value();
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(kRawPort);
+    inet_pton(AF_INET, net.address(1).c_str(), &a.sin_addr);
+    bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    listen(l, 1);
+    listening.set_value();
+    int c = accept(l, nullptr, nullptr);
+    std::vector<char> buf(1 << 20);
+    uint64_t got = 0;
+    ssize_t n;
+    while (got < bytes && (n = read(c, buf.data(), buf.size())) > 0) got += static_cast<uint64_t>(n);
+    end = Clock::now();
+    close(c);
+    close(l);
+  });
+  listening.get_future().wait();
+  std::thread sender([&] {
+    if (!EnterNetns(net.name(0))) return;
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(kRawPort);
+    inet_pton(AF_INET, net.address(1).c_str(), &a.sin_addr);
+    if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return close(s), void();
+    std::string chunk(4 << 20, 'x');
+    start = Clock::now();
+    for (uint64_t sent = 0; sent < bytes;) {
+      ssize_t n = write(s, chunk.data(), std::min<uint64_t>(chunk.size(), bytes - sent));
+      if (n <= 0) break;
+      sent += static_cast<uint64_t>(n);
+    }
+    shutdown(s, SHUT_WR);
+    char c;
+    while (read(s, &c, 1) > 0) {
+    }
+    close(s);
+  });
+  sender.join();
+  receiver.join();
+  return std::chrono::duration<double>(end - start).count();
+}
+
+class Bench {
+ public:
+  Bench(NetnsPair& net, double working_set) : net_(net), working_set_(working_set) {}
+
+  // Both hosts, the source's guests dirtying `rate` MiB/s.
+  Status StartHosts(double rate) {
+    hosts_[0].reset();
+    hosts_[1].reset();
+    for (int h = 0; h < 2; ++h) {
+      TxendStack::Options o;
+      o.exec_prefix = net_.Exec(h);
+      o.extra_args = {"--relocation", "8002", "--sim-memory", "12288",
+                      "--sim-dirty-rate", std::to_string(h == 0 ? rate : 0.0), "--sim-working-set",
+                      std::to_string(static_cast<int>(working_set_))};
+      TXEND_ASSIGN_OR_RETURN(hosts_[h], TxendStack::Start(o));
+    }
+    return Status::Ok();
+  }
+
+  Result<Row> Measure(int size_mib, double rate, bool live) {
+    std::string name = "bench" + std::to_string(size_mib);
+    XendClient a = hosts_[0]->client(), b = hosts_[1]->client();
+    a.set_timeout_s(900);
+    b.set_timeout_s(900);
+    auto created = a.Post("/xend/domain/", {{"op", "create"}, {"config", hosts_[0]->Config(name, 2, 1, size_mib)}});
+    if (created.status != 201) return Status::Error(EIO, "create: " + created.body);
+    a.Post("/xend/domain/" + name, {{"op", "unpause"}});
+    std::this_thread::sleep_for(std::chrono::seconds(1));  // the workload gets going
+    auto r = a.Post("/xend/domain/" + name, {{"op", "migrate"}, {"destination", net_.address(1)},
+                                             {"live", live ? "1" : "0"}, {"port", "0"}});
+    if (r.status != 200) return Status::Error(EIO, "migrate: " + r.body);
+    b.Post("/xend/domain/" + name, {{"op", "destroy"}});
+    Row row{size_mib, rate, live, sxp::ChildValue(r.sxp, "rounds"), sxp::ChildValue(r.sxp, "total_time"),
+            sxp::ChildValue(r.sxp, "downtime"), std::stoull(sxp::ChildValue(r.sxp, "bytes_sent")), 0};
+    row.raw_s = RawCopy(net_, row.bytes);
+    return row;
+  }
+
+ private:
+  NetnsPair& net_;
+  double working_set_;
+  std::unique_ptr<TxendStack> hosts_[2];
+};
+
+// The run with the median migration time, with the median raw copy time.
+Row Median(std::vector<Row> runs) {
+  std::vector<double> raw;
+  for (const auto& r : runs) raw.push_back(r.raw_s);
+  std::sort(raw.begin(), raw.end());
+  std::sort(runs.begin(), runs.end(), [](const Row& a, const Row& b) { return std::stod(a.total) < std::stod(b.total); });
+  Row mid = runs[runs.size() / 2];
+  mid.raw_s = raw[raw.size() / 2];
+  return mid;
+}
+
+std::vector<double> Numbers(const std::string& csv) {
+  std::vector<double> out;
+  std::stringstream in(csv);
+  std::string item;
+  while (std::getline(in, item, ',')) out.push_back(std::stod(item));
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"migration_bench: live migration between two txend hosts vs. a raw TCP copy"};
+  std::string sizes = "256,1024,4096", rates = "8,128";
+  double working_set = 64;
+  int repeat = 3;
+  app.add_option("--sizes", sizes, "domain sizes in MiB")->capture_default_str();
+  app.add_option("--rates", rates, "guest dirty rates in MiB/s")->capture_default_str();
+  app.add_option("--working-set", working_set, "MiB the guests' writes fall into")->capture_default_str();
+  app.add_option("--repeat", repeat, "runs per row (the median is shown)")->capture_default_str()->check(CLI::PositiveNumber);
+  CLI11_PARSE(app, argc, argv);
+
+  auto net = NetnsPair::Create();
+  if (!net.ok()) {
+    printf("skipped: %s\n", net.status().message().c_str());
+    return 77;
+  }
+  Bench bench(**net, working_set);
+  printf("| domain | dirty rate | mode | rounds | migration s | downtime ms | MB sent | raw copy s | migration / raw |\n");
+  printf("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+  fflush(stdout);
+  bool first_rate = true;
+  for (double rate : Numbers(rates)) {
+    if (Status st = bench.StartHosts(rate); !st.ok()) {
+      fprintf(stderr, "starting the hosts: %s\n", st.ToString().c_str());
+      return 1;
+    }
+    for (double size : Numbers(sizes)) {
+      for (bool live : {true, false}) {
+        if (!live && !first_rate) continue;  // a non-live migration does not depend on the rate
+        std::vector<Row> runs;
+        for (int i = 0; i < repeat; ++i) {
+          auto run = bench.Measure(static_cast<int>(size), rate, live);
+          if (!run.ok()) {
+            fprintf(stderr, "%g MiB: %s\n", size, run.status().ToString().c_str());
+            return 1;
+          }
+          runs.push_back(*run);
+        }
+        auto row = std::optional<Row>(Median(runs));
+        double total = std::stod(row->total);
+        printf("| %d MiB | %g MiB/s | %s | %s | %.2f | %.1f | %.1f | %.2f | %.2f |\n", row->size_mib, row->rate,
+               live ? "live" : "non-live", row->rounds.c_str(), total, std::stod(row->downtime) * 1e3,
+               static_cast<double>(row->bytes) / 1e6, row->raw_s, total / row->raw_s);
+        fflush(stdout);
+      }
+    }
+    first_rate = false;
+  }
+  return 0;
+}

@@ -1,0 +1,41 @@
+// RelocationServer: xend's relocation service. A TCP listener that serves
+// each incoming migration from an allowed host (xend-relocation-hosts-allow)
+// with Toolstack::ReceiveMigration, on a thread per connection.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "base/result.h"
+#include "http/host_allow_list.h"
+#include "http/http_server.h"
+#include "toolstack/toolstack.h"
+
+namespace txend::http {
+
+class RelocationServer {
+ public:
+  struct Options {
+    TcpEndpoint endpoint{"0.0.0.0", 8002};
+    HostAllowList hosts_allow;
+    std::chrono::milliseconds io_timeout{30000};
+    size_t max_connections = 4;  // more are refused until one ends
+  };
+  using Log = std::function<void(const std::string& line)>;
+
+  // Binds, then accepts on a thread of its own.
+  static Result<std::unique_ptr<RelocationServer>> Start(toolstack::Toolstack& toolstack, Options options, Log log);
+  // Stops accepting, cuts open connections (their migrations fail and clean up), joins.
+  ~RelocationServer();
+  uint16_t port() const;
+
+  struct Impl;
+
+ private:
+  explicit RelocationServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace txend::http

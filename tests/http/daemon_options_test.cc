@@ -1,0 +1,60 @@
+// txend's settings: xend-config.sxp relocation keys and the flags over them.
+#include <gtest/gtest.h>
+
+#include "http/daemon_options.h"
+
+namespace txend::http {
+namespace {
+
+Result<DaemonOptions> Parse(std::vector<const char*> args) {
+  args.insert(args.begin(), "txend");
+  return ParseDaemonOptions(static_cast<int>(args.size()), args.data(), nullptr);
+}
+
+TEST(DaemonOptionsTest, RelocationIsOffByDefault) {
+  auto o = Parse({});
+  ASSERT_TRUE(o.ok());
+  EXPECT_FALSE(o->relocation.enabled);
+  EXPECT_EQ(o->relocation.endpoint.port, 8002);
+  EXPECT_EQ(o->relocation.endpoint.address, "0.0.0.0");
+}
+
+TEST(DaemonOptionsTest, XendRelocationKeys) {
+  DaemonOptions o;
+  ASSERT_TRUE(ApplyConfigText("(xend-relocation-server yes)\n(xend-relocation-port 8012)\n"
+                              "(xend-relocation-address '')\n"
+                              "(xend-relocation-hosts-allow '^localhost$ ^10\\\\.1\\\\.')\n"
+                              "(xend-relocation-ssl-server no)\n(xend-relocation-ssl-port 8003)\n",
+                              o)
+                  .ok());
+  EXPECT_TRUE(o.relocation.enabled);
+  EXPECT_EQ(o.relocation.endpoint.port, 8012);
+  EXPECT_EQ(o.relocation.endpoint.address, "0.0.0.0");
+  EXPECT_EQ(o.relocation.hosts_allow, "^localhost$ ^10\\.1\\.");
+  EXPECT_FALSE(o.relocation.ssl_server);
+  ASSERT_TRUE(ApplyConfigText("(xend-relocation-server no)(xend-relocation-address 10.1.2.3)", o).ok());
+  EXPECT_FALSE(o.relocation.enabled);
+  EXPECT_EQ(o.relocation.endpoint.address, "10.1.2.3");
+  EXPECT_EQ(ApplyConfigText("(xend-relocation-port eighty)", o).code(), EINVAL);
+}
+
+TEST(DaemonOptionsTest, RelocationFlags) {
+  auto o = Parse({"--relocation", "10.0.0.1:9002", "--relocation-hosts-allow", "^10\\."});
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_TRUE(o->relocation.enabled);
+  EXPECT_EQ(o->relocation.endpoint.address, "10.0.0.1");
+  EXPECT_EQ(o->relocation.endpoint.port, 9002);
+  EXPECT_EQ(o->relocation.hosts_allow, "^10\\.");
+  auto port_only = Parse({"--relocation", "8002"});
+  ASSERT_TRUE(port_only.ok());
+  EXPECT_EQ(port_only->relocation.endpoint.address, "0.0.0.0");
+  EXPECT_EQ(Parse({"--relocation", "x:0"}).status().code(), EINVAL);
+  auto sim = Parse({"--sim-dirty-rate", "12.5", "--sim-working-set", "64"});
+  ASSERT_TRUE(sim.ok());
+  EXPECT_DOUBLE_EQ(sim->sim_dirty_mib_per_s, 12.5);
+  EXPECT_EQ(sim->sim_working_set_mib, 64u);
+  EXPECT_FALSE(Parse({"--sim-dirty-rate", "-1"}).ok());
+}
+
+}  // namespace
+}  // namespace txend::http

@@ -1,0 +1,214 @@
+// Migration between two hosts: network namespaces joined by a veth pair, each
+// running its own xsd and txend (simulated hypervisor) with the relocation
+// service on; driven through the xend HTTP API as libvirt and xm drive it.
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <sstream>
+#include <thread>
+
+#include "tests/support/netns_pair.h"
+#include "tests/support/txend_stack.h"
+#include "toolstack/xs/transaction.h"
+
+namespace txend::testing {
+namespace {
+
+bool Eventually(const std::function<bool()>& cond, std::chrono::seconds limit = std::chrono::seconds(20)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return cond();
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+class MigrationNetnsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto pair = NetnsPair::Create();
+    if (!pair.ok()) GTEST_SKIP() << "network namespaces unavailable here: " << pair.status().message();
+    net_ = std::move(*pair);
+    for (int h = 0; h < 2; ++h) {
+      TxendStack::Options o;
+      o.exec_prefix = net_->Exec(h);
+      o.extra_args = {"--relocation", "8002", "--relocation-hosts-allow", "^10\\.213\\.0\\."};
+      auto s = TxendStack::Start(o);
+      ASSERT_TRUE(s.ok()) << s.status().ToString();
+      hosts_[h] = std::move(*s);
+    }
+  }
+  void TearDown() override {
+    for (auto& h : hosts_) h.reset();  // daemons die before their namespaces go
+    net_.reset();
+  }
+
+  TxendStack& host(int h) { return *hosts_[h]; }
+  XendReply Get(int h, const std::string& path) { return host(h).client().Get(path); }
+  XendReply Post(int h, const std::string& path, const std::vector<std::pair<std::string, std::string>>& form) {
+    return host(h).client().set_timeout_s(120).Post(path, form);
+  }
+
+  void Create(int h, const std::string& name, int memory_mib = 64) {
+    auto created = Post(h, "/xend/domain/", {{"op", "create"}, {"config", host(h).Config(name, 2, 1, memory_mib)}});
+    ASSERT_EQ(created.status, 201) << created.body;
+    ASSERT_EQ(Post(h, "/xend/domain/" + name, {{"op", "unpause"}}).status, 200);
+    ASSERT_TRUE(Eventually([&] { return Healthy(h, name); })) << "'" << name << "' did not come up";
+  }
+
+  // libvirt's request (xenDaemonDomainMigratePerform).
+  XendReply Migrate(int from, const std::string& name, bool live, int port = 0) {
+    return Post(from, "/xend/domain/" + name,
+                {{"op", "migrate"}, {"destination", net_->address(1 - from)}, {"live", live ? "1" : "0"},
+                 {"port", std::to_string(port)}, {"node", "-1"}, {"ssl", "0"}, {"change_home_server", "0"},
+                 {"resource", "0"}});
+  }
+
+  std::string Domid(int h, const std::string& name) {
+    auto d = Get(h, "/xend/domain/" + name + "?detail=1");
+    return d.status == 200 ? sxp::ChildValue(d.sxp, "domid") : "";
+  }
+
+  // Every vbd and vif of the domain has frontend and backend Connected (xenstore, one snapshot).
+  int ConnectedDevices(int h, const std::string& domid) {
+    auto conn = xs::Connection::Open(host(h).xs_socket());
+    if (!conn.ok()) return -1;
+    auto snap = xs::Snapshot::Begin(**conn);
+    int connected = 0;
+    for (const char* type : {"vbd", "vif"}) {
+      std::string dir = "/local/domain/" + domid + "/device/" + type;
+      for (const auto& id : *snap->DirectoryIfExists(dir)) {
+        auto backend = snap->Read(dir + "/" + id + "/backend");
+        auto fe = snap->Read(dir + "/" + id + "/state");
+        auto be = backend.ok() ? snap->Read(*backend + "/state") : Result<std::string>(backend.status());
+        connected += fe.ok() && be.ok() && *fe == "4" && *be == "4";
+      }
+    }
+    return connected;
+  }
+
+  // Running (not paused, not suspended), its kernel up (vcpus blocked) and its 2 vbds + 1 vif Connected.
+  bool Healthy(int h, const std::string& name) {
+    auto d = Get(h, "/xend/domain/" + name + "?detail=1");
+    return d.status == 200 && sxp::ChildValue(d.sxp, "state") == "-b----" &&
+           ConnectedDevices(h, sxp::ChildValue(d.sxp, "domid")) == 3;
+  }
+
+  bool Gone(int h, const std::string& name, const std::string& old_domid) {
+    auto conn = xs::Connection::Open(host(h).xs_socket());
+    auto snap = xs::Snapshot::Begin(**conn);
+    return Get(h, "/xend/domain/" + name).status == 404 &&
+           !*snap->ReadIfExists("/local/domain/" + old_domid + "/name") &&
+           snap->DirectoryIfExists("/local/domain/0/backend/vbd/" + old_domid)->empty();
+  }
+
+  // Nothing of an unfinished incoming domain: no domain besides dom0 in the simulated hypervisor's state.
+  bool NoDomainsLeft(int h) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(host(h).path("state/sim"), ec))
+      if (e.path().filename().string().starts_with("domain-")) return false;
+    return Get(h, "/xend/domain").body == "(Domain-0)";
+  }
+
+  // Starts a migration on a thread, kills the destination's txend once the
+  // source reports `phase`, and returns the source's reply.
+  XendReply MigrateAndKillDestination(const std::string& name, bool live, const std::string& phase) {
+    auto reply = std::async(std::launch::async, [&] { return Migrate(0, name, live); });
+    bool seen = Eventually([&] {
+      auto p = Get(0, "/xend/domain/" + name + "?op=migrate_progress");
+      return sxp::ChildValue(p.sxp, "phase") == phase;
+    });
+    EXPECT_TRUE(seen) << "the migration never reached " << phase;
+    host(1).txend().Stop(SIGKILL);
+    return reply.get();
+  }
+
+  std::unique_ptr<NetnsPair> net_;
+  std::unique_ptr<TxendStack> hosts_[2];
+};
+
+TEST_F(MigrationNetnsTest, LiveThereNonLiveBackWithDisksAndVif) {
+  Create(0, "mover");
+  std::string first = Domid(0, "mover");
+  auto there = Migrate(0, "mover", true);
+  ASSERT_EQ(there.status, 200) << there.body;
+  EXPECT_EQ(sxp::Name(there.sxp), "migrate");
+  EXPECT_EQ(sxp::ChildValue(there.sxp, "destination"), net_->address(1));
+  EXPECT_EQ(sxp::ChildValue(there.sxp, "port"), "8002");
+  EXPECT_EQ(sxp::ChildValue(there.sxp, "live"), "1");
+  EXPECT_GE(std::stoi(sxp::ChildValue(there.sxp, "rounds")), 2);
+  EXPECT_GT(std::stoull(sxp::ChildValue(there.sxp, "bytes_sent")), 64ull << 20);
+  EXPECT_LE(std::stod(sxp::ChildValue(there.sxp, "downtime")), std::stod(sxp::ChildValue(there.sxp, "total_time")));
+  EXPECT_TRUE(Gone(0, "mover", first));
+  EXPECT_TRUE(Eventually([&] { return Healthy(1, "mover"); }));
+  EXPECT_EQ(Domid(1, "mover"), sxp::ChildValue(there.sxp, "remote_domid"));
+  std::string log = ReadFile(host(0).log_file());
+  EXPECT_NE(log.find("migrated 'mover' to " + net_->address(1) + ":8002"), std::string::npos) << log;
+  EXPECT_NE(log.find("downtime"), std::string::npos);
+  EXPECT_NE(ReadFile(host(1).log_file()).find("received 'mover' from " + net_->address(0)), std::string::npos);
+
+  std::string second = Domid(1, "mover");
+  auto back = Migrate(1, "mover", false, 8002);
+  ASSERT_EQ(back.status, 200) << back.body;
+  EXPECT_EQ(sxp::ChildValue(back.sxp, "rounds"), "1");
+  EXPECT_TRUE(Gone(1, "mover", second));
+  EXPECT_TRUE(Eventually([&] { return Healthy(0, "mover"); }));
+  EXPECT_TRUE(NoDomainsLeft(1));
+}
+
+TEST_F(MigrationNetnsTest, RefusalsAndBadRequestsLeaveTheDomainRunning) {
+  Create(0, "twin");
+  Create(1, "twin");
+  auto clash = Migrate(0, "twin", true);
+  EXPECT_EQ(clash.status, 500);
+  EXPECT_NE(clash.body.find("xend.err"), std::string::npos);
+  EXPECT_NE(clash.body.find("already exists"), std::string::npos) << clash.body;
+  EXPECT_TRUE(Healthy(0, "twin"));
+  auto no_server = Migrate(0, "twin", false, 8009);
+  EXPECT_EQ(no_server.status, 500);
+  EXPECT_NE(no_server.body.find("Connection refused"), std::string::npos) << no_server.body;
+  auto ssl = Post(0, "/xend/domain/twin", {{"op", "migrate"}, {"destination", net_->address(1)}, {"ssl", "1"}});
+  EXPECT_EQ(ssl.status, 500);
+  EXPECT_NE(ssl.body.find("SSL"), std::string::npos);
+  EXPECT_EQ(Post(0, "/xend/domain/twin", {{"op", "migrate"}}).status, 400);
+  EXPECT_EQ(Post(0, "/xend/domain/nosuch", {{"op", "migrate"}, {"destination", net_->address(1)}}).status, 404);
+  EXPECT_TRUE(Healthy(0, "twin"));
+  EXPECT_TRUE(Healthy(1, "twin"));
+}
+
+// The destination's txend dies during the stream: in the pre-copy round of a
+// live migration (the domain still runs) and after the suspend of a non-live
+// one (the domain must be resumed). The source keeps it running, and the
+// restarted destination discards what it had begun.
+TEST_F(MigrationNetnsTest, DestinationKilledMidMigrationLeavesTheSourceRunning) {
+  Create(0, "big", 1024);
+  std::string domid = Domid(0, "big");
+  for (bool live : {true, false}) {
+    SCOPED_TRACE(live ? "live" : "non-live");
+    auto reply = MigrateAndKillDestination("big", live, live ? "precopy" : "stop-and-copy");
+    EXPECT_EQ(reply.status, 500) << reply.body;
+    EXPECT_NE(reply.body.find("keeps running here"), std::string::npos) << reply.body;
+    EXPECT_TRUE(Eventually([&] { return Healthy(0, "big"); }));
+    EXPECT_EQ(Domid(0, "big"), domid);
+    ASSERT_TRUE(host(1).RestartTxend(SIGKILL).ok());
+    EXPECT_TRUE(NoDomainsLeft(1));
+  }
+  auto finally = Migrate(0, "big", true);  // and the destination still takes it afterwards
+  ASSERT_EQ(finally.status, 200) << finally.body;
+  EXPECT_TRUE(Eventually([&] { return Healthy(1, "big"); }));
+}
+
+}  // namespace
+}  // namespace txend::testing

@@ -1,0 +1,35 @@
+// TcpSocket: an owned TCP connection for the relocation protocol — connect
+// with a deadline, blocking I/O with per-call timeouts, and the kernel's byte
+// counters (what was sent and acknowledged, what was received).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "base/result.h"
+
+namespace txend::toolstack {
+
+class TcpSocket {
+ public:
+  // Resolves `host` (name or address) and connects within `timeout`.
+  static Result<TcpSocket> Connect(const std::string& host, uint16_t port, std::chrono::milliseconds timeout);
+  explicit TcpSocket(int fd) : fd_(fd) {}  // adopts an accepted socket
+  TcpSocket(TcpSocket&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  TcpSocket& operator=(TcpSocket&& other) noexcept;
+  ~TcpSocket();
+
+  int fd() const { return fd_; }
+  // Every later send or receive fails with ETIMEDOUT after `timeout` without progress.
+  Status SetIoTimeout(std::chrono::milliseconds timeout);
+  uint64_t BytesAcked() const;     // sent and acknowledged by the peer
+  uint64_t BytesReceived() const;
+  // Ends both directions: blocked readers and writers on other threads return.
+  void Shutdown();
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace txend::toolstack
