@@ -129,7 +129,7 @@ class Driver {
       Check(h.len <= wire::kPayloadMax, "reply larger than the protocol allows");
     }
     Check(replies == 1, "not exactly one reply per request");
-    for (uint32_t domid : out.introduced) introduced_[domid] = true;
+    for (const auto& intro : out.introduced) introduced_[intro.domid] = true;
     for (uint32_t domid : out.released) {
       introduced_[domid] = false;
       for (auto& other : clients_)
