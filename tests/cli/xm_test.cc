@@ -260,6 +260,25 @@ TEST_F(XmTest, ErrorsAreOneLineOnStderrWithXmsExitCodes) {
   EXPECT_EQ(Xm("li demo").code, 0);  // a unique prefix
 }
 
+TEST_F(XmTest, MigrateMovesTheDomainToAnotherTxend) {
+  TxendStack::Options there;
+  uint16_t port = FreeTcpPort();
+  there.extra_args = {"--relocation", "127.0.0.1:" + std::to_string(port)};
+  auto other = TxendStack::Start(there);
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  // The destination needs the kernel at the same path, as two hosts sharing storage would.
+  WriteConfig("mig.cfg", "mig", "");
+  ASSERT_EQ(Xm("create -q mig.cfg").code, 0);
+  auto moved = Xm("migrate -l mig 127.0.0.1 -p " + std::to_string(port));
+  ASSERT_EQ(moved.code, 0) << moved.err;
+  EXPECT_EQ(ListRow("mig"), "");
+  auto remote = Xm("list mig", (*other)->xend_socket());
+  EXPECT_EQ(remote.code, 0) << remote.err;
+  EXPECT_TRUE(std::regex_search(remote.out, std::regex("\nmig +[0-9]+ +64 +2 ")));
+  auto refused = Xm("migrate demo 127.0.0.1 -p " + std::to_string(FreeTcpPort()));
+  EXPECT_EQ(refused.code, 3);  // no domain demo here
+}
+
 TEST(XmOverTcp, XmServerSelectsATcpEndpoint) {
   TxendStack::Options o;
   o.tcp_port = FreeTcpPort();
