@@ -6,7 +6,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
 #include <cstdio>
 #include <filesystem>
 #include <thread>
@@ -18,6 +24,7 @@
 #include "http/xend_api.h"
 #include "toolstack/sim/sim_backends.h"
 #include "toolstack/sim/sim_guests.h"
+#include "toolstack/hotplug_scripts.h"
 #include "toolstack/open_hypervisor.h"
 #include "toolstack/toolstack.h"
 
@@ -46,6 +53,48 @@ Status StartXsd(const http::DaemonOptions& o, spdlog::logger& log) {
   int rc = std::system(cmd.c_str());
   if (rc != 0) return Status::Error(EIO, "could not start xsd (" + cmd + ")");
   return Status::Ok();
+}
+
+// Replaces this process with a fresh txend (same arguments, in the foreground:
+// it is already a daemon). Start-up is recovery — it reconnects to xenstore (or
+// starts xsd), re-introduces the running domains and re-arms every watch — so
+// after xenstored restarts this is the whole of reconnecting.
+[[noreturn]] void RestartSelf(int argc, char** argv, spdlog::logger& log) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc/self/fd", ec)) {
+    int fd = std::atoi(entry.path().filename().c_str());
+    if (fd > 2) fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+  std::vector<char*> args(argv, argv + argc);
+  std::string no_fork = "--no-fork";
+  if (std::find_if(args.begin(), args.end(), [](char* a) { return std::string(a) == "--no-fork"; }) == args.end())
+    args.push_back(no_fork.data());
+  args.push_back(nullptr);
+  log.flush();
+  execv("/proc/self/exe", args.data());
+  log.critical("cannot restart: {}", strerror(errno));
+  log.flush();
+  _exit(1);
+}
+
+// Until SIGTERM/SIGINT (false) or the loss of the xenstore connection (true).
+bool WaitForStopOrXenstoreLoss(StopSignals& signals, xs::Connection& conn) {
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool stop = false, lost = false;
+  };
+  auto state = std::make_shared<State>();  // the callbacks may outlive this call
+  auto set = [state](bool State::*flag) {
+    std::lock_guard lock(state->mu);
+    (*state).*flag = true;
+    state->cv.notify_all();
+  };
+  signals.OnStop([set] { set(&State::stop); });
+  conn.OnClosed([set] { set(&State::lost); });
+  std::unique_lock lock(state->mu);
+  state->cv.wait(lock, [&] { return state->stop || state->lost || !conn.alive(); });
+  return !state->stop;
 }
 
 std::string SelfDirectory() {
@@ -95,10 +144,15 @@ int main(int argc, char** argv) {
   // On the simulator, dom0's backends and the guests' kernels are simulated too.
   auto* sim = dynamic_cast<toolstack::SimHypervisor*>(hv->get());
   std::unique_ptr<toolstack::SimBackends> backends;
+  std::unique_ptr<toolstack::HotplugScripts> hotplug;  // on Xen, the kernel's backends need the scripts run
   if (sim) {
     auto started = toolstack::SimBackends::Start(o.xenstored);
     if (!started.ok()) return Fail(started.status().ToString());
     backends = std::move(*started);
+  } else {
+    auto started = toolstack::HotplugScripts::Start(o.xenstored);
+    if (!started.ok()) return Fail(started.status().ToString());
+    hotplug = std::move(*started);
   }
 
   toolstack::ToolstackOptions ts_options;
@@ -134,7 +188,13 @@ int main(int argc, char** argv) {
             (*hv)->Name());
   daemon.Ready(true);
 
-  signals.Wait();
+  if (WaitForStopOrXenstoreLoss(signals, **conn)) {
+    log->warn("lost the xenstore connection at {}; restarting once it answers again", o.xenstored);
+    server->reset();
+    for (int i = 0; i < 100 && !XenstoreAnswers(o.xenstored); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    RestartSelf(argc, argv, *log);
+  }
   log->info("stopping; domains keep running");
   server->reset();
   return 0;

@@ -98,6 +98,19 @@ std::string DeviceRef::BackendPath(uint32_t domid, uint32_t backend_domid) const
   return DomainHome(backend_domid) + "/backend/" + type + "/" + Int(domid) + "/" + Int(devid);
 }
 
+std::string BackendDeviceDir(std::string_view path) {
+  std::string_view rest(path);
+  if (!rest.starts_with(kBackendRoot)) return "";
+  rest.remove_prefix(std::string_view(kBackendRoot).size());
+  size_t end = 0;
+  for (int part = 0; part < 3; ++part) {
+    if (end >= rest.size() || rest[end] != '/') return "";
+    end = rest.find('/', end + 1);
+    if (end == std::string_view::npos) end = rest.size();
+  }
+  return std::string(kBackendRoot) + std::string(rest.substr(0, end));
+}
+
 std::string VmPath(const std::string& uuid) { return "/vm/" + uuid; }
 std::string DomainHome(uint32_t domid) { return "/local/domain/" + Int(domid); }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "toolstack/domain_config.h"
@@ -53,6 +54,11 @@ Result<std::vector<xs::Transaction::NodeWrite>> DeviceNodes(const DomainConfig& 
                                                             const DeviceRef& device);
 // Paths to remove when a domain is gone (its home, its backends, its /vm entry).
 std::vector<std::string> DomainPaths(const std::string& uuid, uint32_t domid);
+
+// dom0's backend root, and the device directory "<root>/<type>/<domid>/<devid>"
+// of a path at or below one ("" for any other path).
+inline constexpr char kBackendRoot[] = "/local/domain/0/backend";
+std::string BackendDeviceDir(std::string_view path);
 
 // A vif's device id once it was attached and fixed: kept as (devid N) among the
 // vif's extra entries, so it survives the config's SXP round trips.

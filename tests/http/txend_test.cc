@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include <chrono>
 #include <thread>
 
@@ -242,6 +245,32 @@ TEST_F(TxendTest, DomainsSurviveATxendRestart) {
   EXPECT_EQ(sxp::Children(d.sxp, "device").size(), 3u);
   ASSERT_EQ(Post("/xend/domain/durable", {{"op", "shutdown"}, {"reason", "poweroff"}}).status, 202);
   EXPECT_TRUE(Eventually([&] { return Get("/xend/domain/durable").status == 404; }));
+}
+
+TEST_F(TxendTest, DomainsAndTheApiSurviveAnXsdRestart) {
+  std::string domid = Create("steady", 2, 1);
+  ASSERT_TRUE(Eventually([&] { return FrontendsConnected(*stack_, domid); }));
+  int txend_pid = stack_->txend().pid();
+  ASSERT_TRUE(stack_->RestartXsd(SIGKILL).ok());  // the store comes back from its journal
+  // txend notices, restarts itself in place (same pid) and re-introduces the domain.
+  auto log_says = [&](const std::string& what) {
+    std::ifstream in(stack_->path("txend.log"));
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str().find(what) != std::string::npos;
+  };
+  EXPECT_TRUE(Eventually([&] { return log_says("lost the xenstore connection"); }));
+  ASSERT_TRUE(Eventually([&] {
+    auto d = Get("/xend/domain/steady?detail=1");
+    return d.status == 200 && sxp::ChildValue(d.sxp, "domid") == domid;
+  }));
+  EXPECT_EQ(stack_->txend().pid(), txend_pid);
+  EXPECT_TRUE(stack_->txend().Running());
+  EXPECT_TRUE(Eventually([&] { return FrontendsConnected(*stack_, domid); }));
+  // The guest's kernel reconnected too: it acts on a shutdown request.
+  ASSERT_EQ(Post("/xend/domain/steady", {{"op", "shutdown"}, {"reason", "poweroff"}}).status, 202);
+  EXPECT_TRUE(Eventually([&] { return Get("/xend/domain/steady").status == 404; }));
+  Create("after", 1, 0);
 }
 
 TEST(TxendTcp, OffByDefaultOnWhenAskedAndFilteredByHostsAllow) {

@@ -2,38 +2,23 @@
 
 #include <vector>
 
+#include "toolstack/xenstore_layout.h"
+#include "toolstack/xs/plain.h"
+
 namespace txend::toolstack {
 namespace {
 
-using wire::MsgType;
-constexpr const char* kRoot = "/local/domain/0/backend";
+constexpr const char* kRoot = kBackendRoot;
 
 // Plain (non-transactional) requests, as a kernel's xenbus driver makes them.
-Result<std::string> Read(xs::Connection& c, const std::string& path) {
-  return c.Call(MsgType::kRead, 0, wire::JoinFields({path}));
-}
-void Write(xs::Connection& c, const std::string& path, const std::string& value) {
-  (void)c.Call(MsgType::kWrite, 0, path + '\0' + value);
-}
+Result<std::string> Read(xs::Connection& c, const std::string& path) { return xs::PlainRead(c, path); }
+void Write(xs::Connection& c, const std::string& path, const std::string& value) { (void)xs::PlainWrite(c, path, value); }
 int State(xs::Connection& c, const std::string& path) {
   auto v = Read(c, path);
   return v.ok() ? std::atoi(v->c_str()) : -1;
 }
 
-// "/local/domain/0/backend/<type>/<domid>/<devid>" for any path at or below
-// a device's backend directory; "" otherwise.
-std::string DeviceDir(const std::string& path) {
-  std::string_view rest(path);
-  if (!rest.starts_with(kRoot)) return "";
-  rest.remove_prefix(std::string_view(kRoot).size());
-  size_t end = 0;
-  for (int part = 0; part < 3; ++part) {
-    if (end >= rest.size() || rest[end] != '/') return "";
-    end = rest.find('/', end + 1);
-    if (end == std::string_view::npos) end = rest.size();
-  }
-  return std::string(kRoot) + std::string(rest.substr(0, end));
-}
+std::string DeviceDir(const std::string& path) { return BackendDeviceDir(path); }
 
 bool HasHotplugScript(const std::string& dir) {
   return dir.find("/backend/vbd/") != std::string::npos || dir.find("/backend/vif/") != std::string::npos ||

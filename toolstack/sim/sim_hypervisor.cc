@@ -500,6 +500,7 @@ Status SimHypervisor::GuestSetMemory(DomId domid, uint64_t kib) {
     if (pages > d->max_pages)
       return Status::Error(ENOMEM, Dom(domid) + ": " + std::to_string(kib) + " KiB exceeds its maximum of " +
                                        std::to_string(d->max_pages * kPageKib) + " KiB");
+    if (pages == now) return Status::Ok();  // a guest re-reading an unchanged target
     if (pages > now) TXEND_RETURN_IF_ERROR(Reserve((pages - now) * kPageKib));
     d->memory.Resize(pages);
     dirty_.insert(domid);
@@ -512,6 +513,7 @@ Status SimHypervisor::GuestSetVcpuOnline(DomId domid, uint32_t vcpu, bool online
     TXEND_ASSIGN_OR_RETURN(Domain * d, FindLive(domid));
     TXEND_RETURN_IF_ERROR(ValidateVcpu(domid, vcpu, static_cast<uint32_t>(d->vcpus.size())));
     if (!d->built) return Status::Error(EINVAL, Dom(domid) + " has no running guest");
+    if (d->vcpus[vcpu].online == online) return Status::Ok();
     d->vcpus[vcpu].online = online;
     dirty_.insert(domid);
     return Status::Ok();
@@ -522,6 +524,7 @@ Status SimHypervisor::GuestSetVcpuBlocked(DomId domid, uint32_t vcpu, bool block
   return Locked([&](Events&) -> Status {
     TXEND_ASSIGN_OR_RETURN(Domain * d, FindLive(domid));
     TXEND_RETURN_IF_ERROR(ValidateVcpu(domid, vcpu, static_cast<uint32_t>(d->vcpus.size())));
+    if (d->vcpus[vcpu].blocked == blocked) return Status::Ok();
     d->vcpus[vcpu].blocked = blocked;
     dirty_.insert(domid);
     return Status::Ok();

@@ -134,6 +134,13 @@ Result<DomId> XenHypervisor::CreateDomain(const CreateRequest& request) {
   std::lock_guard lock(mu_);
   uint32_t domid = request.domid;
   TXEND_RETURN_IF_ERROR(CheckHost(xc_domain_create(handle_->xch(), &domid, &config), "xc_domain_create"));
+  // Xen 4.17 still allocates the vcpus themselves in XEN_DOMCTL_max_vcpus (domctl.h),
+  // with the count createdomain was given; without it the first SETVCPUCONTEXT fails.
+  if (xc_domain_max_vcpus(handle_->xch(), domid, config.max_vcpus) != 0) {
+    int err = errno;
+    xc_domain_destroy(handle_->xch(), domid);
+    return handle_->Fail("xc_domain_max_vcpus", domid, err);
+  }
   return domid;
 }
 

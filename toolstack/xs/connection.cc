@@ -4,12 +4,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
-#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -27,9 +27,36 @@ struct WatchEntry {
   WatchCallback callback;
 };
 
+// The replies of one CallMany: the caller sleeps once, until the last one is in
+// (a wake-up per reply would cost a context switch per pipelined request).
+class ReplyBatch {
+ public:
+  explicit ReplyBatch(size_t size) : replies_(size, Status::Error(EIO, "no reply")) {}
+  void Expect(size_t count) { remaining_ = count; }
+  void Fill(size_t index, Result<std::string> reply) {
+    std::lock_guard lock(mu_);
+    replies_[index] = std::move(reply);
+    if (--remaining_ == 0) done_.notify_one();
+  }
+  // Sets a reply that never went out; not counted as expected.
+  void Set(size_t index, Result<std::string> reply) { replies_[index] = std::move(reply); }
+  std::vector<Result<std::string>> Wait() {
+    std::unique_lock lock(mu_);
+    done_.wait(lock, [&] { return remaining_ == 0; });
+    return std::move(replies_);
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable done_;
+  std::vector<Result<std::string>> replies_;
+  size_t remaining_ = 0;
+};
+
 // A request waiting for its reply; `what` names it in error messages.
 struct PendingReply {
-  std::promise<Result<std::string>> promise;
+  std::shared_ptr<ReplyBatch> batch;
+  size_t index = 0;
   std::string what;
 };
 
@@ -72,6 +99,9 @@ struct Connection::Impl {
   int fd = -1;
   std::string socket_path;
   std::atomic<bool> alive{true};
+  std::atomic<bool> closing{false};  // set by ~Connection: the close is ours
+  std::mutex closed_mu;
+  std::function<void()> on_closed;
   std::atomic<uint32_t> next_req_id{1};
   std::atomic<uint64_t> next_token{1};
 
@@ -110,6 +140,14 @@ void Connection::Impl::ReadLoop() {
   }
   alive = false;
   FailAll(Status::Error(ECONNRESET, "xenstore connection to " + socket_path + " closed"));
+  if (!closing) {
+    std::function<void()> callback;
+    {
+      std::lock_guard lock(closed_mu);
+      callback = std::move(on_closed);
+    }
+    if (callback) callback();
+  }
   std::lock_guard lock(event_mu);
   stopping = true;
   event_cv.notify_all();
@@ -135,10 +173,9 @@ void Connection::Impl::Deliver(wire::Message msg) {
   if (msg.type() == wire::MsgType::kError) {
     std::string name = StripNul(msg.payload);
     int code = ErrnoFromName(name);
-    waiter.promise.set_value(
-        Status::Error(code ? code : EIO, waiter.what + (code ? "" : " (" + name + ")")));
+    waiter.batch->Fill(waiter.index, Status::Error(code ? code : EIO, waiter.what + (code ? "" : " (" + name + ")")));
   } else {
-    waiter.promise.set_value(std::move(msg.payload));
+    waiter.batch->Fill(waiter.index, std::move(msg.payload));
   }
 }
 
@@ -166,7 +203,7 @@ void Connection::Impl::DispatchLoop() {
 
 void Connection::Impl::FailAll(const Status& why) {
   std::lock_guard lock(pending_mu);
-  for (auto& [id, waiter] : pending) waiter.promise.set_value(why);
+  for (auto& [id, waiter] : pending) waiter.batch->Fill(waiter.index, why);
   pending.clear();
 }
 
@@ -198,6 +235,7 @@ Result<std::unique_ptr<Connection>> Connection::Open(std::string socket_path) {
 Connection::Connection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Connection::~Connection() {
+  impl_->closing = true;
   shutdown(impl_->fd, SHUT_RDWR);
   impl_->reader.join();
   impl_->dispatcher.join();
@@ -206,37 +244,40 @@ Connection::~Connection() {
 
 bool Connection::alive() const { return impl_->alive; }
 
+void Connection::OnClosed(std::function<void()> callback) {
+  std::lock_guard lock(impl_->closed_mu);
+  impl_->on_closed = std::move(callback);
+}
+
 std::vector<Result<std::string>> Connection::CallMany(std::span<const Request> requests) {
-  std::vector<std::future<Result<std::string>>> futures;
-  futures.reserve(requests.size());
+  auto batch = std::make_shared<ReplyBatch>(requests.size());
   {
     std::lock_guard send_lock(impl_->send_mu);
     std::string bytes;
     {
       std::lock_guard lock(impl_->pending_mu);
-      for (const auto& r : requests) {
+      batch->Expect(std::count_if(requests.begin(), requests.end(),
+                                  [](const Request& r) { return r.payload.size() <= wire::kPayloadMax; }));
+      for (size_t i = 0; i < requests.size(); ++i) {
+        const Request& r = requests[i];
         if (r.payload.size() > wire::kPayloadMax) {
-          std::promise<Result<std::string>> p;
-          futures.push_back(p.get_future());
-          p.set_value(Status::Error(E2BIG, Describe(r.type, r.payload) + ": payload too large"));
+          batch->Set(i, Status::Error(E2BIG, Describe(r.type, r.payload) + ": payload too large"));
           continue;
         }
         uint32_t id = impl_->next_req_id++;
         if (id == 0) id = impl_->next_req_id++;
-        PendingReply& waiter = impl_->pending[id];
-        waiter.what = Describe(r.type, r.payload);
-        futures.push_back(waiter.promise.get_future());
+        impl_->pending[id] = PendingReply{batch, i, Describe(r.type, r.payload)};
         bytes += wire::Encode(r.type, id, r.tx_id, r.payload);
       }
     }
     Status st = impl_->alive ? impl_->WriteAll(bytes)
                              : Status::Error(ECONNRESET, "xenstore connection closed");
-    if (!st.ok()) impl_->FailAll(st);
+    if (!st.ok()) {
+      impl_->alive = false;  // a failed send means the daemon has gone
+      impl_->FailAll(st);
+    }
   }
-  std::vector<Result<std::string>> replies;
-  replies.reserve(futures.size());
-  for (auto& f : futures) replies.push_back(f.get());
-  return replies;
+  return batch->Wait();
 }
 
 Result<std::string> Connection::Call(wire::MsgType type, uint32_t tx_id, std::string_view payload) {

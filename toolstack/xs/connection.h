@@ -61,6 +61,9 @@ class Connection {
 
   // False once the daemon closed the connection; every call then fails with ECONNRESET.
   bool alive() const;
+  // Runs `callback` once, on the reader thread, if the daemon closes the
+  // connection (a crash or restart of xenstored); not when this object closes it.
+  void OnClosed(std::function<void()> callback);
 
   struct Impl;
 

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# txend's HTTP API under load vs. nginx serving the same bytes (issue 4).
+#
+# Starts xsd (persistent store) and txend on the simulated hypervisor in a temp
+# dir with TCP on loopback, creates domain `demo` (2 disks, 1 vif) with xm, then
+# drives `GET /xend/domain/demo?detail=1` with wrk; nginx serves the reply's
+# exact bytes as a static file on loopback in the same run, driven the same way.
+# Prints a markdown table: requests/s, p99 latency, ratio to nginx, and xenstore
+# transactions and xsd disk bytes per request (from xsd's own counters).
+#
+#   bench/http_bench.sh [--seconds N] [--connections C] [--threads T] [--bin DIR]
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+seconds=10 connections=16 threads=2 bin="$top/build/bin"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --seconds) seconds=$2; shift 2 ;;
+    --connections) connections=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    --bin) bin=$2; shift 2 ;;
+    *) echo "usage: $0 [--seconds N] [--connections C] [--threads T] [--bin DIR]" >&2; exit 2 ;;
+  esac
+done
+for tool in wrk nginx; do
+  command -v "$tool" >/dev/null || { echo "http_bench: $tool is not installed (apt-get install wrk nginx-light)" >&2; exit 77; }
+done
+xsc=/usr/lib/xen-4.17/bin/xenstore-control
+
+dir=$(mktemp -d /tmp/txend-http-bench.XXXXXX)
+cleanup() {
+  [ -f "$dir/nginx.pid" ] && kill "$(cat "$dir/nginx.pid")" 2>/dev/null || true
+  [ -f "$dir/txend.pid" ] && kill "$(cat "$dir/txend.pid")" 2>/dev/null || true
+  [ -f "$dir/state/xsd.pid" ] && kill "$(cat "$dir/state/xsd.pid")" 2>/dev/null || true
+  sleep 0.2
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+txend_port=$(free_port)
+nginx_port=$(free_port)
+
+# A minimal x86-64 ELF header is all the simulated hypervisor asks of a kernel.
+python3 -c "
+h = bytearray(64); h[0:4] = b'\x7fELF'; h[4] = 2; h[5] = 1; h[6] = 1; h[18] = 62
+open('$dir/vmlinuz', 'wb').write(bytes(h))"
+
+"$bin/txend" --hypervisor sim --unix-socket "$dir/xend-socket" --tcp "127.0.0.1:$txend_port" \
+  --xenstored "$dir/xs.sock" --domain-sockets "$dir/domains" --state-dir "$dir/state" \
+  --log-file "$dir/txend.log" --pid-file "$dir/txend.pid"
+cat > "$dir/demo.cfg" <<CFG
+name = 'demo'
+kernel = '$dir/vmlinuz'
+memory = 64
+disk = [ 'phy:/dev/vg0/demo,xvda,w', 'file:/srv/demo.img,xvdb,w' ]
+vif = [ 'bridge=xenbr0' ]
+CFG
+TXEND_SOCKET="$dir/xend-socket" "$bin/xm" create -q "$dir/demo.cfg" >/dev/null
+sleep 1  # let the guest's frontends connect, so the reply is the steady-state one
+
+url="http://127.0.0.1:$txend_port/xend/domain/demo?detail=1"
+mkdir -p "$dir/www"
+chmod 755 "$dir" "$dir/www"  # nginx workers run unprivileged
+curl -sf "$url" > "$dir/www/demo.sxp"
+cat > "$dir/nginx.conf" <<CONF
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/nginx-error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  default_type application/sxp;
+  client_body_temp_path $dir/nginx-tmp;
+  proxy_temp_path $dir/nginx-tmp;
+  fastcgi_temp_path $dir/nginx-tmp;
+  uwsgi_temp_path $dir/nginx-tmp;
+  scgi_temp_path $dir/nginx-tmp;
+  server { listen 127.0.0.1:$nginx_port; root $dir/www; }
+}
+CONF
+chmod 644 "$dir/www/demo.sxp"
+nginx -c "$dir/nginx.conf"
+
+stat() { XENSTORED_PATH="$dir/xs.sock" "$xsc" stats | awk -v k="$1" '$1 == k { print $2 }'; }
+# wrk's summary: requests/s, p99 latency in ms and the request count.
+run_wrk() {
+  wrk -t"$threads" -c"$connections" -d"${seconds}s" --latency "$1" > "$dir/wrk.out"
+  local rps p99 n
+  rps=$(awk '/^Requests\/sec:/ { print $2 }' "$dir/wrk.out")
+  p99=$(awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms/, "", v) } else if (v ~ /s$/) { sub(/s/, "", v); v *= 1000 }; print v }' "$dir/wrk.out")
+  n=$(awk '/requests in/ { print $1 }' "$dir/wrk.out")
+  if grep -q "Non-2xx" "$dir/wrk.out"; then echo "http_bench: errors during the run:" >&2; cat "$dir/wrk.out" >&2; exit 1; fi
+  echo "$rps $p99 $n"
+}
+
+# Counts from an exact number of requests (wrk cuts its last requests short,
+# which xsd still sees), then throughput and latency from wrk.
+t_n=500
+tx0=$(stat transactions_started); disk0=$(stat disk_bytes_written); req0=$(stat requests_total)
+curl -sf -o /dev/null $(for _ in $(seq $t_n); do echo "$url"; done)
+tx1=$(stat transactions_started); disk1=$(stat disk_bytes_written); req1=$(stat requests_total)
+read -r t_rps t_p99 _ < <(run_wrk "$url")
+read -r n_rps n_p99 _ < <(run_wrk "http://127.0.0.1:$nginx_port/demo.sxp")
+
+tx_per=$(python3 -c "print(f'{($tx1 - $tx0) / $t_n:.3f}')")
+req_per=$(python3 -c "print(f'{($req1 - $req0) / $t_n:.1f}')")
+disk_per=$(python3 -c "print(f'{($disk1 - $disk0) / $t_n:.1f}')")
+ratio=$(python3 -c "print(f'{$t_rps / $n_rps:.2f}')")
+bytes=$(wc -c < "$dir/www/demo.sxp")
+echo "| server | requests/s | p99 latency (ms) | ratio to nginx |"
+echo "| --- | ---: | ---: | ---: |"
+echo "| txend \`GET /xend/domain/demo?detail=1\` | $t_rps | $t_p99 | $ratio |"
+echo "| nginx, the same $bytes bytes as a static file | $n_rps | $n_p99 | 1.00 |"
+echo
+echo "Per txend request ($t_n requests): $tx_per xenstore transactions, $req_per xenstore requests, $disk_per xsd disk bytes."
+echo "wrk -t$threads -c$connections -d${seconds}s over TCP loopback; $(nproc) cores."

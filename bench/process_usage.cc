@@ -1,0 +1,57 @@
+#include "bench/process_usage.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace txend::bench {
+namespace {
+
+Result<std::string> ReadProcFile(pid_t pid, const char* name) {
+  std::string path = "/proc/" + std::to_string(pid) + "/" + name;
+  std::ifstream in(path);
+  if (!in) return Status::Error(ENOENT, "cannot read " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The number after "key" at the start of a line of `text` ("key: value" or "key value").
+uint64_t Field(const std::string& text, const std::string& key) {
+  size_t pos = ("\n" + text).find("\n" + key);
+  if (pos == std::string::npos) return 0;
+  pos += key.size();
+  while (pos < text.size() && (text[pos] == ':' || text[pos] == ' ' || text[pos] == '\t')) ++pos;
+  return std::strtoull(text.c_str() + pos, nullptr, 10);
+}
+
+// utime + stime from /proc/<pid>/stat: fields 14 and 15, counted after the
+// parenthesised command name (which may hold spaces).
+Result<double> CpuSeconds(const std::string& stat) {
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos) return Status::Error(EINVAL, "unreadable /proc stat line");
+  std::istringstream fields(stat.substr(close + 1));
+  std::string skip;
+  for (int i = 3; i < 14; ++i) fields >> skip;
+  uint64_t utime = 0, stime = 0;
+  if (!(fields >> utime >> stime)) return Status::Error(EINVAL, "short /proc stat line");
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+}  // namespace
+
+Result<ProcessUsage> ReadProcessUsage(pid_t pid) {
+  TXEND_ASSIGN_OR_RETURN(std::string stat, ReadProcFile(pid, "stat"));
+  TXEND_ASSIGN_OR_RETURN(std::string status, ReadProcFile(pid, "status"));
+  TXEND_ASSIGN_OR_RETURN(std::string io, ReadProcFile(pid, "io"));
+  ProcessUsage u;
+  TXEND_ASSIGN_OR_RETURN(u.cpu_seconds, CpuSeconds(stat));
+  u.rss_bytes = Field(status, "VmRSS") * 1024;
+  u.write_bytes = Field(io, "write_bytes");
+  u.wchar = Field(io, "wchar");
+  return u;
+}
+
+}  // namespace txend::bench

@@ -1,0 +1,22 @@
+// ProcessUsage: what the kernel accounts to one process (all its threads):
+// CPU time, resident memory and bytes written, from /proc/<pid>/{stat,status,io}.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+
+#include "base/result.h"
+
+namespace txend::bench {
+
+struct ProcessUsage {
+  double cpu_seconds = 0;    // utime + stime
+  uint64_t rss_bytes = 0;    // VmRSS
+  uint64_t write_bytes = 0;  // bytes this process caused to be sent to storage
+  uint64_t wchar = 0;        // bytes passed to write(2) and friends (files and sockets)
+};
+
+Result<ProcessUsage> ReadProcessUsage(pid_t pid);
+
+}  // namespace txend::bench

@@ -1,0 +1,32 @@
+// The seed scenario's report: a markdown table of every run beside xend's
+// figures and the targets, the budget check the CTest test relies on, and
+// the update of one section of bench/RESULTS.md.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "bench/seed_scenario.h"
+
+namespace txend::bench {
+
+// One row per figure, one column per domain count.
+std::string SeedTable(const std::vector<ScenarioFigures>& runs);
+
+inline constexpr const char* kSeedHeading = "## Seed scenario (issue 6)";
+
+// The whole RESULTS.md section: heading, `command`, machine and `conditions`
+// (e.g. the load average), method, table.
+std::string SeedSection(const std::vector<ScenarioFigures>& runs, const std::string& command,
+                        const std::string& conditions);
+
+// Count budgets exceeded in any run (per read > 1 transaction or > 0 xsd disk
+// bytes, per create > 4 transactions); empty when all are met.
+std::vector<std::string> BudgetViolations(const std::vector<ScenarioFigures>& runs);
+
+// Replaces the section of markdown file `path` that starts with line `heading`
+// (up to the next "## " heading) with `text`, or appends it.
+Status WriteSection(const std::string& path, const std::string& heading, const std::string& text);
+
+}  // namespace txend::bench

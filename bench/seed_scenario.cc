@@ -1,0 +1,206 @@
+#include "bench/seed_scenario.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+#include "bench/timed_command.h"
+#include "tests/support/txend_stack.h"
+
+namespace txend::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using testing::TxendStack;
+
+std::string DomainName(int i) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "bench%04d", i);
+  return buf;
+}
+
+double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+Status Expect(const testing::XendReply& reply, int status, const std::string& what) {
+  if (reply.status == status) return Status::Ok();
+  return Status::Error(EIO, what + ": HTTP " + std::to_string(reply.status) + " " + reply.body.substr(0, 300));
+}
+
+// A sample taken once the stack has gone quiet: no xenstore request from any
+// client (guest kernels, backends, txend) for two consecutive 200 ms periods.
+Result<StackSample> QuietSample(StackMeter& meter) {
+  TXEND_ASSIGN_OR_RETURN(StackSample last, meter.Sample());
+  for (int quiet = 0, tries = 0; quiet < 2 && tries < 100; ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    TXEND_ASSIGN_OR_RETURN(StackSample next, meter.Sample());
+    quiet = (next - last).requests == 0 ? quiet + 1 : 0;
+    last = std::move(next);
+  }
+  return last;
+}
+
+// What `xm create` sends: create (paused), wait for the devices, unpause.
+Status CreateDomain(TxendStack& stack, const std::string& name, int memory_mib) {
+  auto client = stack.client();
+  TXEND_RETURN_IF_ERROR(
+      Expect(client.Post("/xend/domain/", {{"op", "create"}, {"config", stack.Config(name, 2, 1, memory_mib)}}), 201,
+             "create " + name));
+  TXEND_RETURN_IF_ERROR(
+      Expect(client.Post("/xend/domain/" + name, {{"op", "wait_for_devices"}}), 202, "wait_for_devices " + name));
+  return Expect(client.Post("/xend/domain/" + name, {{"op", "unpause"}}), 200, "unpause " + name);
+}
+
+Result<CreateFigures> CreateAll(TxendStack& stack, StackMeter& meter, const ScenarioOptions& o) {
+  CreateFigures f;
+  TXEND_ASSIGN_OR_RETURN(StackSample first, meter.Sample());
+  StackSample before = first;
+  for (int i = 0; i < o.domains; ++i) {
+    TXEND_RETURN_IF_ERROR(CreateDomain(stack, DomainName(i), o.domain_memory_mib));
+    TXEND_ASSIGN_OR_RETURN(StackSample after, meter.Sample());
+    f.max_transactions = std::max(f.max_transactions, (after - before).transactions);
+    before = std::move(after);
+  }
+  StackCost total = before - first;
+  double n = o.domains;
+  f.transactions = static_cast<double>(total.transactions) / n;
+  f.requests = static_cast<double>(total.requests - (o.domains - 1)) / n;  // minus our own stats reads
+  f.seconds = total.seconds / n;
+  return f;
+}
+
+Result<PollFigures> PollAll(TxendStack& stack, StackMeter& meter, const ScenarioOptions& o) {
+  PollFigures f;
+  auto client = stack.client();
+  std::vector<double> latencies;
+  TXEND_ASSIGN_OR_RETURN(StackSample before, QuietSample(meter));
+  auto start = Clock::now();
+  for (int r = 0; r < o.rounds; ++r) {
+    auto round_start =
+        start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.interval_s * r));
+    std::this_thread::sleep_until(round_start);
+    round_start = Clock::now();
+    for (int i = 0; i < o.domains; ++i) {
+      std::string name = DomainName(i);
+      auto t0 = Clock::now();
+      auto reply = client.Get("/xend/domain/" + name + "?detail=1");
+      latencies.push_back(Ms(Clock::now() - t0));
+      TXEND_RETURN_IF_ERROR(Expect(reply, 200, "GET " + name));
+      if (sxp::ChildValue(reply.sxp, "name") != name)
+        return Status::Error(EIO, "GET " + name + " named another domain");
+    }
+    f.max_round_s = std::max(f.max_round_s, Ms(Clock::now() - round_start) / 1000);
+  }
+  auto window = std::chrono::duration<double>(o.interval_s * o.rounds);
+  std::this_thread::sleep_until(start + std::chrono::duration_cast<Clock::duration>(window));
+  TXEND_ASSIGN_OR_RETURN(StackSample after, meter.Sample());
+  f.reads = latencies.size();
+  f.cost = after - before;
+  f.median_read_ms = Median(latencies);
+  return f;
+}
+
+// libvirt's request line and headers, sent raw so the time is the server's
+// and the transport's, not our SXP parser's.
+std::string LibvirtGet(const std::string& path) {
+  return "GET " + path +
+         " HTTP/1.1\r\nHost: localhost:8000\r\nAccept-Encoding: identity\r\n"
+         "Content-Type: application/x-www-form-urlencoded\r\n\r\n";
+}
+
+// Runs `once` o.repeats times between two samples; `once` returns its wall
+// time in ms and the reply size.
+template <typename F>
+Result<RepeatFigures> Repeat(StackMeter& meter, const ScenarioOptions& o, F once) {
+  RepeatFigures f;
+  std::vector<double> times;
+  TXEND_ASSIGN_OR_RETURN(StackSample before, QuietSample(meter));
+  for (int i = 0; i < o.repeats; ++i) {
+    TXEND_ASSIGN_OR_RETURN(auto run, once());
+    times.push_back(run.first);
+    f.reply_bytes = run.second;
+  }
+  TXEND_ASSIGN_OR_RETURN(StackSample after, meter.Sample());
+  StackCost c = after - before;
+  f.transactions = static_cast<double>(c.transactions) / o.repeats;
+  f.requests = static_cast<double>(c.requests) / o.repeats;
+  f.median_ms = Median(times);
+  f.min_ms = *std::min_element(times.begin(), times.end());
+  return f;
+}
+
+Result<RepeatFigures> GetAll(TxendStack& stack, StackMeter& meter, const ScenarioOptions& o) {
+  auto client = stack.client();
+  return Repeat(meter, o, [&]() -> Result<std::pair<double, size_t>> {
+    auto t0 = Clock::now();
+    std::string raw = client.Raw(LibvirtGet("/xend/domain?detail=1"));
+    double ms = Ms(Clock::now() - t0);
+    size_t body = raw.find("\r\n\r\n");
+    if (raw.compare(0, 12, "HTTP/1.1 200") != 0 || body == std::string::npos)
+      return Status::Error(EIO, "GET /xend/domain?detail=1: " + raw.substr(0, 300));
+    auto list = sxp::Parse(raw.substr(body + 4));
+    if (!list.ok() || list->items().size() != static_cast<size_t>(o.domains) + 1)
+      return Status::Error(EIO, "GET /xend/domain?detail=1 did not list " + std::to_string(o.domains + 1) + " domains");
+    return std::make_pair(ms, raw.size() - body - 4);
+  });
+}
+
+Result<RepeatFigures> XmList(TxendStack& stack, StackMeter& meter, const ScenarioOptions& o) {
+  return Repeat(meter, o, [&]() -> Result<std::pair<double, size_t>> {
+    TXEND_ASSIGN_OR_RETURN(CommandRun run, RunTimed({o.xm_program, "list"}, {"TXEND_SOCKET=" + stack.xend_socket()}));
+    if (run.exit_code != 0) return Status::Error(EIO, "xm list exited with " + std::to_string(run.exit_code));
+    if (run.out.find(DomainName(o.domains - 1)) == std::string::npos)
+      return Status::Error(EIO, "xm list did not list " + DomainName(o.domains - 1));
+    return std::make_pair(run.seconds * 1000, run.out.size());
+  });
+}
+
+void Progress(const ScenarioOptions& o, const char* step) {
+  std::fprintf(stderr, "scenario: %d domains: %s\n", o.domains, step);
+}
+
+}  // namespace
+
+Result<ScenarioFigures> RunSeedScenario(const ScenarioOptions& options) {
+  ScenarioFigures f;
+  f.options = options;
+  // Dom0 keeps 1 GiB; guests may balloon up to maxmem (twice memory).
+  uint64_t host_mib = 2048 + 2ull * options.domain_memory_mib * options.domains;
+  TxendStack::Options stack_options;
+  stack_options.extra_args = {"--sim-memory", std::to_string(host_mib)};
+  TXEND_ASSIGN_OR_RETURN(auto stack, TxendStack::Start(stack_options));
+  TXEND_ASSIGN_OR_RETURN(auto meter, StackMeter::Open(stack->xs_socket(), stack->xsd().pid(), stack->txend().pid()));
+
+  TXEND_ASSIGN_OR_RETURN(StackSample empty, QuietSample(*meter));
+  f.memory.xsd_rss_empty = empty.xsd.rss_bytes;
+  f.memory.txend_rss_empty = empty.txend.rss_bytes;
+  Progress(options, "creating");
+  TXEND_ASSIGN_OR_RETURN(f.create, CreateAll(*stack, *meter, options));
+  TXEND_ASSIGN_OR_RETURN(StackSample full, QuietSample(*meter));
+  f.memory.xsd_rss = full.xsd.rss_bytes;
+  f.memory.txend_rss = full.txend.rss_bytes;
+
+  Progress(options, "polling");
+  TXEND_ASSIGN_OR_RETURN(f.poll, PollAll(*stack, *meter, options));
+  Progress(options, "reading all domains");
+  TXEND_ASSIGN_OR_RETURN(f.get_all, GetAll(*stack, *meter, options));
+  if (!options.xm_program.empty() && std::filesystem::exists(options.xm_program)) {
+    Progress(options, "running xm list");
+    TXEND_ASSIGN_OR_RETURN(f.xm_list, XmList(*stack, *meter, options));
+  }
+  if (options.hold) {
+    std::fprintf(stderr, "scenario: holding the stack: TXEND_SOCKET=%s XENSTORED_PATH=%s; press Enter to go on\n",
+                 stack->xend_socket().c_str(), stack->xs_socket().c_str());
+    std::getchar();
+  }
+  return f;
+}
+
+}  // namespace txend::bench

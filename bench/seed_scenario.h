@@ -1,0 +1,66 @@
+// SeedScenario: the monitoring workload txend was built for, on one fresh
+// xsd (persistent) + txend (simulated hypervisor) stack: create N domains
+// with 2 disks and 1 vif the way `xm create` does, then read every domain
+// with GET /xend/domain/<name>?detail=1 once per interval, and measure what
+// each step cost xenstore, the disk, the CPU and memory.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "base/result.h"
+#include "bench/stack_meter.h"
+
+namespace txend::bench {
+
+struct ScenarioOptions {
+  int domains = 20;
+  int rounds = 10;          // polls of every domain
+  double interval_s = 1.0;  // between the starts of two rounds; 0: back to back
+  int domain_memory_mib = 16;
+  int repeats = 9;         // runs of GET-all and `xm list`
+  std::string xm_program;  // empty or missing: `xm list` is not measured
+  bool hold = false;       // keep the stack up, for inspection, until a line on stdin
+};
+
+// Mean and worst cost of one `xm create` (create, wait_for_devices, unpause).
+struct CreateFigures {
+  double transactions = 0;
+  uint64_t max_transactions = 0;
+  double requests = 0;
+  double seconds = 0;  // mean wall time per create
+};
+
+struct PollFigures {
+  uint64_t reads = 0;
+  StackCost cost;  // the whole polling window
+  double median_read_ms = 0;
+  double max_round_s = 0;  // slowest round (all N reads)
+};
+
+// Repeated runs of one request or command: per-run cost and median time.
+struct RepeatFigures {
+  double transactions = 0;
+  double requests = 0;
+  double median_ms = 0;
+  double min_ms = 0;
+  size_t reply_bytes = 0;
+};
+
+struct MemoryFigures {
+  uint64_t xsd_rss = 0, txend_rss = 0;              // with N domains
+  uint64_t xsd_rss_empty = 0, txend_rss_empty = 0;  // before the first create
+};
+
+struct ScenarioFigures {
+  ScenarioOptions options;
+  CreateFigures create;
+  PollFigures poll;
+  RepeatFigures get_all;
+  std::optional<RepeatFigures> xm_list;  // unset when xm is not built
+  MemoryFigures memory;
+};
+
+Result<ScenarioFigures> RunSeedScenario(const ScenarioOptions& options);
+
+}  // namespace txend::bench

@@ -1,0 +1,56 @@
+// StackMeter: samples what a running xsd + txend pair has done so far — xsd's
+// own `stats` counters and the kernel's accounting of both processes — so a
+// scenario step's cost is the difference of two samples.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "base/result.h"
+#include "bench/process_usage.h"
+#include "toolstack/xs/connection.h"
+
+namespace txend::bench {
+
+struct StackSample {
+  std::chrono::steady_clock::time_point when;
+  std::map<std::string, uint64_t> xsd_stats;  // CONTROL stats, name -> value
+  ProcessUsage xsd;
+  ProcessUsage txend;
+};
+
+// What happened between two samples. The later sample's own stats request is
+// not counted.
+struct StackCost {
+  double seconds = 0;
+  uint64_t transactions = 0;           // xsd transactions_started
+  uint64_t requests = 0;               // xsd requests_total, from every client
+  uint64_t implicit_transactions = 0;  // writes outside a transaction
+  uint64_t xsd_disk_bytes = 0;         // xsd disk_bytes_written (its journal)
+  uint64_t xsd_write_bytes = 0;        // /proc/<xsd>/io write_bytes
+  uint64_t xsd_wchar = 0;              // /proc/<xsd>/io wchar (includes socket writes)
+  double xsd_cpu_seconds = 0;
+  double txend_cpu_seconds = 0;
+};
+
+StackCost operator-(const StackSample& after, const StackSample& before);
+
+class StackMeter {
+ public:
+  static Result<std::unique_ptr<StackMeter>> Open(const std::string& xs_socket, pid_t xsd_pid, pid_t txend_pid);
+  Result<StackSample> Sample();
+
+ private:
+  StackMeter(std::unique_ptr<xs::Connection> conn, pid_t xsd, pid_t txend)
+      : conn_(std::move(conn)), xsd_pid_(xsd), txend_pid_(txend) {}
+  std::unique_ptr<xs::Connection> conn_;
+  pid_t xsd_pid_;
+  pid_t txend_pid_;
+};
+
+}  // namespace txend::bench

@@ -1,0 +1,40 @@
+// The xend HTTP/SXP API as xm uses it: typed calls over an XendClient, with
+// xend's replies turned into Status values — ESRCH for an unknown domain,
+// EREMOTEIO for an error xend reported, ENOTCONN when txend cannot be reached.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "cli/xend_client.h"
+#include "toolstack/sxp.h"
+
+namespace txend::xm {
+
+class Xend {
+ public:
+  explicit Xend(XendClient& client) : client_(client) {}
+
+  // GET /xend/domain/<ref>?detail=1: the domain's SXP.
+  Result<sxp::Value> Domain(const std::string& ref);
+  // GET /xend/domain?detail=1&state=<state>: every matching domain's SXP.
+  Result<std::vector<sxp::Value>> Domains(const std::string& state);
+  // GET /xend/domain/<ref>?op=vcpuinfo.
+  Result<sxp::Value> VcpuInfo(const std::string& ref);
+  // GET /xend/node/ and GET /xend/node/<what> (text: dmesg, log).
+  Result<sxp::Value> Node();
+  Result<std::string> NodeText(const std::string& what);
+  Status ClearDmesg();
+  // POST /xend/domain/ op=create|new|restore...: the reply body parsed when it is SXP.
+  Result<sxp::Value> PostDomains(const Form& form);
+  // POST /xend/domain/<ref> op=...: the reply body parsed when it is SXP.
+  Result<sxp::Value> PostDomain(const std::string& ref, const Form& form);
+
+ private:
+  Result<sxp::Value> Call(bool post, const std::string& target, const Form& form, const std::string& ref);
+  Result<XendReply> Send(bool post, const std::string& target, const Form& form);
+  XendClient& client_;
+};
+
+}  // namespace txend::xm
