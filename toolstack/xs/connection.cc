@@ -231,7 +231,10 @@ std::vector<Result<std::string>> Connection::CallMany(std::span<const Request> r
     }
     Status st = impl_->alive ? impl_->WriteAll(bytes)
                              : Status::Error(ECONNRESET, "xenstore connection closed");
-    if (!st.ok()) impl_->FailAll(st);
+    if (!st.ok()) {
+      impl_->alive = false;  // a failed write means a dead connection, before the reader notices
+      impl_->FailAll(st);
+    }
   }
   std::vector<Result<std::string>> replies;
   replies.reserve(futures.size());
