@@ -177,6 +177,7 @@ Result<MigrationResult> Toolstack::Migrate(std::string_view ref, const MigrateRe
   if (!socket.ok()) return failed(socket.status());
   TcpSocket& sock = *socket;
   Status st = sock.SetIoTimeout(request.io_timeout);
+  if (st.ok() && request.tls) st = sock.StartTls(false, *request.tls);
   if (st.ok()) st = SendAll(sock.fd(), EncodeHello({request.live, sxp::ToString(ToSxp(d.config))}));
   if (!st.ok()) return failed(st);
   if (auto accepted = Expect(sock.fd(), MessageType::kAccept); !accepted.ok())
