@@ -31,6 +31,11 @@ Result<TcpEndpoint> Endpoint(const std::string& text, const std::string& default
   return e;
 }
 
+// xend read a bare file name in /etc/xen.
+std::string InConfigDir(const std::string& file) {
+  return file.empty() || file.find('/') != std::string::npos ? file : "/etc/xen/" + file;
+}
+
 }  // namespace
 
 Status ApplyConfigText(const std::string& text, DaemonOptions& o) {
@@ -54,10 +59,14 @@ Status ApplyConfigText(const std::string& text, DaemonOptions& o) {
     else if (key == "device-create-timeout") o.device_timeout_s = std::atoi(value.c_str());
     else if (key == "xend-relocation-server") o.relocation.enabled = Yes(value);
     else if (key == "xend-relocation-port") { TXEND_ASSIGN_OR_RETURN(o.relocation.endpoint.port, Port(value)); }
-    else if (key == "xend-relocation-address") o.relocation.endpoint.address = value.empty() ? "0.0.0.0" : value;
+    else if (key == "xend-relocation-address") o.relocation.endpoint.address = o.relocation.ssl_endpoint.address = value.empty() ? "0.0.0.0" : value;
     else if (key == "xend-relocation-hosts-allow") o.relocation.hosts_allow = value;
-    else if (key == "xend-relocation-ssl-server") o.relocation.ssl_server = Yes(value);
-    // Other xend settings (vnc, network scripts, relocation over SSL...) are accepted and ignored.
+    else if (key == "xend-relocation-ssl-server") o.relocation.ssl_enabled = Yes(value);
+    else if (key == "xend-relocation-ssl-port") { TXEND_ASSIGN_OR_RETURN(o.relocation.ssl_endpoint.port, Port(value)); }
+    else if (key == "xend-relocation-server-ssl-cert-file") o.relocation.ssl_cert_file = InConfigDir(value);
+    else if (key == "xend-relocation-server-ssl-key-file") o.relocation.ssl_key_file = InConfigDir(value);
+    else if (key == "txend-relocation-ssl-ca-file") o.relocation.ssl_ca_file = InConfigDir(value);
+    // Other xend settings (vnc, network scripts...) are accepted and ignored.
   }
   if (http) o.tcp = tcp;
   else o.tcp.reset();
@@ -67,7 +76,7 @@ Status ApplyConfigText(const std::string& text, DaemonOptions& o) {
 Result<DaemonOptions> ParseDaemonOptions(int argc, const char* const* argv, std::string* help) {
   DaemonOptions o;
   CLI::App app{"txend: a Xen toolstack daemon serving xend's HTTP/SXP API", "txend"};
-  std::string tcp, unix_socket, hosts_allow, relocation, relocation_allow;
+  std::string tcp, unix_socket, hosts_allow, relocation, relocation_allow, relocation_ssl;
   bool no_unix = false;
   app.add_flag("--no-fork", o.no_fork, "stay in the foreground");
   app.add_option("--config", o.config_file, "xend-config.sxp-style settings file");
@@ -93,6 +102,10 @@ Result<DaemonOptions> ParseDaemonOptions(int argc, const char* const* argv, std:
   app.add_option("--sim-working-set", o.sim_working_set_mib, "simulated guests write within their first N MiB (0: all)");
   app.add_option("--relocation", relocation, "serve incoming migrations on [ADDR:]PORT (xend-relocation-server)");
   app.add_option("--relocation-hosts-allow", relocation_allow, "space-separated regexes of hosts allowed to migrate here");
+  app.add_option("--relocation-ssl", relocation_ssl, "serve incoming migrations over TLS on [ADDR:]PORT");
+  app.add_option("--relocation-ssl-cert", o.relocation.ssl_cert_file, "PEM certificate of the TLS relocation server");
+  app.add_option("--relocation-ssl-key", o.relocation.ssl_key_file, "PEM key of the TLS relocation server");
+  app.add_option("--relocation-ssl-ca", o.relocation.ssl_ca_file, "CAs that ssl=1 migrations verify the destination against");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -120,6 +133,13 @@ Result<DaemonOptions> ParseDaemonOptions(int argc, const char* const* argv, std:
     o.relocation.enabled = true;
   }
   if (!relocation_allow.empty()) o.relocation.hosts_allow = relocation_allow;
+  if (!relocation_ssl.empty()) {
+    TXEND_ASSIGN_OR_RETURN(o.relocation.ssl_endpoint, Endpoint(relocation_ssl, "0.0.0.0"));
+    o.relocation.ssl_enabled = true;
+  }
+  if (o.relocation.ssl_enabled && (o.relocation.ssl_cert_file.empty() || o.relocation.ssl_key_file.empty()))
+    return Status::Error(EINVAL, "the SSL relocation server needs a certificate and a key "
+                                 "(xend-relocation-server-ssl-cert-file/-key-file, --relocation-ssl-cert/-key)");
   if (o.domain_sockets.empty())
     o.domain_sockets = (std::filesystem::path(o.xenstored).parent_path() / "domains").string();
   if (o.xsd_program.empty())

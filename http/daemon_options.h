@@ -17,8 +17,14 @@ struct RelocationOptions {
   bool enabled = false;                 // xend-relocation-server
   TcpEndpoint endpoint{"0.0.0.0", 8002};  // xend-relocation-address ('' = all), xend-relocation-port
   std::string hosts_allow;              // xend-relocation-hosts-allow
-  bool ssl_server = false;              // xend-relocation-ssl-server (not served: TLS is not implemented)
   int io_timeout_s = 30;                // a stalled peer fails the migration after this
+  // The SSL relocation server: TLS with this certificate and key.
+  bool ssl_enabled = false;                   // xend-relocation-ssl-server
+  TcpEndpoint ssl_endpoint{"0.0.0.0", 8003};  // xend-relocation-address, xend-relocation-ssl-port
+  std::string ssl_cert_file;                  // xend-relocation-server-ssl-cert-file
+  std::string ssl_key_file;                   // xend-relocation-server-ssl-key-file
+  // Outgoing ssl=1 migrations verify the destination against these CAs (empty: encryption only).
+  std::string ssl_ca_file;                    // txend-relocation-ssl-ca-file
 };
 
 struct DaemonOptions {

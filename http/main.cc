@@ -169,7 +169,8 @@ int main(int argc, char** argv) {
   }
 
   auto note = [log](const std::string& line) { log->info("{}", line); };
-  http::XendApi api(**toolstack, **conn, http::HostFacts::Read(), o.log_file, note);
+  http::XendApi api(**toolstack, **conn, http::HostFacts::Read(), o.log_file, note,
+                    toolstack::TlsOptions{"", "", o.relocation.ssl_ca_file});
   http::ServerOptions so;
   so.unix_socket = o.unix_socket;
   so.tcp = o.tcp;
@@ -185,18 +186,19 @@ int main(int argc, char** argv) {
     return r;
   });
   if (!server.ok()) return Fail(server.status().ToString());
-  std::unique_ptr<http::RelocationServer> relocation;
-  if (o.relocation.enabled) {
-    auto reloc_allow = http::HostAllowList::Parse(o.relocation.hosts_allow);
-    if (!reloc_allow.ok()) return Fail("xend-relocation-hosts-allow: " + reloc_allow.status().message());
-    http::RelocationServer::Options ro{o.relocation.endpoint, *reloc_allow,
+  auto reloc_allow = http::HostAllowList::Parse(o.relocation.hosts_allow);
+  if (!reloc_allow.ok()) return Fail("xend-relocation-hosts-allow: " + reloc_allow.status().message());
+  std::vector<std::unique_ptr<http::RelocationServer>> relocation;  // plain, SSL
+  for (bool ssl : {false, true}) {
+    if (!(ssl ? o.relocation.ssl_enabled : o.relocation.enabled)) continue;
+    http::RelocationServer::Options ro{ssl ? o.relocation.ssl_endpoint : o.relocation.endpoint, *reloc_allow,
                                        std::chrono::seconds(o.relocation.io_timeout_s)};
+    if (ssl) ro.tls = toolstack::TlsOptions{o.relocation.ssl_cert_file, o.relocation.ssl_key_file, ""};
     auto started = http::RelocationServer::Start(**toolstack, ro, note);
     if (!started.ok()) return Fail(started.status().ToString());
-    relocation = std::move(*started);
-    log->info("relocation server on {}:{}", o.relocation.endpoint.address, relocation->port());
+    log->info("{}relocation server on {}:{}", ssl ? "SSL " : "", ro.endpoint.address, (*started)->port());
+    relocation.push_back(std::move(*started));
   }
-  if (o.relocation.ssl_server) log->warn("xend-relocation-ssl-server: SSL relocation is not implemented; not served");
   PidFile pid_file(o.pid_file);
   log->info("serving {}{} on the {} hypervisor", o.unix_socket.empty() ? "" : o.unix_socket,
             o.tcp ? " and TCP " + o.tcp->address + ":" + std::to_string((*server)->tcp_port()) : "",
@@ -211,7 +213,7 @@ int main(int argc, char** argv) {
     RestartSelf(argc, argv, *log);
   }
   log->info("stopping; domains keep running");
-  relocation.reset();
+  relocation.clear();
   server->reset();
   return 0;
 }

@@ -108,14 +108,17 @@ void RelocationServer::Impl::Serve(int fd) {
     close(fd);
     return;
   }
-  log("relocation: incoming migration from " + peer);
+  log(std::string("relocation: incoming migration from ") + peer + (options.tls ? " (ssl)" : ""));
   Connection& c = connections.emplace_back();
   c.socket = std::make_shared<toolstack::TcpSocket>(fd);
   c.thread = std::thread([this, &c, peer] { Receive(c, peer); });
 }
 
 void RelocationServer::Impl::Receive(Connection& c, const std::string& peer) {
-  auto in = toolstack.ReceiveMigration(*c.socket, options.io_timeout);
+  Status ready = c.socket->SetIoTimeout(options.io_timeout);  // bounds the TLS handshake too
+  if (ready.ok() && options.tls) ready = c.socket->StartTls(true, *options.tls);
+  auto in = ready.ok() ? toolstack.ReceiveMigration(*c.socket, options.io_timeout)
+                       : Result<toolstack::IncomingMigration>(ready);
   char line[512];
   if (in.ok())
     snprintf(line, sizeof line, "relocation: received '%s' from %s as domain %u (%s): %.1f MB in %.2f s",
@@ -125,8 +128,13 @@ void RelocationServer::Impl::Receive(Connection& c, const std::string& peer) {
     snprintf(line, sizeof line, "relocation: incoming migration from %s failed: %s", peer.c_str(),
              in.status().message().c_str());
   log(line);
-  std::lock_guard lock(mu);
-  c.finished = true;
+  std::shared_ptr<toolstack::TcpSocket> done;
+  {
+    std::lock_guard lock(mu);
+    done = std::move(c.socket);
+    c.finished = true;
+  }
+  done.reset();  // closes the connection now, not when the thread is reaped
 }
 
 void RelocationServer::Impl::ReapFinished() {
@@ -163,7 +171,8 @@ RelocationServer::~RelocationServer() {
   std::list<Impl::Connection> open;
   {
     std::lock_guard lock(impl_->mu);
-    for (auto& c : impl_->connections) c.socket->Shutdown();
+    for (auto& c : impl_->connections)
+      if (c.socket) c.socket->Shutdown();
     open.splice(open.end(), impl_->connections);
   }
   for (auto& c : open) c.thread.join();

@@ -1,11 +1,13 @@
-// RelocationServer: xend's relocation service. A TCP listener that serves
-// each incoming migration from an allowed host (xend-relocation-hosts-allow)
-// with Toolstack::ReceiveMigration, on a thread per connection.
+// RelocationServer: xend's relocation service. A TCP listener (plain, or TLS
+// for the SSL relocation server) that serves each incoming migration from an
+// allowed host (xend-relocation-hosts-allow) with Toolstack::ReceiveMigration,
+// on a thread per connection.
 #pragma once
 
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "base/result.h"
@@ -22,6 +24,7 @@ class RelocationServer {
     HostAllowList hosts_allow;
     std::chrono::milliseconds io_timeout{30000};
     size_t max_connections = 4;  // more are refused until one ends
+    std::optional<toolstack::TlsOptions> tls;  // set: an SSL relocation server (xend-relocation-ssl-server)
   };
   using Log = std::function<void(const std::string& line)>;
 

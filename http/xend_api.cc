@@ -77,8 +77,14 @@ HttpResponse Failure(const Status& st) {
   return XendError(code, st.message().empty() ? st.ToString() : st.message());
 }
 
-XendApi::XendApi(toolstack::Toolstack& toolstack, xs::Connection& xs, HostFacts host, std::string log_file, Log log)
-    : toolstack_(toolstack), xs_(xs), host_(std::move(host)), log_file_(std::move(log_file)), log_(std::move(log)) {
+XendApi::XendApi(toolstack::Toolstack& toolstack, xs::Connection& xs, HostFacts host, std::string log_file, Log log,
+                 toolstack::TlsOptions migrate_tls)
+    : toolstack_(toolstack),
+      xs_(xs),
+      host_(std::move(host)),
+      log_file_(std::move(log_file)),
+      log_(std::move(log)),
+      migrate_tls_(std::move(migrate_tls)) {
   if (!log_) log_ = [](const std::string&) {};
 }
 
@@ -337,14 +343,16 @@ HttpResponse XendApi::Migrate(const std::string& dom, const Params& p) {
   toolstack::MigrateRequest request;
   request.host = *destination;
   request.live = BoolParam(p, "live");
+  if (BoolParam(p, "ssl")) {
+    request.tls = migrate_tls_;
+    request.port = toolstack::kRelocationSslPort;
+  }
   if (p.Has("port")) {
     auto port = IntParam(p, "port");
     if (!port.ok()) return Failure(port.status());
     if (*port < 0 || *port > 65535) return Failure(Status::Error(EINVAL, "Invalid parameter: port " + std::to_string(*port)));
     if (*port != 0) request.port = static_cast<uint16_t>(*port);
   }
-  if (BoolParam(p, "ssl"))
-    return Failure(Status::Error(ENOTSUP, "migration over SSL is not supported by this txend; migrate without --ssl"));
   auto snap = xs::Snapshot::Begin(xs_);
   if (!snap.ok()) return Failure(snap.status());
   auto record = toolstack_.Get(*snap, dom);
@@ -355,7 +363,7 @@ HttpResponse XendApi::Migrate(const std::string& dom, const Params& p) {
     migrating_[name] = progress;
   };
   std::string where = request.host + ":" + std::to_string(request.port);
-  log_("migrating '" + name + "' to " + where + (request.live ? " (live)" : ""));
+  log_("migrating '" + name + "' to " + where + (request.live ? " (live)" : "") + (request.tls ? " over SSL" : ""));
   auto result = toolstack_.Migrate(dom, request);
   {
     std::lock_guard lock(migrating_mu_);
@@ -375,6 +383,7 @@ HttpResponse XendApi::Migrate(const std::string& dom, const Params& p) {
   field("destination", request.host);
   field("port", std::to_string(request.port));
   field("live", request.live ? "1" : "0");
+  field("ssl", request.tls ? "1" : "0");
   field("remote_domid", std::to_string(result->remote_domid));
   field("rounds", std::to_string(result->rounds));
   field("bytes_sent", std::to_string(result->bytes_sent));

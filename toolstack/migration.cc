@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <thread>
 
 #include "toolstack/migration_protocol.h"
 #include "toolstack/toolstack.h"
@@ -65,6 +66,53 @@ class SigpipeBlocked {
 
  private:
   sigset_t pipe_, old_;
+};
+
+// Tells the caller where a migration is: at each step, and every 250 ms in
+// between with the bytes the destination has acknowledged so far.
+class ProgressReporter {
+ public:
+  ProgressReporter(std::function<void(const MigrationProgress&)> progress, const TcpSocket& socket)
+      : progress_(std::move(progress)), socket_(socket), start_(Clock::now()) {
+    if (progress_) ticker_ = std::thread([this] { Tick(); });
+  }
+  ~ProgressReporter() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (ticker_.joinable()) ticker_.join();
+  }
+  void Step(const char* phase, uint32_t round, int64_t dirty_pages) {
+    std::lock_guard lock(mu_);
+    now_.phase = phase;
+    now_.round = round;
+    now_.dirty_pages = dirty_pages;
+    ReportLocked();
+  }
+
+ private:
+  void Tick() {
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::milliseconds(250), [&] { return stopping_; }))
+      if (!now_.phase.empty()) ReportLocked();
+  }
+  void ReportLocked() {
+    if (!progress_) return;
+    now_.bytes_sent = socket_.BytesAcked();
+    now_.elapsed_s = Since(start_);
+    progress_(now_);
+  }
+
+  std::function<void(const MigrationProgress&)> progress_;
+  const TcpSocket& socket_;
+  const Clock::time_point start_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  MigrationProgress now_;
+  bool stopping_ = false;
+  std::thread ticker_;
 };
 
 // Marks a domain as arriving (<state_dir>/incoming/<uuid>) from before its
@@ -129,6 +177,7 @@ Result<MigrationResult> Toolstack::Migrate(std::string_view ref, const MigrateRe
   if (!socket.ok()) return failed(socket.status());
   TcpSocket& sock = *socket;
   Status st = sock.SetIoTimeout(request.io_timeout);
+  if (st.ok() && request.tls) st = sock.StartTls(false, *request.tls);
   if (st.ok()) st = SendAll(sock.fd(), EncodeHello({request.live, sxp::ToString(ToSxp(d.config))}));
   if (!st.ok()) return failed(st);
   if (auto accepted = Expect(sock.fd(), MessageType::kAccept); !accepted.ok())
@@ -136,9 +185,8 @@ Result<MigrationResult> Toolstack::Migrate(std::string_view ref, const MigrateRe
 
   MigrationResult result;
   std::optional<Clock::time_point> suspended_at;
-  auto report = [&](const char* phase, int64_t dirty) {
-    if (request.progress) request.progress({phase, result.rounds, sock.BytesAcked(), dirty, Since(start)});
-  };
+  ProgressReporter progress(request.progress, sock);
+  auto report = [&](const char* phase, int64_t dirty) { progress.Step(phase, result.rounds, dirty); };
   SaveRequest save;
   save.live = request.live;
   save.precopy_policy = [&](const PrecopyStats& s) {

@@ -7,11 +7,15 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+
+#include "toolstack/tls_tunnel.h"
 
 namespace txend::toolstack {
 
-inline constexpr uint16_t kRelocationPort = 8002;  // xend-relocation-port
+inline constexpr uint16_t kRelocationPort = 8002;     // xend-relocation-port
+inline constexpr uint16_t kRelocationSslPort = 8003;  // xend-relocation-ssl-port
 
 // Where a migration is, reported between memory rounds and at each step.
 struct MigrationProgress {
@@ -31,6 +35,7 @@ struct MigrateRequest {
   // waits for the destination's devices add the toolstack's device timeout.
   std::chrono::milliseconds io_timeout{30000};
   std::function<void(const MigrationProgress&)> progress;  // optional
+  std::optional<TlsOptions> tls;  // set: the whole connection is TLS (an SSL relocation server)
 };
 
 // What a finished migration measured at the source.

@@ -74,23 +74,34 @@ Result<TcpSocket> TcpSocket::Connect(const std::string& host, uint16_t port, std
 
 TcpSocket& TcpSocket::operator=(TcpSocket&& other) noexcept {
   if (this != &other) {
+    tls_.reset();
     if (fd_ >= 0) ::close(fd_);
     fd_ = other.fd_;
+    timeout_ = other.timeout_;
+    tls_ = std::move(other.tls_);
     other.fd_ = -1;
   }
   return *this;
 }
 
 TcpSocket::~TcpSocket() {
+  tls_.reset();  // flushes through the socket, so before closing it
   if (fd_ >= 0) ::close(fd_);
 }
 
 Status TcpSocket::SetIoTimeout(std::chrono::milliseconds timeout) {
+  timeout_ = timeout;
   timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
-  if (setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
-      setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0)
+  if (setsockopt(fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
+      setsockopt(fd(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0)
     return Status::Error(errno, std::string("setting socket timeouts: ") + std::strerror(errno));
   return Status::Ok();
+}
+
+Status TcpSocket::StartTls(bool server, const TlsOptions& options) {
+  if (tls_) return Status::Error(EBUSY, "TLS already started");
+  TXEND_ASSIGN_OR_RETURN(tls_, server ? TlsTunnel::Server(fd_, options) : TlsTunnel::Client(fd_, options));
+  return timeout_.count() > 0 ? SetIoTimeout(timeout_) : Status::Ok();
 }
 
 uint64_t TcpSocket::BytesAcked() const { return Info(fd_).tcpi_bytes_acked; }

@@ -31,11 +31,36 @@ TEST(DaemonOptionsTest, XendRelocationKeys) {
   EXPECT_EQ(o.relocation.endpoint.port, 8012);
   EXPECT_EQ(o.relocation.endpoint.address, "0.0.0.0");
   EXPECT_EQ(o.relocation.hosts_allow, "^localhost$ ^10\\.1\\.");
-  EXPECT_FALSE(o.relocation.ssl_server);
+  EXPECT_FALSE(o.relocation.ssl_enabled);
   ASSERT_TRUE(ApplyConfigText("(xend-relocation-server no)(xend-relocation-address 10.1.2.3)", o).ok());
   EXPECT_FALSE(o.relocation.enabled);
   EXPECT_EQ(o.relocation.endpoint.address, "10.1.2.3");
   EXPECT_EQ(ApplyConfigText("(xend-relocation-port eighty)", o).code(), EINVAL);
+}
+
+TEST(DaemonOptionsTest, SslRelocationKeysAndFlags) {
+  DaemonOptions o;
+  ASSERT_TRUE(ApplyConfigText("(xend-relocation-ssl-server yes)(xend-relocation-ssl-port 8013)"
+                              "(xend-relocation-server-ssl-key-file xmlrpc.key)"
+                              "(xend-relocation-server-ssl-cert-file /etc/pki/relocation.pem)"
+                              "(txend-relocation-ssl-ca-file ca.pem)",
+                              o)
+                  .ok());
+  EXPECT_TRUE(o.relocation.ssl_enabled);
+  EXPECT_FALSE(o.relocation.enabled);
+  EXPECT_EQ(o.relocation.ssl_endpoint.port, 8013);
+  EXPECT_EQ(o.relocation.ssl_key_file, "/etc/xen/xmlrpc.key");  // xend: bare names are in /etc/xen
+  EXPECT_EQ(o.relocation.ssl_cert_file, "/etc/pki/relocation.pem");
+  EXPECT_EQ(o.relocation.ssl_ca_file, "/etc/xen/ca.pem");
+  auto flags = Parse({"--relocation-ssl", "10.0.0.1:9003", "--relocation-ssl-cert", "c.pem", "--relocation-ssl-key",
+                      "k.pem"});
+  ASSERT_TRUE(flags.ok()) << flags.status().ToString();
+  EXPECT_TRUE(flags->relocation.ssl_enabled);
+  EXPECT_EQ(flags->relocation.ssl_endpoint.address, "10.0.0.1");
+  EXPECT_EQ(flags->relocation.ssl_endpoint.port, 9003);
+  auto no_key = Parse({"--relocation-ssl", "8003"});
+  ASSERT_FALSE(no_key.ok());
+  EXPECT_NE(no_key.status().message().find("needs a certificate and a key"), std::string::npos);
 }
 
 TEST(DaemonOptionsTest, RelocationFlags) {

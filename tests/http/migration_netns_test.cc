@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "tests/support/netns_pair.h"
+#include "tests/support/test_cert.h"
 #include "tests/support/txend_stack.h"
 #include "toolstack/xs/transaction.h"
 
@@ -41,10 +42,14 @@ class MigrationNetnsTest : public ::testing::Test {
     auto pair = NetnsPair::Create();
     if (!pair.ok()) GTEST_SKIP() << "network namespaces unavailable here: " << pair.status().message();
     net_ = std::move(*pair);
+    std::string cert = certs_ / "cert.pem", key = certs_ / "key.pem";
+    ASSERT_TRUE(WriteSelfSignedCert(cert, key).ok());
     for (int h = 0; h < 2; ++h) {
       TxendStack::Options o;
       o.exec_prefix = net_->Exec(h);
-      o.extra_args = {"--relocation", "8002", "--relocation-hosts-allow", "^10\\.213\\.0\\."};
+      o.extra_args = {"--relocation", "8002", "--relocation-hosts-allow", "^10\\.213\\.0\\.",
+                      "--relocation-ssl", "8003", "--relocation-ssl-cert", cert, "--relocation-ssl-key", key,
+                      "--relocation-ssl-ca", cert};
       auto s = TxendStack::Start(o);
       ASSERT_TRUE(s.ok()) << s.status().ToString();
       hosts_[h] = std::move(*s);
@@ -69,11 +74,11 @@ class MigrationNetnsTest : public ::testing::Test {
   }
 
   // libvirt's request (xenDaemonDomainMigratePerform).
-  XendReply Migrate(int from, const std::string& name, bool live, int port = 0) {
+  XendReply Migrate(int from, const std::string& name, bool live, int port = 0, bool ssl = false) {
     return Post(from, "/xend/domain/" + name,
                 {{"op", "migrate"}, {"destination", net_->address(1 - from)}, {"live", live ? "1" : "0"},
-                 {"port", std::to_string(port)}, {"node", "-1"}, {"ssl", "0"}, {"change_home_server", "0"},
-                 {"resource", "0"}});
+                 {"port", std::to_string(port)}, {"node", "-1"}, {"ssl", ssl ? "1" : "0"},
+                 {"change_home_server", "0"}, {"resource", "0"}});
   }
 
   std::string Domid(int h, const std::string& name) {
@@ -135,6 +140,7 @@ class MigrationNetnsTest : public ::testing::Test {
     return reply.get();
   }
 
+  TempDir certs_;
   std::unique_ptr<NetnsPair> net_;
   std::unique_ptr<TxendStack> hosts_[2];
 };
@@ -168,6 +174,19 @@ TEST_F(MigrationNetnsTest, LiveThereNonLiveBackWithDisksAndVif) {
   EXPECT_TRUE(NoDomainsLeft(1));
 }
 
+TEST_F(MigrationNetnsTest, OverTheSslRelocationServer) {
+  Create(0, "sealed");
+  std::string first = Domid(0, "sealed");
+  auto there = Migrate(0, "sealed", true, 0, true);
+  ASSERT_EQ(there.status, 200) << there.body;
+  EXPECT_EQ(sxp::ChildValue(there.sxp, "port"), "8003");
+  EXPECT_EQ(sxp::ChildValue(there.sxp, "ssl"), "1");
+  EXPECT_TRUE(Gone(0, "sealed", first));
+  EXPECT_TRUE(Eventually([&] { return Healthy(1, "sealed"); }));
+  EXPECT_NE(ReadFile(host(1).log_file()).find("incoming migration from " + net_->address(0) + " (ssl)"),
+            std::string::npos);
+}
+
 TEST_F(MigrationNetnsTest, RefusalsAndBadRequestsLeaveTheDomainRunning) {
   Create(0, "twin");
   Create(1, "twin");
@@ -179,9 +198,9 @@ TEST_F(MigrationNetnsTest, RefusalsAndBadRequestsLeaveTheDomainRunning) {
   auto no_server = Migrate(0, "twin", false, 8009);
   EXPECT_EQ(no_server.status, 500);
   EXPECT_NE(no_server.body.find("Connection refused"), std::string::npos) << no_server.body;
-  auto ssl = Post(0, "/xend/domain/twin", {{"op", "migrate"}, {"destination", net_->address(1)}, {"ssl", "1"}});
-  EXPECT_EQ(ssl.status, 500);
-  EXPECT_NE(ssl.body.find("SSL"), std::string::npos);
+  auto ssl_to_plain = Migrate(0, "twin", true, 8002, true);
+  EXPECT_EQ(ssl_to_plain.status, 500);
+  EXPECT_NE(ssl_to_plain.body.find("keeps running here"), std::string::npos) << ssl_to_plain.body;
   EXPECT_EQ(Post(0, "/xend/domain/twin", {{"op", "migrate"}}).status, 400);
   EXPECT_EQ(Post(0, "/xend/domain/nosuch", {{"op", "migrate"}, {"destination", net_->address(1)}}).status, 404);
   EXPECT_TRUE(Healthy(0, "twin"));

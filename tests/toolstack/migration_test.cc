@@ -11,6 +11,7 @@
 #include <future>
 #include <thread>
 
+#include "tests/support/test_cert.h"
 #include "tests/toolstack/sim_host.h"
 #include "toolstack/migration_protocol.h"
 #include "toolstack/sim/save_stream.h"
@@ -85,14 +86,18 @@ class MigrationTest : public ::testing::Test {
   }
 
   // `to` receives one migration on a thread while `from` sends `name`.
+  // With `client` and `server` set, over TLS.
   Result<MigrationResult> Migrate(SimHost& from, SimHost& to, const std::string& name, bool live,
-                                  std::function<void(const MigrationProgress&)> progress = {}) {
+                                  std::function<void(const MigrationProgress&)> progress = {},
+                                  std::optional<TlsOptions> client = {}, std::optional<TlsOptions> server = {}) {
     Listener listener;
-    auto incoming = std::async(std::launch::async, [&] {
+    auto incoming = std::async(std::launch::async, [&]() -> Result<IncomingMigration> {
       TcpSocket s = listener.Accept();
+      (void)s.SetIoTimeout(5s);
+      if (server) TXEND_RETURN_IF_ERROR(s.StartTls(true, *server));
       return to.toolstack->ReceiveMigration(s, 5s);
     });
-    MigrateRequest r{"127.0.0.1", listener.port(), live, 2s, 5s, std::move(progress)};
+    MigrateRequest r{"127.0.0.1", listener.port(), live, 2s, 5s, std::move(progress), client};
     auto result = from.toolstack->Migrate(name, r);
     auto in = incoming.get();
     EXPECT_EQ(in.ok(), result.ok()) << in.status().ToString();
@@ -264,6 +269,39 @@ TEST_F(MigrationTest, AStreamCutShortLeavesNothingOnTheDestination) {
   auto snap = xs::Snapshot::Begin(*dst_.xs);
   EXPECT_EQ(*snap->DirectoryIfExists("/vm"), std::vector<std::string>{});
   EXPECT_EQ(*snap->DirectoryIfExists("/local/domain"), std::vector<std::string>{"0"});
+}
+
+TEST_F(MigrationTest, OverTlsToADestinationWhoseCertificateIsTrusted) {
+  std::string cert = dst_.path("cert.pem"), key = dst_.path("key.pem");
+  ASSERT_TRUE(txend::testing::WriteSelfSignedCert(cert, key).ok());
+  uint32_t domid = Start(src_, "secret");
+  uint64_t digest = *src_.sim->MemoryDigest(domid);
+  auto result = Migrate(src_, dst_, "secret", true, {}, TlsOptions{"", "", cert}, TlsOptions{cert, key, ""});
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_GT(result->bytes_sent, 128ull << 20);
+  EXPECT_FALSE(Get(src_, "secret").ok());
+  EXPECT_TRUE(SimHost::Eventually([&] { return Healthy(dst_, "secret"); }));
+  EXPECT_EQ(*dst_.sim->MemoryDigest(result->remote_domid), digest);
+}
+
+TEST_F(MigrationTest, TlsMismatchesFailBeforeTheDomainMoves) {
+  std::string cert = dst_.path("cert.pem"), key = dst_.path("key.pem");
+  std::string other = dst_.path("other.pem"), other_key = dst_.path("other-key.pem");
+  ASSERT_TRUE(txend::testing::WriteSelfSignedCert(cert, key).ok());
+  ASSERT_TRUE(txend::testing::WriteSelfSignedCert(other, other_key).ok());
+  Start(src_, "careful");
+  auto untrusted = Migrate(src_, dst_, "careful", true, {}, TlsOptions{"", "", other}, TlsOptions{cert, key, ""});
+  ASSERT_FALSE(untrusted.ok());
+  EXPECT_EQ(untrusted.status().code(), EPROTO);
+  EXPECT_NE(untrusted.status().message().find("certificate verify failed"), std::string::npos)
+      << untrusted.status().message();
+  auto tls_to_plain = Migrate(src_, dst_, "careful", true, {}, TlsOptions{"", "", cert}, std::nullopt);
+  EXPECT_FALSE(tls_to_plain.ok());
+  auto plain_to_tls = Migrate(src_, dst_, "careful", false, {}, std::nullopt, TlsOptions{cert, key, ""});
+  EXPECT_FALSE(plain_to_tls.ok());
+  EXPECT_NE(plain_to_tls.status().message().find("keeps running here"), std::string::npos);
+  EXPECT_TRUE(SimHost::Eventually([&] { return Healthy(src_, "careful"); }));
+  EXPECT_EQ(DomainCount(dst_), 1u);
 }
 
 TEST_F(MigrationTest, GarbageIsNotAMigration) {
