@@ -12,6 +12,7 @@
 #include <fstream>
 #include <string>
 
+#include "tests/fuzz/store_dir.h"
 #include "xsd/journal.h"
 #include "xsd/xenstore.h"
 
@@ -24,30 +25,6 @@ void Check(bool ok, const char* what) {
   abort();
 }
 
-// A store directory of this process (tmpfs when there is one), removed at exit.
-class StoreDir {
- public:
-  StoreDir() {
-    const char* tmp = getenv("TMPDIR");
-    std::string base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : (tmp ? tmp : "/tmp");
-    path_ = base + "/xsd-journal-fuzz-XXXXXX";
-    Check(mkdtemp(path_.data()) != nullptr, "cannot create a store directory");
-  }
-  ~StoreDir() {
-    Empty();
-    rmdir(path_.c_str());
-  }
-  void Empty() const {
-    for (const char* f : {"/journal", "/snapshot", "/snapshot.tmp"}) unlink((path_ + f).c_str());
-  }
-  void Write(const char* name, const std::string& bytes) const {
-    std::ofstream(path_ + name, std::ios::binary) << bytes;
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 void PutU32(std::string& out, uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
 
@@ -88,7 +65,7 @@ std::string Dump(const Tree& tree) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace txend::xsd;
   namespace wire = txend::wire;
-  static const StoreDir dir;
+  static const txend::fuzz::StoreDir dir;
   dir.Empty();
   dir.Write("/journal", Records(std::string_view(reinterpret_cast<const char*>(data), size)));
   Tree loaded;

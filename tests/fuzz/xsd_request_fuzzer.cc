@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 
+#include "tests/fuzz/store_dir.h"
 #include "xsd/journal.h"
 #include "xsd/xenstore.h"
 
@@ -41,28 +42,6 @@ struct Client {
   wire::MessageReader reader;
 };
 
-// A journal directory of this process (tmpfs when there is one), emptied for
-// every input and removed at exit.
-class JournalDir {
- public:
-  JournalDir() {
-    const char* tmp = getenv("TMPDIR");
-    std::string base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : (tmp ? tmp : "/tmp");
-    path_ = base + "/xsd-fuzz-XXXXXX";
-    Check(mkdtemp(path_.data()) != nullptr, "cannot create a journal directory");
-  }
-  ~JournalDir() {
-    Empty();
-    rmdir(path_.c_str());
-  }
-  void Empty() const {
-    for (const char* f : {"/journal", "/snapshot", "/snapshot.tmp"}) unlink((path_ + f).c_str());
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // Small quotas, so a short input reaches every limit.
 Quota FuzzQuota() {
@@ -179,7 +158,7 @@ std::string AsRestarted(Tree tree) { return Dump(Xenstore(FuzzQuota(), nullptr, 
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace txend::xsd;
-  static const JournalDir dir;
+  static const txend::fuzz::StoreDir dir;
   dir.Empty();
   Tree initial;
   auto journal = Journal::Open(dir.path(), initial);
