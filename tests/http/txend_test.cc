@@ -67,6 +67,8 @@ TEST_F(TxendTest, NodeInfoHasWhatLibvirtReads) {
 
 TEST_F(TxendTest, ListAndDominfoLikeVirsh) {
   std::string domid = Create("demo");
+  // Running until the simulated guest's kernel has booted and its vcpus block.
+  ASSERT_TRUE(Eventually([&] { return sxp::ChildValue(Get("/xend/domain/demo?detail=1").sxp, "state") == "-b----"; }));
   auto names = Get("/xend/domain");
   ASSERT_EQ(names.status, 200);
   EXPECT_EQ(sxp::ToString(names.sxp), "(Domain-0 demo)");
