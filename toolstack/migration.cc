@@ -271,8 +271,12 @@ Result<IncomingMigration> Toolstack::ReceiveMigration(TcpSocket& socket, std::ch
   mark.emplace(options_.state_dir, config->uuid);
   auto domid = CreateLocked(*config, true, fd);  // restores the stream; backends connected; paused
   if (!domid.ok()) {
-    (void)SendMessage(fd, Message(MessageType::kFail, domid.status()));
-    return domid.status();
+    Status why = domid.status();
+    if (why.code() == EAGAIN || why.code() == EWOULDBLOCK)
+      why = Status::Error(ETIMEDOUT, "the source sent nothing for " + std::to_string(io_timeout.count() / 1000) +
+                                         " s (" + why.message() + ")");
+    (void)SendMessage(fd, Message(MessageType::kFail, why));
+    return why;
   }
   TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, registry_->ByDomid(*domid));
   auto fail = [&](const Status& why) {
