@@ -180,8 +180,12 @@ Result<MigrationResult> Toolstack::Migrate(std::string_view ref, const MigrateRe
   if (st.ok() && request.tls) st = sock.StartTls(false, *request.tls);
   if (st.ok()) st = SendAll(sock.fd(), EncodeHello({request.live, sxp::ToString(ToSxp(d.config))}));
   if (!st.ok()) return failed(st);
-  if (auto accepted = Expect(sock.fd(), MessageType::kAccept); !accepted.ok())
-    return failed(Status::Error(accepted.status().code(), "the destination refused: " + accepted.status().message()));
+  auto answer = ReadMessage(sock.fd());
+  if (!answer.ok()) return failed(answer.status());
+  if (answer->type == MessageType::kRefuse)
+    return failed(Status::Error(answer->code > 0 ? answer->code : EIO, "the destination refused: " + answer->text));
+  if (answer->type != MessageType::kAccept)
+    return failed(Status::Error(EPROTO, "the destination answered " + std::string(MessageTypeName(answer->type))));
 
   MigrationResult result;
   std::optional<Clock::time_point> suspended_at;
