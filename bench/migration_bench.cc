@@ -3,7 +3,8 @@
 // — through the xend HTTP API, and reports migration time, downtime and bytes
 // sent next to the floor: a plain TCP copy of the same number of bytes
 // between the same namespaces, in the same run.
-//   migration_bench [--sizes 256,1024,4096] [--rates 8,128] [--working-set 64] [--repeat 3]
+//   migration_bench [--sizes 256,1024,4096] [--rates 8,128] [--working-set 64] [--repeat 3] [--ssl]
+// --ssl adds a TLS migration (the SSL relocation server) after each plain one.
 // Each row is the run with the median migration time of --repeat runs; the
 // raw copy column is the median of as many copies, made right after each run.
 // Exits 77 where network namespaces cannot be made (not root, no iproute2).
@@ -22,6 +23,7 @@
 #include <thread>
 
 #include "tests/support/netns_pair.h"
+#include "tests/support/test_cert.h"
 #include "tests/support/txend_stack.h"
 
 namespace {
@@ -103,24 +105,29 @@ double RawCopy(const NetnsPair& net, uint64_t bytes) {
 
 class Bench {
  public:
-  Bench(NetnsPair& net, double working_set) : net_(net), working_set_(working_set) {}
+  Bench(NetnsPair& net, double working_set, bool ssl) : net_(net), working_set_(working_set), ssl_(ssl) {}
 
   // Both hosts, the source's guests dirtying `rate` MiB/s.
   Status StartHosts(double rate) {
     hosts_[0].reset();
     hosts_[1].reset();
+    std::string cert = certs_ / "cert.pem", key = certs_ / "key.pem";
+    if (ssl_) TXEND_RETURN_IF_ERROR(WriteSelfSignedCert(cert, key));
     for (int h = 0; h < 2; ++h) {
       TxendStack::Options o;
       o.exec_prefix = net_.Exec(h);
       o.extra_args = {"--relocation", "8002", "--sim-memory", "12288",
                       "--sim-dirty-rate", std::to_string(h == 0 ? rate : 0.0), "--sim-working-set",
                       std::to_string(static_cast<int>(working_set_))};
+      if (ssl_)
+        o.extra_args.insert(o.extra_args.end(), {"--relocation-ssl", "8003", "--relocation-ssl-cert", cert,
+                                                 "--relocation-ssl-key", key, "--relocation-ssl-ca", cert});
       TXEND_ASSIGN_OR_RETURN(hosts_[h], TxendStack::Start(o));
     }
     return Status::Ok();
   }
 
-  Result<Row> Measure(int size_mib, double rate, bool live) {
+  Result<Row> Measure(int size_mib, double rate, bool live, bool ssl) {
     std::string name = "bench" + std::to_string(size_mib);
     XendClient a = hosts_[0]->client(), b = hosts_[1]->client();
     a.set_timeout_s(900);
@@ -130,7 +137,7 @@ class Bench {
     a.Post("/xend/domain/" + name, {{"op", "unpause"}});
     std::this_thread::sleep_for(std::chrono::seconds(1));  // the workload gets going
     auto r = a.Post("/xend/domain/" + name, {{"op", "migrate"}, {"destination", net_.address(1)},
-                                             {"live", live ? "1" : "0"}, {"port", "0"}});
+                                             {"live", live ? "1" : "0"}, {"port", "0"}, {"ssl", ssl ? "1" : "0"}});
     if (r.status != 200) return Status::Error(EIO, "migrate: " + r.body);
     b.Post("/xend/domain/" + name, {{"op", "destroy"}});
     Row row{size_mib, rate, live, sxp::ChildValue(r.sxp, "rounds"), sxp::ChildValue(r.sxp, "total_time"),
@@ -142,6 +149,8 @@ class Bench {
  private:
   NetnsPair& net_;
   double working_set_;
+  bool ssl_;
+  TempDir certs_;
   std::unique_ptr<TxendStack> hosts_[2];
 };
 
@@ -171,10 +180,12 @@ int main(int argc, char** argv) {
   std::string sizes = "256,1024,4096", rates = "8,128";
   double working_set = 64;
   int repeat = 3;
+  bool ssl = false;
   app.add_option("--sizes", sizes, "domain sizes in MiB")->capture_default_str();
   app.add_option("--rates", rates, "guest dirty rates in MiB/s")->capture_default_str();
   app.add_option("--working-set", working_set, "MiB the guests' writes fall into")->capture_default_str();
   app.add_option("--repeat", repeat, "runs per row (the median is shown)")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_flag("--ssl", ssl, "migrate over TLS (the SSL relocation server)");
   CLI11_PARSE(app, argc, argv);
 
   auto net = NetnsPair::Create();
@@ -182,10 +193,16 @@ int main(int argc, char** argv) {
     printf("skipped: %s\n", net.status().message().c_str());
     return 77;
   }
-  Bench bench(**net, working_set);
+  Bench bench(**net, working_set, ssl);
   printf("| domain | dirty rate | mode | rounds | migration s | downtime ms | MB sent | raw copy s | migration / raw |\n");
   printf("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
   fflush(stdout);
+  struct Mode {
+    bool live, tls;
+    const char* name;
+  };
+  std::vector<Mode> modes = {{true, false, "live"}, {false, false, "non-live"}};
+  if (ssl) modes = {{true, false, "live"}, {true, true, "live, TLS"}, {false, false, "non-live"}, {false, true, "non-live, TLS"}};
   bool first_rate = true;
   for (double rate : Numbers(rates)) {
     if (Status st = bench.StartHosts(rate); !st.ok()) {
@@ -193,22 +210,22 @@ int main(int argc, char** argv) {
       return 1;
     }
     for (double size : Numbers(sizes)) {
-      for (bool live : {true, false}) {
-        if (!live && !first_rate) continue;  // a non-live migration does not depend on the rate
+      for (const Mode& mode : modes) {
+        if (!mode.live && !first_rate) continue;  // a non-live migration does not depend on the rate
         std::vector<Row> runs;
         for (int i = 0; i < repeat; ++i) {
-          auto run = bench.Measure(static_cast<int>(size), rate, live);
+          auto run = bench.Measure(static_cast<int>(size), rate, mode.live, mode.tls);
           if (!run.ok()) {
             fprintf(stderr, "%g MiB: %s\n", size, run.status().ToString().c_str());
             return 1;
           }
           runs.push_back(*run);
         }
-        auto row = std::optional<Row>(Median(runs));
-        double total = std::stod(row->total);
-        printf("| %d MiB | %g MiB/s | %s | %s | %.2f | %.1f | %.1f | %.2f | %.2f |\n", row->size_mib, row->rate,
-               live ? "live" : "non-live", row->rounds.c_str(), total, std::stod(row->downtime) * 1e3,
-               static_cast<double>(row->bytes) / 1e6, row->raw_s, total / row->raw_s);
+        Row row = Median(runs);
+        double total = std::stod(row.total);
+        printf("| %d MiB | %g MiB/s | %s | %s | %.2f | %.1f | %.1f | %.2f | %.2f |\n", row.size_mib, row.rate, mode.name,
+               row.rounds.c_str(), total, std::stod(row.downtime) * 1e3, static_cast<double>(row.bytes) / 1e6,
+               row.raw_s, total / row.raw_s);
         fflush(stdout);
       }
     }

@@ -31,6 +31,16 @@ Result<TcpEndpoint> Endpoint(const std::string& text, const std::string& default
   return e;
 }
 
+Result<int> Seconds(const std::string& text) {
+  try {
+    size_t used = 0;
+    int s = std::stoi(text, &used);
+    if (used == text.size() && s > 0 && s <= 3600) return s;
+  } catch (const std::exception&) {
+  }
+  return Status::Error(EINVAL, "bad number of seconds '" + text + "' (1 to 3600)");
+}
+
 // xend read a bare file name in /etc/xen.
 std::string InConfigDir(const std::string& file) {
   return file.empty() || file.find('/') != std::string::npos ? file : "/etc/xen/" + file;
@@ -66,6 +76,7 @@ Status ApplyConfigText(const std::string& text, DaemonOptions& o) {
     else if (key == "xend-relocation-server-ssl-cert-file") o.relocation.ssl_cert_file = InConfigDir(value);
     else if (key == "xend-relocation-server-ssl-key-file") o.relocation.ssl_key_file = InConfigDir(value);
     else if (key == "txend-relocation-ssl-ca-file") o.relocation.ssl_ca_file = InConfigDir(value);
+    else if (key == "txend-relocation-timeout") { TXEND_ASSIGN_OR_RETURN(o.relocation.io_timeout_s, Seconds(value)); }
     // Other xend settings (vnc, network scripts...) are accepted and ignored.
   }
   if (http) o.tcp = tcp;
@@ -106,6 +117,9 @@ Result<DaemonOptions> ParseDaemonOptions(int argc, const char* const* argv, std:
   app.add_option("--relocation-ssl-cert", o.relocation.ssl_cert_file, "PEM certificate of the TLS relocation server");
   app.add_option("--relocation-ssl-key", o.relocation.ssl_key_file, "PEM key of the TLS relocation server");
   app.add_option("--relocation-ssl-ca", o.relocation.ssl_ca_file, "CAs that ssl=1 migrations verify the destination against");
+  app.add_option("--relocation-timeout", o.relocation.io_timeout_s, "seconds without progress that fail a migration")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

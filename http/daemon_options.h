@@ -17,7 +17,7 @@ struct RelocationOptions {
   bool enabled = false;                 // xend-relocation-server
   TcpEndpoint endpoint{"0.0.0.0", 8002};  // xend-relocation-address ('' = all), xend-relocation-port
   std::string hosts_allow;              // xend-relocation-hosts-allow
-  int io_timeout_s = 30;                // a stalled peer fails the migration after this
+  int io_timeout_s = 30;                // a stalled peer fails a migration, either way (txend-relocation-timeout)
   // The SSL relocation server: TLS with this certificate and key.
   bool ssl_enabled = false;                   // xend-relocation-ssl-server
   TcpEndpoint ssl_endpoint{"0.0.0.0", 8003};  // xend-relocation-address, xend-relocation-ssl-port

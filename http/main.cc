@@ -169,8 +169,10 @@ int main(int argc, char** argv) {
   }
 
   auto note = [log](const std::string& line) { log->info("{}", line); };
-  http::XendApi api(**toolstack, **conn, http::HostFacts::Read(), o.log_file, note,
-                    toolstack::TlsOptions{"", "", o.relocation.ssl_ca_file});
+  toolstack::MigrateRequest migrate_defaults;
+  migrate_defaults.io_timeout = std::chrono::seconds(o.relocation.io_timeout_s);
+  migrate_defaults.tls = toolstack::TlsOptions{"", "", o.relocation.ssl_ca_file};
+  http::XendApi api(**toolstack, **conn, http::HostFacts::Read(), o.log_file, note, migrate_defaults);
   http::ServerOptions so;
   so.unix_socket = o.unix_socket;
   so.tcp = o.tcp;

@@ -78,13 +78,13 @@ HttpResponse Failure(const Status& st) {
 }
 
 XendApi::XendApi(toolstack::Toolstack& toolstack, xs::Connection& xs, HostFacts host, std::string log_file, Log log,
-                 toolstack::TlsOptions migrate_tls)
+                 toolstack::MigrateRequest migrate_defaults)
     : toolstack_(toolstack),
       xs_(xs),
       host_(std::move(host)),
       log_file_(std::move(log_file)),
       log_(std::move(log)),
-      migrate_tls_(std::move(migrate_tls)) {
+      migrate_defaults_(std::move(migrate_defaults)) {
   if (!log_) log_ = [](const std::string&) {};
 }
 
@@ -340,12 +340,15 @@ namespace txend::http {
 HttpResponse XendApi::Migrate(const std::string& dom, const Params& p) {
   auto destination = Required(p, "destination");
   if (!destination.ok()) return Failure(destination.status());
-  toolstack::MigrateRequest request;
+  toolstack::MigrateRequest request = migrate_defaults_;
   request.host = *destination;
   request.live = BoolParam(p, "live");
+  request.port = toolstack::kRelocationPort;
   if (BoolParam(p, "ssl")) {
-    request.tls = migrate_tls_;
+    request.tls = request.tls.value_or(toolstack::TlsOptions{});
     request.port = toolstack::kRelocationSslPort;
+  } else {
+    request.tls.reset();
   }
   if (p.Has("port")) {
     auto port = IntParam(p, "port");

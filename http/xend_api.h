@@ -18,10 +18,10 @@ namespace txend::http {
 class XendApi {
  public:
   using Log = std::function<void(const std::string& line)>;
-  // `log` receives notable events (migrations and their figures); ssl=1
-  // migrations use `migrate_tls` (the CAs to verify destinations against).
+  // `log` receives notable events (migrations and their figures). op=migrate
+  // starts from `migrate_defaults` (timeouts; its tls is used for ssl=1).
   XendApi(toolstack::Toolstack& toolstack, xs::Connection& xs, HostFacts host, std::string log_file, Log log = {},
-          toolstack::TlsOptions migrate_tls = {});
+          toolstack::MigrateRequest migrate_defaults = {});
   HttpResponse Handle(const HttpRequest& req);
 
  private:
@@ -43,7 +43,7 @@ class XendApi {
   HostFacts host_;
   std::string log_file_;
   Log log_;
-  toolstack::TlsOptions migrate_tls_;
+  toolstack::MigrateRequest migrate_defaults_;
   std::mutex migrating_mu_;
   std::map<std::string, toolstack::MigrationProgress> migrating_;  // by domain name
 };

@@ -180,8 +180,12 @@ Result<MigrationResult> Toolstack::Migrate(std::string_view ref, const MigrateRe
   if (st.ok() && request.tls) st = sock.StartTls(false, *request.tls);
   if (st.ok()) st = SendAll(sock.fd(), EncodeHello({request.live, sxp::ToString(ToSxp(d.config))}));
   if (!st.ok()) return failed(st);
-  if (auto accepted = Expect(sock.fd(), MessageType::kAccept); !accepted.ok())
-    return failed(Status::Error(accepted.status().code(), "the destination refused: " + accepted.status().message()));
+  auto answer = ReadMessage(sock.fd());
+  if (!answer.ok()) return failed(answer.status());
+  if (answer->type == MessageType::kRefuse)
+    return failed(Status::Error(answer->code > 0 ? answer->code : EIO, "the destination refused: " + answer->text));
+  if (answer->type != MessageType::kAccept)
+    return failed(Status::Error(EPROTO, "the destination answered " + std::string(MessageTypeName(answer->type))));
 
   MigrationResult result;
   std::optional<Clock::time_point> suspended_at;
@@ -271,8 +275,12 @@ Result<IncomingMigration> Toolstack::ReceiveMigration(TcpSocket& socket, std::ch
   mark.emplace(options_.state_dir, config->uuid);
   auto domid = CreateLocked(*config, true, fd);  // restores the stream; backends connected; paused
   if (!domid.ok()) {
-    (void)SendMessage(fd, Message(MessageType::kFail, domid.status()));
-    return domid.status();
+    Status why = domid.status();
+    if (why.code() == EAGAIN || why.code() == EWOULDBLOCK)
+      why = Status::Error(ETIMEDOUT, "the source sent nothing for " + std::to_string(io_timeout.count() / 1000) +
+                                         " s (" + why.message() + ")");
+    (void)SendMessage(fd, Message(MessageType::kFail, why));
+    return why;
   }
   TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, registry_->ByDomid(*domid));
   auto fail = [&](const Status& why) {

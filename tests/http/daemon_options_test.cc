@@ -36,6 +36,10 @@ TEST(DaemonOptionsTest, XendRelocationKeys) {
   EXPECT_FALSE(o.relocation.enabled);
   EXPECT_EQ(o.relocation.endpoint.address, "10.1.2.3");
   EXPECT_EQ(ApplyConfigText("(xend-relocation-port eighty)", o).code(), EINVAL);
+  EXPECT_EQ(o.relocation.io_timeout_s, 30);
+  ASSERT_TRUE(ApplyConfigText("(txend-relocation-timeout 5)", o).ok());
+  EXPECT_EQ(o.relocation.io_timeout_s, 5);
+  EXPECT_EQ(ApplyConfigText("(txend-relocation-timeout 0)", o).code(), EINVAL);
 }
 
 TEST(DaemonOptionsTest, SslRelocationKeysAndFlags) {

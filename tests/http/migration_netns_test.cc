@@ -49,7 +49,7 @@ class MigrationNetnsTest : public ::testing::Test {
       o.exec_prefix = net_->Exec(h);
       o.extra_args = {"--relocation", "8002", "--relocation-hosts-allow", "^10\\.213\\.0\\.",
                       "--relocation-ssl", "8003", "--relocation-ssl-cert", cert, "--relocation-ssl-key", key,
-                      "--relocation-ssl-ca", cert};
+                      "--relocation-ssl-ca", cert, "--relocation-timeout", "5"};
       auto s = TxendStack::Start(o);
       ASSERT_TRUE(s.ok()) << s.status().ToString();
       hosts_[h] = std::move(*s);
@@ -127,16 +127,16 @@ class MigrationNetnsTest : public ::testing::Test {
     return Get(h, "/xend/domain").body == "(Domain-0)";
   }
 
-  // Starts a migration on a thread, kills the destination's txend once the
-  // source reports `phase`, and returns the source's reply.
-  XendReply MigrateAndKillDestination(const std::string& name, bool live, const std::string& phase) {
+  // Starts a migration on a thread, does `what` once the source reports
+  // `phase`, and returns the source's reply.
+  XendReply MigrateAnd(const std::string& name, bool live, const std::string& phase, const std::function<void()>& what) {
     auto reply = std::async(std::launch::async, [&] { return Migrate(0, name, live); });
     bool seen = Eventually([&] {
       auto p = Get(0, "/xend/domain/" + name + "?op=migrate_progress");
       return sxp::ChildValue(p.sxp, "phase") == phase;
     });
     EXPECT_TRUE(seen) << "the migration never reached " << phase;
-    host(1).txend().Stop(SIGKILL);
+    what();
     return reply.get();
   }
 
@@ -163,7 +163,9 @@ TEST_F(MigrationNetnsTest, LiveThereNonLiveBackWithDisksAndVif) {
   std::string log = ReadFile(host(0).log_file());
   EXPECT_NE(log.find("migrated 'mover' to " + net_->address(1) + ":8002"), std::string::npos) << log;
   EXPECT_NE(log.find("downtime"), std::string::npos);
-  EXPECT_NE(ReadFile(host(1).log_file()).find("received 'mover' from " + net_->address(0)), std::string::npos);
+  EXPECT_TRUE(Eventually([&] {  // logged once the destination's side is over
+    return ReadFile(host(1).log_file()).find("received 'mover' from " + net_->address(0)) != std::string::npos;
+  }));
 
   std::string second = Domid(1, "mover");
   auto back = Migrate(1, "mover", false, 8002);
@@ -216,7 +218,7 @@ TEST_F(MigrationNetnsTest, DestinationKilledMidMigrationLeavesTheSourceRunning) 
   std::string domid = Domid(0, "big");
   for (bool live : {true, false}) {
     SCOPED_TRACE(live ? "live" : "non-live");
-    auto reply = MigrateAndKillDestination("big", live, live ? "precopy" : "stop-and-copy");
+    auto reply = MigrateAnd("big", live, live ? "precopy" : "stop-and-copy", [&] { host(1).txend().Stop(SIGKILL); });
     EXPECT_EQ(reply.status, 500) << reply.body;
     EXPECT_NE(reply.body.find("keeps running here"), std::string::npos) << reply.body;
     EXPECT_TRUE(Eventually([&] { return Healthy(0, "big"); }));
@@ -227,6 +229,25 @@ TEST_F(MigrationNetnsTest, DestinationKilledMidMigrationLeavesTheSourceRunning) 
   auto finally = Migrate(0, "big", true);  // and the destination still takes it afterwards
   ASSERT_EQ(finally.status, 200) << finally.body;
   EXPECT_TRUE(Eventually([&] { return Healthy(1, "big"); }));
+}
+
+// The link goes down during the pre-copy round: both ends time out (5 s
+// without progress here), the source runs on and the destination cleans up.
+TEST_F(MigrationNetnsTest, ANetworkCutTimesOutOnBothEnds) {
+  Create(0, "cut", 1024);
+  auto reply = MigrateAnd("cut", true, "precopy", [&] { ASSERT_TRUE(net_->SetLink(0, false).ok()); });
+  EXPECT_EQ(reply.status, 500);
+  EXPECT_NE(reply.body.find("accepted no data for 5 s"), std::string::npos) << reply.body;
+  EXPECT_NE(reply.body.find("keeps running here"), std::string::npos);
+  EXPECT_TRUE(Eventually([&] { return Healthy(0, "cut"); }));
+  EXPECT_TRUE(Eventually([&] { return NoDomainsLeft(1); }));
+  EXPECT_TRUE(Eventually([&] {
+    return ReadFile(host(1).log_file()).find("the source sent nothing for 5 s") != std::string::npos;
+  }));
+  ASSERT_TRUE(net_->SetLink(0, true).ok());
+  auto later = Migrate(0, "cut", true);
+  ASSERT_EQ(later.status, 200) << later.body;
+  EXPECT_TRUE(Eventually([&] { return Healthy(1, "cut"); }));
 }
 
 }  // namespace

@@ -51,6 +51,11 @@ NetnsPair::~NetnsPair() {
     if (created_[i]) (void)RunCommand(ip_ + " netns del " + names_[i], true);
 }
 
+Status NetnsPair::SetLink(int host, bool up) const {
+  auto r = RunCommand(ip_ + " -n " + names_[host] + " link set mig0 " + (up ? "up" : "down"), true);
+  return r.exit_code == 0 ? Status::Ok() : Status::Error(EIO, "ip link set: " + r.out);
+}
+
 std::vector<std::string> NetnsPair::Exec(int host) const { return {ip_, "netns", "exec", names_[host]}; }
 
 }  // namespace txend::testing

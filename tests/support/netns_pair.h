@@ -23,6 +23,8 @@ class NetnsPair {
   const std::string& address(int host) const { return addresses_[host]; }
   // A command prefix that runs a program inside `host`'s namespace.
   std::vector<std::string> Exec(int host) const;
+  // Takes `host`'s end of the link down (a network cut) or up again.
+  Status SetLink(int host, bool up) const;
 
  private:
   NetnsPair() = default;
