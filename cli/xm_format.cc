@@ -40,19 +40,11 @@ double DoubleOr(const std::optional<std::string>& s, double fallback) {
 // The nodes of one op=devices entry (devid ((k v) ...)) as k -> v.
 struct DeviceEntry {
   int64_t devid = 0;
-  const sxp::Value* nodes = nullptr;
+  sxp::Value nodes = sxp::Value::List({"dev"});  // named, so FindChildValue sees every node
   int64_t Int(std::string_view key, int64_t fallback) const {
-    return nodes ? IntOr(sxp::FindChildValue(Wrapped(), key), fallback) : fallback;
+    return IntOr(sxp::FindChildValue(nodes, key), fallback);
   }
-  std::string Str(std::string_view key, std::string fallback) const {
-    return nodes ? sxp::ChildValue(Wrapped(), key, fallback) : fallback;
-  }
-  // FindChildValue looks at items after the first; prepend a name.
-  sxp::Value Wrapped() const {
-    sxp::Value v = sxp::Value::List({"dev"});
-    for (const auto& item : nodes->items()) v.Add(item);
-    return v;
-  }
+  std::string Str(std::string_view key, std::string fallback) const { return sxp::ChildValue(nodes, key, fallback); }
 };
 
 std::vector<DeviceEntry> DeviceEntries(const sxp::Value& devices) {
@@ -62,7 +54,8 @@ std::vector<DeviceEntry> DeviceEntries(const sxp::Value& devices) {
     if (!d.is_list() || d.items().empty() || !d.items()[0].is_atom()) continue;
     DeviceEntry e;
     e.devid = IntOr(d.items()[0].atom(), 0);
-    if (d.items().size() > 1 && d.items()[1].is_list()) e.nodes = &d.items()[1];
+    if (d.items().size() > 1 && d.items()[1].is_list())
+      for (const auto& node : d.items()[1].items()) e.nodes.Add(node);
     out.push_back(e);
   }
   return out;

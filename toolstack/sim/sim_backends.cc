@@ -18,8 +18,6 @@ int State(xs::Connection& c, const std::string& path) {
   return v.ok() ? std::atoi(v->c_str()) : -1;
 }
 
-std::string DeviceDir(const std::string& path) { return BackendDeviceDir(path); }
-
 bool HasHotplugScript(const std::string& dir) {
   return dir.find("/backend/vbd/") != std::string::npos || dir.find("/backend/vif/") != std::string::npos ||
          dir.find("/backend/tap/") != std::string::npos;
@@ -49,7 +47,7 @@ SimBackends::~SimBackends() {
 }
 
 void SimBackends::OnBackendEvent(const std::string& path) {
-  std::string dir = DeviceDir(path);
+  std::string dir = BackendDeviceDir(path);
   std::vector<std::string> check;
   {
     std::lock_guard lock(mu_);
