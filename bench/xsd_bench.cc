@@ -28,7 +28,7 @@
 #include <thread>
 #include <vector>
 
-#include "xsd/wire.h"
+#include "wire/wire.h"
 
 namespace {
 

@@ -8,7 +8,7 @@
 
 #include "base/result.h"
 #include "cli/xend_client.h"
-#include "toolstack/sxp.h"
+#include "sxp/sxp.h"
 
 namespace txend::xm {
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "base/result.h"
-#include "toolstack/sxp.h"
+#include "sxp/sxp.h"
 
 namespace txend::xm {
 

@@ -4,7 +4,7 @@
 #include <cctype>
 
 #include "cli/xm_options.h"
-#include "toolstack/device_config.h"
+#include "toolstack/config/device_config.h"
 
 namespace txend::xm {
 namespace {

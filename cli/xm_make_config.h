@@ -6,7 +6,7 @@
 
 #include "base/result.h"
 #include "cli/xm_config.h"
-#include "toolstack/sxp.h"
+#include "sxp/sxp.h"
 
 namespace txend::xm {
 

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "toolstack/sxp.h"
+#include "sxp/sxp.h"
 
 namespace txend::xm {
 namespace {

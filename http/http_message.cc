@@ -1,6 +1,6 @@
 #include "http/http_message.h"
 
-#include "toolstack/sxp.h"
+#include "sxp/sxp.h"
 
 namespace txend::http {
 namespace {

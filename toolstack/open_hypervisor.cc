@@ -2,7 +2,7 @@
 
 #include <unistd.h>
 
-#include "toolstack/xen/xen_hypervisor.h"
+#include "toolstack/hypervisor/xen/xen_hypervisor.h"
 
 namespace txend::toolstack {
 

@@ -7,8 +7,8 @@
 #include <string_view>
 
 #include "base/result.h"
-#include "toolstack/hypervisor.h"
-#include "toolstack/sim/sim_hypervisor.h"
+#include "toolstack/hypervisor/hypervisor.h"
+#include "toolstack/hypervisor/sim/sim_hypervisor.h"
 
 namespace txend::toolstack {
 

@@ -21,13 +21,13 @@
 #include <thread>
 #include <vector>
 
-#include "toolstack/domain_config.h"
-#include "toolstack/domain_registry.h"
-#include "toolstack/hypervisor.h"
-#include "toolstack/migration.h"
-#include "toolstack/random_ids.h"
-#include "toolstack/tcp_socket.h"
-#include "toolstack/xenstore_layout.h"
+#include "toolstack/config/domain_config.h"
+#include "toolstack/domain/domain_registry.h"
+#include "toolstack/hypervisor/hypervisor.h"
+#include "toolstack/migration/migration.h"
+#include "toolstack/config/random_ids.h"
+#include "toolstack/migration/tcp_socket.h"
+#include "toolstack/layout/xenstore_layout.h"
 #include "toolstack/xs/connection.h"
 #include "toolstack/xs/transaction.h"
 

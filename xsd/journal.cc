@@ -9,7 +9,7 @@
 #include <optional>
 
 #include "xsd/path.h"
-#include "xsd/wire.h"
+#include "wire/wire.h"
 
 namespace txend::xsd {
 namespace {

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "xsd/perm.h"
+#include "wire/perm.h"
 
 namespace txend::xsd {
 

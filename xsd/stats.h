@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "xsd/wire.h"
+#include "wire/wire.h"
 
 namespace txend::xsd {
 

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "xsd/perm.h"
+#include "wire/perm.h"
 
 namespace txend::xsd {
 

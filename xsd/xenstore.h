@@ -19,7 +19,7 @@
 #include "xsd/transaction.h"
 #include "xsd/tree.h"
 #include "xsd/watch_registry.h"
-#include "xsd/wire.h"
+#include "wire/wire.h"
 
 namespace txend::xsd {
 

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "cli/xm_make_config.h"
-#include "toolstack/domain_config.h"
+#include "toolstack/config/domain_config.h"
 
 namespace txend::xm {
 namespace {

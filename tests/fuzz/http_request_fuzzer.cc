@@ -10,9 +10,9 @@
 #include <cstdlib>
 
 #include "http/request_decoder.h"
-#include "toolstack/domain_config.h"
-#include "toolstack/random_ids.h"
-#include "toolstack/sxp.h"
+#include "toolstack/config/domain_config.h"
+#include "toolstack/config/random_ids.h"
+#include "sxp/sxp.h"
 
 namespace {
 

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "toolstack/sxp.h"
+#include "sxp/sxp.h"
 
 namespace {
 

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "toolstack/sxp.h"
+#include "sxp/sxp.h"
 
 namespace txend::testing {
 

@@ -3,10 +3,10 @@
 
 #include <set>
 
-#include "toolstack/block_device_name.h"
-#include "toolstack/config_values.h"
-#include "toolstack/cpu_affinity.h"
-#include "toolstack/random_ids.h"
+#include "toolstack/config/block_device_name.h"
+#include "toolstack/config/config_values.h"
+#include "toolstack/config/cpu_affinity.h"
+#include "toolstack/config/random_ids.h"
 
 namespace txend::toolstack {
 namespace {

@@ -1,4 +1,4 @@
-#include "toolstack/domain_config.h"
+#include "toolstack/config/domain_config.h"
 
 #include <gtest/gtest.h>
 

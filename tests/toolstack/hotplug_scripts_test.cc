@@ -1,7 +1,7 @@
 // HotplugScripts against a real xsd: scripts (small shell stand-ins for Xen's
 // block and vif-bridge, using the real xenstore-write) run when a backend
 // reaches InitWait and again when it closes, with Xen's hotplug environment.
-#include "toolstack/hotplug_scripts.h"
+#include "toolstack/agents/hotplug_scripts.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/toolstack/hypervisor_test_util.h"
-#include "toolstack/kernel_image.h"
+#include "toolstack/hypervisor/kernel_image.h"
 
 namespace txend::toolstack {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "tests/toolstack/hypervisor_test_util.h"
 #include "toolstack/open_hypervisor.h"
-#include "toolstack/xen/xen_hypervisor.h"
+#include "toolstack/hypervisor/xen/xen_hypervisor.h"
 
 namespace txend::toolstack {
 namespace {

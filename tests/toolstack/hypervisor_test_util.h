@@ -12,7 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/daemon_process.h"
-#include "toolstack/hypervisor.h"
+#include "toolstack/hypervisor/hypervisor.h"
 
 namespace txend::toolstack::testing {
 

@@ -1,12 +1,12 @@
 // The interface's value types and the argument rules both implementations share.
 #include <gtest/gtest.h>
 
-#include "toolstack/cpu_set.h"
-#include "toolstack/domain_events.h"
-#include "toolstack/domain_info.h"
-#include "toolstack/hypervisor.h"
-#include "toolstack/hypervisor_validation.h"
-#include "toolstack/uuid.h"
+#include "toolstack/hypervisor/cpu_set.h"
+#include "toolstack/hypervisor/domain_events.h"
+#include "toolstack/hypervisor/domain_info.h"
+#include "toolstack/hypervisor/hypervisor.h"
+#include "toolstack/hypervisor/hypervisor_validation.h"
+#include "toolstack/hypervisor/uuid.h"
 
 namespace txend::toolstack {
 namespace {

@@ -13,8 +13,8 @@
 
 #include "tests/support/test_cert.h"
 #include "tests/toolstack/sim_host.h"
-#include "toolstack/migration_protocol.h"
-#include "toolstack/sim/save_stream.h"
+#include "toolstack/migration/migration_protocol.h"
+#include "toolstack/hypervisor/sim/save_stream.h"
 
 namespace txend::toolstack {
 namespace {

@@ -11,9 +11,9 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/daemon_process.h"
-#include "toolstack/sim/sim_backends.h"
-#include "toolstack/sim/sim_guests.h"
-#include "toolstack/sim/sim_hypervisor.h"
+#include "toolstack/agents/sim_backends.h"
+#include "toolstack/agents/sim_guests.h"
+#include "toolstack/hypervisor/sim/sim_hypervisor.h"
 #include "toolstack/toolstack.h"
 
 namespace txend::toolstack {

@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/toolstack/hypervisor_test_util.h"
-#include "toolstack/sim/sim_hypervisor.h"
+#include "toolstack/hypervisor/sim/sim_hypervisor.h"
 
 namespace txend::toolstack {
 namespace {

@@ -5,8 +5,8 @@
 
 #include <gtest/gtest.h>
 
-#include "toolstack/sim/guest_memory.h"
-#include "toolstack/sim/save_stream.h"
+#include "toolstack/hypervisor/sim/guest_memory.h"
+#include "toolstack/hypervisor/sim/save_stream.h"
 
 namespace txend::toolstack {
 namespace {

@@ -4,8 +4,8 @@
 
 #include <gtest/gtest.h>
 
-#include "toolstack/xen/xen_log.h"
-#include "toolstack/xen/xen_mapping.h"
+#include "toolstack/hypervisor/xen/xen_log.h"
+#include "toolstack/hypervisor/xen/xen_mapping.h"
 
 namespace txend::toolstack {
 namespace {

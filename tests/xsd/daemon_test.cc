@@ -14,7 +14,7 @@
 #include "tests/support/raw_wire.h"
 #include "toolstack/xs/connection.h"
 #include "toolstack/xs/transaction.h"
-#include "xsd/wire.h"
+#include "wire/wire.h"
 
 namespace txend::xsd {
 namespace {

@@ -9,7 +9,7 @@
 #include <memory>
 #include <random>
 
-#include "xsd/wire.h"
+#include "wire/wire.h"
 
 namespace txend::xsd {
 namespace {

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "base/result.h"
-#include "xsd/wire.h"
+#include "wire/wire.h"
 
 namespace txend::xs {
 

@@ -15,7 +15,7 @@
 
 #include "base/result.h"
 #include "toolstack/xs/connection.h"
-#include "xsd/perm.h"
+#include "wire/perm.h"
 
 namespace txend::xs {
 

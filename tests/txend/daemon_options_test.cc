@@ -1,0 +1,89 @@
+// txend's settings: xend-config.sxp relocation keys and the flags over them.
+#include <gtest/gtest.h>
+
+#include "txend/daemon_options.h"
+
+namespace txend::http {
+namespace {
+
+Result<DaemonOptions> Parse(std::vector<const char*> args) {
+  args.insert(args.begin(), "txend");
+  return ParseDaemonOptions(static_cast<int>(args.size()), args.data(), nullptr);
+}
+
+TEST(DaemonOptionsTest, RelocationIsOffByDefault) {
+  auto o = Parse({});
+  ASSERT_TRUE(o.ok());
+  EXPECT_FALSE(o->relocation.enabled);
+  EXPECT_EQ(o->relocation.endpoint.port, 8002);
+  EXPECT_EQ(o->relocation.endpoint.address, "0.0.0.0");
+}
+
+TEST(DaemonOptionsTest, XendRelocationKeys) {
+  DaemonOptions o;
+  ASSERT_TRUE(ApplyConfigText("(xend-relocation-server yes)\n(xend-relocation-port 8012)\n"
+                              "(xend-relocation-address '')\n"
+                              "(xend-relocation-hosts-allow '^localhost$ ^10\\\\.1\\\\.')\n"
+                              "(xend-relocation-ssl-server no)\n(xend-relocation-ssl-port 8003)\n",
+                              o)
+                  .ok());
+  EXPECT_TRUE(o.relocation.enabled);
+  EXPECT_EQ(o.relocation.endpoint.port, 8012);
+  EXPECT_EQ(o.relocation.endpoint.address, "0.0.0.0");
+  EXPECT_EQ(o.relocation.hosts_allow, "^localhost$ ^10\\.1\\.");
+  EXPECT_FALSE(o.relocation.ssl_enabled);
+  ASSERT_TRUE(ApplyConfigText("(xend-relocation-server no)(xend-relocation-address 10.1.2.3)", o).ok());
+  EXPECT_FALSE(o.relocation.enabled);
+  EXPECT_EQ(o.relocation.endpoint.address, "10.1.2.3");
+  EXPECT_EQ(ApplyConfigText("(xend-relocation-port eighty)", o).code(), EINVAL);
+  EXPECT_EQ(o.relocation.io_timeout_s, 30);
+  ASSERT_TRUE(ApplyConfigText("(txend-relocation-timeout 5)", o).ok());
+  EXPECT_EQ(o.relocation.io_timeout_s, 5);
+  EXPECT_EQ(ApplyConfigText("(txend-relocation-timeout 0)", o).code(), EINVAL);
+}
+
+TEST(DaemonOptionsTest, SslRelocationKeysAndFlags) {
+  DaemonOptions o;
+  ASSERT_TRUE(ApplyConfigText("(xend-relocation-ssl-server yes)(xend-relocation-ssl-port 8013)"
+                              "(xend-relocation-server-ssl-key-file xmlrpc.key)"
+                              "(xend-relocation-server-ssl-cert-file /etc/pki/relocation.pem)"
+                              "(txend-relocation-ssl-ca-file ca.pem)",
+                              o)
+                  .ok());
+  EXPECT_TRUE(o.relocation.ssl_enabled);
+  EXPECT_FALSE(o.relocation.enabled);
+  EXPECT_EQ(o.relocation.ssl_endpoint.port, 8013);
+  EXPECT_EQ(o.relocation.ssl_key_file, "/etc/xen/xmlrpc.key");  // xend: bare names are in /etc/xen
+  EXPECT_EQ(o.relocation.ssl_cert_file, "/etc/pki/relocation.pem");
+  EXPECT_EQ(o.relocation.ssl_ca_file, "/etc/xen/ca.pem");
+  auto flags = Parse({"--relocation-ssl", "10.0.0.1:9003", "--relocation-ssl-cert", "c.pem", "--relocation-ssl-key",
+                      "k.pem"});
+  ASSERT_TRUE(flags.ok()) << flags.status().ToString();
+  EXPECT_TRUE(flags->relocation.ssl_enabled);
+  EXPECT_EQ(flags->relocation.ssl_endpoint.address, "10.0.0.1");
+  EXPECT_EQ(flags->relocation.ssl_endpoint.port, 9003);
+  auto no_key = Parse({"--relocation-ssl", "8003"});
+  ASSERT_FALSE(no_key.ok());
+  EXPECT_NE(no_key.status().message().find("needs a certificate and a key"), std::string::npos);
+}
+
+TEST(DaemonOptionsTest, RelocationFlags) {
+  auto o = Parse({"--relocation", "10.0.0.1:9002", "--relocation-hosts-allow", "^10\\."});
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_TRUE(o->relocation.enabled);
+  EXPECT_EQ(o->relocation.endpoint.address, "10.0.0.1");
+  EXPECT_EQ(o->relocation.endpoint.port, 9002);
+  EXPECT_EQ(o->relocation.hosts_allow, "^10\\.");
+  auto port_only = Parse({"--relocation", "8002"});
+  ASSERT_TRUE(port_only.ok());
+  EXPECT_EQ(port_only->relocation.endpoint.address, "0.0.0.0");
+  EXPECT_EQ(Parse({"--relocation", "x:0"}).status().code(), EINVAL);
+  auto sim = Parse({"--sim-dirty-rate", "12.5", "--sim-working-set", "64"});
+  ASSERT_TRUE(sim.ok());
+  EXPECT_DOUBLE_EQ(sim->sim_dirty_mib_per_s, 12.5);
+  EXPECT_EQ(sim->sim_working_set_mib, 64u);
+  EXPECT_FALSE(Parse({"--sim-dirty-rate", "-1"}).ok());
+}
+
+}  // namespace
+}  // namespace txend::http

@@ -1,0 +1,110 @@
+// DomainConfig: the data behind xm config files and xend's domain SXP, with
+// conversions from the (vm ...) SXP that `xm create` and libvirt send to xend
+// and to the config part of xend's (domain ...) SXP. See docs/config.md.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "toolstack/config/device_config.h"
+#include "toolstack/config/random_ids.h"
+#include "sxp/sxp.h"
+
+namespace txend::toolstack {
+
+// The most vcpus a domain may have (xend itself had no limit; Xen 4.x allows 128 for HVM).
+inline constexpr int kMaxVcpus = 512;
+
+// How a domain is built: a paravirtualised kernel or a hardware VM.
+enum class Builder { kLinux, kHvm };
+std::string_view ToString(Builder builder);  // "linux", "hvm"
+
+// What happens when a domain powers off, reboots or crashes.
+enum class ShutdownAction {
+  kDestroy, kRestart, kPreserve, kRenameRestart, kCoredumpDestroy, kCoredumpRestart
+};
+std::string_view ToString(ShutdownAction action);  // "rename-restart", ...
+std::optional<ShutdownAction> ParseShutdownAction(std::string_view text);
+
+// The (image (linux|hvm ...)) section: how to boot the domain.
+struct ImageConfig {
+  Builder builder = Builder::kLinux;
+  std::string kernel, ramdisk;
+  std::string args;    // the kernel command line, with root= and ip= folded in as xend does
+  std::string loader;  // HVM firmware, e.g. /usr/lib/xen/boot/hvmloader or "hvmloader"
+  int superpages = 0;
+  // Every other image entry in order, verbatim: (boot c) (acpi 1) (device_model ..) (serial pty) ...
+  std::vector<sxp::Value> options;
+
+  // The atom value of option `key` ("c" for (boot c)), or nullopt.
+  std::optional<std::string> Option(std::string_view key) const;
+  // Replaces or appends (key value).
+  void SetOption(std::string_view key, std::string value);
+
+  bool operator==(const ImageConfig&) const = default;
+};
+
+// A domain's configuration, independent of whether it runs.
+struct DomainConfig {
+  std::string name;
+  std::string uuid;  // canonical lowercase 8-4-4-4-12
+  std::string description;
+  int64_t memory_mb = 0;
+  int64_t maxmem_mb = 0;  // FromSxp sets it to memory_mb when absent
+  int vcpus = 1;
+  std::optional<uint64_t> vcpu_avail;  // bitmap of vcpus online at boot; unset = all
+  std::vector<std::vector<int>> cpus;  // per-vcpu physical CPUs; empty list = any
+  int cpu_weight = 256;
+  int cpu_cap = 0;
+  ShutdownAction on_poweroff = ShutdownAction::kDestroy;
+  ShutdownAction on_reboot = ShutdownAction::kRestart;
+  ShutdownAction on_crash = ShutdownAction::kRestart;
+  std::string bootloader, bootloader_args;
+  std::string pool_name = "Pool-0";
+  int64_t shadow_memory_mb = 0;
+  std::string features;
+  std::string on_xend_start = "ignore";  // ignore | start
+  std::string on_xend_stop = "ignore";   // ignore | shutdown | suspend
+  std::optional<bool> localtime;
+  ImageConfig image;
+
+  std::vector<VbdConfig> vbds;
+  std::vector<VifConfig> vifs;
+  std::vector<VfbConfig> vfbs;
+  std::vector<ConsoleConfig> consoles;
+  std::vector<PciDevice> pci;
+  std::vector<sxp::Value> other_devices;  // (vkbd) (vtpm ..) (vscsi ..) ... kept verbatim
+
+  bool is_hvm() const { return image.builder == Builder::kHvm; }
+  bool operator==(const DomainConfig&) const = default;
+};
+
+// Checks everything xend checks (and a little more); the message names the field.
+Status Validate(const DomainConfig& config);
+
+// Reads a (vm ...) or (domain ...) SXP as xend's XendConfig does: unknown
+// top-level entries and runtime fields are ignored, the deprecated `restart`
+// and `cpu` are honoured, a missing uuid and missing vif MACs are drawn from
+// `random`, the first disk becomes bootable. Validates the result.
+Result<DomainConfig> FromSxp(const sxp::Value& vm, const RandomBytes& random);
+
+// Adds one device, given as (device (vbd ...)) or (vbd ...), with xend's
+// defaults and duplicate checks (same disk, same guest device, same MAC).
+Status AddDevice(DomainConfig& config, const sxp::Value& device, const RandomBytes& random);
+
+// The runtime entries xend interleaves with the config in a domain's SXP, as
+// preformatted atoms; unset ones are left out.
+struct DomainSxpRuntime {
+  std::optional<std::string> domid, start_time, cpu_time, online_vcpus;
+  std::optional<std::string> status, state, store_mfn, console_mfn;
+};
+
+// xend's (domain ...) SXP (XendConfig.to_sxp, legacy form) in xend 4.2's order;
+// with `runtime` the running domain's fields are interleaved where xend puts them.
+sxp::Value ToSxp(const DomainConfig& config, const DomainSxpRuntime* runtime = nullptr);
+
+}  // namespace txend::toolstack

@@ -1,0 +1,349 @@
+// Toolstack: live migration — the source side (Migrate) and the destination
+// side (ReceiveMigration) of the relocation protocol (migration_protocol.h).
+//
+// Who owns the domain: the source until it sends GO, the destination after.
+// Before GO every failure resumes the source (if it had suspended) and the
+// destination removes what it created. After GO the source destroys its copy
+// on DONE and resumes it on FAIL; if the connection is lost instead it cannot
+// know whether the destination runs the domain, so it keeps its copy
+// suspended — never two copies running.
+#include <pthread.h>
+#include <signal.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "toolstack/migration/migration_protocol.h"
+#include "toolstack/toolstack.h"
+
+namespace txend::toolstack {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::string Where(const MigrateRequest& r) { return r.host + ":" + std::to_string(r.port); }
+
+ControlMessage Message(MessageType type, const Status& st = Status::Ok()) {
+  return ControlMessage{type, st.code(), st.message()};
+}
+
+// Why sending the image failed: a destination that closed the connection may
+// have said why first; a send that timed out names the timeout.
+Status SendFailure(TcpSocket& socket, const Status& local, std::chrono::milliseconds io_timeout) {
+  if (local.code() == EAGAIN || local.code() == EWOULDBLOCK)
+    return Status::Error(ETIMEDOUT, "the destination accepted no data for " +
+                                        std::to_string(io_timeout.count() / 1000) + " s");
+  if (local.code() != ECONNRESET && local.code() != EPIPE) return local;
+  (void)socket.SetIoTimeout(std::chrono::seconds(2));
+  auto m = ReadMessage(socket.fd());
+  if (m.ok() && (m->type == MessageType::kFail || m->type == MessageType::kRefuse))
+    return Status::Error(m->code > 0 ? m->code : EIO, "the destination failed: " + m->text);
+  return Status::Error(local.code(), "the destination closed the connection (" + local.message() + ")");
+}
+
+// Blocks SIGPIPE on this thread while the hypervisor writes to the socket (a
+// closed peer then gives EPIPE instead of killing the process), and consumes
+// any SIGPIPE raised meanwhile.
+class SigpipeBlocked {
+ public:
+  SigpipeBlocked() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~SigpipeBlocked() {
+    timespec zero{0, 0};
+    while (sigtimedwait(&pipe_, nullptr, &zero) == SIGPIPE) {
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+
+ private:
+  sigset_t pipe_, old_;
+};
+
+// Tells the caller where a migration is: at each step, and every 250 ms in
+// between with the bytes the destination has acknowledged so far.
+class ProgressReporter {
+ public:
+  ProgressReporter(std::function<void(const MigrationProgress&)> progress, const TcpSocket& socket)
+      : progress_(std::move(progress)), socket_(socket), start_(Clock::now()) {
+    if (progress_) ticker_ = std::thread([this] { Tick(); });
+  }
+  ~ProgressReporter() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (ticker_.joinable()) ticker_.join();
+  }
+  void Step(const char* phase, uint32_t round, int64_t dirty_pages) {
+    std::lock_guard lock(mu_);
+    now_.phase = phase;
+    now_.round = round;
+    now_.dirty_pages = dirty_pages;
+    ReportLocked();
+  }
+
+ private:
+  void Tick() {
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::milliseconds(250), [&] { return stopping_; }))
+      if (!now_.phase.empty()) ReportLocked();
+  }
+  void ReportLocked() {
+    if (!progress_) return;
+    now_.bytes_sent = socket_.BytesAcked();
+    now_.elapsed_s = Since(start_);
+    progress_(now_);
+  }
+
+  std::function<void(const MigrationProgress&)> progress_;
+  const TcpSocket& socket_;
+  const Clock::time_point start_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  MigrationProgress now_;
+  bool stopping_ = false;
+  std::thread ticker_;
+};
+
+// Marks a domain as arriving (<state_dir>/incoming/<uuid>) from before its
+// image is restored until the source hands it over: a txend killed meanwhile
+// finds the mark when it starts again and destroys what it had created.
+class IncomingMark {
+ public:
+  IncomingMark(const std::string& state_dir, const std::string& uuid)
+      : path_(std::filesystem::path(state_dir) / "incoming" / uuid) {
+    std::error_code ec;
+    std::filesystem::create_directories(path_.parent_path(), ec);
+    std::ofstream(path_).flush();
+  }
+  ~IncomingMark() {
+    std::error_code ec;
+    std::filesystem::remove(path_, ec);
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace
+
+Status Toolstack::DiscardUnfinishedIncoming() {
+  std::filesystem::path dir = std::filesystem::path(options_.state_dir) / "incoming";
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) return Status::Ok();
+  TXEND_ASSIGN_OR_RETURN(auto domains, hv_.ListDomains());
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    std::string uuid = entry.path().filename().string();
+    for (const auto& info : domains) {
+      if (info.domid == kDom0 || info.uuid.ToString() != uuid) continue;
+      TXEND_RETURN_IF_ERROR(hv_.Destroy(info.domid));
+      TXEND_RETURN_IF_ERROR(
+          xs::RunTransaction(xs_, [&](xs::Transaction& tx) { return tx.RmMany(DomainPaths(uuid, info.domid), true); }));
+      (void)xs_.Release(info.domid);
+    }
+    std::filesystem::remove(entry.path(), ec);
+  }
+  return Status::Ok();
+}
+
+void Toolstack::ResumeIfSuspended(uint32_t domid) {
+  auto info = hv_.GetDomainInfo(domid);
+  if (!info.ok() || !info->shutdown || info->shutdown_reason != ShutdownReason::kSuspend) return;
+  if (hv_.Resume(domid).ok()) (void)xs_.Resume(domid);
+}
+
+Result<MigrationResult> Toolstack::Migrate(std::string_view ref, const MigrateRequest& request) {
+  std::lock_guard lock(ops_mu_);
+  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
+  const uint32_t domid = *d.domid;
+  const std::string what = "Migration of '" + d.config.name + "' to " + Where(request);
+  const auto start = Clock::now();
+  auto failed = [&](const Status& why) {  // before the handover: the domain stays here, running
+    ResumeIfSuspended(domid);
+    return Status::Error(why.code(), what + " failed: " + why.message() + "; the domain keeps running here");
+  };
+
+  auto socket = TcpSocket::Connect(request.host, request.port, request.connect_timeout);
+  if (!socket.ok()) return failed(socket.status());
+  TcpSocket& sock = *socket;
+  Status st = sock.SetIoTimeout(request.io_timeout);
+  if (st.ok() && request.tls) st = sock.StartTls(false, *request.tls);
+  if (st.ok()) st = SendAll(sock.fd(), EncodeHello({request.live, sxp::ToString(ToSxp(d.config))}));
+  if (!st.ok()) return failed(st);
+  auto answer = ReadMessage(sock.fd());
+  if (!answer.ok()) return failed(answer.status());
+  if (answer->type == MessageType::kRefuse)
+    return failed(Status::Error(answer->code > 0 ? answer->code : EIO, "the destination refused: " + answer->text));
+  if (answer->type != MessageType::kAccept)
+    return failed(Status::Error(EPROTO, "the destination answered " + std::string(MessageTypeName(answer->type))));
+
+  MigrationResult result;
+  std::optional<Clock::time_point> suspended_at;
+  ProgressReporter progress(request.progress, sock);
+  auto report = [&](const char* phase, int64_t dirty) { progress.Step(phase, result.rounds, dirty); };
+  SaveRequest save;
+  save.live = request.live;
+  save.precopy_policy = [&](const PrecopyStats& s) {
+    result.rounds = s.iteration;
+    report("precopy", s.dirty_count);
+    return DefaultPrecopyPolicy(s);
+  };
+  save.suspend = [&]() -> Status {  // one transaction: ask the guest to suspend itself
+    suspended_at = Clock::now();
+    report("stop-and-copy", -1);
+    std::string control = DomainHome(domid) + "/control/shutdown";
+    TXEND_RETURN_IF_ERROR(xs::RunTransaction(xs_, [&](xs::Transaction& tx) { return tx.Write(control, "suspend"); }));
+    return WaitSuspended(domid, d.config.name);
+  };
+  {
+    SigpipeBlocked quiet;
+    st = hv_.Save(domid, sock.fd(), save);
+  }
+  if (!st.ok()) return failed(SendFailure(sock, st, request.io_timeout));
+  ++result.rounds;
+  report("handover", 0);
+
+  // The destination restores, connects its backends (within its device timeout), and says READY.
+  (void)sock.SetIoTimeout(request.io_timeout + options_.device_timeout);
+  if (auto ready = Expect(sock.fd(), MessageType::kReady); !ready.ok()) return failed(ready.status());
+  if (st = SendMessage(sock.fd(), Message(MessageType::kGo)); !st.ok()) return failed(st);
+  auto done = ReadMessage(sock.fd());
+  if (done.ok() && done->type == MessageType::kFail)
+    return failed(Status::Error(done->code > 0 ? done->code : EIO, "the destination failed: " + done->text));
+  if (!done.ok() || done->type != MessageType::kDone) {
+    std::string why = done.ok() ? "unexpected " + std::string(MessageTypeName(done->type)) : done.status().message();
+    return Status::Error(EIO, what + ": lost the destination after handing the domain over (" + why +
+                                  "); it may be running there, so it is kept suspended here, neither resumed nor destroyed");
+  }
+  result.downtime_s = suspended_at ? Since(*suspended_at) : 0;
+  result.total_s = Since(start);
+  result.bytes_sent = sock.BytesAcked();
+  result.remote_domid = static_cast<uint32_t>(done->code);
+  report("done", 0);
+  st = DestroyLocked(d);
+  if (!st.ok())
+    return Status::Error(st.code(), "'" + d.config.name + "' now runs on " + request.host +
+                                        ", but destroying its suspended copy here failed: " + st.message());
+  return result;
+}
+
+Status Toolstack::CheckIncoming(const DomainConfig& config) {
+  TXEND_RETURN_IF_ERROR(Validate(config));
+  TXEND_RETURN_IF_ERROR(registry_->CheckNameFree(config.name, config.uuid));
+  auto same_uuid = registry_->Lookup(config.uuid);
+  if (same_uuid.ok() && same_uuid->domid)
+    return Status::Error(EEXIST, "Domain with uuid " + config.uuid + " is already running here as '" +
+                                     same_uuid->config.name + "'");
+  TXEND_ASSIGN_OR_RETURN(PhysInfo phys, hv_.Physinfo());
+  uint64_t need_kib = static_cast<uint64_t>(config.memory_mb) * 1024;
+  if (phys.free_memory_kib < need_kib)
+    return Status::Error(ENOMEM, "not enough free memory for '" + config.name + "': it needs " +
+                                     std::to_string(need_kib / 1024) + " MiB, " +
+                                     std::to_string(phys.free_memory_kib / 1024) + " MiB are free");
+  return Status::Ok();
+}
+
+Result<IncomingMigration> Toolstack::ReceiveMigration(TcpSocket& socket, std::chrono::milliseconds io_timeout) {
+  const auto start = Clock::now();
+  const int fd = socket.fd();
+  TXEND_RETURN_IF_ERROR(socket.SetIoTimeout(io_timeout));
+  TXEND_ASSIGN_OR_RETURN(MigrationHello hello, ReadHello(fd));
+  auto refuse = [&](const Status& why) {
+    (void)SendMessage(fd, Message(MessageType::kRefuse, why));
+    return why;
+  };
+  auto parsed = sxp::Parse(hello.config);
+  if (!parsed.ok()) return refuse(Status::Error(EINVAL, "bad domain config: " + parsed.status().message()));
+  auto config = FromSxp(*parsed, options_.random);
+  if (!config.ok()) return refuse(config.status());
+  // Checked without the lifecycle lock: a txend migrating to itself is refused, not deadlocked.
+  if (Status st = CheckIncoming(*config); !st.ok()) return refuse(st);
+  TXEND_RETURN_IF_ERROR(SendMessage(fd, Message(MessageType::kAccept)));
+
+  std::lock_guard lock(ops_mu_);
+  std::optional<IncomingMark> mark;
+  mark.emplace(options_.state_dir, config->uuid);
+  auto domid = CreateLocked(*config, true, fd);  // restores the stream; backends connected; paused
+  if (!domid.ok()) {
+    Status why = domid.status();
+    if (why.code() == EAGAIN || why.code() == EWOULDBLOCK)
+      why = Status::Error(ETIMEDOUT, "the source sent nothing for " + std::to_string(io_timeout.count() / 1000) +
+                                         " s (" + why.message() + ")");
+    (void)SendMessage(fd, Message(MessageType::kFail, why));
+    return why;
+  }
+  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, registry_->ByDomid(*domid));
+  auto fail = [&](const Status& why) {
+    (void)DestroyLocked(d);
+    (void)SendMessage(fd, Message(MessageType::kFail, why));
+    return why;
+  };
+  if (Status st = SendMessage(fd, Message(MessageType::kReady)); !st.ok()) return fail(st);
+  if (auto go = Expect(fd, MessageType::kGo); !go.ok()) return fail(go.status());
+  // The source handed the domain over: from here it is ours.
+  mark.reset();
+  TXEND_ASSIGN_OR_RETURN(auto devices, DevicesOf(d.config));
+  Status st = hv_.Unpause(*domid);
+  if (st.ok()) st = WaitDevicesConnected(*domid, devices);
+  if (!st.ok()) return fail(st);
+  IncomingMigration in{d.config.name, *domid, hello.live, socket.BytesReceived(), Since(start)};
+  if (st = SendMessage(fd, ControlMessage{MessageType::kDone, static_cast<int32_t>(*domid), ""}); !st.ok())
+    return Status::Error(st.code(), "'" + d.config.name + "' runs here now, but the source could not be told (" +
+                                        st.message() + "); it keeps its copy suspended");
+  return in;
+}
+
+Status Toolstack::WaitDevicesConnected(uint32_t domid, const std::vector<DeviceRef>& devices) {
+  struct Changes {
+    std::mutex mu;
+    std::condition_variable cv;
+    uint64_t count = 0;
+  };
+  auto changes = std::make_shared<Changes>();
+  std::vector<std::string> paths;
+  std::vector<xs::Watch> watches;
+  for (const auto& dev : devices) {
+    for (const std::string& path : {dev.FrontendPath(domid) + "/state", dev.BackendPath(domid) + "/state"}) {
+      paths.push_back(path);
+      TXEND_ASSIGN_OR_RETURN(xs::Watch w, xs_.AddWatch(path, [changes](const std::string&, const std::string&) {
+        std::lock_guard lock(changes->mu);
+        ++changes->count;
+        changes->cv.notify_all();
+      }));
+      watches.push_back(std::move(w));
+    }
+  }
+  const auto deadline = Clock::now() + options_.device_timeout;
+  while (true) {
+    uint64_t seen;
+    {
+      std::lock_guard lock(changes->mu);
+      seen = changes->count;
+    }
+    TXEND_ASSIGN_OR_RETURN(auto snap, xs::Snapshot::Begin(xs_));
+    auto states = snap.ReadMany(paths);
+    std::optional<size_t> waiting;
+    for (size_t i = 0; i < states.size() && !waiting; ++i)
+      if (!states[i].ok() || *states[i] != std::to_string(static_cast<int>(XenbusState::kConnected))) waiting = i;
+    if (!waiting) return Status::Ok();
+    std::unique_lock lock(changes->mu);
+    if (!changes->cv.wait_until(lock, deadline, [&] { return changes->count != seen; })) {
+      std::string state = states[*waiting].ok() ? *states[*waiting] : states[*waiting].status().message();
+      return Status::Error(ETIMEDOUT, paths[*waiting] + " did not reach Connected within " +
+                                          std::to_string(options_.device_timeout.count() / 1000) + " s (state " +
+                                          state + ")");
+    }
+  }
+}
+
+}  // namespace txend::toolstack

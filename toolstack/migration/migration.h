@@ -1,0 +1,59 @@
+// Migration of a running domain to another host's txend, through its
+// relocation service (xend's port 8002; protocol in migration_protocol.h).
+// The source destroys its domain only once the destination reports it running
+// with every device Connected; any failure before that leaves it running.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "toolstack/migration/tls_tunnel.h"
+
+namespace txend::toolstack {
+
+inline constexpr uint16_t kRelocationPort = 8002;     // xend-relocation-port
+inline constexpr uint16_t kRelocationSslPort = 8003;  // xend-relocation-ssl-port
+
+// Where a migration is, reported between memory rounds and at each step.
+struct MigrationProgress {
+  std::string phase;        // "precopy", "stop-and-copy", "handover", "done"
+  uint32_t round = 0;       // memory rounds sent so far
+  uint64_t bytes_sent = 0;  // acknowledged by the destination
+  int64_t dirty_pages = -1; // pages waiting to be sent; -1 if unknown
+  double elapsed_s = 0;
+};
+
+struct MigrateRequest {
+  std::string host;
+  uint16_t port = kRelocationPort;
+  bool live = false;  // pre-copy memory while the domain runs, then stop and copy
+  std::chrono::milliseconds connect_timeout{10000};
+  // Any send or receive without progress for this long fails the migration;
+  // waits for the destination's devices add the toolstack's device timeout.
+  std::chrono::milliseconds io_timeout{30000};
+  std::function<void(const MigrationProgress&)> progress;  // optional
+  std::optional<TlsOptions> tls;  // set: the whole connection is TLS (an SSL relocation server)
+};
+
+// What a finished migration measured at the source.
+struct MigrationResult {
+  uint32_t remote_domid = 0;
+  uint32_t rounds = 0;      // memory rounds, the stop-and-copy one included
+  uint64_t bytes_sent = 0;  // everything on the connection, acknowledged
+  double total_s = 0;       // connect to confirmation
+  double downtime_s = 0;    // suspend request to the destination's confirmation
+};
+
+// What a destination received.
+struct IncomingMigration {
+  std::string name;
+  uint32_t domid = 0;
+  bool live = false;
+  uint64_t bytes_received = 0;
+  double total_s = 0;
+};
+
+}  // namespace txend::toolstack

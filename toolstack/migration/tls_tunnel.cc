@@ -1,0 +1,176 @@
+#include "toolstack/migration/tls_tunnel.h"
+
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <future>
+#include <string>
+#include <thread>
+
+namespace txend::toolstack {
+namespace {
+
+Status SslError(const std::string& what) {
+  unsigned long e = ERR_get_error();
+  char reason[256] = "the peer ended the handshake";
+  if (e != 0) ERR_error_string_n(e, reason, sizeof reason);
+  ERR_clear_error();
+  return Status::Error(EPROTO, what + ": " + reason);
+}
+
+void NonBlocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
+
+}  // namespace
+
+struct TlsTunnel::Impl {
+  // Lets the pump send what the user wrote last (and close_notify), for at
+  // most 2 s, then stops it.
+  ~Impl() {
+    if (pump.joinable()) {
+      shutdown(app_fd, SHUT_WR);
+      if (finished.get_future().wait_for(std::chrono::seconds(2)) != std::future_status::ready)
+        (void)!write(stop[1], "x", 1);
+      pump.join();
+    }
+    if (ssl) SSL_free(ssl);
+    if (ctx) SSL_CTX_free(ctx);
+    for (int fd : {app_fd, pump_fd, stop[0], stop[1]})
+      if (fd >= 0) close(fd);
+  }
+  Status Setup(int tcp_fd, const TlsOptions& o, bool server);
+  void Pump();
+  // One pass over both directions; false once the tunnel is over. Adds what
+  // to wait for when nothing could move.
+  bool Step(bool& moved, short& tcp_events, short& app_events);
+
+  SSL_CTX* ctx = nullptr;
+  SSL* ssl = nullptr;
+  int tcp = -1;
+  int app_fd = -1, pump_fd = -1;  // the socket pair: the user's end, the pump's end
+  int stop[2] = {-1, -1};
+  std::string to_net, to_app;  // read from one side, not yet written to the other
+  bool app_eof = false, net_eof = false;
+  std::promise<void> finished;
+  std::thread pump;
+};
+
+Status TlsTunnel::Impl::Setup(int tcp_fd, const TlsOptions& o, bool server) {
+  tcp = tcp_fd;
+  ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+  if (!ctx) return SslError("TLS");
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  if (server && o.cert_file.empty()) return Status::Error(EINVAL, "a TLS server needs a certificate and a key");
+  if (!o.cert_file.empty()) {
+    if (SSL_CTX_use_certificate_chain_file(ctx, o.cert_file.c_str()) != 1) return SslError("certificate " + o.cert_file);
+    if (SSL_CTX_use_PrivateKey_file(ctx, o.key_file.c_str(), SSL_FILETYPE_PEM) != 1) return SslError("key " + o.key_file);
+    if (SSL_CTX_check_private_key(ctx) != 1) return SslError("key " + o.key_file);
+  }
+  if (!o.ca_file.empty()) {
+    if (SSL_CTX_load_verify_locations(ctx, o.ca_file.c_str(), nullptr) != 1) return SslError("CA file " + o.ca_file);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  }
+  ssl = SSL_new(ctx);
+  if (!ssl || SSL_set_fd(ssl, tcp) != 1) return SslError("TLS");
+  SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  if ((server ? SSL_accept(ssl) : SSL_connect(ssl)) != 1) return SslError("TLS handshake");
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0 || pipe2(stop, O_CLOEXEC) != 0)
+    return Status::Error(errno, std::string("TLS tunnel: ") + std::strerror(errno));
+  app_fd = pair[0];
+  pump_fd = pair[1];
+  NonBlocking(tcp);
+  NonBlocking(pump_fd);
+  pump = std::thread([this] { Pump(); });
+  return Status::Ok();
+}
+
+bool TlsTunnel::Impl::Step(bool& moved, short& tcp_events, short& app_events) {
+  char buf[1 << 16];
+  if (to_net.empty() && !app_eof) {  // the user's bytes, to encrypt
+    ssize_t n = read(pump_fd, buf, sizeof buf);
+    if (n > 0) to_net.assign(buf, static_cast<size_t>(n)), moved = true;
+    else if (n < 0 && (errno == EAGAIN || errno == EINTR)) app_events |= POLLIN;
+    else app_eof = true;
+  }
+  if (!to_net.empty()) {
+    int n = SSL_write(ssl, to_net.data(), static_cast<int>(to_net.size()));
+    if (n > 0) {
+      to_net.erase(0, static_cast<size_t>(n));
+      moved = true;
+    } else {
+      int err = SSL_get_error(ssl, n);
+      if (err == SSL_ERROR_WANT_WRITE) tcp_events |= POLLOUT;
+      else if (err == SSL_ERROR_WANT_READ) tcp_events |= POLLIN;
+      else return false;
+    }
+  }
+  if (to_app.empty() && !net_eof) {  // the peer's bytes, decrypted
+    int n = SSL_read(ssl, buf, sizeof buf);
+    if (n > 0) {
+      to_app.assign(buf, static_cast<size_t>(n));
+      moved = true;
+    } else {
+      int err = SSL_get_error(ssl, n);
+      if (err == SSL_ERROR_WANT_READ) tcp_events |= POLLIN;
+      else if (err == SSL_ERROR_WANT_WRITE) tcp_events |= POLLOUT;
+      else if (err == SSL_ERROR_ZERO_RETURN) net_eof = true, shutdown(pump_fd, SHUT_WR);
+      else return false;
+    }
+  }
+  if (!to_app.empty()) {
+    ssize_t n = write(pump_fd, to_app.data(), to_app.size());
+    if (n > 0) to_app.erase(0, static_cast<size_t>(n)), moved = true;
+    else if (n < 0 && (errno == EAGAIN || errno == EINTR)) app_events |= POLLOUT;
+    else return false;
+  }
+  if (app_eof && to_net.empty()) {  // the user is done: so is the connection
+    SSL_shutdown(ssl);
+    return false;
+  }
+  return true;
+}
+
+// Moves bytes both ways until the connection fails or the tunnel is stopped;
+// then the user's end sees the connection end.
+void TlsTunnel::Impl::Pump() {
+  while (true) {
+    bool moved = false;
+    short tcp_events = 0, app_events = 0;
+    if (!Step(moved, tcp_events, app_events)) break;
+    if (moved) continue;
+    pollfd p[3] = {{tcp, tcp_events, 0}, {pump_fd, app_events, 0}, {stop[0], POLLIN, 0}};
+    if (poll(p, 3, -1) < 0 && errno != EINTR) break;
+    if (p[2].revents) {
+      SSL_shutdown(ssl);  // best effort: close_notify
+      break;
+    }
+  }
+  shutdown(pump_fd, SHUT_RDWR);
+  finished.set_value();
+}
+
+TlsTunnel::TlsTunnel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+TlsTunnel::~TlsTunnel() = default;
+
+int TlsTunnel::fd() const { return impl_->app_fd; }
+
+Result<std::unique_ptr<TlsTunnel>> TlsTunnel::Client(int tcp_fd, const TlsOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  TXEND_RETURN_IF_ERROR(impl->Setup(tcp_fd, options, false));
+  return std::unique_ptr<TlsTunnel>(new TlsTunnel(std::move(impl)));
+}
+
+Result<std::unique_ptr<TlsTunnel>> TlsTunnel::Server(int tcp_fd, const TlsOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  TXEND_RETURN_IF_ERROR(impl->Setup(tcp_fd, options, true));
+  return std::unique_ptr<TlsTunnel>(new TlsTunnel(std::move(impl)));
+}
+
+}  // namespace txend::toolstack

@@ -1,0 +1,221 @@
+// txend: the toolstack daemon. Connects to xenstore (starting its bundled xsd
+// when none answers), opens the hypervisor (the simulated one wherever
+// /dev/xen/privcmd is absent), and serves xend's HTTP/SXP API.
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "base/daemon.h"
+#include "base/stop_signals.h"
+#include "txend/daemon_options.h"
+#include "http/http_server.h"
+#include "txend/relocation_server.h"
+#include "txend/xend_api.h"
+#include "toolstack/agents/sim_backends.h"
+#include "toolstack/agents/sim_guests.h"
+#include "toolstack/agents/hotplug_scripts.h"
+#include "toolstack/open_hypervisor.h"
+#include "toolstack/toolstack.h"
+
+namespace {
+
+using namespace txend;
+namespace fs = std::filesystem;
+
+int Fail(const std::string& what) {
+  fprintf(stderr, "txend: %s\n", what.c_str());
+  return 1;
+}
+
+bool XenstoreAnswers(const std::string& socket) {
+  auto c = xs::Connection::Open(socket);
+  return c.ok() && (*c)->GetDomainPath(0).ok();
+}
+
+// Starts the bundled xsd on `o.xenstored` (it daemonizes and returns once it listens).
+Status StartXsd(const http::DaemonOptions& o, spdlog::logger& log) {
+  std::error_code ec;
+  fs::create_directories(fs::path(o.xenstored).parent_path(), ec);
+  std::string cmd = o.xsd_program + " --socket " + o.xenstored + " --domain-sockets " + o.domain_sockets +
+                    " --persist " + o.state_dir + "/xsd --pid-file " + o.state_dir + "/xsd.pid";
+  log.info("no xenstored answers at {}: starting {}", o.xenstored, cmd);
+  int rc = std::system(cmd.c_str());
+  if (rc != 0) return Status::Error(EIO, "could not start xsd (" + cmd + ")");
+  return Status::Ok();
+}
+
+// Replaces this process with a fresh txend (same arguments, in the foreground:
+// it is already a daemon). Start-up is recovery — it reconnects to xenstore (or
+// starts xsd), re-introduces the running domains and re-arms every watch — so
+// after xenstored restarts this is the whole of reconnecting.
+[[noreturn]] void RestartSelf(int argc, char** argv, spdlog::logger& log) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc/self/fd", ec)) {
+    int fd = std::atoi(entry.path().filename().c_str());
+    if (fd > 2) fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+  std::vector<char*> args(argv, argv + argc);
+  std::string no_fork = "--no-fork";
+  if (std::find_if(args.begin(), args.end(), [](char* a) { return std::string(a) == "--no-fork"; }) == args.end())
+    args.push_back(no_fork.data());
+  args.push_back(nullptr);
+  log.flush();
+  execv("/proc/self/exe", args.data());
+  log.critical("cannot restart: {}", strerror(errno));
+  log.flush();
+  _exit(1);
+}
+
+// Until SIGTERM/SIGINT (false) or the loss of the xenstore connection (true).
+bool WaitForStopOrXenstoreLoss(StopSignals& signals, xs::Connection& conn) {
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool stop = false, lost = false;
+  };
+  auto state = std::make_shared<State>();  // the callbacks may outlive this call
+  auto set = [state](bool State::*flag) {
+    std::lock_guard lock(state->mu);
+    (*state).*flag = true;
+    state->cv.notify_all();
+  };
+  signals.OnStop([set] { set(&State::stop); });
+  conn.OnClosed([set] { set(&State::lost); });
+  std::unique_lock lock(state->mu);
+  state->cv.wait(lock, [&] { return state->stop || state->lost || !conn.alive(); });
+  return !state->stop;
+}
+
+std::string SelfDirectory() {
+  std::error_code ec;
+  auto exe = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(".") : exe.parent_path().string();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string help;
+  auto parsed = http::ParseDaemonOptions(argc, argv, &help);
+  if (!parsed.ok()) return Fail(parsed.status().message() + " (try --help)");
+  if (!help.empty()) {
+    fputs(help.c_str(), stdout);
+    return 0;
+  }
+  http::DaemonOptions o = *parsed;
+  if (o.xsd_program == "xsd" || o.xsd_program.empty()) o.xsd_program = SelfDirectory() + "/xsd";
+  std::error_code ec;
+  for (const std::string& dir : {o.state_dir, fs::path(o.log_file).parent_path().string(),
+                                 fs::path(o.unix_socket).parent_path().string()})
+    if (!dir.empty()) fs::create_directories(dir, ec);
+
+  Daemonizer daemon(o.no_fork);
+  StopSignals signals;
+  auto log = std::make_shared<spdlog::logger>(
+      "txend", std::make_shared<spdlog::sinks::basic_file_sink_mt>(o.log_file));
+  log->flush_on(spdlog::level::info);
+
+  if (!XenstoreAnswers(o.xenstored)) {
+    Status st = StartXsd(o, *log);
+    if (!st.ok()) return Fail(st.ToString());
+  }
+  auto conn = xs::Connection::Open(o.xenstored);
+  if (!conn.ok()) return Fail(conn.status().ToString());
+
+  auto kind = toolstack::ParseHypervisorKind(o.hypervisor);
+  if (!kind.ok()) return Fail(kind.status().message());
+  toolstack::HypervisorOptions hv_options;
+  hv_options.kind = toolstack::ResolveHypervisorKind(*kind, hv_options.privcmd_path);
+  hv_options.sim.state_dir = o.state_dir + "/sim";
+  hv_options.sim.host_memory_kib = o.sim_host_memory_mib * 1024;
+  auto hv = toolstack::OpenHypervisor(hv_options);
+  if (!hv.ok()) return Fail(hv.status().ToString());
+  // On the simulator, dom0's backends and the guests' kernels are simulated too.
+  auto* sim = dynamic_cast<toolstack::SimHypervisor*>(hv->get());
+  std::unique_ptr<toolstack::SimBackends> backends;
+  std::unique_ptr<toolstack::HotplugScripts> hotplug;  // on Xen, the kernel's backends need the scripts run
+  if (sim) {
+    auto started = toolstack::SimBackends::Start(o.xenstored);
+    if (!started.ok()) return Fail(started.status().ToString());
+    backends = std::move(*started);
+  } else {
+    auto started = toolstack::HotplugScripts::Start(o.xenstored);
+    if (!started.ok()) return Fail(started.status().ToString());
+    hotplug = std::move(*started);
+  }
+
+  toolstack::ToolstackOptions ts_options;
+  ts_options.state_dir = o.state_dir;
+  ts_options.device_timeout = std::chrono::seconds(o.device_timeout_s);
+  auto toolstack = toolstack::Toolstack::Open(**conn, **hv, ts_options);
+  if (!toolstack.ok()) return Fail(toolstack.status().ToString());
+  std::unique_ptr<toolstack::SimGuests> guests;
+  if (sim) {
+    toolstack::SimWorkload workload{o.sim_dirty_mib_per_s, o.sim_working_set_mib};
+    guests = std::make_unique<toolstack::SimGuests>(*sim, o.domain_sockets, workload);
+    guests->BootRunning();
+  }
+
+  auto note = [log](const std::string& line) { log->info("{}", line); };
+  toolstack::MigrateRequest migrate_defaults;
+  migrate_defaults.io_timeout = std::chrono::seconds(o.relocation.io_timeout_s);
+  migrate_defaults.tls = toolstack::TlsOptions{"", "", o.relocation.ssl_ca_file};
+  http::XendApi api(**toolstack, **conn, http::HostFacts::Read(), o.log_file, note, migrate_defaults);
+  http::ServerOptions so;
+  so.unix_socket = o.unix_socket;
+  so.tcp = o.tcp;
+  so.max_body_bytes = o.max_body_bytes;
+  auto allow = http::HostAllowList::Parse(o.hosts_allow);
+  if (!allow.ok()) return Fail(allow.status().message());
+  so.hosts_allow = *allow;
+  auto server = http::HttpServer::Start(so, [&](const http::HttpRequest& req) {
+    auto start = std::chrono::steady_clock::now();
+    http::HttpResponse r = api.Handle(req);
+    auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    log->info("{} {} {} {} {:.1f}ms", req.peer, req.method, req.path, r.status, ms);
+    return r;
+  });
+  if (!server.ok()) return Fail(server.status().ToString());
+  auto reloc_allow = http::HostAllowList::Parse(o.relocation.hosts_allow);
+  if (!reloc_allow.ok()) return Fail("xend-relocation-hosts-allow: " + reloc_allow.status().message());
+  std::vector<std::unique_ptr<http::RelocationServer>> relocation;  // plain, SSL
+  for (bool ssl : {false, true}) {
+    if (!(ssl ? o.relocation.ssl_enabled : o.relocation.enabled)) continue;
+    http::RelocationServer::Options ro{ssl ? o.relocation.ssl_endpoint : o.relocation.endpoint, *reloc_allow,
+                                       std::chrono::seconds(o.relocation.io_timeout_s)};
+    if (ssl) ro.tls = toolstack::TlsOptions{o.relocation.ssl_cert_file, o.relocation.ssl_key_file, ""};
+    auto started = http::RelocationServer::Start(**toolstack, ro, note);
+    if (!started.ok()) return Fail(started.status().ToString());
+    log->info("{}relocation server on {}:{}", ssl ? "SSL " : "", ro.endpoint.address, (*started)->port());
+    relocation.push_back(std::move(*started));
+  }
+  PidFile pid_file(o.pid_file);
+  log->info("serving {}{} on the {} hypervisor", o.unix_socket.empty() ? "" : o.unix_socket,
+            o.tcp ? " and TCP " + o.tcp->address + ":" + std::to_string((*server)->tcp_port()) : "",
+            (*hv)->Name());
+  daemon.Ready(true);
+
+  if (WaitForStopOrXenstoreLoss(signals, **conn)) {
+    log->warn("lost the xenstore connection at {}; restarting once it answers again", o.xenstored);
+    server->reset();
+    for (int i = 0; i < 100 && !XenstoreAnswers(o.xenstored); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    RestartSelf(argc, argv, *log);
+  }
+  log->info("stopping; domains keep running");
+  relocation.clear();
+  server->reset();
+  return 0;
+}

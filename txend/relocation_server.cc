@@ -1,0 +1,183 @@
+#include "txend/relocation_server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <list>
+#include <mutex>
+#include <thread>
+
+namespace txend::http {
+namespace {
+
+std::string PeerAddress(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  char text[INET6_ADDRSTRLEN] = "?";
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return text;
+  if (ss.ss_family == AF_INET)
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr, text, sizeof text);
+  else if (ss.ss_family == AF_INET6)
+    inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr, text, sizeof text);
+  return text;
+}
+
+Result<int> Listen(const TcpEndpoint& where) {
+  std::string what = "relocation server on " + where.address + ":" + std::to_string(where.port);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const char* host = where.address.empty() ? nullptr : where.address.c_str();
+  if (int rc = getaddrinfo(host, std::to_string(where.port).c_str(), &hints, &found); rc != 0)
+    return Status::Error(EINVAL, what + ": " + gai_strerror(rc));
+  int fd = socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  bool ok = fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+            bind(fd, found->ai_addr, found->ai_addrlen) == 0 && listen(fd, 16) == 0;
+  int err = errno;
+  freeaddrinfo(found);
+  if (!ok) {
+    if (fd >= 0) close(fd);
+    return Status::Error(err, what + ": " + std::strerror(err));
+  }
+  return fd;
+}
+
+}  // namespace
+
+struct RelocationServer::Impl {
+  Impl(toolstack::Toolstack& t, Options o, Log l) : toolstack(t), options(std::move(o)), log(std::move(l)) {}
+  ~Impl() {
+    for (int fd : {listen_fd, wake[0], wake[1]})
+      if (fd >= 0) close(fd);
+  }
+
+  struct Connection {
+    std::shared_ptr<toolstack::TcpSocket> socket;
+    std::thread thread;
+    bool finished = false;
+  };
+
+  void AcceptLoop();
+  void Serve(int fd);
+  void Receive(Connection& c, const std::string& peer);
+  void ReapFinished();  // mu held
+
+  toolstack::Toolstack& toolstack;
+  Options options;
+  Log log;
+  int listen_fd = -1;
+  int wake[2] = {-1, -1};  // the destructor writes here to stop the acceptor
+  uint16_t port = 0;
+  std::thread acceptor;
+  std::mutex mu;
+  std::list<Connection> connections;
+};
+
+void RelocationServer::Impl::AcceptLoop() {
+  while (true) {
+    pollfd p[2] = {{listen_fd, POLLIN, 0}, {wake[0], POLLIN, 0}};
+    if (poll(p, 2, -1) < 0 && errno != EINTR) return;
+    if (p[1].revents) return;
+    if (!(p[0].revents & POLLIN)) continue;
+    int fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd >= 0) Serve(fd);
+  }
+}
+
+void RelocationServer::Impl::Serve(int fd) {
+  std::string peer = PeerAddress(fd);
+  if (!options.hosts_allow.Allows(peer)) {
+    log("relocation: refused a connection from " + peer + " (not in xend-relocation-hosts-allow)");
+    close(fd);
+    return;
+  }
+  std::lock_guard lock(mu);
+  ReapFinished();
+  if (connections.size() >= options.max_connections) {
+    log("relocation: refused a connection from " + peer + " (" + std::to_string(connections.size()) +
+        " migrations already in progress)");
+    close(fd);
+    return;
+  }
+  log(std::string("relocation: incoming migration from ") + peer + (options.tls ? " (ssl)" : ""));
+  Connection& c = connections.emplace_back();
+  c.socket = std::make_shared<toolstack::TcpSocket>(fd);
+  c.thread = std::thread([this, &c, peer] { Receive(c, peer); });
+}
+
+void RelocationServer::Impl::Receive(Connection& c, const std::string& peer) {
+  Status ready = c.socket->SetIoTimeout(options.io_timeout);  // bounds the TLS handshake too
+  if (ready.ok() && options.tls) ready = c.socket->StartTls(true, *options.tls);
+  auto in = ready.ok() ? toolstack.ReceiveMigration(*c.socket, options.io_timeout)
+                       : Result<toolstack::IncomingMigration>(ready);
+  char line[512];
+  if (in.ok())
+    snprintf(line, sizeof line, "relocation: received '%s' from %s as domain %u (%s): %.1f MB in %.2f s",
+             in->name.c_str(), peer.c_str(), in->domid, in->live ? "live" : "not live",
+             static_cast<double>(in->bytes_received) / 1e6, in->total_s);
+  else
+    snprintf(line, sizeof line, "relocation: incoming migration from %s failed: %s", peer.c_str(),
+             in.status().message().c_str());
+  log(line);
+  std::shared_ptr<toolstack::TcpSocket> done;
+  {
+    std::lock_guard lock(mu);
+    done = std::move(c.socket);
+    c.finished = true;
+  }
+  done.reset();  // closes the connection now, not when the thread is reaped
+}
+
+void RelocationServer::Impl::ReapFinished() {
+  for (auto it = connections.begin(); it != connections.end();) {
+    if (!it->finished) {
+      ++it;
+      continue;
+    }
+    it->thread.join();
+    it = connections.erase(it);
+  }
+}
+
+Result<std::unique_ptr<RelocationServer>> RelocationServer::Start(toolstack::Toolstack& toolstack, Options options,
+                                                                  Log log) {
+  auto impl = std::make_unique<Impl>(toolstack, std::move(options), std::move(log));
+  TXEND_ASSIGN_OR_RETURN(impl->listen_fd, Listen(impl->options.endpoint));
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  getsockname(impl->listen_fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  impl->port = ntohs(ss.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
+                                              : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  if (pipe2(impl->wake, O_CLOEXEC) != 0) return Status::Error(errno, "relocation server: pipe");
+  Impl* raw = impl.get();
+  impl->acceptor = std::thread([raw] { raw->AcceptLoop(); });
+  return std::unique_ptr<RelocationServer>(new RelocationServer(std::move(impl)));
+}
+
+RelocationServer::RelocationServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+RelocationServer::~RelocationServer() {
+  (void)!write(impl_->wake[1], "x", 1);
+  impl_->acceptor.join();
+  std::list<Impl::Connection> open;
+  {
+    std::lock_guard lock(impl_->mu);
+    for (auto& c : impl_->connections)
+      if (c.socket) c.socket->Shutdown();
+    open.splice(open.end(), impl_->connections);
+  }
+  for (auto& c : open) c.thread.join();
+}
+
+uint16_t RelocationServer::port() const { return impl_->port; }
+
+}  // namespace txend::http
