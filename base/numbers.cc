@@ -27,17 +27,20 @@ std::string Quoted(std::string_view text) {
 Result<double> ParseDouble(std::string_view text) {
   double value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value))
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() ||
+      !std::isfinite(value))
     return Status::Error(EINVAL, Quoted(text) + " is not a number");
   return value;
 }
 
 Result<bool> ParseBool(std::string_view text) {
   std::string lower(text);
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   for (const auto& w : kBoolWords)
     if (w.word == lower) return w.value;
-  return Status::Error(EINVAL, Quoted(text) + " is not a yes/no value (1, yes, on, true / 0, no, off, false)");
+  return Status::Error(
+      EINVAL, Quoted(text) + " is not a yes/no value (1, yes, on, true / 0, no, off, false)");
 }
 
 std::string_view TrimBlanks(std::string_view text) {

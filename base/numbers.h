@@ -22,10 +22,12 @@ Result<T> ParseInteger(std::string_view text, int base = 10) {
   T value{};
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
   if (ec == std::errc::result_out_of_range && end == text.data() + text.size())
-    return Status::Error(EINVAL, Quoted(text) + " is out of range (" + std::to_string(std::numeric_limits<T>::min()) +
-                                     " to " + std::to_string(std::numeric_limits<T>::max()) + ")");
+    return Status::Error(EINVAL, Quoted(text) + " is out of range (" +
+                                     std::to_string(std::numeric_limits<T>::min()) + " to " +
+                                     std::to_string(std::numeric_limits<T>::max()) + ")");
   if (text.empty() || ec != std::errc() || end != text.data() + text.size())
-    return Status::Error(EINVAL, Quoted(text) + " is not " + (base == 16 ? "a hexadecimal" : "an") + " integer");
+    return Status::Error(
+        EINVAL, Quoted(text) + " is not " + (base == 16 ? "a hexadecimal" : "an") + " integer");
   return value;
 }
 

@@ -12,7 +12,7 @@ namespace txend {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}                          // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
   Result(Status error) : v_(std::move(error)) { assert(!status().ok()); }  // NOLINT
 
   bool ok() const { return v_.index() == 0; }
@@ -39,10 +39,10 @@ class [[nodiscard]] Result {
 }  // namespace txend
 
 // Evaluates `expr` (a Status); returns it from the enclosing function if not ok.
-#define TXEND_RETURN_IF_ERROR(expr)            \
-  do {                                         \
-    ::txend::Status _txend_st = (expr);        \
-    if (!_txend_st.ok()) return _txend_st;     \
+#define TXEND_RETURN_IF_ERROR(expr)        \
+  do {                                     \
+    ::txend::Status _txend_st = (expr);    \
+    if (!_txend_st.ok()) return _txend_st; \
   } while (0)
 
 #define TXEND_CONCAT_INNER(a, b) a##b

@@ -14,15 +14,19 @@ struct ErrnoEntry {
 // Every errno the project reports. The xenstore wire protocol carries these
 // names as strings, so they must match Xen's spelling.
 constexpr std::array<ErrnoEntry, 27> kErrnoNames{{
-    {EINVAL, "EINVAL"},     {EACCES, "EACCES"},       {EEXIST, "EEXIST"},
-    {EISDIR, "EISDIR"},     {ENOENT, "ENOENT"},       {ENOMEM, "ENOMEM"},
-    {ENOSPC, "ENOSPC"},     {EIO, "EIO"},             {ENOTEMPTY, "ENOTEMPTY"},
-    {ENOSYS, "ENOSYS"},     {EROFS, "EROFS"},         {EBUSY, "EBUSY"},
-    {EAGAIN, "EAGAIN"},     {EISCONN, "EISCONN"},     {E2BIG, "E2BIG"},
-    {EPERM, "EPERM"},       {EDQUOT, "EQUOTA"},       {ENOTDIR, "ENOTDIR"},
-    {ETIMEDOUT, "ETIMEDOUT"}, {ECONNREFUSED, "ECONNREFUSED"},
-    {ECONNRESET, "ECONNRESET"}, {EPROTO, "EPROTO"},   {ENOTSUP, "ENOTSUP"},
-    {ERANGE, "ERANGE"},     {ESRCH, "ESRCH"},         {ECANCELED, "ECANCELED"},
+    {EINVAL, "EINVAL"},         {EACCES, "EACCES"},
+    {EEXIST, "EEXIST"},         {EISDIR, "EISDIR"},
+    {ENOENT, "ENOENT"},         {ENOMEM, "ENOMEM"},
+    {ENOSPC, "ENOSPC"},         {EIO, "EIO"},
+    {ENOTEMPTY, "ENOTEMPTY"},   {ENOSYS, "ENOSYS"},
+    {EROFS, "EROFS"},           {EBUSY, "EBUSY"},
+    {EAGAIN, "EAGAIN"},         {EISCONN, "EISCONN"},
+    {E2BIG, "E2BIG"},           {EPERM, "EPERM"},
+    {EDQUOT, "EQUOTA"},         {ENOTDIR, "ENOTDIR"},
+    {ETIMEDOUT, "ETIMEDOUT"},   {ECONNREFUSED, "ECONNREFUSED"},
+    {ECONNRESET, "ECONNRESET"}, {EPROTO, "EPROTO"},
+    {ENOTSUP, "ENOTSUP"},       {ERANGE, "ERANGE"},
+    {ESRCH, "ESRCH"},           {ECANCELED, "ECANCELED"},
     {EBADF, "EBADF"},
 }};
 

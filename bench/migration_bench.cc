@@ -8,19 +8,20 @@
 // Each row is the run with the median migration time of --repeat runs; the
 // raw copy column is the median of as many copies, made right after each run.
 // Exits 77 where network namespaces cannot be made (not root, no iproute2).
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <sched.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <algorithm>
+#include <arpa/inet.h>
 #include <chrono>
 #include <cstdio>
 #include <future>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <thread>
+
+#include <CLI/CLI.hpp>
 
 #include "tests/support/netns_pair.h"
 #include "tests/support/test_cert.h"
@@ -71,7 +72,8 @@ double RawCopy(const NetnsPair& net, uint64_t bytes) {
     std::vector<char> buf(1 << 20);
     uint64_t got = 0;
     ssize_t n;
-    while (got < bytes && (n = read(c, buf.data(), buf.size())) > 0) got += static_cast<uint64_t>(n);
+    while (got < bytes && (n = read(c, buf.data(), buf.size())) > 0)
+      got += static_cast<uint64_t>(n);
     end = Clock::now();
     close(c);
     close(l);
@@ -105,7 +107,8 @@ double RawCopy(const NetnsPair& net, uint64_t bytes) {
 
 class Bench {
  public:
-  Bench(NetnsPair& net, double working_set, bool ssl) : net_(net), working_set_(working_set), ssl_(ssl) {}
+  Bench(NetnsPair& net, double working_set, bool ssl)
+      : net_(net), working_set_(working_set), ssl_(ssl) {}
 
   // Both hosts, the source's guests dirtying `rate` MiB/s.
   Status StartHosts(double rate) {
@@ -116,12 +119,14 @@ class Bench {
     for (int h = 0; h < 2; ++h) {
       TxendStack::Options o;
       o.exec_prefix = net_.Exec(h);
-      o.extra_args = {"--relocation", "8002", "--sim-memory", "12288",
-                      "--sim-dirty-rate", std::to_string(h == 0 ? rate : 0.0), "--sim-working-set",
-                      std::to_string(static_cast<int>(working_set_))};
+      o.extra_args = {"--relocation",      "8002",
+                      "--sim-memory",      "12288",
+                      "--sim-dirty-rate",  std::to_string(h == 0 ? rate : 0.0),
+                      "--sim-working-set", std::to_string(static_cast<int>(working_set_))};
       if (ssl_)
-        o.extra_args.insert(o.extra_args.end(), {"--relocation-ssl", "8003", "--relocation-ssl-cert", cert,
-                                                 "--relocation-ssl-key", key, "--relocation-ssl-ca", cert});
+        o.extra_args.insert(o.extra_args.end(),
+                            {"--relocation-ssl", "8003", "--relocation-ssl-cert", cert,
+                             "--relocation-ssl-key", key, "--relocation-ssl-ca", cert});
       TXEND_ASSIGN_OR_RETURN(hosts_[h], TxendStack::Start(o));
     }
     return Status::Ok();
@@ -132,16 +137,26 @@ class Bench {
     XendClient a = hosts_[0]->client(), b = hosts_[1]->client();
     a.set_timeout_s(900);
     b.set_timeout_s(900);
-    auto created = a.Post("/xend/domain/", {{"op", "create"}, {"config", hosts_[0]->Config(name, 2, 1, size_mib)}});
+    auto created = a.Post("/xend/domain/",
+                          {{"op", "create"}, {"config", hosts_[0]->Config(name, 2, 1, size_mib)}});
     if (created.status != 201) return Status::Error(EIO, "create: " + created.body);
     a.Post("/xend/domain/" + name, {{"op", "unpause"}});
     std::this_thread::sleep_for(std::chrono::seconds(1));  // the workload gets going
-    auto r = a.Post("/xend/domain/" + name, {{"op", "migrate"}, {"destination", net_.address(1)},
-                                             {"live", live ? "1" : "0"}, {"port", "0"}, {"ssl", ssl ? "1" : "0"}});
+    auto r = a.Post("/xend/domain/" + name, {{"op", "migrate"},
+                                             {"destination", net_.address(1)},
+                                             {"live", live ? "1" : "0"},
+                                             {"port", "0"},
+                                             {"ssl", ssl ? "1" : "0"}});
     if (r.status != 200) return Status::Error(EIO, "migrate: " + r.body);
     b.Post("/xend/domain/" + name, {{"op", "destroy"}});
-    Row row{size_mib, rate, live, sxp::ChildValue(r.sxp, "rounds"), sxp::ChildValue(r.sxp, "total_time"),
-            sxp::ChildValue(r.sxp, "downtime"), std::stoull(sxp::ChildValue(r.sxp, "bytes_sent")), 0};
+    Row row{size_mib,
+            rate,
+            live,
+            sxp::ChildValue(r.sxp, "rounds"),
+            sxp::ChildValue(r.sxp, "total_time"),
+            sxp::ChildValue(r.sxp, "downtime"),
+            std::stoull(sxp::ChildValue(r.sxp, "bytes_sent")),
+            0};
     row.raw_s = RawCopy(net_, row.bytes);
     return row;
   }
@@ -159,7 +174,8 @@ Row Median(std::vector<Row> runs) {
   std::vector<double> raw;
   for (const auto& r : runs) raw.push_back(r.raw_s);
   std::sort(raw.begin(), raw.end());
-  std::sort(runs.begin(), runs.end(), [](const Row& a, const Row& b) { return std::stod(a.total) < std::stod(b.total); });
+  std::sort(runs.begin(), runs.end(),
+            [](const Row& a, const Row& b) { return std::stod(a.total) < std::stod(b.total); });
   Row mid = runs[runs.size() / 2];
   mid.raw_s = raw[raw.size() / 2];
   return mid;
@@ -183,8 +199,11 @@ int main(int argc, char** argv) {
   bool ssl = false;
   app.add_option("--sizes", sizes, "domain sizes in MiB")->capture_default_str();
   app.add_option("--rates", rates, "guest dirty rates in MiB/s")->capture_default_str();
-  app.add_option("--working-set", working_set, "MiB the guests' writes fall into")->capture_default_str();
-  app.add_option("--repeat", repeat, "runs per row (the median is shown)")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--working-set", working_set, "MiB the guests' writes fall into")
+      ->capture_default_str();
+  app.add_option("--repeat", repeat, "runs per row (the median is shown)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_flag("--ssl", ssl, "migrate over TLS (the SSL relocation server)");
   CLI11_PARSE(app, argc, argv);
 
@@ -194,7 +213,9 @@ int main(int argc, char** argv) {
     return 77;
   }
   Bench bench(**net, working_set, ssl);
-  printf("| domain | dirty rate | mode | rounds | migration s | downtime ms | MB sent | raw copy s | migration / raw |\n");
+  printf(
+      "| domain | dirty rate | mode | rounds | migration s | downtime ms | MB sent | raw copy s | "
+      "migration / raw |\n");
   printf("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
   fflush(stdout);
   struct Mode {
@@ -202,7 +223,11 @@ int main(int argc, char** argv) {
     const char* name;
   };
   std::vector<Mode> modes = {{true, false, "live"}, {false, false, "non-live"}};
-  if (ssl) modes = {{true, false, "live"}, {true, true, "live, TLS"}, {false, false, "non-live"}, {false, true, "non-live, TLS"}};
+  if (ssl)
+    modes = {{true, false, "live"},
+             {true, true, "live, TLS"},
+             {false, false, "non-live"},
+             {false, true, "non-live, TLS"}};
   bool first_rate = true;
   for (double rate : Numbers(rates)) {
     if (Status st = bench.StartHosts(rate); !st.ok()) {
@@ -211,7 +236,8 @@ int main(int argc, char** argv) {
     }
     for (double size : Numbers(sizes)) {
       for (const Mode& mode : modes) {
-        if (!mode.live && !first_rate) continue;  // a non-live migration does not depend on the rate
+        if (!mode.live && !first_rate)
+          continue;  // a non-live migration does not depend on the rate
         std::vector<Row> runs;
         for (int i = 0; i < repeat; ++i) {
           auto run = bench.Measure(static_cast<int>(size), rate, mode.live, mode.tls);
@@ -223,9 +249,9 @@ int main(int argc, char** argv) {
         }
         Row row = Median(runs);
         double total = std::stod(row.total);
-        printf("| %d MiB | %g MiB/s | %s | %s | %.2f | %.1f | %.1f | %.2f | %.2f |\n", row.size_mib, row.rate, mode.name,
-               row.rounds.c_str(), total, std::stod(row.downtime) * 1e3, static_cast<double>(row.bytes) / 1e6,
-               row.raw_s, total / row.raw_s);
+        printf("| %d MiB | %g MiB/s | %s | %s | %.2f | %.1f | %.1f | %.2f | %.2f |\n", row.size_mib,
+               row.rate, mode.name, row.rounds.c_str(), total, std::stod(row.downtime) * 1e3,
+               static_cast<double>(row.bytes) / 1e6, row.raw_s, total / row.raw_s);
         fflush(stdout);
       }
     }

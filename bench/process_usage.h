@@ -2,9 +2,8 @@
 // CPU time, resident memory and bytes written, from /proc/<pid>/{stat,status,io}.
 #pragma once
 
-#include <sys/types.h>
-
 #include <cstdint>
+#include <sys/types.h>
 
 #include "base/result.h"
 

@@ -1,12 +1,11 @@
 #include "bench/seed_report.h"
 
-#include <sys/utsname.h>
-
 #include <cstdio>
 #include <ctime>
 #include <fstream>
 #include <functional>
 #include <sstream>
+#include <sys/utsname.h>
 #include <thread>
 
 namespace txend::bench {
@@ -38,7 +37,8 @@ const ScenarioFigures* WithDomains(const std::vector<ScenarioFigures>& runs, int
 }
 
 // "yes"/"no" for a target that holds in every run.
-std::string MetInAll(const std::vector<ScenarioFigures>& runs, const std::function<bool(const ScenarioFigures&)>& ok) {
+std::string MetInAll(const std::vector<ScenarioFigures>& runs,
+                     const std::function<bool(const ScenarioFigures&)>& ok) {
   for (const auto& f : runs)
     if (!ok(f)) return "**no**";
   return "yes";
@@ -64,7 +64,8 @@ class Table {
     out_ << " --- |\n";
   }
   void Row(const std::string& figure, const std::string& xend, const std::string& target,
-           const std::function<std::string(const ScenarioFigures&)>& cell, const std::string& met = "") {
+           const std::function<std::string(const ScenarioFigures&)>& cell,
+           const std::string& met = "") {
     out_ << "| " << figure << " | " << xend << " | " << target << " |";
     for (const auto& f : runs_) out_ << " " << cell(f) << " |";
     out_ << " " << met << " |\n";
@@ -81,7 +82,9 @@ std::string Rss(uint64_t with, uint64_t empty, int domains) {
   return Fixed(with / kMB, 1) + " MB (" + Fixed(per, 1) + " KiB/domain)";
 }
 
-std::string Times(const RepeatFigures& r) { return Fixed(r.median_ms, 1) + " ms (" + Fixed(r.min_ms, 1) + ")"; }
+std::string Times(const RepeatFigures& r) {
+  return Fixed(r.median_ms, 1) + " ms (" + Fixed(r.min_ms, 1) + ")";
+}
 
 }  // namespace
 
@@ -90,15 +93,18 @@ std::string SeedTable(const std::vector<ScenarioFigures>& runs) {
   t.Row("polling window (rounds × interval)", "", "", [](const ScenarioFigures& f) {
     return std::to_string(f.options.rounds) + " × " + Fixed(f.options.interval_s, 1) + " s";
   });
-  t.Row("domain reads measured", "", "", [](const ScenarioFigures& f) { return std::to_string(f.poll.reads); });
+  t.Row("domain reads measured", "", "",
+        [](const ScenarioFigures& f) { return std::to_string(f.poll.reads); });
   t.Row(
       "xenstore transactions per domain read", "16", "≤ 1",
       [](const ScenarioFigures& f) { return Fixed(PerRead(f, f.poll.cost.transactions), 2); },
-      MetInAll(runs, [](const ScenarioFigures& f) { return PerRead(f, f.poll.cost.transactions) <= 1; }));
+      MetInAll(runs,
+               [](const ScenarioFigures& f) { return PerRead(f, f.poll.cost.transactions) <= 1; }));
   t.Row("xenstore requests per domain read (all clients)", "", "",
         [](const ScenarioFigures& f) { return Fixed(PerRead(f, f.poll.cost.requests), 1); });
-  t.Row("xenstore writes outside transactions per read", "", "",
-        [](const ScenarioFigures& f) { return Fixed(PerRead(f, f.poll.cost.implicit_transactions), 2); });
+  t.Row("xenstore writes outside transactions per read", "", "", [](const ScenarioFigures& f) {
+    return Fixed(PerRead(f, f.poll.cost.implicit_transactions), 2);
+  });
   t.Row(
       "xsd journal bytes per domain read (stats)", "2 MB", "0",
       [](const ScenarioFigures& f) { return std::to_string(f.poll.cost.xsd_disk_bytes); },
@@ -109,10 +115,11 @@ std::string SeedTable(const std::vector<ScenarioFigures>& runs) {
       MetInAll(runs, [](const ScenarioFigures& f) { return f.poll.cost.xsd_write_bytes == 0; }));
   t.Row("xsd bytes written per read, files + sockets (/proc wchar)", "", "",
         [](const ScenarioFigures& f) { return Fixed(PerRead(f, f.poll.cost.xsd_wchar), 0); });
-  t.Row("xsd disk write rate while polling", "40 MB/s (20 domains, 1 Hz)", "0", [](const ScenarioFigures& f) {
-    double s = f.poll.cost.seconds;
-    return s > 0 ? Fixed(f.poll.cost.xsd_write_bytes / s, 0) + " B/s" : "n/a";
-  });
+  t.Row("xsd disk write rate while polling", "40 MB/s (20 domains, 1 Hz)", "0",
+        [](const ScenarioFigures& f) {
+          double s = f.poll.cost.seconds;
+          return s > 0 ? Fixed(f.poll.cost.xsd_write_bytes / s, 0) + " B/s" : "n/a";
+        });
   t.Row(
       "CPU of xsd + txend while polling, share of one core", "", "< 1 % (20 domains, 1 Hz)",
       [](const ScenarioFigures& f) {
@@ -141,10 +148,13 @@ std::string SeedTable(const std::vector<ScenarioFigures>& runs) {
   t.Row(
       "`GET /xend/domain?detail=1`: median (fastest) time", "", "< 200 ms (1000 domains)",
       [](const ScenarioFigures& f) { return Times(f.get_all); },
-      MetAt(runs, 1000, [](const ScenarioFigures& f) -> std::optional<bool> { return f.get_all.median_ms < 200; }));
-  t.Row("`GET /xend/domain?detail=1`: transactions / requests", "", "", [](const ScenarioFigures& f) {
-    return Fixed(f.get_all.transactions, 1) + " / " + Fixed(f.get_all.requests, 0);
-  });
+      MetAt(runs, 1000, [](const ScenarioFigures& f) -> std::optional<bool> {
+        return f.get_all.median_ms < 200;
+      }));
+  t.Row("`GET /xend/domain?detail=1`: transactions / requests", "", "",
+        [](const ScenarioFigures& f) {
+          return Fixed(f.get_all.transactions, 1) + " / " + Fixed(f.get_all.requests, 0);
+        });
   t.Row("`GET /xend/domain?detail=1`: reply size", "", "",
         [](const ScenarioFigures& f) { return Fixed(f.get_all.reply_bytes / 1024.0, 0) + " KiB"; });
   t.Row(
@@ -155,14 +165,20 @@ std::string SeedTable(const std::vector<ScenarioFigures>& runs) {
         return f.xm_list->median_ms < 100;
       }));
   t.Row("`xm list`: transactions / requests", "", "", [](const ScenarioFigures& f) {
-    return f.xm_list ? Fixed(f.xm_list->transactions, 1) + " / " + Fixed(f.xm_list->requests, 0) : "n/a";
+    return f.xm_list ? Fixed(f.xm_list->transactions, 1) + " / " + Fixed(f.xm_list->requests, 0)
+                     : "n/a";
   });
   t.Row(
       "xsd resident memory", "", "< 50 MB (1000 domains)",
-      [](const ScenarioFigures& f) { return Rss(f.memory.xsd_rss, f.memory.xsd_rss_empty, f.options.domains); },
-      MetAt(runs, 1000, [](const ScenarioFigures& f) -> std::optional<bool> { return f.memory.xsd_rss < 50 * kMB; }));
-  t.Row("txend resident memory", "", "",
-        [](const ScenarioFigures& f) { return Rss(f.memory.txend_rss, f.memory.txend_rss_empty, f.options.domains); });
+      [](const ScenarioFigures& f) {
+        return Rss(f.memory.xsd_rss, f.memory.xsd_rss_empty, f.options.domains);
+      },
+      MetAt(runs, 1000, [](const ScenarioFigures& f) -> std::optional<bool> {
+        return f.memory.xsd_rss < 50 * kMB;
+      }));
+  t.Row("txend resident memory", "", "", [](const ScenarioFigures& f) {
+    return Rss(f.memory.txend_rss, f.memory.txend_rss_empty, f.options.domains);
+  });
   return t.str();
 }
 
@@ -175,27 +191,36 @@ std::string SeedSection(const std::vector<ScenarioFigures>& runs, const std::str
   uname(&u);
   std::ostringstream s;
   s << kSeedHeading << "\n\n"
-    << "`" << command << "` — " << date << ", " << std::thread::hardware_concurrency() << " cores, Linux " << u.release
-    << ", " << u.machine << "; " << conditions << ".\n\n"
-    << "One fresh stack per domain count: xsd with persistence on (`--persist`, the worst case for disk\n"
-    << "I/O) and txend on the simulated hypervisor (`--hypervisor sim`), both as separate processes.\n"
-    << "Each domain: 2 vbds and 1 vif, created with the HTTP requests `xm create` sends (`op=create`,\n"
+    << "`" << command << "` — " << date << ", " << std::thread::hardware_concurrency()
+    << " cores, Linux " << u.release << ", " << u.machine << "; " << conditions << ".\n\n"
+    << "One fresh stack per domain count: xsd with persistence on (`--persist`, the worst case for "
+       "disk\n"
+    << "I/O) and txend on the simulated hypervisor (`--hypervisor sim`), both as separate "
+       "processes.\n"
+    << "Each domain: 2 vbds and 1 vif, created with the HTTP requests `xm create` sends "
+       "(`op=create`,\n"
     << "then `op=wait_for_devices`, then `op=unpause`). Then every domain is read with\n"
-    << "`GET /xend/domain/<name>?detail=1` (one HTTP connection per request, as libvirt does) once per\n"
-    << "round. Counts are xsd's own `stats` counters (exact; they include the simulated guest kernels'\n"
+    << "`GET /xend/domain/<name>?detail=1` (one HTTP connection per request, as libvirt does) once "
+       "per\n"
+    << "round. Counts are xsd's own `stats` counters (exact; they include the simulated guest "
+       "kernels'\n"
     << "and device backends' requests, which run inside txend); disk and CPU are the kernel's\n"
-    << "accounting of the two processes (/proc/<pid>/io, /proc/<pid>/stat), memory is VmRSS with N\n"
+    << "accounting of the two processes (/proc/<pid>/io, /proc/<pid>/stat), memory is VmRSS with "
+       "N\n"
     << "domains and, per domain, its growth over the empty stack. GET-all and `xm list` times are\n"
     << "medians of " << (runs.empty() ? 0 : runs[0].options.repeats) << " runs.\n"
     << "xend's figures are from the problem statement (xend + the stock xenstored).\n\n"
     << SeedTable(runs) << "\n"
     << "Reading the table: transaction and disk-byte counts are exact and repeat from run to run;\n"
-    << "times and CPU shares vary with the shared machine's load (given above). Requests per create\n"
+    << "times and CPU shares vary with the shared machine's load (given above). Requests per "
+       "create\n"
     << "are mostly the simulated guest kernels and device backends (plain requests; each re-reads\n"
     << "its nodes on every watch event, so the count varies a little with timing); txend's own\n"
     << "xenstore work is inside its 4 transactions.\n"
-    << "CPU at 200 and 1000 domains is one client reading every domain once a second, each read a new\n"
-    << "HTTP connection; `xm list` is the whole command (process start, one GET of every domain with\n"
+    << "CPU at 200 and 1000 domains is one client reading every domain once a second, each read a "
+       "new\n"
+    << "HTTP connection; `xm list` is the whole command (process start, one GET of every domain "
+       "with\n"
     << "detail, parse, print).\n";
   return s.str();
 }
@@ -206,13 +231,14 @@ std::vector<std::string> BudgetViolations(const std::vector<ScenarioFigures>& ru
     std::string at = " at " + std::to_string(f.options.domains) + " domains";
     if (f.poll.reads == 0) out.push_back("no domain reads" + at);
     if (f.poll.cost.transactions > f.poll.reads)
-      out.push_back(std::to_string(f.poll.cost.transactions) + " transactions for " + std::to_string(f.poll.reads) +
-                    " domain reads (budget: 1 each)" + at);
+      out.push_back(std::to_string(f.poll.cost.transactions) + " transactions for " +
+                    std::to_string(f.poll.reads) + " domain reads (budget: 1 each)" + at);
     if (f.poll.cost.xsd_disk_bytes > 0)
-      out.push_back("xsd wrote " + std::to_string(f.poll.cost.xsd_disk_bytes) + " journal bytes during reads" + at);
+      out.push_back("xsd wrote " + std::to_string(f.poll.cost.xsd_disk_bytes) +
+                    " journal bytes during reads" + at);
     if (f.create.max_transactions > 4)
-      out.push_back("an xm create took " + std::to_string(f.create.max_transactions) + " transactions (budget: 4)" +
-                    at);
+      out.push_back("an xm create took " + std::to_string(f.create.max_transactions) +
+                    " transactions (budget: 4)" + at);
   }
   return out;
 }

@@ -31,7 +31,8 @@ double Median(std::vector<double> v) {
 
 Status Expect(const testing::XendReply& reply, int status, const std::string& what) {
   if (reply.status == status) return Status::Ok();
-  return Status::Error(EIO, what + ": HTTP " + std::to_string(reply.status) + " " + reply.body.substr(0, 300));
+  return Status::Error(
+      EIO, what + ": HTTP " + std::to_string(reply.status) + " " + reply.body.substr(0, 300));
 }
 
 // A sample taken once the stack has gone quiet: no xenstore request from any
@@ -51,10 +52,11 @@ Result<StackSample> QuietSample(StackMeter& meter) {
 Status CreateDomain(TxendStack& stack, const std::string& name, int memory_mib) {
   auto client = stack.client();
   TXEND_RETURN_IF_ERROR(
-      Expect(client.Post("/xend/domain/", {{"op", "create"}, {"config", stack.Config(name, 2, 1, memory_mib)}}), 201,
-             "create " + name));
-  TXEND_RETURN_IF_ERROR(
-      Expect(client.Post("/xend/domain/" + name, {{"op", "wait_for_devices"}}), 202, "wait_for_devices " + name));
+      Expect(client.Post("/xend/domain/",
+                         {{"op", "create"}, {"config", stack.Config(name, 2, 1, memory_mib)}}),
+             201, "create " + name));
+  TXEND_RETURN_IF_ERROR(Expect(client.Post("/xend/domain/" + name, {{"op", "wait_for_devices"}}),
+                               202, "wait_for_devices " + name));
   return Expect(client.Post("/xend/domain/" + name, {{"op", "unpause"}}), 200, "unpause " + name);
 }
 
@@ -71,7 +73,8 @@ Result<CreateFigures> CreateAll(TxendStack& stack, StackMeter& meter, const Scen
   StackCost total = before - first;
   double n = o.domains;
   f.transactions = static_cast<double>(total.transactions) / n;
-  f.requests = static_cast<double>(total.requests - (o.domains - 1)) / n;  // minus our own stats reads
+  f.requests =
+      static_cast<double>(total.requests - (o.domains - 1)) / n;  // minus our own stats reads
   f.seconds = total.seconds / n;
   return f;
 }
@@ -83,8 +86,8 @@ Result<PollFigures> PollAll(TxendStack& stack, StackMeter& meter, const Scenario
   TXEND_ASSIGN_OR_RETURN(StackSample before, QuietSample(meter));
   auto start = Clock::now();
   for (int r = 0; r < o.rounds; ++r) {
-    auto round_start =
-        start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.interval_s * r));
+    auto round_start = start + std::chrono::duration_cast<Clock::duration>(
+                                   std::chrono::duration<double>(o.interval_s * r));
     std::this_thread::sleep_until(round_start);
     round_start = Clock::now();
     for (int i = 0; i < o.domains; ++i) {
@@ -147,15 +150,18 @@ Result<RepeatFigures> GetAll(TxendStack& stack, StackMeter& meter, const Scenari
       return Status::Error(EIO, "GET /xend/domain?detail=1: " + raw.substr(0, 300));
     auto list = sxp::Parse(raw.substr(body + 4));
     if (!list.ok() || list->items().size() != static_cast<size_t>(o.domains) + 1)
-      return Status::Error(EIO, "GET /xend/domain?detail=1 did not list " + std::to_string(o.domains + 1) + " domains");
+      return Status::Error(EIO, "GET /xend/domain?detail=1 did not list " +
+                                    std::to_string(o.domains + 1) + " domains");
     return std::make_pair(ms, raw.size() - body - 4);
   });
 }
 
 Result<RepeatFigures> XmList(TxendStack& stack, StackMeter& meter, const ScenarioOptions& o) {
   return Repeat(meter, o, [&]() -> Result<std::pair<double, size_t>> {
-    TXEND_ASSIGN_OR_RETURN(CommandRun run, RunTimed({o.xm_program, "list"}, {"TXEND_SOCKET=" + stack.xend_socket()}));
-    if (run.exit_code != 0) return Status::Error(EIO, "xm list exited with " + std::to_string(run.exit_code));
+    TXEND_ASSIGN_OR_RETURN(
+        CommandRun run, RunTimed({o.xm_program, "list"}, {"TXEND_SOCKET=" + stack.xend_socket()}));
+    if (run.exit_code != 0)
+      return Status::Error(EIO, "xm list exited with " + std::to_string(run.exit_code));
     if (run.out.find(DomainName(o.domains - 1)) == std::string::npos)
       return Status::Error(EIO, "xm list did not list " + DomainName(o.domains - 1));
     return std::make_pair(run.seconds * 1000, run.out.size());
@@ -176,7 +182,8 @@ Result<ScenarioFigures> RunSeedScenario(const ScenarioOptions& options) {
   TxendStack::Options stack_options;
   stack_options.extra_args = {"--sim-memory", std::to_string(host_mib)};
   TXEND_ASSIGN_OR_RETURN(auto stack, TxendStack::Start(stack_options));
-  TXEND_ASSIGN_OR_RETURN(auto meter, StackMeter::Open(stack->xs_socket(), stack->xsd().pid(), stack->txend().pid()));
+  TXEND_ASSIGN_OR_RETURN(
+      auto meter, StackMeter::Open(stack->xs_socket(), stack->xsd().pid(), stack->txend().pid()));
 
   TXEND_ASSIGN_OR_RETURN(StackSample empty, QuietSample(*meter));
   f.memory.xsd_rss_empty = empty.xsd.rss_bytes;
@@ -196,8 +203,10 @@ Result<ScenarioFigures> RunSeedScenario(const ScenarioOptions& options) {
     TXEND_ASSIGN_OR_RETURN(f.xm_list, XmList(*stack, *meter, options));
   }
   if (options.hold) {
-    std::fprintf(stderr, "scenario: holding the stack: TXEND_SOCKET=%s XENSTORED_PATH=%s; press Enter to go on\n",
-                 stack->xend_socket().c_str(), stack->xs_socket().c_str());
+    std::fprintf(
+        stderr,
+        "scenario: holding the stack: TXEND_SOCKET=%s XENSTORED_PATH=%s; press Enter to go on\n",
+        stack->xend_socket().c_str(), stack->xs_socket().c_str());
     std::getchar();
   }
   return f;

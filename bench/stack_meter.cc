@@ -36,7 +36,8 @@ StackCost operator-(const StackSample& after, const StackSample& before) {
   return c;
 }
 
-Result<std::unique_ptr<StackMeter>> StackMeter::Open(const std::string& xs_socket, pid_t xsd_pid, pid_t txend_pid) {
+Result<std::unique_ptr<StackMeter>> StackMeter::Open(const std::string& xs_socket, pid_t xsd_pid,
+                                                     pid_t txend_pid) {
   TXEND_ASSIGN_OR_RETURN(auto conn, xs::Connection::Open(xs_socket));
   return std::unique_ptr<StackMeter>(new StackMeter(std::move(conn), xsd_pid, txend_pid));
 }
@@ -45,7 +46,8 @@ Result<StackSample> StackMeter::Sample() {
   StackSample s;
   TXEND_ASSIGN_OR_RETURN(std::string stats, conn_->Control({"stats"}));
   s.xsd_stats = ParseStats(stats);
-  if (!s.xsd_stats.count("requests_total")) return Status::Error(EPROTO, "xsd stats without requests_total");
+  if (!s.xsd_stats.count("requests_total"))
+    return Status::Error(EPROTO, "xsd stats without requests_total");
   TXEND_ASSIGN_OR_RETURN(s.xsd, ReadProcessUsage(xsd_pid_));
   TXEND_ASSIGN_OR_RETURN(s.txend, ReadProcessUsage(txend_pid_));
   s.when = std::chrono::steady_clock::now();

@@ -3,13 +3,12 @@
 // scenario step's cost is the difference of two samples.
 #pragma once
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
+#include <sys/types.h>
 
 #include "base/result.h"
 #include "bench/process_usage.h"
@@ -42,7 +41,8 @@ StackCost operator-(const StackSample& after, const StackSample& before);
 
 class StackMeter {
  public:
-  static Result<std::unique_ptr<StackMeter>> Open(const std::string& xs_socket, pid_t xsd_pid, pid_t txend_pid);
+  static Result<std::unique_ptr<StackMeter>> Open(const std::string& xs_socket, pid_t xsd_pid,
+                                                  pid_t txend_pid);
   Result<StackSample> Sample();
 
  private:

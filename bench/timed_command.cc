@@ -2,10 +2,10 @@
 
 #include <fcntl.h>
 #include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <sys/wait.h>
 
 extern char** environ;
 
@@ -21,7 +21,8 @@ std::vector<char*> CStrings(std::vector<std::string>& strings) {
 
 }  // namespace
 
-Result<CommandRun> RunTimed(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+Result<CommandRun> RunTimed(const std::vector<std::string>& argv,
+                            const std::vector<std::string>& env) {
   std::vector<std::string> args = argv, envs;
   for (char** e = environ; *e; ++e) envs.emplace_back(*e);
   envs.insert(envs.end(), env.begin(), env.end());

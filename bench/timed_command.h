@@ -16,6 +16,7 @@ struct CommandRun {
 };
 
 // `env` entries are "NAME=value", added to ours.
-Result<CommandRun> RunTimed(const std::vector<std::string>& argv, const std::vector<std::string>& env);
+Result<CommandRun> RunTimed(const std::vector<std::string>& argv,
+                            const std::vector<std::string>& env);
 
 }  // namespace txend::bench

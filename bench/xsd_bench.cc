@@ -8,11 +8,6 @@
 //
 //   xsd_bench [--xsd PATH] [--seconds S] [--markdown FILE]
 #include <signal.h>
-#include <sys/epoll.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,9 +17,14 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <sstream>
 #include <iostream>
+#include <sstream>
 #include <string>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <thread>
 #include <vector>
 
@@ -77,7 +77,8 @@ void RunEchoServer(const std::string& path) {
   addr.sun_family = AF_UNIX;
   strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
   unlink(path.c_str());
-  if (bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(lfd, 64) != 0) _exit(1);
+  if (bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(lfd, 64) != 0)
+    _exit(1);
   int ep = epoll_create1(0);
   epoll_event ev{EPOLLIN, {.fd = lfd}};
   epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
@@ -178,9 +179,12 @@ int main(int argc, char** argv) {
   std::string markdown;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--xsd" && i + 1 < argc) xsd = argv[++i];
-    else if (a == "--seconds" && i + 1 < argc) seconds = std::stod(argv[++i]);
-    else if (a == "--markdown" && i + 1 < argc) markdown = argv[++i];
+    if (a == "--xsd" && i + 1 < argc)
+      xsd = argv[++i];
+    else if (a == "--seconds" && i + 1 < argc)
+      seconds = std::stod(argv[++i]);
+    else if (a == "--markdown" && i + 1 < argc)
+      markdown = argv[++i];
     else {
       std::cerr << "usage: xsd_bench [--xsd PATH] [--seconds S] [--markdown FILE]\n";
       return 2;
@@ -189,7 +193,8 @@ int main(int argc, char** argv) {
   char tmpl[] = "/tmp/xsd-bench-XXXXXX";
   std::string dir = mkdtemp(tmpl);
   std::string xsd_sock = dir + "/xsd.sock", echo_sock = dir + "/echo.sock";
-  pid_t xsd_pid = Spawn([&] { execl(xsd.c_str(), xsd.c_str(), "-N", "--socket", xsd_sock.c_str(), nullptr); });
+  pid_t xsd_pid =
+      Spawn([&] { execl(xsd.c_str(), xsd.c_str(), "-N", "--socket", xsd_sock.c_str(), nullptr); });
   pid_t echo_pid = Spawn([&] { RunEchoServer(echo_sock); });
   close(Dial(xsd_sock));
   close(Dial(echo_sock));
@@ -209,7 +214,8 @@ int main(int argc, char** argv) {
       double o = Median(ours), f = Median(floor), ratio = o / f;
       if (op == Op::kRead && ratio < 0.7) read_ok = false;
       char line[200];
-      snprintf(line, sizeof line, "| %s | %d | %.0f | %.0f | %.2f |\n", Name(op), conns, o, f, ratio);
+      snprintf(line, sizeof line, "| %s | %d | %.0f | %.0f | %.2f |\n", Name(op), conns, o, f,
+               ratio);
       table << line;
     }
   }
@@ -221,14 +227,18 @@ int main(int argc, char** argv) {
   std::filesystem::remove_all(dir);
 
   std::cout << table.str();
-  std::cout << "(a commit is 3 round trips: TRANSACTION_START, WRITE, TRANSACTION_END; the floor sends the same 3 messages)\n";
+  std::cout << "(a commit is 3 round trips: TRANSACTION_START, WRITE, TRANSACTION_END; the floor "
+               "sends the same 3 messages)\n";
   double cpu = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
                static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
   char cpu_line[200];
-  snprintf(cpu_line, sizeof cpu_line, "xsd CPU per request: %.2f us (user + sys %.2f s over %llu requests)\n",
-           cpu / static_cast<double>(xsd_requests) * 1e6, cpu, static_cast<unsigned long long>(xsd_requests));
+  snprintf(cpu_line, sizeof cpu_line,
+           "xsd CPU per request: %.2f us (user + sys %.2f s over %llu requests)\n",
+           cpu / static_cast<double>(xsd_requests) * 1e6, cpu,
+           static_cast<unsigned long long>(xsd_requests));
   std::cout << cpu_line;
-  std::cout << (read_ok ? "read target (>= 0.7 of the floor): met\n" : "read target (>= 0.7 of the floor): MISSED\n");
+  std::cout << (read_ok ? "read target (>= 0.7 of the floor): met\n"
+                        : "read target (>= 0.7 of the floor): MISSED\n");
   if (!markdown.empty()) std::ofstream(markdown) << table.str();
   return 0;
 }

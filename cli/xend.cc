@@ -35,9 +35,11 @@ Result<XendReply> Xend::Send(bool post, const std::string& target, const Form& f
   return Status::Error(ENOTCONN, "Unable to connect to xend: " + st.message() + ".");
 }
 
-Result<sxp::Value> Xend::Call(bool post, const std::string& target, const Form& form, const std::string& ref) {
+Result<sxp::Value> Xend::Call(bool post, const std::string& target, const Form& form,
+                              const std::string& ref) {
   TXEND_ASSIGN_OR_RETURN(XendReply reply, Send(post, target, form));
-  if (reply.status == 404 && !ref.empty()) return Status::Error(ESRCH, "Domain '" + ref + "' does not exist.");
+  if (reply.status == 404 && !ref.empty())
+    return Status::Error(ESRCH, "Domain '" + ref + "' does not exist.");
   if (reply.status >= 300) return Status::Error(EREMOTEIO, XendMessage(reply));
   if (reply.body.empty()) return sxp::Value();
   auto v = sxp::Parse(reply.body);
@@ -49,7 +51,8 @@ Result<sxp::Value> Xend::Domain(const std::string& ref) {
 }
 
 Result<std::vector<sxp::Value>> Xend::Domains(const std::string& state) {
-  TXEND_ASSIGN_OR_RETURN(sxp::Value all, Call(false, "/xend/domain?detail=1&state=" + PathEncode(state), {}, ""));
+  TXEND_ASSIGN_OR_RETURN(sxp::Value all,
+                         Call(false, "/xend/domain?detail=1&state=" + PathEncode(state), {}, ""));
   if (!all.is_list()) return Status::Error(EREMOTEIO, "xend sent a domain list that is not a list");
   return all.items();
 }
@@ -68,7 +71,9 @@ Result<std::string> Xend::NodeText(const std::string& what) {
 
 Status Xend::ClearDmesg() { return Call(true, "/xend/node/dmesg", {{"op", "clear"}}, "").status(); }
 
-Result<sxp::Value> Xend::PostDomains(const Form& form) { return Call(true, "/xend/domain/", form, ""); }
+Result<sxp::Value> Xend::PostDomains(const Form& form) {
+  return Call(true, "/xend/domain/", form, "");
+}
 
 Result<sxp::Value> Xend::PostDomain(const std::string& ref, const Form& form) {
   return Call(true, "/xend/domain/" + PathEncode(ref), form, ref);

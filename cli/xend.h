@@ -32,7 +32,8 @@ class Xend {
   Result<sxp::Value> PostDomain(const std::string& ref, const Form& form);
 
  private:
-  Result<sxp::Value> Call(bool post, const std::string& target, const Form& form, const std::string& ref);
+  Result<sxp::Value> Call(bool post, const std::string& target, const Form& form,
+                          const std::string& ref);
   Result<XendReply> Send(bool post, const std::string& target, const Form& form);
   XendClient& client_;
 };

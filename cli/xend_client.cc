@@ -1,13 +1,14 @@
 #include "cli/xend_client.h"
 
+#include <cerrno>
+#include <cstdlib>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <cerrno>
-#include <cstdlib>
 
 namespace txend::xm {
 namespace {
@@ -19,7 +20,8 @@ constexpr char kDefaultSocket[] = "/var/lib/xend/xend-socket";
 constexpr uint16_t kDefaultPort = 8000;
 
 Status TransportError(const boost::system::error_code& ec) {
-  int code = ec.category() == boost::system::system_category() || ec.category() == boost::system::generic_category()
+  int code = ec.category() == boost::system::system_category() ||
+                     ec.category() == boost::system::generic_category()
                  ? ec.value()
                  : EIO;
   return Status::Error(code ? code : EIO, ec.message());
@@ -29,10 +31,13 @@ Result<XendEndpoint> ParseServerUri(const std::string& uri) {
   XendEndpoint e;
   if (uri.starts_with("httpu://")) {
     e.unix_path = uri.substr(8);
-    if (e.unix_path.empty()) return Status::Error(EINVAL, "XM_SERVER: no socket path in '" + uri + "'");
+    if (e.unix_path.empty())
+      return Status::Error(EINVAL, "XM_SERVER: no socket path in '" + uri + "'");
     return e;
   }
-  if (!uri.starts_with("http://")) return Status::Error(EINVAL, "XM_SERVER: expected httpu:///path or http://host:port/, got '" + uri + "'");
+  if (!uri.starts_with("http://"))
+    return Status::Error(
+        EINVAL, "XM_SERVER: expected httpu:///path or http://host:port/, got '" + uri + "'");
   std::string rest = uri.substr(7);
   rest = rest.substr(0, rest.find('/'));
   auto colon = rest.rfind(':');
@@ -41,7 +46,8 @@ Result<XendEndpoint> ParseServerUri(const std::string& uri) {
   if (colon != std::string::npos) {
     char* end = nullptr;
     long port = std::strtol(rest.c_str() + colon + 1, &end, 10);
-    if (*end || port <= 0 || port > 65535) return Status::Error(EINVAL, "XM_SERVER: bad port in '" + uri + "'");
+    if (*end || port <= 0 || port > 65535)
+      return Status::Error(EINVAL, "XM_SERVER: bad port in '" + uri + "'");
     e.port = static_cast<uint16_t>(port);
   }
   if (e.host.empty()) return Status::Error(EINVAL, "XM_SERVER: no host in '" + uri + "'");
@@ -68,7 +74,8 @@ std::string XendEndpoint::ToString() const {
 }
 
 Result<XendEndpoint> EndpointFromEnvironment() {
-  if (const char* path = std::getenv("TXEND_SOCKET"); path && *path) return XendEndpoint{path, "", 0};
+  if (const char* path = std::getenv("TXEND_SOCKET"); path && *path)
+    return XendEndpoint{path, "", 0};
   if (const char* uri = std::getenv("XM_SERVER"); uri && *uri) return ParseServerUri(uri);
   return XendEndpoint{kDefaultSocket, "", 0};
 }
@@ -94,11 +101,13 @@ Result<XendReply> XendClient::Get(const std::string& target) { return Request(fa
 
 Result<XendReply> XendClient::Post(const std::string& target, const Form& form) {
   std::string body;
-  for (const auto& [k, v] : form) body += (body.empty() ? "" : "&") + FormEncode(k) + "=" + FormEncode(v);
+  for (const auto& [k, v] : form)
+    body += (body.empty() ? "" : "&") + FormEncode(k) + "=" + FormEncode(v);
   return Request(true, target, body);
 }
 
-Result<XendReply> XendClient::Request(bool post, const std::string& target, const std::string& body) {
+Result<XendReply> XendClient::Request(bool post, const std::string& target,
+                                      const std::string& body) {
   http::request<http::string_body> req{post ? http::verb::post : http::verb::get, target, 11};
   req.set(http::field::host, endpoint_.unix_path.empty() ? endpoint_.host : "localhost");
   req.set(http::field::user_agent, "xm (txend)");

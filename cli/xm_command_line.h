@@ -2,10 +2,11 @@
 // text xm prints for it: "Usage: xm <name> <synopsis>", description, options.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <CLI/CLI.hpp>
 
 #include "base/status.h"
 

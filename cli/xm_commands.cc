@@ -11,13 +11,15 @@ namespace {
 struct Alias {
   std::string_view old_name, new_name;
 };
-constexpr Alias kAliases[] = {{"balloon", "mem-set"},      {"set-vcpus", "vcpu-set"},  {"vif-list", "network-list"},
-                              {"vbd-create", "block-attach"}, {"vbd-destroy", "block-detach"}, {"vbd-list", "block-list"}};
+constexpr Alias kAliases[] = {{"balloon", "mem-set"},          {"set-vcpus", "vcpu-set"},
+                              {"vif-list", "network-list"},    {"vbd-create", "block-attach"},
+                              {"vbd-destroy", "block-detach"}, {"vbd-list", "block-list"}};
 
 // The commands `xm` alone lists (xm's "common" set, those txend has).
-constexpr std::string_view kCommon[] = {"console", "create", "new",    "delete",  "destroy", "dump-core", "help",
-                                        "list",    "mem-set", "migrate", "pause", "reboot",  "reset",     "restore",
-                                        "save",    "shutdown", "start",  "unpause", "uptime", "domstate",  "vcpu-set"};
+constexpr std::string_view kCommon[] = {
+    "console", "create",   "new",     "delete",  "destroy", "dump-core", "help",
+    "list",    "mem-set",  "migrate", "pause",   "reboot",  "reset",     "restore",
+    "save",    "shutdown", "start",   "unpause", "uptime",  "domstate",  "vcpu-set"};
 
 std::string Row(std::string_view name, std::string_view description) {
   // ' %-20s %-50s', a description over 49 characters wrapping at a word onto lines indented 22.
@@ -35,15 +37,16 @@ std::string Row(std::string_view name, std::string_view description) {
       rest.clear();
     }
     char buf[256];
-    std::snprintf(buf, sizeof buf, first ? " %-20s %-50s\n" : "%22s%-50s\n", first ? std::string(name).c_str() : "",
-                  line.c_str());
+    std::snprintf(buf, sizeof buf, first ? " %-20s %-50s\n" : "%22s%-50s\n",
+                  first ? std::string(name).c_str() : "", line.c_str());
     out += buf;
     first = false;
   }
   return out;
 }
 
-constexpr char kHeader[] = "Usage: xm <subcommand> [args]\n\nControl, list, and manipulate Xen guest instances.\n\n";
+constexpr char kHeader[] =
+    "Usage: xm <subcommand> [args]\n\nControl, list, and manipulate Xen guest instances.\n\n";
 constexpr char kFooter[] =
     "\n<Domain> can either be the Domain Name or Id.\n"
     "For more help on 'xm' see the xm(1) man page.\n"
@@ -75,7 +78,8 @@ const XmCommand* Lookup(XmContext& ctx, const std::string& word) {
     if (c.name == word) return &c;
   for (const auto& a : kAliases)
     if (a.old_name == word) {
-      ctx.err << "Command " << a.old_name << " is deprecated.  Please use xm " << a.new_name << " instead.\n";
+      ctx.err << "Command " << a.old_name << " is deprecated.  Please use xm " << a.new_name
+              << " instead.\n";
       return Lookup(ctx, std::string(a.new_name));
     }
   if (word.size() < 2) return nullptr;
@@ -93,14 +97,15 @@ const XmCommand* Lookup(XmContext& ctx, const std::string& word) {
 const std::vector<XmCommand>& XmCommands() {
   static const std::vector<XmCommand> kCommands = {
       {"console", "[-q|--quiet] <Domain>", "Attach to <Domain>'s console.", XmConsole},
-      {"create", "<ConfigFile> [options] [vars]", "Create a domain based on <ConfigFile>.", XmCreate},
+      {"create", "<ConfigFile> [options] [vars]", "Create a domain based on <ConfigFile>.",
+       XmCreate},
       {"new", "<ConfigFile> [options] [vars]", "Adds a domain to Xend domain management", XmNew},
       {"delete", "<DomainName>", "Remove a domain from Xend domain management.", XmSimpleOp},
       {"destroy", "<Domain>", "Terminate a domain immediately.", XmSimpleOp},
       {"domid", "<DomainName>", "Convert a domain name to domain id.", XmDomid},
       {"domname", "<DomId>", "Convert a domain id to domain name.", XmDomname},
-      {"dump-core", "[-L|--live] [-C|--crash] [-R|--reset] <Domain> [Filename]", "Dump core for a specific domain.",
-       XmDumpCore},
+      {"dump-core", "[-L|--live] [-C|--crash] [-R|--reset] <Domain> [Filename]",
+       "Dump core for a specific domain.", XmDumpCore},
       {"list", "[options] [Domain, ...]", "List information about all/some domains.", XmList},
       {"mem-max", "<Domain> <Mem>", "Set the maximum amount reservation for a domain.", XmMemory},
       {"mem-set", "<Domain> <Mem>", "Set the current memory usage for a domain.", XmMemory},
@@ -119,24 +124,29 @@ const std::vector<XmCommand>& XmCommands() {
       {"domstate", "<domain> ", "get the state of a domain", XmDomstate},
       {"vcpu-list", "[Domain, ...]", "List the VCPUs for all/some domains.", XmVcpuList},
       {"vcpu-pin", "<Domain> <VCPU|all> <CPUs|all>", "Set which CPUs a VCPU can use.", XmVcpuPin},
-      {"vcpu-set", "<Domain> <vCPUs>", "Set the number of active VCPUs allowed for the domain.", XmVcpuSet},
+      {"vcpu-set", "<Domain> <vCPUs>", "Set the number of active VCPUs allowed for the domain.",
+       XmVcpuSet},
       {"dmesg", "[-c|--clear]", "Read and/or clear Xend's message buffer.", XmDmesg},
       {"info", "[-c|--config] [-n|--numa]", "Get information about Xen host.", XmInfo},
       {"log", "", "Print Xend log", XmLog},
-      {"sched-credit", "[-d <Domain> [-w[=WEIGHT]|-c[=CAP]]]", "Get/set credit scheduler parameters.", XmSchedCredit},
-      {"block-attach", "<Domain> <BackDev> <FrontDev> <Mode> [BackDomain]", "Create a new virtual block device.",
-       XmBlockAttach},
-      {"block-detach", "<Domain> <DevId> [-f|--force]", "Destroy a domain's virtual block device.", XmBlockDetach},
+      {"sched-credit", "[-d <Domain> [-w[=WEIGHT]|-c[=CAP]]]",
+       "Get/set credit scheduler parameters.", XmSchedCredit},
+      {"block-attach", "<Domain> <BackDev> <FrontDev> <Mode> [BackDomain]",
+       "Create a new virtual block device.", XmBlockAttach},
+      {"block-detach", "<Domain> <DevId> [-f|--force]", "Destroy a domain's virtual block device.",
+       XmBlockDetach},
       {"block-list", "<Domain> [--long]", "List virtual block devices for a domain.", XmBlockList},
-      {"block-configure", "<Domain> <BackDev> <FrontDev> <Mode> [BackDomain]", "Change block device configuration",
-       XmBlockAttach},
+      {"block-configure", "<Domain> <BackDev> <FrontDev> <Mode> [BackDomain]",
+       "Change block device configuration", XmBlockAttach},
       {"network-attach",
-       "<Domain> [type=<type>] [mac=<mac>] [bridge=<bridge>] [ip=<ip>] [script=<script>] [backend=<BackDomain>] "
+       "<Domain> [type=<type>] [mac=<mac>] [bridge=<bridge>] [ip=<ip>] [script=<script>] "
+       "[backend=<BackDomain>] "
        "[vifname=<name>] [rate=<rate>] [model=<model>][accel=<accel>]",
        "Create a new virtual network device.", XmNetworkAttach},
-      {"network-detach", "<Domain> <DevId|mac> [-f|--force]", "Destroy a domain's virtual network device.",
-       XmNetworkDetach},
-      {"network-list", "<Domain> [--long]", "List virtual network interfaces for a domain.", XmNetworkList},
+      {"network-detach", "<Domain> <DevId|mac> [-f|--force]",
+       "Destroy a domain's virtual network device.", XmNetworkDetach},
+      {"network-list", "<Domain> [--long]", "List virtual network interfaces for a domain.",
+       XmNetworkList},
       {"help", "", "Display this message.", Help},
   };
   return kCommands;
@@ -173,7 +183,8 @@ int RunXm(XmContext& ctx, const std::vector<std::string>& argv) {
       ctx.out << cl.Help();
       return 1;
     default:
-      if (!st.message().empty()) ctx.err << "Error: " << st.message() << "\n";  // empty: quiet failure
+      if (!st.message().empty())
+        ctx.err << "Error: " << st.message() << "\n";  // empty: quiet failure
       return 1;
   }
 }

@@ -59,7 +59,8 @@ Status XmNew(XmContext&, CommandLine&, const std::vector<std::string>&);
 Status XmStart(XmContext&, CommandLine&, const std::vector<std::string>&);
 Status XmShutdown(XmContext&, CommandLine&, const std::vector<std::string>&);
 Status XmReboot(XmContext&, CommandLine&, const std::vector<std::string>&);
-Status XmSimpleOp(XmContext&, CommandLine&, const std::vector<std::string>&);  // pause, destroy, ...
+Status XmSimpleOp(XmContext&, CommandLine&,
+                  const std::vector<std::string>&);  // pause, destroy, ...
 Status XmRename(XmContext&, CommandLine&, const std::vector<std::string>&);
 Status XmMemory(XmContext&, CommandLine&, const std::vector<std::string>&);  // mem-set, mem-max
 Status XmVcpuSet(XmContext&, CommandLine&, const std::vector<std::string>&);

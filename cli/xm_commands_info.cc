@@ -17,13 +17,15 @@ constexpr size_t kMany = 1 << 20;
 
 Result<std::vector<sxp::Value>> SortedDomains(Xend& xend, const std::string& state) {
   TXEND_ASSIGN_OR_RETURN(auto all, xend.Domains(state));
-  std::stable_sort(all.begin(), all.end(),
-                   [](const sxp::Value& a, const sxp::Value& b) { return sxp::ChildValue(a, "name") < sxp::ChildValue(b, "name"); });
+  std::stable_sort(all.begin(), all.end(), [](const sxp::Value& a, const sxp::Value& b) {
+    return sxp::ChildValue(a, "name") < sxp::ChildValue(b, "name");
+  });
   return all;
 }
 
 // The named domains in argument order, or (no names) every domain by name.
-Result<std::vector<sxp::Value>> ChosenDomains(Xend& xend, const Args& names, const std::string& state = "all") {
+Result<std::vector<sxp::Value>> ChosenDomains(Xend& xend, const Args& names,
+                                              const std::string& state = "all") {
   if (names.empty()) return SortedDomains(xend, state);
   std::vector<sxp::Value> out;
   for (const auto& n : names) {
@@ -52,7 +54,8 @@ Status DeviceList(XmContext& ctx, CommandLine& cl, const Args& argv, const char*
   TXEND_RETURN_IF_ERROR(cl.Parse(argv, 0, kMany));
   if (cl.args().empty()) return Status::Error(EINVAL, "No domain parameter given");
   if (cl.args().size() > 1) return Status::Error(EINVAL, "No multiple domain parameters allowed");
-  TXEND_ASSIGN_OR_RETURN(auto devices, ctx.xend.PostDomain(cl.args()[0], {{"op", "devices"}, {"type", type}}));
+  TXEND_ASSIGN_OR_RETURN(auto devices,
+                         ctx.xend.PostDomain(cl.args()[0], {{"op", "devices"}, {"type", type}}));
   if (long_form) {
     if (devices.is_list())
       for (const auto& d : devices.items()) ctx.out << sxp::PrettyPrint(d);
@@ -75,9 +78,12 @@ Status XmList(XmContext& ctx, CommandLine& cl, const Args& argv) {
     return Status::Error(EINVAL, "You may specify either a state or a particular VM, but not both");
   if (!pool.empty() && !cl.args().empty())
     return Status::Error(EINVAL, "You may specify either a pool or a particular VM, but not both");
-  TXEND_ASSIGN_OR_RETURN(auto domains, ChosenDomains(ctx.xend, cl.args(), state.empty() ? "all" : state));
+  TXEND_ASSIGN_OR_RETURN(auto domains,
+                         ChosenDomains(ctx.xend, cl.args(), state.empty() ? "all" : state));
   if (!pool.empty())
-    std::erase_if(domains, [&](const sxp::Value& d) { return sxp::ChildValue(d, "pool_name", "Pool-0") != pool; });
+    std::erase_if(domains, [&](const sxp::Value& d) {
+      return sxp::ChildValue(d, "pool_name", "Pool-0") != pool;
+    });
   if (long_form) {
     for (const auto& d : domains) ctx.out << FormatDomainLong(d);
   } else {
@@ -181,7 +187,8 @@ Status XmSchedCredit(XmContext& ctx, CommandLine& cl, const Args& argv) {
   TXEND_RETURN_IF_ERROR(cl.Parse(argv, 0, 0));
   TXEND_ASSIGN_OR_RETURN(auto node, ctx.xend.Node());
   std::string sched = sxp::ChildValue(node, "xen_scheduler", "credit");
-  if (sched != "credit") return Status::Error(EREMOTEIO, "Xen is running with the " + sched + " scheduler");
+  if (sched != "credit")
+    return Status::Error(EREMOTEIO, "Xen is running with the " + sched + " scheduler");
   if (weight || cap) {
     if (domain.empty()) return Status::Error(EINVAL, "No domain given.");
     Form form = {{"op", "domain_sched_credit_set"}};
@@ -199,8 +206,12 @@ Status XmSchedCredit(XmContext& ctx, CommandLine& cl, const Args& argv) {
   return Status::Ok();
 }
 
-Status XmBlockList(XmContext& ctx, CommandLine& cl, const Args& argv) { return DeviceList(ctx, cl, argv, "vbd"); }
+Status XmBlockList(XmContext& ctx, CommandLine& cl, const Args& argv) {
+  return DeviceList(ctx, cl, argv, "vbd");
+}
 
-Status XmNetworkList(XmContext& ctx, CommandLine& cl, const Args& argv) { return DeviceList(ctx, cl, argv, "vif"); }
+Status XmNetworkList(XmContext& ctx, CommandLine& cl, const Args& argv) {
+  return DeviceList(ctx, cl, argv, "vif");
+}
 
 }  // namespace txend::xm

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <climits>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -16,6 +15,8 @@
 #include <ostream>
 #include <sstream>
 #include <thread>
+
+#include <climits>
 
 #include "cli/xm_commands.h"
 #include "cli/xm_config.h"
@@ -60,9 +61,12 @@ void DefineCreateOptions(CommandLine& cl, CreateOptions& o) {
   cl.app().add_option("--path", o.path, "Search path for configuration scripts.");
   cl.app().add_option("-f,--defconfig", o.defconfig, "Use the given Python configuration script.");
   cl.app().add_option("-F,--config", o.sxp_config, "Domain configuration to use (SXP).");
-  cl.app().add_flag("-n,--dryrun", o.dryrun, "Dry run - prints the resulting configuration in SXP but does not create the domain.");
+  cl.app().add_flag(
+      "-n,--dryrun", o.dryrun,
+      "Dry run - prints the resulting configuration in SXP but does not create the domain.");
   cl.app().add_flag("-p,--paused", o.paused, "Leave the domain paused after it is created.");
-  cl.app().add_flag("-c,--console_autoconnect", o.console, "Connect to the console after the domain is created.");
+  cl.app().add_flag("-c,--console_autoconnect", o.console,
+                    "Connect to the console after the domain is created.");
 }
 
 std::string ReadFile(const std::string& path) {
@@ -76,7 +80,8 @@ std::string ReadFile(const std::string& path) {
 // (the first positional argument unless -f named it) with VAR=VALUE overrides.
 Result<sxp::Value> BuildVmConfig(XmContext& ctx, const CommandLine& cl, const CreateOptions& o) {
   if (!o.sxp_config.empty()) {
-    if (access(o.sxp_config.c_str(), R_OK) != 0) return Status::Error(EINVAL, "Cannot read file " + o.sxp_config);
+    if (access(o.sxp_config.c_str(), R_OK) != 0)
+      return Status::Error(EINVAL, "Cannot read file " + o.sxp_config);
     auto v = sxp::Parse(ReadFile(o.sxp_config));
     if (!v.ok()) return Status::Error(EINVAL, o.sxp_config + ": " + v.status().message());
     return v;
@@ -84,13 +89,15 @@ Result<sxp::Value> BuildVmConfig(XmContext& ctx, const CommandLine& cl, const Cr
   Args vars = cl.args();
   std::string file = o.defconfig;
   if (file.empty()) {
-    auto it = std::find_if(vars.begin(), vars.end(), [](const std::string& a) { return a.find('=') == std::string::npos; });
+    auto it = std::find_if(vars.begin(), vars.end(),
+                           [](const std::string& a) { return a.find('=') == std::string::npos; });
     if (it == vars.end()) return Status::Error(EINVAL, "No domain config file given");
     file = *it;
     vars.erase(it);
   }
   for (const auto& v : vars)
-    if (v.find('=') == std::string::npos) return Status::Error(EINVAL, "Invalid argument: " + v + " (expected VAR=VALUE)");
+    if (v.find('=') == std::string::npos)
+      return Status::Error(EINVAL, "Invalid argument: " + v + " (expected VAR=VALUE)");
   TXEND_ASSIGN_OR_RETURN(std::string path, FindConfigFile(file, o.path));
   if (!o.quiet) ctx.out << "Using config file \"" << path << "\".\n";
   auto config = ParseXmConfigFile(path, vars);
@@ -107,7 +114,8 @@ Result<sxp::Value> BuildVmConfig(XmContext& ctx, const CommandLine& cl, const Cr
 
 // create's and new's command line: the (vm ...) SXP to send, or nullopt when
 // -n printed it instead (a dry run).
-Result<std::optional<sxp::Value>> ParseCreate(XmContext& ctx, CommandLine& cl, const Args& argv, CreateOptions& o) {
+Result<std::optional<sxp::Value>> ParseCreate(XmContext& ctx, CommandLine& cl, const Args& argv,
+                                              CreateOptions& o) {
   DefineCreateOptions(cl, o);
   TXEND_RETURN_IF_ERROR(cl.Parse(argv, 0, kMany));
   TXEND_ASSIGN_OR_RETURN(sxp::Value vm, BuildVmConfig(ctx, cl, o));
@@ -143,7 +151,9 @@ Status DomainOp(XmContext& ctx, const std::string& ref, const std::string& op, F
 // A domain whose shutdown action keeps it (preserve) is done when it shows 's' or 'c'.
 bool KeptAfterShutdown(const sxp::Value& d) {
   std::string state = sxp::ChildValue(d, "state");
-  auto kept = [&](const char* key) { return sxp::ChildValue(d, key).find("preserve") != std::string::npos; };
+  auto kept = [&](const char* key) {
+    return sxp::ChildValue(d, key).find("preserve") != std::string::npos;
+  };
   return (state.find('s') != std::string::npos && kept("on_poweroff")) ||
          (state.find('c') != std::string::npos && kept("on_crash"));
 }
@@ -190,15 +200,18 @@ Status Shutdown(XmContext& ctx, CommandLine& cl, const Args& argv, bool reboot_c
     cl.app().add_flag("-R,--reboot", reboot, "Shutdown and reboot.");
   }
   TXEND_RETURN_IF_ERROR(cl.Parse(argv, 0, kMany));
-  if (argv.empty()) return Status::Error(EINVAL, "'xm " + cl.name() + "' requires between 1 and 4 arguments.");
+  if (argv.empty())
+    return Status::Error(EINVAL, "'xm " + cl.name() + "' requires between 1 and 4 arguments.");
   if (halt && reboot) return Status::Error(EINVAL, "Can't specify halt and reboot");
   if (!all && cl.args().empty()) return Status::Error(EINVAL, "No domain parameter given");
-  if (!all && cl.args().size() > 1) return Status::Error(EINVAL, "No multiple domain parameters allowed");
+  if (!all && cl.args().size() > 1)
+    return Status::Error(EINVAL, "No multiple domain parameters allowed");
   std::vector<sxp::Value> targets;
   if (all) {
     TXEND_ASSIGN_OR_RETURN(auto running, ctx.xend.Domains("all"));
     for (auto& d : running)
-      if (!sxp::ChildValue(d, "domid").empty() && sxp::ChildValue(d, "domid") != "0") targets.push_back(std::move(d));
+      if (!sxp::ChildValue(d, "domid").empty() && sxp::ChildValue(d, "domid") != "0")
+        targets.push_back(std::move(d));
   } else {
     TXEND_ASSIGN_OR_RETURN(auto d, ctx.xend.Domain(cl.args()[0]));
     targets.push_back(std::move(d));
@@ -220,7 +233,8 @@ Status XmCreate(XmContext& ctx, CommandLine& cl, const Args& argv) {
   TXEND_ASSIGN_OR_RETURN(std::optional<sxp::Value> config, ParseCreate(ctx, cl, argv, o));
   if (!config) return Status::Ok();
   const sxp::Value& vm = *config;
-  TXEND_ASSIGN_OR_RETURN(sxp::Value created, ctx.xend.PostDomains({{"op", "create"}, {"config", sxp::ToString(vm)}}));
+  TXEND_ASSIGN_OR_RETURN(sxp::Value created,
+                         ctx.xend.PostDomains({{"op", "create"}, {"config", sxp::ToString(vm)}}));
   std::string name = sxp::ChildValue(created, "name", sxp::ChildValue(vm, "name"));
   std::string domid = sxp::ChildValue(created, "domid");
   if (Status st = DomainOp(ctx, name, "wait_for_devices"); !st.ok()) {
@@ -249,7 +263,8 @@ Status XmNew(XmContext& ctx, CommandLine& cl, const Args& argv) {
 Status XmStart(XmContext& ctx, CommandLine& cl, const Args& argv) {
   bool paused = false, console = false;
   cl.app().add_flag("-p,--paused", paused, "Do not unpause domain after starting it");
-  cl.app().add_flag("-c,--console_autoconnect", console, "Connect to the console after the domain is created");
+  cl.app().add_flag("-c,--console_autoconnect", console,
+                    "Connect to the console after the domain is created");
   TXEND_RETURN_IF_ERROR(cl.Parse(argv, 1, 1));
   const std::string& ref = cl.args()[0];
   Form form;
@@ -265,9 +280,13 @@ Status XmStart(XmContext& ctx, CommandLine& cl, const Args& argv) {
   return Status::Ok();
 }
 
-Status XmShutdown(XmContext& ctx, CommandLine& cl, const Args& argv) { return Shutdown(ctx, cl, argv, false); }
+Status XmShutdown(XmContext& ctx, CommandLine& cl, const Args& argv) {
+  return Shutdown(ctx, cl, argv, false);
+}
 
-Status XmReboot(XmContext& ctx, CommandLine& cl, const Args& argv) { return Shutdown(ctx, cl, argv, true); }
+Status XmReboot(XmContext& ctx, CommandLine& cl, const Args& argv) {
+  return Shutdown(ctx, cl, argv, true);
+}
 
 Status XmSimpleOp(XmContext& ctx, CommandLine& cl, const Args& argv) {
   TXEND_RETURN_IF_ERROR(cl.Parse(argv, 1, 1));
@@ -282,21 +301,24 @@ Status XmRename(XmContext& ctx, CommandLine& cl, const Args& argv) {
 Status XmMemory(XmContext& ctx, CommandLine& cl, const Args& argv) {
   TXEND_RETURN_IF_ERROR(cl.Parse(argv, 2, 2));
   TXEND_ASSIGN_OR_RETURN(int64_t mib, ParseMemoryMib(cl.args()[1]));
-  if (cl.name() == "mem-set") return DomainOp(ctx, cl.args()[0], "mem_target_set", {{"target", std::to_string(mib)}});
+  if (cl.name() == "mem-set")
+    return DomainOp(ctx, cl.args()[0], "mem_target_set", {{"target", std::to_string(mib)}});
   return DomainOp(ctx, cl.args()[0], "maxmem_set", {{"memory", std::to_string(mib)}});
 }
 
 Status XmVcpuSet(XmContext& ctx, CommandLine& cl, const Args& argv) {
   TXEND_RETURN_IF_ERROR(cl.Parse(argv, 2, 2));
   const std::string& n = cl.args()[1];
-  if (n.empty() || n.size() > 4 || !std::all_of(n.begin(), n.end(), ::isdigit)) return Status::Error(EINVAL, "Invalid argument.");
+  if (n.empty() || n.size() > 4 || !std::all_of(n.begin(), n.end(), ::isdigit))
+    return Status::Error(EINVAL, "Invalid argument.");
   return DomainOp(ctx, cl.args()[0], "set_vcpus", {{"vcpus", n}});
 }
 
 Status XmVcpuPin(XmContext& ctx, CommandLine& cl, const Args& argv) {
   TXEND_RETURN_IF_ERROR(cl.Parse(argv, 3, 3));
   const std::string& vcpu = cl.args()[1];
-  if (vcpu != "all" && (vcpu.empty() || vcpu.size() > 4 || !std::all_of(vcpu.begin(), vcpu.end(), ::isdigit)))
+  if (vcpu != "all" &&
+      (vcpu.empty() || vcpu.size() > 4 || !std::all_of(vcpu.begin(), vcpu.end(), ::isdigit)))
     return Status::Error(EINVAL, "Invalid argument.");
   TXEND_ASSIGN_OR_RETURN(std::string cpus, ParseCpuList(cl.args()[2]));
   return DomainOp(ctx, cl.args()[0], "pincpu", {{"vcpu", vcpu}, {"cpumap", cpus}});
@@ -312,10 +334,12 @@ Status XmSave(XmContext& ctx, CommandLine& cl, const Args& argv) {
   cl.app().add_flag("-c,--checkpoint", checkpoint, "Leave domain running after creating snapshot");
   if (Status st = cl.Parse(argv, 0, kMany); !st.ok()) return st;
   if (cl.args().size() != 2) return Status::Error(EINVAL, "Wrong number of parameters");
-  if (checkpoint) return Status::Error(EREMOTEIO, "checkpoint saves (-c) are not supported by txend");
+  if (checkpoint)
+    return Status::Error(EREMOTEIO, "checkpoint saves (-c) are not supported by txend");
   std::string file = Absolute(cl.args()[1]);
   std::string dir = std::filesystem::path(file).parent_path().string();
-  if (access(dir.empty() ? "." : dir.c_str(), W_OK) != 0) return Status::Error(EIO, "xm save: Unable to create file " + file);
+  if (access(dir.empty() ? "." : dir.c_str(), W_OK) != 0)
+    return Status::Error(EIO, "xm save: Unable to create file " + file);
   return DomainOp(ctx, cl.args()[0], "save", {{"file", file}});
 }
 
@@ -324,7 +348,8 @@ Status XmRestore(XmContext& ctx, CommandLine& cl, const Args& argv) {
   cl.app().add_flag("-p,--paused", paused, "Do not unpause domain after restoring it");
   TXEND_RETURN_IF_ERROR(cl.Parse(argv, 1, 1));
   std::string file = Absolute(cl.args()[0]);
-  if (access(file.c_str(), R_OK) != 0) return Status::Error(EIO, "xm restore: Unable to read file " + file);
+  if (access(file.c_str(), R_OK) != 0)
+    return Status::Error(EIO, "xm restore: Unable to read file " + file);
   Form form = {{"op", "restore"}, {"file", file}};
   if (paused) form.emplace_back("paused", "1");
   return ctx.xend.PostDomains(form).status();
@@ -336,8 +361,10 @@ Status XmDumpCore(XmContext& ctx, CommandLine& cl, const Args& argv) {
   cl.app().add_flag("-C,--crash", crash, "Crash domain after dumping core");
   cl.app().add_flag("-R,--reset", reset, "Reset domain after dumping core");
   TXEND_RETURN_IF_ERROR(cl.Parse(argv, 0, kMany));
-  if (crash && reset) return Status::Error(EINVAL, "You may not specify more than one '-CR' option");
-  if (cl.args().empty() || cl.args().size() > 2) return Status::Error(EINVAL, "Expects 1 or 2 argument(s)");
+  if (crash && reset)
+    return Status::Error(EINVAL, "You may not specify more than one '-CR' option");
+  if (cl.args().empty() || cl.args().size() > 2)
+    return Status::Error(EINVAL, "Expects 1 or 2 argument(s)");
   const std::string& ref = cl.args()[0];
   TXEND_ASSIGN_OR_RETURN(auto d, ctx.xend.Domain(ref));
   std::string name = sxp::ChildValue(d, "name");
@@ -353,12 +380,16 @@ Status XmDumpCore(XmContext& ctx, CommandLine& cl, const Args& argv) {
     std::string dir = "/var/xen/dump/" + name;
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
-    file = (ec ? std::string("/var/xen/dump") : dir) + "/" + stamp + "-" + name + "." + sxp::ChildValue(d, "domid") + ".core";
+    file = (ec ? std::string("/var/xen/dump") : dir) + "/" + stamp + "-" + name + "." +
+           sxp::ChildValue(d, "domid") + ".core";
   }
   ctx.out << "Dumping core of domain: " << ref << " ...\n";
   ctx.out.flush();
   TXEND_RETURN_IF_ERROR(DomainOp(ctx, name, "dump",
-                                 {{"file", file}, {"live", live ? "1" : "0"}, {"crash", crash ? "1" : "0"}, {"reset", reset ? "1" : "0"}}));
+                                 {{"file", file},
+                                  {"live", live ? "1" : "0"},
+                                  {"crash", crash ? "1" : "0"},
+                                  {"reset", reset ? "1" : "0"}}));
   if (crash) return DomainOp(ctx, name, "destroy");
   if (reset) return DomainOp(ctx, name, "reset");
   return Status::Ok();
@@ -371,18 +402,24 @@ Status XmMigrate(XmContext& ctx, CommandLine& cl, const Args& argv) {
   cl.app().add_option("-p,--port", port, "Use specified port for migration.");
   cl.app().add_option("-n,--node", node, "Use specified NUMA node on target.");
   cl.app().add_flag("-s,--ssl", ssl, "Use ssl connection for migration.");
-  cl.app().add_flag("-c,--change_home_server", change_home, "Change home server for managed domains.");
+  cl.app().add_flag("-c,--change_home_server", change_home,
+                    "Change home server for managed domains.");
   TXEND_RETURN_IF_ERROR(cl.Parse(argv, 0, kMany));
   if (cl.args().size() != 2) return Status::Error(EINVAL, "Invalid number of arguments");
   return DomainOp(ctx, cl.args()[0], "migrate",
-                  {{"destination", cl.args()[1]}, {"live", live ? "1" : "0"}, {"port", std::to_string(port)},
-                   {"node", std::to_string(node)}, {"ssl", ssl ? "1" : "0"}, {"change_home_server", change_home ? "1" : "0"}});
+                  {{"destination", cl.args()[1]},
+                   {"live", live ? "1" : "0"},
+                   {"port", std::to_string(port)},
+                   {"node", std::to_string(node)},
+                   {"ssl", ssl ? "1" : "0"},
+                   {"change_home_server", change_home ? "1" : "0"}});
 }
 
 Status XmConsole(XmContext& ctx, CommandLine& cl, const Args& argv) {
   bool quiet = false;
   int num = 0;
-  cl.app().add_flag("-q,--quiet", quiet, "Do not print an error message if the domain does not exist");
+  cl.app().add_flag("-q,--quiet", quiet,
+                    "Do not print an error message if the domain does not exist");
   cl.app().add_option("-n,--num", num, "Connect to console number <num>");
   TXEND_RETURN_IF_ERROR(cl.Parse(argv, 0, 1));
   if (cl.args().empty()) return Status::Error(EINVAL, "No domain given");
@@ -390,7 +427,9 @@ Status XmConsole(XmContext& ctx, CommandLine& cl, const Args& argv) {
   if (!d.ok() && quiet) return Status::Error(ECHILD, "");
   if (!d.ok()) return d.status();
   std::string domid = sxp::ChildValue(*d, "domid");
-  if (domid.empty()) return quiet ? Status::Error(ECHILD, "") : Status::Error(EREMOTEIO, "Domain '" + cl.args()[0] + "' is not started");
+  if (domid.empty())
+    return quiet ? Status::Error(ECHILD, "")
+                 : Status::Error(EREMOTEIO, "Domain '" + cl.args()[0] + "' is not started");
   return ExecConsole(domid, num);
 }
 

@@ -59,7 +59,9 @@ Result<Overrides> ParseOverrides(const std::vector<std::string>& args) {
 
 // xm keeps only str, list, int and float values (opts.py Opts.load):
 // None, booleans and tuples leave an option at its default.
-bool XmIgnores(const PyValue& v) { return v.is(Kind::kNone) || v.is(Kind::kBool) || v.is(Kind::kTuple); }
+bool XmIgnores(const PyValue& v) {
+  return v.is(Kind::kNone) || v.is(Kind::kBool) || v.is(Kind::kTuple);
+}
 
 }  // namespace
 
@@ -79,7 +81,8 @@ Result<XmConfig> ParseXmConfigText(std::string_view text, std::string_view filen
   XmConfig config;
   config.filename = std::string(filename);
   for (const XmVariable& var : vars.all()) {
-    std::string origin = var.line ? config.filename + ":" + std::to_string(var.line) : "command line";
+    std::string origin =
+        var.line ? config.filename + ":" + std::to_string(var.line) : "command line";
     const XmOption* option = FindXmOption(var.name);
     if (option == nullptr) {
       config.settings.push_back({var.name, var.value, origin, false});
@@ -97,7 +100,8 @@ Result<XmConfig> ParseXmConfigText(std::string_view text, std::string_view filen
     if (!value.ok()) return Status::Error(EINVAL, origin + ": " + value.status().message());
     config.settings.push_back({var.name, *value, origin, true});
   }
-  for (const auto& [name, value] : given.options) config.settings.push_back({name, value, "command line", true});
+  for (const auto& [name, value] : given.options)
+    config.settings.push_back({name, value, "command line", true});
   const XmSetting* name = config.Find("name");
   if (name == nullptr || !name->value.Truthy()) {  // xm names the domain after its config file
     std::erase_if(config.settings, [](const XmSetting& s) { return s.name == "name"; });
@@ -106,9 +110,12 @@ Result<XmConfig> ParseXmConfigText(std::string_view text, std::string_view filen
   return config;
 }
 
-Result<XmConfig> ParseXmConfigFile(const std::string& path, const std::vector<std::string>& overrides) {
+Result<XmConfig> ParseXmConfigFile(const std::string& path,
+                                   const std::vector<std::string>& overrides) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::Error(errno ? errno : ENOENT, "cannot read config file " + path + ": " + std::strerror(errno ? errno : ENOENT));
+  if (!in)
+    return Status::Error(errno ? errno : ENOENT, "cannot read config file " + path + ": " +
+                                                     std::strerror(errno ? errno : ENOENT));
   std::string text;
   char buf[65536];
   while (in.read(buf, sizeof buf) || in.gcount() > 0) {

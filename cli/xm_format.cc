@@ -44,7 +44,9 @@ struct DeviceEntry {
   int64_t Int(std::string_view key, int64_t fallback) const {
     return IntOr(sxp::FindChildValue(nodes, key), fallback);
   }
-  std::string Str(std::string_view key, std::string fallback) const { return sxp::ChildValue(nodes, key, fallback); }
+  std::string Str(std::string_view key, std::string fallback) const {
+    return sxp::ChildValue(nodes, key, fallback);
+  }
 };
 
 std::vector<DeviceEntry> DeviceEntries(const sxp::Value& devices) {
@@ -84,10 +86,12 @@ DomainRow ParseDomainRow(const sxp::Value& d) {
 }
 
 std::string FormatDomainList(const std::vector<DomainRow>& rows) {
-  std::string out = Fmt("%-40s %5s %5s %5s %10s %9s\n", "Name", "ID", "Mem", "VCPUs", "State", "Time(s)");
+  std::string out =
+      Fmt("%-40s %5s %5s %5s %10s %9s\n", "Name", "ID", "Mem", "VCPUs", "State", "Time(s)");
   for (const auto& r : rows)
     out += Fmt("%-40s %5s %5lld %5lld %10s %8.1f\n", r.name.c_str(), r.domid.c_str(),
-               static_cast<long long>(r.memory_mib), static_cast<long long>(r.vcpus), r.state.c_str(), r.cpu_time);
+               static_cast<long long>(r.memory_mib), static_cast<long long>(r.vcpus),
+               r.state.c_str(), r.cpu_time);
   return out;
 }
 
@@ -101,7 +105,8 @@ std::string FormatDomainLong(const sxp::Value& domain) {
 }
 
 std::string VcpuListHeader() {
-  return Fmt("%-32s %5s %5s %5s %5s %9s %s\n", "Name", "ID", "VCPU", "CPU", "State", "Time(s)", "CPU Affinity");
+  return Fmt("%-32s %5s %5s %5s %5s %9s %s\n", "Name", "ID", "VCPU", "CPU", "State", "Time(s)",
+             "CPU Affinity");
 }
 
 std::string FormatCpuAffinity(std::vector<int> cpus, int nr_cpus) {
@@ -138,23 +143,28 @@ std::string FormatVcpuRows(const DomainRow& row, const sxp::Value& vcpuinfo, int
       state = "--p";
     }
     std::vector<int> cpus;
-    if (const sxp::Value* map = sxp::Child(*v, "cpumap"); map && map->items().size() > 1 && map->items()[1].is_list())
+    if (const sxp::Value* map = sxp::Child(*v, "cpumap");
+        map && map->items().size() > 1 && map->items()[1].is_list())
       for (const auto& c : map->items()[1].items())
         if (c.is_atom()) cpus.push_back(static_cast<int>(IntOr(c.atom(), -1)));
     out += Fmt("%-32s %5s %5lld %5s %5s  %8.1f %s\n", row.name.c_str(), row.domid.c_str(),
                static_cast<long long>(number), cpu_text.c_str(), state.c_str(),
-               DoubleOr(sxp::FindChildValue(*v, "cpu_time"), 0), FormatCpuAffinity(cpus, nr_cpus).c_str());
+               DoubleOr(sxp::FindChildValue(*v, "cpu_time"), 0),
+               FormatCpuAffinity(cpus, nr_cpus).c_str());
   }
   return out;
 }
 
-std::string FormatUptime(const std::vector<DomainRow>& rows, bool short_form, time_t now, double host_uptime) {
+std::string FormatUptime(const std::vector<DomainRow>& rows, bool short_form, time_t now,
+                         double host_uptime) {
   std::string out;
   if (!short_form) out = Fmt("%-33s %4s %s \n", "Name", "ID", "Uptime");
   for (const auto& r : rows) {
     double up = 0;
-    if (r.domid == "0") up = host_uptime;
-    else if (!r.domid.empty()) up = static_cast<double>(now) - r.start_time;
+    if (r.domid == "0")
+      up = host_uptime;
+    else if (!r.domid.empty())
+      up = static_cast<double>(now) - r.start_time;
     int64_t secs = std::max<int64_t>(0, std::llround(up));
     int64_t days = secs / 86400, hours = secs % 86400 / 3600, mins = secs % 3600 / 60;
     if (short_form) {
@@ -163,12 +173,12 @@ std::string FormatUptime(const std::vector<DomainRow>& rows, bool short_form, ti
       localtime_r(&now, &local);
       std::strftime(clock, sizeof clock, " %H:%M:%S", &local);
       out += std::string(clock) + " up " + DaysPart(days) +
-             Fmt("%2lld:%02lld", static_cast<long long>(hours), static_cast<long long>(mins)) + ", " + r.name + " (" +
-             r.domid + ")\n";
+             Fmt("%2lld:%02lld", static_cast<long long>(hours), static_cast<long long>(mins)) +
+             ", " + r.name + " (" + r.domid + ")\n";
     } else {
       out += Fmt("%-32s %5s ", r.name.c_str(), r.domid.c_str()) + DaysPart(days) +
-             Fmt("%2lld:%02lld:%02lld\n", static_cast<long long>(hours), static_cast<long long>(mins),
-                 static_cast<long long>(secs % 60));
+             Fmt("%2lld:%02lld:%02lld\n", static_cast<long long>(hours),
+                 static_cast<long long>(mins), static_cast<long long>(secs % 60));
     }
   }
   return out;
@@ -197,10 +207,12 @@ std::string FormatBlockList(const sxp::Value& devices) {
   if (entries.empty()) return "";
   std::string out = "Vdev  BE handle state evt-ch ring-ref BE-path\n";
   for (const auto& e : entries)
-    out += Fmt("%-5lld  %-3lld  %-3lld   %-3lld    %-3lld    %-5lld %-30s  \n", static_cast<long long>(e.devid),
-               static_cast<long long>(e.Int("backend-id", -1)), static_cast<long long>(e.Int("handle", 0)),
-               static_cast<long long>(e.Int("state", -1)), static_cast<long long>(e.Int("event-channel", -1)),
-               static_cast<long long>(e.Int("ring-ref", -1)), e.Str("backend", "??").c_str());
+    out +=
+        Fmt("%-5lld  %-3lld  %-3lld   %-3lld    %-3lld    %-5lld %-30s  \n",
+            static_cast<long long>(e.devid), static_cast<long long>(e.Int("backend-id", -1)),
+            static_cast<long long>(e.Int("handle", 0)), static_cast<long long>(e.Int("state", -1)),
+            static_cast<long long>(e.Int("event-channel", -1)),
+            static_cast<long long>(e.Int("ring-ref", -1)), e.Str("backend", "??").c_str());
   return out;
 }
 
@@ -212,25 +224,27 @@ std::string FormatNetworkList(const sxp::Value& devices) {
     out += Fmt("%-3lld %-3lld%-17s    %-3lld   %-3lld    %-3lld   %-5lld/%-5lld   %-30s  \n",
                static_cast<long long>(e.devid), static_cast<long long>(e.Int("backend-id", -1)),
                e.Str("mac", "??").c_str(), static_cast<long long>(e.Int("handle", 0)),
-               static_cast<long long>(e.Int("state", -1)), static_cast<long long>(e.Int("event-channel", -1)),
-               static_cast<long long>(e.Int("tx-ring-ref", -1)), static_cast<long long>(e.Int("rx-ring-ref", -1)),
-               e.Str("backend", "??").c_str());
+               static_cast<long long>(e.Int("state", -1)),
+               static_cast<long long>(e.Int("event-channel", -1)),
+               static_cast<long long>(e.Int("tx-ring-ref", -1)),
+               static_cast<long long>(e.Int("rx-ring-ref", -1)), e.Str("backend", "??").c_str());
   return out;
 }
 
 std::string FormatSchedCredit(const std::vector<DomainRow>& rows) {
   std::string out = Fmt("%-33s %4s %6s %4s\n", "Name", "ID", "Weight", "Cap");
   for (const auto& r : rows)
-    out += Fmt("%-32s %5s %6lld %4lld\n", r.name.c_str(), r.domid.c_str(), static_cast<long long>(r.cpu_weight),
-               static_cast<long long>(r.cpu_cap));
+    out += Fmt("%-32s %5s %6lld %4lld\n", r.name.c_str(), r.domid.c_str(),
+               static_cast<long long>(r.cpu_weight), static_cast<long long>(r.cpu_cap));
   return out;
 }
 
 std::string DomainStateWord(const std::string& state) {
   if (state.empty()) return "shutoff";
   // xm tests find(flag) > 0, so a flag in the first column is never seen.
-  static const std::pair<char, const char*> kWords[] = {
-      {'s', "shutoff"}, {'b', "idle"}, {'d', "shutdown"}, {'r', "running"}, {'c', "crashed"}, {'p', "paused"}};
+  static const std::pair<char, const char*> kWords[] = {{'s', "shutoff"},  {'b', "idle"},
+                                                        {'d', "shutdown"}, {'r', "running"},
+                                                        {'c', "crashed"},  {'p', "paused"}};
   for (const auto& [flag, word] : kWords) {
     auto pos = state.find(flag);
     if (pos != std::string::npos && pos > 0) return word;
@@ -246,10 +260,20 @@ Result<int64_t> ParseMemoryMib(const std::string& text) {
   if (!std::isdigit(static_cast<unsigned char>(unit))) {
     digits.pop_back();
     switch (unit) {
-      case 'k': case 'K': scale_kib = 1; break;
-      case 'm': case 'M': scale_kib = 1024; break;
-      case 'g': case 'G': scale_kib = 1024 * 1024; break;
-      default: return Status::Error(EINVAL, "Invalid argument.");
+      case 'k':
+      case 'K':
+        scale_kib = 1;
+        break;
+      case 'm':
+      case 'M':
+        scale_kib = 1024;
+        break;
+      case 'g':
+      case 'G':
+        scale_kib = 1024 * 1024;
+        break;
+      default:
+        return Status::Error(EINVAL, "Invalid argument.");
     }
   }
   if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit) || digits.size() > 15)
@@ -263,13 +287,15 @@ Result<std::string> ParseCpuList(const std::string& text) {
     for (int c = 0; c < 64; ++c) cpus.push_back(c);
   } else {
     auto number = [](const std::string& s) -> std::optional<int> {
-      if (s.empty() || s.size() > 4 || !std::all_of(s.begin(), s.end(), ::isdigit)) return std::nullopt;
+      if (s.empty() || s.size() > 4 || !std::all_of(s.begin(), s.end(), ::isdigit))
+        return std::nullopt;
       return std::stoi(s);
     };
     size_t start = 0;
     while (start <= text.size()) {
       size_t comma = text.find(',', start);
-      std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      std::string item =
+          text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
       start = comma == std::string::npos ? text.size() + 1 : comma + 1;
       auto dash = item.find('-');
       if (item.starts_with("^")) {

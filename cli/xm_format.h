@@ -39,7 +39,8 @@ std::string FormatVcpuRows(const DomainRow& row, const sxp::Value& vcpuinfo, int
 std::string FormatCpuAffinity(std::vector<int> cpus, int nr_cpus);
 
 // `xm uptime`: `now` and `host_uptime` (dom0's /proc/uptime) are explicit inputs.
-std::string FormatUptime(const std::vector<DomainRow>& rows, bool short_form, time_t now, double host_uptime);
+std::string FormatUptime(const std::vector<DomainRow>& rows, bool short_form, time_t now,
+                         double host_uptime);
 
 // `xm info`: "%-23s: value" per node field, without `system`; NUMA fields only with `numa`.
 std::string FormatNodeInfo(const sxp::Value& node, bool numa);

@@ -70,14 +70,15 @@ bool IsEmpty(const PyValue& v) {
 
 class VmBuilder {
  public:
-  VmBuilder(const XmConfig& config, const XmSxpOptions& options) : config_(config), options_(options) {}
+  VmBuilder(const XmConfig& config, const XmSxpOptions& options)
+      : config_(config), options_(options) {}
 
   Result<Value> Build() {
     Value vm = Value::List({"vm"});
-    for (std::string_view n : {"name", "memory", "maxmem", "shadow_memory", "restart", "on_poweroff",
-                               "tsc_mode", "nomigrate", "on_reboot", "on_crash", "features",
-                               "on_xend_start", "on_xend_stop", "target", "machine_address_size",
-                               "suppress_spurious_page_faults", "description"})
+    for (std::string_view n :
+         {"name", "memory", "maxmem", "shadow_memory", "restart", "on_poweroff", "tsc_mode",
+          "nomigrate", "on_reboot", "on_crash", "features", "on_xend_start", "on_xend_stop",
+          "target", "machine_address_size", "suppress_spurious_page_faults", "description"})
       if (Get(n).Truthy()) vm.Add(Entry(n, ToSxpItem(Get(n))));
     for (std::string_view n : {"cpuid", "cpuid_check", "vscsi", "vusb", "vif2", "access_control"})
       if (Get(n).Truthy()) return Fail(n, "not supported by txend's xm");
@@ -133,14 +134,17 @@ class VmBuilder {
 
   Status AddVcpus(Value& vm) {
     PyValue max = Get("maxvcpus"), vcpus = Get("vcpus");
-    if (max.Truthy() && !AsInteger(max)) return Fail("maxvcpus", "expected an integer, got " + max.Repr());
+    if (max.Truthy() && !AsInteger(max))
+      return Fail("maxvcpus", "expected an integer, got " + max.Repr());
     if (max.Truthy() && vcpus.Truthy()) {
       int64_t n = *AsInteger(vcpus);
       if (n < 0 || n > 63) return Fail("vcpus", "with maxvcpus, vcpus must be 0..63");
       vm.Add(Entry("vcpu_avail", Value::Int((int64_t{1} << n) - 1)));
     }
-    if (max.Truthy()) vm.Add(Entry("vcpus", Value::Int(*AsInteger(max))));
-    else if (vcpus.Truthy()) vm.Add(Entry("vcpus", ToSxpItem(vcpus)));
+    if (max.Truthy())
+      vm.Add(Entry("vcpus", Value::Int(*AsInteger(max))));
+    else if (vcpus.Truthy())
+      vm.Add(Entry("vcpus", ToSxpItem(vcpus)));
     return Status::Ok();
   }
 
@@ -157,8 +161,8 @@ class VmBuilder {
   // preprocess_ip: the kernel's ip= autoconfiguration string.
   std::string KernelIp() const {
     if (Str("ip").empty() && Str("dhcp") == "off") return "";
-    return Str("ip") + ":" + Str("nfs_server") + ":" + Str("gateway") + ":" + Str("netmask") +
-           ":" + Str("hostname") + ":" + Str("interface") + ":" + Str("dhcp");
+    return Str("ip") + ":" + Str("nfs_server") + ":" + Str("gateway") + ":" + Str("netmask") + ":" +
+           Str("hostname") + ":" + Str("interface") + ":" + Str("dhcp");
   }
 
   static std::string StripPrefix(std::string s, std::string_view prefix) {
@@ -177,7 +181,8 @@ class VmBuilder {
     add_if("ramdisk", Get("ramdisk"));
     add_if("loader", Get("loader"));
     if (std::string ip = KernelIp(); !ip.empty()) image.Add(Entry("ip", StripPrefix(ip, "ip=")));
-    if (std::string root = Str("root"); !root.empty()) image.Add(Entry("root", StripPrefix(root, "root=")));
+    if (std::string root = Str("root"); !root.empty())
+      image.Add(Entry("root", StripPrefix(root, "root=")));
     for (std::string_view key : {"videoram", "parallel", "serial"}) add_if(key, Get(key));
     if (Get("monitor_path").Truthy()) {
       image.Add(Entry("monitor_path", Str("monitor_path")));
@@ -208,24 +213,65 @@ class VmBuilder {
   // configure_hvm. Unlike xm, options whose value is '' or [] are left out:
   // xend ignores them (XendConfig keeps only non-empty platform values).
   void AddHvm(Value& image) {
-    static constexpr std::string_view kKeys[] = {
-        "acpi", "apic", "boot", "actmem", "xenpaging_file", "xenpaging_extra", "device_model",
-        "display", "smbios_firmware", "acpi_firmware", "fda", "fdb", "gfx_passthru",
-        "guest_os_type", "hap", "hpet", "isa", "keymap", "localtime", "nestedhvm", "nographic",
-        "opengl", "oos", "pae", "pci_msitranslate", "pci_power_mgmt", "rtc_timeoffset", "sdl",
-        "soundhw", "stdvga", "timer_mode", "usb", "usbdevice", "vcpus", "vnc", "vncconsole",
-        "vncdisplay", "vnclisten", "vncunused", "vpt_align", "watchdog", "watchdog_action",
-        "xauthority", "xen_extended_power_mgmt", "xen_platform_pci", "memory_sharing"};
+    static constexpr std::string_view kKeys[] = {"acpi",
+                                                 "apic",
+                                                 "boot",
+                                                 "actmem",
+                                                 "xenpaging_file",
+                                                 "xenpaging_extra",
+                                                 "device_model",
+                                                 "display",
+                                                 "smbios_firmware",
+                                                 "acpi_firmware",
+                                                 "fda",
+                                                 "fdb",
+                                                 "gfx_passthru",
+                                                 "guest_os_type",
+                                                 "hap",
+                                                 "hpet",
+                                                 "isa",
+                                                 "keymap",
+                                                 "localtime",
+                                                 "nestedhvm",
+                                                 "nographic",
+                                                 "opengl",
+                                                 "oos",
+                                                 "pae",
+                                                 "pci_msitranslate",
+                                                 "pci_power_mgmt",
+                                                 "rtc_timeoffset",
+                                                 "sdl",
+                                                 "soundhw",
+                                                 "stdvga",
+                                                 "timer_mode",
+                                                 "usb",
+                                                 "usbdevice",
+                                                 "vcpus",
+                                                 "vnc",
+                                                 "vncconsole",
+                                                 "vncdisplay",
+                                                 "vnclisten",
+                                                 "vncunused",
+                                                 "vpt_align",
+                                                 "watchdog",
+                                                 "watchdog_action",
+                                                 "xauthority",
+                                                 "xen_extended_power_mgmt",
+                                                 "xen_platform_pci",
+                                                 "memory_sharing"};
     for (std::string_view key : kKeys) {
       PyValue v = Get(key);
-      if (v.is(Kind::kNone) && key == "display" && !options_.display.empty()) v = PyValue::Str(options_.display);
+      if (v.is(Kind::kNone) && key == "display" && !options_.display.empty())
+        v = PyValue::Str(options_.display);
       if (v.is(Kind::kNone) && key == "xauthority" && !options_.xauthority.empty())
         v = PyValue::Str(options_.xauthority);
       if (!IsEmpty(v)) image.Add(Entry(key, ToSxpItem(v)));
     }
     if (!IsEmpty(Get("vncpasswd"))) image.Add(Entry("vncpasswd", Str("vncpasswd")));
-    if (AsInteger(Get("extid")).value_or(0) == 1) image.Add(Entry("viridian", "1"));
-    else if (Get("viridian").Truthy()) image.Add(Entry("viridian", ToSxpItem(Get("viridian"))));
+    if (AsInteger(Get("extid")).value_or(0) == 1)
+      image.Add(Entry("viridian", "1"));
+    else if (Get("viridian").Truthy())
+      image.Add(Entry("viridian", ToSxpItem(Get("viridian"))));
   }
 
   Status AddDisks(Value& vm) {
@@ -235,8 +281,11 @@ class VmBuilder {
         return Fail("disk", "invalid disk specifier '" + spec +
                                 "' (expected UNAME,DEV,MODE[,BACKEND[,PROTOCOL]])");
       const std::string& uname = parts[0];
-      std::string type = uname.rfind("tap2:", 0) == 0 ? "tap2" : uname.rfind("tap:", 0) == 0 ? "tap" : "vbd";
-      Value vbd = Value::List({type, Entry("uname", uname), Entry("dev", parts[1]), Entry("mode", parts[2])});
+      std::string type = uname.rfind("tap2:", 0) == 0  ? "tap2"
+                         : uname.rfind("tap:", 0) == 0 ? "tap"
+                                                       : "vbd";
+      Value vbd = Value::List(
+          {type, Entry("uname", uname), Entry("dev", parts[1]), Entry("mode", parts[2])});
       if (parts.size() > 3 && !parts[3].empty()) vbd.Add(Entry("backend", parts[3]));
       if (parts.size() > 4 && !parts[4].empty()) vbd.Add(Entry("protocol", parts[4]));
       TXEND_RETURN_IF_ERROR(Check("disk", toolstack::ParseVbd(vbd).status()));
@@ -262,16 +311,20 @@ class VmBuilder {
       if (range.size() == 1) range.push_back(range[0]);
       bool hex = range.size() == 2;
       for (const std::string& r : range)
-        hex = hex && !r.empty() && r.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
-      if (!hex) return Fail("ioports", "invalid i/o port range '" + spec + "' (expected hex FROM[-TO])");
-      vm.Add(Entry("device", Value::List({"ioports", Entry("from", "0x" + range[0]), Entry("to", "0x" + range[1])})));
+        hex =
+            hex && !r.empty() && r.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+      if (!hex)
+        return Fail("ioports", "invalid i/o port range '" + spec + "' (expected hex FROM[-TO])");
+      vm.Add(Entry("device", Value::List({"ioports", Entry("from", "0x" + range[0]),
+                                          Entry("to", "0x" + range[1])})));
     }
     return Status::Ok();
   }
 
   Status AddIrqs(Value& vm) {
     for (const std::string& irq : Strings("irq")) {
-      if (!AsInteger(PyValue::Str(irq))) return Fail("irq", "expected an interrupt number, got '" + irq + "'");
+      if (!AsInteger(PyValue::Str(irq)))
+        return Fail("irq", "expected an interrupt number, got '" + irq + "'");
       vm.Add(Entry("device", Value::List({"irq", Entry("irq", irq)})));
     }
     return Status::Ok();
@@ -294,7 +347,8 @@ class VmBuilder {
   Status AddVifs(Value& vm) {
     std::vector<std::string> vifs = Strings("vif");
     int64_t nics = AsInteger(Get("nics")).value_or(-1);  // deprecated: pad with default vifs
-    while (nics > 0 && static_cast<int64_t>(vifs.size()) < nics && vifs.size() < 1024) vifs.emplace_back();
+    while (nics > 0 && static_cast<int64_t>(vifs.size()) < nics && vifs.size() < 1024)
+      vifs.emplace_back();
     for (const std::string& spec : vifs) {
       TXEND_ASSIGN_OR_RETURN(Pairs pairs, KeyValues("vif", spec));
       Value vif = Value::List({"vif"});
@@ -324,9 +378,12 @@ class VmBuilder {
     Value vtpm = Value::List({"vtpm"});
     for (auto& [key, value] : pairs) {
       if (key == "instance") {
-        if (value == "VTPMD") value = "0";
-        else if (!AsInteger(PyValue::Str(value))) return Fail("vtpm", "could not parse instance number '" + value + "'");
-        else if (*AsInteger(PyValue::Str(value)) == 0) return Fail("vtpm", "instance must not be 0");
+        if (value == "VTPMD")
+          value = "0";
+        else if (!AsInteger(PyValue::Str(value)))
+          return Fail("vtpm", "could not parse instance number '" + value + "'");
+        else if (*AsInteger(PyValue::Str(value)) == 0)
+          return Fail("vtpm", "instance must not be 0");
       }
       if (!value.empty()) vtpm.Add(Entry(key == "instance" ? "pref_instance" : key, value));
     }
@@ -346,13 +403,16 @@ class VmBuilder {
       }
       Value vfb = Value::List({"vfb"});
       for (const auto& [key, value] : pairs) {
-        if (!IsOneOf(key, {"vnclisten", "vncunused", "vncdisplay", "display", "videoram", "xauthority",
-                           "sdl", "vnc", "vncpasswd", "opengl", "keymap", "serial", "monitor"}))
+        if (!IsOneOf(key,
+                     {"vnclisten", "vncunused", "vncdisplay", "display", "videoram", "xauthority",
+                      "sdl", "vnc", "vncpasswd", "opengl", "keymap", "serial", "monitor"}))
           return Fail("vfb", "configuration option '" + key + "' unknown to vfbs");
         vfb.Add(Entry(key, value));
       }
-      if (!HasKey(pairs, "keymap") && Get("keymap").Truthy()) vfb.Add(Entry("keymap", Str("keymap")));
-      if (!HasKey(pairs, "display") && !options_.display.empty()) vfb.Add(Entry("display", options_.display));
+      if (!HasKey(pairs, "keymap") && Get("keymap").Truthy())
+        vfb.Add(Entry("keymap", Str("keymap")));
+      if (!HasKey(pairs, "display") && !options_.display.empty())
+        vfb.Add(Entry("display", options_.display));
       if (!HasKey(pairs, "xauthority") && !options_.xauthority.empty())
         vfb.Add(Entry("xauthority", options_.xauthority));
       TXEND_RETURN_IF_ERROR(Check("vfb", toolstack::ParseVfb(vfb).status()));

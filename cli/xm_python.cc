@@ -1,8 +1,8 @@
 // Python 2 value semantics for xm config files.
 #include "cli/xm_python.h"
 
-#include <charconv>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -13,8 +13,12 @@ namespace {
 
 using Kind = PyValue::Kind;
 
-Status TypeError(std::string message) { return Status::Error(EINVAL, "TypeError: " + std::move(message)); }
-Status ValueError(std::string message) { return Status::Error(EINVAL, "ValueError: " + std::move(message)); }
+Status TypeError(std::string message) {
+  return Status::Error(EINVAL, "TypeError: " + std::move(message));
+}
+Status ValueError(std::string message) {
+  return Status::Error(EINVAL, "ValueError: " + std::move(message));
+}
 Status Overflow() {
   return Status::Error(ERANGE, "OverflowError: integer overflow (config values are 64-bit)");
 }
@@ -22,7 +26,9 @@ Status ZeroDivision() {
   return Status::Error(EINVAL, "ZeroDivisionError: integer division or modulo by zero");
 }
 
-bool IsNumber(const PyValue& v) { return v.is(Kind::kBool) || v.is(Kind::kInt) || v.is(Kind::kFloat); }
+bool IsNumber(const PyValue& v) {
+  return v.is(Kind::kBool) || v.is(Kind::kInt) || v.is(Kind::kFloat);
+}
 bool IsSequence(const PyValue& v) { return v.is(Kind::kList) || v.is(Kind::kTuple); }
 double AsDouble(const PyValue& v) {
   return v.is(Kind::kFloat) ? v.as_float() : static_cast<double>(*AsInteger(v));
@@ -162,7 +168,8 @@ class Formatter {
       out += piece;
       if (out.size() > kMaxPyStringBytes) return ValueError("string too long (limit 1 MiB)");
     }
-    if (next_ < args_.size()) return TypeError("not all arguments converted during string formatting");
+    if (next_ < args_.size())
+      return TypeError("not all arguments converted during string formatting");
     return PyValue::Str(std::move(out));
   }
 
@@ -197,7 +204,8 @@ class Formatter {
     ++i;
     if (i < format_.size() && format_[i] == '(')
       return ValueError("format mappings like %(name)s are not supported");
-    while (i < format_.size() && std::string_view("-+ #0").find(format_[i]) != std::string_view::npos)
+    while (i < format_.size() &&
+           std::string_view("-+ #0").find(format_[i]) != std::string_view::npos)
       spec.flags += format_[i++];
     TXEND_ASSIGN_OR_RETURN(spec.width, StarOrNumber(i));
     if (spec.width < -1) {  // a negative '*' width means left-justify
@@ -209,7 +217,8 @@ class Formatter {
       TXEND_ASSIGN_OR_RETURN(spec.precision, StarOrNumber(i));
       if (spec.precision < 0) spec.precision = 0;
     }
-    while (i < format_.size() && std::string_view("hlL").find(format_[i]) != std::string_view::npos) ++i;
+    while (i < format_.size() && std::string_view("hlL").find(format_[i]) != std::string_view::npos)
+      ++i;
     if (i >= format_.size()) return ValueError("incomplete format");
     spec.conversion = format_[i];
     return spec;
@@ -247,14 +256,17 @@ class Formatter {
     if (c == 'c') {
       if (arg.is(Kind::kStr) && arg.as_str().size() == 1) return Pad(arg.as_str(), spec);
       auto n = AsInteger(arg);
-      if (!n || arg.is(Kind::kStr) || *n < 0 || *n > 255) return TypeError("%c requires int or char");
+      if (!n || arg.is(Kind::kStr) || *n < 0 || *n > 255)
+        return TypeError("%c requires int or char");
       return Pad(std::string(1, static_cast<char>(*n)), spec);
     }
     if (std::string_view("diuxXo").find(c) != std::string_view::npos) {
-      std::optional<int64_t> n =
-          arg.is(Kind::kFloat) ? std::optional<int64_t>(static_cast<int64_t>(arg.as_float())) : AsInteger(arg);
-      if (!n) return TypeError("%" + std::string(1, c) + " format: a number is required, not " +
-                               std::string(arg.TypeName()));
+      std::optional<int64_t> n = arg.is(Kind::kFloat)
+                                     ? std::optional<int64_t>(static_cast<int64_t>(arg.as_float()))
+                                     : AsInteger(arg);
+      if (!n)
+        return TypeError("%" + std::string(1, c) + " format: a number is required, not " +
+                         std::string(arg.TypeName()));
       char conv = c == 'i' || c == 'u' ? 'd' : c;
       if (conv != 'd' && *n < 0) {  // C prints negative hex/octal as unsigned; Python signs it
         Spec bare;
@@ -281,39 +293,58 @@ class Formatter {
 
 std::string_view PyValue::TypeName() const {
   switch (kind_) {
-    case Kind::kNone: return "NoneType";
-    case Kind::kBool: return "bool";
-    case Kind::kInt: return "int";
-    case Kind::kFloat: return "float";
-    case Kind::kStr: return "str";
-    case Kind::kList: return "list";
-    case Kind::kTuple: return "tuple";
+    case Kind::kNone:
+      return "NoneType";
+    case Kind::kBool:
+      return "bool";
+    case Kind::kInt:
+      return "int";
+    case Kind::kFloat:
+      return "float";
+    case Kind::kStr:
+      return "str";
+    case Kind::kList:
+      return "list";
+    case Kind::kTuple:
+      return "tuple";
   }
   return "object";
 }
 
 bool PyValue::Truthy() const {
   switch (kind_) {
-    case Kind::kNone: return false;
-    case Kind::kBool: return as_bool();
-    case Kind::kInt: return as_int() != 0;
-    case Kind::kFloat: return as_float() != 0;
-    case Kind::kStr: return !as_str().empty();
+    case Kind::kNone:
+      return false;
+    case Kind::kBool:
+      return as_bool();
+    case Kind::kInt:
+      return as_int() != 0;
+    case Kind::kFloat:
+      return as_float() != 0;
+    case Kind::kStr:
+      return !as_str().empty();
     case Kind::kList:
-    case Kind::kTuple: return !items().empty();
+    case Kind::kTuple:
+      return !items().empty();
   }
   return false;
 }
 
 std::string PyValue::Str() const {
   switch (kind_) {
-    case Kind::kNone: return "None";
-    case Kind::kBool: return as_bool() ? "True" : "False";
-    case Kind::kInt: return std::to_string(as_int());
-    case Kind::kFloat: return FloatStr(as_float(), false);
-    case Kind::kStr: return as_str();
+    case Kind::kNone:
+      return "None";
+    case Kind::kBool:
+      return as_bool() ? "True" : "False";
+    case Kind::kInt:
+      return std::to_string(as_int());
+    case Kind::kFloat:
+      return FloatStr(as_float(), false);
+    case Kind::kStr:
+      return as_str();
     case Kind::kList:
-    case Kind::kTuple: return SequenceRepr(*this);
+    case Kind::kTuple:
+      return SequenceRepr(*this);
   }
   return "";
 }
@@ -354,7 +385,9 @@ Result<PyValue> BinaryOp(std::string_view op, const PyValue& a, const PyValue& b
 Result<PyValue> UnaryOp(std::string_view op, const PyValue& v) {
   if (v.is(Kind::kFloat)) return PyValue::Float(op == "-" ? -v.as_float() : v.as_float());
   auto n = IsNumber(v) ? AsInteger(v) : std::nullopt;
-  if (!n) return TypeError("bad operand type for unary " + std::string(op) + ": '" + std::string(v.TypeName()) + "'");
+  if (!n)
+    return TypeError("bad operand type for unary " + std::string(op) + ": '" +
+                     std::string(v.TypeName()) + "'");
   if (op == "+") return PyValue::Int(*n);
   if (*n == INT64_MIN) return Overflow();
   return PyValue::Int(-*n);

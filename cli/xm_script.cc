@@ -17,10 +17,9 @@ constexpr int kMaxNesting = 100;
 
 bool IsKeyword(std::string_view name) {
   static constexpr std::array<std::string_view, 29> kKeywords = {
-      "and",    "as",     "assert", "break", "class",  "continue", "def",   "del",
-      "elif",   "else",   "except", "exec",  "finally", "for",     "from",  "global",
-      "if",     "import", "in",     "is",    "lambda", "not",      "or",    "pass",
-      "print",  "raise",  "return", "try",   "while"};
+      "and",    "as",   "assert",  "break", "class", "continue", "def",    "del",    "elif", "else",
+      "except", "exec", "finally", "for",   "from",  "global",   "if",     "import", "in",   "is",
+      "lambda", "not",  "or",      "pass",  "print", "raise",    "return", "try",    "while"};
   for (auto k : kKeywords)
     if (k == name) return true;
   return name == "with" || name == "yield";
@@ -46,7 +45,8 @@ Result<PyValue> BuiltinInt(const std::vector<PyValue>& args) {
 
 class Interpreter {
  public:
-  Interpreter(std::vector<Token> tokens, XmVariables& vars) : toks_(std::move(tokens)), vars_(vars) {}
+  Interpreter(std::vector<Token> tokens, XmVariables& vars)
+      : toks_(std::move(tokens)), vars_(vars) {}
 
   Status Run() {
     while (Cur().type != Type::kEnd) {
@@ -80,8 +80,8 @@ class Interpreter {
     if (t.type == Type::kName && IsKeyword(t.text))
       return Fail("unsupported Python construct '" + t.text +
                   "' (xm config files here are assignments of values)");
-    std::string what = t.type == Type::kNewline ? "end of line"
-                       : t.type == Type::kEnd   ? "end of file"
+    std::string what = t.type == Type::kNewline  ? "end of line"
+                       : t.type == Type::kEnd    ? "end of file"
                        : t.type == Type::kString ? "string " + PyValue::Str(t.text).Repr()
                                                  : "'" + t.text + "'";
     return Fail("syntax error: " + context + ", got " + what);
@@ -89,7 +89,8 @@ class Interpreter {
   static Status Fail(std::string message) { return Status::Error(EINVAL, std::move(message)); }
 
   Status Line() {
-    if (Cur().type == Type::kIndent) return Fail("unexpected indent (statements must start in column 1)");
+    if (Cur().type == Type::kIndent)
+      return Fail("unexpected indent (statements must start in column 1)");
     TXEND_RETURN_IF_ERROR(Statement());
     while (IsOp(";")) {
       ++pos_;
@@ -116,10 +117,13 @@ class Interpreter {
       if (t.text == "xm_vars" && IsOp(".", 1)) return XmVars();
       if (IsOp("=", 1)) return Assignment();
       if (IsOp(",", 1) && AssignsInStatement())
-        return Fail("tuple assignment (a, b = ...) is not supported; assign each variable on its own");
-      if (IsOp("+=", 1) || IsOp("-=", 1) || IsOp("*=", 1) || IsOp("%=", 1)) return AugmentedAssignment();
+        return Fail(
+            "tuple assignment (a, b = ...) is not supported; assign each variable on its own");
+      if (IsOp("+=", 1) || IsOp("-=", 1) || IsOp("*=", 1) || IsOp("%=", 1))
+        return AugmentedAssignment();
     }
-    TXEND_ASSIGN_OR_RETURN(PyValue ignored, TestList());  // an expression statement, e.g. a docstring
+    TXEND_ASSIGN_OR_RETURN(PyValue ignored,
+                           TestList());  // an expression statement, e.g. a docstring
     (void)ignored;
     return Status::Ok();
   }
@@ -128,7 +132,9 @@ class Interpreter {
   bool AssignsInStatement() const {
     for (size_t i = pos_; i < toks_.size(); ++i) {
       const Token& t = toks_[i];
-      if (t.type == Type::kNewline || t.type == Type::kEnd || (t.type == Type::kOp && t.text == ";")) return false;
+      if (t.type == Type::kNewline || t.type == Type::kEnd ||
+          (t.type == Type::kOp && t.text == ";"))
+        return false;
       if (t.type == Type::kOp && t.text == "=") return true;
     }
     return false;
@@ -137,7 +143,8 @@ class Interpreter {
   Status Assignment() {
     std::vector<std::pair<std::string, int>> targets;
     while (Cur().type == Type::kName && IsOp("=", 1)) {
-      if (IsKeyword(Cur().text) || Cur().text == "True" || Cur().text == "False" || Cur().text == "None")
+      if (IsKeyword(Cur().text) || Cur().text == "True" || Cur().text == "False" ||
+          Cur().text == "None")
         return Fail("cannot assign to '" + Cur().text + "'");
       targets.emplace_back(Cur().text, Cur().line);
       pos_ += 2;
@@ -223,7 +230,9 @@ class Interpreter {
       TXEND_ASSIGN_OR_RETURN(PyValue right, Term());
       TXEND_ASSIGN_OR_RETURN(left, BinaryOp(op, left, right));
     }
-    if (Cur().type == Type::kOp && std::string_view("== != < > <= >= <> & | ^ << >>").find(Cur().text) != std::string_view::npos)
+    if (Cur().type == Type::kOp &&
+        std::string_view("== != < > <= >= <> & | ^ << >>").find(Cur().text) !=
+            std::string_view::npos)
       return Fail("operator '" + Cur().text + "' is not supported in xm config files here");
     return left;
   }
@@ -264,7 +273,8 @@ class Interpreter {
     const Token& t = Cur();
     if (t.type == Type::kName && IsOp("(", 1)) return Call();
     if (t.type == Type::kName && IsOp(".", 1))
-      return Fail("attribute access (" + t.text + ".NAME) is not supported in xm config files here");
+      return Fail("attribute access (" + t.text +
+                  ".NAME) is not supported in xm config files here");
     TXEND_ASSIGN_OR_RETURN(PyValue v, Atom());
     if (IsOp("[")) return Fail("indexing and slicing are not supported in xm config files here");
     if (IsOp(".")) return Fail("attribute access is not supported in xm config files here");
@@ -293,16 +303,22 @@ class Interpreter {
   Result<PyValue> Atom() {
     const Token& t = Cur();
     switch (t.type) {
-      case Type::kInt: ++pos_; return PyValue::Int(t.int_value);
-      case Type::kFloat: ++pos_; return PyValue::Float(t.float_value);
+      case Type::kInt:
+        ++pos_;
+        return PyValue::Int(t.int_value);
+      case Type::kFloat:
+        ++pos_;
+        return PyValue::Float(t.float_value);
       case Type::kString: {
         std::string s;
         while (Cur().type == Type::kString) s += toks_[pos_++].text;  // "a" "b" == "ab"
         if (s.size() > kMaxPyStringBytes) return Fail("string too long (limit 1 MiB)");
         return PyValue::Str(std::move(s));
       }
-      case Type::kName: return Name();
-      default: break;
+      case Type::kName:
+        return Name();
+      default:
+        break;
     }
     if (IsOp("(")) return Parenthesised();
     if (IsOp("[")) return ListDisplay();
@@ -388,7 +404,8 @@ Status RunXmScript(std::string_view text, std::string_view filename, XmVariables
   Interpreter interpreter(std::move(*tokens), vars);
   Status st = interpreter.Run();
   if (st.ok()) return st;
-  return Status::Error(st.code(), file + ":" + std::to_string(interpreter.line()) + ": " + st.message());
+  return Status::Error(st.code(),
+                       file + ":" + std::to_string(interpreter.line()) + ": " + st.message());
 }
 
 }  // namespace txend::xm

@@ -22,7 +22,8 @@ class Lexer {
       TXEND_RETURN_IF_ERROR(Step());
     }
     if (depth_ > 0)
-      return ErrorAt(open_lines_.back(), "'" + std::string(1, open_chars_.back()) + "' is never closed");
+      return ErrorAt(open_lines_.back(),
+                     "'" + std::string(1, open_chars_.back()) + "' is never closed");
     EndLine();
     Push(Type::kEnd, "");
     return std::move(tokens_);
@@ -129,7 +130,8 @@ class Lexer {
     }
     std::string literal(text_.substr(start, pos_ - start));
     std::string digits = literal.substr(base == 10 ? 0 : 2);
-    if (!is_float && !digits.empty() && (digits.back() == 'L' || digits.back() == 'l')) digits.pop_back();
+    if (!is_float && !digits.empty() && (digits.back() == 'L' || digits.back() == 'l'))
+      digits.pop_back();
     if (is_float) return FloatLiteral(literal);
     if (base == 10 && digits.size() > 1 && digits[0] == '0') base = 8;  // Python 2: 0755
     int64_t value = 0;
@@ -196,15 +198,34 @@ class Lexer {
     }
     pos_ += 2;
     switch (c) {
-      case '\n': return Status::Ok();  // line continuation inside the string
-      case '\\': case '\'': case '"': out += c; return Status::Ok();
-      case 'a': out += '\a'; return Status::Ok();
-      case 'b': out += '\b'; return Status::Ok();
-      case 'f': out += '\f'; return Status::Ok();
-      case 'n': out += '\n'; return Status::Ok();
-      case 'r': out += '\r'; return Status::Ok();
-      case 't': out += '\t'; return Status::Ok();
-      case 'v': out += '\v'; return Status::Ok();
+      case '\n':
+        return Status::Ok();  // line continuation inside the string
+      case '\\':
+      case '\'':
+      case '"':
+        out += c;
+        return Status::Ok();
+      case 'a':
+        out += '\a';
+        return Status::Ok();
+      case 'b':
+        out += '\b';
+        return Status::Ok();
+      case 'f':
+        out += '\f';
+        return Status::Ok();
+      case 'n':
+        out += '\n';
+        return Status::Ok();
+      case 'r':
+        out += '\r';
+        return Status::Ok();
+      case 't':
+        out += '\t';
+        return Status::Ok();
+      case 'v':
+        out += '\v';
+        return Status::Ok();
       case 'x': {
         if (!std::isxdigit(static_cast<unsigned char>(Peek())) ||
             !std::isxdigit(static_cast<unsigned char>(Peek(1))))
@@ -213,23 +234,27 @@ class Lexer {
         pos_ += 2;
         return Status::Ok();
       }
-      default: break;
+      default:
+        break;
     }
     if (c >= '0' && c <= '7') {
       int value = c - '0';
-      for (int i = 0; i < 2 && Peek() >= '0' && Peek() <= '7'; ++i) value = value * 8 + (text_[pos_++] - '0');
+      for (int i = 0; i < 2 && Peek() >= '0' && Peek() <= '7'; ++i)
+        value = value * 8 + (text_[pos_++] - '0');
       out += static_cast<char>(value & 0xff);
       return Status::Ok();
     }
     out += '\\';  // unknown escapes stay as written, as in Python
-    if (c != '\0') out += c;
-    else --pos_;
+    if (c != '\0')
+      out += c;
+    else
+      --pos_;
     return Status::Ok();
   }
 
   Status Operator() {
-    static constexpr std::string_view kTwo[] = {"**", "//", "+=", "-=", "*=", "/=", "%=",
-                                                "==", "!=", "<=", ">=", "<<", ">>", "<>"};
+    static constexpr std::string_view kTwo[] = {
+        "**", "//", "+=", "-=", "*=", "/=", "%=", "==", "!=", "<=", ">=", "<<", ">>", "<>"};
     for (std::string_view op : kTwo) {
       if (text_.substr(pos_, 2) == op) {
         pos_ += 2;
@@ -239,9 +264,9 @@ class Lexer {
     }
     char c = Peek();
     if (std::string_view("+-*/%()[]{},=.;:<>&|^~@`").find(c) == std::string_view::npos) {
-      return Error("invalid character '" +
-                   (std::isprint(static_cast<unsigned char>(c)) ? std::string(1, c)
-                                                                : "\\x" + Hex(c)) + "'");
+      return Error(
+          "invalid character '" +
+          (std::isprint(static_cast<unsigned char>(c)) ? std::string(1, c) : "\\x" + Hex(c)) + "'");
     }
     if (c == '(' || c == '[' || c == '{') {
       ++depth_;

@@ -13,9 +13,18 @@
 namespace txend::xm {
 
 struct Token {
-  enum class Type { kName, kInt, kFloat, kString, kOp, kNewline, kIndent, kEnd };  // kIndent: an indented statement
+  enum class Type {
+    kName,
+    kInt,
+    kFloat,
+    kString,
+    kOp,
+    kNewline,
+    kIndent,
+    kEnd
+  };  // kIndent: an indented statement
   Type type = Type::kEnd;
-  std::string text;   // name, operator, or decoded string contents
+  std::string text;  // name, operator, or decoded string contents
   int64_t int_value = 0;
   double float_value = 0;
   int line = 1;

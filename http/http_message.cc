@@ -50,7 +50,8 @@ Result<std::string> UrlDecode(std::string_view text) {
     } else if (c == '%') {
       int hi = i + 2 < text.size() ? HexValue(text[i + 1]) : -1;
       int lo = i + 2 < text.size() ? HexValue(text[i + 2]) : -1;
-      if (hi < 0 || lo < 0) return Status::Error(EINVAL, "malformed %-escape in '" + std::string(text) + "'");
+      if (hi < 0 || lo < 0)
+        return Status::Error(EINVAL, "malformed %-escape in '" + std::string(text) + "'");
       out.push_back(static_cast<char>(hi * 16 + lo));
       i += 2;
     } else {

@@ -36,12 +36,12 @@ Result<std::string> UrlDecode(std::string_view text);
 Result<Params> ParseForm(std::string_view text);
 
 struct HttpRequest {
-  std::string method;              // "GET", "POST", ...
-  std::string path;                // decoded, without the query: "/xend/domain/demo"
-  Params params;                   // query parameters, then form-body parameters
-  std::string body;                // raw body
-  std::string peer;                // "unix" or the client's IP address
-  bool wants_html = false;         // Accept: text/html (a browser)
+  std::string method;       // "GET", "POST", ...
+  std::string path;         // decoded, without the query: "/xend/domain/demo"
+  Params params;            // query parameters, then form-body parameters
+  std::string body;         // raw body
+  std::string peer;         // "unix" or the client's IP address
+  bool wants_html = false;  // Accept: text/html (a browser)
 };
 
 struct HttpResponse {

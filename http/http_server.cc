@@ -1,13 +1,14 @@
 #include "http/http_server.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
+
+#include <sys/stat.h>
+#include <thread>
+#include <vector>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <thread>
-#include <vector>
 
 #include "http/request_decoder.h"
 
@@ -29,7 +30,8 @@ struct Shared {
   std::atomic<size_t> open_connections{0};
 };
 
-bhttp::response<bhttp::string_body> ToBeast(const HttpResponse& r, unsigned version, bool keep_alive) {
+bhttp::response<bhttp::string_body> ToBeast(const HttpResponse& r, unsigned version,
+                                            bool keep_alive) {
   bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
   res.set(bhttp::field::server, "txend");
   res.set(bhttp::field::content_type, r.content_type);
@@ -64,12 +66,14 @@ class Session : public std::enable_shared_from_this<Session<Protocol>> {
     parser_->body_limit(shared_.options.max_body_bytes);
     parser_->header_limit(kMaxHeaderBytes);
     stream_.expires_after(shared_.options.io_timeout);
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
-    if (ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset)
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+        ec == asio::error::connection_reset)
       return Close();
     if (ec == beast::error::timeout) {
       ++shared_.stats.timeouts;
@@ -77,31 +81,37 @@ class Session : public std::enable_shared_from_this<Session<Protocol>> {
     }
     if (ec == bhttp::error::body_limit)
       return Send(XendError(413, "request body larger than " +
-                                     std::to_string(shared_.options.max_body_bytes) + " bytes"), 11, false);
+                                     std::to_string(shared_.options.max_body_bytes) + " bytes"),
+                  11, false);
     if (ec) return Send(XendError(400, "malformed HTTP request: " + ec.message()), 11, false);
 
     auto req = parser_->release();
     unsigned version = req.version();
     bool keep_alive = req.keep_alive();
     ++shared_.stats.requests;
-    asio::post(*shared_.workers, [self = this->shared_from_this(), req = std::move(req), version, keep_alive] {
-      auto decoded = DecodeRequest(req, self->peer_);
-      HttpResponse response = decoded.ok() ? self->shared_.handler(*decoded)
-                                           : XendError(400, decoded.status().message());
-      asio::post(self->stream_.get_executor(), [self, response = std::move(response), version, keep_alive] {
-        self->Send(response, version, keep_alive);
-      });
-    });
+    asio::post(*shared_.workers,
+               [self = this->shared_from_this(), req = std::move(req), version, keep_alive] {
+                 auto decoded = DecodeRequest(req, self->peer_);
+                 HttpResponse response = decoded.ok() ? self->shared_.handler(*decoded)
+                                                      : XendError(400, decoded.status().message());
+                 asio::post(self->stream_.get_executor(),
+                            [self, response = std::move(response), version, keep_alive] {
+                              self->Send(response, version, keep_alive);
+                            });
+               });
   }
 
   void Send(const HttpResponse& response, unsigned version, bool keep_alive) {
     if (response.status >= 400) ++shared_.stats.error_replies;
-    auto res = std::make_shared<bhttp::response<bhttp::string_body>>(ToBeast(response, version, keep_alive));
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
+        ToBeast(response, version, keep_alive));
     stream_.expires_after(shared_.options.io_timeout);
-    bhttp::async_write(stream_, *res, [self = this->shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
-      if (ec || !keep_alive) return self->Close();
-      self->Read();
-    });
+    bhttp::async_write(
+        stream_, *res,
+        [self = this->shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
+          if (ec || !keep_alive) return self->Close();
+          self->Read();
+        });
   }
 
   void Close() {
@@ -124,12 +134,13 @@ class Listener : public std::enable_shared_from_this<Listener<Protocol>> {
       : ioc_(ioc), acceptor_(std::move(acceptor)), shared_(shared) {}
 
   void Accept() {
-    acceptor_.async_accept(asio::make_strand(ioc_),
-                           [self = this->shared_from_this()](beast::error_code ec, typename Protocol::socket s) {
-                             if (ec == asio::error::operation_aborted) return;
-                             if (!ec) self->Serve(std::move(s));
-                             self->Accept();
-                           });
+    acceptor_.async_accept(
+        asio::make_strand(ioc_),
+        [self = this->shared_from_this()](beast::error_code ec, typename Protocol::socket s) {
+          if (ec == asio::error::operation_aborted) return;
+          if (!ec) self->Serve(std::move(s));
+          self->Accept();
+        });
   }
 
   void Cancel() {
@@ -146,7 +157,8 @@ class Listener : public std::enable_shared_from_this<Listener<Protocol>> {
       return session->RefuseWith(XendError(503, "too many connections"));
     if constexpr (std::is_same_v<Protocol, tcp>) {
       if (!shared_.options.hosts_allow.Allows(peer))
-        return session->RefuseWith(XendError(403, "client " + peer + " is not in xend-hosts-allow"));
+        return session->RefuseWith(
+            XendError(403, "client " + peer + " is not in xend-hosts-allow"));
     }
     session->Start();
   }
@@ -224,13 +236,15 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(ServerOptions options, Han
   const ServerOptions& opts = impl->shared.options;
   if (!opts.unix_socket.empty()) {
     TXEND_ASSIGN_OR_RETURN(auto acceptor, BindUnix(impl->ioc, opts.unix_socket, opts.unix_mode));
-    impl->unix_listener = std::make_shared<Listener<local>>(impl->ioc, std::move(acceptor), impl->shared);
+    impl->unix_listener =
+        std::make_shared<Listener<local>>(impl->ioc, std::move(acceptor), impl->shared);
     impl->unix_listener->Accept();
   }
   if (opts.tcp) {
     TXEND_ASSIGN_OR_RETURN(auto acceptor, BindTcp(impl->ioc, *opts.tcp));
     impl->tcp_port = acceptor.local_endpoint().port();
-    impl->tcp_listener = std::make_shared<Listener<tcp>>(impl->ioc, std::move(acceptor), impl->shared);
+    impl->tcp_listener =
+        std::make_shared<Listener<tcp>>(impl->ioc, std::move(acceptor), impl->shared);
     impl->tcp_listener->Accept();
   }
   Impl* raw = impl.get();
@@ -244,7 +258,8 @@ HttpServer::~HttpServer() {
   impl_->workers.join();
   impl_->ioc.stop();
   for (auto& t : impl_->io_threads) t.join();
-  if (!impl_->shared.options.unix_socket.empty()) ::unlink(impl_->shared.options.unix_socket.c_str());
+  if (!impl_->shared.options.unix_socket.empty())
+    ::unlink(impl_->shared.options.unix_socket.c_str());
 }
 
 uint16_t HttpServer::tcp_port() const { return impl_->tcp_port; }

@@ -23,10 +23,10 @@ struct TcpEndpoint {
 };
 
 struct ServerOptions {
-  std::string unix_socket;            // empty: no unix listener
-  unsigned unix_mode = 0600;          // root-only by default
-  std::optional<TcpEndpoint> tcp;     // off unless set
-  HostAllowList hosts_allow;          // TCP clients only
+  std::string unix_socket;         // empty: no unix listener
+  unsigned unix_mode = 0600;       // root-only by default
+  std::optional<TcpEndpoint> tcp;  // off unless set
+  HostAllowList hosts_allow;       // TCP clients only
   size_t max_body_bytes = 1 << 20;
   size_t max_connections = 512;
   std::chrono::milliseconds io_timeout{30000};  // per read or write

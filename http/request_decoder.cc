@@ -6,7 +6,8 @@ Result<HttpRequest> DecodeRequest(const BeastRequest& req, const std::string& pe
   namespace bhttp = boost::beast::http;
   HttpRequest out;
   out.method = std::string(req.method_string());
-  TXEND_ASSIGN_OR_RETURN(auto target, ParseTarget(std::string_view(req.target().data(), req.target().size())));
+  TXEND_ASSIGN_OR_RETURN(auto target,
+                         ParseTarget(std::string_view(req.target().data(), req.target().size())));
   out.path = std::move(target.first);
   out.params = std::move(target.second);
   out.body = req.body();
@@ -14,7 +15,8 @@ Result<HttpRequest> DecodeRequest(const BeastRequest& req, const std::string& pe
   auto accept = req[bhttp::field::accept];
   out.wants_html = accept.find("text/html") != boost::beast::string_view::npos;
   auto ctype = req[bhttp::field::content_type];
-  if (out.method == "POST" && (ctype.empty() || ctype.starts_with("application/x-www-form-urlencoded"))) {
+  if (out.method == "POST" &&
+      (ctype.empty() || ctype.starts_with("application/x-www-form-urlencoded"))) {
     TXEND_ASSIGN_OR_RETURN(Params form, ParseForm(out.body));
     out.params.Merge(form);
   }

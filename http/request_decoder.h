@@ -3,9 +3,10 @@
 // Pure, so the HTTP request path is fuzzed without sockets.
 #pragma once
 
-#include <boost/beast/http.hpp>
 #include <cstddef>
 #include <string>
+
+#include <boost/beast/http.hpp>
 
 #include "base/result.h"
 #include "http/http_message.h"

@@ -63,8 +63,8 @@ class Parser {
     return ErrorAt(line_, col_, what, code);
   }
   static Status ErrorAt(int line, int col, const std::string& what, int code = EINVAL) {
-    return Status::Error(code, "sxp:" + std::to_string(line) + ":" + std::to_string(col) +
-                                   ": " + what);
+    return Status::Error(code,
+                         "sxp:" + std::to_string(line) + ":" + std::to_string(col) + ": " + what);
   }
 
   void SkipBlanks() {
@@ -133,16 +133,36 @@ class Parser {
   Status ParseEscape(std::string& out) {
     char c = Next();
     switch (c) {
-      case 'a': out += '\a'; return Status::Ok();
-      case 'b': out += '\b'; return Status::Ok();
-      case 't': out += '\t'; return Status::Ok();
-      case 'n': out += '\n'; return Status::Ok();
-      case 'v': out += '\v'; return Status::Ok();
-      case 'f': out += '\f'; return Status::Ok();
-      case 'r': out += '\r'; return Status::Ok();
-      case '\\': case '\'': case '"': out += c; return Status::Ok();
-      case 'x': return ParseHexEscape(out);
-      default: break;
+      case 'a':
+        out += '\a';
+        return Status::Ok();
+      case 'b':
+        out += '\b';
+        return Status::Ok();
+      case 't':
+        out += '\t';
+        return Status::Ok();
+      case 'n':
+        out += '\n';
+        return Status::Ok();
+      case 'v':
+        out += '\v';
+        return Status::Ok();
+      case 'f':
+        out += '\f';
+        return Status::Ok();
+      case 'r':
+        out += '\r';
+        return Status::Ok();
+      case '\\':
+      case '\'':
+      case '"':
+        out += c;
+        return Status::Ok();
+      case 'x':
+        return ParseHexEscape(out);
+      default:
+        break;
     }
     if (c >= '0' && c <= '7') return ParseOctalEscape(c, out);
     out += '\\';  // unknown escape: kept literally (xend dropped the character)
@@ -154,8 +174,8 @@ class Parser {
     int value = 0, digits = 0;
     while (digits < 2 && !AtEnd() && std::isxdigit(static_cast<unsigned char>(Peek()))) {
       char d = Next();
-      value = value * 16 + (std::isdigit(static_cast<unsigned char>(d)) ? d - '0'
-                                                                        : (d | 0x20) - 'a' + 10);
+      value = value * 16 +
+              (std::isdigit(static_cast<unsigned char>(d)) ? d - '0' : (d | 0x20) - 'a' + 10);
       ++digits;
     }
     if (digits == 0) return Error("invalid \\x escape: no hex digits");

@@ -141,9 +141,7 @@ bool IsBareAtom(std::string_view s) {
   return true;
 }
 
-std::string FormatAtom(std::string_view s) {
-  return IsBareAtom(s) ? std::string(s) : QuoteAtom(s);
-}
+std::string FormatAtom(std::string_view s) { return IsBareAtom(s) ? std::string(s) : QuoteAtom(s); }
 
 std::string ToString(const Value& v) {
   std::string out;

@@ -21,9 +21,9 @@ class Value {
  public:
   using Items = std::vector<Value>;
 
-  Value() : v_(Items{}) {}                              // the empty list
-  Value(std::string atom) : v_(std::move(atom)) {}      // NOLINT: implicit by design
-  Value(const char* atom) : v_(std::string(atom)) {}    // NOLINT
+  Value() : v_(Items{}) {}                                 // the empty list
+  Value(std::string atom) : v_(std::move(atom)) {}         // NOLINT: implicit by design
+  Value(const char* atom) : v_(std::string(atom)) {}       // NOLINT
   Value(std::string_view atom) : v_(std::string(atom)) {}  // NOLINT
   static Value List(Items items = {}) { return Value(std::move(items)); }
   // The decimal atom of an integer ("42").

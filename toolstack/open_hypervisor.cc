@@ -10,7 +10,8 @@ Result<HypervisorKind> ParseHypervisorKind(std::string_view name) {
   if (name == "auto") return HypervisorKind::kAuto;
   if (name == "sim") return HypervisorKind::kSim;
   if (name == "xen") return HypervisorKind::kXen;
-  return Status::Error(EINVAL, "unknown hypervisor '" + std::string(name) + "' (want auto, sim or xen)");
+  return Status::Error(EINVAL,
+                       "unknown hypervisor '" + std::string(name) + "' (want auto, sim or xen)");
 }
 
 HypervisorKind ResolveHypervisorKind(HypervisorKind kind, const std::string& privcmd_path) {

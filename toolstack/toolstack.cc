@@ -8,32 +8,34 @@ namespace {
 
 constexpr const char* kDom0Uuid = "00000000-0000-0000-0000-000000000000";
 
-int StateOf(const Result<std::string>& r) {
-  return r.ok() ? std::atoi(r->c_str()) : 0;
-}
+int StateOf(const Result<std::string>& r) { return r.ok() ? std::atoi(r->c_str()) : 0; }
 
 }  // namespace
 
-Toolstack::Toolstack(xs::Connection& xs, Hypervisor& hv, ToolstackOptions options, std::unique_ptr<DomainRegistry> reg)
+Toolstack::Toolstack(xs::Connection& xs, Hypervisor& hv, ToolstackOptions options,
+                     std::unique_ptr<DomainRegistry> reg)
     : xs_(xs), hv_(hv), options_(std::move(options)), registry_(std::move(reg)) {
   if (!options_.random) options_.random = SystemRandomBytes();
   if (!options_.wall_clock)
     options_.wall_clock = [] {
-      return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+      return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
     };
 }
 
-Result<std::unique_ptr<Toolstack>> Toolstack::Open(xs::Connection& xs, Hypervisor& hv, ToolstackOptions options) {
+Result<std::unique_ptr<Toolstack>> Toolstack::Open(xs::Connection& xs, Hypervisor& hv,
+                                                   ToolstackOptions options) {
   TXEND_ASSIGN_OR_RETURN(auto registry, DomainRegistry::Open(options.state_dir));
   std::unique_ptr<Toolstack> t(new Toolstack(xs, hv, std::move(options), std::move(registry)));
   TXEND_RETURN_IF_ERROR(t->Recover());
   Toolstack* raw = t.get();
   t->events_thread_ = std::thread([raw] { raw->EventLoop(); });
-  TXEND_ASSIGN_OR_RETURN(xs::Watch w, xs.AddWatch("@releaseDomain", [raw](const std::string&, const std::string&) {
-    std::lock_guard lock(raw->events_mu_);
-    raw->events_pending_ = true;
-    raw->events_cv_.notify_one();
-  }));
+  TXEND_ASSIGN_OR_RETURN(
+      xs::Watch w, xs.AddWatch("@releaseDomain", [raw](const std::string&, const std::string&) {
+        std::lock_guard lock(raw->events_mu_);
+        raw->events_pending_ = true;
+        raw->events_cv_.notify_one();
+      }));
   t->release_watch_.emplace(std::move(w));
   return t;
 }
@@ -61,8 +63,9 @@ Status Toolstack::Recover() {
     ours.emplace_back(info, *config);
     start_paths.push_back(VmPath(config->uuid) + "/start_time");
   }
-  std::vector<xs::Transaction::NodeWrite> writes = {{DomainHome(0) + "/name", "Domain-0", std::nullopt},
-                                                    {DomainHome(0) + "/domid", "0", std::nullopt}};
+  std::vector<xs::Transaction::NodeWrite> writes = {
+      {DomainHome(0) + "/name", "Domain-0", std::nullopt},
+      {DomainHome(0) + "/domid", "0", std::nullopt}};
   {
     TXEND_ASSIGN_OR_RETURN(auto snap, xs::Snapshot::Begin(xs_));
     auto starts = snap.ReadMany(start_paths);
@@ -141,7 +144,8 @@ static DomainRecord RecordOf(const RegisteredDomain& d, std::optional<DomainInfo
   if (r.info) {
     auto devices = DevicesOf(d.config);
     if (devices.ok())
-      for (const auto& ref : *devices) r.devices.push_back({ref, 0, 0, ref.BackendPath(r.info->domid)});
+      for (const auto& ref : *devices)
+        r.devices.push_back({ref, 0, 0, ref.BackendPath(r.info->domid)});
   }
   return r;
 }
@@ -162,10 +166,11 @@ Result<std::vector<DomainRecord>> Toolstack::List(xs::ReadContext& snapshot) {
     records.push_back(RecordOf(d, std::move(info)));
   }
   ReadXenstoreState(snapshot, records);
-  std::sort(records.begin() + (records.empty() ? 0 : 1), records.end(), [](const DomainRecord& a, const DomainRecord& b) {
-    if (a.info.has_value() != b.info.has_value()) return a.info.has_value();
-    return a.info ? a.info->domid < b.info->domid : a.config.name < b.config.name;
-  });
+  std::sort(records.begin() + (records.empty() ? 0 : 1), records.end(),
+            [](const DomainRecord& a, const DomainRecord& b) {
+              if (a.info.has_value() != b.info.has_value()) return a.info.has_value();
+              return a.info ? a.info->domid < b.info->domid : a.config.name < b.config.name;
+            });
   return records;
 }
 
@@ -178,8 +183,10 @@ Result<DomainRecord> Toolstack::Get(xs::ReadContext& snapshot, std::string_view 
   std::optional<DomainInfo> info;
   if (d.domid) {
     auto i = hv_.GetDomainInfo(*d.domid);
-    if (i.ok()) info = *i;
-    else if (!d.managed) return Status::Error(ESRCH, "Domain '" + std::string(ref) + "' does not exist.");
+    if (i.ok())
+      info = *i;
+    else if (!d.managed)
+      return Status::Error(ESRCH, "Domain '" + std::string(ref) + "' does not exist.");
   }
   std::vector<DomainRecord> one{RecordOf(d, std::move(info))};
   ReadXenstoreState(snapshot, one);
@@ -196,7 +203,8 @@ Result<NodeRecord> Toolstack::Node() {
 
 Result<std::string> Toolstack::Dmesg(bool clear) { return hv_.ReadConsoleRing(clear); }
 
-Result<std::vector<Toolstack::DeviceDetail>> Toolstack::DeviceDetails(xs::ReadContext& snap, std::string_view ref,
+Result<std::vector<Toolstack::DeviceDetail>> Toolstack::DeviceDetails(xs::ReadContext& snap,
+                                                                      std::string_view ref,
                                                                       std::string_view type) {
   TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
   std::string dir = DomainHome(*d.domid) + "/device/" + std::string(type);
@@ -256,7 +264,8 @@ void Toolstack::HandleDomainExits() {
       continue;
     }
     const DomainInfo& info = it->second;
-    bool exited = info.crashed || (info.shutdown && info.shutdown_reason != ShutdownReason::kSuspend);
+    bool exited =
+        info.crashed || (info.shutdown && info.shutdown_reason != ShutdownReason::kSuspend);
     if (exited) OnDomainExit(d, info);
   }
 }

@@ -22,12 +22,12 @@
 #include <vector>
 
 #include "toolstack/config/domain_config.h"
+#include "toolstack/config/random_ids.h"
 #include "toolstack/domain/domain_registry.h"
 #include "toolstack/hypervisor/hypervisor.h"
-#include "toolstack/migration/migration.h"
-#include "toolstack/config/random_ids.h"
-#include "toolstack/migration/tcp_socket.h"
 #include "toolstack/layout/xenstore_layout.h"
+#include "toolstack/migration/migration.h"
+#include "toolstack/migration/tcp_socket.h"
 #include "toolstack/xs/connection.h"
 #include "toolstack/xs/transaction.h"
 
@@ -35,16 +35,16 @@ namespace txend::toolstack {
 
 struct ToolstackOptions {
   std::string state_dir = "/var/lib/txend";
-  std::chrono::milliseconds device_timeout{10000};  // backends must report within this
-  std::chrono::milliseconds shutdown_timeout{60000}; // for save's suspend
-  RandomBytes random;                               // uuids and MACs; default SystemRandomBytes()
-  std::function<double()> wall_clock;               // seconds since the epoch; default system clock
+  std::chrono::milliseconds device_timeout{10000};    // backends must report within this
+  std::chrono::milliseconds shutdown_timeout{60000};  // for save's suspend
+  RandomBytes random;                                 // uuids and MACs; default SystemRandomBytes()
+  std::function<double()> wall_clock;  // seconds since the epoch; default system clock
 };
 
 // A device as xenstore shows it.
 struct DeviceStatus {
   DeviceRef ref;
-  int backend_state = 0;   // XenbusState
+  int backend_state = 0;  // XenbusState
   int frontend_state = 0;
   std::string backend_path;
 };
@@ -71,7 +71,8 @@ class Toolstack {
  public:
   // Rebuilds its view from xenstore (one snapshot), the hypervisor and the
   // state directory, and starts handling @releaseDomain.
-  static Result<std::unique_ptr<Toolstack>> Open(xs::Connection& xs, Hypervisor& hv, ToolstackOptions options);
+  static Result<std::unique_ptr<Toolstack>> Open(xs::Connection& xs, Hypervisor& hv,
+                                                 ToolstackOptions options);
   ~Toolstack();
 
   // Queries, inside the caller's snapshot.
@@ -84,22 +85,26 @@ class Toolstack {
     uint32_t devid = 0;
     std::vector<std::pair<std::string, std::string>> nodes;
   };
-  Result<std::vector<DeviceDetail>> DeviceDetails(xs::ReadContext& snapshot, std::string_view ref, std::string_view type);
+  Result<std::vector<DeviceDetail>> DeviceDetails(xs::ReadContext& snapshot, std::string_view ref,
+                                                  std::string_view type);
   Result<std::vector<VcpuInfo>> Vcpus(std::string_view ref);
 
   // Lifecycle.
   Result<uint32_t> Create(DomainConfig config, bool paused);
   Status Destroy(std::string_view ref);
-  Status Shutdown(std::string_view ref, std::string_view reason);  // poweroff, reboot, halt, suspend
+  Status Shutdown(std::string_view ref,
+                  std::string_view reason);  // poweroff, reboot, halt, suspend
   Status Pause(std::string_view ref);
   Status Unpause(std::string_view ref);
   Status Rename(std::string_view ref, const std::string& new_name);
   Status SetMemoryTarget(std::string_view ref, uint64_t mib);
   Status SetMaxMemory(std::string_view ref, uint64_t mib);
   Status SetVcpus(std::string_view ref, uint32_t count);
-  Status PinVcpu(std::string_view ref, std::string_view vcpu, std::string_view cpus);  // vcpu: number or "all"
+  Status PinVcpu(std::string_view ref, std::string_view vcpu,
+                 std::string_view cpus);  // vcpu: number or "all"
   Result<SchedCredit> GetSchedCredit(std::string_view ref);
-  Status SetSchedCredit(std::string_view ref, std::optional<uint32_t> weight, std::optional<uint32_t> cap);
+  Status SetSchedCredit(std::string_view ref, std::optional<uint32_t> weight,
+                        std::optional<uint32_t> cap);
   Status Save(std::string_view ref, const std::string& path);
   Result<uint32_t> Restore(const std::string& path, bool paused);
   Status DumpCore(std::string_view ref, const std::string& path);
@@ -112,12 +117,14 @@ class Toolstack {
   // confirms; ReceiveMigration serves one incoming connection and leaves
   // nothing behind when it fails. Both hold the lifecycle lock throughout.
   Result<MigrationResult> Migrate(std::string_view ref, const MigrateRequest& request);
-  Result<IncomingMigration> ReceiveMigration(TcpSocket& socket, std::chrono::milliseconds io_timeout);
+  Result<IncomingMigration> ReceiveMigration(TcpSocket& socket,
+                                             std::chrono::milliseconds io_timeout);
 
   // Devices: `device` is xend's (vbd ...)/(vif ...) SXP.
   Status AttachDevice(std::string_view ref, const sxp::Value& device);
   // `dev`: a vbd's name (xvdb) or number, a vif's index.
-  Status DetachDevice(std::string_view ref, std::string_view type, std::string_view dev, bool force);
+  Status DetachDevice(std::string_view ref, std::string_view type, std::string_view dev,
+                      bool force);
 
   // Managed domains.
   Status New(DomainConfig config);
@@ -128,13 +135,15 @@ class Toolstack {
   void HandleDomainExits();
 
  private:
-  Toolstack(xs::Connection& xs, Hypervisor& hv, ToolstackOptions options, std::unique_ptr<DomainRegistry> reg);
+  Toolstack(xs::Connection& xs, Hypervisor& hv, ToolstackOptions options,
+            std::unique_ptr<DomainRegistry> reg);
   Status Recover();
   Result<RegisteredDomain> Running(std::string_view ref) const;
   // Creates a domain, building it or (restore_fd >= 0) restoring its image from the fd.
   Result<uint32_t> CreateLocked(DomainConfig config, bool paused, int restore_fd);
   Status WaitSuspended(uint32_t domid, const std::string& name);
-  // Lets a domain whose save failed run on (hypervisor and xenstore); a no-op unless it is suspended.
+  // Lets a domain whose save failed run on (hypervisor and xenstore); a no-op unless it is
+  // suspended.
   void ResumeIfSuspended(uint32_t domid);
   // Waits (watches, not polling) until every device's frontend and backend are Connected.
   Status WaitDevicesConnected(uint32_t domid, const std::vector<DeviceRef>& devices);

@@ -1,9 +1,10 @@
 #include "txend/daemon_options.h"
 
-#include <CLI/CLI.hpp>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include <CLI/CLI.hpp>
 
 #include "sxp/sxp.h"
 
@@ -23,7 +24,8 @@ Result<uint16_t> Port(const std::string& text) {
 }
 
 // "[ADDR:]PORT" as --tcp and --relocation take it.
-Result<TcpEndpoint> Endpoint(const std::string& text, const std::string& default_address = "127.0.0.1") {
+Result<TcpEndpoint> Endpoint(const std::string& text,
+                             const std::string& default_address = "127.0.0.1") {
   TcpEndpoint e{default_address, 0};
   size_t colon = text.rfind(':');
   if (colon != std::string::npos) e.address = text.substr(0, colon);
@@ -56,31 +58,56 @@ Status ApplyConfigText(const std::string& text, DaemonOptions& o) {
     if (!e.is_list() || e.items().size() != 2 || !e.items()[1].is_atom())
       return Status::Error(EINVAL, "config entry " + sxp::ToString(e) + " is not (name value)");
     std::string key(sxp::Name(e)), value = e.items()[1].atom();
-    if (key == "xend-http-server") http = Yes(value);
-    else if (key == "xend-port") { TXEND_ASSIGN_OR_RETURN(tcp.port, Port(value)); }
-    else if (key == "xend-address") tcp.address = value.empty() ? "0.0.0.0" : value;
-    else if (key == "xend-unix-server") { if (!Yes(value)) o.unix_socket.clear(); }
-    else if (key == "xend-unix-path") o.unix_socket = value;
-    else if (key == "xend-hosts-allow") o.hosts_allow = value;
-    else if (key == "logfile") o.log_file = value;
-    else if (key == "txend-xenstored") o.xenstored = value;
-    else if (key == "txend-hypervisor") o.hypervisor = value;
-    else if (key == "txend-state-dir") o.state_dir = value;
-    else if (key == "device-create-timeout") o.device_timeout_s = std::atoi(value.c_str());
-    else if (key == "xend-relocation-server") o.relocation.enabled = Yes(value);
-    else if (key == "xend-relocation-port") { TXEND_ASSIGN_OR_RETURN(o.relocation.endpoint.port, Port(value)); }
-    else if (key == "xend-relocation-address") o.relocation.endpoint.address = o.relocation.ssl_endpoint.address = value.empty() ? "0.0.0.0" : value;
-    else if (key == "xend-relocation-hosts-allow") o.relocation.hosts_allow = value;
-    else if (key == "xend-relocation-ssl-server") o.relocation.ssl_enabled = Yes(value);
-    else if (key == "xend-relocation-ssl-port") { TXEND_ASSIGN_OR_RETURN(o.relocation.ssl_endpoint.port, Port(value)); }
-    else if (key == "xend-relocation-server-ssl-cert-file") o.relocation.ssl_cert_file = InConfigDir(value);
-    else if (key == "xend-relocation-server-ssl-key-file") o.relocation.ssl_key_file = InConfigDir(value);
-    else if (key == "txend-relocation-ssl-ca-file") o.relocation.ssl_ca_file = InConfigDir(value);
-    else if (key == "txend-relocation-timeout") { TXEND_ASSIGN_OR_RETURN(o.relocation.io_timeout_s, Seconds(value)); }
+    if (key == "xend-http-server")
+      http = Yes(value);
+    else if (key == "xend-port") {
+      TXEND_ASSIGN_OR_RETURN(tcp.port, Port(value));
+    } else if (key == "xend-address")
+      tcp.address = value.empty() ? "0.0.0.0" : value;
+    else if (key == "xend-unix-server") {
+      if (!Yes(value)) o.unix_socket.clear();
+    } else if (key == "xend-unix-path")
+      o.unix_socket = value;
+    else if (key == "xend-hosts-allow")
+      o.hosts_allow = value;
+    else if (key == "logfile")
+      o.log_file = value;
+    else if (key == "txend-xenstored")
+      o.xenstored = value;
+    else if (key == "txend-hypervisor")
+      o.hypervisor = value;
+    else if (key == "txend-state-dir")
+      o.state_dir = value;
+    else if (key == "device-create-timeout")
+      o.device_timeout_s = std::atoi(value.c_str());
+    else if (key == "xend-relocation-server")
+      o.relocation.enabled = Yes(value);
+    else if (key == "xend-relocation-port") {
+      TXEND_ASSIGN_OR_RETURN(o.relocation.endpoint.port, Port(value));
+    } else if (key == "xend-relocation-address")
+      o.relocation.endpoint.address = o.relocation.ssl_endpoint.address =
+          value.empty() ? "0.0.0.0" : value;
+    else if (key == "xend-relocation-hosts-allow")
+      o.relocation.hosts_allow = value;
+    else if (key == "xend-relocation-ssl-server")
+      o.relocation.ssl_enabled = Yes(value);
+    else if (key == "xend-relocation-ssl-port") {
+      TXEND_ASSIGN_OR_RETURN(o.relocation.ssl_endpoint.port, Port(value));
+    } else if (key == "xend-relocation-server-ssl-cert-file")
+      o.relocation.ssl_cert_file = InConfigDir(value);
+    else if (key == "xend-relocation-server-ssl-key-file")
+      o.relocation.ssl_key_file = InConfigDir(value);
+    else if (key == "txend-relocation-ssl-ca-file")
+      o.relocation.ssl_ca_file = InConfigDir(value);
+    else if (key == "txend-relocation-timeout") {
+      TXEND_ASSIGN_OR_RETURN(o.relocation.io_timeout_s, Seconds(value));
+    }
     // Other xend settings (vnc, network scripts...) are accepted and ignored.
   }
-  if (http) o.tcp = tcp;
-  else o.tcp.reset();
+  if (http)
+    o.tcp = tcp;
+  else
+    o.tcp.reset();
   return Status::Ok();
 }
 
@@ -91,33 +118,50 @@ Result<DaemonOptions> ParseDaemonOptions(int argc, const char* const* argv, std:
   bool no_unix = false;
   app.add_flag("--no-fork", o.no_fork, "stay in the foreground");
   app.add_option("--config", o.config_file, "xend-config.sxp-style settings file");
-  app.add_option("--unix-socket", unix_socket, "the API's unix socket (default /var/lib/xend/xend-socket)");
+  app.add_option("--unix-socket", unix_socket,
+                 "the API's unix socket (default /var/lib/xend/xend-socket)");
   app.add_flag("--no-unix-socket", no_unix, "serve no unix socket");
   app.add_option("--tcp", tcp, "also serve TCP on [ADDR:]PORT (ADDR defaults to 127.0.0.1)");
   app.add_option("--hosts-allow", hosts_allow, "space-separated regexes of allowed TCP clients");
-  app.add_option("--xenstored", o.xenstored, "xenstored socket; a bundled xsd is started there if none answers")
+  app.add_option("--xenstored", o.xenstored,
+                 "xenstored socket; a bundled xsd is started there if none answers")
       ->capture_default_str();
-  app.add_option("--domain-sockets", o.domain_sockets, "directory of xsd's per-domain sockets (simulated guests)");
-  app.add_option("--hypervisor", o.hypervisor, "auto (xen when /dev/xen/privcmd exists, else sim), sim or xen")
+  app.add_option("--domain-sockets", o.domain_sockets,
+                 "directory of xsd's per-domain sockets (simulated guests)");
+  app.add_option("--hypervisor", o.hypervisor,
+                 "auto (xen when /dev/xen/privcmd exists, else sim), sim or xen")
       ->check(CLI::IsMember({"auto", "sim", "xen"}))
       ->capture_default_str();
-  app.add_option("--state-dir", o.state_dir, "domain configs and simulator state")->capture_default_str();
+  app.add_option("--state-dir", o.state_dir, "domain configs and simulator state")
+      ->capture_default_str();
   app.add_option("--log-file", o.log_file, "log file")->capture_default_str();
   app.add_option("--pid-file", o.pid_file, "write the daemon's pid here");
   app.add_option("--xsd", o.xsd_program, "the xsd program to start (default: beside txend)");
-  app.add_option("--max-body", o.max_body_bytes, "largest request body in bytes")->capture_default_str();
-  app.add_option("--device-timeout", o.device_timeout_s, "seconds backends have to connect")->capture_default_str();
-  app.add_option("--sim-memory", o.sim_host_memory_mib, "MiB of RAM of the simulated host")->capture_default_str();
-  app.add_option("--sim-dirty-rate", o.sim_dirty_mib_per_s, "MiB/s each simulated guest writes to its memory")
+  app.add_option("--max-body", o.max_body_bytes, "largest request body in bytes")
+      ->capture_default_str();
+  app.add_option("--device-timeout", o.device_timeout_s, "seconds backends have to connect")
+      ->capture_default_str();
+  app.add_option("--sim-memory", o.sim_host_memory_mib, "MiB of RAM of the simulated host")
+      ->capture_default_str();
+  app.add_option("--sim-dirty-rate", o.sim_dirty_mib_per_s,
+                 "MiB/s each simulated guest writes to its memory")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--sim-working-set", o.sim_working_set_mib, "simulated guests write within their first N MiB (0: all)");
-  app.add_option("--relocation", relocation, "serve incoming migrations on [ADDR:]PORT (xend-relocation-server)");
-  app.add_option("--relocation-hosts-allow", relocation_allow, "space-separated regexes of hosts allowed to migrate here");
-  app.add_option("--relocation-ssl", relocation_ssl, "serve incoming migrations over TLS on [ADDR:]PORT");
-  app.add_option("--relocation-ssl-cert", o.relocation.ssl_cert_file, "PEM certificate of the TLS relocation server");
-  app.add_option("--relocation-ssl-key", o.relocation.ssl_key_file, "PEM key of the TLS relocation server");
-  app.add_option("--relocation-ssl-ca", o.relocation.ssl_ca_file, "CAs that ssl=1 migrations verify the destination against");
-  app.add_option("--relocation-timeout", o.relocation.io_timeout_s, "seconds without progress that fail a migration")
+  app.add_option("--sim-working-set", o.sim_working_set_mib,
+                 "simulated guests write within their first N MiB (0: all)");
+  app.add_option("--relocation", relocation,
+                 "serve incoming migrations on [ADDR:]PORT (xend-relocation-server)");
+  app.add_option("--relocation-hosts-allow", relocation_allow,
+                 "space-separated regexes of hosts allowed to migrate here");
+  app.add_option("--relocation-ssl", relocation_ssl,
+                 "serve incoming migrations over TLS on [ADDR:]PORT");
+  app.add_option("--relocation-ssl-cert", o.relocation.ssl_cert_file,
+                 "PEM certificate of the TLS relocation server");
+  app.add_option("--relocation-ssl-key", o.relocation.ssl_key_file,
+                 "PEM key of the TLS relocation server");
+  app.add_option("--relocation-ssl-ca", o.relocation.ssl_ca_file,
+                 "CAs that ssl=1 migrations verify the destination against");
+  app.add_option("--relocation-timeout", o.relocation.io_timeout_s,
+                 "seconds without progress that fail a migration")
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
   try {
@@ -151,9 +195,12 @@ Result<DaemonOptions> ParseDaemonOptions(int argc, const char* const* argv, std:
     TXEND_ASSIGN_OR_RETURN(o.relocation.ssl_endpoint, Endpoint(relocation_ssl, "0.0.0.0"));
     o.relocation.ssl_enabled = true;
   }
-  if (o.relocation.ssl_enabled && (o.relocation.ssl_cert_file.empty() || o.relocation.ssl_key_file.empty()))
-    return Status::Error(EINVAL, "the SSL relocation server needs a certificate and a key "
-                                 "(xend-relocation-server-ssl-cert-file/-key-file, --relocation-ssl-cert/-key)");
+  if (o.relocation.ssl_enabled &&
+      (o.relocation.ssl_cert_file.empty() || o.relocation.ssl_key_file.empty()))
+    return Status::Error(
+        EINVAL,
+        "the SSL relocation server needs a certificate and a key "
+        "(xend-relocation-server-ssl-cert-file/-key-file, --relocation-ssl-cert/-key)");
   if (o.domain_sockets.empty())
     o.domain_sockets = (std::filesystem::path(o.xenstored).parent_path() / "domains").string();
   if (o.xsd_program.empty())

@@ -14,37 +14,38 @@ namespace txend::http {
 
 // xend's relocation service (incoming migrations); off unless enabled.
 struct RelocationOptions {
-  bool enabled = false;                 // xend-relocation-server
-  TcpEndpoint endpoint{"0.0.0.0", 8002};  // xend-relocation-address ('' = all), xend-relocation-port
-  std::string hosts_allow;              // xend-relocation-hosts-allow
-  int io_timeout_s = 30;                // a stalled peer fails a migration, either way (txend-relocation-timeout)
+  bool enabled = false;  // xend-relocation-server
+  TcpEndpoint endpoint{"0.0.0.0",
+                       8002};  // xend-relocation-address ('' = all), xend-relocation-port
+  std::string hosts_allow;     // xend-relocation-hosts-allow
+  int io_timeout_s = 30;  // a stalled peer fails a migration, either way (txend-relocation-timeout)
   // The SSL relocation server: TLS with this certificate and key.
   bool ssl_enabled = false;                   // xend-relocation-ssl-server
   TcpEndpoint ssl_endpoint{"0.0.0.0", 8003};  // xend-relocation-address, xend-relocation-ssl-port
   std::string ssl_cert_file;                  // xend-relocation-server-ssl-cert-file
   std::string ssl_key_file;                   // xend-relocation-server-ssl-key-file
   // Outgoing ssl=1 migrations verify the destination against these CAs (empty: encryption only).
-  std::string ssl_ca_file;                    // txend-relocation-ssl-ca-file
+  std::string ssl_ca_file;  // txend-relocation-ssl-ca-file
 };
 
 struct DaemonOptions {
   bool no_fork = false;
   std::string config_file;                                // --config
   std::string unix_socket = "/var/lib/xend/xend-socket";  // xend-unix-path; "" disables
-  std::optional<TcpEndpoint> tcp;                         // xend-http-server + xend-address/xend-port
-  std::string hosts_allow;                                // xend-hosts-allow
-  std::string xenstored = "/run/xenstored/socket";        // --xenstored
-  std::string domain_sockets;                             // default: <dir of xenstored>/domains
-  std::string hypervisor = "auto";                        // auto | sim | xen
-  std::string state_dir = "/var/lib/txend";               // configs, simulator state, xsd journal
-  std::string log_file = "/var/log/txend/txend.log";      // logfile
+  std::optional<TcpEndpoint> tcp;                     // xend-http-server + xend-address/xend-port
+  std::string hosts_allow;                            // xend-hosts-allow
+  std::string xenstored = "/run/xenstored/socket";    // --xenstored
+  std::string domain_sockets;                         // default: <dir of xenstored>/domains
+  std::string hypervisor = "auto";                    // auto | sim | xen
+  std::string state_dir = "/var/lib/txend";           // configs, simulator state, xsd journal
+  std::string log_file = "/var/log/txend/txend.log";  // logfile
   std::string pid_file;
-  std::string xsd_program;                                // default: xsd beside txend
+  std::string xsd_program;  // default: xsd beside txend
   size_t max_body_bytes = 1 << 20;
-  int device_timeout_s = 100;                             // xend's DEVICE_CREATE_TIMEOUT
-  uint64_t sim_host_memory_mib = 16 * 1024;               // the simulated host's RAM
-  double sim_dirty_mib_per_s = 0;                         // simulated guests' memory writes
-  uint64_t sim_working_set_mib = 0;                       // ... within their first N MiB (0: all)
+  int device_timeout_s = 100;                // xend's DEVICE_CREATE_TIMEOUT
+  uint64_t sim_host_memory_mib = 16 * 1024;  // the simulated host's RAM
+  double sim_dirty_mib_per_s = 0;            // simulated guests' memory writes
+  uint64_t sim_working_set_mib = 0;          // ... within their first N MiB (0: all)
   RelocationOptions relocation;
 };
 

@@ -1,33 +1,33 @@
 // txend: the toolstack daemon. Connects to xenstore (starting its bundled xsd
 // when none answers), opens the hypervisor (the simulated one wherever
 // /dev/xen/privcmd is absent), and serves xend's HTTP/SXP API.
-#include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/spdlog.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
-#include <cstring>
-#include <mutex>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <mutex>
+#include <sys/wait.h>
 #include <thread>
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "base/daemon.h"
 #include "base/stop_signals.h"
-#include "txend/daemon_options.h"
 #include "http/http_server.h"
-#include "txend/relocation_server.h"
-#include "txend/xend_api.h"
+#include "toolstack/agents/hotplug_scripts.h"
 #include "toolstack/agents/sim_backends.h"
 #include "toolstack/agents/sim_guests.h"
-#include "toolstack/agents/hotplug_scripts.h"
 #include "toolstack/open_hypervisor.h"
 #include "toolstack/toolstack.h"
+#include "txend/daemon_options.h"
+#include "txend/relocation_server.h"
+#include "txend/xend_api.h"
 
 namespace {
 
@@ -48,8 +48,9 @@ bool XenstoreAnswers(const std::string& socket) {
 Status StartXsd(const http::DaemonOptions& o, spdlog::logger& log) {
   std::error_code ec;
   fs::create_directories(fs::path(o.xenstored).parent_path(), ec);
-  std::string cmd = o.xsd_program + " --socket " + o.xenstored + " --domain-sockets " + o.domain_sockets +
-                    " --persist " + o.state_dir + "/xsd --pid-file " + o.state_dir + "/xsd.pid";
+  std::string cmd = o.xsd_program + " --socket " + o.xenstored + " --domain-sockets " +
+                    o.domain_sockets + " --persist " + o.state_dir + "/xsd --pid-file " +
+                    o.state_dir + "/xsd.pid";
   log.info("no xenstored answers at {}: starting {}", o.xenstored, cmd);
   int rc = std::system(cmd.c_str());
   if (rc != 0) return Status::Error(EIO, "could not start xsd (" + cmd + ")");
@@ -68,7 +69,8 @@ Status StartXsd(const http::DaemonOptions& o, spdlog::logger& log) {
   }
   std::vector<char*> args(argv, argv + argc);
   std::string no_fork = "--no-fork";
-  if (std::find_if(args.begin(), args.end(), [](char* a) { return std::string(a) == "--no-fork"; }) == args.end())
+  if (std::find_if(args.begin(), args.end(),
+                   [](char* a) { return std::string(a) == "--no-fork"; }) == args.end())
     args.push_back(no_fork.data());
   args.push_back(nullptr);
   log.flush();
@@ -145,7 +147,8 @@ int main(int argc, char** argv) {
   // On the simulator, dom0's backends and the guests' kernels are simulated too.
   auto* sim = dynamic_cast<toolstack::SimHypervisor*>(hv->get());
   std::unique_ptr<toolstack::SimBackends> backends;
-  std::unique_ptr<toolstack::HotplugScripts> hotplug;  // on Xen, the kernel's backends need the scripts run
+  std::unique_ptr<toolstack::HotplugScripts>
+      hotplug;  // on Xen, the kernel's backends need the scripts run
   if (sim) {
     auto started = toolstack::SimBackends::Start(o.xenstored);
     if (!started.ok()) return Fail(started.status().ToString());
@@ -172,7 +175,8 @@ int main(int argc, char** argv) {
   toolstack::MigrateRequest migrate_defaults;
   migrate_defaults.io_timeout = std::chrono::seconds(o.relocation.io_timeout_s);
   migrate_defaults.tls = toolstack::TlsOptions{"", "", o.relocation.ssl_ca_file};
-  http::XendApi api(**toolstack, **conn, http::HostFacts::Read(), o.log_file, note, migrate_defaults);
+  http::XendApi api(**toolstack, **conn, http::HostFacts::Read(), o.log_file, note,
+                    migrate_defaults);
   http::ServerOptions so;
   so.unix_socket = o.unix_socket;
   so.tcp = o.tcp;
@@ -183,22 +187,27 @@ int main(int argc, char** argv) {
   auto server = http::HttpServer::Start(so, [&](const http::HttpRequest& req) {
     auto start = std::chrono::steady_clock::now();
     http::HttpResponse r = api.Handle(req);
-    auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    auto ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     log->info("{} {} {} {} {:.1f}ms", req.peer, req.method, req.path, r.status, ms);
     return r;
   });
   if (!server.ok()) return Fail(server.status().ToString());
   auto reloc_allow = http::HostAllowList::Parse(o.relocation.hosts_allow);
-  if (!reloc_allow.ok()) return Fail("xend-relocation-hosts-allow: " + reloc_allow.status().message());
+  if (!reloc_allow.ok())
+    return Fail("xend-relocation-hosts-allow: " + reloc_allow.status().message());
   std::vector<std::unique_ptr<http::RelocationServer>> relocation;  // plain, SSL
   for (bool ssl : {false, true}) {
     if (!(ssl ? o.relocation.ssl_enabled : o.relocation.enabled)) continue;
-    http::RelocationServer::Options ro{ssl ? o.relocation.ssl_endpoint : o.relocation.endpoint, *reloc_allow,
+    http::RelocationServer::Options ro{ssl ? o.relocation.ssl_endpoint : o.relocation.endpoint,
+                                       *reloc_allow,
                                        std::chrono::seconds(o.relocation.io_timeout_s)};
-    if (ssl) ro.tls = toolstack::TlsOptions{o.relocation.ssl_cert_file, o.relocation.ssl_key_file, ""};
+    if (ssl)
+      ro.tls = toolstack::TlsOptions{o.relocation.ssl_cert_file, o.relocation.ssl_key_file, ""};
     auto started = http::RelocationServer::Start(**toolstack, ro, note);
     if (!started.ok()) return Fail(started.status().ToString());
-    log->info("{}relocation server on {}:{}", ssl ? "SSL " : "", ro.endpoint.address, (*started)->port());
+    log->info("{}relocation server on {}:{}", ssl ? "SSL " : "", ro.endpoint.address,
+              (*started)->port());
     relocation.push_back(std::move(*started));
   }
   PidFile pid_file(o.pid_file);

@@ -1,16 +1,16 @@
 #include "txend/relocation_server.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
-#include <netinet/in.h>
 #include <poll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <cstring>
 #include <list>
 #include <mutex>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <thread>
 
 namespace txend::http {
@@ -54,7 +54,8 @@ Result<int> Listen(const TcpEndpoint& where) {
 }  // namespace
 
 struct RelocationServer::Impl {
-  Impl(toolstack::Toolstack& t, Options o, Log l) : toolstack(t), options(std::move(o)), log(std::move(l)) {}
+  Impl(toolstack::Toolstack& t, Options o, Log l)
+      : toolstack(t), options(std::move(o)), log(std::move(l)) {}
   ~Impl() {
     for (int fd : {listen_fd, wake[0], wake[1]})
       if (fd >= 0) close(fd);
@@ -103,8 +104,8 @@ void RelocationServer::Impl::Serve(int fd) {
   std::lock_guard lock(mu);
   ReapFinished();
   if (connections.size() >= options.max_connections) {
-    log("relocation: refused a connection from " + peer + " (" + std::to_string(connections.size()) +
-        " migrations already in progress)");
+    log("relocation: refused a connection from " + peer + " (" +
+        std::to_string(connections.size()) + " migrations already in progress)");
     close(fd);
     return;
   }
@@ -121,7 +122,8 @@ void RelocationServer::Impl::Receive(Connection& c, const std::string& peer) {
                        : Result<toolstack::IncomingMigration>(ready);
   char line[512];
   if (in.ok())
-    snprintf(line, sizeof line, "relocation: received '%s' from %s as domain %u (%s): %.1f MB in %.2f s",
+    snprintf(line, sizeof line,
+             "relocation: received '%s' from %s as domain %u (%s): %.1f MB in %.2f s",
              in->name.c_str(), peer.c_str(), in->domid, in->live ? "live" : "not live",
              static_cast<double>(in->bytes_received) / 1e6, in->total_s);
   else
@@ -148,8 +150,8 @@ void RelocationServer::Impl::ReapFinished() {
   }
 }
 
-Result<std::unique_ptr<RelocationServer>> RelocationServer::Start(toolstack::Toolstack& toolstack, Options options,
-                                                                  Log log) {
+Result<std::unique_ptr<RelocationServer>> RelocationServer::Start(toolstack::Toolstack& toolstack,
+                                                                  Options options, Log log) {
   auto impl = std::make_unique<Impl>(toolstack, std::move(options), std::move(log));
   TXEND_ASSIGN_OR_RETURN(impl->listen_fd, Listen(impl->options.endpoint));
   sockaddr_storage ss{};

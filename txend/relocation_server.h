@@ -24,12 +24,14 @@ class RelocationServer {
     HostAllowList hosts_allow;
     std::chrono::milliseconds io_timeout{30000};
     size_t max_connections = 4;  // more are refused until one ends
-    std::optional<toolstack::TlsOptions> tls;  // set: an SSL relocation server (xend-relocation-ssl-server)
+    std::optional<toolstack::TlsOptions>
+        tls;  // set: an SSL relocation server (xend-relocation-ssl-server)
   };
   using Log = std::function<void(const std::string& line)>;
 
   // Binds, then accepts on a thread of its own.
-  static Result<std::unique_ptr<RelocationServer>> Start(toolstack::Toolstack& toolstack, Options options, Log log);
+  static Result<std::unique_ptr<RelocationServer>> Start(toolstack::Toolstack& toolstack,
+                                                         Options options, Log log);
   // Stops accepting, cuts open connections (their migrations fail and clean up), joins.
   ~RelocationServer();
   uint16_t port() const;

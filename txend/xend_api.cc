@@ -34,7 +34,8 @@ Result<int64_t> IntParam(const Params& p, const std::string& name) {
   int64_t v = 0;
   auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
   if (ec != std::errc() || end != t.data() + t.size() || t.empty())
-    return Status::Error(EINVAL, "Invalid parameter: " + name + " ('" + text + "' is not an integer)");
+    return Status::Error(EINVAL,
+                         "Invalid parameter: " + name + " ('" + text + "' is not an integer)");
   return v;
 }
 
@@ -53,13 +54,16 @@ bool BoolParam(const Params& p, const std::string& name) {
 Result<sxp::Value> SxpParam(const Params& p, const std::string& name) {
   TXEND_ASSIGN_OR_RETURN(std::string text, Required(p, name));
   auto v = sxp::Parse(text);
-  if (!v.ok()) return Status::Error(EINVAL, "Invalid parameter: " + name + ": " + v.status().message());
+  if (!v.ok())
+    return Status::Error(EINVAL, "Invalid parameter: " + name + ": " + v.status().message());
   return v;
 }
 
 HttpResponse Empty(int status) { return HttpResponse{status, "application/sxp", ""}; }
 
-HttpResponse Text(int status, std::string body) { return HttpResponse{status, "text/plain", std::move(body)}; }
+HttpResponse Text(int status, std::string body) {
+  return HttpResponse{status, "text/plain", std::move(body)};
+}
 
 HttpResponse Done(const Status& st, int status) { return st.ok() ? Empty(status) : Failure(st); }
 
@@ -72,13 +76,15 @@ bool StateMatches(const DomainRecord& r, const std::string& state) {
 }  // namespace
 
 HttpResponse Failure(const Status& st) {
-  int code = st.code() == ESRCH ? 404 : st.code() == EINVAL && st.message().starts_with("Missing parameter") ? 400 : 500;
+  int code = st.code() == ESRCH                                                     ? 404
+             : st.code() == EINVAL && st.message().starts_with("Missing parameter") ? 400
+                                                                                    : 500;
   if (st.message().starts_with("Invalid parameter")) code = 400;
   return XendError(code, st.message().empty() ? st.ToString() : st.message());
 }
 
-XendApi::XendApi(toolstack::Toolstack& toolstack, xs::Connection& xs, HostFacts host, std::string log_file, Log log,
-                 toolstack::MigrateRequest migrate_defaults)
+XendApi::XendApi(toolstack::Toolstack& toolstack, xs::Connection& xs, HostFacts host,
+                 std::string log_file, Log log, toolstack::MigrateRequest migrate_defaults)
     : toolstack_(toolstack),
       xs_(xs),
       host_(std::move(host)),
@@ -94,7 +100,8 @@ HttpResponse XendApi::Handle(const HttpRequest& req) {
   if (!get && req.method != "POST") return XendError(501, "Not implemented: " + req.method);
   if (parts.empty() || parts[0] != "xend") return XendError(404, "Not found: " + req.path);
   if (parts.size() == 1)
-    return get ? SxpReply(200, sxp::Value::List({"ls", "node", "domain", "vnet"})) : XendError(501, "Not implemented");
+    return get ? SxpReply(200, sxp::Value::List({"ls", "node", "domain", "vnet"}))
+               : XendError(501, "Not implemented");
   if (parts[1] == "node" && parts.size() <= 3) {
     std::string what = parts.size() == 3 ? parts[2] : "";
     return get ? GetNode(what) : PostNode(what, req);
@@ -148,7 +155,8 @@ HttpResponse XendApi::GetDomains(const HttpRequest& req) {
   for (const auto& r : *all)
     if (StateMatches(r, state)) chosen.push_back(&r);
   if (!detail)
-    std::sort(chosen.begin(), chosen.end(), [](auto* a, auto* b) { return a->config.name < b->config.name; });
+    std::sort(chosen.begin(), chosen.end(),
+              [](auto* a, auto* b) { return a->config.name < b->config.name; });
   for (const auto* r : chosen) out.Add(detail ? DomainSxp(*r) : sxp::Value(r->config.name));
   return SxpReply(200, out);
 }
@@ -248,7 +256,8 @@ HttpResponse XendApi::PostDomain(const std::string& dom, const HttpRequest& req)
     auto key = Required(p, "key");
     if (!key.ok()) return Failure(key.status());
     std::string k = *key;
-    if (k.size() > 1 && std::all_of(k.begin(), k.end(), ::isdigit)) k = std::string(1, static_cast<char>(std::stoi(k)));
+    if (k.size() > 1 && std::all_of(k.begin(), k.end(), ::isdigit))
+      k = std::string(1, static_cast<char>(std::stoi(k)));
     return Done(ts.Sysrq(dom, k), 202);
   }
   if (op == "maxmem_set") {
@@ -270,7 +279,8 @@ HttpResponse XendApi::PostDomain(const std::string& dom, const HttpRequest& req)
     if (!cpumap.ok()) return Failure(cpumap.status());
     std::string cpus = *cpumap;  // libvirt: "0,2,3"; xm: "0-3,^1" or "all"
     cpus.erase(std::remove(cpus.begin(), cpus.end(), ' '), cpus.end());
-    if (cpus.size() >= 2 && (cpus.front() == '[' || cpus.front() == '(')) cpus = cpus.substr(1, cpus.size() - 2);
+    if (cpus.size() >= 2 && (cpus.front() == '[' || cpus.front() == '('))
+      cpus = cpus.substr(1, cpus.size() - 2);
     Status st = ts.PinVcpu(dom, *vcpu == "-1" ? "all" : *vcpu, cpus);
     return st.ok() ? HttpResponse{200, "application/sxp", "0"} : Failure(st);
   }
@@ -353,7 +363,8 @@ HttpResponse XendApi::Migrate(const std::string& dom, const Params& p) {
   if (p.Has("port")) {
     auto port = IntParam(p, "port");
     if (!port.ok()) return Failure(port.status());
-    if (*port < 0 || *port > 65535) return Failure(Status::Error(EINVAL, "Invalid parameter: port " + std::to_string(*port)));
+    if (*port < 0 || *port > 65535)
+      return Failure(Status::Error(EINVAL, "Invalid parameter: port " + std::to_string(*port)));
     if (*port != 0) request.port = static_cast<uint16_t>(*port);
   }
   auto snap = xs::Snapshot::Begin(xs_);
@@ -366,7 +377,8 @@ HttpResponse XendApi::Migrate(const std::string& dom, const Params& p) {
     migrating_[name] = progress;
   };
   std::string where = request.host + ":" + std::to_string(request.port);
-  log_("migrating '" + name + "' to " + where + (request.live ? " (live)" : "") + (request.tls ? " over SSL" : ""));
+  log_("migrating '" + name + "' to " + where + (request.live ? " (live)" : "") +
+       (request.tls ? " over SSL" : ""));
   auto result = toolstack_.Migrate(dom, request);
   {
     std::lock_guard lock(migrating_mu_);
@@ -377,12 +389,16 @@ HttpResponse XendApi::Migrate(const std::string& dom, const Params& p) {
     return Failure(result.status());
   }
   char line[256];
-  snprintf(line, sizeof line, "migrated '%s' to %s as domain %u: %u rounds, %.1f MB in %.3f s, downtime %.1f ms",
+  snprintf(line, sizeof line,
+           "migrated '%s' to %s as domain %u: %u rounds, %.1f MB in %.3f s, downtime %.1f ms",
            name.c_str(), where.c_str(), result->remote_domid, result->rounds,
-           static_cast<double>(result->bytes_sent) / 1e6, result->total_s, result->downtime_s * 1e3);
+           static_cast<double>(result->bytes_sent) / 1e6, result->total_s,
+           result->downtime_s * 1e3);
   log_(line);
   sxp::Value out = sxp::Value::List({"migrate"});
-  auto field = [&](const char* key, std::string value) { out.Add(sxp::Value::List({key, std::move(value)})); };
+  auto field = [&](const char* key, std::string value) {
+    out.Add(sxp::Value::List({key, std::move(value)}));
+  };
   field("destination", request.host);
   field("port", std::to_string(request.port));
   field("live", request.live ? "1" : "0");
@@ -402,7 +418,9 @@ HttpResponse XendApi::MigrateProgress(const std::string& name) {
     if (auto it = migrating_.find(name); it != migrating_.end()) now = it->second;
   }
   sxp::Value out = sxp::Value::List({"migrate_progress"});
-  auto field = [&](const char* key, std::string value) { out.Add(sxp::Value::List({key, std::move(value)})); };
+  auto field = [&](const char* key, std::string value) {
+    out.Add(sxp::Value::List({key, std::move(value)}));
+  };
   if (!now) {
     field("phase", "none");
     return SxpReply(200, out);

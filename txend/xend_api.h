@@ -10,8 +10,8 @@
 #include <string>
 
 #include "http/http_message.h"
-#include "txend/xend_sxp.h"
 #include "toolstack/toolstack.h"
+#include "txend/xend_sxp.h"
 
 namespace txend::http {
 
@@ -20,8 +20,8 @@ class XendApi {
   using Log = std::function<void(const std::string& line)>;
   // `log` receives notable events (migrations and their figures). op=migrate
   // starts from `migrate_defaults` (timeouts; its tls is used for ssl=1).
-  XendApi(toolstack::Toolstack& toolstack, xs::Connection& xs, HostFacts host, std::string log_file, Log log = {},
-          toolstack::MigrateRequest migrate_defaults = {});
+  XendApi(toolstack::Toolstack& toolstack, xs::Connection& xs, HostFacts host, std::string log_file,
+          Log log = {}, toolstack::MigrateRequest migrate_defaults = {});
   HttpResponse Handle(const HttpRequest& req);
 
  private:

@@ -1,8 +1,7 @@
 #include "txend/xend_sxp.h"
 
-#include <sys/utsname.h>
-
 #include <cstdio>
+#include <sys/utsname.h>
 
 namespace txend::http {
 namespace {
@@ -32,7 +31,8 @@ std::string Seconds(double s) {
 int PowerState(const DomainRecord& r) {
   if (!r.info) return 0;
   if (r.info->crashed) return 5;
-  if (r.info->shutdown) return r.info->shutdown_reason == toolstack::ShutdownReason::kSuspend ? 3 : 4;
+  if (r.info->shutdown)
+    return r.info->shutdown_reason == toolstack::ShutdownReason::kSuspend ? 3 : 4;
   if (r.info->paused) return 1;
   return 2;
 }
@@ -55,30 +55,40 @@ Value DomainSxp(const DomainRecord& r) {
 Value NodeSxp(const toolstack::NodeRecord& n, const HostFacts& h) {
   const auto& p = n.phys;
   const auto& v = n.version;
-  uint32_t threads = std::max<uint32_t>(p.threads_per_core, 1), cores = std::max<uint32_t>(p.cores_per_socket, 1);
+  uint32_t threads = std::max<uint32_t>(p.threads_per_core, 1),
+           cores = std::max<uint32_t>(p.cores_per_socket, 1);
   std::string topology = "\ncpu:    core    socket     node";
   for (uint32_t cpu = 0; cpu < p.nr_cpus; ++cpu) {
     char line[64];
-    snprintf(line, sizeof line, "\n%3u:%8u %8u %8u", cpu, (cpu / threads) % cores, cpu / (cores * threads), 0u);
+    snprintf(line, sizeof line, "\n%3u:%8u %8u %8u", cpu, (cpu / threads) % cores,
+             cpu / (cores * threads), 0u);
     topology += line;
   }
   uint32_t nodes = std::max<uint32_t>(p.nr_nodes, 1);
   Value node = Value::List({"node"});
   node.Add(Pair("system", h.system)).Add(Pair("host", h.host)).Add(Pair("release", h.release));
-  node.Add(Pair("version", h.version)).Add(Pair("machine", h.machine)).Add(Pair("nr_cpus", p.nr_cpus));
-  node.Add(Pair("nr_nodes", nodes)).Add(Pair("sockets_per_node", std::max<uint32_t>(p.sockets / nodes, 1)));
+  node.Add(Pair("version", h.version))
+      .Add(Pair("machine", h.machine))
+      .Add(Pair("nr_cpus", p.nr_cpus));
+  node.Add(Pair("nr_nodes", nodes))
+      .Add(Pair("sockets_per_node", std::max<uint32_t>(p.sockets / nodes, 1)));
   node.Add(Pair("cores_per_socket", cores)).Add(Pair("threads_per_core", threads));
   node.Add(Pair("cpu_mhz", p.cpu_khz / 1000)).Add(Pair("hw_caps", p.HwCapsString()));
   node.Add(Pair("virt_caps", p.hvm ? "hvm" : ""));
-  node.Add(Pair("total_memory", p.total_memory_kib / 1024)).Add(Pair("free_memory", p.free_memory_kib / 1024));
+  node.Add(Pair("total_memory", p.total_memory_kib / 1024))
+      .Add(Pair("free_memory", p.free_memory_kib / 1024));
   node.Add(Pair("free_cpus", 0)).Add(Pair("cpu_topology", topology));
   node.Add(Pair("node_to_cpu", "node0:0-" + std::to_string(p.nr_cpus ? p.nr_cpus - 1 : 0)));
   node.Add(Pair("numa_info", "none"));
-  node.Add(Pair("xen_major", v.major)).Add(Pair("xen_minor", v.minor)).Add(Pair("xen_extra", v.extra));
-  node.Add(Pair("xen_caps", v.caps)).Add(Pair("xen_scheduler", v.scheduler.empty() ? "credit" : v.scheduler));
+  node.Add(Pair("xen_major", v.major))
+      .Add(Pair("xen_minor", v.minor))
+      .Add(Pair("xen_extra", v.extra));
+  node.Add(Pair("xen_caps", v.caps))
+      .Add(Pair("xen_scheduler", v.scheduler.empty() ? "credit" : v.scheduler));
   node.Add(Pair("xen_pagesize", v.pagesize ? v.pagesize : 4096));
   char params[48];
-  snprintf(params, sizeof params, "virt_start=0x%llx", static_cast<unsigned long long>(v.virt_start));
+  snprintf(params, sizeof params, "virt_start=0x%llx",
+           static_cast<unsigned long long>(v.virt_start));
   node.Add(Pair("platform_params", params)).Add(Pair("xen_changeset", v.changeset));
   node.Add(Pair("xen_commandline", v.commandline)).Add(Pair("cc_compiler", v.compiler));
   node.Add(Pair("cc_compile_by", v.compile_by)).Add(Pair("cc_compile_domain", v.compile_domain));
@@ -95,7 +105,8 @@ Value VcpuInfoSxp(const DomainRecord& r, const std::vector<toolstack::VcpuInfo>&
     for (uint32_t c : v.affinity.ToVector()) cpumap.Add(std::to_string(c));
     Value one = Value::List({"vcpu"});
     one.Add(Pair("number", v.vcpu)).Add(Pair("online", v.online)).Add(Pair("blocked", v.blocked));
-    one.Add(Pair("running", v.running)).Add(Pair("cpu_time", Seconds(static_cast<double>(v.cpu_time_ns) / 1e9)));
+    one.Add(Pair("running", v.running))
+        .Add(Pair("cpu_time", Seconds(static_cast<double>(v.cpu_time_ns) / 1e9)));
     one.Add(Pair("cpu", v.online ? std::to_string(v.cpu) : std::string("-1")));
     one.Add(Value::List({"cpumap", cpumap}));
     d.Add(std::move(one));
@@ -103,6 +114,8 @@ Value VcpuInfoSxp(const DomainRecord& r, const std::vector<toolstack::VcpuInfo>&
   return d;
 }
 
-HttpResponse SxpReply(int status, const Value& v) { return HttpResponse{status, "application/sxp", sxp::ToString(v)}; }
+HttpResponse SxpReply(int status, const Value& v) {
+  return HttpResponse{status, "application/sxp", sxp::ToString(v)};
+}
 
 }  // namespace txend::http

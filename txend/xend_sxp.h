@@ -20,8 +20,10 @@ struct HostFacts {
 
 sxp::Value DomainSxp(const toolstack::DomainRecord& r);
 sxp::Value NodeSxp(const toolstack::NodeRecord& n, const HostFacts& host);
-sxp::Value VcpuInfoSxp(const toolstack::DomainRecord& r, const std::vector<toolstack::VcpuInfo>& vcpus);
-// xend's power-state number: 0 halted, 1 paused, 2 running, 3 suspended, 4 shutting down, 5 crashed.
+sxp::Value VcpuInfoSxp(const toolstack::DomainRecord& r,
+                       const std::vector<toolstack::VcpuInfo>& vcpus);
+// xend's power-state number: 0 halted, 1 paused, 2 running, 3 suspended, 4 shutting down, 5
+// crashed.
 int PowerState(const toolstack::DomainRecord& r);
 
 // Seconds as xend printed floats (Python 2 str(): 12 significant digits).

@@ -8,11 +8,20 @@ Result<Perm> ParsePerm(std::string_view text) {
   if (text.size() < 2) return Status::Error(EINVAL, "bad permission '" + std::string(text) + "'");
   Perm p;
   switch (text[0]) {
-    case 'n': p.access = Access::kNone; break;
-    case 'r': p.access = Access::kRead; break;
-    case 'w': p.access = Access::kWrite; break;
-    case 'b': p.access = Access::kBoth; break;
-    default: return Status::Error(EINVAL, "bad permission '" + std::string(text) + "'");
+    case 'n':
+      p.access = Access::kNone;
+      break;
+    case 'r':
+      p.access = Access::kRead;
+      break;
+    case 'w':
+      p.access = Access::kWrite;
+      break;
+    case 'b':
+      p.access = Access::kBoth;
+      break;
+    default:
+      return Status::Error(EINVAL, "bad permission '" + std::string(text) + "'");
   }
   auto digits = text.substr(1);
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), p.domid);

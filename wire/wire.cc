@@ -7,20 +7,34 @@ namespace txend::wire {
 namespace {
 
 constexpr std::array<std::string_view, kTypeCount> kTypeNames{
-    "CONTROL",       "DIRECTORY",         "READ",       "GET_PERMS",
-    "WATCH",         "UNWATCH",           "TRANSACTION_START",
-    "TRANSACTION_END", "INTRODUCE",       "RELEASE",    "GET_DOMAIN_PATH",
-    "WRITE",         "MKDIR",             "RM",         "SET_PERMS",
-    "WATCH_EVENT",   "ERROR",             "IS_DOMAIN_INTRODUCED",
-    "RESUME",        "SET_TARGET",        "",  // 20: XS_RESTRICT, removed
-    "RESET_WATCHES", "DIRECTORY_PART",
+    "CONTROL",
+    "DIRECTORY",
+    "READ",
+    "GET_PERMS",
+    "WATCH",
+    "UNWATCH",
+    "TRANSACTION_START",
+    "TRANSACTION_END",
+    "INTRODUCE",
+    "RELEASE",
+    "GET_DOMAIN_PATH",
+    "WRITE",
+    "MKDIR",
+    "RM",
+    "SET_PERMS",
+    "WATCH_EVENT",
+    "ERROR",
+    "IS_DOMAIN_INTRODUCED",
+    "RESUME",
+    "SET_TARGET",
+    "",  // 20: XS_RESTRICT, removed
+    "RESET_WATCHES",
+    "DIRECTORY_PART",
 };
 
 }  // namespace
 
-bool IsKnownType(uint32_t type) {
-  return type < kTypeCount && !kTypeNames[type].empty();
-}
+bool IsKnownType(uint32_t type) { return type < kTypeCount && !kTypeNames[type].empty(); }
 
 std::string_view TypeName(uint32_t type) {
   return IsKnownType(type) ? kTypeNames[type] : std::string_view("UNKNOWN");

@@ -2,9 +2,8 @@
 // unix socket (socket_channel.h) or a Xen shared ring (ring.h).
 #pragma once
 
-#include <sys/types.h>
-
 #include <cstddef>
+#include <sys/types.h>
 
 namespace txend::xsd {
 

@@ -30,10 +30,14 @@ struct QuotaField {
   size_t Quota::*field;
 };
 constexpr QuotaField kQuotaFields[] = {
-    {"entries", &Quota::entries},         {"node-size", &Quota::node_size},
-    {"watches", &Quota::watches},         {"transactions", &Quota::transactions},
-    {"perms", &Quota::perms},             {"path-length", &Quota::path_length},
-    {"transaction-nodes", &Quota::transaction_nodes}, {"outstanding", &Quota::outstanding},
+    {"entries", &Quota::entries},
+    {"node-size", &Quota::node_size},
+    {"watches", &Quota::watches},
+    {"transactions", &Quota::transactions},
+    {"perms", &Quota::perms},
+    {"path-length", &Quota::path_length},
+    {"transaction-nodes", &Quota::transaction_nodes},
+    {"outstanding", &Quota::outstanding},
 };
 
 }  // namespace
@@ -50,13 +54,15 @@ Xenstore::Reply Xenstore::DoControl(const wire::Message& m) {
   if (cmd == "quota") {
     if (f.size() == 1) {
       std::string out;
-      for (const auto& q : kQuotaFields) out += std::string(q.name) + " " + std::to_string(quota_.*q.field) + "\n";
+      for (const auto& q : kQuotaFields)
+        out += std::string(q.name) + " " + std::to_string(quota_.*q.field) + "\n";
       return WithNul(out);
     }
     if (f.size() != 3) return Status::Error(EINVAL, "quota <what> <n>");
     size_t n = 0;
     auto [end, ec] = std::from_chars(f[2].data(), f[2].data() + f[2].size(), n);
-    if (ec != std::errc() || end != f[2].data() + f[2].size()) return Status::Error(EINVAL, "bad number");
+    if (ec != std::errc() || end != f[2].data() + f[2].size())
+      return Status::Error(EINVAL, "bad number");
     for (const auto& q : kQuotaFields)
       if (f[1] == q.name) {
         quota_.*q.field = n;
@@ -84,7 +90,8 @@ Xenstore::Reply Xenstore::DoControl(const wire::Message& m) {
     return WithNul(out.str());
   }
   if (cmd == "log") {
-    if (f.size() != 2 || (f[1] != "on" && f[1] != "off")) return Status::Error(EINVAL, "log on|off");
+    if (f.size() != 2 || (f[1] != "on" && f[1] != "off"))
+      return Status::Error(EINVAL, "log on|off");
     logging_ = f[1] == "on";
     return kOk;
   }

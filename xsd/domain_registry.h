@@ -21,7 +21,7 @@ struct DomainRecord {
   size_t entries = 0;              // nodes owned
   size_t watches = 0;
   size_t transactions = 0;
-  bool release_fired = false;      // @releaseDomain already sent for this incarnation
+  bool release_fired = false;  // @releaseDomain already sent for this incarnation
 };
 
 class DomainRegistry {

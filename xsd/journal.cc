@@ -1,15 +1,16 @@
 #include "xsd/journal.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <boost/crc.hpp>
 #include <cstring>
 #include <optional>
+#include <sys/stat.h>
 
-#include "xsd/path.h"
+#include <boost/crc.hpp>
+
 #include "wire/wire.h"
+#include "xsd/path.h"
 
 namespace txend::xsd {
 namespace {
@@ -67,7 +68,8 @@ bool IsStorePath(std::string_view path) {
 }
 
 bool IsAccess(wire::Access a) {
-  return a == wire::Access::kNone || a == wire::Access::kRead || a == wire::Access::kWrite || a == wire::Access::kBoth;
+  return a == wire::Access::kNone || a == wire::Access::kRead || a == wire::Access::kWrite ||
+         a == wire::Access::kBoth;
 }
 
 // Decodes a record payload; nullopt if malformed.
@@ -79,7 +81,8 @@ class PayloadReader {
     while (pos_ < p_.size()) {
       Entry e;
       char kind = p_[pos_++];
-      if ((kind != 'S' && kind != 'D') || !String(e.path) || !IsStorePath(e.path)) return std::nullopt;
+      if ((kind != 'S' && kind != 'D') || !String(e.path) || !IsStorePath(e.path))
+        return std::nullopt;
       e.remove = kind == 'D';
       if (!e.remove) {
         uint32_t n = 0;
@@ -228,7 +231,8 @@ Status Journal::Append(const std::vector<Change>& changes, const Tree& tree) {
 
 Status Journal::Sync() {
   if (!dirty_) return Status::Ok();
-  if (fdatasync(fd_) != 0) return Status::Error(errno, std::string("journal fdatasync: ") + strerror(errno));
+  if (fdatasync(fd_) != 0)
+    return Status::Error(errno, std::string("journal fdatasync: ") + strerror(errno));
   dirty_ = false;
   ++syncs_;
   return Status::Ok();
@@ -249,7 +253,8 @@ Status Journal::Compact(const Tree& tree) {
   if (st.ok() && fsync(fd) != 0) st = Status::Error(errno, "fsync " + tmp);
   close(fd);
   TXEND_RETURN_IF_ERROR(st);
-  if (rename(tmp.c_str(), (dir_ + "/snapshot").c_str()) != 0) return Status::Error(errno, "rename snapshot");
+  if (rename(tmp.c_str(), (dir_ + "/snapshot").c_str()) != 0)
+    return Status::Error(errno, "rename snapshot");
   TXEND_RETURN_IF_ERROR(SyncDir(dir_));
   // The journal's records are all in the snapshot now; replaying them again
   // would be harmless (they set absolute state), so a crash here loses nothing.

@@ -25,7 +25,8 @@ std::unique_ptr<txend::xsd::RingTransport> Rings(const txend::xsd::XsdOptions& o
   if (opts.sockets_only || !XenTransport::Available()) return nullptr;
   auto xen = XenTransport::Create();
   if (!xen.ok()) {
-    fprintf(stderr, "xsd: Xen rings unavailable, serving sockets only: %s\n", xen.status().ToString().c_str());
+    fprintf(stderr, "xsd: Xen rings unavailable, serving sockets only: %s\n",
+            xen.status().ToString().c_str());
     return nullptr;
   }
   return std::move(*xen);
@@ -65,7 +66,8 @@ int main(int argc, char** argv) {
   Server* serving = server->get();
   signals.OnStop([serving] { serving->RequestStop(); });
   if (opts->verbose)
-    fprintf(stderr, "xsd: serving %s%s%s\n", opts->server.socket_path.c_str(), on_xen ? " and Xen rings" : "",
+    fprintf(stderr, "xsd: serving %s%s%s\n", opts->server.socket_path.c_str(),
+            on_xen ? " and Xen rings" : "",
             store.persistent() ? (" with persistence in " + opts->persist_dir).c_str() : "");
   daemon.Ready(true);
 

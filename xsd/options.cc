@@ -16,9 +16,12 @@ Status ApplyQuota(const std::string& spec, Quota& q) {
   } catch (const std::exception&) {
     return Status::Error(EINVAL, "bad quota value in " + spec);
   }
-  if (what == "transaction-nodes") q.transaction_nodes = n;
-  else if (what == "outstanding") q.outstanding = n;
-  else return Status::Error(EINVAL, "unknown quota '" + what + "' (transaction-nodes, outstanding)");
+  if (what == "transaction-nodes")
+    q.transaction_nodes = n;
+  else if (what == "outstanding")
+    q.outstanding = n;
+  else
+    return Status::Error(EINVAL, "unknown quota '" + what + "' (transaction-nodes, outstanding)");
   return Status::Ok();
 }
 
@@ -36,24 +39,31 @@ Result<XsdOptions> ParseOptions(int argc, const char* const* argv, std::string* 
   app.add_option("-F,--pid-file", o.pid_file, "write the daemon's pid to this file");
   app.add_option("-T,--trace-file", o.server.trace_file, "log every message to this file");
   app.add_option("-E,--entry-nb", o.quota.entries, "nodes a domain may own")->capture_default_str();
-  app.add_option("-S,--entry-size", o.quota.node_size, "bytes in one node's value")->capture_default_str();
+  app.add_option("-S,--entry-size", o.quota.node_size, "bytes in one node's value")
+      ->capture_default_str();
   app.add_option("-W,--watch-nb", o.quota.watches, "watches per domain")->capture_default_str();
-  app.add_option("-t,--transaction", o.quota.transactions, "open transactions per domain")->capture_default_str();
+  app.add_option("-t,--transaction", o.quota.transactions, "open transactions per domain")
+      ->capture_default_str();
   app.add_option("-A,--perm-nb", o.quota.perms, "ACL entries per node")->capture_default_str();
-  app.add_option("-M,--path-max", o.quota.path_length, "path length below a domain's home")->capture_default_str();
+  app.add_option("-M,--path-max", o.quota.path_length, "path length below a domain's home")
+      ->capture_default_str();
   app.add_option("-Q,--quota", quotas, "<what>=<nb>: transaction-nodes, outstanding");
-  app.add_option("-q,--quota-soft", soft_quotas, "accepted for compatibility; soft quotas only warn");
+  app.add_option("-q,--quota-soft", soft_quotas,
+                 "accepted for compatibility; soft quotas only warn");
   app.add_option("-w,--timeout", timeouts, "accepted for compatibility");
-  app.add_option("-I,--internal-db", internal_db, "accepted: the store is always in memory")->expected(0, 1);
+  app.add_option("-I,--internal-db", internal_db, "accepted: the store is always in memory")
+      ->expected(0, 1);
   app.add_flag("-V,--verbose", o.verbose, "log to stderr");
   bool no_domain_init = false;
-  app.add_flag("-D,--no-domain-init", no_domain_init, "do not serve dom0's kernel ring (/proc/xen/xsd_kva)");
+  app.add_flag("-D,--no-domain-init", no_domain_init,
+               "do not serve dom0's kernel ring (/proc/xen/xsd_kva)");
   app.add_flag("-R,--no-recovery,-K,--keep-orphans", ignored, "accepted for compatibility");
   app.add_option("--socket", o.server.socket_path, "the dom0 socket")->capture_default_str();
   app.add_option("--domain-sockets", o.server.domain_socket_dir,
                  "directory for per-domain sockets (DIR/<domid>), created at INTRODUCE");
   app.add_option("--persist", o.persist_dir, "keep a journal and snapshot in this directory");
-  app.add_flag("--sockets-only", o.sockets_only, "serve unix sockets only, even on Xen (no shared rings)");
+  app.add_flag("--sockets-only", o.sockets_only,
+               "serve unix sockets only, even on Xen (no shared rings)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

@@ -12,14 +12,14 @@
 namespace txend::xsd {
 
 struct XsdOptions {
-  bool no_fork = false;        // -N
-  bool output_pid = false;     // -P
-  bool verbose = false;        // -V
-  bool sockets_only = false;   // --sockets-only: no Xen rings even on Xen
-  std::string pid_file;        // -F
-  std::string persist_dir;     // --persist: journal + snapshot here (off when empty)
-  ServerOptions server;        // --socket, --domain-sockets, -T, -D
-  Quota quota;                 // -E -S -W -t -A -M -Q
+  bool no_fork = false;       // -N
+  bool output_pid = false;    // -P
+  bool verbose = false;       // -V
+  bool sockets_only = false;  // --sockets-only: no Xen rings even on Xen
+  std::string pid_file;       // -F
+  std::string persist_dir;    // --persist: journal + snapshot here (off when empty)
+  ServerOptions server;       // --socket, --domain-sockets, -T, -D
+  Quota quota;                // -E -S -W -t -A -M -Q
 };
 
 // Parses argv. `help` receives the usage text when -H/--help was given (then

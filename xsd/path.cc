@@ -9,7 +9,8 @@ namespace {
 constexpr std::string_view kLocalDomain = "/local/domain/";
 
 bool ValidChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '/' || c == '_' || c == '@';
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '/' || c == '_' ||
+         c == '@';
 }
 
 // Length of the "/local/domain/<id>/" prefix of `path`, or 0.
@@ -40,7 +41,8 @@ Result<std::string> Canonicalize(std::string_view path, uint32_t domid, bool all
       if (!ValidChar(c) || c == '/') return Invalid(path, "bad character");
     return std::string(path);
   }
-  std::string abs = path[0] == '/' ? std::string(path) : DomainPath(domid) + "/" + std::string(path);
+  std::string abs =
+      path[0] == '/' ? std::string(path) : DomainPath(domid) + "/" + std::string(path);
   if (abs.size() > 1 && abs.back() == '/') return Invalid(path, "trailing '/'");
   if (abs.find("//") != std::string::npos) return Invalid(path, "'//'");
   for (char c : abs)

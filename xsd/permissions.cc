@@ -3,7 +3,9 @@
 namespace txend::xsd {
 namespace {
 
-bool IsMe(const Requester& who, uint32_t domid) { return domid == who.domid || who.target == domid; }
+bool IsMe(const Requester& who, uint32_t domid) {
+  return domid == who.domid || who.target == domid;
+}
 
 wire::Access Effective(const Requester& who, const wire::Perms& perms) {
   if (who.privileged || perms.empty() || IsMe(who, perms[0].domid)) return wire::Access::kBoth;

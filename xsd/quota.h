@@ -7,14 +7,14 @@
 namespace txend::xsd {
 
 struct Quota {
-  size_t entries = 1000;           // -E: nodes a domain may own
-  size_t node_size = 2048;         // -S: bytes of one node's value
-  size_t watches = 128;            // -W: watches per domain
-  size_t transactions = 10;        // -t: open transactions per domain
-  size_t perms = 5;                // -A: ACL entries per node
-  size_t path_length = 2048;       // -M: path length below /local/domain/<id>/
-  size_t transaction_nodes = 1024; // -Q transaction-nodes: nodes one transaction may touch
-  size_t outstanding = 20;         // -Q outstanding: replies queued before we stop reading
+  size_t entries = 1000;            // -E: nodes a domain may own
+  size_t node_size = 2048;          // -S: bytes of one node's value
+  size_t watches = 128;             // -W: watches per domain
+  size_t transactions = 10;         // -t: open transactions per domain
+  size_t perms = 5;                 // -A: ACL entries per node
+  size_t path_length = 2048;        // -M: path length below /local/domain/<id>/
+  size_t transaction_nodes = 1024;  // -Q transaction-nodes: nodes one transaction may touch
+  size_t outstanding = 20;          // -Q outstanding: replies queued before we stop reading
 };
 
 }  // namespace txend::xsd

@@ -24,7 +24,7 @@ void Store(uint32_t* p, uint32_t v) {
 
 ssize_t RingBuffer::Read(char* out, size_t n) {
   uint32_t cons = Load(cons_);
-  uint32_t prod = Load(prod_);  // acquire: the bytes before prod are visible
+  uint32_t prod = Load(prod_);   // acquire: the bytes before prod are visible
   uint32_t avail = prod - cons;  // modulo 2^32: indexes run free
   if (avail > kRingSize) return -1;
   size_t total = std::min<size_t>(n, avail);
@@ -55,16 +55,21 @@ ssize_t RingBuffer::Write(const char* in, size_t n) {
 }
 
 RingEnds ServerEnds(xenstore_domain_interface* p) {
-  return {RingBuffer(p->req, &p->req_cons, &p->req_prod), RingBuffer(p->rsp, &p->rsp_cons, &p->rsp_prod)};
+  return {RingBuffer(p->req, &p->req_cons, &p->req_prod),
+          RingBuffer(p->rsp, &p->rsp_cons, &p->rsp_prod)};
 }
 
 RingEnds GuestEnds(xenstore_domain_interface* p) {
-  return {RingBuffer(p->rsp, &p->rsp_cons, &p->rsp_prod), RingBuffer(p->req, &p->req_cons, &p->req_prod)};
+  return {RingBuffer(p->rsp, &p->rsp_cons, &p->rsp_prod),
+          RingBuffer(p->req, &p->req_cons, &p->req_prod)};
 }
 
 RingChannel::RingChannel(xenstore_domain_interface* page, std::function<void()> notify,
                          std::function<void()> release)
-    : page_(page), ends_(ServerEnds(page)), notify_(std::move(notify)), release_(std::move(release)) {
+    : page_(page),
+      ends_(ServerEnds(page)),
+      notify_(std::move(notify)),
+      release_(std::move(release)) {
   std::atomic_ref<uint32_t>(page_->server_features).fetch_or(XENSTORE_SERVER_FEATURE_ERROR);
 }
 

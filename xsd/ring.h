@@ -4,11 +4,10 @@
 // memory; a peer's impossible indexes are an error, never an out-of-bounds access.
 #pragma once
 
-#include <sys/types.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <sys/types.h>
 
 extern "C" {
 #include <xen/io/xs_wire.h>
@@ -47,7 +46,8 @@ RingEnds GuestEnds(xenstore_domain_interface* page);   // a guest's xenbus: read
 // (XENSTORE_ERROR_RINGIDX) and reports the channel broken.
 class RingChannel final : public Channel {
  public:
-  RingChannel(xenstore_domain_interface* page, std::function<void()> notify, std::function<void()> release = {});
+  RingChannel(xenstore_domain_interface* page, std::function<void()> notify,
+              std::function<void()> release = {});
   ~RingChannel() override;
   RingChannel(const RingChannel&) = delete;
   RingChannel& operator=(const RingChannel&) = delete;

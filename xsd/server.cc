@@ -1,17 +1,17 @@
 #include "xsd/server.h"
 
 #include <fcntl.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
 #include <deque>
 #include <map>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <vector>
 
 #include "xsd/socket_channel.h"
@@ -35,12 +35,13 @@ struct Client {
   bool writing = false;           // EPOLLOUT armed
   bool closing = false;
   bool eof = false;
-  bool dirty = false;             // listed in Impl::dirty
+  bool dirty = false;  // listed in Impl::dirty
 };
 
 Result<int> Listen(const std::string& path) {
   sockaddr_un addr{};
-  if (path.size() >= sizeof addr.sun_path) return Status::Error(EINVAL, "socket path too long: " + path);
+  if (path.size() >= sizeof addr.sun_path)
+    return Status::Error(EINVAL, "socket path too long: " + path);
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return Status::Error(errno, "socket: " + std::string(strerror(errno)));
   addr.sun_family = AF_UNIX;
@@ -78,14 +79,14 @@ struct Server::Impl {
   Xenstore& store;
   int epfd = -1;
   int stop_fd = -1;
-  std::map<int, uint32_t> listeners;          // listening fd -> domain it serves
-  std::map<uint32_t, int> domain_listeners;   // domid -> listening fd
+  std::map<int, uint32_t> listeners;         // listening fd -> domain it serves
+  std::map<uint32_t, int> domain_listeners;  // domid -> listening fd
   std::map<ConnId, std::unique_ptr<Client>> clients;
-  std::map<int, Client*> sockets;             // socket clients by fd
-  std::vector<Client*> runnable;              // clients that may have work again (buffered requests, a ring)
-  std::vector<Client*> dirty;                 // clients with output to flush, or closing
+  std::map<int, Client*> sockets;  // socket clients by fd
+  std::vector<Client*> runnable;   // clients that may have work again (buffered requests, a ring)
+  std::vector<Client*> dirty;      // clients with output to flush, or closing
   FILE* trace = nullptr;
-  std::unique_ptr<RingTransport> rings;       // null: sockets only
+  std::unique_ptr<RingTransport> rings;  // null: sockets only
 
   Impl(ServerOptions o, Xenstore& s, std::unique_ptr<RingTransport> r)
       : opts(std::move(o)), store(s), rings(std::move(r)) {}
@@ -119,7 +120,8 @@ Server::Impl::~Impl() {
   clients.clear();
   for (auto& [fd, domid] : listeners) close(fd);
   if (!opts.socket_path.empty()) unlink(opts.socket_path.c_str());
-  for (auto& [domid, fd] : domain_listeners) unlink((opts.domain_socket_dir + "/" + std::to_string(domid)).c_str());
+  for (auto& [domid, fd] : domain_listeners)
+    unlink((opts.domain_socket_dir + "/" + std::to_string(domid)).c_str());
   if (epfd >= 0) close(epfd);
   if (stop_fd >= 0) close(stop_fd);
   if (trace) fclose(trace);
@@ -129,7 +131,8 @@ void Server::Impl::Arm(Client& c) {
   int fd = c.channel->fd();
   if (fd < 0) return;
   epoll_event ev{};
-  ev.events = (c.reading ? uint32_t{EPOLLIN} : 0u) | (c.writing ? uint32_t{EPOLLOUT} : 0u) | EPOLLRDHUP;
+  ev.events =
+      (c.reading ? uint32_t{EPOLLIN} : 0u) | (c.writing ? uint32_t{EPOLLOUT} : 0u) | EPOLLRDHUP;
   ev.data.fd = fd;
   epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev);
 }
@@ -184,7 +187,9 @@ void Server::Impl::Process(Client& c) {
   while (!c.closing && !Paused(c)) {
     auto msg = c.reader.Next();
     if (!msg) break;
-    if (trace) Trace("IN ", c, wire::Encode(msg->type(), msg->header.req_id, msg->header.tx_id, msg->payload));
+    if (trace)
+      Trace("IN ", c,
+            wire::Encode(msg->type(), msg->header.req_id, msg->header.tx_id, msg->payload));
     store.Handle(c.conn, *msg, out);
     Deliver(out);
     out = Outbox();
@@ -206,7 +211,8 @@ void Server::Impl::Deliver(Outbox& out) {
     std::memcpy(&h, bytes.data(), sizeof h);
     c.out.append(bytes);
     MarkDirty(c);
-    if (h.type != static_cast<uint32_t>(wire::MsgType::kWatchEvent)) c.reply_ends.push_back(c.out.size());
+    if (h.type != static_cast<uint32_t>(wire::MsgType::kWatchEvent))
+      c.reply_ends.push_back(c.out.size());
     if (c.out.size() - c.out_pos > opts.max_output_bytes) {  // not reading its events: drop it
       store.CountDroppedConnection();
       c.closing = true;
@@ -322,9 +328,14 @@ void Server::Impl::CheckDomains() {
   Outbox out;
   for (uint32_t domid : store.IntroducedDomains()) {
     switch (rings->StateOf(domid)) {
-      case DomainState::kRunning: break;
-      case DomainState::kShutDown: store.DomainGone(domid, out); break;
-      case DomainState::kDead: store.DomainDied(domid, out); break;
+      case DomainState::kRunning:
+        break;
+      case DomainState::kShutDown:
+        store.DomainGone(domid, out);
+        break;
+      case DomainState::kDead:
+        store.DomainDied(domid, out);
+        break;
     }
   }
   Deliver(out);
@@ -361,8 +372,9 @@ void Server::Impl::CloseDomain(uint32_t domid) {
 void Server::Impl::Trace(const char* dir, const Client& c, const std::string& bytes) {
   wire::Header h;
   std::memcpy(&h, bytes.data(), sizeof h);
-  fprintf(trace, "%s conn=%llu dom=%u %s req=%u tx=%u (%s)\n", dir, static_cast<unsigned long long>(c.conn),
-          c.domid, std::string(wire::TypeName(h.type)).c_str(), h.req_id, h.tx_id,
+  fprintf(trace, "%s conn=%llu dom=%u %s req=%u tx=%u (%s)\n", dir,
+          static_cast<unsigned long long>(c.conn), c.domid,
+          std::string(wire::TypeName(h.type)).c_str(), h.req_id, h.tx_id,
           TraceText(bytes.substr(wire::kHeaderSize)).c_str());
   fflush(trace);
 }
@@ -388,21 +400,23 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Xenstore& 
   auto impl = std::make_unique<Impl>(std::move(options), store, std::move(rings));
   impl->epfd = epoll_create1(EPOLL_CLOEXEC);
   impl->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (impl->epfd < 0 || impl->stop_fd < 0) return Status::Error(errno, "epoll/eventfd setup failed");
+  if (impl->epfd < 0 || impl->stop_fd < 0)
+    return Status::Error(errno, "epoll/eventfd setup failed");
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.fd = impl->stop_fd;
   epoll_ctl(impl->epfd, EPOLL_CTL_ADD, impl->stop_fd, &ev);
   if (!impl->opts.trace_file.empty()) {
     impl->trace = fopen(impl->opts.trace_file.c_str(), "a");
-    if (!impl->trace) return Status::Error(errno, "cannot open trace file " + impl->opts.trace_file);
+    if (!impl->trace)
+      return Status::Error(errno, "cannot open trace file " + impl->opts.trace_file);
   }
   TXEND_ASSIGN_OR_RETURN(int fd, Listen(impl->opts.socket_path));
   ev.data.fd = fd;
   epoll_ctl(impl->epfd, EPOLL_CTL_ADD, fd, &ev);
   impl->listeners[fd] = 0;
-  if (!impl->opts.domain_socket_dir.empty() && mkdir(impl->opts.domain_socket_dir.c_str(), 0700) != 0 &&
-      errno != EEXIST)
+  if (!impl->opts.domain_socket_dir.empty() &&
+      mkdir(impl->opts.domain_socket_dir.c_str(), 0700) != 0 && errno != EEXIST)
     return Status::Error(errno, "cannot create " + impl->opts.domain_socket_dir);
   if (impl->rings) {
     ev.data.fd = impl->rings->fd();

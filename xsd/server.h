@@ -18,10 +18,10 @@ namespace txend::xsd {
 
 struct ServerOptions {
   std::string socket_path = "/run/xenstored/socket";
-  std::string domain_socket_dir;             // empty: no per-domain sockets
-  size_t max_output_bytes = 4 << 20;         // a client queueing more than this is dropped
-  std::string trace_file;                    // -T: every message in and out
-  bool dom0_ring = true;                     // serve dom0's kernel ring when rings are on (-D: off)
+  std::string domain_socket_dir;      // empty: no per-domain sockets
+  size_t max_output_bytes = 4 << 20;  // a client queueing more than this is dropped
+  std::string trace_file;             // -T: every message in and out
+  bool dom0_ring = true;              // serve dom0's kernel ring when rings are on (-D: off)
 };
 
 class Server {

@@ -1,9 +1,9 @@
 #include "xsd/socket_channel.h"
 
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <sys/socket.h>
 
 namespace txend::xsd {
 

@@ -6,10 +6,18 @@ namespace txend::xsd {
 
 void ApplyOp(Tree& tree, const Op& op, uint64_t stamp, std::vector<Change>* changes) {
   switch (op.kind) {
-    case Op::kWrite: tree.Write(op.path, op.value, op.creator, stamp, changes); break;
-    case Op::kMkdir: tree.Mkdir(op.path, op.creator, stamp, changes); break;
-    case Op::kRm: tree.Remove(op.path, stamp, changes); break;
-    case Op::kSetPerms: tree.SetPerms(op.path, op.perms, stamp, changes); break;
+    case Op::kWrite:
+      tree.Write(op.path, op.value, op.creator, stamp, changes);
+      break;
+    case Op::kMkdir:
+      tree.Mkdir(op.path, op.creator, stamp, changes);
+      break;
+    case Op::kRm:
+      tree.Remove(op.path, stamp, changes);
+      break;
+    case Op::kSetPerms:
+      tree.SetPerms(op.path, op.perms, stamp, changes);
+      break;
   }
 }
 

@@ -21,8 +21,8 @@ struct Op {
   enum Kind { kWrite, kMkdir, kRm, kSetPerms };
   Kind kind;
   std::string path;
-  std::string value;            // kWrite
-  wire::Perms perms;            // kSetPerms
+  std::string value;                // kWrite
+  wire::Perms perms;                // kSetPerms
   std::optional<uint32_t> creator;  // owner of created nodes (unprivileged callers)
 };
 

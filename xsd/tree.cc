@@ -27,7 +27,9 @@ void RecordRemoval(const std::string& path, const Node& node, Change::Kind kind,
 
 }  // namespace
 
-Tree::Tree(wire::Perms root_perms) : root_(std::make_shared<Node>()) { root_->perms = std::move(root_perms); }
+Tree::Tree(wire::Perms root_perms) : root_(std::make_shared<Node>()) {
+  root_->perms = std::move(root_perms);
+}
 
 const Node* Tree::Find(std::string_view path) const {
   const Node* node = root_.get();
@@ -78,7 +80,8 @@ void Tree::Write(std::string_view path, std::string_view value, std::optional<ui
   Node* node = Touch(path, creator, stamp, changes);
   node->value.assign(value);
   node->version = stamp;
-  if (existed && changes) changes->push_back({Change::kModified, std::string(path), {}, node->perms});
+  if (existed && changes)
+    changes->push_back({Change::kModified, std::string(path), {}, node->perms});
 }
 
 void Tree::Mkdir(std::string_view path, std::optional<uint32_t> creator, uint64_t stamp,
@@ -95,14 +98,16 @@ void Tree::Remove(std::string_view path, uint64_t stamp, std::vector<Change>* ch
   parent->children_version = stamp;
 }
 
-void Tree::SetPerms(std::string_view path, wire::Perms perms, uint64_t stamp, std::vector<Change>* changes) {
+void Tree::SetPerms(std::string_view path, wire::Perms perms, uint64_t stamp,
+                    std::vector<Change>* changes) {
   Node* node = Touch(path, std::nullopt, stamp, changes);
   if (changes) changes->push_back({Change::kPermsChanged, std::string(path), node->perms, perms});
   node->perms = std::move(perms);
   node->version = stamp;
 }
 
-void Tree::Restore(std::string_view path, std::string_view value, wire::Perms perms, uint64_t stamp) {
+void Tree::Restore(std::string_view path, std::string_view value, wire::Perms perms,
+                   uint64_t stamp) {
   Node* node = Touch(path, std::nullopt, stamp, nullptr);
   node->value.assign(value);
   node->perms = std::move(perms);

@@ -23,7 +23,7 @@ using NodePtr = std::shared_ptr<Node>;
 
 struct Node {
   std::string value;
-  wire::Perms perms;                                  // never empty
+  wire::Perms perms;  // never empty
   std::map<std::string, NodePtr, std::less<>> children;
   uint64_t version = 0;           // stamp of the last change of value or perms
   uint64_t children_version = 0;  // stamp of the last change of the set of children
@@ -58,7 +58,8 @@ class Tree {
              std::vector<Change>* changes);
   // Removes `path` and everything below it: kRemovedBelow per descendant, then kRemoved.
   void Remove(std::string_view path, uint64_t stamp, std::vector<Change>* changes);
-  void SetPerms(std::string_view path, wire::Perms perms, uint64_t stamp, std::vector<Change>* changes);
+  void SetPerms(std::string_view path, wire::Perms perms, uint64_t stamp,
+                std::vector<Change>* changes);
   // Replaces `path`'s value and perms (creating it and missing ancestors with
   // `perms`): used when restoring persisted state.
   void Restore(std::string_view path, std::string_view value, wire::Perms perms, uint64_t stamp);

@@ -14,7 +14,8 @@ std::string EventPath(const WatchEntry& w, const std::string& path) {
 
 }  // namespace
 
-Status WatchRegistry::Add(ConnId conn, const std::string& path, std::string token, std::string prefix) {
+Status WatchRegistry::Add(ConnId conn, const std::string& path, std::string token,
+                          std::string prefix) {
   auto& list = by_path_[path];
   for (const auto& w : list)
     if (w.conn == conn && w.token == token) return Status::Error(EEXIST, "watch already set");
@@ -48,7 +49,8 @@ void WatchRegistry::RemoveAll(ConnId conn) {
 size_t WatchRegistry::CountFor(ConnId conn) const {
   size_t n = 0;
   for (const auto& [path, list] : by_path_)
-    n += std::count_if(list.begin(), list.end(), [&](const WatchEntry& e) { return e.conn == conn; });
+    n += std::count_if(list.begin(), list.end(),
+                       [&](const WatchEntry& e) { return e.conn == conn; });
   return n;
 }
 
@@ -68,7 +70,8 @@ void WatchRegistry::Match(const std::string& path, bool removed, const Fire& fir
   }
   if (!removed) return;
   std::string below = path == "/" ? "/" : path + "/";
-  for (auto it = by_path_.lower_bound(below); it != by_path_.end() && it->first.starts_with(below); ++it)
+  for (auto it = by_path_.lower_bound(below); it != by_path_.end() && it->first.starts_with(below);
+       ++it)
     if (it->first != path)
       for (const auto& w : it->second) fire(w, EventPath(w, it->first));
 }

@@ -1,7 +1,6 @@
 #include "xsd/xen_transport.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,12 +8,14 @@
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <sys/mman.h>
 
 extern "C" {  // the libxen headers declare no C linkage themselves
 #include <xenctrl.h>
 #include <xenevtchn.h>
 #include <xenforeignmemory.h>
 #include <xengnttab.h>
+
 #include <xen/grant_table.h>
 }
 
@@ -27,7 +28,9 @@ constexpr const char* kEvtchnDevice = "/dev/xen/evtchn";
 constexpr const char* kDom0Page = "/proc/xen/xsd_kva";
 constexpr const char* kDom0Port = "/proc/xen/xsd_port";
 
-Status Errno(const std::string& what) { return Status::Error(errno, what + ": " + std::strerror(errno)); }
+Status Errno(const std::string& what) {
+  return Status::Error(errno, what + ": " + std::strerror(errno));
+}
 
 }  // namespace
 
@@ -44,10 +47,12 @@ Result<std::unique_ptr<XenTransport>> XenTransport::Create() {
   t->xfm_ = xenforeignmemory_open(nullptr, 0);
   if (!t->xgt_ && !t->xfm_) return Errno("neither gntdev nor privcmd can map guest pages");
   t->xch_ = xc_interface_open(nullptr, nullptr, 0);
-  if (!t->xch_) fprintf(stderr, "xsd: xc_interface_open: %s: dead domains are not noticed\n", strerror(errno));
+  if (!t->xch_)
+    fprintf(stderr, "xsd: xc_interface_open: %s: dead domains are not noticed\n", strerror(errno));
   t->dom_exc_port_ = xenevtchn_bind_virq(t->xce_, VIRQ_DOM_EXC);
   if (t->dom_exc_port_ < 0)
-    fprintf(stderr, "xsd: cannot bind VIRQ_DOM_EXC: %s: dead domains are not noticed\n", strerror(errno));
+    fprintf(stderr, "xsd: cannot bind VIRQ_DOM_EXC: %s: dead domains are not noticed\n",
+            strerror(errno));
   return t;
 }
 
@@ -63,7 +68,7 @@ int XenTransport::fd() const { return xenevtchn_fd(xce_); }
 RingEvents XenTransport::Poll() {
   RingEvents ev;
   xenevtchn_port_or_error_t port;
-  while ((port = xenevtchn_pending(xce_)) >= 0) {  // until EAGAIN
+  while ((port = xenevtchn_pending(xce_)) >= 0) {              // until EAGAIN
     xenevtchn_unmask(xce_, static_cast<evtchn_port_t>(port));  // before the ring is looked at
     if (port == dom_exc_port_)
       ev.domains_changed = true;
@@ -73,11 +78,13 @@ RingEvents XenTransport::Poll() {
   return ev;
 }
 
-Result<std::unique_ptr<Channel>> XenTransport::Bind(uint32_t domid, uint32_t remote_port, void* page,
-                                                    std::function<void()> unmap, ConnId conn) {
+Result<std::unique_ptr<Channel>> XenTransport::Bind(uint32_t domid, uint32_t remote_port,
+                                                    void* page, std::function<void()> unmap,
+                                                    ConnId conn) {
   xenevtchn_port_or_error_t bound = xenevtchn_bind_interdomain(xce_, domid, remote_port);
   if (bound < 0) {
-    Status st = Errno("bind event channel " + std::to_string(remote_port) + " of domain " + std::to_string(domid));
+    Status st = Errno("bind event channel " + std::to_string(remote_port) + " of domain " +
+                      std::to_string(domid));
     unmap();
     return st;
   }
@@ -90,7 +97,8 @@ Result<std::unique_ptr<Channel>> XenTransport::Bind(uint32_t domid, uint32_t rem
     xenevtchn_unbind(xce_, port);
     unmap();
   };
-  auto channel = std::make_unique<RingChannel>(static_cast<xenstore_domain_interface*>(page), notify, release);
+  auto channel =
+      std::make_unique<RingChannel>(static_cast<xenstore_domain_interface*>(page), notify, release);
   notify();  // the peer may be waiting for us
   return std::unique_ptr<Channel>(std::move(channel));
 }
@@ -98,7 +106,9 @@ Result<std::unique_ptr<Channel>> XenTransport::Bind(uint32_t domid, uint32_t rem
 Result<std::unique_ptr<Channel>> XenTransport::Open(const Introduction& domain, ConnId conn) {
   void* page = nullptr;
   std::function<void()> unmap;
-  if (xgt_) page = xengnttab_map_grant_ref(xgt_, domain.domid, GNTTAB_RESERVED_XENSTORE, PROT_READ | PROT_WRITE);
+  if (xgt_)
+    page = xengnttab_map_grant_ref(xgt_, domain.domid, GNTTAB_RESERVED_XENSTORE,
+                                   PROT_READ | PROT_WRITE);
   if (page) {
     unmap = [xgt = xgt_, page] { xengnttab_unmap(xgt, page, 1); };
   } else if (xfm_) {
@@ -113,14 +123,16 @@ Result<std::unique_ptr<Channel>> XenTransport::Open(const Introduction& domain, 
 Result<std::unique_ptr<Channel>> XenTransport::OpenDom0(ConnId conn) {
   uint32_t port = 0;
   std::ifstream port_file(kDom0Port);
-  if (!(port_file >> port)) return Status::Error(ENOENT, std::string("no event channel in ") + kDom0Port);
+  if (!(port_file >> port))
+    return Status::Error(ENOENT, std::string("no event channel in ") + kDom0Port);
   int fd = open(kDom0Page, O_RDWR | O_CLOEXEC);
   if (fd < 0) return Errno(std::string("open ") + kDom0Page);
   auto size = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   void* page = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   close(fd);
   if (page == MAP_FAILED) return Errno(std::string("mmap ") + kDom0Page);
-  return Bind(0, port, page, [page, size] { munmap(page, size); }, conn);
+  return Bind(
+      0, port, page, [page, size] { munmap(page, size); }, conn);
 }
 
 DomainState XenTransport::StateOf(uint32_t domid) {

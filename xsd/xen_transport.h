@@ -40,10 +40,10 @@ class XenTransport final : public RingTransport {
                                         std::function<void()> unmap, ConnId conn);
 
   xenevtchn_handle* xce_ = nullptr;
-  xengnttab_handle* xgt_ = nullptr;        // null: no gntdev, foreign mapping only
+  xengnttab_handle* xgt_ = nullptr;  // null: no gntdev, foreign mapping only
   xenforeignmemory_handle* xfm_ = nullptr;
-  xc_interface* xch_ = nullptr;            // null: domain states unknown (always running)
-  int dom_exc_port_ = -1;                  // VIRQ_DOM_EXC, -1 when it could not be bound
+  xc_interface* xch_ = nullptr;                 // null: domain states unknown (always running)
+  int dom_exc_port_ = -1;                       // VIRQ_DOM_EXC, -1 when it could not be bound
   std::unordered_map<uint32_t, ConnId> ports_;  // bound local port -> connection
 };
 

@@ -44,12 +44,14 @@ Result<std::vector<std::string_view>> Fields(const wire::Message& m, size_t n) {
 }
 
 bool WriteClass(MsgType t) {
-  return t == MsgType::kWrite || t == MsgType::kMkdir || t == MsgType::kRm || t == MsgType::kSetPerms;
+  return t == MsgType::kWrite || t == MsgType::kMkdir || t == MsgType::kRm ||
+         t == MsgType::kSetPerms;
 }
 
 // Nodes every xsd has (what xen-init-dom0 and tools expect); added when missing.
 void AddStandardNodes(Tree& tree) {
-  for (const char* p : {"/local/domain", "/tool/xenstored"}) tree.Mkdir(p, std::nullopt, 1, nullptr);
+  for (const char* p : {"/local/domain", "/tool/xenstored"})
+    tree.Mkdir(p, std::nullopt, 1, nullptr);
 }
 
 std::string Listing(const Node& node) {
@@ -124,7 +126,8 @@ void Xenstore::Handle(ConnId conn, const wire::Message& m, Outbox& out) {
   std::vector<std::string> after_reply;
   Reply reply = Dispatch(it->second, conn, m, out, after_reply);
   if (reply.ok()) {
-    out.messages.emplace_back(conn, wire::Encode(m.type(), m.header.req_id, m.header.tx_id, *reply));
+    out.messages.emplace_back(conn,
+                              wire::Encode(m.type(), m.header.req_id, m.header.tx_id, *reply));
   } else {
     ++stats_.error_replies;
     out.messages.emplace_back(conn, wire::Encode(MsgType::kError, m.header.req_id, m.header.tx_id,
@@ -137,21 +140,33 @@ Xenstore::Reply Xenstore::Dispatch(Session& s, ConnId conn, const wire::Message&
                                    std::vector<std::string>& after_reply) {
   bool privileged = s.domid == 0;
   switch (m.type()) {
-    case MsgType::kRead: return DoRead(s, m);
-    case MsgType::kGetPerms: return DoGetPerms(s, m);
-    case MsgType::kDirectory: return DoDirectory(s, m);
-    case MsgType::kDirectoryPart: return DoDirectoryPart(s, m);
-    case MsgType::kWrite: return DoWrite(s, m, out);
-    case MsgType::kMkdir: return DoMkdir(s, m, out);
-    case MsgType::kRm: return DoRm(s, m, out);
-    case MsgType::kSetPerms: return DoSetPerms(s, m, out);
-    case MsgType::kWatch: return DoWatch(s, conn, m, after_reply);
-    case MsgType::kUnwatch: return DoUnwatch(s, conn, m);
+    case MsgType::kRead:
+      return DoRead(s, m);
+    case MsgType::kGetPerms:
+      return DoGetPerms(s, m);
+    case MsgType::kDirectory:
+      return DoDirectory(s, m);
+    case MsgType::kDirectoryPart:
+      return DoDirectoryPart(s, m);
+    case MsgType::kWrite:
+      return DoWrite(s, m, out);
+    case MsgType::kMkdir:
+      return DoMkdir(s, m, out);
+    case MsgType::kRm:
+      return DoRm(s, m, out);
+    case MsgType::kSetPerms:
+      return DoSetPerms(s, m, out);
+    case MsgType::kWatch:
+      return DoWatch(s, conn, m, after_reply);
+    case MsgType::kUnwatch:
+      return DoUnwatch(s, conn, m);
     case MsgType::kResetWatches:
       DropSessionState(s, conn);
       return kOk;
-    case MsgType::kTransactionStart: return DoTransactionStart(s, m);
-    case MsgType::kTransactionEnd: return DoTransactionEnd(s, m, out);
+    case MsgType::kTransactionStart:
+      return DoTransactionStart(s, m);
+    case MsgType::kTransactionEnd:
+      return DoTransactionEnd(s, m, out);
     case MsgType::kGetDomainPath: {
       TXEND_ASSIGN_OR_RETURN(auto f, Fields(m, 1));
       TXEND_ASSIGN_OR_RETURN(uint32_t domid, DomidArg(f[0]));
@@ -178,7 +193,8 @@ Xenstore::Reply Xenstore::Dispatch(Session& s, ConnId conn, const wire::Message&
   }
 }
 
-Result<std::string> Xenstore::PathArg(const Session& s, std::string_view raw, bool allow_special) const {
+Result<std::string> Xenstore::PathArg(const Session& s, std::string_view raw,
+                                      bool allow_special) const {
   size_t max = s.domid == 0 ? wire::kAbsPathMax : quota_.path_length;
   TXEND_ASSIGN_OR_RETURN(std::string path, Canonicalize(raw, s.domid, allow_special, max));
   if (path.size() > wire::kAbsPathMax) return Inval("path too long");
@@ -192,7 +208,8 @@ Result<Transaction*> Xenstore::TransactionOf(Session& s, const wire::Message& m)
   return &it->second;
 }
 
-Result<const Node*> Xenstore::Readable(const Session& s, Transaction* tx, const std::string& path) const {
+Result<const Node*> Xenstore::Readable(const Session& s, Transaction* tx,
+                                       const std::string& path) const {
   const Node* node = View(tx).Find(path);
   if (tx) tx->ObserveNode(path, node);
   if (!node) return Status::Error(ENOENT, path);
@@ -267,7 +284,8 @@ Status Xenstore::Mutate(Session& s, Transaction* tx, Op op, Outbox& out) {
     op.creator = s.domid;
     if (op.kind == Op::kWrite || op.kind == Op::kMkdir) {
       size_t created = 0;
-      for (std::string_view at = op.path; at != "/" && !view.Find(at); at = ParentPath(at)) ++created;
+      for (std::string_view at = op.path; at != "/" && !view.Find(at); at = ParentPath(at))
+        ++created;
       if (domains_.Get(s.domid).entries + created > quota_.entries)
         return Status::Error(ENOSPC, "node quota exceeded");
     }
@@ -304,7 +322,8 @@ void Xenstore::Publish(const std::vector<Op>& ops, Outbox& out) {
       out.messages.emplace_back(w.conn, wire::Encode(MsgType::kWatchEvent, 0, 0,
                                                      wire::JoinFields({event_path, w.token})));
     });
-    all.insert(all.end(), std::make_move_iterator(changes.begin()), std::make_move_iterator(changes.end()));
+    all.insert(all.end(), std::make_move_iterator(changes.begin()),
+               std::make_move_iterator(changes.end()));
   }
   domains_.Account(all);
   if (journal_) {
@@ -316,11 +335,14 @@ void Xenstore::Publish(const std::vector<Op>& ops, Outbox& out) {
 Xenstore::Reply Xenstore::DoWrite(Session& s, const wire::Message& m, Outbox& out) {
   size_t nul = m.payload.find('\0');
   if (nul == std::string::npos) return Inval("WRITE needs a path and a value");
-  TXEND_ASSIGN_OR_RETURN(std::string path, PathArg(s, std::string_view(m.payload).substr(0, nul), false));
+  TXEND_ASSIGN_OR_RETURN(std::string path,
+                         PathArg(s, std::string_view(m.payload).substr(0, nul), false));
   std::string value = m.payload.substr(nul + 1);
-  if (s.domid != 0 && value.size() > quota_.node_size) return Status::Error(ENOSPC, "node too large");
+  if (s.domid != 0 && value.size() > quota_.node_size)
+    return Status::Error(ENOSPC, "node too large");
   TXEND_ASSIGN_OR_RETURN(Transaction * tx, TransactionOf(s, m));
-  TXEND_RETURN_IF_ERROR(Mutate(s, tx, Op{Op::kWrite, std::move(path), std::move(value), {}, {}}, out));
+  TXEND_RETURN_IF_ERROR(
+      Mutate(s, tx, Op{Op::kWrite, std::move(path), std::move(value), {}, {}}, out));
   return kOk;
 }
 
@@ -361,14 +383,17 @@ Xenstore::Reply Xenstore::DoSetPerms(Session& s, const wire::Message& m, Outbox&
     perms.push_back(p);
   }
   bool privileged = s.domid == 0;
-  if (!privileged && perms.size() > quota_.perms + 1) return Status::Error(ENOSPC, "too many permissions");
+  if (!privileged && perms.size() > quota_.perms + 1)
+    return Status::Error(ENOSPC, "too many permissions");
   TXEND_ASSIGN_OR_RETURN(Transaction * tx, TransactionOf(s, m));
   const Node* node = View(tx).Find(path);
   if (tx) tx->ObserveNode(path, node);
   if (!node) return Status::Error(ENOENT, path);
-  if (!privileged && perms[0].domid != node->perms[0].domid && WhoIs(s).target != node->perms[0].domid)
+  if (!privileged && perms[0].domid != node->perms[0].domid &&
+      WhoIs(s).target != node->perms[0].domid)
     return Status::Error(EPERM, "only dom0 may change a node's owner");
-  TXEND_RETURN_IF_ERROR(Mutate(s, tx, Op{Op::kSetPerms, std::move(path), {}, std::move(perms), {}}, out));
+  TXEND_RETURN_IF_ERROR(
+      Mutate(s, tx, Op{Op::kSetPerms, std::move(path), {}, std::move(perms), {}}, out));
   return kOk;
 }
 
@@ -377,7 +402,8 @@ Xenstore::Reply Xenstore::DoWatch(Session& s, ConnId conn, const wire::Message& 
   TXEND_ASSIGN_OR_RETURN(auto f, Fields(m, 2));
   TXEND_ASSIGN_OR_RETURN(std::string path, PathArg(s, f[0], true));
   DomainRecord& d = domains_.Get(s.domid);
-  if (s.domid != 0 && d.watches >= quota_.watches) return Status::Error(E2BIG, "watch quota exceeded");
+  if (s.domid != 0 && d.watches >= quota_.watches)
+    return Status::Error(E2BIG, "watch quota exceeded");
   bool relative = f[0][0] != '/' && f[0][0] != '@';
   std::string prefix = relative ? DomainPath(s.domid) + "/" : "";
   TXEND_RETURN_IF_ERROR(watches_.Add(conn, path, std::string(f[1]), std::move(prefix)));
@@ -438,8 +464,8 @@ void Xenstore::FireSpecial(const std::string& name, Outbox& out) {
     auto it = sessions_.find(w.conn);
     if (it == sessions_.end() || it->second.domid != 0) return;  // special events go to dom0 only
     ++stats_.watch_events;
-    out.messages.emplace_back(w.conn,
-                              wire::Encode(MsgType::kWatchEvent, 0, 0, wire::JoinFields({event_path, w.token})));
+    out.messages.emplace_back(
+        w.conn, wire::Encode(MsgType::kWatchEvent, 0, 0, wire::JoinFields({event_path, w.token})));
   });
 }
 
@@ -458,7 +484,8 @@ Xenstore::Reply Xenstore::DoIntroduce(const wire::Message& m, Outbox& out) {
 Xenstore::Reply Xenstore::DoRelease(const wire::Message& m, Outbox& out) {
   TXEND_ASSIGN_OR_RETURN(auto f, Fields(m, 1));
   TXEND_ASSIGN_OR_RETURN(uint32_t domid, DomidArg(f[0]));
-  if (domid == 0 || !domains_.IsIntroduced(domid)) return Status::Error(ENOENT, "domain not introduced");
+  if (domid == 0 || !domains_.IsIntroduced(domid))
+    return Status::Error(ENOENT, "domain not introduced");
   DomainDied(domid, out);
   return kOk;
 }

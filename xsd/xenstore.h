@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "wire/wire.h"
 #include "xsd/domain_registry.h"
 #include "xsd/journal.h"
 #include "xsd/quota.h"
@@ -19,7 +20,6 @@
 #include "xsd/transaction.h"
 #include "xsd/tree.h"
 #include "xsd/watch_registry.h"
-#include "wire/wire.h"
 
 namespace txend::xsd {
 
@@ -34,15 +34,16 @@ struct Introduction {
 // What handling requests produced for the transports.
 struct Outbox {
   std::vector<std::pair<ConnId, std::string>> messages;  // encoded replies and watch events
-  std::vector<Introduction> introduced;                   // INTRODUCEd domains to serve (again)
-  std::vector<uint32_t> released;                         // released or dead domains to stop serving
+  std::vector<Introduction> introduced;                  // INTRODUCEd domains to serve (again)
+  std::vector<uint32_t> released;                        // released or dead domains to stop serving
 };
 
 class Xenstore {
  public:
   // `journal` (optional) has already loaded `tree`. Without a journal the
   // store starts with the standard top-level nodes.
-  Xenstore(Quota quota, std::unique_ptr<Journal> journal = nullptr, std::optional<Tree> tree = std::nullopt);
+  Xenstore(Quota quota, std::unique_ptr<Journal> journal = nullptr,
+           std::optional<Tree> tree = std::nullopt);
 
   // A new connection speaking for domain `domid`; dom0 connections are privileged.
   ConnId Connect(uint32_t domid);
@@ -89,7 +90,8 @@ class Xenstore {
   Reply DoMkdir(Session& s, const wire::Message& m, Outbox& out);
   Reply DoRm(Session& s, const wire::Message& m, Outbox& out);
   Reply DoSetPerms(Session& s, const wire::Message& m, Outbox& out);
-  Reply DoWatch(Session& s, ConnId conn, const wire::Message& m, std::vector<std::string>& after_reply);
+  Reply DoWatch(Session& s, ConnId conn, const wire::Message& m,
+                std::vector<std::string>& after_reply);
   Reply DoUnwatch(Session& s, ConnId conn, const wire::Message& m);
   Reply DoTransactionStart(Session& s, const wire::Message& m);
   Reply DoTransactionEnd(Session& s, const wire::Message& m, Outbox& out);

@@ -1,6 +1,7 @@
 #include "base/numbers.h"
 
 #include <fcntl.h>
+
 #include <gtest/gtest.h>
 
 #include "base/unique_fd.h"
@@ -25,7 +26,8 @@ TEST(Numbers, IntegersMustBeWholeAndFitTheirType) {
 TEST(Numbers, DoublesAreFinite) {
   EXPECT_DOUBLE_EQ(*ParseDouble("12.5"), 12.5);
   EXPECT_DOUBLE_EQ(*ParseDouble("1e3"), 1000);
-  for (const char* bad : {"", "nan", "inf", "1e999", "1.5s", " 1"}) EXPECT_FALSE(ParseDouble(bad).ok()) << bad;
+  for (const char* bad : {"", "nan", "inf", "1e999", "1.5s", " 1"})
+    EXPECT_FALSE(ParseDouble(bad).ok()) << bad;
 }
 
 TEST(Numbers, BoolsTakeXendsWordsInAnyCase) {

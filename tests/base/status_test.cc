@@ -1,6 +1,6 @@
-#include "base/result.h"
-
 #include <gtest/gtest.h>
+
+#include "base/result.h"
 
 namespace txend {
 namespace {

@@ -61,10 +61,10 @@ TEST(XmConfigParse, SettingsInFileOrderWithOrigins) {
 
 TEST(XmConfigParse, OptionValuesAreNormalised) {
   XmConfig c = ParseText(
-      "memory = '256'\n"      // a string holding a number is fine for an integer option
-      "vnc = 1\n"             // string options take numbers as they print
-      "localtime = 'yes'\n"   // boolean options: 1/0 or yes/no
-      "cpus = ['0-1', 2]\n"   // cpus may be a per-vcpu list
+      "memory = '256'\n"     // a string holding a number is fine for an integer option
+      "vnc = 1\n"            // string options take numbers as they print
+      "localtime = 'yes'\n"  // boolean options: 1/0 or yes/no
+      "cpus = ['0-1', 2]\n"  // cpus may be a per-vcpu list
       "irq = [ 5 ]\n"
       "cpu_weight = 512\n");
   EXPECT_EQ(ValueOf(c, "memory"), PyValue::Int(256));
@@ -79,7 +79,8 @@ TEST(XmConfigParse, TypeErrorsNameFileLineAndOption) {
             "demo.cfg:3: memory: expected an integer, got 'lots'");
   EXPECT_EQ(ParseTextError("memory = 1.5\n"), "demo.cfg:1: memory: expected an integer, got 1.5");
   EXPECT_EQ(ParseTextError("name = ['a']\n"), "demo.cfg:1: name: expected a string, got a list");
-  EXPECT_EQ(ParseTextError("localtime = 'maybe'\n"), "demo.cfg:1: localtime: expected 1 or 0, got 'maybe'");
+  EXPECT_EQ(ParseTextError("localtime = 'maybe'\n"),
+            "demo.cfg:1: localtime: expected 1 or 0, got 'maybe'");
   EXPECT_EQ(ParseTextError("disk = 'phy:/dev/x,xvda,w'\n"),
             "demo.cfg:1: disk: expected a list of strings (write disk = [ '...' ]), got "
             "'phy:/dev/x,xvda,w'");
@@ -95,9 +96,11 @@ TEST(XmConfigParse, ValuesXmIgnoresLeaveDefaultsAndWarn) {
   EXPECT_EQ(ValueOf(c, "flag"), PyValue::Bool(true)) << "plain variables keep any value";
   ASSERT_EQ(c.warnings.size(), 2u);
   EXPECT_EQ(c.warnings[0],
-            "demo.cfg:1: acpi: xm ignores bool values; acpi keeps its default (write 1/0 or a list instead)");
+            "demo.cfg:1: acpi: xm ignores bool values; acpi keeps its default (write 1/0 or a list "
+            "instead)");
   EXPECT_EQ(c.warnings[1],
-            "demo.cfg:3: disk: xm ignores tuple values; disk keeps its default (write 1/0 or a list instead)");
+            "demo.cfg:3: disk: xm ignores tuple values; disk keeps its default (write 1/0 or a "
+            "list instead)");
 }
 
 TEST(XmConfigParse, DefaultNameIsTheFileName) {
@@ -111,8 +114,9 @@ TEST(XmConfigParse, DefaultNameIsTheFileName) {
 }
 
 TEST(XmConfigOverrides, OptionsReplaceTheFilesValues) {
-  XmConfig c = ParseText("name = 'fromfile'\nmemory = 128\ndisk = [ 'phy:/dev/a,xvda,w' ]\n",
-                         {"memory=512", "name = cli", "disk=phy:/dev/b,xvda,w", "disk=phy:/dev/c,xvdb,r"});
+  XmConfig c =
+      ParseText("name = 'fromfile'\nmemory = 128\ndisk = [ 'phy:/dev/a,xvda,w' ]\n",
+                {"memory=512", "name = cli", "disk=phy:/dev/b,xvda,w", "disk=phy:/dev/c,xvdb,r"});
   EXPECT_EQ(ValueOf(c, "memory"), PyValue::Int(512));
   EXPECT_EQ(OriginOf(c, "memory"), "command line");
   EXPECT_EQ(ValueOf(c, "name"), PyValue::Str("cli")) << "VAR = VALUE is trimmed, as xm does";
@@ -139,8 +143,10 @@ TEST(XmConfigOverrides, OptionsAreNotScriptVariables) {
 }
 
 TEST(XmConfigOverrides, BadOverrides) {
-  EXPECT_EQ(ParseTextError("", {"memory=lots"}), "command line: memory: expected an integer, got 'lots'");
-  EXPECT_EQ(ParseTextError("", {"localtime=maybe"}), "command line: localtime: expected yes or no, got 'maybe'");
+  EXPECT_EQ(ParseTextError("", {"memory=lots"}),
+            "command line: memory: expected an integer, got 'lots'");
+  EXPECT_EQ(ParseTextError("", {"localtime=maybe"}),
+            "command line: localtime: expected yes or no, got 'maybe'");
   EXPECT_EQ(ParseTextError("", {"vmid"}), "command line: 'vmid': expected VAR=VALUE");
   EXPECT_EQ(ParseTextError("", {"=3"}), "command line: '=3': expected VAR=VALUE");
   XmConfig c = ParseText("", {"localtime=y", "vnc=1"});
@@ -156,15 +162,17 @@ TEST(XmConfigFile, MissingFile) {
 }
 
 TEST(XmMakeConfig, PvBasic) {
-  EXPECT_EQ(VmSxpOfFile("pv-basic.cfg"),
-            "(vm (name ExampleDomain) (memory 64) (on_xend_start ignore) (on_xend_stop ignore)"
-            " (vcpus 1) (oos 1) (image (linux (kernel /boot/vmlinuz-xen) (ramdisk /boot/initrd-xen)"
-            " (root '/dev/hda1 ro') (videoram 4) (args 4) (tsc_mode 0) (nomigrate 0)))"
-            " (s3_integrity 1) (device (vbd (uname phy:hda1) (dev hda1) (mode w))) (device (vif)))");
+  EXPECT_EQ(
+      VmSxpOfFile("pv-basic.cfg"),
+      "(vm (name ExampleDomain) (memory 64) (on_xend_start ignore) (on_xend_stop ignore)"
+      " (vcpus 1) (oos 1) (image (linux (kernel /boot/vmlinuz-xen) (ramdisk /boot/initrd-xen)"
+      " (root '/dev/hda1 ro') (videoram 4) (args 4) (tsc_mode 0) (nomigrate 0)))"
+      " (s3_integrity 1) (device (vbd (uname phy:hda1) (dev hda1) (mode w))) (device (vif)))");
 }
 
 TEST(XmMakeConfig, PvBasicWithOverrides) {
-  std::string vm = VmSxpOfFile("pv-basic.cfg", {"name=other", "memory=256", "vcpus=2", "cpus=0-3,^1"});
+  std::string vm =
+      VmSxpOfFile("pv-basic.cfg", {"name=other", "memory=256", "vcpus=2", "cpus=0-3,^1"});
   std::string prefix =
       "(vm (name other) (memory 256) (on_xend_start ignore) (on_xend_stop ignore) (vcpus 2)"
       " (cpus '0-3,^1') (oos 1) (image (linux (kernel /boot/vmlinuz-xen)";
@@ -207,7 +215,9 @@ TEST(XmMakeConfig, HvmTakesDisplayAndXauthorityFromTheEnvironment) {
   options.display = ":0";
   options.xauthority = "/root/.Xauthority";
   std::string vm = VmSxpOfFile("hvm.cfg", {}, options);
-  EXPECT_NE(vm.find("(device_model qemu-dm) (display :0) (guest_os_type default)"), std::string::npos) << vm;
+  EXPECT_NE(vm.find("(device_model qemu-dm) (display :0) (guest_os_type default)"),
+            std::string::npos)
+      << vm;
   EXPECT_NE(vm.find("(watchdog_action reset) (xauthority /root/.Xauthority) (xen_platform_pci 1)"),
             std::string::npos)
       << vm;
@@ -217,27 +227,28 @@ TEST(XmMakeConfig, PvFull) {
   XmSxpOptions options;
   options.xauthority = "/root/.Xauthority";
   std::string vm = VmSxpOfFile("pv-full.cfg", {}, options);
-  EXPECT_EQ(vm,
-            "(vm (name lab-web10) (memory 256) (maxmem 512) (on_poweroff destroy) (on_reboot restart)"
-            " (on_crash coredump-restart) (on_xend_start ignore) (on_xend_stop ignore)"
-            " (description 'Web front end\\nfor the lab') (vcpus 2)"
-            " (uuid 3f2b6c1e-8d4a-4b7e-9c2d-5a6b7c8d9e0f) (cpus (0-1 2)) (cpu_cap 150)"
-            " (cpu_weight 512) (oos 1) (bootloader /usr/lib/xen/bin/pygrub)"
-            " (bootloader_args '--entry=xvda1:/boot/vmlinuz,/boot/initrd.img')"
-            " (image (linux (videoram 4) (args 'console=hvc0 xencons=tty') (tsc_mode 0) (nomigrate 0)))"
-            " (s3_integrity 1)"
-            " (device (vbd (uname phy:/dev/vg0/lab-web10-root) (dev xvda1) (mode w)))"
-            " (device (tap (uname tap:aio:/srv/xen/lab-web10-swap.img) (dev xvda2) (mode w)))"
-            " (device (vbd (uname file:/srv/iso/tools.iso) (dev xvdc:cdrom) (mode r)))"
-            " (device (pci (dev (domain 0x0000) (bus 0x03) (slot 0x00) (func 0x0) (vdevfn 0x100)"
-            " (key 0000:03:00.0)) (dev (domain 0x0000) (bus 0x04) (slot 0x00) (func 0x1)"
-            " (vdevfn 0x100) (key 04:00.1) (opts (msitranslate 1)))))"
-            " (device (ioports (from 0x2f8) (to 0x2ff))) (device (irq (irq 17)))"
-            " (device (vif (mac 00:16:3e:0a:00:01) (bridge xenbr0) (ip 10.0.0.10) (script vif-bridge)"
-            " (vifname web10) (model e1000) (rate 10MB/s))) (device (vif))"
-            " (device (vtpm (pref_instance 1) (backend 0)))"
-            " (device (vkbd)) (device (vfb (vncunused 1) (vnclisten 0.0.0.0) (keymap de) (vnc 1)"
-            " (xauthority /root/.Xauthority))))");
+  EXPECT_EQ(
+      vm,
+      "(vm (name lab-web10) (memory 256) (maxmem 512) (on_poweroff destroy) (on_reboot restart)"
+      " (on_crash coredump-restart) (on_xend_start ignore) (on_xend_stop ignore)"
+      " (description 'Web front end\\nfor the lab') (vcpus 2)"
+      " (uuid 3f2b6c1e-8d4a-4b7e-9c2d-5a6b7c8d9e0f) (cpus (0-1 2)) (cpu_cap 150)"
+      " (cpu_weight 512) (oos 1) (bootloader /usr/lib/xen/bin/pygrub)"
+      " (bootloader_args '--entry=xvda1:/boot/vmlinuz,/boot/initrd.img')"
+      " (image (linux (videoram 4) (args 'console=hvc0 xencons=tty') (tsc_mode 0) (nomigrate 0)))"
+      " (s3_integrity 1)"
+      " (device (vbd (uname phy:/dev/vg0/lab-web10-root) (dev xvda1) (mode w)))"
+      " (device (tap (uname tap:aio:/srv/xen/lab-web10-swap.img) (dev xvda2) (mode w)))"
+      " (device (vbd (uname file:/srv/iso/tools.iso) (dev xvdc:cdrom) (mode r)))"
+      " (device (pci (dev (domain 0x0000) (bus 0x03) (slot 0x00) (func 0x0) (vdevfn 0x100)"
+      " (key 0000:03:00.0)) (dev (domain 0x0000) (bus 0x04) (slot 0x00) (func 0x1)"
+      " (vdevfn 0x100) (key 04:00.1) (opts (msitranslate 1)))))"
+      " (device (ioports (from 0x2f8) (to 0x2ff))) (device (irq (irq 17)))"
+      " (device (vif (mac 00:16:3e:0a:00:01) (bridge xenbr0) (ip 10.0.0.10) (script vif-bridge)"
+      " (vifname web10) (model e1000) (rate 10MB/s))) (device (vif))"
+      " (device (vtpm (pref_instance 1) (backend 0)))"
+      " (device (vkbd)) (device (vfb (vncunused 1) (vnclisten 0.0.0.0) (keymap de) (vnc 1)"
+      " (xauthority /root/.Xauthority))))");
 }
 
 TEST(XmMakeConfig, ConsoleAutoconnectRunsPygrubInteractively) {
@@ -246,7 +257,9 @@ TEST(XmMakeConfig, ConsoleAutoconnectRunsPygrubInteractively) {
   options.pygrub_path = "/usr/lib/xen-4.17/bin/pygrub";
   XmConfig c = ParseText("name = 'g'\nbootloader = 'pygrub'\n");
   std::string vm = sxp::ToString(MakeVmSxp(c, options).value());
-  EXPECT_NE(vm.find("(bootloader /usr/lib/xen-4.17/bin/pygrub) (bootloader_args '')"), std::string::npos) << vm;
+  EXPECT_NE(vm.find("(bootloader /usr/lib/xen-4.17/bin/pygrub) (bootloader_args '')"),
+            std::string::npos)
+      << vm;
 }
 
 TEST(XmMakeConfig, KernelCommandLineOptions) {
@@ -255,9 +268,10 @@ TEST(XmMakeConfig, KernelCommandLineOptions) {
       "gateway = '10.0.0.1'\nhostname = 'n1'\nnfs_server = '10.0.0.2'\nnfs_root = '/export/n1'\n"
       "extra = 'quiet'\n");
   std::string vm = sxp::ToString(MakeVmSxp(c).value());
-  EXPECT_NE(vm.find("(image (linux (kernel /k) (ip 10.0.0.5:10.0.0.2:10.0.0.1:255.0.0.0:n1:eth0:off)"
-                    " (root /dev/nfs) (videoram 4) (args 'nfsroot=10.0.0.2:/export/n1 quiet')"),
-            std::string::npos)
+  EXPECT_NE(
+      vm.find("(image (linux (kernel /k) (ip 10.0.0.5:10.0.0.2:10.0.0.1:255.0.0.0:n1:eth0:off)"
+              " (root /dev/nfs) (videoram 4) (args 'nfsroot=10.0.0.2:/export/n1 quiet')"),
+      std::string::npos)
       << vm;
   XmConfig dhcp = ParseText("name = 'n'\nkernel = '/k'\ndhcp = 'dhcp'\n");
   EXPECT_NE(sxp::ToString(MakeVmSxp(dhcp).value()).find("(ip :::::eth0:dhcp)"), std::string::npos);
@@ -267,7 +281,8 @@ TEST(XmMakeConfig, KernelCommandLineOptions) {
 
 TEST(XmMakeConfig, MaxvcpusMakesAnAvailabilityMask) {
   XmConfig c = ParseText("name = 'n'\nkernel = '/k'\nvcpus = 2\nmaxvcpus = 8\n");
-  EXPECT_NE(sxp::ToString(MakeVmSxp(c).value()).find("(vcpu_avail 3) (vcpus 8)"), std::string::npos);
+  EXPECT_NE(sxp::ToString(MakeVmSxp(c).value()).find("(vcpu_avail 3) (vcpus 8)"),
+            std::string::npos);
 }
 
 TEST(XmMakeConfig, DeviceErrorsNameTheSetting) {
@@ -276,18 +291,25 @@ TEST(XmMakeConfig, DeviceErrorsNameTheSetting) {
   };
   const std::vector<Case> cases = {
       {"disk = [ 'phy:/dev/x,xvda,w', 'phy:/dev/y' ]",
-       "demo.cfg:1: disk: invalid disk specifier 'phy:/dev/y' (expected UNAME,DEV,MODE[,BACKEND[,PROTOCOL]])"},
-      {"disk = [ 'phy:/dev/x,xvda,rw' ]", "demo.cfg:1: disk: vbd xvda: mode 'rw': expected r, w or w!"},
+       "demo.cfg:1: disk: invalid disk specifier 'phy:/dev/y' (expected "
+       "UNAME,DEV,MODE[,BACKEND[,PROTOCOL]])"},
+      {"disk = [ 'phy:/dev/x,xvda,rw' ]",
+       "demo.cfg:1: disk: vbd xvda: mode 'rw': expected r, w or w!"},
       {"disk = [ 'tap:vmdk2:/x.img,xvda,w' ]",
        "demo.cfg:1: disk: vbd xvda: uname 'tap:vmdk2:/x.img': unknown blktap disk type 'vmdk2'"},
-      {"vif = [ 'bridge' ]", "demo.cfg:1: vif: 'bridge' should be a pair, separated by an equals sign"},
-      {"vif = [ 'mac=00:16:3e:00:00:01, colour=blue' ]", "demo.cfg:1: vif: invalid vif option 'colour'"},
+      {"vif = [ 'bridge' ]",
+       "demo.cfg:1: vif: 'bridge' should be a pair, separated by an equals sign"},
+      {"vif = [ 'mac=00:16:3e:00:00:01, colour=blue' ]",
+       "demo.cfg:1: vif: invalid vif option 'colour'"},
       {"vif = [ 'mac=00:16:3e:00:00' ]",
        "demo.cfg:1: vif: mac '00:16:3e:00:00': expected six hex pairs like 00:16:3e:12:34:56"},
-      {"vfb = [ 'type=vnc, size=big' ]", "demo.cfg:1: vfb: configuration option 'size' unknown to vfbs"},
+      {"vfb = [ 'type=vnc, size=big' ]",
+       "demo.cfg:1: vfb: configuration option 'size' unknown to vfbs"},
       {"pci = [ '03:00.*' ]",
-       "demo.cfg:1: pci: '03:00.*': function must be one digit 0-7 (multi-function specs are not supported)"},
-      {"ioports = [ 'zz' ]", "demo.cfg:1: ioports: invalid i/o port range 'zz' (expected hex FROM[-TO])"},
+       "demo.cfg:1: pci: '03:00.*': function must be one digit 0-7 (multi-function specs are not "
+       "supported)"},
+      {"ioports = [ 'zz' ]",
+       "demo.cfg:1: ioports: invalid i/o port range 'zz' (expected hex FROM[-TO])"},
       {"irq = [ 'x' ]", "demo.cfg:1: irq: expected an interrupt number, got 'x'"},
       {"vtpm = [ 'instance=0' ]", "demo.cfg:1: vtpm: instance must not be 0"},
       {"vtpm = [ 'colour=1' ]", "demo.cfg:1: vtpm: invalid vtpm specifier 'colour=1'"},
@@ -311,17 +333,22 @@ TEST(XmConfigFile, BadConfigsFailWithFileLineAndOption) {
       {"memory-not-a-number.cfg", ":4: memory: expected an integer, got 'lots'"},
       {"unterminated-string.cfg", ":2: EOL while scanning string literal"},
       {"unclosed-list.cfg", ":3: '[' is never closed"},
-      {"if-statement.cfg", ":4: unsupported Python construct 'if' (xm config files here are assignments of values)"},
+      {"if-statement.cfg",
+       ":4: unsupported Python construct 'if' (xm config files here are assignments of values)"},
       {"undefined-variable.cfg",
-       ":3: name 'vmid' is not defined (set it earlier in the file or pass vmid=VALUE to xm create)"},
+       ":3: name 'vmid' is not defined (set it earlier in the file or pass vmid=VALUE to xm "
+       "create)"},
       {"disk-too-few-fields.cfg",
-       ":4: disk: invalid disk specifier 'phy:/dev/vg0/bad,xvda' (expected UNAME,DEV,MODE[,BACKEND[,PROTOCOL]])"},
+       ":4: disk: invalid disk specifier 'phy:/dev/vg0/bad,xvda' (expected "
+       "UNAME,DEV,MODE[,BACKEND[,PROTOCOL]])"},
       {"disk-bad-mode.cfg", ":4: disk: vbd xvda: mode 'rw': expected r, w or w!"},
       {"disk-not-a-list.cfg",
-       ":4: disk: expected a list of strings (write disk = [ '...' ]), got 'phy:/dev/vg0/bad,xvda,w'"},
+       ":4: disk: expected a list of strings (write disk = [ '...' ]), got "
+       "'phy:/dev/vg0/bad,xvda,w'"},
       {"vif-unknown-key.cfg", ":4: vif: invalid vif option 'colour'"},
       {"unexpected-indent.cfg", ":3: unexpected indent (statements must start in column 1)"},
-      {"function-call.cfg", ":3: attribute access (os.NAME) is not supported in xm config files here"},
+      {"function-call.cfg",
+       ":3: attribute access (os.NAME) is not supported in xm config files here"},
       {"unknown-builder.cfg", ":4: builder: unknown builder 'bsd' (expected linux or hvm)"},
       {"format-type-error.cfg", ":3: TypeError: %d format: a number is required, not str"},
       {"missing-vmid.cfg", ":3: variable 'vmid' is not set; pass vmid=VALUE to xm create"},
@@ -343,8 +370,10 @@ TEST(XmEndToEnd, ExampleConfigsBecomeValidDomainConfigs) {
     std::string file;
     std::vector<std::string> overrides;
   };
-  for (const Case& c : std::vector<Case>{{"pv-basic.cfg", {}}, {"pv-vmid.cfg", {"vmid=2"}},
-                                         {"hvm.cfg", {}}, {"pv-full.cfg", {}}}) {
+  for (const Case& c : std::vector<Case>{{"pv-basic.cfg", {}},
+                                         {"pv-vmid.cfg", {"vmid=2"}},
+                                         {"hvm.cfg", {}},
+                                         {"pv-full.cfg", {}}}) {
     auto config = ParseXmConfigFile(kConfigs + c.file, c.overrides);
     ASSERT_TRUE(config.ok()) << config.status().ToString();
     auto vm = MakeVmSxp(*config);
@@ -353,12 +382,14 @@ TEST(XmEndToEnd, ExampleConfigsBecomeValidDomainConfigs) {
     ASSERT_TRUE(domain.ok()) << c.file << ": " << domain.status().ToString();
     EXPECT_FALSE(domain->name.empty());
   }
-  auto hvm = toolstack::FromSxp(MakeVmSxp(ParseXmConfigFile(kConfigs + "hvm.cfg").value()).value(), random);
+  auto hvm = toolstack::FromSxp(MakeVmSxp(ParseXmConfigFile(kConfigs + "hvm.cfg").value()).value(),
+                                random);
   ASSERT_TRUE(hvm.ok());
   EXPECT_EQ(hvm->image.loader, "hvmloader");
   EXPECT_EQ(hvm->vbds[1].dev, "hdc:cdrom");
   EXPECT_EQ(hvm->vfbs.size(), 1u);
-  auto full = toolstack::FromSxp(MakeVmSxp(ParseXmConfigFile(kConfigs + "pv-full.cfg").value()).value(), random);
+  auto full = toolstack::FromSxp(
+      MakeVmSxp(ParseXmConfigFile(kConfigs + "pv-full.cfg").value()).value(), random);
   ASSERT_TRUE(full.ok());
   EXPECT_EQ(full->cpus, (std::vector<std::vector<int>>{{0, 1}, {2}}));
   EXPECT_EQ(full->pci.size(), 2u);

@@ -10,8 +10,10 @@ sxp::Value P(const std::string& text) { return *sxp::Parse(text); }
 
 TEST(XmFormat, ListMatchesXmColumns) {
   std::vector<DomainRow> rows = {
-      ParseDomainRow(P("(domain (domid 0) (name Domain-0) (memory 1024) (vcpus 2) (state r-----) (cpu_time 1234.56))")),
-      ParseDomainRow(P("(domain (domid 5) (name demo) (memory 512) (vcpus 4) (online_vcpus 2) (state -b----) (cpu_time 266.8))")),
+      ParseDomainRow(P("(domain (domid 0) (name Domain-0) (memory 1024) (vcpus 2) (state r-----) "
+                       "(cpu_time 1234.56))")),
+      ParseDomainRow(P("(domain (domid 5) (name demo) (memory 512) (vcpus 4) (online_vcpus 2) "
+                       "(state -b----) (cpu_time 266.8))")),
       ParseDomainRow(P("(domain (name olddom) (memory 256) (vcpus 1))"))};
   EXPECT_EQ(FormatDomainList(rows),
             "Name                                        ID   Mem VCPUs      State   Time(s)\n"
@@ -27,9 +29,13 @@ TEST(XmFormat, LongListDropsVcpuAvail) {
 
 TEST(XmFormat, VcpuListRowsAndAffinity) {
   DomainRow demo = ParseDomainRow(P("(domain (domid 5) (name demo))"));
-  auto info = P("(domain (vcpu (number 1) (online 1) (blocked 0) (running 1) (cpu_time 9.9) (cpu 3) (cpumap (0 1)))"
-                " (vcpu (number 2) (online 0) (blocked 0) (running 0) (cpu_time 0) (cpu -1) (cpumap (0 1 2 3))))");
-  EXPECT_EQ(VcpuListHeader(), "Name                                ID  VCPU   CPU State   Time(s) CPU Affinity\n");
+  auto info =
+      P("(domain (vcpu (number 1) (online 1) (blocked 0) (running 1) (cpu_time 9.9) (cpu 3) "
+        "(cpumap (0 1)))"
+        " (vcpu (number 2) (online 0) (blocked 0) (running 0) (cpu_time 0) (cpu -1) (cpumap (0 1 2 "
+        "3))))");
+  EXPECT_EQ(VcpuListHeader(),
+            "Name                                ID  VCPU   CPU State   Time(s) CPU Affinity\n");
   EXPECT_EQ(FormatVcpuRows(demo, info, 4),
             "demo                                 5     1     3   r--       9.9 0-1\n"
             "demo                                 5     2     -   --p       0.0 any cpu\n");
@@ -55,8 +61,10 @@ TEST(XmFormat, Uptime) {
 }
 
 TEST(XmFormat, InfoSkipsSystemAndNumaUnlessAsked) {
-  auto node = P("(node (system Linux) (host xen1) (cpu_topology ((cpu 0))) (numa_info none) (xen_commandline '')"
-                " (xend_config_format 4))");
+  auto node =
+      P("(node (system Linux) (host xen1) (cpu_topology ((cpu 0))) (numa_info none) "
+        "(xen_commandline '')"
+        " (xend_config_format 4))");
   EXPECT_EQ(FormatNodeInfo(node, false),
             "host                   : xen1\n"
             "xen_commandline        : (none)\n"
@@ -65,21 +73,25 @@ TEST(XmFormat, InfoSkipsSystemAndNumaUnlessAsked) {
 }
 
 TEST(XmFormat, BlockAndNetworkLists) {
-  auto vbds = P("((51712 ((backend-id 0) (state 4) (event-channel 10) (ring-ref 8)"
-                " (backend /local/domain/0/backend/vbd/5/51712))))");
+  auto vbds =
+      P("((51712 ((backend-id 0) (state 4) (event-channel 10) (ring-ref 8)"
+        " (backend /local/domain/0/backend/vbd/5/51712))))");
   EXPECT_EQ(FormatBlockList(vbds),
             "Vdev  BE handle state evt-ch ring-ref BE-path\n"
             "51712  0    0     4      10     8     /local/domain/0/backend/vbd/5/51712  \n");
-  auto vifs = P("((0 ((backend-id 0) (mac 00:16:3e:5a:10:01) (handle 0) (state 4) (event-channel 12)"
-                " (tx-ring-ref 768) (rx-ring-ref 769) (backend /local/domain/0/backend/vif/5/0))))");
+  auto vifs =
+      P("((0 ((backend-id 0) (mac 00:16:3e:5a:10:01) (handle 0) (state 4) (event-channel 12)"
+        " (tx-ring-ref 768) (rx-ring-ref 769) (backend /local/domain/0/backend/vif/5/0))))");
   EXPECT_EQ(FormatNetworkList(vifs),
             "Idx BE     MAC Addr.     handle state evt-ch tx-/rx-ring-ref BE-path\n"
-            "0   0  00:16:3e:5a:10:01    0     4      12    768  /769     /local/domain/0/backend/vif/5/0  \n");
+            "0   0  00:16:3e:5a:10:01    0     4      12    768  /769     "
+            "/local/domain/0/backend/vif/5/0  \n");
   EXPECT_EQ(FormatBlockList(P("()")), "");
 }
 
 TEST(XmFormat, SchedCredit) {
-  std::vector<DomainRow> rows = {ParseDomainRow(P("(domain (domid 5) (name demo) (cpu_weight 256) (cpu_cap 0))"))};
+  std::vector<DomainRow> rows = {
+      ParseDomainRow(P("(domain (domid 5) (name demo) (cpu_weight 256) (cpu_cap 0))"))};
   EXPECT_EQ(FormatSchedCredit(rows),
             "Name                                ID Weight  Cap\n"
             "demo                                 5    256    0\n");

@@ -1,10 +1,11 @@
 // The Python subset of xm config files: values, operators, % formatting, statements.
-#include <gtest/gtest.h>
+#include "cli/xm_script.h"
 
 #include <random>
 
+#include <gtest/gtest.h>
+
 #include "cli/xm_python.h"
-#include "cli/xm_script.h"
 
 namespace txend::xm {
 namespace {
@@ -77,11 +78,15 @@ TEST(PyValue, CommandLineNumbersAreStringsThatCount) {
 
 TEST(PyValue, ArithmeticErrors) {
   EXPECT_EQ(OpError("/", I(1), I(0)), "ZeroDivisionError: integer division or modulo by zero");
-  EXPECT_EQ(OpError("*", I(INT64_MAX), I(2)), "OverflowError: integer overflow (config values are 64-bit)");
-  EXPECT_EQ(OpError("**", I(10), I(30)), "OverflowError: integer overflow (config values are 64-bit)");
-  EXPECT_EQ(OpError("-", S("a"), S("b")), "TypeError: unsupported operand type(s) for -: 'str' and 'str'");
+  EXPECT_EQ(OpError("*", I(INT64_MAX), I(2)),
+            "OverflowError: integer overflow (config values are 64-bit)");
+  EXPECT_EQ(OpError("**", I(10), I(30)),
+            "OverflowError: integer overflow (config values are 64-bit)");
+  EXPECT_EQ(OpError("-", S("a"), S("b")),
+            "TypeError: unsupported operand type(s) for -: 'str' and 'str'");
   EXPECT_EQ(OpError("*", S("x"), I(2 << 20)), "ValueError: string too long (limit 1 MiB)");
-  EXPECT_EQ(UnaryOp("-", S("x")).status().message(), "TypeError: bad operand type for unary -: 'str'");
+  EXPECT_EQ(UnaryOp("-", S("x")).status().message(),
+            "TypeError: bad operand type for unary -: 'str'");
 }
 
 TEST(PyValue, StrAndRepr) {
@@ -100,7 +105,8 @@ TEST(PercentFormat, Conversions) {
   EXPECT_EQ(Fmt("%02x:%02X", PyValue::Tuple({I(10), I(171)})), "0a:AB");
   EXPECT_EQ(Fmt("[%-5s|%5s]", PyValue::Tuple({S("ab"), S("cd")})), "[ab   |   cd]");
   EXPECT_EQ(Fmt("%.2s", S("abcdef")), "ab");
-  EXPECT_EQ(Fmt("%5.1f %e", PyValue::Tuple({PyValue::Float(3.14159), I(1000)})), "  3.1 1.000000e+03");
+  EXPECT_EQ(Fmt("%5.1f %e", PyValue::Tuple({PyValue::Float(3.14159), I(1000)})),
+            "  3.1 1.000000e+03");
   EXPECT_EQ(Fmt("%#x %o %#o", PyValue::Tuple({I(255), I(8), I(8)})), "0xff 10 010");
   EXPECT_EQ(Fmt("%x", I(-255)), "-ff");
   EXPECT_EQ(Fmt("%s-%s", PyValue::Tuple({S("a"), I(1)})), "a-1");
@@ -121,8 +127,10 @@ TEST(PercentFormat, Errors) {
             "TypeError: %d format: a number is required, not str");
   EXPECT_EQ(FormatPercent("%(vmid)d", I(1)).status().message(),
             "ValueError: format mappings like %(name)s are not supported");
-  EXPECT_EQ(FormatPercent("%y", I(1)).status().message(), "ValueError: unsupported format character 'y'");
-  EXPECT_EQ(FormatPercent("50%", PyValue::Tuple({})).status().message(), "ValueError: incomplete format");
+  EXPECT_EQ(FormatPercent("%y", I(1)).status().message(),
+            "ValueError: unsupported format character 'y'");
+  EXPECT_EQ(FormatPercent("50%", PyValue::Tuple({})).status().message(),
+            "ValueError: incomplete format");
   EXPECT_FALSE(FormatPercent("%99999d", I(1)).ok());
 }
 
@@ -205,9 +213,11 @@ TEST(XmScript, ErrorsNameFileAndLine) {
   EXPECT_EQ(RunError("a = 1\nb = vmid\n"),
             "demo.cfg:2: name 'vmid' is not defined (set it earlier in the file or pass "
             "vmid=VALUE to xm create)");
-  EXPECT_EQ(RunError("a = 1\n  b = 2\n"), "demo.cfg:2: unexpected indent (statements must start in column 1)");
+  EXPECT_EQ(RunError("a = 1\n  b = 2\n"),
+            "demo.cfg:2: unexpected indent (statements must start in column 1)");
   EXPECT_EQ(RunError("a = 'open\nb = 2\n"), "demo.cfg:1: EOL while scanning string literal");
-  EXPECT_EQ(RunError("a = '''open\n\n"), "demo.cfg:1: EOF while scanning triple-quoted string literal");
+  EXPECT_EQ(RunError("a = '''open\n\n"),
+            "demo.cfg:1: EOF while scanning triple-quoted string literal");
   EXPECT_EQ(RunError("a = [1,\n 2\nb = 3\n"), "demo.cfg:1: '[' is never closed");
   EXPECT_EQ(RunError("a = 1)\n"), "demo.cfg:1: unmatched ')'");
   EXPECT_EQ(RunError("a = 1 $ 2\n"), "demo.cfg:1: invalid character '$'");
@@ -215,7 +225,8 @@ TEST(XmScript, ErrorsNameFileAndLine) {
             "demo.cfg:1: integer 99999999999999999999 is too large (config values are 64-bit)");
   EXPECT_EQ(RunError("a = 08\n"), "demo.cfg:1: invalid number '08'");
   EXPECT_EQ(RunError("a = '\\x4'\n"), "demo.cfg:1: invalid \\x escape (needs two hex digits)");
-  EXPECT_EQ(RunError("a = 1 2\n"), "demo.cfg:1: syntax error: expected the end of the statement, got '2'");
+  EXPECT_EQ(RunError("a = 1 2\n"),
+            "demo.cfg:1: syntax error: expected the end of the statement, got '2'");
   EXPECT_EQ(RunError("a =\n"), "demo.cfg:1: syntax error: expected a value, got end of line");
   EXPECT_EQ(RunError("a = 'x' % 1\n"),
             "demo.cfg:1: TypeError: not all arguments converted during string formatting");
@@ -226,18 +237,28 @@ TEST(XmScript, ErrorsNameFileAndLine) {
 TEST(XmScript, UnsupportedPythonIsRefusedClearly) {
   const std::string kHint = "' (xm config files here are assignments of values)";
   EXPECT_EQ(RunError("if 1:\n  a = 2\n"), "demo.cfg:1: unsupported Python construct 'if" + kHint);
-  EXPECT_EQ(RunError("def f(x):\n  return x\n"), "demo.cfg:1: unsupported Python construct 'def" + kHint);
-  EXPECT_EQ(RunError("a = 1 if 1 else 2\n"), "demo.cfg:1: unsupported Python construct 'if" + kHint);
-  EXPECT_EQ(RunError("a = [x for x in y]\n"), "demo.cfg:1: name 'x' is not defined (set it earlier in the file or pass x=VALUE to xm create)");
-  EXPECT_EQ(RunError("a = [1 for x in 'ab']\n"), "demo.cfg:1: unsupported Python construct 'for" + kHint);
-  EXPECT_EQ(RunError("a = {'k': 1}\n"), "demo.cfg:1: dicts and sets are not supported in xm config files here");
-  EXPECT_EQ(RunError("a = 1 == 1\n"), "demo.cfg:1: operator '==' is not supported in xm config files here");
+  EXPECT_EQ(RunError("def f(x):\n  return x\n"),
+            "demo.cfg:1: unsupported Python construct 'def" + kHint);
+  EXPECT_EQ(RunError("a = 1 if 1 else 2\n"),
+            "demo.cfg:1: unsupported Python construct 'if" + kHint);
+  EXPECT_EQ(RunError("a = [x for x in y]\n"),
+            "demo.cfg:1: name 'x' is not defined (set it earlier in the file or pass x=VALUE to xm "
+            "create)");
+  EXPECT_EQ(RunError("a = [1 for x in 'ab']\n"),
+            "demo.cfg:1: unsupported Python construct 'for" + kHint);
+  EXPECT_EQ(RunError("a = {'k': 1}\n"),
+            "demo.cfg:1: dicts and sets are not supported in xm config files here");
+  EXPECT_EQ(RunError("a = 1 == 1\n"),
+            "demo.cfg:1: operator '==' is not supported in xm config files here");
   EXPECT_EQ(RunError("a = os.uname()\n"),
             "demo.cfg:1: attribute access (os.NAME) is not supported in xm config files here");
-  EXPECT_EQ(RunError("a = len('x')\n"), "demo.cfg:1: calling len() is not supported (only int() and str())");
-  EXPECT_EQ(RunError("a = [1][0]\n"), "demo.cfg:1: indexing and slicing are not supported in xm config files here");
+  EXPECT_EQ(RunError("a = len('x')\n"),
+            "demo.cfg:1: calling len() is not supported (only int() and str())");
+  EXPECT_EQ(RunError("a = [1][0]\n"),
+            "demo.cfg:1: indexing and slicing are not supported in xm config files here");
   EXPECT_EQ(RunError("a, b = 1, 2\n"),
-            "demo.cfg:1: tuple assignment (a, b = ...) is not supported; assign each variable on its own");
+            "demo.cfg:1: tuple assignment (a, b = ...) is not supported; assign each variable on "
+            "its own");
 }
 
 TEST(XmScript, HostileInputIsBounded) {
@@ -249,8 +270,10 @@ TEST(XmScript, HostileInputIsBounded) {
   Status big = RunXmScript(std::string(2 << 20, '#'), "big.cfg", vars);
   EXPECT_EQ(big.code(), E2BIG);
   EXPECT_EQ(big.message(), "big.cfg: config file too large (2097152 bytes; the limit is 1 MiB)");
-  EXPECT_EQ(RunError("a = 'x' * 1000\nb = a * 2000\n"), "demo.cfg:2: ValueError: string too long (limit 1 MiB)");
-  EXPECT_EQ(RunError("a = [0] * 100000\n"), "demo.cfg:1: ValueError: list too long (limit 65536 items)");
+  EXPECT_EQ(RunError("a = 'x' * 1000\nb = a * 2000\n"),
+            "demo.cfg:2: ValueError: string too long (limit 1 MiB)");
+  EXPECT_EQ(RunError("a = [0] * 100000\n"),
+            "demo.cfg:1: ValueError: list too long (limit 65536 items)");
 }
 
 }  // namespace
@@ -273,8 +296,10 @@ TEST(XmScriptRobustness, MutatedScriptsFailCleanly) {
     for (int e = 0; e < 4; ++e) {
       size_t pos = std::uniform_int_distribution<size_t>(0, text.size())(rng);
       char c = alphabet[std::uniform_int_distribution<size_t>(0, alphabet.size() - 1)(rng)];
-      if (std::uniform_int_distribution<int>(0, 1)(rng)) text.insert(pos, 1, c);
-      else if (pos < text.size()) text.erase(pos, 1);
+      if (std::uniform_int_distribution<int>(0, 1)(rng))
+        text.insert(pos, 1, c);
+      else if (pos < text.size())
+        text.erase(pos, 1);
     }
     XmVariables vars;
     Status st = RunXmScript(text, "demo.cfg", vars);

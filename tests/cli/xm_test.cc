@@ -1,12 +1,12 @@
 // xm end to end, the way a shell script drives it: a real xsd and txend on the
 // simulated hypervisor, the xm binary run with TXEND_SOCKET, and its stdout,
 // stderr and exit code checked.
-#include <gtest/gtest.h>
-
 #include <fstream>
 #include <regex>
 #include <sstream>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "tests/support/txend_stack.h"
 
@@ -40,7 +40,8 @@ class XmTest : public ::testing::Test {
   // Runs `xm <args>` in the stack's directory.
   XmRun Xm(const std::string& args, const std::string& socket = "") {
     std::string err_file = stack_->path("xm.err");
-    std::string cmd = "cd " + stack_->path("") + " && TXEND_SOCKET=" + (socket.empty() ? stack_->xend_socket() : socket) +
+    std::string cmd = "cd " + stack_->path("") +
+                      " && TXEND_SOCKET=" + (socket.empty() ? stack_->xend_socket() : socket) +
                       " " TXEND_BIN_DIR "/xm " + args + " 2>" + err_file;
     auto r = RunCommand(cmd);
     std::ifstream in(err_file);
@@ -53,8 +54,8 @@ class XmTest : public ::testing::Test {
     std::ofstream(stack_->path(file)) << "name = '" << name << "'\n"
                                       << "kernel = '" << stack_->kernel() << "'\n"
                                       << "memory = 64\nvcpus = 2\n"
-                                      << "disk = [ 'phy:/dev/vg0/" << name << ",xvda,w', 'file:/srv/" << name
-                                      << ".img,xvdb,w' ]\n"
+                                      << "disk = [ 'phy:/dev/vg0/" << name
+                                      << ",xvda,w', 'file:/srv/" << name << ".img,xvdb,w' ]\n"
                                       << "vif = [ 'bridge=xenbr0' ]\n"
                                       << extra;
   }
@@ -79,16 +80,20 @@ class XmTest : public ::testing::Test {
 TEST_F(XmTest, CreateListShutdownWaitAsAScriptWould) {
   auto created = Xm("create demo.cfg");
   ASSERT_EQ(created.code, 0) << created.err;
-  EXPECT_TRUE(std::regex_match(created.out, std::regex("Using config file \"\\./demo\\.cfg\"\\.\nStarted domain demo \\(id=[0-9]+\\)\n")))
+  EXPECT_TRUE(std::regex_match(
+      created.out,
+      std::regex("Using config file \"\\./demo\\.cfg\"\\.\nStarted domain demo \\(id=[0-9]+\\)\n")))
       << created.out;
   EXPECT_EQ(created.err, "");
 
   auto list = Xm("list");
   ASSERT_EQ(list.code, 0);
-  EXPECT_TRUE(list.out.starts_with("Name                                        ID   Mem VCPUs      State   Time(s)\n"
-                                   "Domain-0                                     0 "))
+  EXPECT_TRUE(list.out.starts_with(
+      "Name                                        ID   Mem VCPUs      State   Time(s)\n"
+      "Domain-0                                     0 "))
       << list.out;
-  EXPECT_TRUE(std::regex_search(list.out, std::regex("\ndemo {36} +[0-9]+ {4}64 {5}2 {5}[-rb]{2}---- +[0-9]+\\.[0-9]\n")))
+  EXPECT_TRUE(std::regex_search(
+      list.out, std::regex("\ndemo {36} +[0-9]+ {4}64 {5}2 {5}[-rb]{2}---- +[0-9]+\\.[0-9]\n")))
       << list.out;
 
   auto down = Xm("shutdown -w demo");
@@ -120,7 +125,8 @@ TEST_F(XmTest, ClassicExampleConfigsWithOverrides) {
   auto dry = Xm("create -n " + configs + "pv-full.cfg");
   ASSERT_EQ(dry.code, 0) << dry.err;
   EXPECT_NE(dry.out.find("(vm\n    (name lab-web10)\n"), std::string::npos) << dry.out;
-  EXPECT_NE(dry.out.find("        (vif\n            (mac 00:16:3e:0a:00:01)\n"), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find("        (vif\n            (mac 00:16:3e:0a:00:01)\n"), std::string::npos)
+      << dry.out;
   EXPECT_EQ(ListRow("lab-web10"), "");  // a dry run creates nothing
 }
 
@@ -134,12 +140,17 @@ TEST_F(XmTest, LifecycleCommands) {
   EXPECT_TRUE(std::regex_search(ListRow("demo"), std::regex("^demo +[0-9]+ +96 ")));
   EXPECT_EQ(Xm("vcpu-pin demo 0 0-3,^1").code, 0);
   auto vcpus = Xm("vcpu-list demo");
-  EXPECT_TRUE(vcpus.out.starts_with("Name                                ID  VCPU   CPU State   Time(s) CPU Affinity\n"));
-  EXPECT_TRUE(std::regex_search(vcpus.out, std::regex("\ndemo +[0-9]+ +0 +[0-9]+ +[-r][-b]- +[0-9.]+ 0,2-3\n"))) << vcpus.out;
+  EXPECT_TRUE(vcpus.out.starts_with(
+      "Name                                ID  VCPU   CPU State   Time(s) CPU Affinity\n"));
+  EXPECT_TRUE(std::regex_search(
+      vcpus.out, std::regex("\ndemo +[0-9]+ +0 +[0-9]+ +[-r][-b]- +[0-9.]+ 0,2-3\n")))
+      << vcpus.out;
   EXPECT_EQ(Xm("vcpu-set demo 1").code, 0);
-  EXPECT_TRUE(std::regex_search(Xm("vcpu-list demo").out, std::regex("\ndemo +[0-9]+ +1 +- +--p ")));
+  EXPECT_TRUE(
+      std::regex_search(Xm("vcpu-list demo").out, std::regex("\ndemo +[0-9]+ +1 +- +--p ")));
   EXPECT_EQ(Xm("sched-credit -d demo -w 512 -c 50").code, 0);
-  EXPECT_TRUE(std::regex_search(Xm("sched-credit -d demo").out, std::regex("\ndemo +[0-9]+ +512 +50\n")));
+  EXPECT_TRUE(
+      std::regex_search(Xm("sched-credit -d demo").out, std::regex("\ndemo +[0-9]+ +512 +50\n")));
   EXPECT_EQ(Xm("sysrq demo s").code, 0);
 
   EXPECT_EQ(Xm("rename demo web").code, 0);
@@ -150,7 +161,9 @@ TEST_F(XmTest, LifecycleCommands) {
   EXPECT_EQ(reboot.out, "Domain web rebooted\nAll domains rebooted\n") << reboot.err;
   EXPECT_NE(Domid("web"), before);
   auto up = Xm("uptime web");
-  EXPECT_TRUE(std::regex_match(up.out, std::regex("Name {32}ID Uptime \nweb +[0-9]+  0:00:[0-9]{2}\n"))) << up.out;
+  EXPECT_TRUE(
+      std::regex_match(up.out, std::regex("Name {32}ID Uptime \nweb +[0-9]+  0:00:[0-9]{2}\n")))
+      << up.out;
   EXPECT_EQ(Xm("destroy web").code, 0);
   EXPECT_EQ(ListRow("web"), "");
 }
@@ -159,7 +172,8 @@ TEST_F(XmTest, DeviceCommands) {
   ASSERT_EQ(Xm("create -q demo.cfg").code, 0);
   // The frontends connect once the guest kernel has booted.
   EXPECT_TRUE(Eventually([&] {
-    return Xm("block-list demo").out.starts_with("Vdev  BE handle state evt-ch ring-ref BE-path\n51712  0    0     4  ");
+    return Xm("block-list demo")
+        .out.starts_with("Vdev  BE handle state evt-ch ring-ref BE-path\n51712  0    0     4  ");
   })) << Xm("block-list demo").out;
   ASSERT_EQ(Xm("block-attach demo phy:/dev/vg0/extra xvdc w").code, 0);
   EXPECT_NE(Xm("block-list demo").out.find("\n51744 "), std::string::npos);
@@ -185,7 +199,8 @@ TEST_F(XmTest, SaveRestoreAndManagedDomains) {
   EXPECT_NE(ListRow("demo"), "");
   auto missing = Xm("restore nothing.save");
   EXPECT_EQ(missing.code, 1);
-  EXPECT_EQ(missing.err, "Error: xm restore: Unable to read file " + stack_->path("nothing.save") + "\n");
+  EXPECT_EQ(missing.err,
+            "Error: xm restore: Unable to read file " + stack_->path("nothing.save") + "\n");
   EXPECT_EQ(Xm("destroy demo").code, 0);
 
   WriteConfig("kept.cfg", "kept", "");
@@ -217,7 +232,8 @@ TEST_F(XmTest, HostCommands) {
 TEST_F(XmTest, ErrorsAreOneLineOnStderrWithXmsExitCodes) {
   auto down = Xm("list", stack_->path("no-such-socket"));
   EXPECT_EQ(down.code, 1);
-  EXPECT_EQ(down.err, "Error: Unable to connect to xend: No such file or directory. Is xend running?\n");
+  EXPECT_EQ(down.err,
+            "Error: Unable to connect to xend: No such file or directory. Is xend running?\n");
 
   auto unknown = Xm("frobnicate");
   EXPECT_EQ(unknown.code, 1);
@@ -284,12 +300,14 @@ TEST(XmOverTcp, XmServerSelectsATcpEndpoint) {
   o.tcp_port = FreeTcpPort();
   auto stack = TxendStack::Start(o);
   ASSERT_TRUE(stack.ok()) << stack.status().ToString();
-  auto r = RunCommand("XM_SERVER=http://127.0.0.1:" + std::to_string(o.tcp_port) + "/ " TXEND_BIN_DIR "/xm list");
+  auto r = RunCommand("XM_SERVER=http://127.0.0.1:" + std::to_string(o.tcp_port) +
+                      "/ " TXEND_BIN_DIR "/xm list");
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("\nDomain-0 "), std::string::npos) << r.out;
   auto bad = RunCommand("XM_SERVER=ftp://x " TXEND_BIN_DIR "/xm list 2>&1");
   EXPECT_EQ(bad.exit_code, 1);
-  EXPECT_TRUE(bad.out.starts_with("Error: XM_SERVER: expected httpu:///path or http://host:port/")) << bad.out;
+  EXPECT_TRUE(bad.out.starts_with("Error: XM_SERVER: expected httpu:///path or http://host:port/"))
+      << bad.out;
 }
 
 }  // namespace

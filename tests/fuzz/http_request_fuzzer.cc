@@ -4,15 +4,16 @@
 // (sxp::Parse + FromSxp), as XendApi reads it. Checked: a config FromSxp
 // accepts comes back unchanged from its own SXP (ToSxp -> FromSxp), which is
 // how managed domains are stored and reloaded.
-#include <boost/asio/buffer.hpp>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 
+#include <boost/asio/buffer.hpp>
+
 #include "http/request_decoder.h"
+#include "sxp/sxp.h"
 #include "toolstack/config/domain_config.h"
 #include "toolstack/config/random_ids.h"
-#include "sxp/sxp.h"
 
 namespace {
 
@@ -48,7 +49,8 @@ void CheckConfig(const std::string& text) {
   auto reloaded = toolstack::FromSxp(stored, toolstack::SeededRandomBytes(2));
   if (reloaded.ok() && *reloaded == *config) return;
   fprintf(stderr, "http_request_fuzzer: config does not survive ToSxp -> FromSxp (%s):\n%s\n",
-          reloaded.ok() ? "changed" : reloaded.status().ToString().c_str(), sxp::ToString(stored).c_str());
+          reloaded.ok() ? "changed" : reloaded.status().ToString().c_str(),
+          sxp::ToString(stored).c_str());
   abort();
 }
 

@@ -6,11 +6,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <boost/crc.hpp>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <string>
+
+#include <boost/crc.hpp>
 
 #include "tests/fuzz/store_dir.h"
 #include "xsd/journal.h"
@@ -24,7 +25,6 @@ void Check(bool ok, const char* what) {
   fprintf(stderr, "journal_replay_fuzzer: property violated: %s\n", what);
   abort();
 }
-
 
 void PutU32(std::string& out, uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
 
@@ -84,7 +84,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   store.tree().ForEach([&](const std::string& path, const Node&) {
     wire::Message m;
     m.payload = path + '\0';
-    m.header = {static_cast<uint32_t>(wire::MsgType::kRead), 1, 0, static_cast<uint32_t>(m.payload.size())};
+    m.header = {static_cast<uint32_t>(wire::MsgType::kRead), 1, 0,
+                static_cast<uint32_t>(m.payload.size())};
     Outbox out;
     store.Handle(dom0, m, out);
     Check(out.messages.size() == 1, "no reply to a READ of a loaded node");

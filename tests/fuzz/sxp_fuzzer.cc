@@ -14,7 +14,8 @@ using namespace txend;
 
 void Check(bool ok, const char* what, std::string_view text) {
   if (ok) return;
-  fprintf(stderr, "sxp_fuzzer: %s\n--- printed ---\n%.*s\n", what, static_cast<int>(text.size()), text.data());
+  fprintf(stderr, "sxp_fuzzer: %s\n--- printed ---\n%.*s\n", what, static_cast<int>(text.size()),
+          text.data());
   abort();
 }
 

@@ -33,8 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
   size_t nul = input.find('\0');
   std::string_view text = input.substr(0, nul);
-  std::vector<std::string> overrides = nul == std::string_view::npos ? std::vector<std::string>{}
-                                                                      : Overrides(input.substr(nul + 1));
+  std::vector<std::string> overrides =
+      nul == std::string_view::npos ? std::vector<std::string>{} : Overrides(input.substr(nul + 1));
   auto config = xm::ParseXmConfigText(text, "fuzz.cfg", overrides);
   if (!config.ok()) return 0;
   xm::XmSxpOptions options;

@@ -42,7 +42,6 @@ struct Client {
   wire::MessageReader reader;
 };
 
-
 // Small quotas, so a short input reaches every limit.
 Quota FuzzQuota() {
   Quota q;
@@ -65,7 +64,8 @@ class Driver {
     for (auto& c : clients_)
       if (c.domid == 0) c.conn = store_.Connect(0);
     for (uint32_t domid : {1u, 2u})
-      Request(clients_[0], wire::MsgType::kIntroduce, std::to_string(domid) + "\0" + "7\0" + "9\0"s);
+      Request(clients_[0], wire::MsgType::kIntroduce,
+              std::to_string(domid) + "\0" + "7\0" + "9\0"s);
   }
 
   void Feed(uint8_t selector, std::string_view bytes) {
@@ -151,7 +151,9 @@ std::string Dump(const Tree& tree) {
 }
 
 // The store a restarted xsd would serve from `tree` (start-up adds the standard nodes).
-std::string AsRestarted(Tree tree) { return Dump(Xenstore(FuzzQuota(), nullptr, std::move(tree)).tree()); }
+std::string AsRestarted(Tree tree) {
+  return Dump(Xenstore(FuzzQuota(), nullptr, std::move(tree)).tree());
+}
 
 }  // namespace
 }  // namespace txend::xsd

@@ -1,16 +1,16 @@
 // HttpServer over real unix and TCP sockets, with raw client bytes.
 #include "http/http_server.h"
 
+#include <unistd.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <unistd.h>
+#include <thread>
 
 #include <gtest/gtest.h>
-
-#include <thread>
 
 #include "tests/support/daemon_process.h"
 
@@ -44,7 +44,9 @@ class RawClient {
   }
   RawClient(RawClient&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
 
-  void Send(const std::string& bytes) { ASSERT_EQ(write(fd_, bytes.data(), bytes.size()), (ssize_t)bytes.size()); }
+  void Send(const std::string& bytes) {
+    ASSERT_EQ(write(fd_, bytes.data(), bytes.size()), (ssize_t)bytes.size());
+  }
   std::string ReadAll() {
     std::string out;
     char buf[4096];
@@ -97,20 +99,23 @@ class HttpServerTest : public ::testing::Test {
 TEST_F(HttpServerTest, ServesLibvirtStyleGetAndPostOnUnixSocket) {
   StartServer(UnixOnly());
   auto c = RawClient::Unix(sock());
-  c.Send("GET /xend/domain/demo?detail=1 HTTP/1.1\r\nHost: localhost:8000\r\n"
-         "Accept-Encoding: identity\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-         "Connection: close\r\n\r\n");
+  c.Send(
+      "GET /xend/domain/demo?detail=1 HTTP/1.1\r\nHost: localhost:8000\r\n"
+      "Accept-Encoding: identity\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+      "Connection: close\r\n\r\n");
   std::string reply = c.ReadAll();
   EXPECT_NE(reply.find("HTTP/1.1 200"), std::string::npos) << reply;
   EXPECT_NE(reply.find("GET /xend/domain/demo detail=1 peer=unix END"), std::string::npos) << reply;
 
   std::string body = "op=shutdown&reason=poweroff&name=a%20b+c";
   auto p = RawClient::Unix(sock());
-  p.Send("POST /xend/domain/demo HTTP/1.1\r\nHost: localhost:8000\r\nAccept-Encoding: identity\r\n"
-         "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
-         std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+  p.Send(
+      "POST /xend/domain/demo HTTP/1.1\r\nHost: localhost:8000\r\nAccept-Encoding: identity\r\n"
+      "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
   reply = p.ReadAll();
-  EXPECT_NE(reply.find("POST /xend/domain/demo op=shutdown reason=poweroff name=a b c"), std::string::npos)
+  EXPECT_NE(reply.find("POST /xend/domain/demo op=shutdown reason=poweroff name=a b c"),
+            std::string::npos)
       << reply;
 }
 
@@ -165,7 +170,7 @@ TEST_F(HttpServerTest, SlowClientIsCutOff) {
   StartServer(std::move(opts));
   auto slow = RawClient::Unix(sock());
   slow.Send("GET /xend/node/ HTTP/1.1\r\nHost:");  // never finishes
-  EXPECT_EQ(slow.ReadAll(), "");                      // closed by the server
+  EXPECT_EQ(slow.ReadAll(), "");                   // closed by the server
   // The socket closes before the timeout is counted; wait for the count.
   for (int i = 0; i < 200 && server_->stats().timeouts.load() == 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

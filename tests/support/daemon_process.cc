@@ -1,16 +1,16 @@
 #include "tests/support/daemon_process.h"
 
 #include <signal.h>
-#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <thread>
 
 #include "toolstack/xs/connection.h"
@@ -96,7 +96,9 @@ int DaemonProcess::Stop(int signal) {
 
 DaemonProcess::~DaemonProcess() { Stop(SIGKILL); }
 
-std::string BinPath(const std::string& program) { return std::string(TXEND_BIN_DIR) + "/" + program; }
+std::string BinPath(const std::string& program) {
+  return std::string(TXEND_BIN_DIR) + "/" + program;
+}
 
 Result<std::unique_ptr<DaemonProcess>> StartXsd(const std::string& socket_path,
                                                 std::vector<std::string> extra_args) {

@@ -1,11 +1,10 @@
 // Test support: real daemons started by tests, in temp directories of their own.
 #pragma once
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <memory>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 #include "base/result.h"

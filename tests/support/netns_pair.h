@@ -19,7 +19,7 @@ class NetnsPair {
   NetnsPair(const NetnsPair&) = delete;
   NetnsPair& operator=(const NetnsPair&) = delete;
 
-  const std::string& name(int host) const { return names_[host]; }       // host 0 or 1
+  const std::string& name(int host) const { return names_[host]; }  // host 0 or 1
   const std::string& address(int host) const { return addresses_[host]; }
   // A command prefix that runs a program inside `host`'s namespace.
   std::vector<std::string> Exec(int host) const;

@@ -1,9 +1,10 @@
 #include "tests/support/raw_wire.h"
 
 #include <string.h>
+#include <unistd.h>
+
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <unistd.h>
 
 namespace txend::testing {
 
@@ -56,8 +57,8 @@ std::optional<wire::Message> ReceiveMessage(int fd) {
   return m;
 }
 
-std::optional<wire::Message> AskRaw(int fd, wire::MsgType type, const std::string& payload, uint32_t tx_id,
-                                    uint32_t req_id) {
+std::optional<wire::Message> AskRaw(int fd, wire::MsgType type, const std::string& payload,
+                                    uint32_t tx_id, uint32_t req_id) {
   if (!SendAll(fd, wire::Encode(type, req_id, tx_id, payload))) return std::nullopt;
   while (auto m = ReceiveMessage(fd))
     if (m->type() != wire::MsgType::kWatchEvent) return m;

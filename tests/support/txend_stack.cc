@@ -1,11 +1,11 @@
 #include "tests/support/txend_stack.h"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "toolstack/xs/connection.h"
 
@@ -22,8 +22,8 @@ Result<std::unique_ptr<TxendStack>> TxendStack::Start(Options options) {
 
 Status TxendStack::StartXsd() {
   std::vector<std::string> argv = options_.exec_prefix;
-  for (std::string a : {BinPath("xsd"), std::string("--no-fork"), std::string("--socket"), xs_socket(),
-                        std::string("--domain-sockets"), dir_ / "xs/domains"})
+  for (std::string a : {BinPath("xsd"), std::string("--no-fork"), std::string("--socket"),
+                        xs_socket(), std::string("--domain-sockets"), dir_ / "xs/domains"})
     argv.push_back(a);
   if (options_.persist) {
     argv.push_back("--persist");
@@ -35,9 +35,10 @@ Status TxendStack::StartXsd() {
 
 Status TxendStack::StartTxend() {
   std::vector<std::string> argv = options_.exec_prefix;
-  std::vector<std::string> own{BinPath("txend"), "--no-fork", "--unix-socket", xend_socket(), "--xenstored",
-                                xs_socket(), "--state-dir", dir_ / "state", "--log-file", dir_ / "txend.log",
-                                "--hypervisor", "sim", "--device-timeout", "10"};
+  std::vector<std::string> own{
+      BinPath("txend"), "--no-fork",   "--unix-socket",    xend_socket(), "--xenstored",
+      xs_socket(),      "--state-dir", dir_ / "state",     "--log-file",  dir_ / "txend.log",
+      "--hypervisor",   "sim",         "--device-timeout", "10"};
   argv.insert(argv.end(), own.begin(), own.end());
   if (options_.tcp_port) {
     argv.push_back("--tcp");
@@ -62,16 +63,19 @@ Status TxendStack::RestartXsd(int signal) {
   return StartXsd();
 }
 
-uint64_t TxendStack::XsdStat(const std::string& name) const { return testing::XsdStat(xs_socket(), name); }
+uint64_t TxendStack::XsdStat(const std::string& name) const {
+  return testing::XsdStat(xs_socket(), name);
+}
 
 std::string TxendStack::Config(const std::string& name, int disks, int vifs, int memory_mib) const {
   // libvirt's style: single quotes, no spaces between siblings.
-  std::string c = "(vm (name '" + name + "')(memory " + std::to_string(memory_mib) + ")(maxmem " +
-                  std::to_string(memory_mib * 2) + ")(vcpus 2)(on_poweroff 'destroy')(on_reboot 'restart')" +
-                  "(on_crash 'restart')(image (linux (kernel '" + kernel() + "')(args 'root=/dev/xvda1 ro')))";
+  std::string c =
+      "(vm (name '" + name + "')(memory " + std::to_string(memory_mib) + ")(maxmem " +
+      std::to_string(memory_mib * 2) + ")(vcpus 2)(on_poweroff 'destroy')(on_reboot 'restart')" +
+      "(on_crash 'restart')(image (linux (kernel '" + kernel() + "')(args 'root=/dev/xvda1 ro')))";
   for (int i = 0; i < disks; ++i)
-    c += "(device (vbd (dev 'xvd" + std::string(1, static_cast<char>('a' + i)) + "')(uname 'phy:/dev/vg0/" + name +
-         "-" + std::to_string(i) + "')(mode 'w')))";
+    c += "(device (vbd (dev 'xvd" + std::string(1, static_cast<char>('a' + i)) +
+         "')(uname 'phy:/dev/vg0/" + name + "-" + std::to_string(i) + "')(mode 'w')))";
   for (int i = 0; i < vifs; ++i) c += "(device (vif (bridge 'xenbr0')(script 'vif-bridge')))";
   return c + ")";
 }

@@ -42,7 +42,8 @@ class TxendStack {
   DaemonProcess& txend() { return *txend_; }
   DaemonProcess& xsd() { return *xsd_; }
   // A libvirt-style PV config SXP for a domain with `disks` disks and `vifs` vifs.
-  std::string Config(const std::string& name, int disks = 2, int vifs = 1, int memory_mib = 64) const;
+  std::string Config(const std::string& name, int disks = 2, int vifs = 1,
+                     int memory_mib = 64) const;
 
  private:
   explicit TxendStack(Options o) : options_(std::move(o)) {}

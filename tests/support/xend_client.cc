@@ -1,12 +1,12 @@
 #include "tests/support/xend_client.h"
 
+#include <unistd.h>
+
 #include <arpa/inet.h>
+#include <cstring>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <unistd.h>
-
-#include <cstring>
 
 namespace txend::testing {
 
@@ -89,9 +89,11 @@ XendReply XendClient::Get(const std::string& path) {
                  "");
 }
 
-XendReply XendClient::Post(const std::string& path, const std::vector<std::pair<std::string, std::string>>& form) {
+XendReply XendClient::Post(const std::string& path,
+                           const std::vector<std::pair<std::string, std::string>>& form) {
   std::string body;
-  for (const auto& [k, v] : form) body += (body.empty() ? "" : "&") + UriEncode(k) + "=" + UriEncode(v);
+  for (const auto& [k, v] : form)
+    body += (body.empty() ? "" : "&") + UriEncode(k) + "=" + UriEncode(v);
   return Request("POST " + path +
                      " HTTP/1.1\r\nHost: localhost:8000\r\nAccept-Encoding: identity\r\n"
                      "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " +

@@ -28,7 +28,8 @@ class XendClient {
   }
 
   XendReply Get(const std::string& path);
-  XendReply Post(const std::string& path, const std::vector<std::pair<std::string, std::string>>& form);
+  XendReply Post(const std::string& path,
+                 const std::vector<std::pair<std::string, std::string>>& form);
   // Sends raw bytes; returns the raw reply.
   std::string Raw(const std::string& bytes);
 

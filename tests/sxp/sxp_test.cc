@@ -1,9 +1,9 @@
 #include "sxp/sxp.h"
 
-#include <gtest/gtest.h>
-
 #include <random>
 #include <string>
+
+#include <gtest/gtest.h>
 
 namespace txend::sxp {
 namespace {
@@ -144,7 +144,8 @@ Value RandomValue(std::mt19937& rng, int depth) {
   if (depth > 4 || pick(rng) < 6) {
     std::string atom;
     int len = std::uniform_int_distribution<int>(0, 8)(rng);
-    for (int i = 0; i < len; ++i) atom += static_cast<char>(std::uniform_int_distribution<int>(0, 255)(rng));
+    for (int i = 0; i < len; ++i)
+      atom += static_cast<char>(std::uniform_int_distribution<int>(0, 255)(rng));
     return Value(atom);
   }
   Value list = Value::List();
@@ -169,7 +170,8 @@ TEST(SxpRoundTrip, RandomValuesSurviveCompactAndPrettyPrinting) {
 TEST(SxpRoundTrip, ParsePrintIsStableForXendText) {
   std::string text =
       "(domain (domid 3) (name demo) (image (linux (kernel /boot/vmlinuz) "
-      "(args 'root=/dev/xvda1 ro') (notes (FEATURES '!writable_page_tables|pae_pgdir_above_4gb')))) "
+      "(args 'root=/dev/xvda1 ro') (notes (FEATURES "
+      "'!writable_page_tables|pae_pgdir_above_4gb')))) "
       "(cpus (() ())) (description ''))";
   EXPECT_EQ(ToString(P(text)), text);
 }
@@ -181,12 +183,12 @@ TEST(SxpPrettyPrint, ShortListsStayOnOneLine) {
 }
 
 TEST(SxpPrettyPrint, LikeXmListLong) {
-  Value v = P(
-      "(domain (domid 7) (cpu_weight 256) (cpu_cap 0) (bootloader '') (vcpus 2) "
-      "(cpus (() ())) (name demo) (maxmem 512) (memory 512) "
-      "(image (linux (kernel /boot/vmlinuz-2.6.32-5-xen-amd64) "
-      "(ramdisk /boot/initrd.img-2.6.32-5-xen-amd64) (args 'root=/dev/xvda1 ro console=hvc0'))) "
-      "(status 2) (device (vif (mac 00:16:3e:00:00:01) (bridge xenbr0))))");
+  Value v =
+      P("(domain (domid 7) (cpu_weight 256) (cpu_cap 0) (bootloader '') (vcpus 2) "
+        "(cpus (() ())) (name demo) (maxmem 512) (memory 512) "
+        "(image (linux (kernel /boot/vmlinuz-2.6.32-5-xen-amd64) "
+        "(ramdisk /boot/initrd.img-2.6.32-5-xen-amd64) (args 'root=/dev/xvda1 ro console=hvc0'))) "
+        "(status 2) (device (vif (mac 00:16:3e:00:00:01) (bridge xenbr0))))");
   EXPECT_EQ(PrettyPrint(v),
             "(domain\n"
             "    (domid 7)\n"
@@ -223,14 +225,13 @@ TEST(SxpPrettyPrint, ListAsFirstItemAndNarrowWidth) {
 
 TEST(SxpPrettyPrint, OverlongAtomsStillBreakLikeXend) {
   Value v = P("(a " + std::string(90, 'x') + " (b c))");
-  EXPECT_EQ(PrettyPrint(v),
-            "(a\n    " + std::string(90, 'x') + "\n    (b c)\n)\n");
+  EXPECT_EQ(PrettyPrint(v), "(a\n    " + std::string(90, 'x') + "\n    (b c)\n)\n");
 }
 
 TEST(SxpAccessors, NameChildChildValueChildren) {
-  Value vm = P(
-      "(vm (name demo) (memory 512) (memory 1024) (bootloader) (image (linux (kernel /k))) "
-      "(device (vbd (dev xvda))) (device (vif)) nonlist)");
+  Value vm =
+      P("(vm (name demo) (memory 512) (memory 1024) (bootloader) (image (linux (kernel /k))) "
+        "(device (vbd (dev xvda))) (device (vif)) nonlist)");
   EXPECT_EQ(Name(vm), "vm");
   EXPECT_EQ(Name(Value("atom")), "");
   EXPECT_EQ(Name(P("((a) b)")), "");
@@ -263,7 +264,8 @@ namespace {
 TEST(SxpRobustness, RandomBytesAndMutationsFailCleanly) {
   std::mt19937 rng(4242);
   const std::string seed_text =
-      "(vm (name 'demo') (image (linux (kernel /boot/k) (args \"a\\tb\"))) (device (vbd (dev xvda))))";
+      "(vm (name 'demo') (image (linux (kernel /boot/k) (args \"a\\tb\"))) (device (vbd (dev "
+      "xvda))))";
   const std::string alphabet = "()'\"\\# \nabc019x:-\x01\x7f\xc3";
   int parsed = 0;
   for (int i = 0; i < 5000; ++i) {
@@ -273,9 +275,15 @@ TEST(SxpRobustness, RandomBytesAndMutationsFailCleanly) {
       size_t pos = std::uniform_int_distribution<size_t>(0, text.size())(rng);
       char c = alphabet[std::uniform_int_distribution<size_t>(0, alphabet.size() - 1)(rng)];
       switch (std::uniform_int_distribution<int>(0, 2)(rng)) {
-        case 0: text.insert(pos, 1, c); break;
-        case 1: if (pos < text.size()) text.erase(pos, 1); break;
-        default: if (pos < text.size()) text[pos] = c; break;
+        case 0:
+          text.insert(pos, 1, c);
+          break;
+        case 1:
+          if (pos < text.size()) text.erase(pos, 1);
+          break;
+        default:
+          if (pos < text.size()) text[pos] = c;
+          break;
       }
     }
     auto r = Parse(text);

@@ -1,7 +1,7 @@
 // Block device names, cpu lists, uuids and MACs, config value parsing.
-#include <gtest/gtest.h>
-
 #include <set>
+
+#include <gtest/gtest.h>
 
 #include "toolstack/config/block_device_name.h"
 #include "toolstack/config/config_values.h"
@@ -73,8 +73,9 @@ TEST(RandomIds, NormalizeUuidLikeXend) {
             "6f8d2a4e-0c1b-4a5d-9e7f-102030405060");
   EXPECT_EQ(NormalizeUuid("6f8d2a4e-0c1b4a5d-9e7f-1020-30405060").value(),
             "6f8d2a4e-0c1b-4a5d-9e7f-102030405060");
-  EXPECT_EQ(NormalizeUuid("6f8d2a4e-0c1b-4a5d-9e7f-10203040506").status().message(),
-            "uuid: '6f8d2a4e-0c1b-4a5d-9e7f-10203040506' is not a UUID (32 hex digits, dashes optional)");
+  EXPECT_EQ(
+      NormalizeUuid("6f8d2a4e-0c1b-4a5d-9e7f-10203040506").status().message(),
+      "uuid: '6f8d2a4e-0c1b-4a5d-9e7f-10203040506' is not a UUID (32 hex digits, dashes optional)");
   EXPECT_FALSE(NormalizeUuid("6f8d2a4e-0c1b-4a5d-9e7f-1020304050607").ok());
   EXPECT_FALSE(NormalizeUuid("zz8d2a4e-0c1b-4a5d-9e7f-102030405060").ok());
 }

@@ -1,8 +1,8 @@
 #include "toolstack/config/domain_config.h"
 
-#include <gtest/gtest.h>
-
 #include <random>
+
+#include <gtest/gtest.h>
 
 namespace txend::toolstack {
 namespace {
@@ -55,7 +55,8 @@ TEST(DomainConfigFromSxp, XmPvGuest) {
   EXPECT_EQ(c.cpus, (std::vector<std::vector<int>>{{0, 2, 3}, {0, 2, 3}}));
   EXPECT_FALSE(c.is_hvm());
   EXPECT_EQ(c.image.kernel, "/boot/vmlinuz-3.2.0-4-amd64");
-  EXPECT_EQ(c.image.args, "root=/dev/xvda1 ro console=hvc0") << "root folded in front, as xend does";
+  EXPECT_EQ(c.image.args, "root=/dev/xvda1 ro console=hvc0")
+      << "root folded in front, as xend does";
   EXPECT_EQ(c.image.Option("videoram"), "4");
   ASSERT_EQ(c.vbds.size(), 2u);
   EXPECT_EQ(c.vbds[0].uname, "phy:/dev/vg0/web01-root");
@@ -138,17 +139,20 @@ TEST(DomainConfigFromSxp, XmHvmGuest) {
       sxp::ToString(ToSxp(c)),
       "(domain (cpu_weight 256) (cpu_cap 0) (pool_name Pool-0) (bootloader '') (vcpus 2)"
       " (cpus (() ())) (on_poweroff destroy) (description '') (on_crash restart)"
-      " (uuid " + c.uuid + ") (bootloader_args '') (name win7) (on_reboot restart)"
-      " (maxmem 2048) (memory 2048) (shadow_memory 0) (vcpu_avail 3) (features '')"
-      " (on_xend_start ignore) (on_xend_stop ignore)"
-      " (image (hvm (kernel '') (superpages 0) (loader hvmloader) (localtime 1) (videoram 4)"
-      " (serial pty) (acpi 1) (apic 1) (boot dc) (device_model qemu-dm) (guest_os_type default)"
-      " (hap 1) (pae 1) (pci ()) (sdl 0) (stdvga 0) (usb 1) (usbdevice tablet) (vnc 1)"
-      " (vncunused 1) (vnclisten 0.0.0.0) (xen_platform_pci 1) (tsc_mode 0) (nomigrate 0)))"
-      " (device (vbd (uname file:/var/lib/xen/images/win7.img) (dev ioemu:hda) (mode w) (bootable 1)))"
-      " (device (vbd (dev hdc:cdrom) (mode r) (bootable 0)))"
-      " (device (vif (mac 00:16:3e:00:00:02) (bridge xenbr0) (type ioemu)))"
-      " (device (vfb (type vnc) (vnc 1) (vncunused 1) (vnclisten 0.0.0.0))))");
+      " (uuid " +
+          c.uuid +
+          ") (bootloader_args '') (name win7) (on_reboot restart)"
+          " (maxmem 2048) (memory 2048) (shadow_memory 0) (vcpu_avail 3) (features '')"
+          " (on_xend_start ignore) (on_xend_stop ignore)"
+          " (image (hvm (kernel '') (superpages 0) (loader hvmloader) (localtime 1) (videoram 4)"
+          " (serial pty) (acpi 1) (apic 1) (boot dc) (device_model qemu-dm) (guest_os_type default)"
+          " (hap 1) (pae 1) (pci ()) (sdl 0) (stdvga 0) (usb 1) (usbdevice tablet) (vnc 1)"
+          " (vncunused 1) (vnclisten 0.0.0.0) (xen_platform_pci 1) (tsc_mode 0) (nomigrate 0)))"
+          " (device (vbd (uname file:/var/lib/xen/images/win7.img) (dev ioemu:hda) (mode w) "
+          "(bootable 1)))"
+          " (device (vbd (dev hdc:cdrom) (mode r) (bootable 0)))"
+          " (device (vif (mac 00:16:3e:00:00:02) (bridge xenbr0) (type ioemu)))"
+          " (device (vfb (type vnc) (vnc 1) (vncunused 1) (vnclisten 0.0.0.0))))");
   ExpectRoundTrip(c);
 }
 
@@ -275,7 +279,8 @@ TEST(DomainConfigFromSxp, DefaultsAndDeprecatedOptions) {
 
 TEST(DomainConfigFromSxp, ArgsAlreadySettingRootAreLeftAlone) {
   DomainConfig c = FromText(
-      "(vm (name d) (memory 64) (image (linux (kernel /k) (root /dev/sda1) (args 'root=/dev/xvda2 quiet'))))");
+      "(vm (name d) (memory 64) (image (linux (kernel /k) (root /dev/sda1) (args 'root=/dev/xvda2 "
+      "quiet'))))");
   EXPECT_EQ(c.image.args, "root=/dev/xvda2 quiet");
 }
 
@@ -291,13 +296,13 @@ TEST(DomainConfigAddDevice, AttachStyleDevicesAndDuplicates) {
   auto random = SeededRandomBytes(3);
   ASSERT_TRUE(AddDevice(c, P("(vbd (uname phy:/dev/vg0/data) (dev xvdb) (mode r))"), random).ok());
   EXPECT_EQ(c.vbds.back().bootable, false);
-  EXPECT_EQ(AddDevice(c, P("(vbd (uname phy:/dev/vg0/other) (dev xvdb) (mode r))"), random)
-                .message(),
-            "vbd xvdb: the device is already defined (as xvdb)");
+  EXPECT_EQ(
+      AddDevice(c, P("(vbd (uname phy:/dev/vg0/other) (dev xvdb) (mode r))"), random).message(),
+      "vbd xvdb: the device is already defined (as xvdb)");
   EXPECT_EQ(c.vbds.size(), 3u) << "a refused device leaves the config unchanged";
-  EXPECT_EQ(AddDevice(c, P("(device (vbd (uname phy:vg0/data) (dev xvdc) (mode r)))"), random)
-                .message(),
-            "vbd xvdc: \"/dev/vg0/data\" is already used by xvdb");
+  EXPECT_EQ(
+      AddDevice(c, P("(device (vbd (uname phy:vg0/data) (dev xvdc) (mode r)))"), random).message(),
+      "vbd xvdc: \"/dev/vg0/data\" is already used by xvdb");
   EXPECT_EQ(AddDevice(c, P("(vif (mac 00:16:3e:4a:01:02))"), random).message(),
             "vif: the mac \"00:16:3e:4a:01:02\" is already defined");
   EXPECT_EQ(AddDevice(c, P("(device (floppy))"), random).message(),
@@ -308,82 +313,94 @@ TEST(DomainConfigAddDevice, AttachStyleDevicesAndDuplicates) {
 
 constexpr std::string_view kMinimal = "(vm (name ok) (memory 128) (image (linux (kernel /k))) ";
 
-std::string Minimal(std::string_view extra) { return std::string(kMinimal) + std::string(extra) + ")"; }
+std::string Minimal(std::string_view extra) {
+  return std::string(kMinimal) + std::string(extra) + ")";
+}
 
 TEST(DomainConfigValidation, ClearErrors) {
   struct Case {
     std::string sxp;
     std::string error;
   };
-  const std::vector<Case> cases = {
-      {"(vm (memory 128) (image (linux (kernel /k))))", "name: missing (every domain needs a name)"},
-      {"(vm (name 'bad name') (memory 128) (image (linux (kernel /k))))",
-       "name: 'bad name' is not a valid domain name (use letters, digits and _-.:+)"},
-      {"(vm (name ok) (image (linux (kernel /k))))", "memory: must be greater than 0 (MiB)"},
-      {"(vm (name ok) (memory lots))", "memory: expected an integer, got 'lots'"},
-      {"(vm (name ok) (memory 512) (maxmem 256) (image (linux (kernel /k))))",
-       "maxmem: 256 MiB is less than memory (512 MiB)"},
-      {Minimal("(vcpus 0)"), "vcpus: 0 is out of range (1..512)"},
-      {Minimal("(vcpus 513)"), "vcpus: 513 is out of range (1..512)"},
-      {Minimal("(uuid 1234)"), "uuid: '1234' is not a UUID (32 hex digits, dashes optional)"},
-      {"(vm (name ok) (memory 128) (image (bsd (kernel /k))))",
-       "image: unknown builder 'bsd' (expected linux or hvm)"},
-      {"(vm (name ok) (memory 128) (image linux))",
-       "image: expected (image (linux ...)) or (image (hvm ...))"},
-      {"(vm (name ok) (memory 128))", "image: a linux (PV) domain needs a kernel or a bootloader"},
-      {Minimal("(on_crash explode)"),
-       "on_crash: 'explode' is not one of destroy, restart, preserve, rename-restart, "
-       "coredump-destroy, coredump-restart"},
-      {Minimal("(on_xend_stop reboot)"),
-       "on_xend_stop: 'reboot': expected ignore, shutdown or suspend"},
-      {Minimal("(cpu_weight 0)"), "cpu_weight: 0 is out of range (1..65535)"},
-      {Minimal("(cpu_cap 150)"), "cpu_cap: 150 is out of range (0..100 for 1 vcpus)"},
-      {Minimal("(vcpus 2) (cpus (0 1 2))"), "cpus: 3 affinity entries for 2 vcpus"},
-      {Minimal("(cpus 0-x)"), "cpus: '0-x': not a cpu number: 'x'"},
-      {Minimal("(vcpu_avail many)"),
-       "vcpu_avail: expected a bitmap of online vcpus below 2^64, got 'many'"},
-      {"(vm (name ok) (memory 128) (image (hvm (acpi yes))))",
-       "image: acpi: expected an integer, got 'yes'"},
-      {"(vm (name ok) (memory 128) (image (hvm (boot z))))",
-       "image: boot 'z': expected letters from a, c, d, n"},
-      {Minimal("(device (vbd (uname phy:/dev/x) (dev xvda) (mode rw)))"),
-       "vbd xvda: mode 'rw': expected r, w or w!"},
-      {Minimal("(device (vbd (uname phy:/dev/x) (dev vda) (mode w)))"),
-       "vbd: dev 'vda': not a block device name (xvda, hda, sdb1, ...)"},
-      {Minimal("(device (vbd (uname phy:/dev/x) (mode w)))"),
-       "vbd: missing dev (the guest device, e.g. xvda)"},
-      {Minimal("(device (vbd (dev xvda) (mode w)))"),
-       "vbd xvda: missing uname (only a :cdrom drive may be empty)"},
-      {Minimal("(device (vbd (uname /dev/x) (dev xvda) (mode w)))"),
-       "vbd xvda: uname '/dev/x': expected TYPE:PATH (phy:/dev/..., file:/..., tap:aio:/...)"},
-      {Minimal("(device (tap (uname tap:floppy:/x.img) (dev xvda) (mode w)))"),
-       "vbd xvda: uname 'tap:floppy:/x.img': unknown blktap disk type 'floppy'"},
-      {Minimal("(device (vbd (uname phy:/dev/x) (dev xvda) (mode w) (bootable maybe)))"),
-       "vbd: bootable: expected an integer, got 'maybe'"},
-      {Minimal("(device (vbd (uname phy:/dev/x) (dev xvda) (mode w)))"
-               "(device (vbd (uname file:/dev/x) (dev xvdb) (mode w)))"),
-       "vbd xvdb: \"/dev/x\" is already used by xvda"},
-      {Minimal("(device (vif (mac 00:16:3e:zz:00:01)))"),
-       "vif: mac '00:16:3e:zz:00:01': expected six hex pairs like 00:16:3e:12:34:56"},
-      {Minimal("(device (vif (rate '10 MB')))"),
-       "vif: rate '10 MB': expected e.g. 10MB/s, 512Kb/s or 5Mb/s@20ms"},
-      {Minimal("(device (vif (mac 00:16:3e:00:00:01))) (device (vif (mac 00:16:3E:00:00:01)))"),
-       "vif: the mac \"00:16:3E:00:00:01\" is already defined"},
-      {Minimal("(device (vfb (type spice)))"), "vfb: type 'spice': expected vnc or sdl"},
-      {Minimal("(device (vfb (vnc 1) (vncdisplay -1)))"),
-       "vfb: vncdisplay: -1 is out of range (0..65535)"},
-      {Minimal("(device (pci (dev (bus 0x00) (slot 0x20) (func 0x0))))"),
-       "pci: slot: 0x20 is out of range (max 0x1f)"},
-      {Minimal("(device (pci (dev (domain 0xfffffffffffffff1) (bus 0) (slot 1) (func 0))))"),  // found by fuzzing
-       "pci: domain: expected a hex number, got '0xfffffffffffffff1'"},
-      {Minimal("(device (pci (bus 0) (dev 1) (func 2)))"),
-       "pci: old-style (pci (bus ..) (dev ..) ..) entries are not supported; "
-       "use (pci (dev (domain ..) (bus ..) (slot ..) (func ..)))"},
-      {Minimal("(device (pci (dev (bus 0) (slot 1) (func 0)))) (device (pci (dev (bus 0) (slot 1) (func 0))))"),
-       "pci 00:01.0: the device is already assigned"},
-      {"(config (name x))", "expected a (vm ...) or (domain ...) config, got (config ...)"},
-      {"vm", "expected a (vm ...) or (domain ...) config, got an atom"},
-  };
+  const std::vector<Case>
+      cases =
+          {
+              {"(vm (memory 128) (image (linux (kernel /k))))",
+               "name: missing (every domain needs a name)"},
+              {"(vm (name 'bad name') (memory 128) (image (linux (kernel /k))))",
+               "name: 'bad name' is not a valid domain name (use letters, digits and _-.:+)"},
+              {"(vm (name ok) (image (linux (kernel /k))))",
+               "memory: must be greater than 0 (MiB)"},
+              {"(vm (name ok) (memory lots))", "memory: expected an integer, got 'lots'"},
+              {"(vm (name ok) (memory 512) (maxmem 256) (image (linux (kernel /k))))",
+               "maxmem: 256 MiB is less than memory (512 MiB)"},
+              {Minimal("(vcpus 0)"), "vcpus: 0 is out of range (1..512)"},
+              {Minimal("(vcpus 513)"), "vcpus: 513 is out of range (1..512)"},
+              {Minimal("(uuid 1234)"),
+               "uuid: '1234' is not a UUID (32 hex digits, dashes optional)"},
+              {"(vm (name ok) (memory 128) (image (bsd (kernel /k))))",
+               "image: unknown builder 'bsd' (expected linux or hvm)"},
+              {"(vm (name ok) (memory 128) (image linux))",
+               "image: expected (image (linux ...)) or (image (hvm ...))"},
+              {"(vm (name ok) (memory 128))",
+               "image: a linux (PV) domain needs a kernel or a bootloader"},
+              {Minimal("(on_crash explode)"),
+               "on_crash: 'explode' is not one of destroy, restart, preserve, rename-restart, "
+               "coredump-destroy, coredump-restart"},
+              {Minimal("(on_xend_stop reboot)"),
+               "on_xend_stop: 'reboot': expected ignore, shutdown or suspend"},
+              {Minimal("(cpu_weight 0)"), "cpu_weight: 0 is out of range (1..65535)"},
+              {Minimal("(cpu_cap 150)"), "cpu_cap: 150 is out of range (0..100 for 1 vcpus)"},
+              {Minimal("(vcpus 2) (cpus (0 1 2))"), "cpus: 3 affinity entries for 2 vcpus"},
+              {Minimal("(cpus 0-x)"), "cpus: '0-x': not a cpu number: 'x'"},
+              {Minimal("(vcpu_avail many)"),
+               "vcpu_avail: expected a bitmap of online vcpus below 2^64, got 'many'"},
+              {"(vm (name ok) (memory 128) (image (hvm (acpi yes))))",
+               "image: acpi: expected an integer, got 'yes'"},
+              {"(vm (name ok) (memory 128) (image (hvm (boot z))))",
+               "image: boot 'z': expected letters from a, c, d, n"},
+              {Minimal("(device (vbd (uname phy:/dev/x) (dev xvda) (mode rw)))"),
+               "vbd xvda: mode 'rw': expected r, w or w!"},
+              {Minimal("(device (vbd (uname phy:/dev/x) (dev vda) (mode w)))"),
+               "vbd: dev 'vda': not a block device name (xvda, hda, sdb1, ...)"},
+              {Minimal("(device (vbd (uname phy:/dev/x) (mode w)))"),
+               "vbd: missing dev (the guest device, e.g. xvda)"},
+              {Minimal("(device (vbd (dev xvda) (mode w)))"),
+               "vbd xvda: missing uname (only a :cdrom drive may be empty)"},
+              {Minimal("(device (vbd (uname /dev/x) (dev xvda) (mode w)))"),
+               "vbd xvda: uname '/dev/x': expected TYPE:PATH (phy:/dev/..., file:/..., "
+               "tap:aio:/...)"},
+              {Minimal("(device (tap (uname tap:floppy:/x.img) (dev xvda) (mode w)))"),
+               "vbd xvda: uname 'tap:floppy:/x.img': unknown blktap disk type 'floppy'"},
+              {Minimal("(device (vbd (uname phy:/dev/x) (dev xvda) (mode w) (bootable maybe)))"),
+               "vbd: bootable: expected an integer, got 'maybe'"},
+              {Minimal("(device (vbd (uname phy:/dev/x) (dev xvda) (mode w)))"
+                       "(device (vbd (uname file:/dev/x) (dev xvdb) (mode w)))"),
+               "vbd xvdb: \"/dev/x\" is already used by xvda"},
+              {Minimal("(device (vif (mac 00:16:3e:zz:00:01)))"),
+               "vif: mac '00:16:3e:zz:00:01': expected six hex pairs like 00:16:3e:12:34:56"},
+              {Minimal("(device (vif (rate '10 MB')))"),
+               "vif: rate '10 MB': expected e.g. 10MB/s, 512Kb/s or 5Mb/s@20ms"},
+              {Minimal(
+                   "(device (vif (mac 00:16:3e:00:00:01))) (device (vif (mac 00:16:3E:00:00:01)))"),
+               "vif: the mac \"00:16:3E:00:00:01\" is already defined"},
+              {Minimal("(device (vfb (type spice)))"), "vfb: type 'spice': expected vnc or sdl"},
+              {Minimal("(device (vfb (vnc 1) (vncdisplay -1)))"),
+               "vfb: vncdisplay: -1 is out of range (0..65535)"},
+              {Minimal("(device (pci (dev (bus 0x00) (slot 0x20) (func 0x0))))"),
+               "pci: slot: 0x20 is out of range (max 0x1f)"},
+              {Minimal("(device (pci (dev (domain 0xfffffffffffffff1) (bus 0) (slot 1) (func "
+                       "0))))"),  // found by fuzzing
+               "pci: domain: expected a hex number, got '0xfffffffffffffff1'"},
+              {Minimal("(device (pci (bus 0) (dev 1) (func 2)))"),
+               "pci: old-style (pci (bus ..) (dev ..) ..) entries are not supported; "
+               "use (pci (dev (domain ..) (bus ..) (slot ..) (func ..)))"},
+              {Minimal("(device (pci (dev (bus 0) (slot 1) (func 0)))) (device (pci (dev (bus 0) "
+                       "(slot 1) (func 0))))"),
+               "pci 00:01.0: the device is already assigned"},
+              {"(config (name x))", "expected a (vm ...) or (domain ...) config, got (config ...)"},
+              {"vm", "expected a (vm ...) or (domain ...) config, got an atom"},
+          };
   for (const Case& c : cases) EXPECT_EQ(ErrorOf(c.sxp), c.error) << c.sxp;
 }
 
@@ -412,12 +429,14 @@ TEST(DeviceConfig, PciSpecsAsXmWritesThem) {
             " (key '0000:00:1b.0@8') (opts (msitranslate 1))))");
   EXPECT_EQ(ParsePciSpec("03:00.1").value().vdevfn, 0x100);
   EXPECT_EQ(ParsePciSpec("03:00.1").value().key, "03:00.1");
-  EXPECT_EQ(ParsePciSpec("03:00.*").status().message(),
-            "pci: '03:00.*': function must be one digit 0-7 (multi-function specs are not supported)");
+  EXPECT_EQ(
+      ParsePciSpec("03:00.*").status().message(),
+      "pci: '03:00.*': function must be one digit 0-7 (multi-function specs are not supported)");
   EXPECT_EQ(ParsePciSpec("junk").status().message(),
             "pci: 'junk': expected [DDDD:]BB:SS.F[@VSLOT][,OPT=VAL...]");
-  EXPECT_EQ(ParsePciSpec("03:00.1,speed=9").status().message(),
-            "pci 03:00.1: invalid pci option speed=9 (msitranslate, power_mgmt or managed = 0|1|yes|no)");
+  EXPECT_EQ(
+      ParsePciSpec("03:00.1,speed=9").status().message(),
+      "pci 03:00.1: invalid pci option speed=9 (msitranslate, power_mgmt or managed = 0|1|yes|no)");
 }
 
 TEST(DeviceConfig, BackingPathsLikeXend) {
@@ -446,12 +465,14 @@ namespace txend::toolstack {
 namespace {
 
 TEST(DeviceConfig, VifRates) {
-  for (const char* ok : {"10MB/s", "512Kb/s", "1GB/s", "100B/s", "5Mb/s@20ms", "5Mb/s@100us", "5Mb/s@1s"}) {
+  for (const char* ok :
+       {"10MB/s", "512Kb/s", "1GB/s", "100B/s", "5Mb/s@20ms", "5Mb/s@100us", "5Mb/s@1s"}) {
     VifConfig vif;
     vif.rate = ok;
     EXPECT_TRUE(Validate(vif).ok()) << ok;
   }
-  for (const char* bad : {"10", "10MB", "MB/s", "10XB/s", "10MB/s@", "10MB/s@20", "10MB/s@20ks", "10MB/sx"}) {
+  for (const char* bad :
+       {"10", "10MB", "MB/s", "10XB/s", "10MB/s@", "10MB/s@20", "10MB/s@20ks", "10MB/sx"}) {
     VifConfig vif;
     vif.rate = bad;
     EXPECT_FALSE(Validate(vif).ok()) << bad;
@@ -462,9 +483,20 @@ TEST(DeviceConfig, VifRates) {
 // validates and survives ToSxp -> FromSxp.
 TEST(DomainConfigRobustness, MutatedConfigsNeverCrash) {
   std::mt19937 rng(77);
-  const std::vector<std::string> tokens = {"(", ")", "0", "-1", "xvda", "w!", "(vcpus 600)", "(cpus (()))",
-                                           "(device (vif))", "'x y'", "(image (hvm))", "99999999999999999999",
-                                           "(device (pci (dev (bus 1) (slot 2) (func 3))))", "(mode r)"};
+  const std::vector<std::string> tokens = {"(",
+                                           ")",
+                                           "0",
+                                           "-1",
+                                           "xvda",
+                                           "w!",
+                                           "(vcpus 600)",
+                                           "(cpus (()))",
+                                           "(device (vif))",
+                                           "'x y'",
+                                           "(image (hvm))",
+                                           "99999999999999999999",
+                                           "(device (pci (dev (bus 1) (slot 2) (func 3))))",
+                                           "(mode r)"};
   const std::vector<std::string_view> seeds = {kXmPv, kXmHvm, kLibvirtPv, kLibvirtHvm};
   int accepted = 0;
   for (int i = 0; i < 3000; ++i) {

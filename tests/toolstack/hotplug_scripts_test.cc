@@ -3,13 +3,13 @@
 // reaches InitWait and again when it closes, with Xen's hotplug environment.
 #include "toolstack/agents/hotplug_scripts.h"
 
-#include <gtest/gtest.h>
-#include <sys/stat.h>
-
 #include <chrono>
 #include <fstream>
 #include <sstream>
+#include <sys/stat.h>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "tests/support/daemon_process.h"
 #include "toolstack/xs/plain.h"
@@ -45,7 +45,9 @@ class HotplugScriptsTest : public ::testing::Test {
     for (const char* name : {"block", "vif-bridge"}) {
       std::string path = dir_ / "scripts" + "/" + name;
       std::ofstream(path) << "#!/bin/sh\n"
-                          << "echo \"" << name << " $1 $XENBUS_TYPE $XENBUS_PATH vif=$vif\" >> " << dir_ / "log" << "\n"
+                          << "echo \"" << name << " $1 $XENBUS_TYPE $XENBUS_PATH vif=$vif\" >> "
+                          << dir_ / "log"
+                          << "\n"
                           << "[ \"$1\" = add ] || [ \"$1\" = online ] || exit 0\n"
                           << "exec xenstore-write \"$XENBUS_PATH/hotplug-status\" connected\n";
       chmod(path.c_str(), 0755);
@@ -79,8 +81,10 @@ TEST_F(HotplugScriptsTest, RunsAddAtInitWaitAndRemoveAtClosed) {
   EXPECT_TRUE(Eventually([&] { return Read(vbd + "/hotplug-status") == "connected"; }));
   ASSERT_TRUE(xs::PlainWrite(*conn_, vbd + "/state", "4").ok());
   ASSERT_TRUE(xs::PlainWrite(*conn_, vbd + "/state", "6").ok());
-  EXPECT_TRUE(Eventually([&] { return ReadFile(dir_ / "log").find("block remove") != std::string::npos; }));
-  EXPECT_EQ(ReadFile(dir_ / "log"), "block add vbd " + vbd + " vif=\nblock remove vbd " + vbd + " vif=\n");
+  EXPECT_TRUE(
+      Eventually([&] { return ReadFile(dir_ / "log").find("block remove") != std::string::npos; }));
+  EXPECT_EQ(ReadFile(dir_ / "log"),
+            "block add vbd " + vbd + " vif=\nblock remove vbd " + vbd + " vif=\n");
 }
 
 TEST_F(HotplugScriptsTest, VifGetsItsInterfaceNameAndNamedScript) {
@@ -88,9 +92,13 @@ TEST_F(HotplugScriptsTest, VifGetsItsInterfaceNameAndNamedScript) {
   ASSERT_TRUE(xs::PlainWrite(*conn_, vif + "/script", "vif-bridge").ok());
   ASSERT_TRUE(xs::PlainWrite(*conn_, vif + "/state", "2").ok());
   EXPECT_TRUE(Eventually([&] { return Read(vif + "/hotplug-status") == "connected"; }));
-  ASSERT_TRUE(conn_->Call(wire::MsgType::kRm, 0, wire::JoinFields({vif})).ok());  // the directory goes
-  EXPECT_TRUE(Eventually([&] { return ReadFile(dir_ / "log").find("offline") != std::string::npos; }));
-  EXPECT_EQ(ReadFile(dir_ / "log"), "vif-bridge online vif " + vif + " vif=vif7.1\nvif-bridge offline vif " + vif + " vif=vif7.1\n");
+  ASSERT_TRUE(
+      conn_->Call(wire::MsgType::kRm, 0, wire::JoinFields({vif})).ok());  // the directory goes
+  EXPECT_TRUE(
+      Eventually([&] { return ReadFile(dir_ / "log").find("offline") != std::string::npos; }));
+  EXPECT_EQ(ReadFile(dir_ / "log"), "vif-bridge online vif " + vif +
+                                        " vif=vif7.1\nvif-bridge offline vif " + vif +
+                                        " vif=vif7.1\n");
 }
 
 TEST_F(HotplugScriptsTest, AFailingScriptReportsAnError) {

@@ -1,6 +1,7 @@
 // Recognising kernel files before a domain build, with real files in a temp dir.
-#include <sys/stat.h>
 #include <unistd.h>
+
+#include <sys/stat.h>
 
 #include <gtest/gtest.h>
 
@@ -23,7 +24,8 @@ TEST(KernelImage, RecognisesElfAndCompressedFormats) {
   bz[0x202] = 'H', bz[0x203] = 'd', bz[0x204] = 'r', bz[0x205] = 'S';
   EXPECT_EQ(*ProbeKernelImage(bz), KernelFormat::kBzImage);
   EXPECT_EQ(*ProbeKernelImage(std::vector<uint8_t>{0x1f, 0x8b, 8, 0}), KernelFormat::kGzip);
-  EXPECT_EQ(*ProbeKernelImage(std::vector<uint8_t>{0xfd, '7', 'z', 'X', 'Z', 0}), KernelFormat::kXz);
+  EXPECT_EQ(*ProbeKernelImage(std::vector<uint8_t>{0xfd, '7', 'z', 'X', 'Z', 0}),
+            KernelFormat::kXz);
   EXPECT_EQ(*ProbeKernelImage(std::vector<uint8_t>{0x28, 0xb5, 0x2f, 0xfd}), KernelFormat::kZstd);
   EXPECT_EQ(KernelFormatName(KernelFormat::kBzImage), "bzImage");
 }
@@ -39,7 +41,8 @@ TEST(KernelImage, RejectsNonKernels) {
   auto be = Elf64Header();
   be[5] = 2;
   EXPECT_EQ(ProbeKernelImage(be).status().code(), EINVAL);
-  EXPECT_EQ(ProbeKernelImage(std::vector<uint8_t>{0x7f, 'E', 'L', 'F'}).status().message(), "truncated ELF header");
+  EXPECT_EQ(ProbeKernelImage(std::vector<uint8_t>{0x7f, 'E', 'L', 'F'}).status().message(),
+            "truncated ELF header");
   EXPECT_FALSE(ProbeKernelImage({}).ok());
 }
 

@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "tests/toolstack/hypervisor_test_util.h"
-#include "toolstack/open_hypervisor.h"
 #include "toolstack/hypervisor/xen/xen_hypervisor.h"
+#include "toolstack/open_hypervisor.h"
 
 namespace txend::toolstack {
 namespace {
@@ -45,7 +45,8 @@ TEST(OpenHypervisor, XenWithoutXenFailsWithAReason) {
   auto hv = OpenHypervisor(options);
   ASSERT_FALSE(hv.ok());
   EXPECT_NE(hv.status().code(), 0);
-  EXPECT_NE(hv.status().message().find("xc_interface_open"), std::string::npos) << hv.status().ToString();
+  EXPECT_NE(hv.status().message().find("xc_interface_open"), std::string::npos)
+      << hv.status().ToString();
 }
 
 }  // namespace

@@ -20,17 +20,18 @@ namespace txend::toolstack::testing {
 inline std::vector<uint8_t> Elf64Header() {
   std::vector<uint8_t> h(64, 0);
   h[0] = 0x7f, h[1] = 'E', h[2] = 'L', h[3] = 'F';
-  h[4] = 2;   // ELFCLASS64
-  h[5] = 1;   // little-endian
-  h[6] = 1;   // version
-  h[16] = 2;  // ET_EXEC
-  h[18] = 62; // EM_X86_64
+  h[4] = 2;    // ELFCLASS64
+  h[5] = 1;    // little-endian
+  h[6] = 1;    // version
+  h[16] = 2;   // ET_EXEC
+  h[18] = 62;  // EM_X86_64
   return h;
 }
 
 inline std::string WriteFile(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
   return path;
 }
 

@@ -23,8 +23,9 @@ TEST(Uuid, ParsesAndPrintsTheDashedForm) {
 }
 
 TEST(Uuid, RejectsMalformedText) {
-  for (const char* bad : {"", "6f9619ff8b86d011b42d00c04fc964ff", "6f9619ff-8b86-d011-b42d-00c04fc964f",
-                          "6f9619ff-8b86-d011-b42d-00c04fc964fg", "6f9619ff+8b86-d011-b42d-00c04fc964ff"}) {
+  for (const char* bad :
+       {"", "6f9619ff8b86d011b42d00c04fc964ff", "6f9619ff-8b86-d011-b42d-00c04fc964f",
+        "6f9619ff-8b86-d011-b42d-00c04fc964fg", "6f9619ff+8b86-d011-b42d-00c04fc964ff"}) {
     auto u = Uuid::Parse(bad);
     ASSERT_FALSE(u.ok()) << bad;
     EXPECT_EQ(u.status().code(), EINVAL);
@@ -92,7 +93,8 @@ TEST(ShutdownReason, NamesAndCodesRoundTrip) {
 TEST(PhysInfo, HwCapsAsXmPrintsThem) {
   PhysInfo p;
   p.hw_caps = {0x178bfbff, 0xf6d8320b, 0, 0, 0, 0, 0, 1};
-  EXPECT_EQ(p.HwCapsString(), "178bfbff:f6d8320b:00000000:00000000:00000000:00000000:00000000:00000001");
+  EXPECT_EQ(p.HwCapsString(),
+            "178bfbff:f6d8320b:00000000:00000000:00000000:00000000:00000000:00000001");
 }
 
 TEST(Validation, CreateRequest) {
@@ -164,7 +166,8 @@ TEST(DomainEvents, DiffFindsEveryTransition) {
   crash.crashed = true;
   crash.shutdown_reason = ShutdownReason::kCrash;
   dying.dying = true;
-  auto events = DiffDomains({Dom(0), Dom(2), Dom(3), Dom(4), Dom(5)}, {Dom(0), down, crash, dying, Dom(6)});
+  auto events =
+      DiffDomains({Dom(0), Dom(2), Dom(3), Dom(4), Dom(5)}, {Dom(0), down, crash, dying, Dom(6)});
   std::vector<DomainEvent> want = {{Kind::kShutdown, 2, ShutdownReason::kReboot},
                                    {Kind::kCrashed, 3, ShutdownReason::kCrash},
                                    {Kind::kDying, 4},
@@ -178,7 +181,8 @@ TEST(DomainEvents, DiffFindsEveryTransition) {
 
 TEST(DomainEvents, ReusedIdIsAGoneAndANewDomain) {
   using Kind = DomainEvent::Kind;
-  auto events = DiffDomains({Dom(7, Uuid::FromRandomBits(1, 1))}, {Dom(7, Uuid::FromRandomBits(2, 2))});
+  auto events =
+      DiffDomains({Dom(7, Uuid::FromRandomBits(1, 1))}, {Dom(7, Uuid::FromRandomBits(2, 2))});
   EXPECT_EQ(events, (std::vector<DomainEvent>{{Kind::kGone, 7}, {Kind::kAppeared, 7}}));
 }
 

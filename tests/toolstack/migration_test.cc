@@ -1,20 +1,20 @@
 // Migration between two simulated hosts in one process (each with its own
 // xsd, hypervisor, backends and guest kernels) over loopback TCP, and against
 // scripted peers that break the relocation protocol at each step.
+#include <unistd.h>
+
 #include <arpa/inet.h>
+#include <future>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <unistd.h>
+#include <thread>
 
 #include <gtest/gtest.h>
 
-#include <future>
-#include <thread>
-
 #include "tests/support/test_cert.h"
 #include "tests/toolstack/sim_host.h"
-#include "toolstack/migration/migration_protocol.h"
 #include "toolstack/hypervisor/sim/save_stream.h"
+#include "toolstack/migration/migration_protocol.h"
 
 namespace txend::toolstack {
 namespace {
@@ -74,7 +74,8 @@ class MigrationTest : public ::testing::Test {
   // Running, unpaused, its kernel up and every device Connected.
   static bool Healthy(SimHost& host, const std::string& ref) {
     auto r = Get(host, ref);
-    return Runs(host, ref) && AllConnected(host, ref) && host.guests->kernel_running(r->info->domid);
+    return Runs(host, ref) && AllConnected(host, ref) &&
+           host.guests->kernel_running(r->info->domid);
   }
   static size_t DomainCount(SimHost& host) { return host.sim->ListDomains()->size(); }
 
@@ -89,7 +90,8 @@ class MigrationTest : public ::testing::Test {
   // With `client` and `server` set, over TLS.
   Result<MigrationResult> Migrate(SimHost& from, SimHost& to, const std::string& name, bool live,
                                   std::function<void(const MigrationProgress&)> progress = {},
-                                  std::optional<TlsOptions> client = {}, std::optional<TlsOptions> server = {}) {
+                                  std::optional<TlsOptions> client = {},
+                                  std::optional<TlsOptions> server = {}) {
     Listener listener;
     auto incoming = std::async(std::launch::async, [&]() -> Result<IncomingMigration> {
       TcpSocket s = listener.Accept();
@@ -105,7 +107,8 @@ class MigrationTest : public ::testing::Test {
   }
 
   // Migrates `name` to a scripted destination on a thread.
-  Result<MigrationResult> MigrateTo(const std::string& name, bool live, std::function<void(int fd)> script) {
+  Result<MigrationResult> MigrateTo(const std::string& name, bool live,
+                                    std::function<void(int fd)> script) {
     Listener listener;
     std::thread peer([&] {
       TcpSocket s = listener.Accept();
@@ -171,7 +174,8 @@ TEST_F(MigrationTest, ANameTakenOnTheDestinationIsRefusedUpFront) {
   auto result = Migrate(src_, dst_, "clash", true);
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), EEXIST);
-  EXPECT_NE(result.status().message().find("the destination refused"), std::string::npos) << result.status().message();
+  EXPECT_NE(result.status().message().find("the destination refused"), std::string::npos)
+      << result.status().message();
   EXPECT_NE(result.status().message().find("keeps running here"), std::string::npos);
   EXPECT_TRUE(Healthy(src_, "clash"));
   EXPECT_EQ(*src_.sim->MemoryDigest(domid), digest);
@@ -185,7 +189,8 @@ TEST_F(MigrationTest, NoRelocationServerIsAClearError) {
   EXPECT_EQ(refused.status().code(), ECONNREFUSED);
   EXPECT_NE(refused.status().message().find("cannot connect to 127.0.0.1:1"), std::string::npos);
   EXPECT_TRUE(Healthy(src_, "lonely"));
-  EXPECT_EQ(src_.toolstack->Migrate("nobody", {"127.0.0.1", 1, false, 2s, 5s, {}}).status().code(), ESRCH);
+  EXPECT_EQ(src_.toolstack->Migrate("nobody", {"127.0.0.1", 1, false, 2s, 5s, {}}).status().code(),
+            ESRCH);
 }
 
 // The destination dies while the image streams: live (still running) and
@@ -202,7 +207,8 @@ TEST_F(MigrationTest, ADestinationDyingMidStreamLeavesTheSourceRunning) {
       EXPECT_TRUE(RecvExact(fd, some.data(), some.size()).ok());
     });  // closes with unread data: a reset
     ASSERT_FALSE(result.ok());
-    EXPECT_TRUE(result.status().code() == ECONNRESET || result.status().code() == EPIPE) << result.status().ToString();
+    EXPECT_TRUE(result.status().code() == ECONNRESET || result.status().code() == EPIPE)
+        << result.status().ToString();
     EXPECT_NE(result.status().message().find("keeps running here"), std::string::npos);
     EXPECT_TRUE(SimHost::Eventually([&] { return Healthy(src_, "stay"); }));
     EXPECT_EQ(Get(src_, "stay")->info->domid, domid);
@@ -222,7 +228,8 @@ TEST_F(MigrationTest, ADestinationReportingFailureIsQuotedAndTheSourceResumes) {
   });
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), ETIMEDOUT);
-  EXPECT_NE(result.status().message().find("the destination failed: vif 0 did not connect"), std::string::npos);
+  EXPECT_NE(result.status().message().find("the destination failed: vif 0 did not connect"),
+            std::string::npos);
   EXPECT_TRUE(SimHost::Eventually([&] { return Healthy(src_, "resumed"); }));
 }
 
@@ -237,7 +244,8 @@ TEST_F(MigrationTest, LosingTheDestinationAfterHandoverKeepsTheSourceSuspended) 
   });  // closes without DONE or FAIL
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), EIO);
-  EXPECT_NE(result.status().message().find("kept suspended here"), std::string::npos) << result.status().message();
+  EXPECT_NE(result.status().message().find("kept suspended here"), std::string::npos)
+      << result.status().message();
   auto info = src_.sim->GetDomainInfo(domid);
   ASSERT_TRUE(info.ok());  // not destroyed
   EXPECT_TRUE(info->shutdown);
@@ -276,7 +284,8 @@ TEST_F(MigrationTest, OverTlsToADestinationWhoseCertificateIsTrusted) {
   ASSERT_TRUE(txend::testing::WriteSelfSignedCert(cert, key).ok());
   uint32_t domid = Start(src_, "secret");
   uint64_t digest = *src_.sim->MemoryDigest(domid);
-  auto result = Migrate(src_, dst_, "secret", true, {}, TlsOptions{"", "", cert}, TlsOptions{cert, key, ""});
+  auto result =
+      Migrate(src_, dst_, "secret", true, {}, TlsOptions{"", "", cert}, TlsOptions{cert, key, ""});
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   EXPECT_GT(result->bytes_sent, 128ull << 20);
   EXPECT_FALSE(Get(src_, "secret").ok());
@@ -290,14 +299,17 @@ TEST_F(MigrationTest, TlsMismatchesFailBeforeTheDomainMoves) {
   ASSERT_TRUE(txend::testing::WriteSelfSignedCert(cert, key).ok());
   ASSERT_TRUE(txend::testing::WriteSelfSignedCert(other, other_key).ok());
   Start(src_, "careful");
-  auto untrusted = Migrate(src_, dst_, "careful", true, {}, TlsOptions{"", "", other}, TlsOptions{cert, key, ""});
+  auto untrusted = Migrate(src_, dst_, "careful", true, {}, TlsOptions{"", "", other},
+                           TlsOptions{cert, key, ""});
   ASSERT_FALSE(untrusted.ok());
   EXPECT_EQ(untrusted.status().code(), EPROTO);
   EXPECT_NE(untrusted.status().message().find("certificate verify failed"), std::string::npos)
       << untrusted.status().message();
-  auto tls_to_plain = Migrate(src_, dst_, "careful", true, {}, TlsOptions{"", "", cert}, std::nullopt);
+  auto tls_to_plain =
+      Migrate(src_, dst_, "careful", true, {}, TlsOptions{"", "", cert}, std::nullopt);
   EXPECT_FALSE(tls_to_plain.ok());
-  auto plain_to_tls = Migrate(src_, dst_, "careful", false, {}, std::nullopt, TlsOptions{cert, key, ""});
+  auto plain_to_tls =
+      Migrate(src_, dst_, "careful", false, {}, std::nullopt, TlsOptions{cert, key, ""});
   EXPECT_FALSE(plain_to_tls.ok());
   EXPECT_NE(plain_to_tls.status().message().find("keeps running here"), std::string::npos);
   EXPECT_TRUE(SimHost::Eventually([&] { return Healthy(src_, "careful"); }));

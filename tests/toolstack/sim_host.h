@@ -75,7 +75,8 @@ class SimHost {
   }
 
   // Waits (bounded) for something asynchronous, such as a guest's reaction.
-  static bool Eventually(const std::function<bool()>& cond, std::chrono::seconds limit = std::chrono::seconds(10)) {
+  static bool Eventually(const std::function<bool()>& cond,
+                         std::chrono::seconds limit = std::chrono::seconds(10)) {
     auto deadline = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < deadline) {
       if (cond()) return true;

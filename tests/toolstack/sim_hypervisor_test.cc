@@ -1,5 +1,7 @@
 // The simulated hypervisor: lifecycle, ids, memory accounting, vcpus, credit,
 // cpu time on an injected clock, events and errors. Kernels are real files.
+#include "toolstack/hypervisor/sim/sim_hypervisor.h"
+
 #include <algorithm>
 #include <set>
 #include <thread>
@@ -7,7 +9,6 @@
 #include <gtest/gtest.h>
 
 #include "tests/toolstack/hypervisor_test_util.h"
-#include "toolstack/hypervisor/sim/sim_hypervisor.h"
 
 namespace txend::toolstack {
 namespace {
@@ -215,7 +216,8 @@ TEST_F(SimHypervisorTest, BuildChecksTheKernelRamdiskPortsAndDomainType) {
   r.console_port = *sim_.AllocUnboundPort(d, kDom0);
   r.kernel = dir_ / "missing";
   EXPECT_EQ(sim_.BuildPv(d, r).status().code(), ENOENT);
-  r.kernel = WriteFile(dir_ / "readme", {'n', 'o', 't', ' ', 'a', ' ', 'k', 'e', 'r', 'n', 'e', 'l'});
+  r.kernel =
+      WriteFile(dir_ / "readme", {'n', 'o', 't', ' ', 'a', ' ', 'k', 'e', 'r', 'n', 'e', 'l'});
   EXPECT_EQ(sim_.BuildPv(d, r).status().code(), EINVAL);
   r.kernel = kernel_;
   r.ramdisk = dir_ / "initrd-missing";
@@ -243,7 +245,8 @@ TEST_F(SimHypervisorTest, BuildChecksTheKernelRamdiskPortsAndDomainType) {
 
 TEST_F(SimHypervisorTest, BuiltDomainsGetDistinctRingFrames) {
   auto a = Build(64 * 1024), b = Build(64 * 1024);
-  std::set<uint64_t> frames = {a.rings.store_mfn, a.rings.console_mfn, b.rings.store_mfn, b.rings.console_mfn};
+  std::set<uint64_t> frames = {a.rings.store_mfn, a.rings.console_mfn, b.rings.store_mfn,
+                               b.rings.console_mfn};
   EXPECT_EQ(frames.size(), 4u);
 }
 
@@ -371,7 +374,7 @@ TEST_F(SimHypervisorTest, DestroyedDomainWithReferencesStaysDying) {
   DomainInfo dying = Info(a.domid);
   EXPECT_TRUE(dying.dying);
   EXPECT_EQ(dying.StateString(), "--p--d");  // never unpaused
-  EXPECT_EQ(FreeKib(), 14 * kGiB);  // still held
+  EXPECT_EQ(FreeKib(), 14 * kGiB);           // still held
   EXPECT_EQ(sim_.Unpause(a.domid).code(), EINVAL);
   EXPECT_TRUE(sim_.Destroy(a.domid).ok());
   ASSERT_TRUE(sim_.DropReference(a.domid).ok());
@@ -425,7 +428,8 @@ TEST_F(SimHypervisorTest, ListenersSeeTheLifecycleAndMayCallBack) {
   using Kind = SimEvent::Kind;
   std::vector<Kind> kinds;
   for (const auto& e : seen) kinds.push_back(e.kind);
-  EXPECT_EQ(kinds, (std::vector<Kind>{Kind::kCreated, Kind::kBuilt, Kind::kUnpaused, Kind::kShutdown, Kind::kReleased}));
+  EXPECT_EQ(kinds, (std::vector<Kind>{Kind::kCreated, Kind::kBuilt, Kind::kUnpaused,
+                                      Kind::kShutdown, Kind::kReleased}));
   EXPECT_EQ(seen[1].store_port, a.store_port);
   EXPECT_EQ(seen[1].rings.store_mfn, a.rings.store_mfn);
   EXPECT_FALSE(seen[1].restored);

@@ -2,11 +2,11 @@
 // and pipes: round trips, live saves with pages dirtied between rounds, and
 // damaged or mismatched images.
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <iterator>
+#include <sys/stat.h>
 #include <thread>
 
 #include <gtest/gtest.h>

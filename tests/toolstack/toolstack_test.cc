@@ -1,7 +1,7 @@
 // The toolstack against a real xsd, the simulated hypervisor and simulated kernels.
-#include <gtest/gtest.h>
-
 #include <filesystem>
+
+#include <gtest/gtest.h>
 
 #include "tests/toolstack/sim_host.h"
 
@@ -43,8 +43,10 @@ TEST_F(ToolstackTest, CreateWritesXendsLayoutAndDevicesConnect) {
   EXPECT_EQ(host_.Read(vm + "/image/kernel"), host_.kernel());
   EXPECT_EQ(host_.Read(home + "/device/vbd/51713/backend"),
             "/local/domain/0/backend/vbd/" + std::to_string(*domid) + "/51713");
-  EXPECT_EQ(host_.Read("/local/domain/0/backend/vbd/" + std::to_string(*domid) + "/51713/params"), "/dev/vg/web-0");
-  EXPECT_EQ(host_.Read("/local/domain/0/backend/vif/" + std::to_string(*domid) + "/0/bridge"), "xenbr0");
+  EXPECT_EQ(host_.Read("/local/domain/0/backend/vbd/" + std::to_string(*domid) + "/51713/params"),
+            "/dev/vg/web-0");
+  EXPECT_EQ(host_.Read("/local/domain/0/backend/vif/" + std::to_string(*domid) + "/0/bridge"),
+            "xenbr0");
   EXPECT_TRUE(SimHost::Eventually([&] { return AllConnected("web"); }));
   // The simulated guest kernel marks its vcpus blocked once it has booted.
   EXPECT_TRUE(SimHost::Eventually([&] {
@@ -69,7 +71,8 @@ TEST_F(ToolstackTest, TransactionBudgetsCountedByXsd) {
   ASSERT_TRUE(Get("budget").ok());
   EXPECT_EQ(host_.Stat("transactions_started") - t1, 1u);  // domain info: one snapshot
 
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(host_.toolstack->Create(host_.Config("extra" + std::to_string(i)), false).ok());
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(host_.toolstack->Create(host_.Config("extra" + std::to_string(i)), false).ok());
   uint64_t t2 = host_.Stat("transactions_started");
   {
     auto snap = xs::Snapshot::Begin(*host_.xs);
@@ -136,12 +139,14 @@ TEST_F(ToolstackTest, PauseMemoryVcpusPinningAndCredit) {
 
   ASSERT_TRUE(host_.toolstack->SetMaxMemory("tune", 256).ok());
   ASSERT_TRUE(host_.toolstack->SetMemoryTarget("tune", 200).ok());
-  EXPECT_TRUE(SimHost::Eventually([&] { return host_.sim->GetDomainInfo(*domid)->memory_kib == 200u * 1024; }));
+  EXPECT_TRUE(SimHost::Eventually(
+      [&] { return host_.sim->GetDomainInfo(*domid)->memory_kib == 200u * 1024; }));
   EXPECT_EQ(host_.toolstack->SetMemoryTarget("tune", 300).code(), EINVAL);
   EXPECT_EQ(host_.toolstack->SetMaxMemory("tune", 100).code(), EINVAL);
 
   ASSERT_TRUE(host_.toolstack->SetVcpus("tune", 1).ok());
-  EXPECT_TRUE(SimHost::Eventually([&] { return host_.sim->GetDomainInfo(*domid)->online_vcpus == 1; }));
+  EXPECT_TRUE(
+      SimHost::Eventually([&] { return host_.sim->GetDomainInfo(*domid)->online_vcpus == 1; }));
   EXPECT_EQ(host_.toolstack->SetVcpus("tune", 3).code(), EINVAL);
 
   ASSERT_TRUE(host_.toolstack->PinVcpu("tune", "0", "1-2").ok());
@@ -259,7 +264,8 @@ TEST_F(ToolstackTest, DevicesAttachAndDetach) {
   EXPECT_FALSE(again.ok());
   EXPECT_NE(again.message().find("xvdb"), std::string::npos) << again.ToString();
   ASSERT_TRUE(host_.toolstack->AttachDevice("hot", *sxp::Parse("(vif (bridge xenbr1))")).ok());
-  EXPECT_TRUE(SimHost::Eventually([&] { return AllConnected("hot") && Get("hot")->devices.size() == 4; }));
+  EXPECT_TRUE(
+      SimHost::Eventually([&] { return AllConnected("hot") && Get("hot")->devices.size() == 4; }));
 
   uint64_t t1 = host_.Stat("transactions_started");
   Status detached = host_.toolstack->DetachDevice("hot", "vbd", "xvdb", false);
@@ -271,7 +277,9 @@ TEST_F(ToolstackTest, DevicesAttachAndDetach) {
   ASSERT_EQ(r->devices.size(), 2u);
   EXPECT_EQ(r->devices[1].ref.devid, 1u);  // the remaining vif keeps its id
   EXPECT_EQ(host_.toolstack->DetachDevice("hot", "vbd", "xvdz", false).code(), ENODEV);
-  EXPECT_EQ(host_.toolstack->AttachDevice("hot", *sxp::Parse("(vbd (uname /nope) (dev xvdc))")).code(), EINVAL);
+  EXPECT_EQ(
+      host_.toolstack->AttachDevice("hot", *sxp::Parse("(vbd (uname /nope) (dev xvdc))")).code(),
+      EINVAL);
 }
 
 }  // namespace

@@ -1,11 +1,12 @@
 // The real backend's pure parts: libxenctrl structures -> value types,
 // cpumaps, the createdomain request, errno -> Status, libxc's log capture.
+#include "toolstack/hypervisor/xen/xen_mapping.h"
+
 #include <cstring>
 
 #include <gtest/gtest.h>
 
 #include "toolstack/hypervisor/xen/xen_log.h"
-#include "toolstack/hypervisor/xen/xen_mapping.h"
 
 namespace txend::toolstack {
 namespace {
@@ -37,7 +38,8 @@ TEST(XenMapping, DomainInfoFlagsAndSizes) {
   EXPECT_EQ(d.ssidref, 11u);
   EXPECT_FALSE(d.hvm);
   EXPECT_TRUE(DomainInfoFromXen(XenDomain(XEN_DOMINF_hvm_guest | XEN_DOMINF_running)).hvm);
-  EXPECT_EQ(DomainInfoFromXen(XenDomain(XEN_DOMINF_running | XEN_DOMINF_dying)).StateString(), "r----d");
+  EXPECT_EQ(DomainInfoFromXen(XenDomain(XEN_DOMINF_running | XEN_DOMINF_dying)).StateString(),
+            "r----d");
 }
 
 TEST(XenMapping, ShutdownReasonAndCrashAsLibxcReportsThem) {
@@ -52,11 +54,14 @@ TEST(XenMapping, ShutdownReasonAndCrashAsLibxcReportsThem) {
   EXPECT_FALSE(crash.shutdown);
   EXPECT_TRUE(crash.crashed);
   EXPECT_EQ(crash.StateString(), "----c-");
-  EXPECT_EQ(DomainInfoFromXen(XenDomain(with_reason(SHUTDOWN_watchdog))).shutdown_reason, ShutdownReason::kWatchdog);
-  EXPECT_EQ(DomainInfoFromXen(XenDomain(with_reason(SHUTDOWN_suspend))).shutdown_reason, ShutdownReason::kSuspend);
+  EXPECT_EQ(DomainInfoFromXen(XenDomain(with_reason(SHUTDOWN_watchdog))).shutdown_reason,
+            ShutdownReason::kWatchdog);
+  EXPECT_EQ(DomainInfoFromXen(XenDomain(with_reason(SHUTDOWN_suspend))).shutdown_reason,
+            ShutdownReason::kSuspend);
   // Reason bits without the shutdown flag mean nothing.
-  EXPECT_EQ(DomainInfoFromXen(XenDomain(SHUTDOWN_reboot << XEN_DOMINF_shutdownshift)).shutdown_reason,
-            ShutdownReason::kPoweroff);
+  EXPECT_EQ(
+      DomainInfoFromXen(XenDomain(SHUTDOWN_reboot << XEN_DOMINF_shutdownshift)).shutdown_reason,
+      ShutdownReason::kPoweroff);
 }
 
 TEST(XenMapping, HugeMaxPagesSaturates) {
@@ -145,8 +150,9 @@ TEST(XenMapping, CpumapConversions) {
   EXPECT_EQ(too_big.status().message(), "cpu 16 beyond the hypervisor's 16 cpus");
 }
 
-constexpr uint32_t kAllCaps = XEN_SYSCTL_PHYSCAP_hvm | XEN_SYSCTL_PHYSCAP_pv | XEN_SYSCTL_PHYSCAP_hap |
-                              XEN_SYSCTL_PHYSCAP_gnttab_v1 | XEN_SYSCTL_PHYSCAP_gnttab_v2;
+constexpr uint32_t kAllCaps = XEN_SYSCTL_PHYSCAP_hvm | XEN_SYSCTL_PHYSCAP_pv |
+                              XEN_SYSCTL_PHYSCAP_hap | XEN_SYSCTL_PHYSCAP_gnttab_v1 |
+                              XEN_SYSCTL_PHYSCAP_gnttab_v2;
 
 TEST(XenMapping, CreateDomainConfigForPv) {
   CreateRequest r;
@@ -175,7 +181,8 @@ TEST(XenMapping, CreateDomainConfigForHvm) {
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->flags, XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap);
   EXPECT_EQ(c->arch.emulation_flags, XEN_X86_EMU_ALL & ~XEN_X86_EMU_VPCI);
-  EXPECT_EQ(CreateDomainConfig(r, kAllCaps & ~XEN_SYSCTL_PHYSCAP_hap)->flags, XEN_DOMCTL_CDF_hvm);  // shadow
+  EXPECT_EQ(CreateDomainConfig(r, kAllCaps & ~XEN_SYSCTL_PHYSCAP_hap)->flags,
+            XEN_DOMCTL_CDF_hvm);  // shadow
   r.hap = false;
   EXPECT_EQ(CreateDomainConfig(r, kAllCaps)->flags, XEN_DOMCTL_CDF_hvm);
 }
@@ -208,11 +215,13 @@ TEST(XenMapping, ErrnoBecomesStatusWithAClearMessage) {
   EXPECT_EQ(gone.message(), "xc_domain_pause: no such domain 7");
   Status perm = XenError("xc_interface_open", EACCES);
   EXPECT_EQ(perm.code(), EACCES);
-  EXPECT_EQ(perm.message(), "xc_interface_open: permission denied (txend must run as root in dom0)");
+  EXPECT_EQ(perm.message(),
+            "xc_interface_open: permission denied (txend must run as root in dom0)");
   Status nomem = XenDomainError("xc_dom_boot_mem_init", 3, ENOMEM, "xc: panic: failed to allocate");
   EXPECT_EQ(nomem.code(), ENOMEM);
-  EXPECT_EQ(nomem.message(),
-            "xc_dom_boot_mem_init (domain 3): Cannot allocate memory [xc: panic: failed to allocate]");
+  EXPECT_EQ(
+      nomem.message(),
+      "xc_dom_boot_mem_init (domain 3): Cannot allocate memory [xc: panic: failed to allocate]");
   Status unknown = XenError("xc_dom_parse_image", 0);
   EXPECT_EQ(unknown.code(), EIO);
   EXPECT_EQ(unknown.message(), "xc_dom_parse_image: failed");

@@ -60,7 +60,7 @@ TEST_F(XsClientTest, AbortedTransactionLeavesNoTrace) {
     ASSERT_TRUE(tx.ok());
     ASSERT_TRUE(tx->Write("/test/gone", "x").ok());
     EXPECT_EQ(tx->Read("/test/gone").value_or("?"), "x");  // own writes visible
-  }  // destroyed without commit: aborted
+  }                                                        // destroyed without commit: aborted
   auto snap = Snapshot::Begin(*conn_);
   EXPECT_EQ(snap->Read("/test/gone").status().code(), ENOENT);
 }
@@ -227,9 +227,8 @@ TEST_F(XsClientTest, ManyThreadsShareOneConnection) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 50; ++i) {
         std::string path = "/test/threads/" + std::to_string(t);
-        Status st = RunTransaction(*conn_, [&](Transaction& tx) {
-          return tx.Write(path, std::to_string(i));
-        });
+        Status st = RunTransaction(
+            *conn_, [&](Transaction& tx) { return tx.Write(path, std::to_string(i)); });
         if (!st.ok()) ++failures;
       }
     });

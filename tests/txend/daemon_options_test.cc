@@ -1,7 +1,7 @@
 // txend's settings: xend-config.sxp relocation keys and the flags over them.
-#include <gtest/gtest.h>
-
 #include "txend/daemon_options.h"
+
+#include <gtest/gtest.h>
 
 namespace txend::http {
 namespace {
@@ -32,7 +32,8 @@ TEST(DaemonOptionsTest, XendRelocationKeys) {
   EXPECT_EQ(o.relocation.endpoint.address, "0.0.0.0");
   EXPECT_EQ(o.relocation.hosts_allow, "^localhost$ ^10\\.1\\.");
   EXPECT_FALSE(o.relocation.ssl_enabled);
-  ASSERT_TRUE(ApplyConfigText("(xend-relocation-server no)(xend-relocation-address 10.1.2.3)", o).ok());
+  ASSERT_TRUE(
+      ApplyConfigText("(xend-relocation-server no)(xend-relocation-address 10.1.2.3)", o).ok());
   EXPECT_FALSE(o.relocation.enabled);
   EXPECT_EQ(o.relocation.endpoint.address, "10.1.2.3");
   EXPECT_EQ(ApplyConfigText("(xend-relocation-port eighty)", o).code(), EINVAL);
@@ -56,8 +57,8 @@ TEST(DaemonOptionsTest, SslRelocationKeysAndFlags) {
   EXPECT_EQ(o.relocation.ssl_key_file, "/etc/xen/xmlrpc.key");  // xend: bare names are in /etc/xen
   EXPECT_EQ(o.relocation.ssl_cert_file, "/etc/pki/relocation.pem");
   EXPECT_EQ(o.relocation.ssl_ca_file, "/etc/xen/ca.pem");
-  auto flags = Parse({"--relocation-ssl", "10.0.0.1:9003", "--relocation-ssl-cert", "c.pem", "--relocation-ssl-key",
-                      "k.pem"});
+  auto flags = Parse({"--relocation-ssl", "10.0.0.1:9003", "--relocation-ssl-cert", "c.pem",
+                      "--relocation-ssl-key", "k.pem"});
   ASSERT_TRUE(flags.ok()) << flags.status().ToString();
   EXPECT_TRUE(flags->relocation.ssl_enabled);
   EXPECT_EQ(flags->relocation.ssl_endpoint.address, "10.0.0.1");

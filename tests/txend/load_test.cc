@@ -4,10 +4,8 @@
 // first round of load (warm-up) a second, equal round grows neither daemon's
 // RSS beyond a small slack nor its count of open file descriptors.
 #include <dirent.h>
-#include <unistd.h>
 #include <stdlib.h>
-
-#include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -16,6 +14,8 @@
 #include <fstream>
 #include <mutex>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "tests/support/txend_stack.h"
 #include "toolstack/xs/transaction.h"
@@ -99,7 +99,11 @@ class Load : public ::testing::Test {
     stack_ = std::move(*s);
     for (int i = 0; i < kDomains; ++i) {
       std::string name = "load" + std::to_string(i);
-      ASSERT_EQ(Client().Post("/xend/domain/", {{"op", "create"}, {"config", stack_->Config(name, 2, 1)}}).status, 201);
+      ASSERT_EQ(
+          Client()
+              .Post("/xend/domain/", {{"op", "create"}, {"config", stack_->Config(name, 2, 1)}})
+              .status,
+          201);
       ASSERT_EQ(Client().Post("/xend/domain/" + name, {{"op", "unpause"}}).status, 200);
     }
   }
@@ -111,10 +115,18 @@ class Load : public ::testing::Test {
       std::string dom = "/xend/domain/load" + std::to_string((id + i) % kDomains);
       XendReply r;
       switch (i % 4) {
-        case 0: r = c.Get("/xend/domain?detail=1"); break;
-        case 1: r = c.Get(dom + "?detail=1"); break;
-        case 2: r = c.Get("/xend/node/"); break;
-        default: r = c.Post(dom, {{"op", "mem_target_set"}, {"target", std::to_string(48 + i % 16)}}); break;
+        case 0:
+          r = c.Get("/xend/domain?detail=1");
+          break;
+        case 1:
+          r = c.Get(dom + "?detail=1");
+          break;
+        case 2:
+          r = c.Get("/xend/node/");
+          break;
+        default:
+          r = c.Post(dom, {{"op", "mem_target_set"}, {"target", std::to_string(48 + i % 16)}});
+          break;
       }
       ++counts_.http;
       if (r.status != 200) counts_.Error("HTTP " + std::to_string(r.status) + " " + r.body);
@@ -126,9 +138,11 @@ class Load : public ::testing::Test {
     if (!conn.ok()) return counts_.Error(conn.status().ToString());
     for (int i = 0; Clock::now() < end; ++i) {
       std::string key = "/load/" + std::to_string(id) + "/" + std::to_string(i % 64);
-      Status st = xs::RunTransaction(**conn, [&](xs::Transaction& tx) { return tx.Write(key, std::to_string(i)); });
+      Status st = xs::RunTransaction(
+          **conn, [&](xs::Transaction& tx) { return tx.Write(key, std::to_string(i)); });
       auto snap = xs::Snapshot::Begin(**conn);
-      auto domains = snap.ok() ? snap->Directory("/local/domain") : Result<std::vector<std::string>>(snap.status());
+      auto domains = snap.ok() ? snap->Directory("/local/domain")
+                               : Result<std::vector<std::string>>(snap.status());
       counts_.xs += 2;
       if (!st.ok()) counts_.Error(st.ToString());
       if (!domains.ok() || domains->size() < kDomains) counts_.Error("cannot list /local/domain");
@@ -138,7 +152,8 @@ class Load : public ::testing::Test {
   void Round() {
     auto end = Clock::now() + kRound;
     std::vector<std::thread> threads;
-    for (int i = 0; i < kHttpClients; ++i) threads.emplace_back([this, i, end] { HttpClient(i, end); });
+    for (int i = 0; i < kHttpClients; ++i)
+      threads.emplace_back([this, i, end] { HttpClient(i, end); });
     for (int i = 0; i < kXsClients; ++i) threads.emplace_back([this, i, end] { XsClient(i, end); });
     for (auto& t : threads) t.join();
   }
@@ -156,22 +171,32 @@ TEST_F(Load, ManyClientsNoErrorsNoMemoryGrowthNoFdLeaks) {
   long txend_rss = RssKiB(txend), xsd_rss = RssKiB(xsd);
   uint64_t first_round = counts_.http;
   Round();
-  EXPECT_EQ(SettledFdCount(txend, txend_fds), txend_fds) << "txend leaks fds; before:\n" << txend_fd_list << "after:\n" << FdList(txend);
-  EXPECT_EQ(SettledFdCount(xsd, xsd_fds), xsd_fds) << "xsd leaks fds; before:\n" << xsd_fd_list << "after:\n" << FdList(xsd);
+  EXPECT_EQ(SettledFdCount(txend, txend_fds), txend_fds) << "txend leaks fds; before:\n"
+                                                         << txend_fd_list << "after:\n"
+                                                         << FdList(txend);
+  EXPECT_EQ(SettledFdCount(xsd, xsd_fds), xsd_fds) << "xsd leaks fds; before:\n"
+                                                   << xsd_fd_list << "after:\n"
+                                                   << FdList(xsd);
   long txend_growth = RssKiB(txend) - txend_rss, xsd_growth = RssKiB(xsd) - xsd_rss;
   EXPECT_EQ(counts_.errors.load(), 0u) << counts_.first_error;
-  EXPECT_LT(txend_growth, kRssSlackKiB) << "txend RSS grew by " << txend_growth << " KiB in the second round";
-  EXPECT_LT(xsd_growth, kRssSlackKiB) << "xsd RSS grew by " << xsd_growth << " KiB in the second round";
+  EXPECT_LT(txend_growth, kRssSlackKiB)
+      << "txend RSS grew by " << txend_growth << " KiB in the second round";
+  EXPECT_LT(xsd_growth, kRssSlackKiB)
+      << "xsd RSS grew by " << xsd_growth << " KiB in the second round";
   EXPECT_GT(counts_.http.load(), first_round) << "the second round served nothing";
   EXPECT_TRUE(stack_->txend().Running());
   EXPECT_TRUE(stack_->xsd().Running());
-  printf("load: %d HTTP + %d xenstore clients, 2 x %lld s: %llu HTTP requests, %llu xenstore transactions, "
-         "%llu errors; RSS growth in round 2: txend %ld KiB (of %ld), xsd %ld KiB (of %ld); fds txend %d, xsd %d "
-         "before and after\n",
-         kHttpClients, kXsClients, static_cast<long long>(kRound.count()),
-         static_cast<unsigned long long>(counts_.http.load()), static_cast<unsigned long long>(counts_.xs.load()),
-         static_cast<unsigned long long>(counts_.errors.load()), txend_growth, txend_rss, xsd_growth, xsd_rss,
-         txend_fds, xsd_fds);
+  printf(
+      "load: %d HTTP + %d xenstore clients, 2 x %lld s: %llu HTTP requests, %llu xenstore "
+      "transactions, "
+      "%llu errors; RSS growth in round 2: txend %ld KiB (of %ld), xsd %ld KiB (of %ld); fds txend "
+      "%d, xsd %d "
+      "before and after\n",
+      kHttpClients, kXsClients, static_cast<long long>(kRound.count()),
+      static_cast<unsigned long long>(counts_.http.load()),
+      static_cast<unsigned long long>(counts_.xs.load()),
+      static_cast<unsigned long long>(counts_.errors.load()), txend_growth, txend_rss, xsd_growth,
+      xsd_rss, txend_fds, xsd_fds);
 }
 
 }  // namespace

@@ -3,14 +3,14 @@
 // service on; driven through the xend HTTP API as libvirt and xm drive it.
 #include <signal.h>
 
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <sstream>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "tests/support/netns_pair.h"
 #include "tests/support/test_cert.h"
@@ -20,7 +20,8 @@
 namespace txend::testing {
 namespace {
 
-bool Eventually(const std::function<bool()>& cond, std::chrono::seconds limit = std::chrono::seconds(20)) {
+bool Eventually(const std::function<bool()>& cond,
+                std::chrono::seconds limit = std::chrono::seconds(20)) {
   auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {
     if (cond()) return true;
@@ -40,16 +41,19 @@ class MigrationNetnsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto pair = NetnsPair::Create();
-    if (!pair.ok()) GTEST_SKIP() << "network namespaces unavailable here: " << pair.status().message();
+    if (!pair.ok())
+      GTEST_SKIP() << "network namespaces unavailable here: " << pair.status().message();
     net_ = std::move(*pair);
     std::string cert = certs_ / "cert.pem", key = certs_ / "key.pem";
     ASSERT_TRUE(WriteSelfSignedCert(cert, key).ok());
     for (int h = 0; h < 2; ++h) {
       TxendStack::Options o;
       o.exec_prefix = net_->Exec(h);
-      o.extra_args = {"--relocation", "8002", "--relocation-hosts-allow", "^10\\.213\\.0\\.",
-                      "--relocation-ssl", "8003", "--relocation-ssl-cert", cert, "--relocation-ssl-key", key,
-                      "--relocation-ssl-ca", cert, "--relocation-timeout", "5"};
+      o.extra_args = {
+          "--relocation",         "8002", "--relocation-hosts-allow", "^10\\.213\\.0\\.",
+          "--relocation-ssl",     "8003", "--relocation-ssl-cert",    cert,
+          "--relocation-ssl-key", key,    "--relocation-ssl-ca",      cert,
+          "--relocation-timeout", "5"};
       auto s = TxendStack::Start(o);
       ASSERT_TRUE(s.ok()) << s.status().ToString();
       hosts_[h] = std::move(*s);
@@ -62,12 +66,14 @@ class MigrationNetnsTest : public ::testing::Test {
 
   TxendStack& host(int h) { return *hosts_[h]; }
   XendReply Get(int h, const std::string& path) { return host(h).client().Get(path); }
-  XendReply Post(int h, const std::string& path, const std::vector<std::pair<std::string, std::string>>& form) {
+  XendReply Post(int h, const std::string& path,
+                 const std::vector<std::pair<std::string, std::string>>& form) {
     return host(h).client().set_timeout_s(120).Post(path, form);
   }
 
   void Create(int h, const std::string& name, int memory_mib = 64) {
-    auto created = Post(h, "/xend/domain/", {{"op", "create"}, {"config", host(h).Config(name, 2, 1, memory_mib)}});
+    auto created = Post(h, "/xend/domain/",
+                        {{"op", "create"}, {"config", host(h).Config(name, 2, 1, memory_mib)}});
     ASSERT_EQ(created.status, 201) << created.body;
     ASSERT_EQ(Post(h, "/xend/domain/" + name, {{"op", "unpause"}}).status, 200);
     ASSERT_TRUE(Eventually([&] { return Healthy(h, name); })) << "'" << name << "' did not come up";
@@ -76,9 +82,14 @@ class MigrationNetnsTest : public ::testing::Test {
   // libvirt's request (xenDaemonDomainMigratePerform).
   XendReply Migrate(int from, const std::string& name, bool live, int port = 0, bool ssl = false) {
     return Post(from, "/xend/domain/" + name,
-                {{"op", "migrate"}, {"destination", net_->address(1 - from)}, {"live", live ? "1" : "0"},
-                 {"port", std::to_string(port)}, {"node", "-1"}, {"ssl", ssl ? "1" : "0"},
-                 {"change_home_server", "0"}, {"resource", "0"}});
+                {{"op", "migrate"},
+                 {"destination", net_->address(1 - from)},
+                 {"live", live ? "1" : "0"},
+                 {"port", std::to_string(port)},
+                 {"node", "-1"},
+                 {"ssl", ssl ? "1" : "0"},
+                 {"change_home_server", "0"},
+                 {"resource", "0"}});
   }
 
   std::string Domid(int h, const std::string& name) {
@@ -97,14 +108,16 @@ class MigrationNetnsTest : public ::testing::Test {
       for (const auto& id : *snap->DirectoryIfExists(dir)) {
         auto backend = snap->Read(dir + "/" + id + "/backend");
         auto fe = snap->Read(dir + "/" + id + "/state");
-        auto be = backend.ok() ? snap->Read(*backend + "/state") : Result<std::string>(backend.status());
+        auto be =
+            backend.ok() ? snap->Read(*backend + "/state") : Result<std::string>(backend.status());
         connected += fe.ok() && be.ok() && *fe == "4" && *be == "4";
       }
     }
     return connected;
   }
 
-  // Running (not paused, not suspended), its kernel up (vcpus blocked) and its 2 vbds + 1 vif Connected.
+  // Running (not paused, not suspended), its kernel up (vcpus blocked) and its 2 vbds + 1 vif
+  // Connected.
   bool Healthy(int h, const std::string& name) {
     auto d = Get(h, "/xend/domain/" + name + "?detail=1");
     return d.status == 200 && sxp::ChildValue(d.sxp, "state") == "-b----" &&
@@ -119,7 +132,8 @@ class MigrationNetnsTest : public ::testing::Test {
            snap->DirectoryIfExists("/local/domain/0/backend/vbd/" + old_domid)->empty();
   }
 
-  // Nothing of an unfinished incoming domain: no domain besides dom0 in the simulated hypervisor's state.
+  // Nothing of an unfinished incoming domain: no domain besides dom0 in the simulated hypervisor's
+  // state.
   bool NoDomainsLeft(int h) {
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator(host(h).path("state/sim"), ec))
@@ -129,7 +143,8 @@ class MigrationNetnsTest : public ::testing::Test {
 
   // Starts a migration on a thread, does `what` once the source reports
   // `phase`, and returns the source's reply.
-  XendReply MigrateAnd(const std::string& name, bool live, const std::string& phase, const std::function<void()>& what) {
+  XendReply MigrateAnd(const std::string& name, bool live, const std::string& phase,
+                       const std::function<void()>& what) {
     auto reply = std::async(std::launch::async, [&] { return Migrate(0, name, live); });
     bool seen = Eventually([&] {
       auto p = Get(0, "/xend/domain/" + name + "?op=migrate_progress");
@@ -156,15 +171,18 @@ TEST_F(MigrationNetnsTest, LiveThereNonLiveBackWithDisksAndVif) {
   EXPECT_EQ(sxp::ChildValue(there.sxp, "live"), "1");
   EXPECT_GE(std::stoi(sxp::ChildValue(there.sxp, "rounds")), 2);
   EXPECT_GT(std::stoull(sxp::ChildValue(there.sxp, "bytes_sent")), 64ull << 20);
-  EXPECT_LE(std::stod(sxp::ChildValue(there.sxp, "downtime")), std::stod(sxp::ChildValue(there.sxp, "total_time")));
+  EXPECT_LE(std::stod(sxp::ChildValue(there.sxp, "downtime")),
+            std::stod(sxp::ChildValue(there.sxp, "total_time")));
   EXPECT_TRUE(Gone(0, "mover", first));
   EXPECT_TRUE(Eventually([&] { return Healthy(1, "mover"); }));
   EXPECT_EQ(Domid(1, "mover"), sxp::ChildValue(there.sxp, "remote_domid"));
   std::string log = ReadFile(host(0).log_file());
-  EXPECT_NE(log.find("migrated 'mover' to " + net_->address(1) + ":8002"), std::string::npos) << log;
+  EXPECT_NE(log.find("migrated 'mover' to " + net_->address(1) + ":8002"), std::string::npos)
+      << log;
   EXPECT_NE(log.find("downtime"), std::string::npos);
   EXPECT_TRUE(Eventually([&] {  // logged once the destination's side is over
-    return ReadFile(host(1).log_file()).find("received 'mover' from " + net_->address(0)) != std::string::npos;
+    return ReadFile(host(1).log_file()).find("received 'mover' from " + net_->address(0)) !=
+           std::string::npos;
   }));
 
   std::string second = Domid(1, "mover");
@@ -185,8 +203,9 @@ TEST_F(MigrationNetnsTest, OverTheSslRelocationServer) {
   EXPECT_EQ(sxp::ChildValue(there.sxp, "ssl"), "1");
   EXPECT_TRUE(Gone(0, "sealed", first));
   EXPECT_TRUE(Eventually([&] { return Healthy(1, "sealed"); }));
-  EXPECT_NE(ReadFile(host(1).log_file()).find("incoming migration from " + net_->address(0) + " (ssl)"),
-            std::string::npos);
+  EXPECT_NE(
+      ReadFile(host(1).log_file()).find("incoming migration from " + net_->address(0) + " (ssl)"),
+      std::string::npos);
 }
 
 TEST_F(MigrationNetnsTest, RefusalsAndBadRequestsLeaveTheDomainRunning) {
@@ -204,7 +223,9 @@ TEST_F(MigrationNetnsTest, RefusalsAndBadRequestsLeaveTheDomainRunning) {
   EXPECT_EQ(ssl_to_plain.status, 500);
   EXPECT_NE(ssl_to_plain.body.find("keeps running here"), std::string::npos) << ssl_to_plain.body;
   EXPECT_EQ(Post(0, "/xend/domain/twin", {{"op", "migrate"}}).status, 400);
-  EXPECT_EQ(Post(0, "/xend/domain/nosuch", {{"op", "migrate"}, {"destination", net_->address(1)}}).status, 404);
+  EXPECT_EQ(
+      Post(0, "/xend/domain/nosuch", {{"op", "migrate"}, {"destination", net_->address(1)}}).status,
+      404);
   EXPECT_TRUE(Healthy(0, "twin"));
   EXPECT_TRUE(Healthy(1, "twin"));
 }
@@ -218,7 +239,8 @@ TEST_F(MigrationNetnsTest, DestinationKilledMidMigrationLeavesTheSourceRunning) 
   std::string domid = Domid(0, "big");
   for (bool live : {true, false}) {
     SCOPED_TRACE(live ? "live" : "non-live");
-    auto reply = MigrateAnd("big", live, live ? "precopy" : "stop-and-copy", [&] { host(1).txend().Stop(SIGKILL); });
+    auto reply = MigrateAnd("big", live, live ? "precopy" : "stop-and-copy",
+                            [&] { host(1).txend().Stop(SIGKILL); });
     EXPECT_EQ(reply.status, 500) << reply.body;
     EXPECT_NE(reply.body.find("keeps running here"), std::string::npos) << reply.body;
     EXPECT_TRUE(Eventually([&] { return Healthy(0, "big"); }));
@@ -235,14 +257,16 @@ TEST_F(MigrationNetnsTest, DestinationKilledMidMigrationLeavesTheSourceRunning) 
 // without progress here), the source runs on and the destination cleans up.
 TEST_F(MigrationNetnsTest, ANetworkCutTimesOutOnBothEnds) {
   Create(0, "cut", 1024);
-  auto reply = MigrateAnd("cut", true, "precopy", [&] { ASSERT_TRUE(net_->SetLink(0, false).ok()); });
+  auto reply =
+      MigrateAnd("cut", true, "precopy", [&] { ASSERT_TRUE(net_->SetLink(0, false).ok()); });
   EXPECT_EQ(reply.status, 500);
   EXPECT_NE(reply.body.find("accepted no data for 5 s"), std::string::npos) << reply.body;
   EXPECT_NE(reply.body.find("keeps running here"), std::string::npos);
   EXPECT_TRUE(Eventually([&] { return Healthy(0, "cut"); }));
   EXPECT_TRUE(Eventually([&] { return NoDomainsLeft(1); }));
   EXPECT_TRUE(Eventually([&] {
-    return ReadFile(host(1).log_file()).find("the source sent nothing for 5 s") != std::string::npos;
+    return ReadFile(host(1).log_file()).find("the source sent nothing for 5 s") !=
+           std::string::npos;
   }));
   ASSERT_TRUE(net_->SetLink(0, true).ok());
   auto later = Migrate(0, "cut", true);

@@ -1,10 +1,11 @@
 // The relocation service in front of a simulated host: the hosts-allow list,
 // a real incoming migration, and stopping with a migration in progress.
-#include <gtest/gtest.h>
+#include "txend/relocation_server.h"
 
 #include <mutex>
 
-#include "txend/relocation_server.h"
+#include <gtest/gtest.h>
+
 #include "tests/toolstack/sim_host.h"
 #include "toolstack/migration/migration_protocol.h"
 
@@ -39,15 +40,18 @@ TEST_F(RelocationServerTest, HostsNotAllowedAreCutOffAndLocalhostMatchesLoopback
   ASSERT_TRUE(src_.toolstack->Create(src_.Config("guest"), false).ok());
   {
     auto server = Start("^10\\.99\\.");
-    auto refused = src_.toolstack->Migrate("guest", {"127.0.0.1", server->port(), true, 2s, 5s, {}});
+    auto refused =
+        src_.toolstack->Migrate("guest", {"127.0.0.1", server->port(), true, 2s, 5s, {}});
     ASSERT_FALSE(refused.ok());
     EXPECT_NE(refused.status().message().find("keeps running here"), std::string::npos);
-    EXPECT_TRUE(SimHost::Eventually([&] { return Log().find("refused a connection from 127.0.0.1") != std::string::npos; }));
+    EXPECT_TRUE(SimHost::Eventually(
+        [&] { return Log().find("refused a connection from 127.0.0.1") != std::string::npos; }));
   }
   auto server = Start("^localhost$");
   auto moved = src_.toolstack->Migrate("guest", {"127.0.0.1", server->port(), true, 2s, 5s, {}});
   ASSERT_TRUE(moved.ok()) << moved.status().ToString();
-  EXPECT_TRUE(SimHost::Eventually([&] { return Log().find("received 'guest' from 127.0.0.1") != std::string::npos; }));
+  EXPECT_TRUE(SimHost::Eventually(
+      [&] { return Log().find("received 'guest' from 127.0.0.1") != std::string::npos; }));
 }
 
 TEST_F(RelocationServerTest, StoppingCutsAMigrationInProgress) {
@@ -55,7 +59,8 @@ TEST_F(RelocationServerTest, StoppingCutsAMigrationInProgress) {
   auto peer = toolstack::TcpSocket::Connect("127.0.0.1", server->port(), 2s);
   ASSERT_TRUE(peer.ok());
   ASSERT_TRUE(toolstack::SendAll(peer->fd(), "TXMIGRAT").ok());  // half a hello, then silence
-  ASSERT_TRUE(SimHost::Eventually([&] { return Log().find("incoming migration from 127.0.0.1\n") != std::string::npos; }));
+  ASSERT_TRUE(SimHost::Eventually(
+      [&] { return Log().find("incoming migration from 127.0.0.1\n") != std::string::npos; }));
   server.reset();  // cuts the connection rather than waiting for the peer's timeout
   EXPECT_NE(Log().find("incoming migration from 127.0.0.1 failed"), std::string::npos) << Log();
   EXPECT_EQ(Log().find("timed out"), std::string::npos) << Log();

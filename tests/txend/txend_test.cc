@@ -2,13 +2,12 @@
 // sequences libvirt's xend driver sends (docs/reference/xend-http-api.md §4).
 #include <signal.h>
 
-#include <gtest/gtest.h>
-
+#include <chrono>
 #include <fstream>
 #include <sstream>
-
-#include <chrono>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "tests/support/txend_stack.h"
 #include "toolstack/xs/transaction.h"
@@ -32,12 +31,14 @@ class TxendTest : public ::testing::Test {
     stack_ = std::move(*s);
   }
   XendReply Get(const std::string& path) { return stack_->client().Get(path); }
-  XendReply Post(const std::string& path, const std::vector<std::pair<std::string, std::string>>& form) {
+  XendReply Post(const std::string& path,
+                 const std::vector<std::pair<std::string, std::string>>& form) {
     return stack_->client().Post(path, form);
   }
   // libvirt's `virsh create`: create (paused), look up, wait for devices, unpause.
   std::string Create(const std::string& name, int disks = 2, int vifs = 1) {
-    auto created = Post("/xend/domain/", {{"op", "create"}, {"config", stack_->Config(name, disks, vifs)}});
+    auto created =
+        Post("/xend/domain/", {{"op", "create"}, {"config", stack_->Config(name, disks, vifs)}});
     EXPECT_EQ(created.status, 201) << created.body;
     auto info = Get("/xend/domain/" + name + "?detail=1");
     EXPECT_EQ(info.status, 200);
@@ -54,8 +55,9 @@ TEST_F(TxendTest, NodeInfoHasWhatLibvirtReads) {
   auto node = Get("/xend/node/");
   ASSERT_EQ(node.status, 200);
   EXPECT_EQ(sxp::Name(node.sxp), "node");
-  for (const char* f : {"machine", "total_memory", "nr_cpus", "cpu_mhz", "nr_nodes", "sockets_per_node",
-                        "cores_per_socket", "threads_per_core", "node_to_cpu", "xen_scheduler", "xend_config_format"})
+  for (const char* f : {"machine", "total_memory", "nr_cpus", "cpu_mhz", "nr_nodes",
+                        "sockets_per_node", "cores_per_socket", "threads_per_core", "node_to_cpu",
+                        "xen_scheduler", "xend_config_format"})
     EXPECT_TRUE(sxp::FindChildValue(node.sxp, f).has_value()) << f;
   EXPECT_EQ(sxp::ChildValue(node.sxp, "xen_scheduler"), "credit");
   EXPECT_EQ(sxp::ChildValue(node.sxp, "xend_config_format"), "4");
@@ -68,7 +70,8 @@ TEST_F(TxendTest, NodeInfoHasWhatLibvirtReads) {
 TEST_F(TxendTest, ListAndDominfoLikeVirsh) {
   std::string domid = Create("demo");
   // Running until the simulated guest's kernel has booted and its vcpus block.
-  ASSERT_TRUE(Eventually([&] { return sxp::ChildValue(Get("/xend/domain/demo?detail=1").sxp, "state") == "-b----"; }));
+  ASSERT_TRUE(Eventually(
+      [&] { return sxp::ChildValue(Get("/xend/domain/demo?detail=1").sxp, "state") == "-b----"; }));
   auto names = Get("/xend/domain");
   ASSERT_EQ(names.status, 200);
   EXPECT_EQ(sxp::ToString(names.sxp), "(Domain-0 demo)");
@@ -82,16 +85,19 @@ TEST_F(TxendTest, ListAndDominfoLikeVirsh) {
     EXPECT_EQ(sxp::ChildValue(d.sxp, "maxmem"), "128");
     EXPECT_EQ(sxp::ChildValue(d.sxp, "vcpus"), "2");
     EXPECT_EQ(sxp::ChildValue(d.sxp, "state"), "-b----");
-    EXPECT_EQ(sxp::ChildValue(*sxp::Child(*sxp::Child(d.sxp, "image"), "linux"), "args"), "root=/dev/xvda1 ro");
+    EXPECT_EQ(sxp::ChildValue(*sxp::Child(*sxp::Child(d.sxp, "image"), "linux"), "args"),
+              "root=/dev/xvda1 ro");
     EXPECT_EQ(sxp::Children(d.sxp, "device").size(), 3u);
     EXPECT_TRUE(sxp::FindChildValue(d.sxp, "cpu_time"));
   }
-  auto by_uuid = Get("/xend/domain/" + sxp::ChildValue(Get("/xend/domain/demo").sxp, "uuid") + "?detail=1");
+  auto by_uuid =
+      Get("/xend/domain/" + sxp::ChildValue(Get("/xend/domain/demo").sxp, "uuid") + "?detail=1");
   EXPECT_EQ(sxp::ChildValue(by_uuid.sxp, "domid"), domid);
   auto vcpus = Get("/xend/domain/demo?op=vcpuinfo");
   ASSERT_EQ(vcpus.status, 200);
   EXPECT_EQ(sxp::Children(vcpus.sxp, "vcpu").size(), 2u);
-  EXPECT_EQ(sxp::ToString(*sxp::Child(*sxp::Children(vcpus.sxp, "vcpu")[0], "cpumap")), "(cpumap (0 1 2 3))");
+  EXPECT_EQ(sxp::ToString(*sxp::Child(*sxp::Children(vcpus.sxp, "vcpu")[0], "cpumap")),
+            "(cpumap (0 1 2 3))");
 }
 
 // True once every frontend of `domid` is Connected (the simulated guest is done).
@@ -125,7 +131,8 @@ TEST_F(TxendTest, DominfoCostsOneTransactionAndNoDiskWrites) {
 }
 
 TEST_F(TxendTest, DefineStartUndefine) {
-  ASSERT_EQ(Post("/xend/domain/", {{"op", "new"}, {"config", stack_->Config("kept", 1, 0)}}).status, 200);
+  ASSERT_EQ(Post("/xend/domain/", {{"op", "new"}, {"config", stack_->Config("kept", 1, 0)}}).status,
+            200);
   EXPECT_EQ(sxp::ToString(Get("/xend/domain?state=halted").sxp), "(kept)");
   auto inactive = Get("/xend/domain/kept?detail=1");
   EXPECT_FALSE(sxp::FindChildValue(inactive.sxp, "domid"));  // libvirt: no domid = inactive
@@ -143,7 +150,8 @@ TEST_F(TxendTest, ShutdownRebootDestroy) {
   ASSERT_EQ(Post("/xend/domain/cycle", {{"op", "shutdown"}, {"reason", "reboot"}}).status, 202);
   ASSERT_TRUE(Eventually([&] {
     auto d = Get("/xend/domain/cycle?detail=1");
-    return d.status == 200 && sxp::ChildValue(d.sxp, "domid") != first && sxp::ChildValue(d.sxp, "state") == "-b----";
+    return d.status == 200 && sxp::ChildValue(d.sxp, "domid") != first &&
+           sxp::ChildValue(d.sxp, "state") == "-b----";
   }));
   ASSERT_EQ(Post("/xend/domain/cycle", {{"op", "shutdown"}, {"reason", "poweroff"}}).status, 202);
   ASSERT_TRUE(Eventually([&] { return Get("/xend/domain/cycle?detail=1").status == 404; }));
@@ -172,8 +180,12 @@ TEST_F(TxendTest, MemoryVcpusPinningAndScheduler) {
   EXPECT_EQ(pinned.status, 200);
   EXPECT_EQ(pinned.body, "0");
   auto info = Get("/xend/domain/tune?op=vcpuinfo");
-  EXPECT_EQ(sxp::ToString(*sxp::Child(*sxp::Children(info.sxp, "vcpu")[0], "cpumap")), "(cpumap (0 2 3))");
-  EXPECT_EQ(Post("/xend/domain/tune", {{"op", "domain_sched_credit_set"}, {"weight", "512"}, {"cap", "50"}}).status, 200);
+  EXPECT_EQ(sxp::ToString(*sxp::Child(*sxp::Children(info.sxp, "vcpu")[0], "cpumap")),
+            "(cpumap (0 2 3))");
+  EXPECT_EQ(Post("/xend/domain/tune",
+                 {{"op", "domain_sched_credit_set"}, {"weight", "512"}, {"cap", "50"}})
+                .status,
+            200);
   auto credit = Post("/xend/domain/tune", {{"op", "domain_sched_credit_get"}});
   EXPECT_EQ(sxp::ToString(credit.sxp), "((weight 512) (cap 50))");
   EXPECT_EQ(sxp::ChildValue(Get("/xend/domain/tune").sxp, "cpu_weight"), "512");
@@ -184,17 +196,28 @@ TEST_F(TxendTest, MemoryVcpusPinningAndScheduler) {
 
 TEST_F(TxendTest, AttachAndDetachDevices) {
   std::string domid = Create("hot", 1, 0);
-  auto attached = Post("/xend/domain/hot", {{"op", "device_create"},
-                                            {"config", "(vbd (dev 'xvdb')(uname 'phy:/dev/vg0/d2')(mode 'w'))"}});
+  auto attached = Post("/xend/domain/hot",
+                       {{"op", "device_create"},
+                        {"config", "(vbd (dev 'xvdb')(uname 'phy:/dev/vg0/d2')(mode 'w'))"}});
   ASSERT_EQ(attached.status, 200) << attached.body;
-  ASSERT_EQ(Post("/xend/domain/hot", {{"op", "device_create"}, {"config", "(vif (mac '00:16:3e:00:00:42')(bridge 'xenbr0'))"}}).status, 200);
+  ASSERT_EQ(
+      Post("/xend/domain/hot", {{"op", "device_create"},
+                                {"config", "(vif (mac '00:16:3e:00:00:42')(bridge 'xenbr0'))"}})
+          .status,
+      200);
   EXPECT_EQ(sxp::Children(Get("/xend/domain/hot").sxp, "device").size(), 3u);
   auto blocks = Post("/xend/domain/hot", {{"op", "devices"}, {"type", "vbd"}});
   EXPECT_EQ(blocks.sxp.items().size(), 2u);
-  auto detached = Post("/xend/domain/hot", {{"op", "device_destroy"}, {"type", "vbd"}, {"dev", "51728"}, {"force", "0"}, {"rm_cfg", "1"}});
+  auto detached = Post("/xend/domain/hot", {{"op", "device_destroy"},
+                                            {"type", "vbd"},
+                                            {"dev", "51728"},
+                                            {"force", "0"},
+                                            {"rm_cfg", "1"}});
   EXPECT_EQ(detached.status, 200) << detached.body;
   EXPECT_EQ(sxp::Children(Get("/xend/domain/hot").sxp, "device").size(), 2u);
-  EXPECT_EQ(Post("/xend/domain/hot", {{"op", "device_destroy"}, {"type", "vbd"}, {"dev", "51728"}}).status, 500);
+  EXPECT_EQ(Post("/xend/domain/hot", {{"op", "device_destroy"}, {"type", "vbd"}, {"dev", "51728"}})
+                .status,
+            500);
 }
 
 TEST_F(TxendTest, SaveAndRestore) {
@@ -214,11 +237,14 @@ TEST_F(TxendTest, BadRequestsGetClearErrorsAndTheDaemonKeepsServing) {
   } cases[] = {
       {"GET /xend/nothing HTTP/1.1\r\nHost: x\r\n\r\n", 404, "Not found"},
       {"GET /xend/domain/nosuch HTTP/1.1\r\nHost: x\r\n\r\n", 404, "does not exist"},
-      {"POST /xend/domain/ HTTP/1.1\r\nContent-Length: 9\r\n\r\nop=frobni", 501, "Operation not implemented: frobni"},
+      {"POST /xend/domain/ HTTP/1.1\r\nContent-Length: 9\r\n\r\nop=frobni", 501,
+       "Operation not implemented: frobni"},
       {"POST /xend/domain/ HTTP/1.1\r\nContent-Length: 3\r\n\r\nx=1", 406, "exactly one op"},
       {"POST /xend/domain/ HTTP/1.1\r\nContent-Length: 6\r\n\r\nop=%zz", 400, "malformed"},
-      {"POST /xend/domain/ HTTP/1.1\r\nContent-Length: 9\r\n\r\nop=create", 400, "Missing parameter: config"},
-      {"POST /xend/domain/ HTTP/1.1\r\nContent-Length: 25\r\n\r\nop=create&config=(vm%20(x", 400, "unterminated list"},
+      {"POST /xend/domain/ HTTP/1.1\r\nContent-Length: 9\r\n\r\nop=create", 400,
+       "Missing parameter: config"},
+      {"POST /xend/domain/ HTTP/1.1\r\nContent-Length: 25\r\n\r\nop=create&config=(vm%20(x", 400,
+       "unterminated list"},
       {"PUT /xend/domain/ HTTP/1.1\r\nContent-Length: 0\r\n\r\n", 501, "Not implemented"},
       {"garbage\r\n\r\n", 400, "malformed HTTP"},
   };
@@ -227,12 +253,14 @@ TEST_F(TxendTest, BadRequestsGetClearErrorsAndTheDaemonKeepsServing) {
     EXPECT_EQ(std::atoi(reply.c_str() + 9), c.status) << c.raw << "\n" << reply;
     EXPECT_NE(reply.find(c.body), std::string::npos) << c.raw << "\n" << reply;
   }
-  auto bad_config = Post("/xend/domain/", {{"op", "create"}, {"config", "(vm (name x) (memory lots) (image (linux (kernel /k))))"}});
+  auto bad_config = Post(
+      "/xend/domain/",
+      {{"op", "create"}, {"config", "(vm (name x) (memory lots) (image (linux (kernel /k))))"}});
   EXPECT_EQ(bad_config.status, 500);
   EXPECT_NE(bad_config.body.find("memory"), std::string::npos) << bad_config.body;
   std::string huge(2 << 20, 'a');
-  std::string reply = stack_->client().Raw("POST /xend/domain/ HTTP/1.1\r\nContent-Length: " + std::to_string(huge.size()) +
-                                           "\r\n\r\n" + huge);
+  std::string reply = stack_->client().Raw("POST /xend/domain/ HTTP/1.1\r\nContent-Length: " +
+                                           std::to_string(huge.size()) + "\r\n\r\n" + huge);
   EXPECT_EQ(std::atoi(reply.c_str() + 9), 413);
   EXPECT_EQ(Get("/xend/node/").status, 200);  // still serving
   EXPECT_TRUE(stack_->txend().Running());
@@ -279,7 +307,8 @@ TEST(TxendTcp, OffByDefaultOnWhenAskedAndFilteredByHostsAllow) {
   auto plain = TxendStack::Start();
   ASSERT_TRUE(plain.ok());
   uint16_t unused = FreeTcpPort();
-  EXPECT_EQ(XendClient::Tcp(unused).Raw("GET /xend/node/ HTTP/1.1\r\n\r\n"), "");  // nothing listens
+  EXPECT_EQ(XendClient::Tcp(unused).Raw("GET /xend/node/ HTTP/1.1\r\n\r\n"),
+            "");  // nothing listens
 
   TxendStack::Options o;
   o.tcp_port = FreeTcpPort();

@@ -8,14 +8,14 @@
 // the sum of all sequences.
 #include <signal.h>
 
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
 #include <random>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "tests/support/daemon_process.h"
 #include "toolstack/xs/connection.h"
@@ -34,7 +34,9 @@ constexpr int kKeys = 3;
 // kills also land during snapshot compaction.
 const std::string kPadding(3000, 'p');
 
-std::string Key(int client, int k) { return "/crash/c" + std::to_string(client) + "/k" + std::to_string(k); }
+std::string Key(int client, int k) {
+  return "/crash/c" + std::to_string(client) + "/k" + std::to_string(k);
+}
 std::string Marker(int client) { return "/crash/c" + std::to_string(client) + "/odd"; }
 std::string Value(uint64_t seq) { return std::to_string(seq) + ":" + kPadding; }
 
@@ -82,7 +84,9 @@ class CrashSafety : public ::testing::Test {
     if (!tx.ok()) return;
     auto total = tx->ReadIfExists("/crash/total");
     if (!total.ok()) return;
-    std::vector<xs::Transaction::NodeWrite> writes{{"/crash/total", std::to_string(total->has_value() ? std::stoull(**total) + 1 : 1), std::nullopt}};
+    std::vector<xs::Transaction::NodeWrite> writes{
+        {"/crash/total", std::to_string(total->has_value() ? std::stoull(**total) + 1 : 1),
+         std::nullopt}};
     for (int k = 0; k < kKeys; ++k) writes.push_back({Key(id, k), Value(seq), std::nullopt});
     if (seq % 2) writes.push_back({Marker(id), "1", std::nullopt});
     if (!tx->WriteMany(writes).ok()) return;
@@ -114,19 +118,23 @@ class CrashSafety : public ::testing::Test {
       for (int k = 1; k < kKeys; ++k) {
         auto v = snap->ReadIfExists(Key(id, k));
         ASSERT_TRUE(v.ok());
-        EXPECT_EQ(v->value_or("absent"), seq ? Value(seq) : "absent") << "client " << id << " key " << k << " half-applied";
+        EXPECT_EQ(v->value_or("absent"), seq ? Value(seq) : "absent")
+            << "client " << id << " key " << k << " half-applied";
       }
       auto marker = snap->ReadIfExists(Marker(id));
       ASSERT_TRUE(marker.ok());
-      EXPECT_EQ(marker->has_value(), seq % 2 == 1) << "client " << id << " marker disagrees with sequence " << seq;
+      EXPECT_EQ(marker->has_value(), seq % 2 == 1)
+          << "client " << id << " marker disagrees with sequence " << seq;
       EXPECT_GE(seq, log.acked.load()) << "client " << id << ": acknowledged commit lost";
-      EXPECT_LE(seq, log.attempted.load()) << "client " << id << ": commit never attempted is present";
+      EXPECT_LE(seq, log.attempted.load())
+          << "client " << id << ": commit never attempted is present";
       found[id] = seq;
       sum += seq;
     }
     auto total = snap->ReadIfExists("/crash/total");
     ASSERT_TRUE(total.ok());
-    EXPECT_EQ(total->has_value() ? std::stoull(**total) : 0, sum) << "shared counter disagrees with the clients' keys";
+    EXPECT_EQ(total->has_value() ? std::stoull(**total) : 0, sum)
+        << "shared counter disagrees with the clients' keys";
     for (int id = 0; id < kClients; ++id) logs_[id].acked = logs_[id].attempted = found[id];
   }
 
@@ -164,7 +172,8 @@ TEST_F(CrashSafety, AcknowledgedCommitsSurviveRepeatedSigkillAndNoneIsHalfApplie
   uint64_t compactions = 0, journal_records = 0;
   int kills = 0;
   for (; kills < kKills && !HasFatalFailure(); ++kills) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<>(20, 250)(rng)));
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::uniform_int_distribution<>(20, 250)(rng)));
     auto stat = [&](const char* name) {
       uint64_t v = testing::XsdStat(sock_, name);
       return v == ~0ull ? 0 : v;
@@ -183,10 +192,12 @@ TEST_F(CrashSafety, AcknowledgedCommitsSurviveRepeatedSigkillAndNoneIsHalfApplie
     commits += log.commits;
     conflicts += log.conflicts;
   }
-  printf("crash-safety: %d SIGKILLs survived, %llu commits acknowledged (%llu conflicts retried), "
-         "%llu journal records, >= %llu snapshot compactions, 0 acknowledged commits lost\n",
-         kills, static_cast<unsigned long long>(commits), static_cast<unsigned long long>(conflicts),
-         static_cast<unsigned long long>(journal_records), static_cast<unsigned long long>(compactions));
+  printf(
+      "crash-safety: %d SIGKILLs survived, %llu commits acknowledged (%llu conflicts retried), "
+      "%llu journal records, >= %llu snapshot compactions, 0 acknowledged commits lost\n",
+      kills, static_cast<unsigned long long>(commits), static_cast<unsigned long long>(conflicts),
+      static_cast<unsigned long long>(journal_records),
+      static_cast<unsigned long long>(compactions));
   EXPECT_EQ(kills, kKills);
   EXPECT_GT(commits, static_cast<uint64_t>(kKills)) << "too few commits to prove anything";
 }

@@ -1,14 +1,14 @@
 // The xsd process under bad input and misbehaving clients (SIGKILL with
 // persistence: crash_safety_test.cc).
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-
 #include <chrono>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "tests/support/daemon_process.h"
 #include "tests/support/raw_wire.h"
@@ -52,7 +52,9 @@ class XsdDaemon : public ::testing::Test {
   }
   void PutCanary() {
     auto c = xs::Connection::Open(sock());
-    ASSERT_TRUE(xs::RunTransaction(**c, [](xs::Transaction& tx) { return tx.Write("/canary", "alive"); }).ok());
+    ASSERT_TRUE(xs::RunTransaction(**c, [](xs::Transaction& tx) {
+                  return tx.Write("/canary", "alive");
+                }).ok());
   }
   TempDir dir_;
   std::unique_ptr<testing::DaemonProcess> xsd_;
@@ -126,7 +128,8 @@ TEST_F(XsdDaemon, ClientThatNeverReadsIsDroppedNotBuffered) {
   std::string long_path = "/flood/" + std::string(2000, 'n');  // events carry the path
   for (int i = 0; i < 3000; ++i) {  // ~6 MB of watch events for a client that reads none
     std::vector<xs::Transaction::NodeWrite> w{{long_path, "v", std::nullopt}};
-    ASSERT_TRUE(xs::RunTransaction(**writer, [&](xs::Transaction& tx) { return tx.WriteMany(w); }).ok());
+    ASSERT_TRUE(
+        xs::RunTransaction(**writer, [&](xs::Transaction& tx) { return tx.WriteMany(w); }).ok());
   }
   ExpectHealthy();
   auto stats = (*writer)->Control({"stats"});
@@ -148,7 +151,8 @@ TEST_F(XsdDaemon, DaemonizesAndReportsReadinessAndPid) {
 }
 
 TEST_F(XsdDaemon, BadFlagsFailWithAClearMessage) {
-  auto r = testing::RunCommand(testing::BinPath("xsd") + " -N --socket " + sock() + " -Q nonsense=3", true);
+  auto r = testing::RunCommand(
+      testing::BinPath("xsd") + " -N --socket " + sock() + " -Q nonsense=3", true);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.out.find("unknown quota 'nonsense'"), std::string::npos) << r.out;
   auto help = testing::RunCommand(testing::BinPath("xsd") + " --help");

@@ -7,16 +7,16 @@
 // changes, a spying watch sees nothing it may not read, every dom0 request
 // succeeds, and xsd stays up.
 #include <fcntl.h>
-#include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <sys/socket.h>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "tests/support/daemon_process.h"
 #include "tests/support/raw_wire.h"
@@ -52,8 +52,10 @@ struct Latency {
     if (us.empty()) return "no samples";
     std::sort(us.begin(), us.end());
     char buf[160];
-    snprintf(buf, sizeof buf, "%zu transactions, p50 %.0f us, p99 %.0f us, max %.0f us, %llu failed", us.size(),
-             us[us.size() / 2], us[us.size() * 99 / 100], us.back(), static_cast<unsigned long long>(failures));
+    snprintf(buf, sizeof buf,
+             "%zu transactions, p50 %.0f us, p99 %.0f us, max %.0f us, %llu failed", us.size(),
+             us[us.size() / 2], us[us.size() * 99 / 100], us.back(),
+             static_cast<unsigned long long>(failures));
     return buf;
   }
 };
@@ -71,7 +73,8 @@ class HostileGuests : public ::testing::Test {
       ASSERT_TRUE(dom0_->Introduce(domid, 1000 + domid, 10 + domid).ok());
       std::string home = "/local/domain/" + std::to_string(domid);
       Put(home, "", wire::MakePerms(domid, wire::Access::kNone));
-      Put(home + "/name", "dom" + std::to_string(domid), wire::MakePerms(domid, wire::Access::kNone));
+      Put(home + "/name", "dom" + std::to_string(domid),
+          wire::MakePerms(domid, wire::Access::kNone));
     }
     Put("/local/domain/2/data/a", "victim-a", wire::MakePerms(kVictim, wire::Access::kNone));
     Put("/local/domain/2/data/b", "victim-b", wire::MakePerms(kVictim, wire::Access::kNone));
@@ -84,11 +87,15 @@ class HostileGuests : public ::testing::Test {
   }
 
   std::string sock() const { return dir_ / "socket"; }
-  std::string DomainSocket(uint32_t domid) const { return dir_ / ("domains/" + std::to_string(domid)); }
+  std::string DomainSocket(uint32_t domid) const {
+    return dir_ / ("domains/" + std::to_string(domid));
+  }
 
   void Put(const std::string& path, const std::string& value, const wire::Perms& perms) {
     std::vector<xs::Transaction::NodeWrite> w{{path, value, perms}};
-    ASSERT_TRUE(xs::RunTransaction(*dom0_, [&](xs::Transaction& tx) { return tx.WriteMany(w); }).ok()) << path;
+    ASSERT_TRUE(
+        xs::RunTransaction(*dom0_, [&](xs::Transaction& tx) { return tx.WriteMany(w); }).ok())
+        << path;
   }
 
   // Every node with its value and permissions, except the attackers' own
@@ -101,7 +108,8 @@ class HostileGuests : public ::testing::Test {
     return out;
   }
   void Walk(xs::Snapshot& snap, const std::string& path, std::string& out) {
-    for (const char* skip : {"/local/domain/1", "/local/domain/3", "/local/domain/4", "/local/domain/2/private", "/probe"})
+    for (const char* skip : {"/local/domain/1", "/local/domain/3", "/local/domain/4",
+                             "/local/domain/2/private", "/probe"})
       if (path == skip) return;
     auto perms = snap.GetPerms(path);
     out += path + " = '" + snap.Read(path).value_or("?") + "' (";
@@ -139,11 +147,13 @@ std::vector<std::string> Trespass(const std::string& socket, int& attempts) {
     ++attempts;
     auto reply = AskRaw(fd, type, payload, tx);
     if (ErrorName(reply) == "OK" || !reply)
-      breaches.push_back(std::string(wire::TypeName(static_cast<uint32_t>(type))) + " " + payload + " -> " + ErrorName(reply));
+      breaches.push_back(std::string(wire::TypeName(static_cast<uint32_t>(type))) + " " + payload +
+                         " -> " + ErrorName(reply));
   };
-  for (const std::string& target : std::vector<std::string>{"/local/domain/2/data/a", "/local/domain/2/data", "/local/domain/2", shared,
-                             "/vm/victim/name", "/local/domain/0/backend/vbd/2/51712/state", "/local/domain",
-                             "/local", "/vm", "/tool/xenstored", "/"}) {
+  for (const std::string& target : std::vector<std::string>{
+           "/local/domain/2/data/a", "/local/domain/2/data", "/local/domain/2", shared,
+           "/vm/victim/name", "/local/domain/0/backend/vbd/2/51712/state", "/local/domain",
+           "/local", "/vm", "/tool/xenstored", "/"}) {
     std::string child = target == "/" ? "/evil" : target + "/evil";
     expect_refused(MsgType::kWrite, target + '\0' + "pwned");
     expect_refused(MsgType::kWrite, child + '\0' + "pwned");
@@ -165,13 +175,15 @@ std::vector<std::string> Trespass(const std::string& socket, int& attempts) {
     uint32_t tx = std::stoul(start->payload);
     expect_refused(MsgType::kWrite, target + '\0' + "pwned", tx);
     expect_refused(MsgType::kRm, target + '\0', tx);
-    if (ErrorName(AskRaw(fd, MsgType::kTransactionEnd, "T\0"s, tx)) != "OK") breaches.push_back("empty commit failed");
+    if (ErrorName(AskRaw(fd, MsgType::kTransactionEnd, "T\0"s, tx)) != "OK")
+      breaches.push_back("empty commit failed");
   }
-  for (std::string sneaky : std::vector<std::string>{"../2/data/a", "/local/domain/2/data/a/", "/local/domain/1/../2/data/a", "/local//domain/2",
-                             "@releaseDomain"})
+  for (std::string sneaky : std::vector<std::string>{"../2/data/a", "/local/domain/2/data/a/",
+                                                     "/local/domain/1/../2/data/a",
+                                                     "/local//domain/2", "@releaseDomain"})
     expect_refused(MsgType::kWrite, sneaky + '\0' + "pwned");
-  for (MsgType privileged : {MsgType::kIntroduce, MsgType::kRelease, MsgType::kSetTarget, MsgType::kResume,
-                             MsgType::kControl})
+  for (MsgType privileged : {MsgType::kIntroduce, MsgType::kRelease, MsgType::kSetTarget,
+                             MsgType::kResume, MsgType::kControl})
     expect_refused(privileged, "1\0"s + "2\0"s + "3\0"s);
   close(fd);
   return breaches;
@@ -202,7 +214,8 @@ TEST_F(HostileGuests, CannotTouchOthersDataExceedQuotasOrSlowDom0IntoFailure) {
   std::vector<std::string> breaches;
   int trespasses = 0;
   attack([&] {
-    while (Clock::now() < attack_end && breaches.empty()) breaches = Trespass(DomainSocket(kTrespasser), trespasses);
+    while (Clock::now() < attack_end && breaches.empty())
+      breaches = Trespass(DomainSocket(kTrespasser), trespasses);
   });
 
   // Domain 2 (the victim) keeps writing its private node.
@@ -211,7 +224,9 @@ TEST_F(HostileGuests, CannotTouchOthersDataExceedQuotasOrSlowDom0IntoFailure) {
     auto c = xs::Connection::Open(DomainSocket(kVictim));
     if (!c.ok()) return;
     for (int i = 1; i <= 100 || Clock::now() < attack_end; ++i)
-      if (xs::RunTransaction(**c, [&](xs::Transaction& tx) { return tx.Write("private/counter", std::to_string(i)); }).ok())
+      if (xs::RunTransaction(**c, [&](xs::Transaction& tx) {
+            return tx.Write("private/counter", std::to_string(i));
+          }).ok())
         victim_writes = i;
       else
         ++victim_failures;
@@ -222,28 +237,35 @@ TEST_F(HostileGuests, CannotTouchOthersDataExceedQuotasOrSlowDom0IntoFailure) {
   std::atomic<int> nodes_created{0};
   attack([&] {
     int fd = testing::DialUnix(DomainSocket(kHoarder));
-    auto ask = [&](MsgType t, const std::string& p, uint32_t tx = 0) { return ErrorName(AskRaw(fd, t, p, tx)); };
+    auto ask = [&](MsgType t, const std::string& p, uint32_t tx = 0) {
+      return ErrorName(AskRaw(fd, t, p, tx));
+    };
     uint32_t tx = std::stoul(AskRaw(fd, MsgType::kTransactionStart, "\0"s)->payload);
     std::string err = "OK";
-    for (int i = 0; i < 1100 && err == "OK"; ++i) err = ask(MsgType::kWrite, "big-tx/" + std::to_string(i) + '\0' + "v", tx);
+    for (int i = 0; i < 1100 && err == "OK"; ++i)
+      err = ask(MsgType::kWrite, "big-tx/" + std::to_string(i) + '\0' + "v", tx);
     quota_errors["transaction-nodes"] = err;
     ask(MsgType::kTransactionEnd, "F\0"s, tx);
     // Node quota, pipelined: every request first, then every reply.
     std::string batch;
-    for (int i = 0; i < 1100; ++i) batch += wire::Encode(MsgType::kWrite, i, 0, "q/" + std::to_string(i) + '\0' + "v");
+    for (int i = 0; i < 1100; ++i)
+      batch += wire::Encode(MsgType::kWrite, i, 0, "q/" + std::to_string(i) + '\0' + "v");
     SendAll(fd, batch);
     err = "OK";
     for (int i = 0; i < 1100; ++i) {
       std::string e = ErrorName(ReceiveMessage(fd));
-      if (e == "OK") ++nodes_created;
-      else err = e;
+      if (e == "OK")
+        ++nodes_created;
+      else
+        err = e;
     }
     quota_errors["entries"] = err;
     quota_errors["node-size"] = ask(MsgType::kWrite, "name\0"s + std::string(2049, 'x'));
     quota_errors["perms"] = ask(MsgType::kSetPerms, "name\0n3\0r1\0r2\0r4\0r5\0r6\0r7\0"s);
     quota_errors["path-length"] = ask(MsgType::kWrite, std::string(2100, 'p') + '\0' + "v");
     err = "OK";
-    for (int i = 0; i < 200 && err == "OK"; ++i) err = ask(MsgType::kWatch, "w" + std::to_string(i) + '\0' + "t" + '\0');
+    for (int i = 0; i < 200 && err == "OK"; ++i)
+      err = ask(MsgType::kWatch, "w" + std::to_string(i) + '\0' + "t" + '\0');
     quota_errors["watches"] = err;
     err = "OK";
     for (int i = 0; i < 50 && err == "OK"; ++i) err = ask(MsgType::kTransactionStart, "\0"s);
@@ -260,16 +282,20 @@ TEST_F(HostileGuests, CannotTouchOthersDataExceedQuotasOrSlowDom0IntoFailure) {
     int deaf = testing::DialUnix(home);
     int buf = 4096;
     setsockopt(deaf, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
-    fcntl(deaf, F_SETFL, O_NONBLOCK);  // xsd stops reading it once 20 replies wait: never block on it
+    fcntl(deaf, F_SETFL,
+          O_NONBLOCK);  // xsd stops reading it once 20 replies wait: never block on it
     for (int i = 0; i < 40; ++i) {
-      std::string watch = wire::Encode(MsgType::kWatch, i, 0, "f\0"s + std::string(1000, 'a' + i % 26) + '\0');
+      std::string watch =
+          wire::Encode(MsgType::kWatch, i, 0, "f\0"s + std::string(1000, 'a' + i % 26) + '\0');
       (void)send(deaf, watch.data(), watch.size(), MSG_NOSIGNAL);
     }
     int pipeliner = testing::DialUnix(home);
     fcntl(pipeliner, F_SETFL, O_NONBLOCK);
     std::string read_req = wire::Encode(MsgType::kRead, 1, 0, "name\0"s);
     for (int i = 0; i < 20000; ++i)
-      if (send(pipeliner, read_req.data(), read_req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(read_req.size())) break;
+      if (send(pipeliner, read_req.data(), read_req.size(), MSG_NOSIGNAL) !=
+          static_cast<ssize_t>(read_req.size()))
+        break;
     std::vector<int> stalled;
     for (int i = 0; i < 10; ++i) {
       int fd = testing::DialUnix(home);
@@ -285,11 +311,14 @@ TEST_F(HostileGuests, CannotTouchOthersDataExceedQuotasOrSlowDom0IntoFailure) {
       uint32_t tx = std::stoul(start->payload);
       AskRaw(hoarder, MsgType::kWrite, "held/" + std::to_string(i) + '\0' + "v", tx);
     }
-    int noisy = testing::DialUnix(home);  // implicit writes: the hoarder holds every transaction slot
+    int noisy =
+        testing::DialUnix(home);  // implicit writes: the hoarder holds every transaction slot
     int trickle = testing::DialUnix(home);
     std::string slow = wire::Encode(MsgType::kWrite, 1, 0, "slow\0"s + std::string(3000, 's'));
-    for (size_t i = 0; Clock::now() < attack_end; ++i) {  // each write fires ~40 big events at the deaf watcher
-      if (ErrorName(AskRaw(noisy, MsgType::kWrite, "f/x\0"s + std::to_string(i))) == "OK") ++noisy_writes;
+    for (size_t i = 0; Clock::now() < attack_end;
+         ++i) {  // each write fires ~40 big events at the deaf watcher
+      if (ErrorName(AskRaw(noisy, MsgType::kWrite, "f/x\0"s + std::to_string(i))) == "OK")
+        ++noisy_writes;
       if (i * 10 < slow.size() - 10) SendAll(trickle, slow.substr(i * 10, 10));
     }
     close(noisy);
@@ -304,8 +333,8 @@ TEST_F(HostileGuests, CannotTouchOthersDataExceedQuotasOrSlowDom0IntoFailure) {
   EXPECT_TRUE(xsd_->Running());
   EXPECT_EQ(baseline.failures, 0u);
   EXPECT_EQ(attacked.failures, 0u) << "dom0 requests failed during the attack";
-  EXPECT_TRUE(breaches.empty()) << "first breach: " << (breaches.empty() ? "" : breaches[0]) << " (" << breaches.size()
-                                << " in all)";
+  EXPECT_TRUE(breaches.empty()) << "first breach: " << (breaches.empty() ? "" : breaches[0]) << " ("
+                                << breaches.size() << " in all)";
   EXPECT_EQ(quota_errors["transaction-nodes"], "ENOSPC");
   EXPECT_EQ(quota_errors["entries"], "ENOSPC");
   EXPECT_LE(nodes_created.load(), 1000);
@@ -316,10 +345,12 @@ TEST_F(HostileGuests, CannotTouchOthersDataExceedQuotasOrSlowDom0IntoFailure) {
   EXPECT_EQ(quota_errors["transactions"], "ENOSPC");
   EXPECT_EQ(ProtectedState(), before) << "a hostile guest changed data that is not its own";
   auto snap = xs::Snapshot::Begin(*dom0_);
-  EXPECT_EQ(snap->Read("/local/domain/2/private/counter").value_or("?"), std::to_string(victim_writes.load()));
+  EXPECT_EQ(snap->Read("/local/domain/2/private/counter").value_or("?"),
+            std::to_string(victim_writes.load()));
   EXPECT_EQ(victim_failures.load(), 0);
   EXPECT_GT(noisy_writes.load(), 0);
-  EXPECT_GE(testing::XsdStat(sock(), "connections_dropped"), 2u) << "the deaf watcher and the garbage sender";
+  EXPECT_GE(testing::XsdStat(sock(), "connections_dropped"), 2u)
+      << "the deaf watcher and the garbage sender";
 
   // The spy's watch fired only its initial event: anything queued for it came
   // before the initial event of a watch added now.
@@ -336,13 +367,16 @@ TEST_F(HostileGuests, CannotTouchOthersDataExceedQuotasOrSlowDom0IntoFailure) {
 
   printf("hostile-guests: dom0 before the attack: %s\n", baseline.Summary().c_str());
   printf("hostile-guests: dom0 during the attack: %s\n", attacked.Summary().c_str());
-  printf("hostile-guests: %d trespass attempts all refused, %d victim commits, %d flood writes; quota errors: entries=%s node-size=%s perms=%s watches=%s "
-         "transactions=%s transaction-nodes=%s, %d nodes created (quota 1000), %llu connections dropped\n",
-         trespasses, victim_writes.load(), noisy_writes.load(), quota_errors["entries"].c_str(),
-         quota_errors["node-size"].c_str(), quota_errors["perms"].c_str(),
-         quota_errors["watches"].c_str(), quota_errors["transactions"].c_str(),
-         quota_errors["transaction-nodes"].c_str(), nodes_created.load(),
-         static_cast<unsigned long long>(testing::XsdStat(sock(), "connections_dropped")));
+  printf(
+      "hostile-guests: %d trespass attempts all refused, %d victim commits, %d flood writes; quota "
+      "errors: entries=%s node-size=%s perms=%s watches=%s "
+      "transactions=%s transaction-nodes=%s, %d nodes created (quota 1000), %llu connections "
+      "dropped\n",
+      trespasses, victim_writes.load(), noisy_writes.load(), quota_errors["entries"].c_str(),
+      quota_errors["node-size"].c_str(), quota_errors["perms"].c_str(),
+      quota_errors["watches"].c_str(), quota_errors["transactions"].c_str(),
+      quota_errors["transaction-nodes"].c_str(), nodes_created.load(),
+      static_cast<unsigned long long>(testing::XsdStat(sock(), "connections_dropped")));
 }
 
 }  // namespace

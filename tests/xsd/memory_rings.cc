@@ -2,10 +2,10 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <sys/eventfd.h>
 
 namespace txend::xsd {
 
@@ -95,7 +95,8 @@ Result<std::unique_ptr<Channel>> MemoryRings::Open(const Introduction& domain, C
     if (it != guests_.end() && it->second->domid == domain.domid) g = it->second.get();
   }
   if (!g) return Status::Error(EFAULT, "no page at mfn " + std::to_string(domain.mfn));
-  if (g->port != domain.port) return Status::Error(EINVAL, "no event channel " + std::to_string(domain.port));
+  if (g->port != domain.port)
+    return Status::Error(EINVAL, "no event channel " + std::to_string(domain.port));
   return Bind(*g, conn);
 }
 
@@ -143,7 +144,8 @@ std::optional<wire::Message> RingGuest::Receive() {
   char buf[XENSTORE_RING_SIZE];
   while (true) {
     if (auto m = reader_.Next()) return m;
-    bool full = std::atomic_ref<uint32_t>(g_.page.rsp_prod).load() - g_.page.rsp_cons == XENSTORE_RING_SIZE;
+    bool full =
+        std::atomic_ref<uint32_t>(g_.page.rsp_prod).load() - g_.page.rsp_cons == XENSTORE_RING_SIZE;
     ssize_t n = ends_.in.Read(buf, sizeof buf);
     if (n < 0) return std::nullopt;
     if (n > 0) {
@@ -164,7 +166,8 @@ std::string RingGuest::Ask(wire::MsgType type, const std::string& payload, uint3
       continue;
     }
     if (m->header.req_id != id) return "(wrong req_id)";
-    if (m->type() == wire::MsgType::kError) return "ERR:" + m->payload.substr(0, m->payload.find('\0'));
+    if (m->type() == wire::MsgType::kError)
+      return "ERR:" + m->payload.substr(0, m->payload.find('\0'));
     return m->payload;
   }
   return "(no reply)";

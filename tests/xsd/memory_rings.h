@@ -21,8 +21,8 @@ class MemoryRings : public RingTransport {
   struct Guest {
     xenstore_domain_interface page{};
     uint32_t domid = 0;
-    uint32_t port = 0;            // the event channel its INTRODUCE names
-    int notified = -1;            // eventfd xsd counts up ("the guest's event channel")
+    uint32_t port = 0;               // the event channel its INTRODUCE names
+    int notified = -1;               // eventfd xsd counts up ("the guest's event channel")
     std::atomic<bool> bound{false};  // xsd has the page mapped and the port bound
   };
 
@@ -53,7 +53,7 @@ class MemoryRings : public RingTransport {
   int pipe_[2] = {-1, -1};
   std::map<uint64_t, std::unique_ptr<Guest>> guests_;  // by mfn
   std::unique_ptr<Guest> dom0_;
-  std::map<uint32_t, ConnId> bound_;                   // port -> connection
+  std::map<uint32_t, ConnId> bound_;  // port -> connection
   std::map<uint32_t, DomainState> states_;
 };
 
@@ -61,7 +61,8 @@ class MemoryRings : public RingTransport {
 // ring (waiting for room), kicks, and reads whole messages back.
 class RingGuest {
  public:
-  RingGuest(MemoryRings& rings, MemoryRings::Guest& g) : rings_(rings), g_(g), ends_(GuestEnds(&g.page)) {}
+  RingGuest(MemoryRings& rings, MemoryRings::Guest& g)
+      : rings_(rings), g_(g), ends_(GuestEnds(&g.page)) {}
   // False if the ring stayed full for 5 s, or broke.
   bool Send(const std::string& bytes);
   // The next message from xsd (reply or watch event); nullopt after 5 s of silence.

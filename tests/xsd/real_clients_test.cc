@@ -55,10 +55,11 @@ TEST_F(RealClients, XenstoreChmodAndListPermissions) {
 }
 
 TEST_F(RealClients, XenstoreWatchSeesChanges) {
-  auto watch = RunCommand("XENSTORED_PATH=" + sock() +
-                              " timeout 10 xenstore-watch -n 3 /wt & sleep 0.3; XENSTORED_PATH=" + sock() +
-                              " xenstore-write /wt/x 1; XENSTORED_PATH=" + sock() + " xenstore-rm /wt; wait",
-                          true);
+  auto watch =
+      RunCommand("XENSTORED_PATH=" + sock() +
+                     " timeout 10 xenstore-watch -n 3 /wt & sleep 0.3; XENSTORED_PATH=" + sock() +
+                     " xenstore-write /wt/x 1; XENSTORED_PATH=" + sock() + " xenstore-rm /wt; wait",
+                 true);
   EXPECT_EQ(watch.out, "/wt\n/wt/x\n/wt\n");
 }
 
@@ -66,8 +67,8 @@ TEST_F(RealClients, XenstoreControlStats) {
   Run("xenstore-write /s 1");
   auto stats = Run(kXenstoreControl + std::string(" stats"));
   EXPECT_EQ(stats.exit_code, 0) << stats.out;
-  for (const char* name : {"transactions_started", "transactions_committed", "transactions_conflicted",
-                           "requests_total", "disk_bytes_written"})
+  for (const char* name : {"transactions_started", "transactions_committed",
+                           "transactions_conflicted", "requests_total", "disk_bytes_written"})
     EXPECT_NE(stats.out.find(name), std::string::npos) << name;
   EXPECT_NE(stats.out.find("implicit_transactions 1"), std::string::npos) << stats.out;
 }
@@ -82,8 +83,9 @@ TEST_F(RealClients, TestXenstorePassesEveryTest) {
 }
 
 TEST_F(RealClients, PyxsTransactionsAndWatches) {
-  auto r = RunCommand("/usr/bin/python3 " + std::string(TXEND_SOURCE_DIR) + "/tests/xsd/pyxs_client.py " + sock(),
-                      true);
+  auto r = RunCommand(
+      "/usr/bin/python3 " + std::string(TXEND_SOURCE_DIR) + "/tests/xsd/pyxs_client.py " + sock(),
+      true);
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("all checks passed"), std::string::npos) << r.out;
 }
@@ -102,7 +104,9 @@ TEST_F(RealClients, GuestClientIsConfinedByPermissionsAndQuota) {
   EXPECT_NE(Run("xenstore-read /local/domain/0/secret", 5).exit_code, 0);
   EXPECT_NE(Run("xenstore-write /local/domain/0/secret pwned", 5).exit_code, 0);
   EXPECT_EQ(Run("xenstore-read /local/domain/0/secret").out, "s\n");
-  auto flood = Run("for i in $(seq 1 40); do xenstore-write data/n$i x || { echo refused at $i; break; }; done", 5);
+  auto flood = Run(
+      "for i in $(seq 1 40); do xenstore-write data/n$i x || { echo refused at $i; break; }; done",
+      5);
   EXPECT_NE(flood.out.find("refused at"), std::string::npos) << flood.out;
   EXPECT_EQ(Run("xenstore-write /local/domain/0/still-fine yes").exit_code, 0);  // dom0 unaffected
 }

@@ -2,14 +2,14 @@
 // memory (MemoryRings stands in for Xen: a pipe as the event-channel device):
 // a guest INTRODUCEd by dom0 over the unix socket, dom0's own kernel ring,
 // domain death, backpressure, and a hostile guest.
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "tests/support/daemon_process.h"
 #include "tests/xsd/memory_rings.h"
@@ -106,7 +106,8 @@ TEST_F(RingServerTest, GuestSessionOverItsRing) {
   Watch("@introduceDomain");
   Watch("@releaseDomain");
   MemoryRings::Guest& g = Introduce(5, 0x1234, 7);
-  EXPECT_TRUE(Eventually([&] { return EventCount("@introduceDomain") == 2; }));  // initial + introduce
+  EXPECT_TRUE(
+      Eventually([&] { return EventCount("@introduceDomain") == 2; }));  // initial + introduce
   RingGuest guest(rings_, g);
 
   EXPECT_EQ(guest.Ask(MsgType::kGetDomainPath, "5\0"s), "/local/domain/5\0"s);
@@ -114,7 +115,11 @@ TEST_F(RingServerTest, GuestSessionOverItsRing) {
   EXPECT_EQ(guest.Ask(MsgType::kRead, "data/x\0"s), "hello");
   EXPECT_EQ(Dom0(MsgType::kRead, "/local/domain/5/data/x\0"s), "hello");
   EXPECT_EQ(guest.Ask(MsgType::kWrite, "/tool/x\0no"s), "ERR:EACCES");  // unprivileged
-  EXPECT_EQ(guest.Ask(MsgType::kIntroduce, "6\0" "1\0" "1\0"s), "ERR:EACCES");
+  EXPECT_EQ(guest.Ask(MsgType::kIntroduce,
+                      "6\0"
+                      "1\0"
+                      "1\0"s),
+            "ERR:EACCES");
 
   // Watches: the initial event, then one for dom0's write, with relative paths.
   EXPECT_EQ(guest.Ask(MsgType::kWatch, "data\0tok\0"s), kOk);
@@ -162,7 +167,8 @@ TEST_F(RingServerTest, ShutdownFiresReleaseDomainAndDeathUnmapsTheRing) {
   EXPECT_TRUE(Eventually([&] { return EventCount("@releaseDomain") == 3; }));
   EXPECT_TRUE(Eventually([&] { return !g.bound.load(); }));
   EXPECT_EQ(Dom0(MsgType::kIsDomainIntroduced, "9\0"s), "F\0"s);
-  EXPECT_EQ(Dom0(MsgType::kRead, "/local/domain/9/state\0"s), "up");  // its nodes stay for the toolstack
+  EXPECT_EQ(Dom0(MsgType::kRead, "/local/domain/9/state\0"s),
+            "up");  // its nodes stay for the toolstack
 }
 
 TEST_F(RingServerTest, Dom0KernelRingIsServedPrivileged) {
@@ -174,7 +180,11 @@ TEST_F(RingServerTest, Dom0KernelRingIsServedPrivileged) {
   EXPECT_EQ(Dom0(MsgType::kRead, "/tool/kernel\0"s), "ring");
   // INTRODUCE through the kernel's ring, as xl does through /dev/xen/xenbus.
   MemoryRings::Guest& g = rings_.AddGuest(3, 0x33, 4);
-  EXPECT_EQ(ring.Ask(MsgType::kIntroduce, "3\0" "51\0" "4\0"s), kOk);
+  EXPECT_EQ(ring.Ask(MsgType::kIntroduce,
+                     "3\0"
+                     "51\0"
+                     "4\0"s),
+            kOk);
   EXPECT_TRUE(Eventually([&] { return g.bound.load(); }));
 }
 
@@ -208,12 +218,13 @@ TEST_F(RingServerTest, GuestThatDoesNotReadIsPausedAndLosesNothing) {
   std::string batch;
   for (uint32_t id = 1; id <= 10; ++id) batch += wire::Encode(MsgType::kRead, id, 0, "v\0"s);
   ASSERT_TRUE(guest.Send(batch));
-  ASSERT_TRUE(Eventually([&] { return Index(g.page.rsp_prod) - g.page.rsp_cons == XENSTORE_RING_SIZE; }));
+  ASSERT_TRUE(
+      Eventually([&] { return Index(g.page.rsp_prod) - g.page.rsp_cons == XENSTORE_RING_SIZE; }));
   std::string more;
   for (uint32_t id = 11; id <= 15; ++id) more += wire::Encode(MsgType::kRead, id, 0, "v\0"s);
   ASSERT_TRUE(guest.Send(more));
   EXPECT_EQ(Dom0(MsgType::kRead, "/local/domain/6/v\0"s).size(), 500u);  // xsd saw the kick by now
-  EXPECT_EQ(g.page.req_prod - Index(g.page.req_cons), more.size());            // and left them in the ring
+  EXPECT_EQ(g.page.req_prod - Index(g.page.req_cons), more.size());  // and left them in the ring
   for (uint32_t id = 1; id <= 15; ++id) {
     auto m = guest.Receive();
     ASSERT_TRUE(m) << "reply " << id;
@@ -227,7 +238,8 @@ TEST_F(RingServerTest, HostileIndexesDropOnlyThatGuest) {
   Start();
   MemoryRings::Guest& bad = Introduce(7, 0x77, 8);
   MemoryRings::Guest& good = Introduce(8, 0x88, 9);
-  std::atomic_ref<uint32_t>(bad.page.req_prod).store(Index(bad.page.req_cons) + 5000);  // > a ring ahead
+  std::atomic_ref<uint32_t>(bad.page.req_prod)
+      .store(Index(bad.page.req_cons) + 5000);  // > a ring ahead
   rings_.Kick(bad);
   EXPECT_TRUE(Eventually([&] { return !bad.bound.load(); }));
   EXPECT_EQ(Index(bad.page.error), static_cast<uint32_t>(XENSTORE_ERROR_RINGIDX));

@@ -3,11 +3,11 @@
 // a hostile peer's impossible indexes.
 #include "xsd/ring.h"
 
-#include <gtest/gtest.h>
-
 #include <cstring>
 #include <memory>
 #include <random>
+
+#include <gtest/gtest.h>
 
 #include "wire/wire.h"
 
@@ -52,7 +52,7 @@ TEST(Ring, IndexesWrapAroundTwoToThe32) {
   RingEnds guest = GuestEnds(page.get());
   std::string msg = Pattern(100);
   EXPECT_EQ(guest.out.Write(msg.data(), msg.size()), 100);
-  EXPECT_EQ(page->req_prod, 0x54u);  // 0xfffffff0 + 100, modulo 2^32
+  EXPECT_EQ(page->req_prod, 0x54u);                                 // 0xfffffff0 + 100, modulo 2^32
   EXPECT_EQ(std::string(page->req + 1008, 16), msg.substr(0, 16));  // the ring's end...
   EXPECT_EQ(std::string(page->req, 84), msg.substr(16));            // ...then its start
   char buf[200];
@@ -115,7 +115,8 @@ TEST(Ring, MessagesSplitAcrossTheRingEndDecodeWhole) {
   ASSERT_EQ(guest.out.Write(bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
   wire::MessageReader reader;
   char buf[5];  // and arrives in small pieces
-  for (ssize_t n; (n = xsd.in.Read(buf, sizeof buf)) > 0;) reader.Feed(std::string_view(buf, static_cast<size_t>(n)));
+  for (ssize_t n; (n = xsd.in.Read(buf, sizeof buf)) > 0;)
+    reader.Feed(std::string_view(buf, static_cast<size_t>(n)));
   auto write = reader.Next();
   ASSERT_TRUE(write);
   EXPECT_EQ(write->header.req_id, 42u);
@@ -143,7 +144,8 @@ TEST(Ring, ChannelReportsAHostilePeerAndSetsTheErrorField) {
   int kicks = 0;
   bool released = false;
   {
-    RingChannel ch(page.get(), [&] { ++kicks; }, [&] { released = true; });
+    RingChannel ch(
+        page.get(), [&] { ++kicks; }, [&] { released = true; });
     EXPECT_TRUE(page->server_features & XENSTORE_SERVER_FEATURE_ERROR);
     EXPECT_EQ(ch.fd(), -1);
     char buf[16];

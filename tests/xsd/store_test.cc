@@ -91,18 +91,20 @@ TEST(Tree, RemoveReportsWholeSubtreeDeepestFirst) {
 TEST(Permissions, FollowXenstoreRules) {
   wire::Perms p{{5, Access::kNone}, {7, Access::kRead}, {9, Access::kWrite}};
   EXPECT_TRUE(CanWrite({0, true, {}}, p));
-  EXPECT_TRUE(CanWrite({5, false, {}}, p));   // owner
+  EXPECT_TRUE(CanWrite({5, false, {}}, p));  // owner
   EXPECT_TRUE(CanRead({7, false, {}}, p));
   EXPECT_FALSE(CanWrite({7, false, {}}, p));
   EXPECT_TRUE(CanWrite({9, false, {}}, p));
   EXPECT_FALSE(CanRead({9, false, {}}, p));
-  EXPECT_FALSE(CanRead({3, false, {}}, p));   // default: none
-  EXPECT_TRUE(CanWrite({3, false, 5}, p));    // targets the owner (stub domain)
-  EXPECT_TRUE(CanRead({4, false, 7}, p));     // inherits its target's grant
+  EXPECT_FALSE(CanRead({3, false, {}}, p));  // default: none
+  EXPECT_TRUE(CanWrite({3, false, 5}, p));   // targets the owner (stub domain)
+  EXPECT_TRUE(CanRead({4, false, 7}, p));    // inherits its target's grant
   EXPECT_TRUE(CanRead({3, false, {}}, {{5, Access::kRead}}));
 }
 
-Op Write(std::string path, std::string value) { return Op{Op::kWrite, std::move(path), std::move(value), {}, {}}; }
+Op Write(std::string path, std::string value) {
+  return Op{Op::kWrite, std::move(path), std::move(value), {}, {}};
+}
 
 TEST(Transaction, ConflictsWhenSomethingItReadChanged) {
   Tree live;

@@ -1,10 +1,10 @@
 // Request semantics of xsd, message by message, without sockets.
 #include "xsd/xenstore.h"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <filesystem>
+
+#include <gtest/gtest.h>
 
 #include "tests/support/daemon_process.h"
 #include "xsd/journal.h"
@@ -18,7 +18,8 @@ using namespace std::string_literals;
 // Drives a Xenstore: sends requests as a connection, collects what each connection received.
 class Harness {
  public:
-  explicit Harness(Quota q = {}, std::unique_ptr<Journal> j = nullptr, std::optional<Tree> t = std::nullopt)
+  explicit Harness(Quota q = {}, std::unique_ptr<Journal> j = nullptr,
+                   std::optional<Tree> t = std::nullopt)
       : store(q, std::move(j), std::move(t)) {}
 
   ConnId Connect(uint32_t domid) { return store.Connect(domid); }
@@ -34,8 +35,9 @@ class Harness {
     for (auto& [to, bytes] : out.messages) {
       wire::Message got = Decode(bytes);
       if (to == conn && got.header.req_id == req_ && got.type() != MsgType::kWatchEvent)
-        reply = got.type() == MsgType::kError ? "ERR:" + got.payload.substr(0, got.payload.size() - 1)
-                                              : got.payload;
+        reply = got.type() == MsgType::kError
+                    ? "ERR:" + got.payload.substr(0, got.payload.size() - 1)
+                    : got.payload;
       else if (got.type() == MsgType::kWatchEvent)
         events[to].push_back(got.payload);
     }
@@ -77,10 +79,10 @@ TEST(Xenstore, ReadWriteDirectoryRm) {
   EXPECT_EQ(h.Ask(c, MsgType::kDirectory, "/a\0"s), "b\0"s);
   EXPECT_EQ(h.Read(c, "/nope"), "ERR:ENOENT");
   EXPECT_EQ(h.Ask(c, MsgType::kRm, "/a\0"s), kOk);
-  EXPECT_EQ(h.Ask(c, MsgType::kRm, "/a\0"s), kOk);          // already gone: fine
+  EXPECT_EQ(h.Ask(c, MsgType::kRm, "/a\0"s), kOk);             // already gone: fine
   EXPECT_EQ(h.Ask(c, MsgType::kRm, "/x/y\0"s), "ERR:ENOENT");  // parent missing
   EXPECT_EQ(h.Ask(c, MsgType::kRm, "/\0"s), "ERR:EINVAL");
-  EXPECT_EQ(h.Write(c, "/bin", "a\0b"s), kOk);                 // values are binary
+  EXPECT_EQ(h.Write(c, "/bin", "a\0b"s), kOk);  // values are binary
   EXPECT_EQ(h.Read(c, "/bin"), "a\0b"s);
 }
 
@@ -106,8 +108,8 @@ TEST(Xenstore, TransactionsCommitAbortAndConflict) {
   uint32_t t1 = h.Start(a);
   EXPECT_EQ(h.Read(a, "/n", t1), "0");
   EXPECT_EQ(h.Write(a, "/n", "1", t1), kOk);
-  EXPECT_EQ(h.Read(b, "/n"), "0");       // not visible outside yet
-  h.Write(b, "/n", "5");                 // intervening commit on what t1 read
+  EXPECT_EQ(h.Read(b, "/n"), "0");  // not visible outside yet
+  h.Write(b, "/n", "5");            // intervening commit on what t1 read
   EXPECT_EQ(h.End(a, t1, true), "ERR:EAGAIN");
   EXPECT_EQ(h.Read(a, "/n"), "5");
 
@@ -171,7 +173,10 @@ TEST(Xenstore, WatchesFireOnCommitAndForRemovedChildren) {
 TEST(Xenstore, RelativeWatchesGetRelativePathsAndDomainsSeeOnlyReadableEvents) {
   Harness h;
   ConnId dom0 = h.Connect(0);
-  h.Ask(dom0, MsgType::kIntroduce, "3\0" "100\0" "1\0"s);
+  h.Ask(dom0, MsgType::kIntroduce,
+        "3\0"
+        "100\0"
+        "1\0"s);
   h.Write(dom0, "/local/domain/3/device", "");
   h.Ask(dom0, MsgType::kSetPerms, "/local/domain/3/device\0n3\0"s);
   h.Write(dom0, "/secret", "");
@@ -202,7 +207,11 @@ TEST(Xenstore, GuestPermissionsAndOwnership) {
   EXPECT_EQ(h.Ask(g, MsgType::kSetPerms, "data/key\0n5\0"s), "ERR:EPERM");  // no giving away
   EXPECT_EQ(h.Ask(g, MsgType::kSetPerms, "data/key\0n4\0r5\0"s), kOk);
   for (auto t : {MsgType::kIntroduce, MsgType::kRelease, MsgType::kControl, MsgType::kSetTarget})
-    EXPECT_EQ(h.Ask(g, t, "9\0" "1\0" "1\0"s), "ERR:EACCES");
+    EXPECT_EQ(h.Ask(g, t,
+                    "9\0"
+                    "1\0"
+                    "1\0"s),
+              "ERR:EACCES");
   EXPECT_EQ(h.Read(dom0, "/local/domain/5/secret"), "s");
 }
 
@@ -221,7 +230,7 @@ TEST(Xenstore, QuotasBindGuestsOnly) {
   EXPECT_EQ(h.Write(g, "a", std::string(17, 'x')), "ERR:ENOSPC");
   EXPECT_EQ(h.Write(g, "a/b/c", "x"), kOk);  // 3 more: 4
   EXPECT_EQ(h.Write(g, "d/e", "x"), "ERR:ENOSPC");
-  EXPECT_EQ(h.Write(g, "d", "x"), kOk);      // 5
+  EXPECT_EQ(h.Write(g, "d", "x"), kOk);  // 5
   EXPECT_EQ(h.Write(g, "f", "x"), "ERR:ENOSPC");
   EXPECT_EQ(h.Ask(g, MsgType::kRm, "a\0"s), kOk);  // frees 3
   EXPECT_EQ(h.Write(g, "f", "x"), kOk);
@@ -234,7 +243,8 @@ TEST(Xenstore, QuotasBindGuestsOnly) {
   EXPECT_NE(h.Ask(g, MsgType::kTransactionStart, "\0"s), "ERR:ENOSPC");
   EXPECT_EQ(h.Ask(g, MsgType::kSetPerms, "d\0n6\0r1\0r2\0"s), "ERR:ENOSPC");
   // dom0 is never limited
-  for (int i = 0; i < 20; ++i) EXPECT_EQ(h.Write(dom0, "/big/" + std::to_string(i), std::string(100, 'y')), kOk);
+  for (int i = 0; i < 20; ++i)
+    EXPECT_EQ(h.Write(dom0, "/big/" + std::to_string(i), std::string(100, 'y')), kOk);
 }
 
 TEST(Xenstore, DomainsIntroduceReleaseAndSpecialWatches) {
@@ -244,7 +254,11 @@ TEST(Xenstore, DomainsIntroduceReleaseAndSpecialWatches) {
   h.Ask(dom0, MsgType::kWatch, "@releaseDomain\0r\0"s);
   h.events.clear();
   EXPECT_EQ(h.Ask(dom0, MsgType::kIsDomainIntroduced, "8\0"s), "F\0"s);
-  EXPECT_EQ(h.Ask(dom0, MsgType::kIntroduce, "8\0" "-12\0" "3\0"s), kOk);  // mfn is signed decimal
+  EXPECT_EQ(h.Ask(dom0, MsgType::kIntroduce,
+                  "8\0"
+                  "-12\0"
+                  "3\0"s),
+            kOk);  // mfn is signed decimal
   EXPECT_EQ(h.last_out.introduced, (std::vector<Introduction>{{8, static_cast<uint64_t>(-12), 3}}));
   EXPECT_EQ(h.store.IntroducedDomains(), std::vector<uint32_t>{8});
   EXPECT_EQ(h.Ask(dom0, MsgType::kIsDomainIntroduced, "8\0"s), "T\0"s);
@@ -253,14 +267,22 @@ TEST(Xenstore, DomainsIntroduceReleaseAndSpecialWatches) {
   EXPECT_EQ(h.last_out.released, std::vector<uint32_t>{8});
   EXPECT_TRUE(h.store.IntroducedDomains().empty());
   EXPECT_EQ(h.Ask(dom0, MsgType::kRelease, "8\0"s), "ERR:ENOENT");
-  EXPECT_EQ(h.events[dom0], (std::vector<std::string>{"@introduceDomain\0i\0"s, "@releaseDomain\0r\0"s}));
-  EXPECT_EQ(h.Ask(dom0, MsgType::kIntroduce, "0\0" "1\0" "1\0"s), "ERR:EINVAL");
+  EXPECT_EQ(h.events[dom0],
+            (std::vector<std::string>{"@introduceDomain\0i\0"s, "@releaseDomain\0r\0"s}));
+  EXPECT_EQ(h.Ask(dom0, MsgType::kIntroduce,
+                  "0\0"
+                  "1\0"
+                  "1\0"s),
+            "ERR:EINVAL");
 }
 
 TEST(Xenstore, DomainGoneFiresReleaseOncePerIncarnation) {
   Harness h;
   ConnId dom0 = h.Connect(0);
-  h.Ask(dom0, MsgType::kIntroduce, "9\0" "1\0" "1\0"s);
+  h.Ask(dom0, MsgType::kIntroduce,
+        "9\0"
+        "1\0"
+        "1\0"s);
   h.Ask(dom0, MsgType::kWatch, "@releaseDomain\0r\0"s);
   h.events.clear();
   Outbox out;
@@ -276,8 +298,15 @@ TEST(Xenstore, DomainGoneFiresReleaseOncePerIncarnation) {
 TEST(Xenstore, DeadDomainIsReleasedWithOneEvent) {
   Harness h;
   ConnId dom0 = h.Connect(0);
-  h.Ask(dom0, MsgType::kIntroduce, "4\0" "77\0" "2\0"s);
-  EXPECT_EQ(h.Ask(dom0, MsgType::kIntroduce, "4\0" "78\0" "3\0"s), kOk);  // again: reported again
+  h.Ask(dom0, MsgType::kIntroduce,
+        "4\0"
+        "77\0"
+        "2\0"s);
+  EXPECT_EQ(h.Ask(dom0, MsgType::kIntroduce,
+                  "4\0"
+                  "78\0"
+                  "3\0"s),
+            kOk);  // again: reported again
   EXPECT_EQ(h.last_out.introduced, (std::vector<Introduction>{{4, 78, 3}}));
   h.Ask(dom0, MsgType::kWatch, "@releaseDomain\0r\0"s);
   Outbox out;
@@ -300,7 +329,8 @@ TEST(Xenstore, DirectoryPartPagesLargeListings) {
   std::string all;
   std::string gen;
   while (true) {
-    std::string part = h.Ask(c, MsgType::kDirectoryPart, "/big\0"s + std::to_string(all.size()) + '\0');
+    std::string part =
+        h.Ask(c, MsgType::kDirectoryPart, "/big\0"s + std::to_string(all.size()) + '\0');
     ASSERT_LE(part.size(), wire::kPayloadMax);
     size_t nul = part.find('\0');
     if (gen.empty()) gen = part.substr(0, nul);
@@ -311,17 +341,25 @@ TEST(Xenstore, DirectoryPartPagesLargeListings) {
     if (last) break;
   }
   EXPECT_EQ(std::count(all.begin(), all.end(), '\0'), 600);
-  EXPECT_EQ(h.Ask(c, MsgType::kDirectoryPart, "/big\0" "999999\0"s), "ERR:EINVAL");
+  EXPECT_EQ(h.Ask(c, MsgType::kDirectoryPart,
+                  "/big\0"
+                  "999999\0"s),
+            "ERR:EINVAL");
 }
 
 TEST(Xenstore, ControlStatsAndQuota) {
   Harness h;
   ConnId c = h.Connect(0);
   std::string stats = h.Ask(c, MsgType::kControl, "stats\0"s);
-  for (const char* name : {"transactions_started 0", "transactions_committed 0", "transactions_conflicted 0",
-                           "requests_total 1", "disk_bytes_written 0", "requests_control 1"})
+  for (const char* name :
+       {"transactions_started 0", "transactions_committed 0", "transactions_conflicted 0",
+        "requests_total 1", "disk_bytes_written 0", "requests_control 1"})
     EXPECT_NE(stats.find(name), std::string::npos) << name;
-  EXPECT_EQ(h.Ask(c, MsgType::kControl, "quota\0" "watches\0" "7\0"s), kOk);
+  EXPECT_EQ(h.Ask(c, MsgType::kControl,
+                  "quota\0"
+                  "watches\0"
+                  "7\0"s),
+            kOk);
   EXPECT_EQ(h.store.quota().watches, 7u);
   EXPECT_EQ(h.Ask(c, MsgType::kControl, "bogus\0"s), "ERR:EINVAL");
   EXPECT_NE(h.Ask(c, MsgType::kControl, "help\0"s).find("stats"), std::string::npos);

@@ -1,9 +1,9 @@
 #include "toolstack/agents/hotplug_scripts.h"
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <sys/wait.h>
 #include <vector>
 
 #include "toolstack/layout/xenstore_layout.h"
@@ -34,17 +34,21 @@ std::vector<std::string> DirParts(const std::string& dir) {
 Result<std::unique_ptr<HotplugScripts>> HotplugScripts::Start(const std::string& xenstored_socket,
                                                               std::string scripts_dir) {
   TXEND_ASSIGN_OR_RETURN(auto conn, xs::Connection::Open(xenstored_socket));
-  std::unique_ptr<HotplugScripts> h(new HotplugScripts(std::move(conn), xenstored_socket, std::move(scripts_dir)));
+  std::unique_ptr<HotplugScripts> h(
+      new HotplugScripts(std::move(conn), xenstored_socket, std::move(scripts_dir)));
   HotplugScripts* raw = h.get();
-  TXEND_ASSIGN_OR_RETURN(xs::Watch w, h->conn_->AddWatch(kBackendRoot, [raw](const std::string& path, const std::string&) {
-    std::string dir = BackendDeviceDir(path);
-    if (!dir.empty()) raw->Enqueue(dir);
-  }));
+  TXEND_ASSIGN_OR_RETURN(
+      xs::Watch w,
+      h->conn_->AddWatch(kBackendRoot, [raw](const std::string& path, const std::string&) {
+        std::string dir = BackendDeviceDir(path);
+        if (!dir.empty()) raw->Enqueue(dir);
+      }));
   h->watch_.emplace(std::move(w));
   return h;
 }
 
-HotplugScripts::HotplugScripts(std::unique_ptr<xs::Connection> conn, std::string socket, std::string scripts_dir)
+HotplugScripts::HotplugScripts(std::unique_ptr<xs::Connection> conn, std::string socket,
+                               std::string scripts_dir)
     : conn_(std::move(conn)), socket_(std::move(socket)), scripts_dir_(std::move(scripts_dir)) {
   worker_ = std::thread([this] { Worker(); });
 }
@@ -90,7 +94,8 @@ void HotplugScripts::Step(const std::string& dir) {
   bool added = added_.count(dir) != 0;
   if (!added && !gone && s >= kInitWait && s < kClosing) {
     added_.insert(dir);
-    if (!Run(dir, type == "vif" ? "online" : "add") && !xs::PlainRead(*conn_, dir + "/hotplug-status").ok())
+    if (!Run(dir, type == "vif" ? "online" : "add") &&
+        !xs::PlainRead(*conn_, dir + "/hotplug-status").ok())
       (void)xs::PlainWrite(*conn_, dir + "/hotplug-status", "error");
   } else if (added && (gone || s >= kClosed)) {
     added_.erase(dir);
@@ -105,11 +110,17 @@ bool HotplugScripts::Run(const std::string& dir, const std::string& command) {
   if (auto named = xs::PlainRead(*conn_, dir + "/script"); named.ok() && !named->empty())
     script = named->front() == '/' ? *named : scripts_dir_ + "/" + *named;
   std::string vif = "vif" + parts.at(1) + "." + parts.at(2);
-  if (auto name = xs::PlainRead(*conn_, dir + "/vifname"); type == "vif" && name.ok() && !name->empty()) vif = *name;
+  if (auto name = xs::PlainRead(*conn_, dir + "/vifname");
+      type == "vif" && name.ok() && !name->empty())
+    vif = *name;
   const char* path = std::getenv("PATH");  // read once per run, on the worker thread
-  std::vector<std::string> env = {std::string("PATH=") + (path ? path : "/usr/sbin:/usr/bin:/sbin:/bin"),
-                                  "XENBUS_PATH=" + dir, "XENBUS_TYPE=" + type, "XENBUS_BASE_PATH=backend",
-                                  "XENSTORED_PATH=" + socket_, "script=" + script};
+  std::vector<std::string> env = {
+      std::string("PATH=") + (path ? path : "/usr/sbin:/usr/bin:/sbin:/bin"),
+      "XENBUS_PATH=" + dir,
+      "XENBUS_TYPE=" + type,
+      "XENBUS_BASE_PATH=backend",
+      "XENSTORED_PATH=" + socket_,
+      "script=" + script};
   if (type == "vif") {
     env.push_back("vif=" + vif);
     env.push_back("netdev=");
@@ -120,7 +131,8 @@ bool HotplugScripts::Run(const std::string& dir, const std::string& command) {
   pid_t pid = fork();
   if (pid < 0) return false;
   if (pid == 0) {
-    execle(script.c_str(), script.c_str(), command.c_str(), static_cast<char*>(nullptr), envp.data());
+    execle(script.c_str(), script.c_str(), command.c_str(), static_cast<char*>(nullptr),
+           envp.data());
     _exit(127);
   }
   int status = 0;

@@ -23,8 +23,8 @@ namespace txend::toolstack {
 class HotplugScripts {
  public:
   // Watches dom0's backends at `xenstored_socket`; scripts are found in `scripts_dir`.
-  static Result<std::unique_ptr<HotplugScripts>> Start(const std::string& xenstored_socket,
-                                                       std::string scripts_dir = "/etc/xen/scripts");
+  static Result<std::unique_ptr<HotplugScripts>> Start(
+      const std::string& xenstored_socket, std::string scripts_dir = "/etc/xen/scripts");
   ~HotplugScripts();
 
  private:

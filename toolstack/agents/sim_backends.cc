@@ -11,15 +11,20 @@ namespace {
 constexpr const char* kRoot = kBackendRoot;
 
 // Plain (non-transactional) requests, as a kernel's xenbus driver makes them.
-Result<std::string> Read(xs::Connection& c, const std::string& path) { return xs::PlainRead(c, path); }
-void Write(xs::Connection& c, const std::string& path, const std::string& value) { (void)xs::PlainWrite(c, path, value); }
+Result<std::string> Read(xs::Connection& c, const std::string& path) {
+  return xs::PlainRead(c, path);
+}
+void Write(xs::Connection& c, const std::string& path, const std::string& value) {
+  (void)xs::PlainWrite(c, path, value);
+}
 int State(xs::Connection& c, const std::string& path) {
   auto v = Read(c, path);
   return v.ok() ? std::atoi(v->c_str()) : -1;
 }
 
 bool HasHotplugScript(const std::string& dir) {
-  return dir.find("/backend/vbd/") != std::string::npos || dir.find("/backend/vif/") != std::string::npos ||
+  return dir.find("/backend/vbd/") != std::string::npos ||
+         dir.find("/backend/vif/") != std::string::npos ||
          dir.find("/backend/tap/") != std::string::npos;
 }
 
@@ -29,9 +34,10 @@ Result<std::unique_ptr<SimBackends>> SimBackends::Start(const std::string& xenst
   TXEND_ASSIGN_OR_RETURN(auto conn, xs::Connection::Open(xenstored_socket));
   std::unique_ptr<SimBackends> b(new SimBackends(std::move(conn)));
   SimBackends* raw = b.get();
-  TXEND_ASSIGN_OR_RETURN(xs::Watch w, b->conn_->AddWatch(kRoot, [raw](const std::string& path, const std::string&) {
-    raw->OnBackendEvent(path);
-  }));
+  TXEND_ASSIGN_OR_RETURN(
+      xs::Watch w, b->conn_->AddWatch(kRoot, [raw](const std::string& path, const std::string&) {
+        raw->OnBackendEvent(path);
+      }));
   b->root_watch_.emplace(std::move(w));
   return b;
 }
@@ -84,9 +90,9 @@ void SimBackends::Step(const std::string& dir) {
   if (is_new) {
     auto frontend = Read(*conn_, dir + "/frontend");
     if (!frontend.ok()) return;  // still being written
-    auto w = conn_->AddWatch(*frontend + "/state", [this, dir](const std::string&, const std::string&) {
-      OnFrontendEvent(dir);
-    });
+    auto w = conn_->AddWatch(
+        *frontend + "/state",
+        [this, dir](const std::string&, const std::string&) { OnFrontendEvent(dir); });
     if (!w.ok()) return;
     {
       std::lock_guard lock(mu_);

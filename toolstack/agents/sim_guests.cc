@@ -35,17 +35,20 @@ int State(xs::Connection& c, const std::string& path) {
 // it cares about (idempotent, so missed or spurious events do no harm).
 class SimGuestKernel {
  public:
-  static std::unique_ptr<SimGuestKernel> Boot(SimHypervisor& sim, uint32_t domid, const std::string& socket) {
+  static std::unique_ptr<SimGuestKernel> Boot(SimHypervisor& sim, uint32_t domid,
+                                              const std::string& socket) {
     auto conn = xs::Connection::Open(socket);
     if (!conn.ok()) return nullptr;
     // An idle guest: its vcpus wait for events (xm list shows -b----).
     auto info = sim.GetDomainInfo(domid);
-    for (uint32_t v = 0; info.ok() && v < info->MaxVcpus(); ++v) (void)sim.GuestSetVcpuBlocked(domid, v, true);
+    for (uint32_t v = 0; info.ok() && v < info->MaxVcpus(); ++v)
+      (void)sim.GuestSetVcpuBlocked(domid, v, true);
     std::unique_ptr<SimGuestKernel> k(new SimGuestKernel(sim, domid, std::move(*conn)));
     SimGuestKernel* raw = k.get();
     // Relative paths: below /local/domain/<domid>, as a guest sees them.
     for (const char* path : {"control/shutdown", "memory/target", "cpu", "device"}) {
-      auto w = k->conn_->AddWatch(path, [raw](const std::string&, const std::string&) { raw->Look(); });
+      auto w =
+          k->conn_->AddWatch(path, [raw](const std::string&, const std::string&) { raw->Look(); });
       if (w.ok()) k->watches_.push_back(std::move(*w));
     }
     return k;
@@ -67,7 +70,8 @@ class SimGuestKernel {
     std::lock_guard lock(look_mu_);
     if (done_ || stopped_) return;
     auto info = sim_.GetDomainInfo(domid_);
-    if (!info.ok() || info->paused || info->shutdown || info->crashed) return;  // a paused kernel does nothing
+    if (!info.ok() || info->paused || info->shutdown || info->crashed)
+      return;  // a paused kernel does nothing
     Shutdown();
     if (done_) return;
     Balloon();
@@ -91,13 +95,16 @@ class SimGuestKernel {
 
   void Balloon() {
     auto target = Read(*conn_, "memory/target");
-    if (target.ok() && !target->empty()) (void)sim_.GuestSetMemory(domid_, std::strtoull(target->c_str(), nullptr, 10));
+    if (target.ok() && !target->empty())
+      (void)sim_.GuestSetMemory(domid_, std::strtoull(target->c_str(), nullptr, 10));
   }
 
   void Vcpus() {
     for (const auto& n : List(*conn_, "cpu")) {
       auto avail = Read(*conn_, "cpu/" + n + "/availability");
-      if (avail.ok()) (void)sim_.GuestSetVcpuOnline(domid_, static_cast<uint32_t>(std::stoul(n)), *avail == "online");
+      if (avail.ok())
+        (void)sim_.GuestSetVcpuOnline(domid_, static_cast<uint32_t>(std::stoul(n)),
+                                      *avail == "online");
     }
   }
 
@@ -127,7 +134,8 @@ class SimGuestKernel {
 
   void WatchBackend(const std::string& backend) {
     if (backend_watches_.count(backend)) return;
-    auto w = conn_->AddWatch(backend + "/state", [this](const std::string&, const std::string&) { Look(); });
+    auto w = conn_->AddWatch(backend + "/state",
+                             [this](const std::string&, const std::string&) { Look(); });
     if (w.ok()) backend_watches_.emplace(backend, std::move(*w));
   }
 
@@ -227,7 +235,8 @@ void SimGuests::Dirtier() {
     std::vector<uint32_t> domids;
     for (const auto& [domid, kernel] : kernels_) domids.push_back(domid);
     lock.unlock();
-    for (uint32_t domid : domids) (void)sim_.GuestDirtyPages(domid, count, working_set, salt += 0x9E3779B9);
+    for (uint32_t domid : domids)
+      (void)sim_.GuestDirtyPages(domid, count, working_set, salt += 0x9E3779B9);
     lock.lock();
   }
 }

@@ -27,7 +27,8 @@ Result<int> Cpu(std::string_view text, std::string_view item) {
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
   if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size())
     return Bad(text, item, "not a cpu number:");
-  if (value < 0 || value > kMaxPhysicalCpu) return Bad(text, item, "cpu number out of range (0-4095):");
+  if (value < 0 || value > kMaxPhysicalCpu)
+    return Bad(text, item, "cpu number out of range (0-4095):");
   return value;
 }
 
@@ -39,7 +40,8 @@ Result<std::vector<int>> ParseCpuList(std::string_view text) {
   size_t start = 0;
   for (;;) {
     size_t comma = text.find(',', start);
-    std::string_view item = text.substr(start, comma == std::string_view::npos ? comma : comma - start);
+    std::string_view item =
+        text.substr(start, comma == std::string_view::npos ? comma : comma - start);
     if (auto dash = item.find('-'); dash != std::string_view::npos) {
       TXEND_ASSIGN_OR_RETURN(int from, Cpu(text, item.substr(0, dash)));
       TXEND_ASSIGN_OR_RETURN(int to, Cpu(text, item.substr(dash + 1)));

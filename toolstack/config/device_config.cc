@@ -21,8 +21,9 @@ Status Invalid(std::string message) { return Status::Error(EINVAL, std::move(mes
 
 // Walks a device's (key value) entries: `assign` returns false for keys it does
 // not know, which are kept verbatim in `extra`. A key without a value reads "".
-Status ReadEntries(const Value& dev, std::vector<Value>& extra,
-                   const std::function<Result<bool>(std::string_view, const std::string&)>& assign) {
+Status ReadEntries(
+    const Value& dev, std::vector<Value>& extra,
+    const std::function<Result<bool>(std::string_view, const std::string&)>& assign) {
   std::string_view kind = sxp::Name(dev);
   for (size_t i = 0;; ++i) {
     const Value* entry = sxp::ChildAt(dev, i);
@@ -35,8 +36,7 @@ Status ReadEntries(const Value& dev, std::vector<Value>& extra,
       continue;
     }
     auto known = assign(key, value ? value->atom() : std::string());
-    if (!known.ok())
-      return Invalid(std::string(kind) + ": " + known.status().message());
+    if (!known.ok()) return Invalid(std::string(kind) + ": " + known.status().message());
     if (!*known) extra.push_back(*entry);
   }
 }
@@ -111,7 +111,7 @@ Result<int> HexField(std::string_view field, const std::string& text, int max) {
   bool ok = !digits.empty() && digits.size() <= 6;
   for (size_t k = 0; ok && k < digits.size(); ++k) {  // at most 6 digits: no overflow
     char c = digits[k];
-    int d = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
+    int d = std::isdigit(static_cast<unsigned char>(c))    ? c - '0'
             : std::isxdigit(static_cast<unsigned char>(c)) ? (c | 0x20) - 'a' + 10
                                                            : -1;
     if (d < 0) ok = false;
@@ -119,8 +119,8 @@ Result<int> HexField(std::string_view field, const std::string& text, int max) {
   }
   if (!ok) return Invalid(std::string(field) + ": expected a hex number, got '" + text + "'");
   if (value > max)
-    return Invalid(std::string(field) + ": " + text + " is out of range (max " +
-                   Hex("0x%x", max) + ")");
+    return Invalid(std::string(field) + ": " + text + " is out of range (max " + Hex("0x%x", max) +
+                   ")");
   return value;
 }
 
@@ -173,18 +173,25 @@ Result<PciDevice> ParsePciDev(const Value& dev) {
 Result<VbdConfig> ParseVbd(const Value& dev) {
   VbdConfig vbd;
   vbd.device_class = std::string(sxp::Name(dev));
-  TXEND_RETURN_IF_ERROR(ReadEntries(dev, vbd.extra, [&](std::string_view key, const std::string& v) -> Result<bool> {
-    if (key == "uname") vbd.uname = v;
-    else if (key == "dev") vbd.dev = v;
-    else if (key == "mode") vbd.mode = v;
-    else if (key == "backend") vbd.backend = v;
-    else if (key == "uuid") vbd.uuid = v;
-    else if (key == "bootable") {
-      TXEND_ASSIGN_OR_RETURN(bool b, ParseFlag("bootable", v));
-      vbd.bootable = b;
-    } else return false;
-    return true;
-  }));
+  TXEND_RETURN_IF_ERROR(
+      ReadEntries(dev, vbd.extra, [&](std::string_view key, const std::string& v) -> Result<bool> {
+        if (key == "uname")
+          vbd.uname = v;
+        else if (key == "dev")
+          vbd.dev = v;
+        else if (key == "mode")
+          vbd.mode = v;
+        else if (key == "backend")
+          vbd.backend = v;
+        else if (key == "uuid")
+          vbd.uuid = v;
+        else if (key == "bootable") {
+          TXEND_ASSIGN_OR_RETURN(bool b, ParseFlag("bootable", v));
+          vbd.bootable = b;
+        } else
+          return false;
+        return true;
+      }));
   TXEND_RETURN_IF_ERROR(Validate(vbd));
   return vbd;
 }
@@ -192,16 +199,17 @@ Result<VbdConfig> ParseVbd(const Value& dev) {
 Result<VifConfig> ParseVif(const Value& dev) {
   VifConfig vif;
   const std::map<std::string_view, std::string*> fields = {
-      {"mac", &vif.mac},       {"bridge", &vif.bridge}, {"ip", &vif.ip},
+      {"mac", &vif.mac},       {"bridge", &vif.bridge},   {"ip", &vif.ip},
       {"script", &vif.script}, {"vifname", &vif.vifname}, {"model", &vif.model},
-      {"type", &vif.type},     {"rate", &vif.rate},     {"backend", &vif.backend},
+      {"type", &vif.type},     {"rate", &vif.rate},       {"backend", &vif.backend},
       {"uuid", &vif.uuid}};
-  TXEND_RETURN_IF_ERROR(ReadEntries(dev, vif.extra, [&](std::string_view key, const std::string& v) -> Result<bool> {
-    auto it = fields.find(key);
-    if (it == fields.end()) return false;
-    *it->second = v;
-    return true;
-  }));
+  TXEND_RETURN_IF_ERROR(
+      ReadEntries(dev, vif.extra, [&](std::string_view key, const std::string& v) -> Result<bool> {
+        auto it = fields.find(key);
+        if (it == fields.end()) return false;
+        *it->second = v;
+        return true;
+      }));
   TXEND_RETURN_IF_ERROR(Validate(vif));
   return vif;
 }
@@ -211,38 +219,44 @@ Result<VfbConfig> ParseVfb(const Value& dev) {
   const std::map<std::string_view, std::string*> fields = {
       {"vnclisten", &vfb.vnclisten},   {"vncpasswd", &vfb.vncpasswd}, {"display", &vfb.display},
       {"xauthority", &vfb.xauthority}, {"keymap", &vfb.keymap},       {"uuid", &vfb.uuid}};
-  TXEND_RETURN_IF_ERROR(ReadEntries(dev, vfb.extra, [&](std::string_view key, const std::string& v) -> Result<bool> {
-    if (auto it = fields.find(key); it != fields.end()) {
-      *it->second = v;
-    } else if (key == "type") {
-      vfb.type = v;
-    } else if (key == "vnc" || key == "sdl") {  // xm's vnc=1 / sdl=1
-      TXEND_ASSIGN_OR_RETURN(bool on, ParseFlag(key, v));
-      if (on && vfb.type.empty()) vfb.type = std::string(key);
-    } else if (key == "vncdisplay") {
-      TXEND_ASSIGN_OR_RETURN(int64_t n, ParseIntegerInRange("vncdisplay", v, 0, 65535));
-      vfb.vncdisplay = static_cast<int>(n);
-    } else if (key == "vncunused") {
-      TXEND_ASSIGN_OR_RETURN(bool b, ParseFlag("vncunused", v));
-      vfb.vncunused = b;
-    } else {
-      return false;
-    }
-    return true;
-  }));
+  TXEND_RETURN_IF_ERROR(
+      ReadEntries(dev, vfb.extra, [&](std::string_view key, const std::string& v) -> Result<bool> {
+        if (auto it = fields.find(key); it != fields.end()) {
+          *it->second = v;
+        } else if (key == "type") {
+          vfb.type = v;
+        } else if (key == "vnc" || key == "sdl") {  // xm's vnc=1 / sdl=1
+          TXEND_ASSIGN_OR_RETURN(bool on, ParseFlag(key, v));
+          if (on && vfb.type.empty()) vfb.type = std::string(key);
+        } else if (key == "vncdisplay") {
+          TXEND_ASSIGN_OR_RETURN(int64_t n, ParseIntegerInRange("vncdisplay", v, 0, 65535));
+          vfb.vncdisplay = static_cast<int>(n);
+        } else if (key == "vncunused") {
+          TXEND_ASSIGN_OR_RETURN(bool b, ParseFlag("vncunused", v));
+          vfb.vncunused = b;
+        } else {
+          return false;
+        }
+        return true;
+      }));
   TXEND_RETURN_IF_ERROR(Validate(vfb));
   return vfb;
 }
 
 Result<ConsoleConfig> ParseConsole(const Value& dev) {
   ConsoleConfig console;
-  TXEND_RETURN_IF_ERROR(ReadEntries(dev, console.extra, [&](std::string_view key, const std::string& v) -> Result<bool> {
-    if (key == "protocol") console.protocol = v;
-    else if (key == "location") console.location = v;
-    else if (key == "uuid") console.uuid = v;
-    else return false;
-    return true;
-  }));
+  TXEND_RETURN_IF_ERROR(ReadEntries(
+      dev, console.extra, [&](std::string_view key, const std::string& v) -> Result<bool> {
+        if (key == "protocol")
+          console.protocol = v;
+        else if (key == "location")
+          console.location = v;
+        else if (key == "uuid")
+          console.uuid = v;
+        else
+          return false;
+        return true;
+      }));
   return console;
 }
 
@@ -251,8 +265,9 @@ Result<std::vector<PciDevice>> ParsePci(const Value& dev) {
   for (const Value* d : sxp::Children(dev, "dev")) {
     const Value* first = sxp::ChildAt(*d, 0);
     if (first != nullptr && first->is_atom())
-      return Invalid("pci: old-style (pci (bus ..) (dev ..) ..) entries are not supported; "
-                     "use (pci (dev (domain ..) (bus ..) (slot ..) (func ..)))");
+      return Invalid(
+          "pci: old-style (pci (bus ..) (dev ..) ..) entries are not supported; "
+          "use (pci (dev (domain ..) (bus ..) (slot ..) (func ..)))");
     TXEND_ASSIGN_OR_RETURN(PciDevice pci, ParsePciDev(*d));
     out.push_back(std::move(pci));
   }
@@ -262,7 +277,9 @@ Result<std::vector<PciDevice>> ParsePci(const Value& dev) {
 
 Result<PciDevice> ParsePciSpec(std::string_view spec) {
   std::string text(spec);
-  auto bad = [&] { return Invalid("pci: '" + text + "': expected [DDDD:]BB:SS.F[@VSLOT][,OPT=VAL...]"); };
+  auto bad = [&] {
+    return Invalid("pci: '" + text + "': expected [DDDD:]BB:SS.F[@VSLOT][,OPT=VAL...]");
+  };
   size_t comma = text.find(',');
   std::string head = text.substr(0, comma);
   std::string bdf = head.substr(0, head.find('@'));
@@ -287,7 +304,8 @@ Result<PciDevice> ParsePciSpec(std::string_view spec) {
     address[i] = std::stoi(std::string(fields[i]), nullptr, 16);
   }
   if (func.size() != 1 || func[0] < '0' || func[0] > '7')
-    return Invalid("pci: '" + text + "': function must be one digit 0-7 "
+    return Invalid("pci: '" + text +
+                   "': function must be one digit 0-7 "
                    "(multi-function specs are not supported)");
   PciDevice pci;
   pci.domain = address[0];
@@ -297,7 +315,8 @@ Result<PciDevice> ParsePciSpec(std::string_view spec) {
   pci.key = head;
   if (size_t at = head.find('@'); at != std::string::npos) {
     std::string vslot = head.substr(at + 1);
-    if (vslot.empty() || vslot.size() > 2 || vslot.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+    if (vslot.empty() || vslot.size() > 2 ||
+        vslot.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
       return bad();
     int slot = std::stoi(vslot, nullptr, 16);
     if (slot > 0x1f) return bad();
@@ -307,10 +326,12 @@ Result<PciDevice> ParsePciSpec(std::string_view spec) {
     std::string opts = text.substr(comma + 1);
     for (size_t start = 0; start <= opts.size();) {
       size_t next = opts.find(',', start);
-      std::string item = opts.substr(start, next == std::string::npos ? std::string::npos : next - start);
+      std::string item =
+          opts.substr(start, next == std::string::npos ? std::string::npos : next - start);
       if (!item.empty()) {
         size_t eq = item.find('=');
-        pci.opts.emplace_back(item.substr(0, eq), eq == std::string::npos ? "" : item.substr(eq + 1));
+        pci.opts.emplace_back(item.substr(0, eq),
+                              eq == std::string::npos ? "" : item.substr(eq + 1));
       }
       if (next == std::string::npos) break;
       start = next + 1;
@@ -430,7 +451,8 @@ Value DeviceToSxp(const std::vector<PciDevice>& pci) {
     dev.Add(Value::List({"func", Hex("0x%x", d.func)}));
     dev.Add(Value::List({"vdevfn", Hex("0x%02x", d.vdevfn)}));
     dev.Add(Value::List({"key", d.key.empty() ? DefaultPciKey(d) : d.key}));
-    for (const auto& [key, value] : d.opts) dev.Add(Value::List({"opts", Value::List({key, value})}));
+    for (const auto& [key, value] : d.opts)
+      dev.Add(Value::List({"opts", Value::List({key, value})}));
     AddIf(dev, "uuid", d.uuid);
     v.Add(std::move(dev));
   }

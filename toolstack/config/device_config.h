@@ -23,7 +23,7 @@ struct VbdConfig {
   std::optional<bool> bootable;      // unset: xend marks a domain's first disk bootable
   std::string backend;               // backend domain; "" = Domain-0
   std::string uuid;
-  std::vector<sxp::Value> extra;     // other (key value) entries, kept verbatim
+  std::vector<sxp::Value> extra;  // other (key value) entries, kept verbatim
 
   bool operator==(const VbdConfig&) const = default;
 };

@@ -27,14 +27,41 @@ constexpr std::array<std::pair<ShutdownAction, std::string_view>, 6> kActions = 
 
 // Image (platform) options xend types as integers (XendConfig XENAPI_PLATFORM_CFG_TYPES).
 bool IsIntegerImageOption(std::string_view key) {
-  static constexpr std::array<std::string_view, 35> kKeys = {
-      "acpi",     "apic",          "isa",        "localtime", "monitor",   "nographic",
-      "nomigrate", "pae",          "extid",      "rtc_timeoffset", "sdl",  "opengl",
-      "stdvga",   "videoram",      "usb",        "hpet",      "vnc",       "vncconsole",
-      "vncdisplay", "timer_mode",  "tsc_mode",   "vpt_align", "viridian",  "vncunused",
-      "vhpt",     "hap",           "nestedhvm",  "xen_extended_power_mgmt", "pci_msitranslate",
-      "pci_power_mgmt", "xen_platform_pci", "gfx_passthru", "oos", "superpages",
-      "memory_sharing"};
+  static constexpr std::array<std::string_view, 35> kKeys = {"acpi",
+                                                             "apic",
+                                                             "isa",
+                                                             "localtime",
+                                                             "monitor",
+                                                             "nographic",
+                                                             "nomigrate",
+                                                             "pae",
+                                                             "extid",
+                                                             "rtc_timeoffset",
+                                                             "sdl",
+                                                             "opengl",
+                                                             "stdvga",
+                                                             "videoram",
+                                                             "usb",
+                                                             "hpet",
+                                                             "vnc",
+                                                             "vncconsole",
+                                                             "vncdisplay",
+                                                             "timer_mode",
+                                                             "tsc_mode",
+                                                             "vpt_align",
+                                                             "viridian",
+                                                             "vncunused",
+                                                             "vhpt",
+                                                             "hap",
+                                                             "nestedhvm",
+                                                             "xen_extended_power_mgmt",
+                                                             "pci_msitranslate",
+                                                             "pci_power_mgmt",
+                                                             "xen_platform_pci",
+                                                             "gfx_passthru",
+                                                             "oos",
+                                                             "superpages",
+                                                             "memory_sharing"};
   for (auto k : kKeys)
     if (k == key) return true;
   return false;
@@ -57,7 +84,8 @@ Status ValidateImage(const ImageConfig& image, const std::string& bootloader) {
     std::string key(sxp::Name(option));
     const Value* value = sxp::ChildAt(option, 0);
     if (value == nullptr || !value->is_atom()) continue;
-    if (IsIntegerImageOption(key)) TXEND_RETURN_IF_ERROR(ParseInteger("image: " + key, value->atom()).status());
+    if (IsIntegerImageOption(key))
+      TXEND_RETURN_IF_ERROR(ParseInteger("image: " + key, value->atom()).status());
     if (key == "boot" && value->atom().find_first_not_of("acdn") != std::string::npos)
       return Invalid("image: boot '" + value->atom() + "': expected letters from a, c, d, n");
   }
@@ -91,7 +119,8 @@ Status CheckVbdConflict(std::span<const VbdConfig> existing, const VbdConfig& vb
 bool SameMac(const std::string& a, const std::string& b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
       return false;
   return true;
 }
@@ -126,9 +155,7 @@ bool IsVerbatimDevice(std::string_view type) {
 
 }  // namespace
 
-std::string_view ToString(Builder builder) {
-  return builder == Builder::kHvm ? "hvm" : "linux";
-}
+std::string_view ToString(Builder builder) { return builder == Builder::kHvm ? "hvm" : "linux"; }
 
 std::string_view ToString(ShutdownAction action) {
   for (const auto& [a, name] : kActions)
@@ -166,7 +193,8 @@ void ImageConfig::SetOption(std::string_view key, std::string value) {
 Status Validate(const DomainConfig& c) {
   if (c.name.empty()) return Invalid("name: missing (every domain needs a name)");
   if (!IsValidDomainName(c.name))
-    return Invalid("name: '" + c.name + "' is not a valid domain name (use letters, digits and _-.:+)");
+    return Invalid("name: '" + c.name +
+                   "' is not a valid domain name (use letters, digits and _-.:+)");
   auto uuid = NormalizeUuid(c.uuid);
   if (!uuid.ok()) return uuid.status();
   if (*uuid != c.uuid) return Invalid("uuid: '" + c.uuid + "' is not in canonical form " + *uuid);
@@ -209,7 +237,8 @@ Status AddDevice(DomainConfig& config, const Value& device, const RandomBytes& r
   const Value* dev = &device;
   if (sxp::Name(device) == "device") dev = sxp::ChildAt(device, 0);
   if (dev == nullptr || !dev->is_list() || sxp::Name(*dev).empty())
-    return Invalid("device: expected (device (TYPE ...)), got " + Abbreviated(sxp::ToString(device)));
+    return Invalid("device: expected (device (TYPE ...)), got " +
+                   Abbreviated(sxp::ToString(device)));
   std::string_view type = sxp::Name(*dev);
   if (type == "vbd" || type == "tap" || type == "tap2") {
     TXEND_ASSIGN_OR_RETURN(VbdConfig vbd, ParseVbd(*dev));

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "base/result.h"
+#include "sxp/sxp.h"
 #include "toolstack/config/device_config.h"
 #include "toolstack/config/random_ids.h"
-#include "sxp/sxp.h"
 
 namespace txend::toolstack {
 
@@ -25,7 +25,12 @@ std::string_view ToString(Builder builder);  // "linux", "hvm"
 
 // What happens when a domain powers off, reboots or crashes.
 enum class ShutdownAction {
-  kDestroy, kRestart, kPreserve, kRenameRestart, kCoredumpDestroy, kCoredumpRestart
+  kDestroy,
+  kRestart,
+  kPreserve,
+  kRenameRestart,
+  kCoredumpDestroy,
+  kCoredumpRestart
 };
 std::string_view ToString(ShutdownAction action);  // "rename-restart", ...
 std::optional<ShutdownAction> ParseShutdownAction(std::string_view text);
@@ -37,7 +42,8 @@ struct ImageConfig {
   std::string args;    // the kernel command line, with root= and ip= folded in as xend does
   std::string loader;  // HVM firmware, e.g. /usr/lib/xen/boot/hvmloader or "hvmloader"
   int superpages = 0;
-  // Every other image entry in order, verbatim: (boot c) (acpi 1) (device_model ..) (serial pty) ...
+  // Every other image entry in order, verbatim: (boot c) (acpi 1) (device_model ..) (serial pty)
+  // ...
   std::vector<sxp::Value> options;
 
   // The atom value of option `key` ("c" for (boot c)), or nullopt.

@@ -38,7 +38,8 @@ Status ReadAction(const Value& vm, std::string_view key, ShutdownAction& out) {
   if (!text) return Status::Ok();
   auto action = ParseShutdownAction(*text);
   if (!action)
-    return Invalid(std::string(key) + ": '" + *text + "' is not one of destroy, restart, preserve, "
+    return Invalid(std::string(key) + ": '" + *text +
+                   "' is not one of destroy, restart, preserve, "
                    "rename-restart, coredump-destroy, coredump-restart");
   out = *action;
   return Status::Ok();
@@ -112,13 +113,20 @@ Status ReadImageEntry(const Value& entry, DomainConfig& c, std::string& root, st
   const Value* value = sxp::ChildAt(entry, 0);
   std::string text = value && value->is_atom() ? value->atom() : "";
   ImageConfig& image = c.image;
-  if (key == "kernel") image.kernel = text;
-  else if (key == "ramdisk") image.ramdisk = text;
-  else if (key == "args") image.args = text;
-  else if (key == "root") root = text;
-  else if (key == "ip") ip = text;
-  else if (key == "loader") image.loader = text;
-  else if (key == "vcpu_avail") {}  // libvirt repeats it here; the top-level one counts
+  if (key == "kernel")
+    image.kernel = text;
+  else if (key == "ramdisk")
+    image.ramdisk = text;
+  else if (key == "args")
+    image.args = text;
+  else if (key == "root")
+    root = text;
+  else if (key == "ip")
+    ip = text;
+  else if (key == "loader")
+    image.loader = text;
+  else if (key == "vcpu_avail") {
+  }  // libvirt repeats it here; the top-level one counts
   else if (key == "superpages") {
     TXEND_ASSIGN_OR_RETURN(int64_t n, ParseIntegerInRange("image: superpages", text, 0, 1));
     image.superpages = static_cast<int>(n);
@@ -273,7 +281,8 @@ Result<DomainConfig> FromSxp(const Value& vm, const RandomBytes& random) {
 Value ToSxp(const DomainConfig& c, const DomainSxpRuntime* runtime) {
   Value d = Value::List({"domain"});
   auto add = [&](std::string_view key, Value v) { d.Add(Value::List({key, std::move(v)})); };
-  auto add_runtime = [&](std::string_view key, std::optional<std::string> DomainSxpRuntime::*field) {
+  auto add_runtime = [&](std::string_view key,
+                         std::optional<std::string> DomainSxpRuntime::*field) {
     if (runtime != nullptr && runtime->*field) add(key, *(runtime->*field));
   };
   add_runtime("domid", &DomainSxpRuntime::domid);

@@ -66,8 +66,8 @@ Result<std::string> NormalizeUuid(std::string_view text) {
     digits += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
   if (digits.size() != 32)
-    return Status::Error(EINVAL, "uuid: '" + std::string(text) +
-                                     "' is not a UUID (32 hex digits, dashes optional)");
+    return Status::Error(
+        EINVAL, "uuid: '" + std::string(text) + "' is not a UUID (32 hex digits, dashes optional)");
   return digits.substr(0, 8) + "-" + digits.substr(8, 4) + "-" + digits.substr(12, 4) + "-" +
          digits.substr(16, 4) + "-" + digits.substr(20);
 }

@@ -12,7 +12,8 @@ Status Toolstack::AttachDevice(std::string_view ref, const sxp::Value& device) {
                               ? sxp::Name(*sxp::ChildAt(device, 0))
                               : sxp::Name(device);
   if (kind != "vbd" && kind != "tap" && kind != "tap2" && kind != "vif")
-    return Status::Error(EINVAL, "can only attach vbd and vif devices, not (" + std::string(kind) + " ...)");
+    return Status::Error(
+        EINVAL, "can only attach vbd and vif devices, not (" + std::string(kind) + " ...)");
   DomainConfig config = d.config;
   TXEND_ASSIGN_OR_RETURN(auto before, DevicesOf(config));
   // xend's defaults and duplicate checks (same disk, same guest device, same MAC).
@@ -30,14 +31,17 @@ Status Toolstack::AttachDevice(std::string_view ref, const sxp::Value& device) {
       if (e.type == "vbd" && e.index == config.vbds.size() - 1) added = e;
     for (const auto& e : before)
       if (e.type == "vbd" && e.devid == added.devid)
-        return Status::Error(EEXIST, "Domain '" + config.name + "' already has disk " + config.vbds.back().dev);
+        return Status::Error(
+            EEXIST, "Domain '" + config.name + "' already has disk " + config.vbds.back().dev);
   }
   TXEND_ASSIGN_OR_RETURN(auto nodes, DeviceNodes(config, *d.domid, added));
-  TXEND_RETURN_IF_ERROR(WaitForBackends(*d.domid, {added}, [&] { return WriteInTransaction(nodes); }));
+  TXEND_RETURN_IF_ERROR(
+      WaitForBackends(*d.domid, {added}, [&] { return WriteInTransaction(nodes); }));
   return registry_->Update(config.uuid, config);
 }
 
-Status Toolstack::DetachDevice(std::string_view ref, std::string_view type, std::string_view dev, bool force) {
+Status Toolstack::DetachDevice(std::string_view ref, std::string_view type, std::string_view dev,
+                               bool force) {
   std::lock_guard lock(ops_mu_);
   TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
   TXEND_ASSIGN_OR_RETURN(auto devices, DevicesOf(d.config));
@@ -45,18 +49,21 @@ Status Toolstack::DetachDevice(std::string_view ref, std::string_view type, std:
   for (const auto& r : devices) {
     if (r.type != type) continue;
     bool match = std::to_string(r.devid) == dev ||
-                 (type == "vbd" && d.config.vbds[r.index].dev.substr(0, d.config.vbds[r.index].dev.find(':')) == dev);
+                 (type == "vbd" && d.config.vbds[r.index].dev.substr(
+                                       0, d.config.vbds[r.index].dev.find(':')) == dev);
     if (match) found = r;
   }
   if (!found)
-    return Status::Error(ENODEV, "Domain '" + d.config.name + "' has no " + std::string(type) + " device " + std::string(dev));
+    return Status::Error(ENODEV, "Domain '" + d.config.name + "' has no " + std::string(type) +
+                                     " device " + std::string(dev));
   std::string be = found->BackendPath(*d.domid), fe = found->FrontendPath(*d.domid);
   auto remove = [&](xs::Transaction& tx) -> Status {
     if (!force) {
       TXEND_ASSIGN_OR_RETURN(std::string state, tx.Read(be + "/state"));
       if (state != "6")
-        return Status::Error(EBUSY, "Device " + std::string(type) + " " + std::to_string(found->devid) +
-                                        " did not close (backend state " + state + "); use force to remove it");
+        return Status::Error(
+            EBUSY, "Device " + std::string(type) + " " + std::to_string(found->devid) +
+                       " did not close (backend state " + state + "); use force to remove it");
     }
     return tx.RmMany(std::vector<std::string>{fe, be});
   };
@@ -73,12 +80,14 @@ Status Toolstack::DetachDevice(std::string_view ref, std::string_view type, std:
       int events = 0;
     };
     auto seen = std::make_shared<Seen>();
-    TXEND_ASSIGN_OR_RETURN(xs::Watch w, xs_.AddWatch(be + "/state", [seen](const std::string&, const std::string&) {
-      std::lock_guard lock(seen->mu);
-      ++seen->events;
-      seen->cv.notify_all();
-    }));
-    TXEND_RETURN_IF_ERROR(xs::RunTransaction(xs_, [&](xs::Transaction& tx) { return tx.Write(be + "/online", "0"); }));
+    TXEND_ASSIGN_OR_RETURN(
+        xs::Watch w, xs_.AddWatch(be + "/state", [seen](const std::string&, const std::string&) {
+          std::lock_guard lock(seen->mu);
+          ++seen->events;
+          seen->cv.notify_all();
+        }));
+    TXEND_RETURN_IF_ERROR(xs::RunTransaction(
+        xs_, [&](xs::Transaction& tx) { return tx.Write(be + "/online", "0"); }));
     auto deadline = std::chrono::steady_clock::now() + options_.device_timeout;
     int wanted = 3;
     while (true) {
@@ -93,7 +102,8 @@ Status Toolstack::DetachDevice(std::string_view ref, std::string_view type, std:
     }
   }
   DomainConfig config = d.config;
-  if (found->type == "vbd") config.vbds.erase(config.vbds.begin() + static_cast<long>(found->index));
+  if (found->type == "vbd")
+    config.vbds.erase(config.vbds.begin() + static_cast<long>(found->index));
   if (found->type == "vif") {
     for (size_t i = 0; i < config.vifs.size(); ++i)  // keep the others' ids fixed
       if (!VifDevid(config.vifs[i])) SetVifDevid(config.vifs[i], static_cast<uint32_t>(i));

@@ -28,7 +28,9 @@ Result<std::unique_ptr<DomainRegistry>> DomainRegistry::Open(const std::string& 
   std::error_code ec;
   for (const char* sub : {"domains", "running"}) {
     fs::create_directories(fs::path(state_dir) / sub, ec);
-    if (ec) return Status::Error(ec.value(), "cannot create " + state_dir + "/" + sub + ": " + ec.message());
+    if (ec)
+      return Status::Error(ec.value(),
+                           "cannot create " + state_dir + "/" + sub + ": " + ec.message());
   }
   for (const auto& e : fs::directory_iterator(fs::path(state_dir) / "domains")) {
     if (e.path().extension() != ".sxp") continue;
@@ -81,7 +83,9 @@ Result<RegisteredDomain> DomainRegistry::Lookup(std::string_view ref) const {
   return *d;
 }
 
-Result<RegisteredDomain> DomainRegistry::ByDomid(uint32_t domid) const { return Lookup(std::to_string(domid)); }
+Result<RegisteredDomain> DomainRegistry::ByDomid(uint32_t domid) const {
+  return Lookup(std::to_string(domid));
+}
 
 std::vector<RegisteredDomain> DomainRegistry::All() const {
   std::lock_guard lock(mu_);
@@ -101,8 +105,9 @@ Status DomainRegistry::CheckNameFree(const std::string& name, const std::string&
   std::lock_guard lock(mu_);
   for (const auto& [id, d] : by_uuid_)
     if (d.config.name == name && id != uuid)
-      return Status::Error(EEXIST, "Domain '" + name + "' already exists with ID '" +
-                                       (d.domid ? std::to_string(*d.domid) : std::string("(inactive)")) + "'");
+      return Status::Error(
+          EEXIST, "Domain '" + name + "' already exists with ID '" +
+                      (d.domid ? std::to_string(*d.domid) : std::string("(inactive)")) + "'");
   return Status::Ok();
 }
 
@@ -156,9 +161,11 @@ Status DomainRegistry::Define(const DomainConfig& config) {
 Status DomainRegistry::Undefine(const std::string& uuid) {
   std::lock_guard lock(mu_);
   auto it = by_uuid_.find(uuid);
-  if (it == by_uuid_.end() || !it->second.managed) return Status::Error(ESRCH, "no managed domain " + uuid);
+  if (it == by_uuid_.end() || !it->second.managed)
+    return Status::Error(ESRCH, "no managed domain " + uuid);
   if (it->second.domid)
-    return Status::Error(EBUSY, "Domain '" + it->second.config.name + "' is running; shut it down first.");
+    return Status::Error(EBUSY,
+                         "Domain '" + it->second.config.name + "' is running; shut it down first.");
   RemoveConfig("domains", uuid);
   by_uuid_.erase(it);
   return Status::Ok();

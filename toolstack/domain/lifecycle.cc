@@ -1,10 +1,10 @@
 // Toolstack: creating, stopping and changing domains.
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <charconv>
 #include <cstring>
+#include <sys/stat.h>
 #include <thread>
 
 #include "toolstack/toolstack.h"
@@ -25,7 +25,8 @@ class CreateRollback {
   ~CreateRollback() {
     if (!armed_) return;
     if (nodes_written_)
-      (void)xs::RunTransaction(xs_, [&](xs::Transaction& tx) { return tx.RmMany(DomainPaths(uuid_, domid_), true); });
+      (void)xs::RunTransaction(
+          xs_, [&](xs::Transaction& tx) { return tx.RmMany(DomainPaths(uuid_, domid_), true); });
     if (introduced_) (void)xs_.Release(domid_);
     (void)hv_.Destroy(domid_);
   }
@@ -73,11 +74,12 @@ Status Toolstack::WaitForBackends(uint32_t domid, const std::vector<DeviceRef>& 
     if (!NeedsHotplug(d)) continue;
     std::string path = d.BackendPath(domid) + "/hotplug-status";
     paths.push_back(path);
-    TXEND_ASSIGN_OR_RETURN(xs::Watch w, xs_.AddWatch(path, [seen, path](const std::string&, const std::string&) {
-      std::lock_guard lock(seen->mu);
-      ++seen->events[path];
-      seen->cv.notify_all();
-    }));
+    TXEND_ASSIGN_OR_RETURN(xs::Watch w,
+                           xs_.AddWatch(path, [seen, path](const std::string&, const std::string&) {
+                             std::lock_guard lock(seen->mu);
+                             ++seen->events[path];
+                             seen->cv.notify_all();
+                           }));
     watches.push_back(std::move(w));
   }
   TXEND_RETURN_IF_ERROR(trigger());
@@ -93,10 +95,11 @@ Status Toolstack::WaitForBackends(uint32_t domid, const std::vector<DeviceRef>& 
       for (size_t i = 0, k = 0; i < devices.size(); ++i) {
         if (!NeedsHotplug(devices[i])) continue;
         if (seen->events[paths[k++]] < 2)
-          return Status::Error(ETIMEDOUT, "Device " + devices[i].type + " " + std::to_string(devices[i].devid) +
-                                              " could not be connected: its backend did not report within " +
-                                              std::to_string(options_.device_timeout.count() / 1000) +
-                                              " s (hotplug scripts not working?)");
+          return Status::Error(
+              ETIMEDOUT, "Device " + devices[i].type + " " + std::to_string(devices[i].devid) +
+                             " could not be connected: its backend did not report within " +
+                             std::to_string(options_.device_timeout.count() / 1000) +
+                             " s (hotplug scripts not working?)");
       }
     }
   }
@@ -105,7 +108,8 @@ Status Toolstack::WaitForBackends(uint32_t domid, const std::vector<DeviceRef>& 
   for (size_t i = 0; i < results.size(); ++i) {
     if (results[i].ok() && *results[i] == "connected") continue;
     std::string why = results[i].ok() ? *results[i] : results[i].status().ToString();
-    return Status::Error(EIO, paths[i].substr(0, paths[i].rfind('/')) + " could not be connected: hotplug-status " + why);
+    return Status::Error(EIO, paths[i].substr(0, paths[i].rfind('/')) +
+                                  " could not be connected: hotplug-status " + why);
   }
   return Status::Ok();
 }
@@ -125,9 +129,11 @@ Result<uint32_t> Toolstack::CreateLocked(DomainConfig config, bool paused, int r
   TXEND_RETURN_IF_ERROR(registry_->CheckNameFree(config.name, config.uuid));
   auto same_uuid = registry_->Lookup(config.uuid);
   if (same_uuid.ok() && same_uuid->domid)
-    return Status::Error(EEXIST, "Domain with uuid " + config.uuid + " is already running as '" + same_uuid->config.name + "'");
+    return Status::Error(EEXIST, "Domain with uuid " + config.uuid + " is already running as '" +
+                                     same_uuid->config.name + "'");
   if (config.is_hvm() && restore_fd < 0)
-    return Status::Error(ENOTSUP, "HVM domains cannot be built by this txend yet (domain '" + config.name + "')");
+    return Status::Error(
+        ENOTSUP, "HVM domains cannot be built by this txend yet (domain '" + config.name + "')");
   TXEND_ASSIGN_OR_RETURN(auto devices, DevicesOf(config));
   TXEND_ASSIGN_OR_RETURN(Uuid uuid, Uuid::Parse(config.uuid));
 
@@ -144,7 +150,8 @@ Result<uint32_t> Toolstack::CreateLocked(DomainConfig config, bool paused, int r
   TXEND_ASSIGN_OR_RETURN(uint32_t console_port, hv_.AllocUnboundPort(domid, kDom0));
   GuestRings rings;
   if (restore_fd >= 0) {
-    TXEND_ASSIGN_OR_RETURN(rings, hv_.Restore(domid, restore_fd, RestoreRequest{store_port, console_port}));
+    TXEND_ASSIGN_OR_RETURN(
+        rings, hv_.Restore(domid, restore_fd, RestoreRequest{store_port, console_port}));
   } else {
     PvBuildRequest build;
     build.kernel = config.image.kernel;
@@ -156,8 +163,8 @@ Result<uint32_t> Toolstack::CreateLocked(DomainConfig config, bool paused, int r
     TXEND_ASSIGN_OR_RETURN(rings, hv_.BuildPv(domid, build));
   }
   if (config.cpu_weight != 256 || config.cpu_cap != 0)
-    TXEND_RETURN_IF_ERROR(hv_.SetSchedCredit(domid, {static_cast<uint32_t>(config.cpu_weight),
-                                                     static_cast<uint32_t>(config.cpu_cap)}));
+    TXEND_RETURN_IF_ERROR(hv_.SetSchedCredit(
+        domid, {static_cast<uint32_t>(config.cpu_weight), static_cast<uint32_t>(config.cpu_cap)}));
   for (size_t v = 0; v < config.cpus.size() && v < static_cast<size_t>(config.vcpus); ++v) {
     if (config.cpus[v].empty()) continue;
     CpuSet cpus;
@@ -166,7 +173,8 @@ Result<uint32_t> Toolstack::CreateLocked(DomainConfig config, bool paused, int r
   }
 
   double start_time = options_.wall_clock();
-  DomainPlacement placement{domid, rings.store_mfn, store_port, rings.console_mfn, console_port, start_time};
+  DomainPlacement placement{domid,        rings.store_mfn, store_port, rings.console_mfn,
+                            console_port, start_time};
   TXEND_ASSIGN_OR_RETURN(auto nodes, DomainNodes(config, placement));
   TXEND_RETURN_IF_ERROR(WaitForBackends(domid, devices, [&]() -> Status {
     TXEND_RETURN_IF_ERROR(WriteInTransaction(nodes));  // transaction 1
@@ -190,8 +198,9 @@ Status Toolstack::DestroyLocked(const RegisteredDomain& d) {
   uint32_t domid = *d.domid;
   Status st = hv_.Destroy(domid);
   if (!st.ok() && st.code() != ESRCH) return st;
-  TXEND_RETURN_IF_ERROR(
-      xs::RunTransaction(xs_, [&](xs::Transaction& tx) { return tx.RmMany(DomainPaths(d.config.uuid, domid), true); }));
+  TXEND_RETURN_IF_ERROR(xs::RunTransaction(xs_, [&](xs::Transaction& tx) {
+    return tx.RmMany(DomainPaths(d.config.uuid, domid), true);
+  }));
   (void)xs_.Release(domid);
   registry_->RemoveRunning(domid);
   return Status::Ok();
@@ -231,8 +240,9 @@ Status Toolstack::Rename(std::string_view ref, const std::string& new_name) {
   TXEND_RETURN_IF_ERROR(Validate(c));
   TXEND_RETURN_IF_ERROR(registry_->CheckNameFree(new_name, c.uuid));
   if (d.domid) {
-    std::vector<xs::Transaction::NodeWrite> w = {{DomainHome(*d.domid) + "/name", new_name, std::nullopt},
-                                                 {VmPath(c.uuid) + "/name", new_name, std::nullopt}};
+    std::vector<xs::Transaction::NodeWrite> w = {
+        {DomainHome(*d.domid) + "/name", new_name, std::nullopt},
+        {VmPath(c.uuid) + "/name", new_name, std::nullopt}};
     TXEND_RETURN_IF_ERROR(WriteInTransaction(w));
   }
   return registry_->Update(c.uuid, c);
@@ -243,10 +253,12 @@ Status Toolstack::SetMemoryTarget(std::string_view ref, uint64_t mib) {
   TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
   if (mib == 0) return Status::Error(EINVAL, "memory target must be at least 1 MiB");
   if (static_cast<int64_t>(mib) > d.config.maxmem_mb)
-    return Status::Error(EINVAL, "memory target " + std::to_string(mib) + " MiB exceeds the domain's maximum of " +
-                                     std::to_string(d.config.maxmem_mb) + " MiB (raise it with mem-max)");
-  std::vector<xs::Transaction::NodeWrite> w = {{DomainHome(*d.domid) + "/memory/target", std::to_string(mib * 1024), std::nullopt},
-                                               {VmPath(d.config.uuid) + "/memory", std::to_string(mib), std::nullopt}};
+    return Status::Error(
+        EINVAL, "memory target " + std::to_string(mib) + " MiB exceeds the domain's maximum of " +
+                    std::to_string(d.config.maxmem_mb) + " MiB (raise it with mem-max)");
+  std::vector<xs::Transaction::NodeWrite> w = {
+      {DomainHome(*d.domid) + "/memory/target", std::to_string(mib * 1024), std::nullopt},
+      {VmPath(d.config.uuid) + "/memory", std::to_string(mib), std::nullopt}};
   TXEND_RETURN_IF_ERROR(WriteInTransaction(w));
   d.config.memory_mb = static_cast<int64_t>(mib);
   return registry_->Update(d.config.uuid, d.config);
@@ -256,11 +268,13 @@ Status Toolstack::SetMaxMemory(std::string_view ref, uint64_t mib) {
   std::lock_guard lock(ops_mu_);
   TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
   if (static_cast<int64_t>(mib) < d.config.memory_mb)
-    return Status::Error(EINVAL, "maximum memory " + std::to_string(mib) + " MiB is below the current target of " +
+    return Status::Error(EINVAL, "maximum memory " + std::to_string(mib) +
+                                     " MiB is below the current target of " +
                                      std::to_string(d.config.memory_mb) + " MiB");
   TXEND_RETURN_IF_ERROR(hv_.SetMaxMemory(*d.domid, mib * 1024));
-  std::vector<xs::Transaction::NodeWrite> w = {{DomainHome(*d.domid) + "/memory/static-max", std::to_string(mib * 1024), std::nullopt},
-                                               {VmPath(d.config.uuid) + "/maxmem", std::to_string(mib), std::nullopt}};
+  std::vector<xs::Transaction::NodeWrite> w = {
+      {DomainHome(*d.domid) + "/memory/static-max", std::to_string(mib * 1024), std::nullopt},
+      {VmPath(d.config.uuid) + "/maxmem", std::to_string(mib), std::nullopt}};
   TXEND_RETURN_IF_ERROR(WriteInTransaction(w));
   d.config.maxmem_mb = static_cast<int64_t>(mib);
   return registry_->Update(d.config.uuid, d.config);
@@ -274,11 +288,14 @@ Status Toolstack::SetVcpus(std::string_view ref, uint32_t count) {
                                      std::to_string(d.config.vcpus) + " at most");
   std::vector<xs::Transaction::NodeWrite> w;
   for (uint32_t i = 0; i < static_cast<uint32_t>(d.config.vcpus); ++i)
-    w.push_back({DomainHome(*d.domid) + "/cpu/" + std::to_string(i) + "/availability", i < count ? "online" : "offline", std::nullopt});
+    w.push_back({DomainHome(*d.domid) + "/cpu/" + std::to_string(i) + "/availability",
+                 i < count ? "online" : "offline", std::nullopt});
   uint64_t avail = count >= 64 ? ~0ull : (1ull << count) - 1;
   w.push_back({VmPath(d.config.uuid) + "/vcpu_avail", std::to_string(avail), std::nullopt});
   TXEND_RETURN_IF_ERROR(WriteInTransaction(w));
-  d.config.vcpu_avail = count == static_cast<uint32_t>(d.config.vcpus) ? std::nullopt : std::optional<uint64_t>(avail);
+  d.config.vcpu_avail = count == static_cast<uint32_t>(d.config.vcpus)
+                            ? std::nullopt
+                            : std::optional<uint64_t>(avail);
   return registry_->Update(d.config.uuid, d.config);
 }
 
@@ -295,7 +312,8 @@ Status Toolstack::PinVcpu(std::string_view ref, std::string_view vcpu, std::stri
   TXEND_ASSIGN_OR_RETURN(PhysInfo phys, hv_.Physinfo());
   TXEND_ASSIGN_OR_RETURN(CpuSet cpu_list, CpuSet::Parse(cpus, phys.nr_cpus));
   if (vcpu == "all") {
-    for (uint32_t v = 0; v < max_vcpus; ++v) TXEND_RETURN_IF_ERROR(hv_.SetVcpuAffinity(domid, v, cpu_list));
+    for (uint32_t v = 0; v < max_vcpus; ++v)
+      TXEND_RETURN_IF_ERROR(hv_.SetVcpuAffinity(domid, v, cpu_list));
     return Status::Ok();
   }
   TXEND_ASSIGN_OR_RETURN(uint32_t v, ParseU32(vcpu, "vcpu"));
@@ -308,7 +326,8 @@ Result<SchedCredit> Toolstack::GetSchedCredit(std::string_view ref) {
   return hv_.GetSchedCredit(*d.domid);
 }
 
-Status Toolstack::SetSchedCredit(std::string_view ref, std::optional<uint32_t> weight, std::optional<uint32_t> cap) {
+Status Toolstack::SetSchedCredit(std::string_view ref, std::optional<uint32_t> weight,
+                                 std::optional<uint32_t> cap) {
   std::lock_guard lock(ops_mu_);
   bool dom0 = ref == "0" || ref == "Domain-0";
   RegisteredDomain d;
@@ -356,7 +375,8 @@ Status Toolstack::Save(std::string_view ref, const std::string& path) {
   SaveRequest request;
   request.suspend = [&]() -> Status {  // one transaction: ask the guest to suspend itself
     std::string control = DomainHome(domid) + "/control/shutdown";
-    TXEND_RETURN_IF_ERROR(xs::RunTransaction(xs_, [&](xs::Transaction& tx) { return tx.Write(control, "suspend"); }));
+    TXEND_RETURN_IF_ERROR(
+        xs::RunTransaction(xs_, [&](xs::Transaction& tx) { return tx.Write(control, "suspend"); }));
     return WaitSuspended(domid, d.config.name);
   };
   Status saved = hv_.Save(domid, fd, request);
@@ -394,7 +414,8 @@ Status Toolstack::DumpCore(std::string_view ref, const std::string& path) {
 }
 
 Status Toolstack::Sysrq(std::string_view ref, std::string_view key) {
-  if (key.size() != 1) return Status::Error(EINVAL, "sysrq key must be one character, not '" + std::string(key) + "'");
+  if (key.size() != 1)
+    return Status::Error(EINVAL, "sysrq key must be one character, not '" + std::string(key) + "'");
   TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
   std::string path = DomainHome(*d.domid) + "/control/sysrq";
   return xs::RunTransaction(xs_, [&](xs::Transaction& tx) { return tx.Write(path, key); });
@@ -417,7 +438,8 @@ Status Toolstack::New(DomainConfig config) {
 Result<uint32_t> Toolstack::Start(std::string_view ref, bool paused) {
   std::lock_guard lock(ops_mu_);
   TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, registry_->Lookup(ref));
-  if (!d.managed) return Status::Error(EINVAL, "Domain '" + d.config.name + "' is not a managed domain.");
+  if (!d.managed)
+    return Status::Error(EINVAL, "Domain '" + d.config.name + "' is not a managed domain.");
   if (d.domid) return Status::Error(EEXIST, "Domain '" + d.config.name + "' is already running.");
   return CreateLocked(d.config, paused, -1);
 }
@@ -438,18 +460,23 @@ void Toolstack::OnDomainExit(const RegisteredDomain& d, const DomainInfo& info) 
   if (action == ShutdownAction::kCoredumpDestroy || action == ShutdownAction::kCoredumpRestart) {
     std::string dir = options_.state_dir + "/dump";
     mkdir(dir.c_str(), 0700);
-    (void)hv_.DumpCore(info.domid, dir + "/" + d.config.name + "." + std::to_string(info.domid) + ".core");
+    (void)hv_.DumpCore(info.domid,
+                       dir + "/" + d.config.name + "." + std::to_string(info.domid) + ".core");
   }
-  bool restart_action = action == ShutdownAction::kRestart || action == ShutdownAction::kCoredumpRestart ||
+  bool restart_action = action == ShutdownAction::kRestart ||
+                        action == ShutdownAction::kCoredumpRestart ||
                         action == ShutdownAction::kRenameRestart;
   // A domain that crashes again right after starting is not restarted in a loop.
-  bool restart = restart_action && !(crashed && options_.wall_clock() - d.start_time < kMinRestartSeconds);
+  bool restart =
+      restart_action && !(crashed && options_.wall_clock() - d.start_time < kMinRestartSeconds);
   if (action == ShutdownAction::kRenameRestart && restart) {
     // Keep the dead domain under another name and uuid; start a fresh one.
     DomainConfig old = d.config;
     old.name = d.config.name + "-" + std::to_string(info.domid);
     old.uuid = NewUuid(options_.random);
-    (void)xs::RunTransaction(xs_, [&](xs::Transaction& tx) { return tx.Write(DomainHome(info.domid) + "/name", old.name); });
+    (void)xs::RunTransaction(xs_, [&](xs::Transaction& tx) {
+      return tx.Write(DomainHome(info.domid) + "/name", old.name);
+    });
     registry_->RemoveRunning(info.domid);
     (void)registry_->AddRunning(old, info.domid, d.start_time);
     (void)CreateLocked(d.config, false, -1);

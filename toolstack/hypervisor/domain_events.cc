@@ -13,12 +13,18 @@ std::map<DomId, const DomainInfo*> ById(const std::vector<DomainInfo>& list) {
 
 std::string_view KindName(DomainEvent::Kind kind) {
   switch (kind) {
-    case DomainEvent::Kind::kAppeared: return "appeared";
-    case DomainEvent::Kind::kShutdown: return "shutdown";
-    case DomainEvent::Kind::kCrashed: return "crashed";
-    case DomainEvent::Kind::kResumed: return "resumed";
-    case DomainEvent::Kind::kDying: return "dying";
-    case DomainEvent::Kind::kGone: return "gone";
+    case DomainEvent::Kind::kAppeared:
+      return "appeared";
+    case DomainEvent::Kind::kShutdown:
+      return "shutdown";
+    case DomainEvent::Kind::kCrashed:
+      return "crashed";
+    case DomainEvent::Kind::kResumed:
+      return "resumed";
+    case DomainEvent::Kind::kDying:
+      return "dying";
+    case DomainEvent::Kind::kGone:
+      return "gone";
   }
   return "?";
 }
@@ -33,7 +39,8 @@ void DiffOne(const DomainInfo* old, const DomainInfo& now, std::vector<DomainEve
     out.push_back({Kind::kAppeared, now.domid});
     return;
   }
-  if (now.shutdown && !old->shutdown) out.push_back({Kind::kShutdown, now.domid, now.shutdown_reason});
+  if (now.shutdown && !old->shutdown)
+    out.push_back({Kind::kShutdown, now.domid, now.shutdown_reason});
   if (now.crashed && !old->crashed) out.push_back({Kind::kCrashed, now.domid, now.shutdown_reason});
   bool was_down = old->shutdown || old->crashed, is_down = now.shutdown || now.crashed;
   if (was_down && !is_down && !now.dying) out.push_back({Kind::kResumed, now.domid});

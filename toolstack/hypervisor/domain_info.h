@@ -47,10 +47,10 @@ struct DomainInfo {
   bool running = false;
   bool hvm = false;
   ShutdownReason shutdown_reason = ShutdownReason::kPoweroff;  // if shutdown or crashed
-  uint64_t memory_kib = 0;      // currently allocated
-  uint64_t max_memory_kib = 0;  // ceiling set by SetMaxMemory
+  uint64_t memory_kib = 0;                                     // currently allocated
+  uint64_t max_memory_kib = 0;                                 // ceiling set by SetMaxMemory
   uint32_t online_vcpus = 0;
-  uint32_t max_vcpu_id = 0;     // highest vcpu number (vcpus - 1)
+  uint32_t max_vcpu_id = 0;  // highest vcpu number (vcpus - 1)
   uint64_t cpu_time_ns = 0;
   uint32_t ssidref = 0;
 
@@ -96,8 +96,8 @@ struct PhysInfo {
 struct VersionInfo {
   uint32_t major = 0;
   uint32_t minor = 0;
-  std::string extra;      // ".7"
-  std::string caps;       // "xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_64"
+  std::string extra;  // ".7"
+  std::string caps;   // "xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_64"
   std::string changeset;
   std::string compiler;
   std::string compile_by;

@@ -37,7 +37,7 @@ struct PvBuildRequest {
   std::string kernel;   // path of an ELF or bzImage kernel, maybe compressed
   std::string ramdisk;  // optional path
   std::string cmdline;
-  std::string features;  // Xen feature string, usually empty
+  std::string features;     // Xen feature string, usually empty
   uint64_t memory_kib = 0;  // whole MiB
   uint32_t store_port = 0;
   uint32_t console_port = 0;

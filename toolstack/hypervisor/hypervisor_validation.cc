@@ -12,14 +12,15 @@ Status ValidateCreateRequest(const CreateRequest& request) {
   if (request.domid >= kFirstReservedDomId)
     return Status::Error(EINVAL, "domain id " + std::to_string(request.domid) +
                                      " is reserved (ids must be below 32752)");
-  if (request.max_evtchn_port == 0) return Status::Error(EINVAL, "max_evtchn_port must be positive");
+  if (request.max_evtchn_port == 0)
+    return Status::Error(EINVAL, "max_evtchn_port must be positive");
   return Status::Ok();
 }
 
 Status ValidateSchedCredit(const SchedCredit& params, uint32_t vcpus) {
   if (params.weight < 1 || params.weight > 65535)
-    return Status::Error(EINVAL, "credit weight " + std::to_string(params.weight) +
-                                     " out of range 1..65535");
+    return Status::Error(
+        EINVAL, "credit weight " + std::to_string(params.weight) + " out of range 1..65535");
   uint64_t max_cap = 100ull * vcpus;
   if (params.cap > max_cap)
     return Status::Error(EINVAL, "credit cap " + std::to_string(params.cap) + " out of range 0.." +
@@ -30,15 +31,17 @@ Status ValidateSchedCredit(const SchedCredit& params, uint32_t vcpus) {
 Status ValidateAffinity(const CpuSet& cpus, uint32_t nr_cpus) {
   if (cpus.Empty()) return Status::Error(EINVAL, "empty cpu affinity");
   if (*cpus.Max() >= nr_cpus)
-    return Status::Error(EINVAL, "cpu " + std::to_string(*cpus.Max()) + " does not exist (host has " +
-                                     std::to_string(nr_cpus) + " cpus)");
+    return Status::Error(EINVAL, "cpu " + std::to_string(*cpus.Max()) +
+                                     " does not exist (host has " + std::to_string(nr_cpus) +
+                                     " cpus)");
   return Status::Ok();
 }
 
 Status ValidateVcpu(DomId domid, uint32_t vcpu, uint32_t vcpus) {
   if (vcpu >= vcpus)
     return Status::Error(EINVAL, "domain " + std::to_string(domid) + " has no vcpu " +
-                                     std::to_string(vcpu) + " (it has " + std::to_string(vcpus) + ")");
+                                     std::to_string(vcpu) + " (it has " + std::to_string(vcpus) +
+                                     ")");
   return Status::Ok();
 }
 

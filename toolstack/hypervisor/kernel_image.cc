@@ -1,16 +1,17 @@
 #include "toolstack/hypervisor/kernel_image.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <sys/stat.h>
 #include <vector>
 
 namespace txend::toolstack {
 namespace {
 
-bool StartsWith(std::span<const uint8_t> head, std::initializer_list<uint8_t> magic, size_t at = 0) {
+bool StartsWith(std::span<const uint8_t> head, std::initializer_list<uint8_t> magic,
+                size_t at = 0) {
   if (head.size() < at + magic.size()) return false;
   size_t i = at;
   for (uint8_t m : magic)
@@ -39,15 +40,24 @@ Status FileError(int err, const std::string& path, std::string_view what) {
 
 std::string_view KernelFormatName(KernelFormat format) {
   switch (format) {
-    case KernelFormat::kElf32: return "elf32";
-    case KernelFormat::kElf64: return "elf64";
-    case KernelFormat::kBzImage: return "bzImage";
-    case KernelFormat::kGzip: return "gzip";
-    case KernelFormat::kXz: return "xz";
-    case KernelFormat::kBzip2: return "bzip2";
-    case KernelFormat::kLzma: return "lzma";
-    case KernelFormat::kLz4: return "lz4";
-    case KernelFormat::kZstd: return "zstd";
+    case KernelFormat::kElf32:
+      return "elf32";
+    case KernelFormat::kElf64:
+      return "elf64";
+    case KernelFormat::kBzImage:
+      return "bzImage";
+    case KernelFormat::kGzip:
+      return "gzip";
+    case KernelFormat::kXz:
+      return "xz";
+    case KernelFormat::kBzip2:
+      return "bzip2";
+    case KernelFormat::kLzma:
+      return "lzma";
+    case KernelFormat::kLz4:
+      return "lz4";
+    case KernelFormat::kZstd:
+      return "zstd";
   }
   return "unknown";
 }
@@ -84,7 +94,8 @@ Result<KernelFormat> CheckKernelFile(const std::string& path) {
   if (n < 0) return FileError(err, path, "kernel");
   head.resize(static_cast<size_t>(n));
   auto format = ProbeKernelImage(head);
-  if (!format.ok()) return Status::Error(EINVAL, "kernel " + path + ": " + format.status().message());
+  if (!format.ok())
+    return Status::Error(EINVAL, "kernel " + path + ": " + format.status().message());
   return format;
 }
 

@@ -11,7 +11,8 @@ namespace {
 using wire::Access;
 using Node = xs::Transaction::NodeWrite;
 
-constexpr const char* kBackendTypes[] = {"vbd", "tap", "tap2", "qdisk", "vif", "vfb", "vkbd", "console", "pci"};
+constexpr const char* kBackendTypes[] = {"vbd", "tap",  "tap2",    "qdisk", "vif",
+                                         "vfb", "vkbd", "console", "pci"};
 
 // Perms for what dom0 owns and the guest may read; and for what the guest owns.
 wire::Perms Dom0Owned(uint32_t domid) { return {{0, Access::kNone}, {domid, Access::kRead}}; }
@@ -48,13 +49,13 @@ void Pair(std::vector<Node>& out, uint32_t domid, const DeviceRef& d,
   out.push_back({fe, "", GuestOwned(domid)});
   out.push_back({fe + "/backend", be, std::nullopt});
   out.push_back({fe + "/backend-id", "0", std::nullopt});
-  out.push_back({fe + "/state", Int(static_cast<int>(XenbusState::kInitialising)), std::nullopt});
+  out.push_back({fe + "/state", ToNode(XenbusState::kInitialising), std::nullopt});
   for (const auto& [k, v] : front) out.push_back({fe + "/" + k, v, std::nullopt});
   out.push_back({be, "", Dom0Owned(domid)});
   out.push_back({be + "/frontend", fe, std::nullopt});
   out.push_back({be + "/frontend-id", Int(domid), std::nullopt});
   out.push_back({be + "/online", "1", std::nullopt});
-  out.push_back({be + "/state", Int(static_cast<int>(XenbusState::kInitialising)), std::nullopt});
+  out.push_back({be + "/state", ToNode(XenbusState::kInitialising), std::nullopt});
   for (const auto& [k, v] : back)
     if (!v.empty()) out.push_back({be + "/" + k, v, std::nullopt});
 }
@@ -118,9 +119,11 @@ Result<std::vector<DeviceRef>> DevicesOf(const DomainConfig& config) {
   std::vector<DeviceRef> out;
   for (size_t i = 0; i < config.vbds.size(); ++i) {
     auto devid = VbdDeviceNumber(config.vbds[i].dev);
-    if (!devid) return Status::Error(EINVAL, "invalid disk device name '" + config.vbds[i].dev + "'");
+    if (!devid)
+      return Status::Error(EINVAL, "invalid disk device name '" + config.vbds[i].dev + "'");
     for (const auto& d : out)
-      if (d.devid == *devid) return Status::Error(EINVAL, "disk " + config.vbds[i].dev + " is given twice");
+      if (d.devid == *devid)
+        return Status::Error(EINVAL, "disk " + config.vbds[i].dev + " is given twice");
     out.push_back({"vbd", *devid, i});
   }
   for (size_t i = 0; i < config.vifs.size(); ++i)
@@ -132,7 +135,8 @@ Result<std::vector<DeviceRef>> DevicesOf(const DomainConfig& config) {
   return out;
 }
 
-Result<std::vector<Node>> DeviceNodes(const DomainConfig& config, uint32_t domid, const DeviceRef& d) {
+Result<std::vector<Node>> DeviceNodes(const DomainConfig& config, uint32_t domid,
+                                      const DeviceRef& d) {
   std::vector<Node> out;
   if (d.type == "vbd") {
     const VbdConfig& disk = config.vbds.at(d.index);
@@ -140,15 +144,25 @@ Result<std::vector<Node>> DeviceNodes(const DomainConfig& config, uint32_t domid
     std::string devtype = cdrom ? "cdrom" : "disk";
     bool bootable = disk.bootable.value_or(d.index == 0);
     Pair(out, domid, d, {{"virtual-device", Int(d.devid)}, {"device-type", devtype}},
-         {{"params", DiskParams(disk.uname)}, {"type", DiskType(disk.uname)}, {"mode", disk.mode == "r" ? "r" : "w"},
-          {"dev", VbdName(disk.dev)}, {"device-type", devtype}, {"removable", cdrom ? "1" : "0"},
+         {{"params", DiskParams(disk.uname)},
+          {"type", DiskType(disk.uname)},
+          {"mode", disk.mode == "r" ? "r" : "w"},
+          {"dev", VbdName(disk.dev)},
+          {"device-type", devtype},
+          {"removable", cdrom ? "1" : "0"},
           {"bootable", bootable ? "1" : "0"}});
   } else if (d.type == "vif") {
     const VifConfig& vif = config.vifs.at(d.index);
     Pair(out, domid, d, {{"handle", Int(d.devid)}, {"mac", vif.mac}},
-         {{"mac", vif.mac}, {"handle", Int(d.devid)},
-          {"script", vif.script.empty() ? "/etc/xen/scripts/vif-bridge" : vif.script}, {"bridge", vif.bridge},
-          {"ip", vif.ip}, {"vifname", vif.vifname}, {"model", vif.model}, {"type", vif.type}, {"rate", vif.rate}});
+         {{"mac", vif.mac},
+          {"handle", Int(d.devid)},
+          {"script", vif.script.empty() ? "/etc/xen/scripts/vif-bridge" : vif.script},
+          {"bridge", vif.bridge},
+          {"ip", vif.ip},
+          {"vifname", vif.vifname},
+          {"model", vif.model},
+          {"type", vif.type},
+          {"rate", vif.rate}});
   } else if (d.type == "vfb") {
     Pair(out, domid, d, {}, VfbBackend(config.vfbs.at(d.index)));
   } else if (d.type == "vkbd") {
@@ -203,7 +217,8 @@ Result<std::vector<Node>> DomainNodes(const DomainConfig& c, const DomainPlaceme
   };
   for (uint64_t i = 0; i < vcpus; ++i) {
     bool online = i >= 64 || ((avail >> i) & 1);
-    out.push_back({home + "/cpu/" + Int(i) + "/availability", online ? "online" : "offline", std::nullopt});
+    out.push_back(
+        {home + "/cpu/" + Int(i) + "/availability", online ? "online" : "offline", std::nullopt});
   }
   TXEND_ASSIGN_OR_RETURN(auto devices, DevicesOf(c));
   for (const auto& d : devices) {
@@ -215,7 +230,8 @@ Result<std::vector<Node>> DomainNodes(const DomainConfig& c, const DomainPlaceme
 
 std::vector<std::string> DomainPaths(const std::string& uuid, uint32_t domid) {
   std::vector<std::string> paths = {DomainHome(domid), VmPath(uuid)};
-  for (const char* type : kBackendTypes) paths.push_back(DomainHome(0) + "/backend/" + type + "/" + Int(domid));
+  for (const char* type : kBackendTypes)
+    paths.push_back(DomainHome(0) + "/backend/" + type + "/" + Int(domid));
   return paths;
 }
 

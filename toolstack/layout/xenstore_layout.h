@@ -9,15 +9,10 @@
 #include <vector>
 
 #include "toolstack/config/domain_config.h"
+#include "toolstack/layout/xenbus_state.h"
 #include "toolstack/xs/transaction.h"
 
 namespace txend::toolstack {
-
-// XenbusState, the frontend/backend handshake states.
-enum class XenbusState : int {
-  kUnknown = 0, kInitialising = 1, kInitWait = 2, kInitialised = 3, kConnected = 4,
-  kClosing = 5, kClosed = 6, kReconfiguring = 7, kReconfigured = 8,
-};
 
 // One device of a domain: type ("vbd", "vif", "vfb", "vkbd"), device id, and
 // its position in the config's list of that kind (vbds, vifs, vfbs).
@@ -50,7 +45,8 @@ Result<std::vector<DeviceRef>> DevicesOf(const DomainConfig& config);
 Result<std::vector<xs::Transaction::NodeWrite>> DomainNodes(const DomainConfig& config,
                                                             const DomainPlacement& placement);
 // The frontend and backend nodes of one device (for create and device attach).
-Result<std::vector<xs::Transaction::NodeWrite>> DeviceNodes(const DomainConfig& config, uint32_t domid,
+Result<std::vector<xs::Transaction::NodeWrite>> DeviceNodes(const DomainConfig& config,
+                                                            uint32_t domid,
                                                             const DeviceRef& device);
 // Paths to remove when a domain is gone (its home, its backends, its /vm entry).
 std::vector<std::string> DomainPaths(const std::string& uuid, uint32_t domid);

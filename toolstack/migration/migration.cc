@@ -25,7 +25,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double Since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 std::string Where(const MigrateRequest& r) { return r.host + ":" + std::to_string(r.port); }
 
@@ -44,7 +46,8 @@ Status SendFailure(TcpSocket& socket, const Status& local, std::chrono::millisec
   auto m = ReadMessage(socket.fd());
   if (m.ok() && (m->type == MessageType::kFail || m->type == MessageType::kRefuse))
     return Status::Error(m->code > 0 ? m->code : EIO, "the destination failed: " + m->text);
-  return Status::Error(local.code(), "the destination closed the connection (" + local.message() + ")");
+  return Status::Error(local.code(),
+                       "the destination closed the connection (" + local.message() + ")");
 }
 
 // Blocks SIGPIPE on this thread while the hypervisor writes to the socket (a
@@ -147,8 +150,9 @@ Status Toolstack::DiscardUnfinishedIncoming() {
     for (const auto& info : domains) {
       if (info.domid == kDom0 || info.uuid.ToString() != uuid) continue;
       TXEND_RETURN_IF_ERROR(hv_.Destroy(info.domid));
-      TXEND_RETURN_IF_ERROR(
-          xs::RunTransaction(xs_, [&](xs::Transaction& tx) { return tx.RmMany(DomainPaths(uuid, info.domid), true); }));
+      TXEND_RETURN_IF_ERROR(xs::RunTransaction(xs_, [&](xs::Transaction& tx) {
+        return tx.RmMany(DomainPaths(uuid, info.domid), true);
+      }));
       (void)xs_.Release(info.domid);
     }
     std::filesystem::remove(entry.path(), ec);
@@ -170,7 +174,8 @@ Result<MigrationResult> Toolstack::Migrate(std::string_view ref, const MigrateRe
   const auto start = Clock::now();
   auto failed = [&](const Status& why) {  // before the handover: the domain stays here, running
     ResumeIfSuspended(domid);
-    return Status::Error(why.code(), what + " failed: " + why.message() + "; the domain keeps running here");
+    return Status::Error(why.code(),
+                         what + " failed: " + why.message() + "; the domain keeps running here");
   };
 
   auto socket = TcpSocket::Connect(request.host, request.port, request.connect_timeout);
@@ -183,14 +188,18 @@ Result<MigrationResult> Toolstack::Migrate(std::string_view ref, const MigrateRe
   auto answer = ReadMessage(sock.fd());
   if (!answer.ok()) return failed(answer.status());
   if (answer->type == MessageType::kRefuse)
-    return failed(Status::Error(answer->code > 0 ? answer->code : EIO, "the destination refused: " + answer->text));
+    return failed(Status::Error(answer->code > 0 ? answer->code : EIO,
+                                "the destination refused: " + answer->text));
   if (answer->type != MessageType::kAccept)
-    return failed(Status::Error(EPROTO, "the destination answered " + std::string(MessageTypeName(answer->type))));
+    return failed(Status::Error(
+        EPROTO, "the destination answered " + std::string(MessageTypeName(answer->type))));
 
   MigrationResult result;
   std::optional<Clock::time_point> suspended_at;
   ProgressReporter progress(request.progress, sock);
-  auto report = [&](const char* phase, int64_t dirty) { progress.Step(phase, result.rounds, dirty); };
+  auto report = [&](const char* phase, int64_t dirty) {
+    progress.Step(phase, result.rounds, dirty);
+  };
   SaveRequest save;
   save.live = request.live;
   save.precopy_policy = [&](const PrecopyStats& s) {
@@ -202,7 +211,8 @@ Result<MigrationResult> Toolstack::Migrate(std::string_view ref, const MigrateRe
     suspended_at = Clock::now();
     report("stop-and-copy", -1);
     std::string control = DomainHome(domid) + "/control/shutdown";
-    TXEND_RETURN_IF_ERROR(xs::RunTransaction(xs_, [&](xs::Transaction& tx) { return tx.Write(control, "suspend"); }));
+    TXEND_RETURN_IF_ERROR(
+        xs::RunTransaction(xs_, [&](xs::Transaction& tx) { return tx.Write(control, "suspend"); }));
     return WaitSuspended(domid, d.config.name);
   };
   {
@@ -215,15 +225,20 @@ Result<MigrationResult> Toolstack::Migrate(std::string_view ref, const MigrateRe
 
   // The destination restores, connects its backends (within its device timeout), and says READY.
   (void)sock.SetIoTimeout(request.io_timeout + options_.device_timeout);
-  if (auto ready = Expect(sock.fd(), MessageType::kReady); !ready.ok()) return failed(ready.status());
+  if (auto ready = Expect(sock.fd(), MessageType::kReady); !ready.ok())
+    return failed(ready.status());
   if (st = SendMessage(sock.fd(), Message(MessageType::kGo)); !st.ok()) return failed(st);
   auto done = ReadMessage(sock.fd());
   if (done.ok() && done->type == MessageType::kFail)
-    return failed(Status::Error(done->code > 0 ? done->code : EIO, "the destination failed: " + done->text));
+    return failed(
+        Status::Error(done->code > 0 ? done->code : EIO, "the destination failed: " + done->text));
   if (!done.ok() || done->type != MessageType::kDone) {
-    std::string why = done.ok() ? "unexpected " + std::string(MessageTypeName(done->type)) : done.status().message();
-    return Status::Error(EIO, what + ": lost the destination after handing the domain over (" + why +
-                                  "); it may be running there, so it is kept suspended here, neither resumed nor destroyed");
+    std::string why = done.ok() ? "unexpected " + std::string(MessageTypeName(done->type))
+                                : done.status().message();
+    return Status::Error(EIO, what + ": lost the destination after handing the domain over (" +
+                                  why +
+                                  "); it may be running there, so it is kept suspended here, "
+                                  "neither resumed nor destroyed");
   }
   result.downtime_s = suspended_at ? Since(*suspended_at) : 0;
   result.total_s = Since(start);
@@ -232,8 +247,9 @@ Result<MigrationResult> Toolstack::Migrate(std::string_view ref, const MigrateRe
   report("done", 0);
   st = DestroyLocked(d);
   if (!st.ok())
-    return Status::Error(st.code(), "'" + d.config.name + "' now runs on " + request.host +
-                                        ", but destroying its suspended copy here failed: " + st.message());
+    return Status::Error(st.code(),
+                         "'" + d.config.name + "' now runs on " + request.host +
+                             ", but destroying its suspended copy here failed: " + st.message());
   return result;
 }
 
@@ -242,8 +258,9 @@ Status Toolstack::CheckIncoming(const DomainConfig& config) {
   TXEND_RETURN_IF_ERROR(registry_->CheckNameFree(config.name, config.uuid));
   auto same_uuid = registry_->Lookup(config.uuid);
   if (same_uuid.ok() && same_uuid->domid)
-    return Status::Error(EEXIST, "Domain with uuid " + config.uuid + " is already running here as '" +
-                                     same_uuid->config.name + "'");
+    return Status::Error(EEXIST, "Domain with uuid " + config.uuid +
+                                     " is already running here as '" + same_uuid->config.name +
+                                     "'");
   TXEND_ASSIGN_OR_RETURN(PhysInfo phys, hv_.Physinfo());
   uint64_t need_kib = static_cast<uint64_t>(config.memory_mb) * 1024;
   if (phys.free_memory_kib < need_kib)
@@ -253,7 +270,8 @@ Status Toolstack::CheckIncoming(const DomainConfig& config) {
   return Status::Ok();
 }
 
-Result<IncomingMigration> Toolstack::ReceiveMigration(TcpSocket& socket, std::chrono::milliseconds io_timeout) {
+Result<IncomingMigration> Toolstack::ReceiveMigration(TcpSocket& socket,
+                                                      std::chrono::milliseconds io_timeout) {
   const auto start = Clock::now();
   const int fd = socket.fd();
   TXEND_RETURN_IF_ERROR(socket.SetIoTimeout(io_timeout));
@@ -263,7 +281,8 @@ Result<IncomingMigration> Toolstack::ReceiveMigration(TcpSocket& socket, std::ch
     return why;
   };
   auto parsed = sxp::Parse(hello.config);
-  if (!parsed.ok()) return refuse(Status::Error(EINVAL, "bad domain config: " + parsed.status().message()));
+  if (!parsed.ok())
+    return refuse(Status::Error(EINVAL, "bad domain config: " + parsed.status().message()));
   auto config = FromSxp(*parsed, options_.random);
   if (!config.ok()) return refuse(config.status());
   // Checked without the lifecycle lock: a txend migrating to itself is refused, not deadlocked.
@@ -277,8 +296,9 @@ Result<IncomingMigration> Toolstack::ReceiveMigration(TcpSocket& socket, std::ch
   if (!domid.ok()) {
     Status why = domid.status();
     if (why.code() == EAGAIN || why.code() == EWOULDBLOCK)
-      why = Status::Error(ETIMEDOUT, "the source sent nothing for " + std::to_string(io_timeout.count() / 1000) +
-                                         " s (" + why.message() + ")");
+      why = Status::Error(ETIMEDOUT, "the source sent nothing for " +
+                                         std::to_string(io_timeout.count() / 1000) + " s (" +
+                                         why.message() + ")");
     (void)SendMessage(fd, Message(MessageType::kFail, why));
     return why;
   }
@@ -297,8 +317,10 @@ Result<IncomingMigration> Toolstack::ReceiveMigration(TcpSocket& socket, std::ch
   if (st.ok()) st = WaitDevicesConnected(*domid, devices);
   if (!st.ok()) return fail(st);
   IncomingMigration in{d.config.name, *domid, hello.live, socket.BytesReceived(), Since(start)};
-  if (st = SendMessage(fd, ControlMessage{MessageType::kDone, static_cast<int32_t>(*domid), ""}); !st.ok())
-    return Status::Error(st.code(), "'" + d.config.name + "' runs here now, but the source could not be told (" +
+  if (st = SendMessage(fd, ControlMessage{MessageType::kDone, static_cast<int32_t>(*domid), ""});
+      !st.ok())
+    return Status::Error(st.code(), "'" + d.config.name +
+                                        "' runs here now, but the source could not be told (" +
                                         st.message() + "); it keeps its copy suspended");
   return in;
 }
@@ -313,13 +335,15 @@ Status Toolstack::WaitDevicesConnected(uint32_t domid, const std::vector<DeviceR
   std::vector<std::string> paths;
   std::vector<xs::Watch> watches;
   for (const auto& dev : devices) {
-    for (const std::string& path : {dev.FrontendPath(domid) + "/state", dev.BackendPath(domid) + "/state"}) {
+    for (const std::string& path :
+         {dev.FrontendPath(domid) + "/state", dev.BackendPath(domid) + "/state"}) {
       paths.push_back(path);
-      TXEND_ASSIGN_OR_RETURN(xs::Watch w, xs_.AddWatch(path, [changes](const std::string&, const std::string&) {
-        std::lock_guard lock(changes->mu);
-        ++changes->count;
-        changes->cv.notify_all();
-      }));
+      TXEND_ASSIGN_OR_RETURN(xs::Watch w,
+                             xs_.AddWatch(path, [changes](const std::string&, const std::string&) {
+                               std::lock_guard lock(changes->mu);
+                               ++changes->count;
+                               changes->cv.notify_all();
+                             }));
       watches.push_back(std::move(w));
     }
   }
@@ -334,14 +358,16 @@ Status Toolstack::WaitDevicesConnected(uint32_t domid, const std::vector<DeviceR
     auto states = snap.ReadMany(paths);
     std::optional<size_t> waiting;
     for (size_t i = 0; i < states.size() && !waiting; ++i)
-      if (!states[i].ok() || *states[i] != std::to_string(static_cast<int>(XenbusState::kConnected))) waiting = i;
+      if (!states[i].ok() || XenbusStateFromNode(*states[i]) != XenbusState::kConnected)
+        waiting = i;
     if (!waiting) return Status::Ok();
     std::unique_lock lock(changes->mu);
     if (!changes->cv.wait_until(lock, deadline, [&] { return changes->count != seen; })) {
-      std::string state = states[*waiting].ok() ? *states[*waiting] : states[*waiting].status().message();
+      std::string state =
+          states[*waiting].ok() ? *states[*waiting] : states[*waiting].status().message();
       return Status::Error(ETIMEDOUT, paths[*waiting] + " did not reach Connected within " +
-                                          std::to_string(options_.device_timeout.count() / 1000) + " s (state " +
-                                          state + ")");
+                                          std::to_string(options_.device_timeout.count() / 1000) +
+                                          " s (state " + state + ")");
     }
   }
 }

@@ -19,10 +19,10 @@ inline constexpr uint16_t kRelocationSslPort = 8003;  // xend-relocation-ssl-por
 
 // Where a migration is, reported between memory rounds and at each step.
 struct MigrationProgress {
-  std::string phase;        // "precopy", "stop-and-copy", "handover", "done"
-  uint32_t round = 0;       // memory rounds sent so far
-  uint64_t bytes_sent = 0;  // acknowledged by the destination
-  int64_t dirty_pages = -1; // pages waiting to be sent; -1 if unknown
+  std::string phase;         // "precopy", "stop-and-copy", "handover", "done"
+  uint32_t round = 0;        // memory rounds sent so far
+  uint64_t bytes_sent = 0;   // acknowledged by the destination
+  int64_t dirty_pages = -1;  // pages waiting to be sent; -1 if unknown
   double elapsed_s = 0;
 };
 

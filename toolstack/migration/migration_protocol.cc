@@ -1,9 +1,8 @@
 #include "toolstack/migration/migration_protocol.h"
 
-#include <sys/socket.h>
-
 #include <cerrno>
 #include <cstring>
+#include <sys/socket.h>
 
 namespace txend::toolstack {
 namespace {
@@ -22,10 +21,13 @@ uint32_t GetU32(std::string_view in, size_t at) {
   return v;
 }
 
-Status Protocol(const std::string& what) { return Status::Error(EPROTO, "relocation protocol: " + what); }
+Status Protocol(const std::string& what) {
+  return Status::Error(EPROTO, "relocation protocol: " + what);
+}
 
 Status IoError(int err, const char* doing) {
-  if (err == EAGAIN || err == EWOULDBLOCK) return Status::Error(ETIMEDOUT, std::string(doing) + ": timed out");
+  if (err == EAGAIN || err == EWOULDBLOCK)
+    return Status::Error(ETIMEDOUT, std::string(doing) + ": timed out");
   if (err == EPIPE) err = ECONNRESET;
   return Status::Error(err, std::string(doing) + ": " + std::strerror(err));
 }
@@ -34,12 +36,18 @@ Status IoError(int err, const char* doing) {
 
 std::string_view MessageTypeName(MessageType type) {
   switch (type) {
-    case MessageType::kAccept: return "ACCEPT";
-    case MessageType::kRefuse: return "REFUSE";
-    case MessageType::kReady: return "READY";
-    case MessageType::kFail: return "FAIL";
-    case MessageType::kGo: return "GO";
-    case MessageType::kDone: return "DONE";
+    case MessageType::kAccept:
+      return "ACCEPT";
+    case MessageType::kRefuse:
+      return "REFUSE";
+    case MessageType::kReady:
+      return "READY";
+    case MessageType::kFail:
+      return "FAIL";
+    case MessageType::kGo:
+      return "GO";
+    case MessageType::kDone:
+      return "DONE";
   }
   return "?";
 }
@@ -80,10 +88,12 @@ std::string EncodeMessage(const ControlMessage& message) {
 Result<ControlMessage> DecodeMessageHead(std::string_view head, uint32_t* text_bytes) {
   if (head.size() != kMessageHead) return Protocol("short message head");
   uint32_t type = GetU32(head, 0);
-  if (type < static_cast<uint32_t>(MessageType::kAccept) || type > static_cast<uint32_t>(MessageType::kDone))
+  if (type < static_cast<uint32_t>(MessageType::kAccept) ||
+      type > static_cast<uint32_t>(MessageType::kDone))
     return Protocol("unknown message type " + std::to_string(type));
   *text_bytes = GetU32(head, 8);
-  if (*text_bytes > kMaxMessageTextBytes) return Protocol("message text of " + std::to_string(*text_bytes) + " bytes");
+  if (*text_bytes > kMaxMessageTextBytes)
+    return Protocol("message text of " + std::to_string(*text_bytes) + " bytes");
   return ControlMessage{static_cast<MessageType>(type), static_cast<int32_t>(GetU32(head, 4)), ""};
 }
 
@@ -118,7 +128,9 @@ Result<MigrationHello> ReadHello(int fd) {
   return hello;
 }
 
-Status SendMessage(int fd, const ControlMessage& message) { return SendAll(fd, EncodeMessage(message)); }
+Status SendMessage(int fd, const ControlMessage& message) {
+  return SendAll(fd, EncodeMessage(message));
+}
 
 Result<ControlMessage> ReadMessage(int fd) {
   std::string head(kMessageHead, '\0');
@@ -135,7 +147,8 @@ Result<ControlMessage> Expect(int fd, MessageType want) {
   if (m.type == want) return m;
   if (m.type == MessageType::kFail || m.type == MessageType::kRefuse)
     return Status::Error(m.code > 0 ? m.code : EIO, m.text);
-  return Protocol("expected " + std::string(MessageTypeName(want)) + ", got " + std::string(MessageTypeName(m.type)));
+  return Protocol("expected " + std::string(MessageTypeName(want)) + ", got " +
+                  std::string(MessageTypeName(m.type)));
 }
 
 }  // namespace txend::toolstack

@@ -29,7 +29,14 @@ struct MigrationHello {
   std::string config;  // the domain's (vm ...) SXP
 };
 
-enum class MessageType : uint32_t { kAccept = 1, kRefuse = 2, kReady = 3, kFail = 4, kGo = 5, kDone = 6 };
+enum class MessageType : uint32_t {
+  kAccept = 1,
+  kRefuse = 2,
+  kReady = 3,
+  kFail = 4,
+  kGo = 5,
+  kDone = 6
+};
 
 struct ControlMessage {
   MessageType type = MessageType::kFail;

@@ -1,20 +1,22 @@
 #include "toolstack/migration/tcp_socket.h"
 
 #include <fcntl.h>
-#include <linux/tcp.h>  // struct tcp_info with the byte counters (glibc's lacks them)
 #include <netdb.h>
-#include <netinet/in.h>
 #include <poll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <linux/tcp.h>  // struct tcp_info with the byte counters (glibc's lacks them)
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 namespace txend::toolstack {
 namespace {
 
-std::string Where(const std::string& host, uint16_t port) { return host + ":" + std::to_string(port); }
+std::string Where(const std::string& host, uint16_t port) {
+  return host + ":" + std::to_string(port);
+}
 
 // Connects one address within `timeout`; the socket is blocking again afterwards.
 Result<int> ConnectOne(const addrinfo& ai, std::chrono::milliseconds timeout) {
@@ -26,9 +28,12 @@ Result<int> ConnectOne(const addrinfo& ai, std::chrono::milliseconds timeout) {
     rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
     int err = 0;
     socklen_t len = sizeof err;
-    if (rc == 0) err = ETIMEDOUT;
-    else if (rc < 0) err = errno;
-    else getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (rc == 0)
+      err = ETIMEDOUT;
+    else if (rc < 0)
+      err = errno;
+    else
+      getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
     rc = err == 0 ? 0 : -1;
     errno = err;
   }
@@ -52,13 +57,15 @@ tcp_info Info(int fd) {
 
 }  // namespace
 
-Result<TcpSocket> TcpSocket::Connect(const std::string& host, uint16_t port, std::chrono::milliseconds timeout) {
+Result<TcpSocket> TcpSocket::Connect(const std::string& host, uint16_t port,
+                                     std::chrono::milliseconds timeout) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* found = nullptr;
   int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found);
-  if (rc != 0) return Status::Error(EHOSTUNREACH, "cannot resolve '" + host + "': " + gai_strerror(rc));
+  if (rc != 0)
+    return Status::Error(EHOSTUNREACH, "cannot resolve '" + host + "': " + gai_strerror(rc));
   Status last = Status::Error(EHOSTUNREACH, "no address for '" + host + "'");
   for (addrinfo* ai = found; ai; ai = ai->ai_next) {
     auto fd = ConnectOne(*ai, timeout);
@@ -66,7 +73,8 @@ Result<TcpSocket> TcpSocket::Connect(const std::string& host, uint16_t port, std
       ::freeaddrinfo(found);
       return TcpSocket(*fd);
     }
-    last = Status::Error(fd.status().code(), "cannot connect to " + Where(host, port) + ": " + fd.status().message());
+    last = Status::Error(fd.status().code(),
+                         "cannot connect to " + Where(host, port) + ": " + fd.status().message());
   }
   ::freeaddrinfo(found);
   return last;
@@ -91,7 +99,8 @@ TcpSocket::~TcpSocket() {
 
 Status TcpSocket::SetIoTimeout(std::chrono::milliseconds timeout) {
   timeout_ = timeout;
-  timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
+  timeval tv{static_cast<time_t>(timeout.count() / 1000),
+             static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
   if (setsockopt(fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
       setsockopt(fd(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0)
     return Status::Error(errno, std::string("setting socket timeouts: ") + std::strerror(errno));
@@ -100,7 +109,8 @@ Status TcpSocket::SetIoTimeout(std::chrono::milliseconds timeout) {
 
 Status TcpSocket::StartTls(bool server, const TlsOptions& options) {
   if (tls_) return Status::Error(EBUSY, "TLS already started");
-  TXEND_ASSIGN_OR_RETURN(tls_, server ? TlsTunnel::Server(fd_, options) : TlsTunnel::Client(fd_, options));
+  TXEND_ASSIGN_OR_RETURN(
+      tls_, server ? TlsTunnel::Server(fd_, options) : TlsTunnel::Client(fd_, options));
   return timeout_.count() > 0 ? SetIoTimeout(timeout_) : Status::Ok();
 }
 

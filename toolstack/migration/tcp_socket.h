@@ -16,7 +16,8 @@ namespace txend::toolstack {
 class TcpSocket {
  public:
   // Resolves `host` (name or address) and connects within `timeout`.
-  static Result<TcpSocket> Connect(const std::string& host, uint16_t port, std::chrono::milliseconds timeout);
+  static Result<TcpSocket> Connect(const std::string& host, uint16_t port,
+                                   std::chrono::milliseconds timeout);
   explicit TcpSocket(int fd) : fd_(fd) {}  // adopts an accepted socket
   TcpSocket(TcpSocket&& other) noexcept
       : fd_(other.fd_), timeout_(other.timeout_), tls_(std::move(other.tls_)) {
@@ -31,7 +32,7 @@ class TcpSocket {
   Status SetIoTimeout(std::chrono::milliseconds timeout);
   // Handshakes (as client or server) and carries everything after it through TLS.
   Status StartTls(bool server, const TlsOptions& options);
-  uint64_t BytesAcked() const;     // sent and acknowledged by the peer
+  uint64_t BytesAcked() const;  // sent and acknowledged by the peer
   uint64_t BytesReceived() const;
   // Ends both directions: blocked readers and writers on other threads return.
   void Shutdown();

@@ -1,10 +1,7 @@
 #include "toolstack/migration/tls_tunnel.h"
 
 #include <fcntl.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <poll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,7 +9,11 @@
 #include <cstring>
 #include <future>
 #include <string>
+#include <sys/socket.h>
 #include <thread>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 namespace txend::toolstack {
 namespace {
@@ -66,14 +67,18 @@ Status TlsTunnel::Impl::Setup(int tcp_fd, const TlsOptions& o, bool server) {
   ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
   if (!ctx) return SslError("TLS");
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  if (server && o.cert_file.empty()) return Status::Error(EINVAL, "a TLS server needs a certificate and a key");
+  if (server && o.cert_file.empty())
+    return Status::Error(EINVAL, "a TLS server needs a certificate and a key");
   if (!o.cert_file.empty()) {
-    if (SSL_CTX_use_certificate_chain_file(ctx, o.cert_file.c_str()) != 1) return SslError("certificate " + o.cert_file);
-    if (SSL_CTX_use_PrivateKey_file(ctx, o.key_file.c_str(), SSL_FILETYPE_PEM) != 1) return SslError("key " + o.key_file);
+    if (SSL_CTX_use_certificate_chain_file(ctx, o.cert_file.c_str()) != 1)
+      return SslError("certificate " + o.cert_file);
+    if (SSL_CTX_use_PrivateKey_file(ctx, o.key_file.c_str(), SSL_FILETYPE_PEM) != 1)
+      return SslError("key " + o.key_file);
     if (SSL_CTX_check_private_key(ctx) != 1) return SslError("key " + o.key_file);
   }
   if (!o.ca_file.empty()) {
-    if (SSL_CTX_load_verify_locations(ctx, o.ca_file.c_str(), nullptr) != 1) return SslError("CA file " + o.ca_file);
+    if (SSL_CTX_load_verify_locations(ctx, o.ca_file.c_str(), nullptr) != 1)
+      return SslError("CA file " + o.ca_file);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
   }
   ssl = SSL_new(ctx);
@@ -95,9 +100,12 @@ bool TlsTunnel::Impl::Step(bool& moved, short& tcp_events, short& app_events) {
   char buf[1 << 16];
   if (to_net.empty() && !app_eof) {  // the user's bytes, to encrypt
     ssize_t n = read(pump_fd, buf, sizeof buf);
-    if (n > 0) to_net.assign(buf, static_cast<size_t>(n)), moved = true;
-    else if (n < 0 && (errno == EAGAIN || errno == EINTR)) app_events |= POLLIN;
-    else app_eof = true;
+    if (n > 0)
+      to_net.assign(buf, static_cast<size_t>(n)), moved = true;
+    else if (n < 0 && (errno == EAGAIN || errno == EINTR))
+      app_events |= POLLIN;
+    else
+      app_eof = true;
   }
   if (!to_net.empty()) {
     int n = SSL_write(ssl, to_net.data(), static_cast<int>(to_net.size()));
@@ -106,9 +114,12 @@ bool TlsTunnel::Impl::Step(bool& moved, short& tcp_events, short& app_events) {
       moved = true;
     } else {
       int err = SSL_get_error(ssl, n);
-      if (err == SSL_ERROR_WANT_WRITE) tcp_events |= POLLOUT;
-      else if (err == SSL_ERROR_WANT_READ) tcp_events |= POLLIN;
-      else return false;
+      if (err == SSL_ERROR_WANT_WRITE)
+        tcp_events |= POLLOUT;
+      else if (err == SSL_ERROR_WANT_READ)
+        tcp_events |= POLLIN;
+      else
+        return false;
     }
   }
   if (to_app.empty() && !net_eof) {  // the peer's bytes, decrypted
@@ -118,17 +129,24 @@ bool TlsTunnel::Impl::Step(bool& moved, short& tcp_events, short& app_events) {
       moved = true;
     } else {
       int err = SSL_get_error(ssl, n);
-      if (err == SSL_ERROR_WANT_READ) tcp_events |= POLLIN;
-      else if (err == SSL_ERROR_WANT_WRITE) tcp_events |= POLLOUT;
-      else if (err == SSL_ERROR_ZERO_RETURN) net_eof = true, shutdown(pump_fd, SHUT_WR);
-      else return false;
+      if (err == SSL_ERROR_WANT_READ)
+        tcp_events |= POLLIN;
+      else if (err == SSL_ERROR_WANT_WRITE)
+        tcp_events |= POLLOUT;
+      else if (err == SSL_ERROR_ZERO_RETURN)
+        net_eof = true, shutdown(pump_fd, SHUT_WR);
+      else
+        return false;
     }
   }
   if (!to_app.empty()) {
     ssize_t n = write(pump_fd, to_app.data(), to_app.size());
-    if (n > 0) to_app.erase(0, static_cast<size_t>(n)), moved = true;
-    else if (n < 0 && (errno == EAGAIN || errno == EINTR)) app_events |= POLLOUT;
-    else return false;
+    if (n > 0)
+      to_app.erase(0, static_cast<size_t>(n)), moved = true;
+    else if (n < 0 && (errno == EAGAIN || errno == EINTR))
+      app_events |= POLLOUT;
+    else
+      return false;
   }
   if (app_eof && to_net.empty()) {  // the user is done: so is the connection
     SSL_shutdown(ssl);

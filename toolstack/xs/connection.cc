@@ -1,7 +1,5 @@
 #include "toolstack/xs/connection.h"
 
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +10,8 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <thread>
 
 namespace txend::xs {
@@ -80,7 +80,8 @@ std::string Describe(wire::MsgType type, std::string_view payload) {
 
 Result<int> ConnectUnix(const std::string& path) {
   sockaddr_un addr{};
-  if (path.size() >= sizeof addr.sun_path) return Status::Error(EINVAL, "socket path too long: " + path);
+  if (path.size() >= sizeof addr.sun_path)
+    return Status::Error(EINVAL, "socket path too long: " + path);
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return Status::Error(errno, std::string("socket: ") + strerror(errno));
   addr.sun_family = AF_UNIX;
@@ -173,7 +174,8 @@ void Connection::Impl::Deliver(wire::Message msg) {
   if (msg.type() == wire::MsgType::kError) {
     std::string name = StripNul(msg.payload);
     int code = ErrnoFromName(name);
-    waiter.batch->Fill(waiter.index, Status::Error(code ? code : EIO, waiter.what + (code ? "" : " (" + name + ")")));
+    waiter.batch->Fill(waiter.index, Status::Error(code ? code : EIO,
+                                                   waiter.what + (code ? "" : " (" + name + ")")));
   } else {
     waiter.batch->Fill(waiter.index, std::move(msg.payload));
   }
@@ -256,8 +258,9 @@ std::vector<Result<std::string>> Connection::CallMany(std::span<const Request> r
     std::string bytes;
     {
       std::lock_guard lock(impl_->pending_mu);
-      batch->Expect(std::count_if(requests.begin(), requests.end(),
-                                  [](const Request& r) { return r.payload.size() <= wire::kPayloadMax; }));
+      batch->Expect(std::count_if(requests.begin(), requests.end(), [](const Request& r) {
+        return r.payload.size() <= wire::kPayloadMax;
+      }));
       for (size_t i = 0; i < requests.size(); ++i) {
         const Request& r = requests[i];
         if (r.payload.size() > wire::kPayloadMax) {
@@ -383,7 +386,8 @@ void Watch::Release() {
       entry->active = false;
     }
   }
-  if (conn_->alive()) (void)conn_->Call(wire::MsgType::kUnwatch, 0, wire::JoinFields({path_, token_}));
+  if (conn_->alive())
+    (void)conn_->Call(wire::MsgType::kUnwatch, 0, wire::JoinFields({path_, token_}));
   conn_ = nullptr;
 }
 

@@ -96,7 +96,8 @@ Result<std::vector<std::string>> ReadContext::DirectoryByParts(std::string_view 
 
 Result<Perms> ReadContext::GetPerms(std::string_view path) {
   if (!open()) return ClosedError();
-  TXEND_ASSIGN_OR_RETURN(std::string reply, conn_->Call(MsgType::kGetPerms, tx_id_, PathPayload(path)));
+  TXEND_ASSIGN_OR_RETURN(std::string reply,
+                         conn_->Call(MsgType::kGetPerms, tx_id_, PathPayload(path)));
   Perms perms;
   for (auto field : wire::SplitFields(reply)) {
     TXEND_ASSIGN_OR_RETURN(Perm p, ParsePerm(field));
@@ -146,7 +147,8 @@ Status ReadContext::End(bool commit) {
 
 namespace {
 Result<uint32_t> StartTransaction(Connection& conn) {
-  TXEND_ASSIGN_OR_RETURN(std::string reply, conn.Call(MsgType::kTransactionStart, 0, PathPayload("")));
+  TXEND_ASSIGN_OR_RETURN(std::string reply,
+                         conn.Call(MsgType::kTransactionStart, 0, PathPayload("")));
   uint32_t id = 0;
   auto [end, ec] = std::from_chars(reply.data(), reply.data() + reply.size(), id);
   if (ec != std::errc() || id == 0) return Status::Error(EPROTO, "bad TRANSACTION_START reply");
@@ -229,7 +231,9 @@ Status Transaction::RmMany(std::span<const std::string> paths, bool missing_ok) 
   for (const auto& p : paths) requests.push_back({MsgType::kRm, tx_id_, PathPayload(p)});
   auto replies = conn_->CallMany(requests);
   if (missing_ok)
-    std::erase_if(replies, [](const Result<std::string>& r) { return !r.ok() && r.status().code() == ENOENT; });
+    std::erase_if(replies, [](const Result<std::string>& r) {
+      return !r.ok() && r.status().code() == ENOENT;
+    });
   return FirstError(replies);
 }
 

@@ -112,7 +112,8 @@ template <typename Body>
 auto RunTransaction(Connection& conn, Body&& body, int attempts = 16)
     -> std::invoke_result_t<Body&, Transaction&> {
   using R = std::invoke_result_t<Body&, Transaction&>;
-  Status last = Status::Error(EAGAIN, "transaction conflicted " + std::to_string(attempts) + " times");
+  Status last =
+      Status::Error(EAGAIN, "transaction conflicted " + std::to_string(attempts) + " times");
   for (int i = 0; i < attempts; ++i) {
     auto tx = Transaction::Begin(conn);
     if (!tx.ok()) return R(tx.status());

@@ -26,7 +26,8 @@ uint64_t PageState(uint64_t seed, uint64_t pfn) { return seed ^ (pfn * 0xD1B54A3
 }  // namespace
 
 void GuestMemory::Resize(uint64_t nr_pages) {
-  if (nr_pages < nr_pages_) std::erase_if(stored_, [&](const auto& kv) { return kv.first >= nr_pages; });
+  if (nr_pages < nr_pages_)
+    std::erase_if(stored_, [&](const auto& kv) { return kv.first >= nr_pages; });
   nr_pages_ = nr_pages;
   if (log_dirty_) {
     for (uint64_t p = nr_pages; p < dirty_.size(); ++p) dirty_count_ -= dirty_[p];

@@ -21,7 +21,8 @@ class GuestMemory {
   static constexpr size_t kPageSize = 4096;
   using Page = std::array<uint8_t, kPageSize>;
 
-  explicit GuestMemory(uint64_t seed = 0, uint64_t nr_pages = 0) : seed_(seed), nr_pages_(nr_pages) {}
+  explicit GuestMemory(uint64_t seed = 0, uint64_t nr_pages = 0)
+      : seed_(seed), nr_pages_(nr_pages) {}
 
   uint64_t seed() const { return seed_; }
   uint64_t nr_pages() const { return nr_pages_; }

@@ -76,7 +76,8 @@ Status WriteAll(int fd, std::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::Error(errno, std::string("writing save image: ") + std::strerror(errno));
+    if (n < 0)
+      return Status::Error(errno, std::string("writing save image: ") + std::strerror(errno));
     data.remove_prefix(static_cast<size_t>(n));
   }
   return Status::Ok();
@@ -87,7 +88,8 @@ Status ReadExact(int fd, char* buf, size_t len) {
   while (len > 0) {
     ssize_t n = ::read(fd, buf, len);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::Error(errno, std::string("reading save image: ") + std::strerror(errno));
+    if (n < 0)
+      return Status::Error(errno, std::string("reading save image: ") + std::strerror(errno));
     if (n == 0) return Corrupt("truncated");
     buf += n;
     len -= static_cast<size_t>(n);
@@ -201,8 +203,9 @@ Status SaveStreamReader::ReadHeader() {
     return Status::Error(EINVAL, "not a simulated-hypervisor save image (bad magic)");
   uint32_t version = r.U32();
   if (version != kSaveStreamVersion)
-    return Status::Error(EINVAL, "save image version " + std::to_string(version) + " not supported (want " +
-                                     std::to_string(kSaveStreamVersion) + ")");
+    return Status::Error(EINVAL, "save image version " + std::to_string(version) +
+                                     " not supported (want " + std::to_string(kSaveStreamVersion) +
+                                     ")");
   return Status::Ok();
 }
 

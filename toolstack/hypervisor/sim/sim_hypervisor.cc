@@ -25,12 +25,15 @@ SimEvent Event(SimEvent::Kind kind, DomId domid) {
   return e;
 }
 
-Status NoSuchDomain(DomId domid) { return Status::Error(ESRCH, "no such domain " + std::to_string(domid)); }
+Status NoSuchDomain(DomId domid) {
+  return Status::Error(ESRCH, "no such domain " + std::to_string(domid));
+}
 
 SimOptions Normalized(SimOptions o) {
   o.nr_cpus = std::max<uint32_t>(o.nr_cpus, 1);
   o.threads_per_core = std::max<uint32_t>(o.threads_per_core, 1);
-  if (o.cores_per_socket == 0) o.cores_per_socket = std::max<uint32_t>(o.nr_cpus / o.threads_per_core, 1);
+  if (o.cores_per_socket == 0)
+    o.cores_per_socket = std::max<uint32_t>(o.nr_cpus / o.threads_per_core, 1);
   if (o.dom0_vcpus == 0) o.dom0_vcpus = o.nr_cpus;
   o.dom0_memory_kib = std::min(o.dom0_memory_kib, o.host_memory_kib);
   if (o.first_reserved_domid < 2 || o.first_reserved_domid > kFirstReservedDomId)
@@ -95,11 +98,12 @@ void SimHypervisor::Dispatch(const Events& events) {
   std::vector<std::function<void()>> handlers;
   {
     std::lock_guard lock(mu_);
-    static constexpr const char* kWhat[] = {"created", "built", "paused", "unpaused", "shut down",
-                                            "resumed", "dying", "destroyed"};
+    static constexpr const char* kWhat[] = {"created",   "built",   "paused", "unpaused",
+                                            "shut down", "resumed", "dying",  "destroyed"};
     for (const auto& e : events.list()) {
       std::string line = "d" + std::to_string(e.domid) + ": " + kWhat[static_cast<int>(e.kind)];
-      if (e.kind == SimEvent::Kind::kShutdown) line += " (" + std::string(ShutdownReasonName(e.reason)) + ")";
+      if (e.kind == SimEvent::Kind::kShutdown)
+        line += " (" + std::string(ShutdownReasonName(e.reason)) + ")";
       Log(line);
     }
     for (const auto& [id, l] : listeners_) listeners.push_back(l);
@@ -223,7 +227,8 @@ Result<PhysInfo> SimHypervisor::Physinfo() {
 Result<DomId> SimHypervisor::PickDomid(DomId requested) {
   DomId limit = options_.first_reserved_domid;
   if (requested != 0) {
-    if (requested >= limit) return Status::Error(EINVAL, "domain id " + std::to_string(requested) + " is reserved");
+    if (requested >= limit)
+      return Status::Error(EINVAL, "domain id " + std::to_string(requested) + " is reserved");
     if (domains_.count(requested)) return Status::Error(EEXIST, Dom(requested) + " already exists");
     return requested;
   }
@@ -292,7 +297,8 @@ Status SimHypervisor::Pause(DomId domid) {
   return Locked([&](Events& events) -> Status {
     TXEND_RETURN_IF_ERROR(NotDom0(domid, "pause"));
     TXEND_ASSIGN_OR_RETURN(Domain * d, FindLive(domid));
-    if (d->pause_count >= kMaxPauseCount) return Status::Error(EBUSY, Dom(domid) + " is paused too many times");
+    if (d->pause_count >= kMaxPauseCount)
+      return Status::Error(EBUSY, Dom(domid) + " is paused too many times");
     if (d->pause_count++ == 0) events.Add(Event(SimEvent::Kind::kPaused, domid));
     return Status::Ok();
   });
@@ -307,7 +313,9 @@ Status SimHypervisor::Unpause(DomId domid) {
   });
 }
 
-Status SimHypervisor::Shutdown(DomId domid, ShutdownReason reason) { return GuestShutdown(domid, reason); }
+Status SimHypervisor::Shutdown(DomId domid, ShutdownReason reason) {
+  return GuestShutdown(domid, reason);
+}
 
 Status SimHypervisor::GuestShutdown(DomId domid, ShutdownReason reason) {
   TXEND_RETURN_IF_ERROR(ShutdownReasonFromCode(static_cast<uint32_t>(reason)).status());
@@ -450,11 +458,13 @@ void SimHypervisor::StartGuest(Domain& d, uint32_t store_port, uint32_t console_
 Result<GuestRings> SimHypervisor::BuildPv(DomId domid, const PvBuildRequest& request) {
   TXEND_RETURN_IF_ERROR(ValidatePvBuildRequest(request));
   TXEND_RETURN_IF_ERROR(CheckKernelFile(request.kernel).status());
-  if (!request.ramdisk.empty()) TXEND_RETURN_IF_ERROR(CheckReadableFile(request.ramdisk, "ramdisk"));
+  if (!request.ramdisk.empty())
+    TXEND_RETURN_IF_ERROR(CheckReadableFile(request.ramdisk, "ramdisk"));
   return Locked([&](Events& events) -> Result<GuestRings> {
     TXEND_ASSIGN_OR_RETURN(Domain * d, FindLive(domid));
     if (d->hvm) return Status::Error(EINVAL, Dom(domid) + " is HVM; BuildPv builds PV guests");
-    if (d->built || d->memory.nr_pages() > 0) return Status::Error(EBUSY, Dom(domid) + " is already built");
+    if (d->built || d->memory.nr_pages() > 0)
+      return Status::Error(EBUSY, Dom(domid) + " is already built");
     TXEND_RETURN_IF_ERROR(CheckPort(*d, request.store_port, "store"));
     TXEND_RETURN_IF_ERROR(CheckPort(*d, request.console_port, "console"));
     uint64_t pages = KibToPages(request.memory_kib);
@@ -496,9 +506,11 @@ Status SimHypervisor::GuestSetMemory(DomId domid, uint64_t kib) {
     if (d->memory.log_dirty()) return Status::Error(EBUSY, Dom(domid) + " is being saved");
     uint64_t pages = KibToPages(kib), now = d->memory.nr_pages();
     if (pages <= std::max(d->store_pfn, d->console_pfn))
-      return Status::Error(EINVAL, "cannot balloon " + Dom(domid) + " down to " + std::to_string(kib) + " KiB");
+      return Status::Error(
+          EINVAL, "cannot balloon " + Dom(domid) + " down to " + std::to_string(kib) + " KiB");
     if (pages > d->max_pages)
-      return Status::Error(ENOMEM, Dom(domid) + ": " + std::to_string(kib) + " KiB exceeds its maximum of " +
+      return Status::Error(ENOMEM, Dom(domid) + ": " + std::to_string(kib) +
+                                       " KiB exceeds its maximum of " +
                                        std::to_string(d->max_pages * kPageKib) + " KiB");
     if (pages == now) return Status::Ok();  // a guest re-reading an unchanged target
     if (pages > now) TXEND_RETURN_IF_ERROR(Reserve((pages - now) * kPageKib));
@@ -542,7 +554,8 @@ Status SimHypervisor::GuestTouchPages(DomId domid, std::span<const uint64_t> pfn
   });
 }
 
-Result<uint64_t> SimHypervisor::GuestDirtyPages(DomId domid, uint64_t count, uint64_t working_set, uint64_t salt) {
+Result<uint64_t> SimHypervisor::GuestDirtyPages(DomId domid, uint64_t count, uint64_t working_set,
+                                                uint64_t salt) {
   return Locked([&](Events&) -> Result<uint64_t> {
     TXEND_ASSIGN_OR_RETURN(Domain * d, FindLive(domid));
     if (!d->Runnable() || !d->built) return uint64_t{0};

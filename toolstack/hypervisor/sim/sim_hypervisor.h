@@ -119,7 +119,8 @@ class SimHypervisor : public Hypervisor {
   // A running guest's workload: rewrites `count` pages picked pseudo-randomly
   // (from `salt`) among its first `working_set` pages (0: all). Touches
   // nothing unless the domain runs (unpaused, not shut down); returns how many it touched.
-  Result<uint64_t> GuestDirtyPages(DomId domid, uint64_t count, uint64_t working_set, uint64_t salt);
+  Result<uint64_t> GuestDirtyPages(DomId domid, uint64_t count, uint64_t working_set,
+                                   uint64_t salt);
   // A hash of the domain's whole memory, to compare across save/restore.
   Result<uint64_t> MemoryDigest(DomId domid);
 
@@ -148,7 +149,8 @@ class SimHypervisor : public Hypervisor {
   Result<DomId> PickDomid(DomId requested);
   void Release(DomId domid, Events& events);
   Status CheckPort(const Domain& d, uint32_t port, std::string_view what) const;
-  void StartGuest(Domain& d, uint32_t store_port, uint32_t console_port, bool restored, Events& events);
+  void StartGuest(Domain& d, uint32_t store_port, uint32_t console_port, bool restored,
+                  Events& events);
 
   // Save and restore (sim_save.cc).
   struct SaveState;

@@ -47,7 +47,8 @@ struct SimHypervisor::SaveState {
 };
 
 Status SimHypervisor::Save(DomId domid, int fd, const SaveRequest& request) {
-  if (!request.suspend) return Status::Error(EINVAL, "saving " + Dom(domid) + " needs a suspend callback");
+  if (!request.suspend)
+    return Status::Error(EINVAL, "saving " + Dom(domid) + " needs a suspend callback");
   return WriteStream(domid, fd, &request);
 }
 
@@ -55,7 +56,8 @@ Status SimHypervisor::DumpCore(DomId domid, const std::string& path) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Status::Error(errno, "core file " + path + ": " + std::strerror(errno));
   Status st = WriteStream(domid, fd, nullptr);
-  if (::close(fd) != 0 && st.ok()) st = Status::Error(errno, "core file " + path + ": " + std::strerror(errno));
+  if (::close(fd) != 0 && st.ok())
+    st = Status::Error(errno, "core file " + path + ": " + std::strerror(errno));
   if (!st.ok()) ::unlink(path.c_str());
   return st;
 }
@@ -80,15 +82,16 @@ Result<SimHypervisor::SaveState> SimHypervisor::BeginSave(DomId domid, bool live
     if (!d->built) return Status::Error(EINVAL, Dom(domid) + " has no guest to save (never built)");
     if (d->memory.log_dirty()) return Status::Error(EBUSY, Dom(domid) + " is already being saved");
     SaveState s;
-    s.image = {d->hvm, d->ssidref, static_cast<uint32_t>(d->vcpus.size()), d->max_pages,
-               d->memory.nr_pages(), d->memory.seed()};
+    s.image = {d->hvm,       d->ssidref,           static_cast<uint32_t>(d->vcpus.size()),
+               d->max_pages, d->memory.nr_pages(), d->memory.seed()};
     s.live = live;
     if (live) d->memory.EnableLogDirty();
     return s;
   });
 }
 
-Status SimHypervisor::WriteMemory(DomId domid, int fd, const SaveState& state, const SaveRequest* request) {
+Status SimHypervisor::WriteMemory(DomId domid, int fd, const SaveState& state,
+                                  const SaveRequest* request) {
   SaveStreamWriter writer(fd);
   TXEND_RETURN_IF_ERROR(writer.WriteHeader());
   TXEND_RETURN_IF_ERROR(writer.WriteRecord(RecordType::kDomain, EncodeDomain(state.image)));
@@ -99,7 +102,8 @@ Status SimHypervisor::WriteMemory(DomId domid, int fd, const SaveState& state, c
     while (true) {
       PrecopyDecision decision = policy(stats);
       if (decision == PrecopyDecision::kAbort)
-        return Status::Error(ECANCELED, "live save of " + Dom(domid) + " aborted by the precopy policy");
+        return Status::Error(ECANCELED,
+                             "live save of " + Dom(domid) + " aborted by the precopy policy");
       if (decision == PrecopyDecision::kStopAndCopy) break;
       TXEND_RETURN_IF_ERROR(SendPages(domid, writer, pending));
       stats.total_written += pending.size();
@@ -131,17 +135,20 @@ Status SimHypervisor::WriteMemory(DomId domid, int fd, const SaveState& state, c
   return writer.WriteRecord(RecordType::kEnd, "");
 }
 
-Status SimHypervisor::SendPages(DomId domid, SaveStreamWriter& writer, const std::vector<uint64_t>& pfns) {
+Status SimHypervisor::SendPages(DomId domid, SaveStreamWriter& writer,
+                                const std::vector<uint64_t>& pfns) {
   for (size_t start = 0; start < pfns.size(); start += kBatchPages) {
     size_t count = std::min(kBatchPages, pfns.size() - start);
     auto batch = Locked([&](Events&) -> Result<PageBatch> {
       TXEND_ASSIGN_OR_RETURN(Domain * d, Find(domid));
       PageBatch b;
-      b.pfns.assign(pfns.begin() + static_cast<long>(start), pfns.begin() + static_cast<long>(start + count));
+      b.pfns.assign(pfns.begin() + static_cast<long>(start),
+                    pfns.begin() + static_cast<long>(start + count));
       b.data.resize(count * GuestMemory::kPageSize);
       for (size_t i = 0; i < count; ++i) {
         auto* out = reinterpret_cast<uint8_t*>(b.data.data()) + i * GuestMemory::kPageSize;
-        TXEND_RETURN_IF_ERROR(d->memory.Read(b.pfns[i], std::span<uint8_t, GuestMemory::kPageSize>(out, GuestMemory::kPageSize)));
+        TXEND_RETURN_IF_ERROR(d->memory.Read(
+            b.pfns[i], std::span<uint8_t, GuestMemory::kPageSize>(out, GuestMemory::kPageSize)));
       }
       return b;
     });
@@ -163,7 +170,8 @@ Status SimHypervisor::WaitSuspended(DomId domid, const SaveRequest& request) {
   return Locked([&](Events&) -> Status {
     TXEND_ASSIGN_OR_RETURN(Domain * d, FindLive(domid));
     if (!d->shutdown || d->reason != ShutdownReason::kSuspend)
-      return Status::Error(EINVAL, Dom(domid) + " did not suspend (state " + InfoOf(*d).StateString() + ")");
+      return Status::Error(
+          EINVAL, Dom(domid) + " did not suspend (state " + InfoOf(*d).StateString() + ")");
     return Status::Ok();
   });
 }
@@ -172,7 +180,8 @@ Result<GuestRings> SimHypervisor::Restore(DomId domid, int fd, const RestoreRequ
   Status ready = Locked([&](Events&) -> Status {
     TXEND_RETURN_IF_ERROR(NotDom0(domid, "restore into"));
     TXEND_ASSIGN_OR_RETURN(Domain * d, FindLive(domid));
-    if (d->built || d->memory.nr_pages() > 0) return Status::Error(EBUSY, Dom(domid) + " is already built");
+    if (d->built || d->memory.nr_pages() > 0)
+      return Status::Error(EBUSY, Dom(domid) + " is already built");
     TXEND_RETURN_IF_ERROR(CheckPort(*d, request.store_port, "store"));
     return CheckPort(*d, request.console_port, "console");
   });
@@ -192,7 +201,8 @@ Status SimHypervisor::ReadStream(DomId domid, int fd, const RestoreRequest& requ
   SaveStreamReader reader(fd);
   TXEND_RETURN_IF_ERROR(reader.ReadHeader());
   TXEND_ASSIGN_OR_RETURN(Record first, reader.ReadRecord());
-  if (first.type != RecordType::kDomain) return Status::Error(EINVAL, "corrupt save image: no DOMAIN record");
+  if (first.type != RecordType::kDomain)
+    return Status::Error(EINVAL, "corrupt save image: no DOMAIN record");
   TXEND_ASSIGN_OR_RETURN(SavedDomain image, DecodeDomain(first.payload));
   TXEND_RETURN_IF_ERROR(AllocateFromImage(domid, image));
   std::optional<SavedContext> context;
@@ -216,14 +226,14 @@ Status SimHypervisor::AllocateFromImage(DomId domid, const SavedDomain& image) {
   return Locked([&](Events&) -> Status {
     TXEND_ASSIGN_OR_RETURN(Domain * d, FindLive(domid));
     if (image.hvm != d->hvm)
-      return Status::Error(EINVAL, std::string("image is of an ") + (image.hvm ? "HVM" : "PV") + " guest, " +
-                                       Dom(domid) + " is " + (d->hvm ? "HVM" : "PV"));
+      return Status::Error(EINVAL, std::string("image is of an ") + (image.hvm ? "HVM" : "PV") +
+                                       " guest, " + Dom(domid) + " is " + (d->hvm ? "HVM" : "PV"));
     if (image.vcpus == 0 || image.vcpus > d->vcpus.size())
-      return Status::Error(EINVAL, "image has " + std::to_string(image.vcpus) + " vcpus, " + Dom(domid) +
-                                       " " + std::to_string(d->vcpus.size()));
+      return Status::Error(EINVAL, "image has " + std::to_string(image.vcpus) + " vcpus, " +
+                                       Dom(domid) + " " + std::to_string(d->vcpus.size()));
     if (image.nr_pages < 2 || image.nr_pages > d->max_pages)
-      return Status::Error(ENOMEM, "image needs " + std::to_string(image.nr_pages * kPageKib) + " KiB, " +
-                                       Dom(domid) + "'s maximum is " +
+      return Status::Error(ENOMEM, "image needs " + std::to_string(image.nr_pages * kPageKib) +
+                                       " KiB, " + Dom(domid) + "'s maximum is " +
                                        std::to_string(d->max_pages * kPageKib) + " KiB");
     TXEND_RETURN_IF_ERROR(Reserve(image.nr_pages * kPageKib));
     d->memory = GuestMemory(image.memory_seed, image.nr_pages);
@@ -235,20 +245,23 @@ Status SimHypervisor::LoadPages(DomId domid, const PageBatch& batch) {
   return Locked([&](Events&) -> Status {
     TXEND_ASSIGN_OR_RETURN(Domain * d, FindLive(domid));
     for (size_t i = 0; i < batch.pfns.size(); ++i) {
-      const auto* page = reinterpret_cast<const uint8_t*>(batch.data.data()) + i * GuestMemory::kPageSize;
+      const auto* page =
+          reinterpret_cast<const uint8_t*>(batch.data.data()) + i * GuestMemory::kPageSize;
       Status st = d->memory.Write(batch.pfns[i], std::span<const uint8_t, GuestMemory::kPageSize>(
-                                                      page, GuestMemory::kPageSize));
+                                                     page, GuestMemory::kPageSize));
       if (!st.ok()) return Status::Error(EINVAL, "corrupt save image: " + st.message());
     }
     return Status::Ok();
   });
 }
 
-Status SimHypervisor::FinishRestore(DomId domid, const SavedContext& context, const RestoreRequest& request) {
+Status SimHypervisor::FinishRestore(DomId domid, const SavedContext& context,
+                                    const RestoreRequest& request) {
   return Locked([&](Events& events) -> Status {
     TXEND_ASSIGN_OR_RETURN(Domain * d, FindLive(domid));
     uint64_t pages = d->memory.nr_pages();
-    if (context.store_pfn >= pages || context.console_pfn >= pages || context.vcpus.size() > d->vcpus.size())
+    if (context.store_pfn >= pages || context.console_pfn >= pages ||
+        context.vcpus.size() > d->vcpus.size())
       return Status::Error(EINVAL, "corrupt save image: bad CONTEXT record");
     for (size_t i = 0; i < context.vcpus.size(); ++i) {
       const auto& saved = context.vcpus[i];
@@ -260,7 +273,8 @@ Status SimHypervisor::FinishRestore(DomId domid, const SavedContext& context, co
         if (cpu < options_.nr_cpus) usable.Add(cpu);
       v.affinity = usable.Empty() ? CpuSet::FirstN(options_.nr_cpus) : usable;
     }
-    if (ValidateSchedCredit(context.credit, static_cast<uint32_t>(d->vcpus.size())).ok()) d->credit = context.credit;
+    if (ValidateSchedCredit(context.credit, static_cast<uint32_t>(d->vcpus.size())).ok())
+      d->credit = context.credit;
     d->store_pfn = context.store_pfn;
     d->console_pfn = context.console_pfn;
     StartGuest(*d, request.store_port, request.console_port, true, events);

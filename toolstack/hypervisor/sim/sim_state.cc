@@ -3,6 +3,7 @@
 // a SimHypervisor opens the same directory.
 #include <filesystem>
 #include <fstream>
+
 #include <nlohmann/json.hpp>
 
 #include "toolstack/hypervisor/sim/sim_domain.h"
@@ -44,22 +45,39 @@ void SimHypervisor::PersistDirty() {
     const Domain& d = *it->second;
     json vcpus = json::array();
     for (const auto& v : d.vcpus)
-      vcpus.push_back({{"online", v.online}, {"blocked", v.blocked}, {"cpu_time_ns", v.cpu_time_ns},
+      vcpus.push_back({{"online", v.online},
+                       {"blocked", v.blocked},
+                       {"cpu_time_ns", v.cpu_time_ns},
                        {"affinity", v.affinity.ToVector()}});
     json ports = json::object();
     for (auto [port, remote] : d.ports) ports[std::to_string(port)] = remote;
-    json j = {{"domid", d.domid}, {"uuid", d.uuid.ToString()}, {"ssidref", d.ssidref}, {"hvm", d.hvm},
-              {"pause_count", d.pause_count}, {"shutdown", d.shutdown},
-              {"reason", static_cast<uint32_t>(d.reason)}, {"max_pages", d.max_pages},
-              {"shadow_kib", d.shadow_kib}, {"built", d.built}, {"seed", d.memory.seed()},
-              {"pages", d.memory.nr_pages()}, {"vcpus", vcpus}, {"weight", d.credit.weight},
-              {"cap", d.credit.cap}, {"max_evtchn_port", d.max_evtchn_port}, {"ports", ports},
-              {"store_port", d.store_port}, {"console_port", d.console_port}, {"mfn_base", d.mfn_base},
-              {"store_pfn", d.store_pfn}, {"console_pfn", d.console_pfn}};
+    json j = {{"domid", d.domid},
+              {"uuid", d.uuid.ToString()},
+              {"ssidref", d.ssidref},
+              {"hvm", d.hvm},
+              {"pause_count", d.pause_count},
+              {"shutdown", d.shutdown},
+              {"reason", static_cast<uint32_t>(d.reason)},
+              {"max_pages", d.max_pages},
+              {"shadow_kib", d.shadow_kib},
+              {"built", d.built},
+              {"seed", d.memory.seed()},
+              {"pages", d.memory.nr_pages()},
+              {"vcpus", vcpus},
+              {"weight", d.credit.weight},
+              {"cap", d.credit.cap},
+              {"max_evtchn_port", d.max_evtchn_port},
+              {"ports", ports},
+              {"store_port", d.store_port},
+              {"console_port", d.console_port},
+              {"mfn_base", d.mfn_base},
+              {"store_pfn", d.store_pfn},
+              {"console_pfn", d.console_pfn}};
     WriteFile(DomainFile(options_.state_dir, domid), j.dump());
   }
   dirty_.clear();
-  json global = {{"rover", rover_}, {"next_mfn", next_mfn_}, {"seeds", seeds_}, {"settled_ns", settled_ns_}};
+  json global = {
+      {"rover", rover_}, {"next_mfn", next_mfn_}, {"seeds", seeds_}, {"settled_ns", settled_ns_}};
   WriteFile(fs::path(options_.state_dir) / "hypervisor.json", global.dump());
 }
 
@@ -67,7 +85,8 @@ Status SimHypervisor::LoadState() {
   if (options_.state_dir.empty()) return Status::Ok();
   std::error_code ec;
   fs::create_directories(options_.state_dir, ec);
-  if (ec) return Status::Error(ec.value(), "cannot create " + options_.state_dir + ": " + ec.message());
+  if (ec)
+    return Status::Error(ec.value(), "cannot create " + options_.state_dir + ": " + ec.message());
   try {
     std::ifstream global_file(fs::path(options_.state_dir) / "hypervisor.json");
     if (global_file) {
@@ -102,7 +121,8 @@ Status SimHypervisor::LoadState() {
       }
       d->credit = {j.at("weight"), j.at("cap")};
       d->max_evtchn_port = j.at("max_evtchn_port");
-      for (const auto& [port, remote] : j.at("ports").items()) d->ports[std::stoul(port)] = remote.get<DomId>();
+      for (const auto& [port, remote] : j.at("ports").items())
+        d->ports[std::stoul(port)] = remote.get<DomId>();
       d->store_port = j.at("store_port");
       d->console_port = j.at("console_port");
       d->mfn_base = j.at("mfn_base");

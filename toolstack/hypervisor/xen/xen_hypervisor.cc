@@ -29,7 +29,9 @@ class XenHypervisor::Handle {
   Status Fail(std::string_view call, DomId domid, int err) {
     return XenDomainError(call, domid, err, log_.TakeLastError());
   }
-  Status FailHost(std::string_view call, int err) { return XenError(call, err, log_.TakeLastError()); }
+  Status FailHost(std::string_view call, int err) {
+    return XenError(call, err, log_.TakeLastError());
+  }
 
  private:
   Handle() = default;
@@ -71,7 +73,8 @@ Result<std::unique_ptr<XenHypervisor>> XenHypervisor::Open() {
       new XenHypervisor(std::move(handle), physinfo.capabilities, physinfo.max_cpu_id + 1));
 }
 
-XenHypervisor::XenHypervisor(std::unique_ptr<Handle> handle, uint32_t capabilities, uint32_t nr_cpu_ids)
+XenHypervisor::XenHypervisor(std::unique_ptr<Handle> handle, uint32_t capabilities,
+                             uint32_t nr_cpu_ids)
     : handle_(std::move(handle)), capabilities_(capabilities), nr_cpu_ids_(nr_cpu_ids) {}
 
 XenHypervisor::~XenHypervisor() = default;
@@ -99,10 +102,14 @@ Result<VersionInfo> XenHypervisor::Version() {
   xen_compile_info_t compile{};
   xen_commandline_t cmdline{};
   xen_platform_parameters_t platform{};
-  TXEND_RETURN_IF_ERROR(CheckHost(xc_version(xch, XENVER_extraversion, &extra), "xc_version(extraversion)"));
-  TXEND_RETURN_IF_ERROR(CheckHost(xc_version(xch, XENVER_capabilities, &caps), "xc_version(capabilities)"));
-  TXEND_RETURN_IF_ERROR(CheckHost(xc_version(xch, XENVER_changeset, &changeset), "xc_version(changeset)"));
-  TXEND_RETURN_IF_ERROR(CheckHost(xc_version(xch, XENVER_compile_info, &compile), "xc_version(compile_info)"));
+  TXEND_RETURN_IF_ERROR(
+      CheckHost(xc_version(xch, XENVER_extraversion, &extra), "xc_version(extraversion)"));
+  TXEND_RETURN_IF_ERROR(
+      CheckHost(xc_version(xch, XENVER_capabilities, &caps), "xc_version(capabilities)"));
+  TXEND_RETURN_IF_ERROR(
+      CheckHost(xc_version(xch, XENVER_changeset, &changeset), "xc_version(changeset)"));
+  TXEND_RETURN_IF_ERROR(
+      CheckHost(xc_version(xch, XENVER_compile_info, &compile), "xc_version(compile_info)"));
   xc_version(xch, XENVER_commandline, &cmdline);  // refused to unprivileged callers; empty then
   xc_version(xch, XENVER_platform_parameters, &platform);
   v.extra = FixedString(extra, sizeof extra);
@@ -130,10 +137,12 @@ Result<PhysInfo> XenHypervisor::Physinfo() {
 }
 
 Result<DomId> XenHypervisor::CreateDomain(const CreateRequest& request) {
-  TXEND_ASSIGN_OR_RETURN(xen_domctl_createdomain config, CreateDomainConfig(request, capabilities_));
+  TXEND_ASSIGN_OR_RETURN(xen_domctl_createdomain config,
+                         CreateDomainConfig(request, capabilities_));
   std::lock_guard lock(mu_);
   uint32_t domid = request.domid;
-  TXEND_RETURN_IF_ERROR(CheckHost(xc_domain_create(handle_->xch(), &domid, &config), "xc_domain_create"));
+  TXEND_RETURN_IF_ERROR(
+      CheckHost(xc_domain_create(handle_->xch(), &domid, &config), "xc_domain_create"));
   // Xen 4.17 still allocates the vcpus themselves in XEN_DOMCTL_max_vcpus (domctl.h),
   // with the count createdomain was given; without it the first SETVCPUCONTEXT fails.
   if (xc_domain_max_vcpus(handle_->xch(), domid, config.max_vcpus) != 0) {
@@ -148,7 +157,8 @@ Result<DomainInfo> XenHypervisor::InfoLocked(DomId domid) {
   xc_domaininfo_t info{};
   int n = xc_domain_getinfolist(handle_->xch(), domid, 1, &info);
   TXEND_RETURN_IF_ERROR(Check(n, "xc_domain_getinfolist", domid));
-  if (n == 0 || info.domain != domid) return Status::Error(ESRCH, "no such domain " + std::to_string(domid));
+  if (n == 0 || info.domain != domid)
+    return Status::Error(ESRCH, "no such domain " + std::to_string(domid));
   return DomainInfoFromXen(info);
 }
 
@@ -180,7 +190,8 @@ Status XenHypervisor::SetMaxMemory(DomId domid, uint64_t kib) {
 Status XenHypervisor::SetShadowMemory(DomId domid, uint64_t kib) {
   std::lock_guard lock(mu_);
   uint64_t bytes = KibToPages(kib) * kPageKib * 1024;
-  return Check(xc_set_paging_mempool_size(handle_->xch(), domid, bytes), "xc_set_paging_mempool_size", domid);
+  return Check(xc_set_paging_mempool_size(handle_->xch(), domid, bytes),
+               "xc_set_paging_mempool_size", domid);
 }
 
 Status XenHypervisor::Pause(DomId domid) {
@@ -194,9 +205,11 @@ Status XenHypervisor::Unpause(DomId domid) {
 }
 
 Status XenHypervisor::Shutdown(DomId domid, ShutdownReason reason) {
-  TXEND_ASSIGN_OR_RETURN(ShutdownReason valid, ShutdownReasonFromCode(static_cast<uint32_t>(reason)));
+  TXEND_ASSIGN_OR_RETURN(ShutdownReason valid,
+                         ShutdownReasonFromCode(static_cast<uint32_t>(reason)));
   std::lock_guard lock(mu_);
-  return Check(xc_domain_shutdown(handle_->xch(), domid, static_cast<int>(valid)), "xc_domain_shutdown", domid);
+  return Check(xc_domain_shutdown(handle_->xch(), domid, static_cast<int>(valid)),
+               "xc_domain_shutdown", domid);
 }
 
 Status XenHypervisor::Resume(DomId domid) {
@@ -217,12 +230,13 @@ Result<VcpuInfo> XenHypervisor::GetVcpuInfo(DomId domid, uint32_t vcpu) {
   TXEND_ASSIGN_OR_RETURN(DomainInfo info, InfoLocked(domid));
   TXEND_RETURN_IF_ERROR(ValidateVcpu(domid, vcpu, info.MaxVcpus()));
   xc_vcpuinfo_t x{};
-  TXEND_RETURN_IF_ERROR(Check(xc_vcpu_getinfo(handle_->xch(), domid, vcpu, &x), "xc_vcpu_getinfo", domid));
+  TXEND_RETURN_IF_ERROR(
+      Check(xc_vcpu_getinfo(handle_->xch(), domid, vcpu, &x), "xc_vcpu_getinfo", domid));
   int size = xc_get_cpumap_size(handle_->xch());
   TXEND_RETURN_IF_ERROR(Check(size > 0 ? 0 : -1, "xc_get_cpumap_size", domid));
   std::vector<uint8_t> map(static_cast<size_t>(size));
-  TXEND_RETURN_IF_ERROR(Check(xc_vcpu_getaffinity(handle_->xch(), domid, static_cast<int>(vcpu), map.data(),
-                                                  nullptr, XEN_VCPUAFFINITY_HARD),
+  TXEND_RETURN_IF_ERROR(Check(xc_vcpu_getaffinity(handle_->xch(), domid, static_cast<int>(vcpu),
+                                                  map.data(), nullptr, XEN_VCPUAFFINITY_HARD),
                               "xc_vcpu_getaffinity", domid));
   return VcpuInfoFromXen(x, CpuSetFromCpumap(map.data(), map.size()));
 }
@@ -235,15 +249,16 @@ Status XenHypervisor::SetVcpuAffinity(DomId domid, uint32_t vcpu, const CpuSet& 
   int size = xc_get_cpumap_size(handle_->xch());
   TXEND_RETURN_IF_ERROR(Check(size > 0 ? 0 : -1, "xc_get_cpumap_size", domid));
   TXEND_ASSIGN_OR_RETURN(auto map, CpumapFromCpuSet(cpus, static_cast<size_t>(size)));
-  return Check(xc_vcpu_setaffinity(handle_->xch(), domid, static_cast<int>(vcpu), map.data(), nullptr,
-                                   XEN_VCPUAFFINITY_HARD),
+  return Check(xc_vcpu_setaffinity(handle_->xch(), domid, static_cast<int>(vcpu), map.data(),
+                                   nullptr, XEN_VCPUAFFINITY_HARD),
                "xc_vcpu_setaffinity", domid);
 }
 
 Result<SchedCredit> XenHypervisor::GetSchedCredit(DomId domid) {
   std::lock_guard lock(mu_);
   xen_domctl_sched_credit s{};
-  TXEND_RETURN_IF_ERROR(Check(xc_sched_credit_domain_get(handle_->xch(), domid, &s), "xc_sched_credit_domain_get", domid));
+  TXEND_RETURN_IF_ERROR(Check(xc_sched_credit_domain_get(handle_->xch(), domid, &s),
+                              "xc_sched_credit_domain_get", domid));
   return SchedCredit{s.weight, s.cap};
 }
 
@@ -251,8 +266,10 @@ Status XenHypervisor::SetSchedCredit(DomId domid, const SchedCredit& params) {
   std::lock_guard lock(mu_);
   TXEND_ASSIGN_OR_RETURN(DomainInfo info, InfoLocked(domid));
   TXEND_RETURN_IF_ERROR(ValidateSchedCredit(params, info.MaxVcpus()));
-  xen_domctl_sched_credit s{static_cast<uint16_t>(params.weight), static_cast<uint16_t>(params.cap)};
-  return Check(xc_sched_credit_domain_set(handle_->xch(), domid, &s), "xc_sched_credit_domain_set", domid);
+  xen_domctl_sched_credit s{static_cast<uint16_t>(params.weight),
+                            static_cast<uint16_t>(params.cap)};
+  return Check(xc_sched_credit_domain_set(handle_->xch(), domid, &s), "xc_sched_credit_domain_set",
+               domid);
 }
 
 Result<uint32_t> XenHypervisor::AllocUnboundPort(DomId domid, DomId remote) {
@@ -265,20 +282,26 @@ Result<uint32_t> XenHypervisor::AllocUnboundPort(DomId domid, DomId remote) {
 Result<GuestRings> XenHypervisor::BuildPv(DomId domid, const PvBuildRequest& request) {
   TXEND_RETURN_IF_ERROR(ValidatePvBuildRequest(request));
   TXEND_RETURN_IF_ERROR(CheckKernelFile(request.kernel).status());
-  if (!request.ramdisk.empty()) TXEND_RETURN_IF_ERROR(CheckReadableFile(request.ramdisk, "ramdisk"));
+  if (!request.ramdisk.empty())
+    TXEND_RETURN_IF_ERROR(CheckReadableFile(request.ramdisk, "ramdisk"));
   std::lock_guard lock(mu_);
   xc_interface* xch = handle_->xch();
   TXEND_ASSIGN_OR_RETURN(DomainInfo info, InfoLocked(domid));
-  if (info.hvm) return Status::Error(EINVAL, "domain " + std::to_string(domid) + " is HVM; BuildPv builds PV guests");
+  if (info.hvm)
+    return Status::Error(EINVAL,
+                         "domain " + std::to_string(domid) + " is HVM; BuildPv builds PV guests");
   uint64_t limit_kib = std::max(info.max_memory_kib, request.memory_kib);
-  TXEND_RETURN_IF_ERROR(Check(xc_domain_set_memmap_limit(xch, domid, limit_kib), "xc_domain_set_memmap_limit", domid));
+  TXEND_RETURN_IF_ERROR(Check(xc_domain_set_memmap_limit(xch, domid, limit_kib),
+                              "xc_domain_set_memmap_limit", domid));
   std::unique_ptr<xc_dom_image, DomImageDeleter> dom(
       xc_dom_allocate(xch, request.cmdline.c_str(), request.features.c_str()));
   if (!dom) return handle_->Fail("xc_dom_allocate", domid, errno);
   dom->container_type = xc_dom_image::XC_DOM_PV_CONTAINER;
-  TXEND_RETURN_IF_ERROR(Check(xc_dom_kernel_file(dom.get(), request.kernel.c_str()), "xc_dom_kernel_file", domid));
+  TXEND_RETURN_IF_ERROR(
+      Check(xc_dom_kernel_file(dom.get(), request.kernel.c_str()), "xc_dom_kernel_file", domid));
   if (!request.ramdisk.empty())
-    TXEND_RETURN_IF_ERROR(Check(xc_dom_module_file(dom.get(), request.ramdisk.c_str(), nullptr), "xc_dom_module_file", domid));
+    TXEND_RETURN_IF_ERROR(Check(xc_dom_module_file(dom.get(), request.ramdisk.c_str(), nullptr),
+                                "xc_dom_module_file", domid));
   dom->flags = 0;
   dom->console_evtchn = request.console_port;
   dom->console_domid = request.console_domid;
@@ -286,7 +309,8 @@ Result<GuestRings> XenHypervisor::BuildPv(DomId domid, const PvBuildRequest& req
   dom->xenstore_domid = request.store_domid;
   dom->claim_enabled = 0;
   dom->max_vcpus = info.MaxVcpus();
-  TXEND_RETURN_IF_ERROR(Check(xc_dom_boot_xen_init(dom.get(), xch, domid), "xc_dom_boot_xen_init", domid));
+  TXEND_RETURN_IF_ERROR(
+      Check(xc_dom_boot_xen_init(dom.get(), xch, domid), "xc_dom_boot_xen_init", domid));
   TXEND_RETURN_IF_ERROR(Check(xc_dom_parse_image(dom.get()), "xc_dom_parse_image", domid));
   auto mem_mb = static_cast<unsigned>(request.memory_kib / 1024);
   TXEND_RETURN_IF_ERROR(Check(xc_dom_mem_init(dom.get(), mem_mb), "xc_dom_mem_init", domid));
@@ -294,15 +318,19 @@ Result<GuestRings> XenHypervisor::BuildPv(DomId domid, const PvBuildRequest& req
   TXEND_RETURN_IF_ERROR(Check(xc_dom_build_image(dom.get()), "xc_dom_build_image", domid));
   TXEND_RETURN_IF_ERROR(Check(xc_dom_boot_image(dom.get()), "xc_dom_boot_image", domid));
   TXEND_RETURN_IF_ERROR(Check(xc_dom_gnttab_init(dom.get()), "xc_dom_gnttab_init", domid));
-  return GuestRings{xc_dom_p2m(dom.get(), dom->xenstore_pfn), xc_dom_p2m(dom.get(), dom->console_pfn)};
+  return GuestRings{xc_dom_p2m(dom.get(), dom->xenstore_pfn),
+                    xc_dom_p2m(dom.get(), dom->console_pfn)};
 }
 
 Status XenHypervisor::Save(DomId domid, int fd, const SaveRequest& request) {
-  if (!request.suspend) return Status::Error(EINVAL, "saving domain " + std::to_string(domid) + " needs a suspend callback");
+  if (!request.suspend)
+    return Status::Error(EINVAL,
+                         "saving domain " + std::to_string(domid) + " needs a suspend callback");
   TXEND_ASSIGN_OR_RETURN(DomainInfo info, GetDomainInfo(domid));
   if (info.hvm)
-    return Status::Error(ENOTSUP, "saving HVM domain " + std::to_string(domid) +
-                                      " needs the device model's state, which txend does not handle yet");
+    return Status::Error(ENOTSUP,
+                         "saving HVM domain " + std::to_string(domid) +
+                             " needs the device model's state, which txend does not handle yet");
   TXEND_ASSIGN_OR_RETURN(auto handle, Handle::Open());
   SaveCallbackState state{&request, Status::Ok()};
   save_callbacks callbacks{};
@@ -310,7 +338,8 @@ Status XenHypervisor::Save(DomId domid, int fd, const SaveRequest& request) {
   if (request.precopy_policy) callbacks.precopy_policy = PrecopyCallback;
   callbacks.data = &state;
   uint32_t flags = request.live ? XCFLAGS_LIVE : 0;
-  if (xc_domain_save(handle->xch(), fd, domid, flags, &callbacks, XC_STREAM_PLAIN, -1) == 0) return Status::Ok();
+  if (xc_domain_save(handle->xch(), fd, domid, flags, &callbacks, XC_STREAM_PLAIN, -1) == 0)
+    return Status::Ok();
   int err = errno;
   if (!state.suspend_status.ok()) return state.suspend_status;
   return handle->Fail("xc_domain_save", domid, err);
@@ -320,16 +349,17 @@ Result<GuestRings> XenHypervisor::Restore(DomId domid, int fd, const RestoreRequ
   TXEND_ASSIGN_OR_RETURN(auto handle, Handle::Open());
   restore_callbacks callbacks{};
   unsigned long store_mfn = 0, console_mfn = 0;
-  int rc = xc_domain_restore(handle->xch(), fd, domid, request.store_port, &store_mfn, request.store_domid,
-                             request.console_port, &console_mfn, request.console_domid, XC_STREAM_PLAIN,
-                             &callbacks, -1);
+  int rc = xc_domain_restore(handle->xch(), fd, domid, request.store_port, &store_mfn,
+                             request.store_domid, request.console_port, &console_mfn,
+                             request.console_domid, XC_STREAM_PLAIN, &callbacks, -1);
   if (rc != 0) return handle->Fail("xc_domain_restore", domid, errno);
   return GuestRings{store_mfn, console_mfn};
 }
 
 Status XenHypervisor::DumpCore(DomId domid, const std::string& path) {
   std::lock_guard lock(mu_);
-  return Check(xc_domain_dumpcore(handle_->xch(), domid, path.c_str()), "xc_domain_dumpcore", domid);
+  return Check(xc_domain_dumpcore(handle_->xch(), domid, path.c_str()), "xc_domain_dumpcore",
+               domid);
 }
 
 Result<std::string> XenHypervisor::ReadConsoleRing(bool clear) {
@@ -337,15 +367,16 @@ Result<std::string> XenHypervisor::ReadConsoleRing(bool clear) {
   std::string buffer(1 << 20, '\0');
   unsigned int size = static_cast<unsigned int>(buffer.size());
   uint32_t index = 0;
-  TXEND_RETURN_IF_ERROR(Check(xc_readconsolering(handle_->xch(), buffer.data(), &size, clear, 0, &index),
-                              "xc_readconsolering", kDom0));
+  TXEND_RETURN_IF_ERROR(
+      Check(xc_readconsolering(handle_->xch(), buffer.data(), &size, clear, 0, &index),
+            "xc_readconsolering", kDom0));
   buffer.resize(size);
   return buffer;
 }
 
 Status XenHypervisor::OnDomainException(std::function<void()>) {
-  return Status::Error(ENOTSUP,
-                       "on Xen, xenstored owns VIRQ_DOM_EXC: watch @releaseDomain and diff ListDomains()");
+  return Status::Error(
+      ENOTSUP, "on Xen, xenstored owns VIRQ_DOM_EXC: watch @releaseDomain and diff ListDomains()");
 }
 
 }  // namespace txend::toolstack

@@ -30,7 +30,8 @@ DomainInfo DomainInfoFromXen(const xc_domaininfo_t& x) {
   d.paused = x.flags & XEN_DOMINF_paused;
   d.blocked = x.flags & XEN_DOMINF_blocked;
   d.running = x.flags & XEN_DOMINF_running;
-  d.shutdown_reason = static_cast<ShutdownReason>((x.flags >> XEN_DOMINF_shutdownshift) & XEN_DOMINF_shutdownmask);
+  d.shutdown_reason =
+      static_cast<ShutdownReason>((x.flags >> XEN_DOMINF_shutdownshift) & XEN_DOMINF_shutdownmask);
   if (d.shutdown && d.shutdown_reason == ShutdownReason::kCrash) {  // as libxc reports it
     d.shutdown = false;
     d.crashed = true;
@@ -83,16 +84,23 @@ void SetVersionNumber(int packed, VersionInfo& version) {
 
 std::string SchedulerName(uint32_t sched_id) {
   switch (sched_id) {
-    case XEN_SCHEDULER_CREDIT: return "credit";
-    case XEN_SCHEDULER_CREDIT2: return "credit2";
-    case XEN_SCHEDULER_ARINC653: return "arinc653";
-    case XEN_SCHEDULER_RTDS: return "rtds";
-    case XEN_SCHEDULER_NULL: return "null";
+    case XEN_SCHEDULER_CREDIT:
+      return "credit";
+    case XEN_SCHEDULER_CREDIT2:
+      return "credit2";
+    case XEN_SCHEDULER_ARINC653:
+      return "arinc653";
+    case XEN_SCHEDULER_RTDS:
+      return "rtds";
+    case XEN_SCHEDULER_NULL:
+      return "null";
   }
   return "unknown";
 }
 
-std::string FixedString(const char* chars, size_t size) { return std::string(chars, strnlen(chars, size)); }
+std::string FixedString(const char* chars, size_t size) {
+  return std::string(chars, strnlen(chars, size));
+}
 
 CpuSet CpuSetFromCpumap(const uint8_t* map, size_t bytes) {
   CpuSet set;
@@ -112,7 +120,8 @@ Result<std::vector<uint8_t>> CpumapFromCpuSet(const CpuSet& cpus, size_t bytes) 
   return map;
 }
 
-Result<xen_domctl_createdomain> CreateDomainConfig(const CreateRequest& request, uint32_t capabilities) {
+Result<xen_domctl_createdomain> CreateDomainConfig(const CreateRequest& request,
+                                                   uint32_t capabilities) {
   TXEND_RETURN_IF_ERROR(ValidateCreateRequest(request));
   if (request.hvm && !(capabilities & XEN_SYSCTL_PHYSCAP_hvm))
     return Status::Error(ENOTSUP, "this host cannot run HVM guests (no VMX/SVM, or disabled)");
@@ -140,9 +149,12 @@ PrecopyStats PrecopyStatsFromXen(const precopy_stats& x) {
 
 int PrecopyDecisionToXen(PrecopyDecision decision) {
   switch (decision) {
-    case PrecopyDecision::kContinue: return XGS_POLICY_CONTINUE_PRECOPY;
-    case PrecopyDecision::kStopAndCopy: return XGS_POLICY_STOP_AND_COPY;
-    case PrecopyDecision::kAbort: return XGS_POLICY_ABORT;
+    case PrecopyDecision::kContinue:
+      return XGS_POLICY_CONTINUE_PRECOPY;
+    case PrecopyDecision::kStopAndCopy:
+      return XGS_POLICY_STOP_AND_COPY;
+    case PrecopyDecision::kAbort:
+      return XGS_POLICY_ABORT;
   }
   return XGS_POLICY_ABORT;
 }

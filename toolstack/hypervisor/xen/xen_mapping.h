@@ -33,7 +33,8 @@ Result<std::vector<uint8_t>> CpumapFromCpuSet(const CpuSet& cpus, size_t bytes);
 // `capabilities`, as libxl fills it: PV without emulation, HVM with every
 // emulated device but vPCI, HAP when asked for and available, the highest
 // grant-table version the host offers, hypervisor-default grant limits.
-Result<xen_domctl_createdomain> CreateDomainConfig(const CreateRequest& request, uint32_t capabilities);
+Result<xen_domctl_createdomain> CreateDomainConfig(const CreateRequest& request,
+                                                   uint32_t capabilities);
 
 PrecopyStats PrecopyStatsFromXen(const precopy_stats& x);
 int PrecopyDecisionToXen(PrecopyDecision decision);  // XGS_POLICY_*
