@@ -18,6 +18,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <sys/epoll.h>
@@ -75,34 +76,34 @@ std::string RoundTrip(int fd, MsgType type, uint32_t tx, const std::string& payl
 
 // The floor: a single-threaded epoll server echoing every byte it reads.
 void RunEchoServer(const std::string& path) {
-  int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+  UniqueFd lfd(socket(AF_UNIX, SOCK_STREAM, 0));
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
   unlink(path.c_str());
-  if (bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(lfd, 64) != 0)
+  if (bind(lfd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      listen(lfd.get(), 64) != 0)
     _exit(1);
-  int ep = epoll_create1(0);
-  epoll_event ev{EPOLLIN, {.fd = lfd}};
-  epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+  UniqueFd ep(epoll_create1(0));
+  epoll_event ev{EPOLLIN, {.fd = lfd.get()}};
+  epoll_ctl(ep.get(), EPOLL_CTL_ADD, lfd.get(), &ev);
+  std::map<int, UniqueFd> clients;  // by descriptor
   epoll_event events[64];
   char buf[65536];
   while (true) {
-    int n = epoll_wait(ep, events, 64, -1);
+    int n = epoll_wait(ep.get(), events, 64, -1);
     for (int i = 0; i < n; ++i) {
       int fd = events[i].data.fd;
-      if (fd == lfd) {
-        int c = accept(lfd, nullptr, nullptr);
-        epoll_event cev{EPOLLIN, {.fd = c}};
-        epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
+      if (fd == lfd.get()) {
+        UniqueFd c(accept(lfd.get(), nullptr, nullptr));
+        epoll_event cev{EPOLLIN, {.fd = c.get()}};
+        epoll_ctl(ep.get(), EPOLL_CTL_ADD, c.get(), &cev);
+        int key = c.get();
+        clients[key] = std::move(c);
         continue;
       }
       ssize_t r = read(fd, buf, sizeof buf);
-      if (r <= 0) {
-        close(fd);
-        continue;
-      }
-      if (write(fd, buf, static_cast<size_t>(r)) != r) close(fd);
+      if (r <= 0 || write(fd, buf, static_cast<size_t>(r)) != r) clients.erase(fd);
     }
   }
 }
