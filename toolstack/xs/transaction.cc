@@ -187,12 +187,6 @@ Status Transaction::Mkdir(std::string_view path) {
   return r.ok() ? Status::Ok() : r.status();
 }
 
-Status Transaction::Rm(std::string_view path) {
-  if (!open()) return ClosedError();
-  auto r = conn_->Call(MsgType::kRm, tx_id_, PathPayload(path));
-  return r.ok() ? Status::Ok() : r.status();
-}
-
 namespace {
 std::string PermsPayload(std::string_view path, const Perms& perms) {
   std::string payload = PathPayload(path);
