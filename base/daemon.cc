@@ -5,48 +5,53 @@
 
 #include <cstdio>
 #include <fstream>
+#include <initializer_list>
 
 namespace txend {
+namespace {
+
+// Points the standard descriptors `to` at /dev/null (opened with `flags`).
+void RedirectToNull(int flags, std::initializer_list<int> to) {
+  UniqueFd null(open("/dev/null", flags));
+  if (!null) return;
+  for (int fd : to) dup2(null.get(), fd);
+  if (null.get() <= STDERR_FILENO) null.release();  // it was free, so it is one of them now
+}
+
+}  // namespace
 
 Daemonizer::Daemonizer(bool foreground, bool print_pid) {
   if (foreground) return;
   int fds[2];
   if (pipe(fds) != 0) return;
+  UniqueFd verdict_in(fds[0]), verdict_out(fds[1]);
   pid_t pid = fork();
   if (pid < 0) return;
   if (pid > 0) {
-    close(fds[1]);
+    verdict_out.reset();
     char verdict = 1;
-    ssize_t n = read(fds[0], &verdict, 1);
+    ssize_t n = read(verdict_in.get(), &verdict, 1);
     bool ok = n == 1 && verdict == 0;
     if (ok && print_pid) printf("%d\n", pid);
     fflush(stdout);
     _exit(ok ? 0 : 1);
   }
-  close(fds[0]);
+  verdict_in.reset();
   setsid();
-  int null = open("/dev/null", O_RDWR);
-  if (null >= 0) {
-    dup2(null, STDIN_FILENO);
-    dup2(null, STDOUT_FILENO);
-    if (null > 2) close(null);
-  }
-  ready_fd_ = fds[1];
+  RedirectToNull(O_RDWR, {STDIN_FILENO, STDOUT_FILENO});
+  ready_fd_ = std::move(verdict_out);
 }
 
 Daemonizer::~Daemonizer() { Ready(false); }
 
 void Daemonizer::Ready(bool ok) {
-  if (ready_fd_ < 0) return;
+  if (!ready_fd_) return;
   char verdict = ok ? 0 : 1;
-  ssize_t ignored = write(ready_fd_, &verdict, 1);
+  ssize_t ignored = write(ready_fd_.get(), &verdict, 1);
   (void)ignored;
-  close(ready_fd_);
-  ready_fd_ = -1;
+  ready_fd_.reset();
   // Start-up errors went to the caller's stderr; from now on the log is the place.
-  int null = open("/dev/null", O_WRONLY);
-  if (ok && null >= 0) dup2(null, STDERR_FILENO);
-  if (null > 2) close(null);
+  if (ok) RedirectToNull(O_WRONLY, {STDERR_FILENO});
 }
 
 PidFile::PidFile(std::string path) : path_(std::move(path)) {

@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "base/unique_fd.h"
+
 namespace txend {
 
 class Daemonizer {
@@ -19,7 +21,7 @@ class Daemonizer {
   void Ready(bool ok);
 
  private:
-  int ready_fd_ = -1;
+  UniqueFd ready_fd_;  // the pipe to the waiting parent, until Ready()
 };
 
 // Writes getpid() to `path` (if not empty); removes it again on destruction.

@@ -23,6 +23,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "base/numbers.h"
+#include "base/unique_fd.h"
 #include "tests/support/netns_pair.h"
 #include "tests/support/test_cert.h"
 #include "tests/support/txend_stack.h"
@@ -39,16 +41,15 @@ struct Row {
   int size_mib = 0;
   double rate = 0;
   bool live = false;
-  std::string rounds, total, downtime;
+  std::string rounds;
+  double total_s = 0, downtime_s = 0;
   uint64_t bytes = 0;
   double raw_s = 0;
 };
 
 bool EnterNetns(const std::string& name) {
-  int fd = open(("/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC);
-  bool ok = fd >= 0 && setns(fd, CLONE_NEWNET) == 0;
-  if (fd >= 0) close(fd);
-  return ok;
+  UniqueFd fd(open(("/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC));
+  return fd && setns(fd.get(), CLONE_NEWNET) == 0;
 }
 
 // Seconds to send `bytes` over TCP from host 0 to host 1 (first byte sent to
@@ -58,47 +59,44 @@ double RawCopy(const NetnsPair& net, uint64_t bytes) {
   Clock::time_point start, end;
   std::thread receiver([&] {
     if (!EnterNetns(net.name(1))) return listening.set_value();
-    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    UniqueFd l(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     int one = 1;
-    setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(l.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(kRawPort);
     inet_pton(AF_INET, net.address(1).c_str(), &a.sin_addr);
-    bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    listen(l, 1);
+    bind(l.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
+    listen(l.get(), 1);
     listening.set_value();
-    int c = accept(l, nullptr, nullptr);
+    UniqueFd c(accept(l.get(), nullptr, nullptr));
     std::vector<char> buf(1 << 20);
     uint64_t got = 0;
     ssize_t n;
-    while (got < bytes && (n = read(c, buf.data(), buf.size())) > 0)
+    while (got < bytes && (n = read(c.get(), buf.data(), buf.size())) > 0)
       got += static_cast<uint64_t>(n);
     end = Clock::now();
-    close(c);
-    close(l);
   });
   listening.get_future().wait();
   std::thread sender([&] {
     if (!EnterNetns(net.name(0))) return;
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    UniqueFd s(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(kRawPort);
     inet_pton(AF_INET, net.address(1).c_str(), &a.sin_addr);
-    if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return close(s), void();
+    if (connect(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return;
     std::string chunk(4 << 20, 'x');
     start = Clock::now();
     for (uint64_t sent = 0; sent < bytes;) {
-      ssize_t n = write(s, chunk.data(), std::min<uint64_t>(chunk.size(), bytes - sent));
+      ssize_t n = write(s.get(), chunk.data(), std::min<uint64_t>(chunk.size(), bytes - sent));
       if (n <= 0) break;
       sent += static_cast<uint64_t>(n);
     }
-    shutdown(s, SHUT_WR);
+    shutdown(s.get(), SHUT_WR);
     char c;
-    while (read(s, &c, 1) > 0) {
+    while (read(s.get(), &c, 1) > 0) {
     }
-    close(s);
   });
   sender.join();
   receiver.join();
@@ -149,14 +147,10 @@ class Bench {
                                              {"ssl", ssl ? "1" : "0"}});
     if (r.status != 200) return Status::Error(EIO, "migrate: " + r.body);
     b.Post("/xend/domain/" + name, {{"op", "destroy"}});
-    Row row{size_mib,
-            rate,
-            live,
-            sxp::ChildValue(r.sxp, "rounds"),
-            sxp::ChildValue(r.sxp, "total_time"),
-            sxp::ChildValue(r.sxp, "downtime"),
-            std::stoull(sxp::ChildValue(r.sxp, "bytes_sent")),
-            0};
+    Row row{size_mib, rate, live, sxp::ChildValue(r.sxp, "rounds")};
+    TXEND_ASSIGN_OR_RETURN(row.total_s, ParseDouble(sxp::ChildValue(r.sxp, "total_time")));
+    TXEND_ASSIGN_OR_RETURN(row.downtime_s, ParseDouble(sxp::ChildValue(r.sxp, "downtime")));
+    TXEND_ASSIGN_OR_RETURN(row.bytes, ParseInteger<uint64_t>(sxp::ChildValue(r.sxp, "bytes_sent")));
     row.raw_s = RawCopy(net_, row.bytes);
     return row;
   }
@@ -175,17 +169,20 @@ Row Median(std::vector<Row> runs) {
   for (const auto& r : runs) raw.push_back(r.raw_s);
   std::sort(raw.begin(), raw.end());
   std::sort(runs.begin(), runs.end(),
-            [](const Row& a, const Row& b) { return std::stod(a.total) < std::stod(b.total); });
+            [](const Row& a, const Row& b) { return a.total_s < b.total_s; });
   Row mid = runs[runs.size() / 2];
   mid.raw_s = raw[raw.size() / 2];
   return mid;
 }
 
-std::vector<double> Numbers(const std::string& csv) {
+Result<std::vector<double>> Numbers(const std::string& csv) {
   std::vector<double> out;
   std::stringstream in(csv);
   std::string item;
-  while (std::getline(in, item, ',')) out.push_back(std::stod(item));
+  while (std::getline(in, item, ',')) {
+    TXEND_ASSIGN_OR_RETURN(double n, ParseDouble(item));
+    out.push_back(n);
+  }
   return out;
 }
 
@@ -207,6 +204,12 @@ int main(int argc, char** argv) {
   app.add_flag("--ssl", ssl, "migrate over TLS (the SSL relocation server)");
   CLI11_PARSE(app, argc, argv);
 
+  auto rate_list = Numbers(rates), size_list = Numbers(sizes);
+  if (!rate_list.ok() || !size_list.ok()) {
+    fprintf(stderr, "--rates, --sizes: %s\n",
+            (rate_list.ok() ? size_list : rate_list).status().message().c_str());
+    return 2;
+  }
   auto net = NetnsPair::Create();
   if (!net.ok()) {
     printf("skipped: %s\n", net.status().message().c_str());
@@ -229,12 +232,12 @@ int main(int argc, char** argv) {
              {false, false, "non-live"},
              {false, true, "non-live, TLS"}};
   bool first_rate = true;
-  for (double rate : Numbers(rates)) {
+  for (double rate : *rate_list) {
     if (Status st = bench.StartHosts(rate); !st.ok()) {
       fprintf(stderr, "starting the hosts: %s\n", st.ToString().c_str());
       return 1;
     }
-    for (double size : Numbers(sizes)) {
+    for (double size : *size_list) {
       for (const Mode& mode : modes) {
         if (!mode.live && !first_rate)
           continue;  // a non-live migration does not depend on the rate
@@ -248,10 +251,9 @@ int main(int argc, char** argv) {
           runs.push_back(*run);
         }
         Row row = Median(runs);
-        double total = std::stod(row.total);
         printf("| %d MiB | %g MiB/s | %s | %s | %.2f | %.1f | %.1f | %.2f | %.2f |\n", row.size_mib,
-               row.rate, mode.name, row.rounds.c_str(), total, std::stod(row.downtime) * 1e3,
-               static_cast<double>(row.bytes) / 1e6, row.raw_s, total / row.raw_s);
+               row.rate, mode.name, row.rounds.c_str(), row.total_s, row.downtime_s * 1e3,
+               static_cast<double>(row.bytes) / 1e6, row.raw_s, row.total_s / row.raw_s);
         fflush(stdout);
       }
     }

@@ -6,6 +6,8 @@
 #include <sstream>
 #include <string>
 
+#include "base/numbers.h"
+
 namespace txend::bench {
 namespace {
 
@@ -24,7 +26,8 @@ uint64_t Field(const std::string& text, const std::string& key) {
   if (pos == std::string::npos) return 0;
   pos += key.size();
   while (pos < text.size() && (text[pos] == ':' || text[pos] == ' ' || text[pos] == '\t')) ++pos;
-  return std::strtoull(text.c_str() + pos, nullptr, 10);
+  std::string_view rest = std::string_view(text).substr(pos);
+  return ParseInteger<uint64_t>(rest.substr(0, rest.find_first_not_of("0123456789"))).value_or(0);
 }
 
 // utime + stime from /proc/<pid>/stat: fields 14 and 15, counted after the

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <sys/wait.h>
 
+#include "base/unique_fd.h"
+
 extern char** environ;
 
 namespace txend::bench {
@@ -30,23 +32,22 @@ Result<CommandRun> RunTimed(const std::vector<std::string>& argv,
 
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) return Status::Error(errno, "pipe");
+  UniqueFd out_read(pipe_fds[0]), out_write(pipe_fds[1]);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, out_write.get(), STDOUT_FILENO);
   auto start = std::chrono::steady_clock::now();
   pid_t pid = 0;
   int err = posix_spawn(&pid, c_args[0], &actions, nullptr, c_args.data(), c_env.data());
   posix_spawn_file_actions_destroy(&actions);
-  close(pipe_fds[1]);
-  if (err != 0) {
-    close(pipe_fds[0]);
-    return Status::Error(err, "cannot run " + argv[0]);
-  }
+  out_write.reset();  // the child's copy is the only writer: EOF when it exits
+  if (err != 0) return Status::Error(err, "cannot run " + argv[0]);
   CommandRun run;
   char buf[65536];
   ssize_t n;
-  while ((n = read(pipe_fds[0], buf, sizeof buf)) > 0) run.out.append(buf, static_cast<size_t>(n));
-  close(pipe_fds[0]);
+  while ((n = read(out_read.get(), buf, sizeof buf)) > 0)
+    run.out.append(buf, static_cast<size_t>(n));
+  out_read.reset();
   int status = 0;
   waitpid(pid, &status, 0);
   run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

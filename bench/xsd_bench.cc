@@ -18,6 +18,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <sys/epoll.h>
@@ -28,22 +29,25 @@
 #include <thread>
 #include <vector>
 
+#include "base/numbers.h"
+#include "base/unique_fd.h"
 #include "wire/wire.h"
 
 namespace {
 
 using namespace std::string_literals;
+using txend::UniqueFd;
 using txend::wire::MsgType;
 using Clock = std::chrono::steady_clock;
 
-int Dial(const std::string& path) {
+UniqueFd Dial(const std::string& path) {
   for (int attempt = 0; attempt < 500; ++attempt) {
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    UniqueFd fd(socket(AF_UNIX, SOCK_STREAM, 0));
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
-    close(fd);
+    if (connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
+    fd.reset();
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   std::cerr << "cannot connect to " << path << "\n";
@@ -72,34 +76,34 @@ std::string RoundTrip(int fd, MsgType type, uint32_t tx, const std::string& payl
 
 // The floor: a single-threaded epoll server echoing every byte it reads.
 void RunEchoServer(const std::string& path) {
-  int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+  UniqueFd lfd(socket(AF_UNIX, SOCK_STREAM, 0));
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
   unlink(path.c_str());
-  if (bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(lfd, 64) != 0)
+  if (bind(lfd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      listen(lfd.get(), 64) != 0)
     _exit(1);
-  int ep = epoll_create1(0);
-  epoll_event ev{EPOLLIN, {.fd = lfd}};
-  epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+  UniqueFd ep(epoll_create1(0));
+  epoll_event ev{EPOLLIN, {.fd = lfd.get()}};
+  epoll_ctl(ep.get(), EPOLL_CTL_ADD, lfd.get(), &ev);
+  std::map<int, UniqueFd> clients;  // by descriptor
   epoll_event events[64];
   char buf[65536];
   while (true) {
-    int n = epoll_wait(ep, events, 64, -1);
+    int n = epoll_wait(ep.get(), events, 64, -1);
     for (int i = 0; i < n; ++i) {
       int fd = events[i].data.fd;
-      if (fd == lfd) {
-        int c = accept(lfd, nullptr, nullptr);
-        epoll_event cev{EPOLLIN, {.fd = c}};
-        epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
+      if (fd == lfd.get()) {
+        UniqueFd c(accept(lfd.get(), nullptr, nullptr));
+        epoll_event cev{EPOLLIN, {.fd = c.get()}};
+        epoll_ctl(ep.get(), EPOLL_CTL_ADD, c.get(), &cev);
+        int key = c.get();
+        clients[key] = std::move(c);
         continue;
       }
       ssize_t r = read(fd, buf, sizeof buf);
-      if (r <= 0) {
-        close(fd);
-        continue;
-      }
-      if (write(fd, buf, static_cast<size_t>(r)) != r) close(fd);
+      if (r <= 0 || write(fd, buf, static_cast<size_t>(r)) != r) clients.erase(fd);
     }
   }
 }
@@ -128,7 +132,8 @@ void DoOp(int fd, Op op, int conn) {
       break;
     case Op::kCommit: {
       std::string id = RoundTrip(fd, MsgType::kTransactionStart, 0, "\0"s);
-      uint32_t tx = static_cast<uint32_t>(atoi(id.c_str()));
+      // "<id>\0" from xsd; the echo floor's "\0" reads as transaction 0.
+      uint32_t tx = txend::ParseInteger<uint32_t>(id.substr(0, id.find('\0'))).value_or(0);
       RoundTrip(fd, MsgType::kWrite, tx, key + '\0' + "value-16-bytes!!");
       RoundTrip(fd, MsgType::kTransactionEnd, tx, "T\0"s);
       break;
@@ -141,9 +146,9 @@ int RequestsPerOp(Op op) { return op == Op::kCommit ? 3 : 1; }
 // Operations per second with `conns` connections for `seconds`; adds the
 // requests sent (and the keys' set-up writes) to `requests`.
 double Measure(const std::string& socket, Op op, int conns, double seconds, uint64_t& requests) {
-  std::vector<int> fds;
+  std::vector<UniqueFd> fds;
   for (int i = 0; i < conns; ++i) fds.push_back(Dial(socket));
-  for (int i = 0; i < conns; ++i) DoOp(fds[i], Op::kWrite, i);  // keys exist before reads
+  for (int i = 0; i < conns; ++i) DoOp(fds[i].get(), Op::kWrite, i);  // keys exist before reads
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> total{0};
   std::vector<std::thread> threads;
@@ -152,7 +157,7 @@ double Measure(const std::string& socket, Op op, int conns, double seconds, uint
     threads.emplace_back([&, i] {
       uint64_t n = 0;
       while (!stop.load(std::memory_order_relaxed)) {
-        DoOp(fds[i], op, i);
+        DoOp(fds[i].get(), op, i);
         ++n;
       }
       total += n;
@@ -161,7 +166,7 @@ double Measure(const std::string& socket, Op op, int conns, double seconds, uint
   stop = true;
   for (auto& t : threads) t.join();
   double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  for (int fd : fds) close(fd);
+  fds.clear();
   requests += total * RequestsPerOp(op) + conns;
   return static_cast<double>(total) / elapsed;
 }
@@ -181,8 +186,8 @@ int main(int argc, char** argv) {
     std::string a = argv[i];
     if (a == "--xsd" && i + 1 < argc)
       xsd = argv[++i];
-    else if (a == "--seconds" && i + 1 < argc)
-      seconds = std::stod(argv[++i]);
+    else if (a == "--seconds" && i + 1 < argc && txend::ParseDouble(argv[i + 1]).ok())
+      seconds = *txend::ParseDouble(argv[++i]);
     else if (a == "--markdown" && i + 1 < argc)
       markdown = argv[++i];
     else {
@@ -196,8 +201,8 @@ int main(int argc, char** argv) {
   pid_t xsd_pid =
       Spawn([&] { execl(xsd.c_str(), xsd.c_str(), "-N", "--socket", xsd_sock.c_str(), nullptr); });
   pid_t echo_pid = Spawn([&] { RunEchoServer(echo_sock); });
-  close(Dial(xsd_sock));
-  close(Dial(echo_sock));
+  Dial(xsd_sock);  // both are up once they answer
+  Dial(echo_sock);
 
   std::ostringstream table;
   table << "| operation | connections | xsd ops/s | echo floor ops/s | ratio |\n"

@@ -10,6 +10,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include "base/numbers.h"
+
 namespace txend::xm {
 namespace {
 
@@ -44,11 +46,10 @@ Result<XendEndpoint> ParseServerUri(const std::string& uri) {
   e.host = rest.substr(0, colon);
   e.port = kDefaultPort;
   if (colon != std::string::npos) {
-    char* end = nullptr;
-    long port = std::strtol(rest.c_str() + colon + 1, &end, 10);
-    if (*end || port <= 0 || port > 65535)
+    auto port = ParseInteger<uint16_t>(std::string_view(rest).substr(colon + 1));
+    if (!port.ok() || *port == 0)
       return Status::Error(EINVAL, "XM_SERVER: bad port in '" + uri + "'");
-    e.port = static_cast<uint16_t>(port);
+    e.port = *port;
   }
   if (e.host.empty()) return Status::Error(EINVAL, "XM_SERVER: no host in '" + uri + "'");
   return e;

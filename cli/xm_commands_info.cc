@@ -6,6 +6,7 @@
 #include <fstream>
 #include <ostream>
 
+#include "base/numbers.h"
 #include "cli/xm_commands.h"
 #include "cli/xm_format.h"
 
@@ -112,7 +113,7 @@ Status XmVcpuList(XmContext& ctx, CommandLine& cl, const Args& argv) {
   TXEND_RETURN_IF_ERROR(cl.Parse(argv, 0, kMany));
   TXEND_ASSIGN_OR_RETURN(auto domains, ChosenDomains(ctx.xend, cl.args()));
   TXEND_ASSIGN_OR_RETURN(auto node, ctx.xend.Node());
-  int nr_cpus = std::max(1, std::atoi(sxp::ChildValue(node, "nr_cpus", "1").c_str()));
+  int nr_cpus = std::max(1, ParseInteger<int>(sxp::ChildValue(node, "nr_cpus", "1")).value_or(0));
   std::string out = VcpuListHeader();
   for (const auto& d : domains) {
     DomainRow row = ParseDomainRow(d);

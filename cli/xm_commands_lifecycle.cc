@@ -137,11 +137,6 @@ Status ExecConsole(const std::string& domid, int num) {
   return Status::Error(ENOENT, "xenconsole is not installed; cannot attach to the console");
 }
 
-Result<std::string> DomainName(XmContext& ctx, const std::string& ref) {
-  TXEND_ASSIGN_OR_RETURN(auto d, ctx.xend.Domain(ref));
-  return sxp::ChildValue(d, "name");
-}
-
 // op=<op> on `ref` with more form fields.
 Status DomainOp(XmContext& ctx, const std::string& ref, const std::string& op, Form more = {}) {
   more.insert(more.begin(), {"op", op});

@@ -5,7 +5,8 @@
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
-#include <cstdlib>
+
+#include "base/numbers.h"
 
 namespace txend::xm {
 namespace {
@@ -25,16 +26,17 @@ std::string Fmt(const char* format, ...) {
   return out;
 }
 
+// xend's number, read leniently for display: an integer, else a float cut to one, else 0.
 int64_t IntOr(const std::optional<std::string>& s, int64_t fallback) {
   if (!s || s->empty()) return fallback;
-  char* end = nullptr;
-  long long v = std::strtoll(s->c_str(), &end, 10);
-  return *end ? static_cast<int64_t>(std::strtod(s->c_str(), nullptr)) : v;
+  std::string_view text = TrimBlanks(*s);
+  if (auto n = ParseInteger<int64_t>(text); n.ok()) return *n;
+  return static_cast<int64_t>(ParseDouble(text).value_or(0));
 }
 
 double DoubleOr(const std::optional<std::string>& s, double fallback) {
   if (!s || s->empty()) return fallback;
-  return std::strtod(s->c_str(), nullptr);
+  return ParseDouble(TrimBlanks(*s)).value_or(0);
 }
 
 // The nodes of one op=devices entry (devid ((k v) ...)) as k -> v.
@@ -278,7 +280,8 @@ Result<int64_t> ParseMemoryMib(const std::string& text) {
   }
   if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit) || digits.size() > 15)
     return Status::Error(EINVAL, "Invalid argument.");
-  return std::stoll(digits) * scale_kib / 1024;
+  TXEND_ASSIGN_OR_RETURN(int64_t amount, ParseInteger<int64_t>(digits));
+  return amount * scale_kib / 1024;
 }
 
 Result<std::string> ParseCpuList(const std::string& text) {
@@ -289,7 +292,7 @@ Result<std::string> ParseCpuList(const std::string& text) {
     auto number = [](const std::string& s) -> std::optional<int> {
       if (s.empty() || s.size() > 4 || !std::all_of(s.begin(), s.end(), ::isdigit))
         return std::nullopt;
-      return std::stoi(s);
+      return ParseInteger<int>(s).value_or(0);
     };
     size_t start = 0;
     while (start <= text.size()) {

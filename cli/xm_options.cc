@@ -1,5 +1,6 @@
 #include "cli/xm_options.h"
 
+#include <optional>
 #include <vector>
 
 namespace txend::xm {
@@ -143,6 +144,16 @@ std::string Shown(const PyValue& v) {
   return v.Repr();
 }
 
+// xm's words for a bool option (opts.py's set_bool took yes/y and no/n; 1 and 0 too here),
+// exactly as written: xm never took xend's on/true or other cases.
+std::optional<bool> XmBool(std::string_view text) {
+  static constexpr std::pair<std::string_view, bool> kWords[] = {
+      {"1", true}, {"yes", true}, {"y", true}, {"0", false}, {"no", false}, {"n", false}};
+  for (const auto& [word, value] : kWords)
+    if (word == text) return value;
+  return std::nullopt;
+}
+
 Status Expected(const XmOption& option, std::string_view what, const PyValue& got) {
   return Status::Error(
       EINVAL, std::string(option.name) + ": expected " + std::string(what) + ", got " + Shown(got));
@@ -177,11 +188,8 @@ Result<PyValue> NormalizeXmOption(const XmOption& option, const PyValue& value) 
       return Expected(option, "an integer", value);
     case XmOptionKind::kBool: {
       if (value.is(Kind::kInt)) return PyValue::Int(value.as_int() != 0);
-      if (value.is(Kind::kStr)) {
-        const std::string& s = value.as_str();
-        if (s == "1" || s == "yes" || s == "y") return PyValue::Int(1);
-        if (s == "0" || s == "no" || s == "n") return PyValue::Int(0);
-      }
+      if (value.is(Kind::kStr))
+        if (auto b = XmBool(value.as_str())) return PyValue::Int(*b);
       return Expected(option, "1 or 0", value);
     }
     case XmOptionKind::kString:
@@ -207,8 +215,7 @@ Result<PyValue> ParseXmOptionArgument(const XmOption& option, const std::string&
       if (auto n = AsInteger(value)) return PyValue::Int(*n);
       return Expected(option, "an integer", value);
     case XmOptionKind::kBool:
-      if (text == "yes" || text == "y" || text == "1") return PyValue::Int(1);
-      if (text == "no" || text == "n" || text == "0") return PyValue::Int(0);
+      if (auto b = XmBool(text)) return PyValue::Int(*b);
       return Expected(option, "yes or no", value);
     case XmOptionKind::kString:
     case XmOptionKind::kList:

@@ -2,10 +2,10 @@
 #include "cli/xm_python.h"
 
 #include <cctype>
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 
+#include "base/numbers.h"
 #include "sxp/sxp.h"
 
 namespace txend::xm {
@@ -360,11 +360,10 @@ std::optional<int64_t> AsInteger(const PyValue& v) {
   if (v.is(Kind::kBool)) return v.as_bool() ? 1 : 0;
   if (!v.is(Kind::kStr)) return std::nullopt;
   std::string_view s = v.as_str();
-  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-  int64_t n = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-  return n;
+  if (s.starts_with('+')) s.remove_prefix(1);
+  auto n = ParseInteger<int64_t>(s);
+  if (!n.ok()) return std::nullopt;
+  return *n;
 }
 
 Result<PyValue> BinaryOp(std::string_view op, const PyValue& a, const PyValue& b) {

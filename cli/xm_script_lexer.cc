@@ -1,7 +1,8 @@
 #include "cli/xm_script_lexer.h"
 
 #include <cctype>
-#include <charconv>
+
+#include "base/numbers.h"
 
 namespace txend::xm {
 namespace {
@@ -10,6 +11,12 @@ using Type = Token::Type;
 
 bool IsNameStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
 bool IsNameChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+// The digits of an integer literal in `base` (2, 8, 10 or 16).
+std::string_view DigitsOf(int base) {
+  constexpr std::string_view kDigits = "0123456789abcdefABCDEF";
+  return base == 16 ? kDigits : kDigits.substr(0, static_cast<size_t>(base));
+}
 
 class Lexer {
  public:
@@ -134,24 +141,21 @@ class Lexer {
       digits.pop_back();
     if (is_float) return FloatLiteral(literal);
     if (base == 10 && digits.size() > 1 && digits[0] == '0') base = 8;  // Python 2: 0755
-    int64_t value = 0;
-    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value, base);
-    if (digits.empty() || end != digits.data() + digits.size())
+    if (digits.empty() || digits.find_first_not_of(DigitsOf(base)) != std::string::npos)
       return Error("invalid number '" + literal + "'");
-    if (ec == std::errc::result_out_of_range)
+    auto value = ParseInteger<int64_t>(digits, base);  // only its range can fail now
+    if (!value.ok())
       return Error("integer " + literal + " is too large (config values are 64-bit)");
     Push(Type::kInt, literal);
-    tokens_.back().int_value = value;
+    tokens_.back().int_value = *value;
     return Status::Ok();
   }
 
   Status FloatLiteral(const std::string& literal) {
-    double value = 0;
-    auto [end, ec] = std::from_chars(literal.data(), literal.data() + literal.size(), value);
-    if (ec != std::errc() || end != literal.data() + literal.size())
-      return Error("invalid number '" + literal + "'");
+    auto value = ParseDouble(literal);
+    if (!value.ok()) return Error("invalid number '" + literal + "'");
     Push(Type::kFloat, literal);
-    tokens_.back().float_value = value;
+    tokens_.back().float_value = *value;
     return Status::Ok();
   }
 
@@ -230,7 +234,7 @@ class Lexer {
         if (!std::isxdigit(static_cast<unsigned char>(Peek())) ||
             !std::isxdigit(static_cast<unsigned char>(Peek(1))))
           return Error("invalid \\x escape (needs two hex digits)");
-        out += static_cast<char>(std::stoi(std::string(text_.substr(pos_, 2)), nullptr, 16));
+        out += static_cast<char>(ParseInteger<uint8_t>(text_.substr(pos_, 2), 16).value_or(0));
         pos_ += 2;
         return Status::Ok();
       }

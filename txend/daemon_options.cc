@@ -6,20 +6,29 @@
 
 #include <CLI/CLI.hpp>
 
+#include "base/numbers.h"
 #include "sxp/sxp.h"
 
 namespace txend::http {
 namespace {
 
-bool Yes(const std::string& v) { return v == "yes" || v == "1" || v == "on" || v == "true"; }
+// A number as xend's int() read it: blanks around and a '+' are fine.
+Result<int> Integer(std::string_view text) {
+  text = TrimBlanks(text);
+  if (text.starts_with('+')) text.remove_prefix(1);
+  return ParseInteger<int>(text);
+}
+
+// An xend-config yes/no entry; any other word is an error, as in xend.
+Result<bool> Flag(const std::string& key, const std::string& value) {
+  auto flag = ParseBool(value);
+  if (!flag.ok()) return Status::Error(EINVAL, key + ": " + flag.status().message());
+  return flag;
+}
 
 Result<uint16_t> Port(const std::string& text) {
-  try {
-    size_t used = 0;
-    int port = std::stoi(text, &used);
-    if (used == text.size() && port > 0 && port < 65536) return static_cast<uint16_t>(port);
-  } catch (const std::exception&) {
-  }
+  auto port = Integer(text);
+  if (port.ok() && *port > 0 && *port < 65536) return static_cast<uint16_t>(*port);
   return Status::Error(EINVAL, "bad TCP port '" + text + "'");
 }
 
@@ -34,12 +43,8 @@ Result<TcpEndpoint> Endpoint(const std::string& text,
 }
 
 Result<int> Seconds(const std::string& text) {
-  try {
-    size_t used = 0;
-    int s = std::stoi(text, &used);
-    if (used == text.size() && s > 0 && s <= 3600) return s;
-  } catch (const std::exception&) {
-  }
+  auto s = Integer(text);
+  if (s.ok() && *s > 0 && *s <= 3600) return s;
   return Status::Error(EINVAL, "bad number of seconds '" + text + "' (1 to 3600)");
 }
 
@@ -58,14 +63,15 @@ Status ApplyConfigText(const std::string& text, DaemonOptions& o) {
     if (!e.is_list() || e.items().size() != 2 || !e.items()[1].is_atom())
       return Status::Error(EINVAL, "config entry " + sxp::ToString(e) + " is not (name value)");
     std::string key(sxp::Name(e)), value = e.items()[1].atom();
-    if (key == "xend-http-server")
-      http = Yes(value);
-    else if (key == "xend-port") {
+    if (key == "xend-http-server") {
+      TXEND_ASSIGN_OR_RETURN(http, Flag(key, value));
+    } else if (key == "xend-port") {
       TXEND_ASSIGN_OR_RETURN(tcp.port, Port(value));
     } else if (key == "xend-address")
       tcp.address = value.empty() ? "0.0.0.0" : value;
     else if (key == "xend-unix-server") {
-      if (!Yes(value)) o.unix_socket.clear();
+      TXEND_ASSIGN_OR_RETURN(bool unix_server, Flag(key, value));
+      if (!unix_server) o.unix_socket.clear();
     } else if (key == "xend-unix-path")
       o.unix_socket = value;
     else if (key == "xend-hosts-allow")
@@ -78,20 +84,22 @@ Status ApplyConfigText(const std::string& text, DaemonOptions& o) {
       o.hypervisor = value;
     else if (key == "txend-state-dir")
       o.state_dir = value;
-    else if (key == "device-create-timeout")
-      o.device_timeout_s = std::atoi(value.c_str());
-    else if (key == "xend-relocation-server")
-      o.relocation.enabled = Yes(value);
-    else if (key == "xend-relocation-port") {
+    else if (key == "device-create-timeout") {
+      auto seconds = Integer(value);
+      if (!seconds.ok()) return Status::Error(EINVAL, key + ": " + seconds.status().message());
+      o.device_timeout_s = *seconds;
+    } else if (key == "xend-relocation-server") {
+      TXEND_ASSIGN_OR_RETURN(o.relocation.enabled, Flag(key, value));
+    } else if (key == "xend-relocation-port") {
       TXEND_ASSIGN_OR_RETURN(o.relocation.endpoint.port, Port(value));
     } else if (key == "xend-relocation-address")
       o.relocation.endpoint.address = o.relocation.ssl_endpoint.address =
           value.empty() ? "0.0.0.0" : value;
     else if (key == "xend-relocation-hosts-allow")
       o.relocation.hosts_allow = value;
-    else if (key == "xend-relocation-ssl-server")
-      o.relocation.ssl_enabled = Yes(value);
-    else if (key == "xend-relocation-ssl-port") {
+    else if (key == "xend-relocation-ssl-server") {
+      TXEND_ASSIGN_OR_RETURN(o.relocation.ssl_enabled, Flag(key, value));
+    } else if (key == "xend-relocation-ssl-port") {
       TXEND_ASSIGN_OR_RETURN(o.relocation.ssl_endpoint.port, Port(value));
     } else if (key == "xend-relocation-server-ssl-cert-file")
       o.relocation.ssl_cert_file = InConfigDir(value);

@@ -18,6 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/daemon.h"
+#include "base/numbers.h"
 #include "base/stop_signals.h"
 #include "http/http_server.h"
 #include "toolstack/agents/hotplug_scripts.h"
@@ -64,8 +65,8 @@ Status StartXsd(const http::DaemonOptions& o, spdlog::logger& log) {
 [[noreturn]] void RestartSelf(int argc, char** argv, spdlog::logger& log) {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator("/proc/self/fd", ec)) {
-    int fd = std::atoi(entry.path().filename().c_str());
-    if (fd > 2) fcntl(fd, F_SETFD, FD_CLOEXEC);
+    auto fd = ParseInteger<int>(entry.path().filename().string());
+    if (fd.ok() && *fd > 2) fcntl(*fd, F_SETFD, FD_CLOEXEC);
   }
   std::vector<char*> args(argv, argv + argc);
   std::string no_fork = "--no-fork";

@@ -13,6 +13,8 @@
 #include <sys/socket.h>
 #include <thread>
 
+#include "base/unique_fd.h"
+
 namespace txend::http {
 namespace {
 
@@ -28,7 +30,7 @@ std::string PeerAddress(int fd) {
   return text;
 }
 
-Result<int> Listen(const TcpEndpoint& where) {
+Result<UniqueFd> Listen(const TcpEndpoint& where) {
   std::string what = "relocation server on " + where.address + ":" + std::to_string(where.port);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -38,16 +40,13 @@ Result<int> Listen(const TcpEndpoint& where) {
   const char* host = where.address.empty() ? nullptr : where.address.c_str();
   if (int rc = getaddrinfo(host, std::to_string(where.port).c_str(), &hints, &found); rc != 0)
     return Status::Error(EINVAL, what + ": " + gai_strerror(rc));
-  int fd = socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  UniqueFd fd(socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
   int one = 1;
-  bool ok = fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
-            bind(fd, found->ai_addr, found->ai_addrlen) == 0 && listen(fd, 16) == 0;
+  bool ok = fd && setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+            bind(fd.get(), found->ai_addr, found->ai_addrlen) == 0 && listen(fd.get(), 16) == 0;
   int err = errno;
   freeaddrinfo(found);
-  if (!ok) {
-    if (fd >= 0) close(fd);
-    return Status::Error(err, what + ": " + std::strerror(err));
-  }
+  if (!ok) return Status::Error(err, what + ": " + std::strerror(err));
   return fd;
 }
 
@@ -56,11 +55,6 @@ Result<int> Listen(const TcpEndpoint& where) {
 struct RelocationServer::Impl {
   Impl(toolstack::Toolstack& t, Options o, Log l)
       : toolstack(t), options(std::move(o)), log(std::move(l)) {}
-  ~Impl() {
-    for (int fd : {listen_fd, wake[0], wake[1]})
-      if (fd >= 0) close(fd);
-  }
-
   struct Connection {
     std::shared_ptr<toolstack::TcpSocket> socket;
     std::thread thread;
@@ -68,15 +62,15 @@ struct RelocationServer::Impl {
   };
 
   void AcceptLoop();
-  void Serve(int fd);
+  void Serve(UniqueFd fd);
   void Receive(Connection& c, const std::string& peer);
   void ReapFinished();  // mu held
 
   toolstack::Toolstack& toolstack;
   Options options;
   Log log;
-  int listen_fd = -1;
-  int wake[2] = {-1, -1};  // the destructor writes here to stop the acceptor
+  UniqueFd listen_fd;
+  UniqueFd wake_in, wake_out;  // a pipe: the destructor writes to stop the acceptor
   uint16_t port = 0;
   std::thread acceptor;
   std::mutex mu;
@@ -85,20 +79,19 @@ struct RelocationServer::Impl {
 
 void RelocationServer::Impl::AcceptLoop() {
   while (true) {
-    pollfd p[2] = {{listen_fd, POLLIN, 0}, {wake[0], POLLIN, 0}};
+    pollfd p[2] = {{listen_fd.get(), POLLIN, 0}, {wake_in.get(), POLLIN, 0}};
     if (poll(p, 2, -1) < 0 && errno != EINTR) return;
     if (p[1].revents) return;
     if (!(p[0].revents & POLLIN)) continue;
-    int fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd >= 0) Serve(fd);
+    UniqueFd fd(accept4(listen_fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (fd) Serve(std::move(fd));
   }
 }
 
-void RelocationServer::Impl::Serve(int fd) {
-  std::string peer = PeerAddress(fd);
+void RelocationServer::Impl::Serve(UniqueFd fd) {
+  std::string peer = PeerAddress(fd.get());
   if (!options.hosts_allow.Allows(peer)) {
     log("relocation: refused a connection from " + peer + " (not in xend-relocation-hosts-allow)");
-    close(fd);
     return;
   }
   std::lock_guard lock(mu);
@@ -106,12 +99,11 @@ void RelocationServer::Impl::Serve(int fd) {
   if (connections.size() >= options.max_connections) {
     log("relocation: refused a connection from " + peer + " (" +
         std::to_string(connections.size()) + " migrations already in progress)");
-    close(fd);
     return;
   }
   log(std::string("relocation: incoming migration from ") + peer + (options.tls ? " (ssl)" : ""));
   Connection& c = connections.emplace_back();
-  c.socket = std::make_shared<toolstack::TcpSocket>(fd);
+  c.socket = std::make_shared<toolstack::TcpSocket>(std::move(fd));
   c.thread = std::thread([this, &c, peer] { Receive(c, peer); });
 }
 
@@ -156,10 +148,13 @@ Result<std::unique_ptr<RelocationServer>> RelocationServer::Start(toolstack::Too
   TXEND_ASSIGN_OR_RETURN(impl->listen_fd, Listen(impl->options.endpoint));
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
-  getsockname(impl->listen_fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  getsockname(impl->listen_fd.get(), reinterpret_cast<sockaddr*>(&ss), &len);
   impl->port = ntohs(ss.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
                                               : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
-  if (pipe2(impl->wake, O_CLOEXEC) != 0) return Status::Error(errno, "relocation server: pipe");
+  int wake[2];
+  if (pipe2(wake, O_CLOEXEC) != 0) return Status::Error(errno, "relocation server: pipe");
+  impl->wake_in.reset(wake[0]);
+  impl->wake_out.reset(wake[1]);
   Impl* raw = impl.get();
   impl->acceptor = std::thread([raw] { raw->AcceptLoop(); });
   return std::unique_ptr<RelocationServer>(new RelocationServer(std::move(impl)));
@@ -168,7 +163,7 @@ Result<std::unique_ptr<RelocationServer>> RelocationServer::Start(toolstack::Too
 RelocationServer::RelocationServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 RelocationServer::~RelocationServer() {
-  (void)!write(impl_->wake[1], "x", 1);
+  (void)!write(impl_->wake_out.get(), "x", 1);
   impl_->acceptor.join();
   std::list<Impl::Connection> open;
   {

@@ -1,6 +1,6 @@
 #include "wire/perm.h"
 
-#include <charconv>
+#include "base/numbers.h"
 
 namespace txend::wire {
 
@@ -23,10 +23,9 @@ Result<Perm> ParsePerm(std::string_view text) {
     default:
       return Status::Error(EINVAL, "bad permission '" + std::string(text) + "'");
   }
-  auto digits = text.substr(1);
-  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), p.domid);
-  if (ec != std::errc() || end != digits.data() + digits.size())
-    return Status::Error(EINVAL, "bad permission '" + std::string(text) + "'");
+  auto domid = ParseInteger<uint32_t>(text.substr(1));
+  if (!domid.ok()) return Status::Error(EINVAL, "bad permission '" + std::string(text) + "'");
+  p.domid = *domid;
   return p;
 }
 

@@ -1,7 +1,7 @@
 // CONTROL (aka DEBUG): xenstore-control's commands, as far as they make sense here.
-#include <charconv>
 #include <sstream>
 
+#include "base/numbers.h"
 #include "xsd/xenstore.h"
 
 namespace txend::xsd {
@@ -59,13 +59,11 @@ Xenstore::Reply Xenstore::DoControl(const wire::Message& m) {
       return WithNul(out);
     }
     if (f.size() != 3) return Status::Error(EINVAL, "quota <what> <n>");
-    size_t n = 0;
-    auto [end, ec] = std::from_chars(f[2].data(), f[2].data() + f[2].size(), n);
-    if (ec != std::errc() || end != f[2].data() + f[2].size())
-      return Status::Error(EINVAL, "bad number");
+    auto n = ParseInteger<size_t>(f[2]);
+    if (!n.ok()) return Status::Error(EINVAL, "bad number");
     for (const auto& q : kQuotaFields)
       if (f[1] == q.name) {
-        quota_.*q.field = n;
+        quota_.*q.field = *n;
         return kOk;
       }
     return Status::Error(EINVAL, "unknown quota");

@@ -59,10 +59,6 @@ void DomainRegistry::Account(const std::vector<Change>& changes) {
   }
 }
 
-void DomainRegistry::ClearEntries() {
-  for (auto& [id, d] : domains_) d.entries = 0;
-}
-
 std::vector<uint32_t> DomainRegistry::Introduced() const {
   std::vector<uint32_t> ids;
   for (const auto& [id, d] : domains_)

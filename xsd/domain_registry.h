@@ -38,8 +38,6 @@ class DomainRegistry {
   void Release(uint32_t domid);
   // Counts node ownership changes into each domain's `entries`.
   void Account(const std::vector<Change>& changes);
-  // Zeroes every `entries` count (before recounting a restored store).
-  void ClearEntries();
 
   std::vector<uint32_t> Introduced() const;
 

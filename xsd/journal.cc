@@ -118,16 +118,15 @@ class PayloadReader {
 };
 
 Result<std::string> ReadFile(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
     if (errno == ENOENT) return std::string();
     return Status::Error(errno, "cannot read " + path + ": " + strerror(errno));
   }
   std::string data;
   char buf[65536];
   ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0) data.append(buf, static_cast<size_t>(n));
-  close(fd);
+  while ((n = read(fd.get(), buf, sizeof buf)) > 0) data.append(buf, static_cast<size_t>(n));
   return data;
 }
 
@@ -157,11 +156,10 @@ size_t ApplyRecords(std::string_view data, Tree& tree, uint64_t* applied) {
 }
 
 Status SyncDir(const std::string& dir) {
-  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Status::Error(errno, "cannot open " + dir);
-  int rc = fsync(fd);
-  close(fd);
-  return rc == 0 ? Status::Ok() : Status::Error(errno, "fsync " + dir);
+  UniqueFd fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return Status::Error(errno, "cannot open " + dir);
+  if (fsync(fd.get()) != 0) return Status::Error(errno, "fsync " + dir);
+  return Status::Ok();
 }
 
 }  // namespace
@@ -178,24 +176,18 @@ Result<std::unique_ptr<Journal>> Journal::Open(const std::string& dir, Tree& tre
   size_t good = ApplyRecords(journal, tree, &replayed);
 
   std::string path = dir + "/journal";
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::Error(errno, "cannot open " + path + ": " + strerror(errno));
-  if (good != journal.size() && ftruncate(fd, static_cast<off_t>(good)) != 0) {
-    close(fd);
+  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd) return Status::Error(errno, "cannot open " + path + ": " + strerror(errno));
+  if (good != journal.size() && ftruncate(fd.get(), static_cast<off_t>(good)) != 0)
     return Status::Error(errno, "cannot truncate torn record in " + path);
-  }
-  lseek(fd, static_cast<off_t>(good), SEEK_SET);
-  std::unique_ptr<Journal> j(new Journal(dir, fd));
+  lseek(fd.get(), static_cast<off_t>(good), SEEK_SET);
+  std::unique_ptr<Journal> j(new Journal(dir, std::move(fd)));
   j->journal_size_ = good;
   j->snapshot_size_ = snapshot.size();
-  j->discarded_ = good != journal.size() ? 1 : 0;
   return j;
 }
 
-Journal::~Journal() {
-  (void)Sync();
-  close(fd_);
-}
+Journal::~Journal() { (void)Sync(); }
 
 Status Journal::WriteAll(int fd, const std::string& bytes) {
   size_t done = 0;
@@ -206,6 +198,14 @@ Status Journal::WriteAll(int fd, const std::string& bytes) {
     done += static_cast<size_t>(n);
   }
   bytes_written_ += bytes.size();
+  return Status::Ok();
+}
+
+Status Journal::WriteDurably(const std::string& path, const std::string& bytes) {
+  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!fd) return Status::Error(errno, "cannot create " + path);
+  TXEND_RETURN_IF_ERROR(WriteAll(fd.get(), bytes));
+  if (fsync(fd.get()) != 0) return Status::Error(errno, "fsync " + path);
   return Status::Ok();
 }
 
@@ -222,7 +222,7 @@ Status Journal::Append(const std::vector<Change>& changes, const Tree& tree) {
   }
   if (payload.empty()) return Status::Ok();
   std::string record = Frame(payload);
-  TXEND_RETURN_IF_ERROR(WriteAll(fd_, record));
+  TXEND_RETURN_IF_ERROR(WriteAll(fd_.get(), record));
   journal_size_ += record.size();
   ++records_;
   dirty_ = true;
@@ -231,7 +231,7 @@ Status Journal::Append(const std::vector<Change>& changes, const Tree& tree) {
 
 Status Journal::Sync() {
   if (!dirty_) return Status::Ok();
-  if (fdatasync(fd_) != 0)
+  if (fdatasync(fd_.get()) != 0)
     return Status::Error(errno, std::string("journal fdatasync: ") + strerror(errno));
   dirty_ = false;
   ++syncs_;
@@ -247,18 +247,14 @@ Status Journal::Compact(const Tree& tree) {
   tree.ForEach([&](const std::string& path, const Node& node) { PutNode(payload, path, node); });
   std::string record = Frame(payload);
   std::string tmp = dir_ + "/snapshot.tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::Error(errno, "cannot create " + tmp);
-  Status st = WriteAll(fd, record);
-  if (st.ok() && fsync(fd) != 0) st = Status::Error(errno, "fsync " + tmp);
-  close(fd);
-  TXEND_RETURN_IF_ERROR(st);
+  TXEND_RETURN_IF_ERROR(WriteDurably(tmp, record));
   if (rename(tmp.c_str(), (dir_ + "/snapshot").c_str()) != 0)
     return Status::Error(errno, "rename snapshot");
   TXEND_RETURN_IF_ERROR(SyncDir(dir_));
   // The journal's records are all in the snapshot now; replaying them again
   // would be harmless (they set absolute state), so a crash here loses nothing.
-  if (ftruncate(fd_, 0) != 0 || lseek(fd_, 0, SEEK_SET) != 0 || fdatasync(fd_) != 0)
+  if (ftruncate(fd_.get(), 0) != 0 || lseek(fd_.get(), 0, SEEK_SET) != 0 ||
+      fdatasync(fd_.get()) != 0)
     return Status::Error(errno, "cannot empty journal");
   journal_size_ = 0;
   snapshot_size_ = record.size();

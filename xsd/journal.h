@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "base/unique_fd.h"
 #include "xsd/tree.h"
 
 namespace txend::xsd {
@@ -27,7 +28,6 @@ class Journal {
   Status Append(const std::vector<Change>& changes, const Tree& tree);
   // Makes every appended record durable. No-op when nothing is pending.
   Status Sync();
-  bool needs_sync() const { return dirty_; }
 
   // True once the journal outgrew the snapshot enough to be worth compacting.
   bool WantsCompaction() const;
@@ -38,14 +38,15 @@ class Journal {
   uint64_t records() const { return records_; }
   uint64_t syncs() const { return syncs_; }
   uint64_t compactions() const { return compactions_; }
-  uint64_t records_discarded() const { return discarded_; }
 
  private:
-  Journal(std::string dir, int fd) : dir_(std::move(dir)), fd_(fd) {}
+  Journal(std::string dir, UniqueFd fd) : dir_(std::move(dir)), fd_(std::move(fd)) {}
   Status WriteAll(int fd, const std::string& bytes);
+  // Writes `bytes` as the whole of a new file at `path` and fsyncs it.
+  Status WriteDurably(const std::string& path, const std::string& bytes);
 
   std::string dir_;
-  int fd_;
+  UniqueFd fd_;  // the journal file, open for appending
   bool dirty_ = false;
   uint64_t journal_size_ = 0;
   uint64_t snapshot_size_ = 0;
@@ -53,7 +54,6 @@ class Journal {
   uint64_t records_ = 0;
   uint64_t syncs_ = 0;
   uint64_t compactions_ = 0;
-  uint64_t discarded_ = 0;
 };
 
 }  // namespace txend::xsd

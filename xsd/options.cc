@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "base/numbers.h"
+
 namespace txend::xsd {
 namespace {
 
@@ -10,16 +12,12 @@ Status ApplyQuota(const std::string& spec, Quota& q) {
   auto eq = spec.find('=');
   if (eq == std::string::npos) return Status::Error(EINVAL, "quota must be <what>=<nb>: " + spec);
   std::string what = spec.substr(0, eq);
-  size_t n = 0;
-  try {
-    n = std::stoul(spec.substr(eq + 1));
-  } catch (const std::exception&) {
-    return Status::Error(EINVAL, "bad quota value in " + spec);
-  }
+  auto n = ParseInteger<size_t>(std::string_view(spec).substr(eq + 1));
+  if (!n.ok()) return Status::Error(EINVAL, "bad quota value in " + spec);
   if (what == "transaction-nodes")
-    q.transaction_nodes = n;
+    q.transaction_nodes = *n;
   else if (what == "outstanding")
-    q.outstanding = n;
+    q.outstanding = *n;
   else
     return Status::Error(EINVAL, "unknown quota '" + what + "' (transaction-nodes, outstanding)");
   return Status::Ok();

@@ -1,7 +1,8 @@
 #include "xsd/path.h"
 
 #include <cctype>
-#include <charconv>
+
+#include "base/numbers.h"
 
 namespace txend::xsd {
 namespace {
@@ -90,11 +91,8 @@ std::string ChildPath(std::string_view parent, std::string_view name) {
 int64_t DomainOfPath(std::string_view path) {
   if (!path.starts_with(kLocalDomain)) return -1;
   std::string_view rest = path.substr(kLocalDomain.size());
-  uint32_t id = 0;
-  auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), id);
-  if (ec != std::errc() || end == rest.data()) return -1;
-  if (end != rest.data() + rest.size() && *end != '/') return -1;
-  return id;
+  auto id = ParseInteger<uint32_t>(rest.substr(0, rest.find('/')));
+  return id.ok() ? int64_t{*id} : -1;
 }
 
 }  // namespace txend::xsd

@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include <vector>
 
+#include "base/unique_fd.h"
 #include "xsd/socket_channel.h"
 
 namespace txend::xsd {
@@ -38,21 +39,20 @@ struct Client {
   bool dirty = false;  // listed in Impl::dirty
 };
 
-Result<int> Listen(const std::string& path) {
+Result<UniqueFd> Listen(const std::string& path) {
   sockaddr_un addr{};
   if (path.size() >= sizeof addr.sun_path)
     return Status::Error(EINVAL, "socket path too long: " + path);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Status::Error(errno, "socket: " + std::string(strerror(errno)));
+  UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) return Status::Error(errno, "socket: " + std::string(strerror(errno)));
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, path.c_str(), path.size());
   unlink(path.c_str());
   mode_t old = umask(0177);
-  int rc = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  int rc = bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   umask(old);
-  if (rc != 0 || listen(fd, 128) != 0) {
+  if (rc != 0 || listen(fd.get(), 128) != 0) {
     int err = errno;
-    close(fd);
     return Status::Error(err, "cannot listen on " + path + ": " + strerror(err));
   }
   return fd;
@@ -77,9 +77,14 @@ std::string TraceText(const std::string& payload) {
 struct Server::Impl {
   ServerOptions opts;
   Xenstore& store;
-  int epfd = -1;
-  int stop_fd = -1;
-  std::map<int, uint32_t> listeners;         // listening fd -> domain it serves
+  // A listening socket and the domain whose clients it accepts (0: the main socket).
+  struct Listener {
+    UniqueFd fd;
+    uint32_t domid = 0;
+  };
+  UniqueFd epfd;
+  UniqueFd stop_fd;
+  std::map<int, Listener> listeners;         // by listening fd
   std::map<uint32_t, int> domain_listeners;  // domid -> listening fd
   std::map<ConnId, std::unique_ptr<Client>> clients;
   std::map<int, Client*> sockets;  // socket clients by fd
@@ -94,6 +99,7 @@ struct Server::Impl {
 
   void Arm(Client& c);
   void Accept(int listener_fd, uint32_t domid);
+  void AddListener(UniqueFd fd, uint32_t domid);
   Client& Add(ConnId conn, uint32_t domid, std::unique_ptr<Channel> channel);
   void ReadFrom(Client& c);
   void Process(Client& c);
@@ -118,12 +124,12 @@ struct Server::Impl {
 
 Server::Impl::~Impl() {
   clients.clear();
-  for (auto& [fd, domid] : listeners) close(fd);
+  listeners.clear();
   if (!opts.socket_path.empty()) unlink(opts.socket_path.c_str());
   for (auto& [domid, fd] : domain_listeners)
     unlink((opts.domain_socket_dir + "/" + std::to_string(domid)).c_str());
-  if (epfd >= 0) close(epfd);
-  if (stop_fd >= 0) close(stop_fd);
+  epfd.reset();
+  stop_fd.reset();
   if (trace) fclose(trace);
 }
 
@@ -134,14 +140,14 @@ void Server::Impl::Arm(Client& c) {
   ev.events =
       (c.reading ? uint32_t{EPOLLIN} : 0u) | (c.writing ? uint32_t{EPOLLOUT} : 0u) | EPOLLRDHUP;
   ev.data.fd = fd;
-  epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev);
+  epoll_ctl(epfd.get(), EPOLL_CTL_MOD, fd, &ev);
 }
 
 void Server::Impl::Accept(int listener_fd, uint32_t domid) {
   while (true) {
-    int fd = accept4(listener_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;
-    Add(store.Connect(domid), domid, std::make_unique<SocketChannel>(fd));
+    UniqueFd fd(accept4(listener_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (!fd) return;
+    Add(store.Connect(domid), domid, std::make_unique<SocketChannel>(std::move(fd)));
   }
 }
 
@@ -155,7 +161,7 @@ Client& Server::Impl::Add(ConnId conn, uint32_t domid, std::unique_ptr<Channel> 
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
     ev.data.fd = fd;
-    epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+    epoll_ctl(epfd.get(), EPOLL_CTL_ADD, fd, &ev);
     sockets[fd] = c.get();
   }
   return *(clients[conn] = std::move(c));
@@ -259,7 +265,7 @@ void Server::Impl::Close(Client& c) {
   uint32_t domid = c.domid;
   ConnId conn = c.conn;
   if (int fd = c.channel->fd(); fd >= 0) {
-    epoll_ctl(epfd, EPOLL_CTL_DEL, fd, nullptr);
+    epoll_ctl(epfd.get(), EPOLL_CTL_DEL, fd, nullptr);
     sockets.erase(fd);
   }
   store.Disconnect(conn);
@@ -343,22 +349,26 @@ void Server::Impl::CheckDomains() {
 
 Status Server::Impl::OpenDomainSocket(uint32_t domid) {
   if (domain_listeners.count(domid)) return Status::Ok();
-  TXEND_ASSIGN_OR_RETURN(int fd, Listen(opts.domain_socket_dir + "/" + std::to_string(domid)));
+  TXEND_ASSIGN_OR_RETURN(UniqueFd fd, Listen(opts.domain_socket_dir + "/" + std::to_string(domid)));
+  domain_listeners[domid] = fd.get();
+  AddListener(std::move(fd), domid);
+  return Status::Ok();
+}
+
+void Server::Impl::AddListener(UniqueFd fd, uint32_t domid) {
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.fd = fd;
-  epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
-  listeners[fd] = domid;
-  domain_listeners[domid] = fd;
-  return Status::Ok();
+  ev.data.fd = fd.get();
+  epoll_ctl(epfd.get(), EPOLL_CTL_ADD, fd.get(), &ev);
+  int key = fd.get();
+  listeners[key] = Listener{std::move(fd), domid};
 }
 
 void Server::Impl::CloseDomain(uint32_t domid) {
   auto it = domain_listeners.find(domid);
   if (it != domain_listeners.end()) {
-    epoll_ctl(epfd, EPOLL_CTL_DEL, it->second, nullptr);
-    close(it->second);
-    listeners.erase(it->second);
+    epoll_ctl(epfd.get(), EPOLL_CTL_DEL, it->second, nullptr);
+    listeners.erase(it->second);  // closes it
     unlink((opts.domain_socket_dir + "/" + std::to_string(domid)).c_str());
     domain_listeners.erase(it);
   }
@@ -398,29 +408,26 @@ void Server::Impl::FlushAndCloseDirty() {
 Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Xenstore& store,
                                                std::unique_ptr<RingTransport> rings) {
   auto impl = std::make_unique<Impl>(std::move(options), store, std::move(rings));
-  impl->epfd = epoll_create1(EPOLL_CLOEXEC);
-  impl->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (impl->epfd < 0 || impl->stop_fd < 0)
-    return Status::Error(errno, "epoll/eventfd setup failed");
+  impl->epfd.reset(epoll_create1(EPOLL_CLOEXEC));
+  impl->stop_fd.reset(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!impl->epfd || !impl->stop_fd) return Status::Error(errno, "epoll/eventfd setup failed");
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.fd = impl->stop_fd;
-  epoll_ctl(impl->epfd, EPOLL_CTL_ADD, impl->stop_fd, &ev);
+  ev.data.fd = impl->stop_fd.get();
+  epoll_ctl(impl->epfd.get(), EPOLL_CTL_ADD, impl->stop_fd.get(), &ev);
   if (!impl->opts.trace_file.empty()) {
     impl->trace = fopen(impl->opts.trace_file.c_str(), "a");
     if (!impl->trace)
       return Status::Error(errno, "cannot open trace file " + impl->opts.trace_file);
   }
-  TXEND_ASSIGN_OR_RETURN(int fd, Listen(impl->opts.socket_path));
-  ev.data.fd = fd;
-  epoll_ctl(impl->epfd, EPOLL_CTL_ADD, fd, &ev);
-  impl->listeners[fd] = 0;
+  TXEND_ASSIGN_OR_RETURN(UniqueFd fd, Listen(impl->opts.socket_path));
+  impl->AddListener(std::move(fd), 0);
   if (!impl->opts.domain_socket_dir.empty() &&
       mkdir(impl->opts.domain_socket_dir.c_str(), 0700) != 0 && errno != EEXIST)
     return Status::Error(errno, "cannot create " + impl->opts.domain_socket_dir);
   if (impl->rings) {
     ev.data.fd = impl->rings->fd();
-    epoll_ctl(impl->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+    epoll_ctl(impl->epfd.get(), EPOLL_CTL_ADD, ev.data.fd, &ev);
     if (impl->opts.dom0_ring) impl->OpenDom0Ring();
   }
   return std::unique_ptr<Server>(new Server(std::move(impl)));
@@ -431,7 +438,7 @@ Server::~Server() = default;
 
 void Server::RequestStop() {
   uint64_t one = 1;
-  ssize_t ignored = write(impl_->stop_fd, &one, sizeof one);
+  ssize_t ignored = write(impl_->stop_fd.get(), &one, sizeof one);
   (void)ignored;
 }
 
@@ -440,17 +447,17 @@ Status Server::Run() {
   epoll_event events[64];
   while (true) {
     int timeout = s.runnable.empty() ? -1 : 0;
-    int n = epoll_wait(s.epfd, events, 64, timeout);
+    int n = epoll_wait(s.epfd.get(), events, 64, timeout);
     if (n < 0 && errno != EINTR) return Status::Error(errno, "epoll_wait failed");
     for (int i = 0; i < n; ++i) {
       int fd = events[i].data.fd;
-      if (fd == s.stop_fd) return Status::Ok();
+      if (fd == s.stop_fd.get()) return Status::Ok();
       if (s.rings && fd == s.rings->fd()) {
         s.OnRings();
         continue;
       }
       if (auto l = s.listeners.find(fd); l != s.listeners.end()) {
-        s.Accept(fd, l->second);
+        s.Accept(fd, l->second.domid);
         continue;
       }
       auto it = s.sockets.find(fd);

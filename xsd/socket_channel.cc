@@ -7,10 +7,8 @@
 
 namespace txend::xsd {
 
-SocketChannel::~SocketChannel() { close(fd_); }
-
 ssize_t SocketChannel::Read(char* buf, size_t n) {
-  ssize_t got = read(fd_, buf, n);
+  ssize_t got = read(fd_.get(), buf, n);
   if (got > 0) return got;
   if (got < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
   return -1;  // end of stream or error
@@ -18,7 +16,7 @@ ssize_t SocketChannel::Read(char* buf, size_t n) {
 
 ssize_t SocketChannel::Write(const char* buf, size_t n) {
   while (true) {
-    ssize_t sent = send(fd_, buf, n, MSG_NOSIGNAL);
+    ssize_t sent = send(fd_.get(), buf, n, MSG_NOSIGNAL);
     if (sent >= 0) return sent;
     if (errno == EINTR) continue;
     return errno == EAGAIN ? 0 : -1;

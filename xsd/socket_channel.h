@@ -1,23 +1,21 @@
 // SocketChannel: a Channel over a connected, non-blocking unix socket (owned).
 #pragma once
 
+#include "base/unique_fd.h"
 #include "xsd/channel.h"
 
 namespace txend::xsd {
 
 class SocketChannel final : public Channel {
  public:
-  explicit SocketChannel(int fd) : fd_(fd) {}
-  ~SocketChannel() override;
-  SocketChannel(const SocketChannel&) = delete;
-  SocketChannel& operator=(const SocketChannel&) = delete;
+  explicit SocketChannel(UniqueFd fd) : fd_(std::move(fd)) {}
 
   ssize_t Read(char* buf, size_t n) override;
   ssize_t Write(const char* buf, size_t n) override;
-  int fd() const override { return fd_; }
+  int fd() const override { return fd_.get(); }
 
  private:
-  int fd_;
+  UniqueFd fd_;
 };
 
 }  // namespace txend::xsd

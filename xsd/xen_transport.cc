@@ -19,6 +19,7 @@ extern "C" {  // the libxen headers declare no C linkage themselves
 #include <xen/grant_table.h>
 }
 
+#include "base/unique_fd.h"
 #include "xsd/ring.h"
 
 namespace txend::xsd {
@@ -125,12 +126,12 @@ Result<std::unique_ptr<Channel>> XenTransport::OpenDom0(ConnId conn) {
   std::ifstream port_file(kDom0Port);
   if (!(port_file >> port))
     return Status::Error(ENOENT, std::string("no event channel in ") + kDom0Port);
-  int fd = open(kDom0Page, O_RDWR | O_CLOEXEC);
-  if (fd < 0) return Errno(std::string("open ") + kDom0Page);
+  UniqueFd fd(open(kDom0Page, O_RDWR | O_CLOEXEC));
+  if (!fd) return Errno(std::string("open ") + kDom0Page);
   auto size = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  void* page = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  close(fd);
+  void* page = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
   if (page == MAP_FAILED) return Errno(std::string("mmap ") + kDom0Page);
+  fd.reset();  // the mapping stays
   return Bind(
       0, port, page, [page, size] { munmap(page, size); }, conn);
 }

@@ -1,7 +1,6 @@
 #include "xsd/xenstore.h"
 
-#include <charconv>
-
+#include "base/numbers.h"
 #include "xsd/path.h"
 #include "xsd/permissions.h"
 
@@ -21,12 +20,10 @@ std::string WithNul(std::string s) {
 Status Inval(const std::string& why) { return Status::Error(EINVAL, why); }
 
 // The decimal number in `text`, or EINVAL.
-template <typename T>
+template <std::integral T>
 Result<T> Number(std::string_view text) {
-  T v{};
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || text.empty())
-    return Inval("bad number '" + std::string(text) + "'");
+  auto v = ParseInteger<T>(text);
+  if (!v.ok()) return Inval("bad number '" + std::string(text) + "'");
   return v;
 }
 

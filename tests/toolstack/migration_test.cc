@@ -37,7 +37,7 @@ class Listener {
   }
   ~Listener() { close(fd_); }
   uint16_t port() const { return port_; }
-  TcpSocket Accept() { return TcpSocket(accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC)); }
+  TcpSocket Accept() { return TcpSocket(UniqueFd(accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC))); }
 
  private:
   int fd_ = -1;

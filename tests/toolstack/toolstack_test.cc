@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/toolstack/sim_host.h"
+#include "toolstack/xs/plain.h"
 
 namespace txend::toolstack {
 namespace {
@@ -280,6 +281,25 @@ TEST_F(ToolstackTest, DevicesAttachAndDetach) {
   EXPECT_EQ(
       host_.toolstack->AttachDevice("hot", *sxp::Parse("(vbd (uname /nope) (dev xvdc))")).code(),
       EINVAL);
+}
+
+// A guest kernel read the names below cpu/ and device/<type>/ with std::stoul:
+// one that is not a number threw on its watch thread and ended the process.
+TEST_F(ToolstackTest, GuestKernelsSkipNodeNamesThatAreNotNumbers) {
+  auto domid = host_.toolstack->Create(host_.Config("odd", 1, 0), false);
+  ASSERT_TRUE(domid.ok());
+  ASSERT_TRUE(SimHost::Eventually([&] { return AllConnected("odd"); }));
+  std::string home = "/local/domain/" + std::to_string(*domid);
+  ASSERT_TRUE(xs::PlainWrite(*host_.xs, home + "/cpu/x/availability", "online").ok());
+  ASSERT_TRUE(xs::PlainWrite(*host_.xs, home + "/fake-backend/state", "2").ok());
+  ASSERT_TRUE(
+      xs::PlainWrite(*host_.xs, home + "/device/vbd/junk/backend", home + "/fake-backend").ok());
+  ASSERT_TRUE(xs::PlainWrite(*host_.xs, home + "/device/vbd/junk/state", "1").ok());
+  // The kernel still works (and left the odd device alone).
+  ASSERT_TRUE(host_.toolstack->SetMemoryTarget("odd", 100).ok());
+  EXPECT_TRUE(SimHost::Eventually(
+      [&] { return host_.sim->GetDomainInfo(*domid)->memory_kib == 100u * 1024; }));
+  EXPECT_EQ(host_.Read(home + "/device/vbd/junk/state"), "1");
 }
 
 }  // namespace

@@ -86,5 +86,29 @@ TEST(DaemonOptionsTest, RelocationFlags) {
   EXPECT_FALSE(Parse({"--sim-dirty-rate", "-1"}).ok());
 }
 
+TEST(DaemonOptionsTest, BadNumbersAndWordsAreErrorsNotGuesses) {
+  DaemonOptions o;
+  // device-create-timeout was read with atoi: "soon" became a timeout of 0 s.
+  EXPECT_EQ(ApplyConfigText("(device-create-timeout soon)", o).code(), EINVAL);
+  EXPECT_EQ(ApplyConfigText("(device-create-timeout 99999999999)", o).code(), EINVAL);
+  EXPECT_EQ(o.device_timeout_s, 100);
+  ASSERT_TRUE(ApplyConfigText("(device-create-timeout 30)", o).ok());
+  EXPECT_EQ(o.device_timeout_s, 30);
+  // Numbers beyond int's range get the usual message.
+  EXPECT_EQ(ApplyConfigText("(xend-port 99999999999)", o).message(), "bad TCP port '99999999999'");
+  EXPECT_EQ(ApplyConfigText("(txend-relocation-timeout 99999999999)", o).message(),
+            "bad number of seconds '99999999999' (1 to 3600)");
+  EXPECT_EQ(Parse({"--tcp", "99999999999"}).status().code(), EINVAL);
+  ASSERT_TRUE(ApplyConfigText("(xend-http-server yes)(xend-port ' +8001')", o).ok());
+  EXPECT_EQ(o.tcp->port, 8001);
+  // xend's yes/no words (XendOptions.get_config_bool), any case; others are errors.
+  ASSERT_TRUE(ApplyConfigText("(xend-relocation-server Y)", o).ok());
+  EXPECT_TRUE(o.relocation.enabled);
+  ASSERT_TRUE(ApplyConfigText("(xend-relocation-server off)", o).ok());
+  EXPECT_FALSE(o.relocation.enabled);
+  EXPECT_EQ(ApplyConfigText("(xend-relocation-server maybe)", o).code(), EINVAL);
+  EXPECT_EQ(ApplyConfigText("(xend-unix-server maybe)", o).code(), EINVAL);
+}
+
 }  // namespace
 }  // namespace txend::http

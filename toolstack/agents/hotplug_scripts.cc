@@ -6,15 +6,12 @@
 #include <sys/wait.h>
 #include <vector>
 
+#include "toolstack/agents/device_state.h"
 #include "toolstack/layout/xenstore_layout.h"
 #include "toolstack/xs/plain.h"
 
 namespace txend::toolstack {
 namespace {
-
-constexpr int kInitWait = 2;
-constexpr int kClosing = 5;
-constexpr int kClosed = 6;
 
 // "/local/domain/0/backend/vif/3/0" -> {"vif", "3", "0"}.
 std::vector<std::string> DirParts(const std::string& dir) {
@@ -87,17 +84,15 @@ void HotplugScripts::Worker() {
 
 void HotplugScripts::Step(const std::string& dir) {
   std::string type = DirParts(dir).at(0);
-  if (type != "vbd" && type != "vif") return;  // vfb and vkbd have no scripts
-  auto state = xs::PlainRead(*conn_, dir + "/state");
-  bool gone = !state.ok();
-  int s = gone ? -1 : std::atoi(state->c_str());
+  if (type != "vbd" && type != "vif") return;            // vfb and vkbd have no scripts
+  auto state = ReadDeviceState(*conn_, dir + "/state");  // nullopt: the device is gone
   bool added = added_.count(dir) != 0;
-  if (!added && !gone && s >= kInitWait && s < kClosing) {
+  if (!added && state && *state >= XenbusState::kInitWait && *state < XenbusState::kClosing) {
     added_.insert(dir);
     if (!Run(dir, type == "vif" ? "online" : "add") &&
         !xs::PlainRead(*conn_, dir + "/hotplug-status").ok())
       (void)xs::PlainWrite(*conn_, dir + "/hotplug-status", "error");
-  } else if (added && (gone || s >= kClosed)) {
+  } else if (added && (!state || *state >= XenbusState::kClosed)) {
     added_.erase(dir);
     (void)Run(dir, type == "vif" ? "offline" : "remove");
   }

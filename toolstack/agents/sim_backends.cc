@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "toolstack/agents/device_state.h"
 #include "toolstack/layout/xenstore_layout.h"
 #include "toolstack/xs/plain.h"
 
@@ -17,9 +18,16 @@ Result<std::string> Read(xs::Connection& c, const std::string& path) {
 void Write(xs::Connection& c, const std::string& path, const std::string& value) {
   (void)xs::PlainWrite(c, path, value);
 }
-int State(xs::Connection& c, const std::string& path) {
-  auto v = Read(c, path);
-  return v.ok() ? std::atoi(v->c_str()) : -1;
+
+// Where a backend goes from `state`, given its frontend's: Closing, then Closed
+// once the frontend is; Connected once the frontend is ready.
+XenbusState NextState(XenbusState state, XenbusState frontend, bool offline) {
+  using S = XenbusState;
+  if (frontend == S::kClosed) return S::kClosed;
+  if (offline || frontend == S::kClosing) return S::kClosing;
+  if ((frontend == S::kInitialised || frontend == S::kConnected) && state == S::kInitWait)
+    return S::kConnected;
+  return state;
 }
 
 bool HasHotplugScript(const std::string& dir) {
@@ -72,8 +80,8 @@ void SimBackends::OnFrontendEvent(const std::string& backend) { Step(backend); }
 
 // Moves one backend along the handshake from what xenstore says now.
 void SimBackends::Step(const std::string& dir) {
-  int state = State(*conn_, dir + "/state");
-  if (state < 0) {  // removed: forget it
+  auto state = ReadDeviceState(*conn_, dir + "/state");
+  if (!state) {  // removed: forget it
     std::optional<xs::Watch> gone;
     std::lock_guard lock(mu_);
     if (auto it = devices_.find(dir); it != devices_.end()) {
@@ -100,19 +108,17 @@ void SimBackends::Step(const std::string& dir) {
       devices_.emplace(dir, std::move(*w));
     }
     if (HasHotplugScript(dir)) Write(*conn_, dir + "/hotplug-status", "connected");
-    if (state <= 1) Write(*conn_, dir + "/state", "2");  // InitWait
+    if (*state <= XenbusState::kInitialising)
+      Write(*conn_, dir + "/state", ToNode(XenbusState::kInitWait));
     return;
   }
   auto frontend = Read(*conn_, dir + "/frontend");
-  int fe = frontend.ok() ? State(*conn_, *frontend + "/state") : -1;
+  auto fe = frontend.ok() ? ReadDeviceState(*conn_, *frontend + "/state") : std::nullopt;
   auto online = Read(*conn_, dir + "/online");
-  bool offline = online.ok() && *online == "0";
-  int target = state;
-  if (offline || fe == 5 || fe == 6 || fe < 0)
-    target = fe == 6 || fe < 0 ? 6 : 5;  // Closing, then Closed once the frontend is
-  else if ((fe == 3 || fe == 4) && state == 2)
-    target = 4;  // Connected
-  if (target != state) Write(*conn_, dir + "/state", std::to_string(target));
+  // A frontend that is gone counts as closed.
+  XenbusState target =
+      NextState(*state, fe.value_or(XenbusState::kClosed), online.ok() && *online == "0");
+  if (target != *state) Write(*conn_, dir + "/state", ToNode(target));
 }
 
 }  // namespace txend::toolstack

@@ -4,7 +4,9 @@
 #include <mutex>
 #include <vector>
 
-#include "toolstack/xs/connection.h"
+#include "base/numbers.h"
+#include "toolstack/agents/device_state.h"
+#include "toolstack/xs/plain.h"
 
 namespace txend::toolstack {
 namespace {
@@ -12,10 +14,10 @@ namespace {
 using wire::MsgType;
 
 Result<std::string> Read(xs::Connection& c, const std::string& path) {
-  return c.Call(MsgType::kRead, 0, wire::JoinFields({path}));
+  return xs::PlainRead(c, path);
 }
 void Write(xs::Connection& c, const std::string& path, const std::string& value) {
-  (void)c.Call(MsgType::kWrite, 0, path + '\0' + value);
+  (void)xs::PlainWrite(c, path, value);
 }
 std::vector<std::string> List(xs::Connection& c, const std::string& path) {
   auto r = c.Call(MsgType::kDirectory, 0, wire::JoinFields({path}));
@@ -23,10 +25,6 @@ std::vector<std::string> List(xs::Connection& c, const std::string& path) {
   if (r.ok())
     for (auto f : wire::SplitFields(*r)) out.emplace_back(f);
   return out;
-}
-int State(xs::Connection& c, const std::string& path) {
-  auto v = Read(c, path);
-  return v.ok() ? std::atoi(v->c_str()) : -1;
 }
 
 }  // namespace
@@ -95,16 +93,16 @@ class SimGuestKernel {
 
   void Balloon() {
     auto target = Read(*conn_, "memory/target");
-    if (target.ok() && !target->empty())
-      (void)sim_.GuestSetMemory(domid_, std::strtoull(target->c_str(), nullptr, 10));
+    if (!target.ok()) return;
+    if (auto kib = txend::ParseInteger<uint64_t>(*target); kib.ok())
+      (void)sim_.GuestSetMemory(domid_, *kib);
   }
 
   void Vcpus() {
     for (const auto& n : List(*conn_, "cpu")) {
+      auto vcpu = txend::ParseInteger<uint32_t>(n);  // a kernel knows its vcpus by number
       auto avail = Read(*conn_, "cpu/" + n + "/availability");
-      if (avail.ok())
-        (void)sim_.GuestSetVcpuOnline(domid_, static_cast<uint32_t>(std::stoul(n)),
-                                      *avail == "online");
+      if (vcpu.ok() && avail.ok()) (void)sim_.GuestSetVcpuOnline(domid_, *vcpu, *avail == "online");
     }
   }
 
@@ -113,22 +111,28 @@ class SimGuestKernel {
   void Frontends() {
     for (const auto& type : List(*conn_, "device")) {
       for (const auto& id : List(*conn_, "device/" + type)) {
-        std::string fe = "device/" + type + "/" + id;
-        int state = State(*conn_, fe + "/state");
-        auto backend = Read(*conn_, fe + "/backend");
-        if (state < 0 || !backend.ok()) continue;
-        WatchBackend(*backend);
-        int be = State(*conn_, *backend + "/state");
-        if (state == 1 && be == 2) {
-          Write(*conn_, fe + "/ring-ref", std::to_string(8 + domid_));
-          Write(*conn_, fe + "/event-channel", std::to_string(10 + std::stoul(id) % 100));
-          Write(*conn_, fe + "/state", "3");
-        } else if (state == 3 && be == 4) {
-          Write(*conn_, fe + "/state", "4");
-        } else if ((be == 5 || be == 6) && state != 6) {
-          Write(*conn_, fe + "/state", "6");
-        }
+        auto devid = txend::ParseInteger<uint64_t>(id);  // a kernel probes devices by number
+        if (devid.ok()) Frontend("device/" + type + "/" + id, *devid);
       }
+    }
+  }
+
+  // One frontend's next step, from its state and its backend's.
+  void Frontend(const std::string& fe, uint64_t devid) {
+    using S = XenbusState;
+    auto state = ReadDeviceState(*conn_, fe + "/state");
+    auto backend = Read(*conn_, fe + "/backend");
+    if (!state || !backend.ok()) return;
+    WatchBackend(*backend);
+    auto be = ReadDeviceState(*conn_, *backend + "/state");
+    if (*state == S::kInitialising && be == S::kInitWait) {
+      Write(*conn_, fe + "/ring-ref", std::to_string(8 + domid_));
+      Write(*conn_, fe + "/event-channel", std::to_string(10 + devid % 100));
+      Write(*conn_, fe + "/state", ToNode(S::kInitialised));
+    } else if (*state == S::kInitialised && be == S::kConnected) {
+      Write(*conn_, fe + "/state", ToNode(S::kConnected));
+    } else if ((be == S::kClosing || be == S::kClosed) && *state != S::kClosed) {
+      Write(*conn_, fe + "/state", ToNode(S::kClosed));
     }
   }
 

@@ -1,7 +1,8 @@
 #include "toolstack/config/block_device_name.h"
 
 #include <array>
-#include <charconv>
+
+#include "base/numbers.h"
 
 namespace txend::toolstack {
 namespace {
@@ -11,11 +12,9 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
 }
 
 std::optional<uint32_t> ParseDigits(std::string_view s, int base) {
-  if (s.empty()) return std::nullopt;
-  uint32_t value = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value, base);
-  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-  return value;
+  auto value = txend::ParseInteger<uint32_t>(s, base);
+  if (!value.ok()) return std::nullopt;
+  return *value;
 }
 
 // A partition suffix: empty (0) or 1..max without a leading zero.

@@ -1,20 +1,17 @@
 #include "toolstack/config/config_values.h"
 
-#include <charconv>
 #include <string>
+
+#include "base/numbers.h"
 
 namespace txend::toolstack {
 
 Result<int64_t> ParseInteger(std::string_view field, std::string_view text) {
-  std::string_view s = text;
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-  int64_t value = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) {
+  std::string_view s = TrimBlanks(text);
+  if (s.starts_with('+')) s.remove_prefix(1);
+  auto value = txend::ParseInteger<int64_t>(s);
+  if (!value.ok())
     return Status::Error(EINVAL, std::string(field) + ": expected an integer, got " + Quoted(text));
-  }
   return value;
 }
 
@@ -27,12 +24,6 @@ Result<int64_t> ParseIntegerInRange(std::string_view field, std::string_view tex
                                      std::to_string(hi) + ")");
   }
   return value;
-}
-
-std::string Quoted(std::string_view text) {
-  constexpr size_t kMax = 80;
-  if (text.size() <= kMax) return "'" + std::string(text) + "'";
-  return "'" + std::string(text.substr(0, kMax)) + "...'";
 }
 
 Result<bool> ParseFlag(std::string_view field, std::string_view text) {

@@ -15,9 +15,6 @@ Result<int64_t> ParseInteger(std::string_view field, std::string_view text);
 // ParseInteger, then requires lo <= value <= hi.
 Result<int64_t> ParseIntegerInRange(std::string_view field, std::string_view text, int64_t lo,
                                     int64_t hi);
-// `text` in single quotes for an error message, shortened to 80 bytes.
-std::string Quoted(std::string_view text);
-
 // An integer used as a flag: 0 is false, anything else true.
 Result<bool> ParseFlag(std::string_view field, std::string_view text);
 

@@ -1,8 +1,9 @@
 #include "toolstack/config/cpu_affinity.h"
 
 #include <algorithm>
-#include <charconv>
 #include <string>
+
+#include "base/numbers.h"
 
 namespace txend::toolstack {
 namespace {
@@ -10,24 +11,15 @@ namespace {
 // Bounds memory for hostile input such as "0-4095,0-4095,...".
 constexpr size_t kMaxListLength = 4 * (kMaxPhysicalCpu + 1);
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 Status Bad(std::string_view text, std::string_view item, std::string_view why) {
   return Status::Error(EINVAL, "cpus: '" + std::string(text) + "': " + std::string(why) + " '" +
                                    std::string(item) + "'");
 }
 
 Result<int> Cpu(std::string_view text, std::string_view item) {
-  std::string_view digits = Trim(item);
-  int value = -1;
-  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size())
-    return Bad(text, item, "not a cpu number:");
-  if (value < 0 || value > kMaxPhysicalCpu)
+  auto value = txend::ParseInteger<int>(TrimBlanks(item));
+  if (!value.ok()) return Bad(text, item, "not a cpu number:");
+  if (*value < 0 || *value > kMaxPhysicalCpu)
     return Bad(text, item, "cpu number out of range (0-4095):");
   return value;
 }

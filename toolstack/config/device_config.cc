@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 
+#include "base/numbers.h"
 #include "toolstack/config/block_device_name.h"
 #include "toolstack/config/config_values.h"
 #include "toolstack/config/random_ids.h"
@@ -298,10 +299,9 @@ Result<PciDevice> ParsePciSpec(std::string_view spec) {
   const std::array<size_t, 3> max_digits = {4, 2, 2};
   std::array<int, 3> address{};
   for (size_t i = 0; i < 3; ++i) {
-    if (fields[i].empty() || fields[i].size() > max_digits[i] ||
-        fields[i].find_first_not_of("0123456789abcdefABCDEF") != std::string_view::npos)
-      return bad();
-    address[i] = std::stoi(std::string(fields[i]), nullptr, 16);
+    auto n = txend::ParseInteger<uint16_t>(fields[i], 16);
+    if (fields[i].size() > max_digits[i] || !n.ok()) return bad();
+    address[i] = *n;
   }
   if (func.size() != 1 || func[0] < '0' || func[0] > '7')
     return Invalid("pci: '" + text +
@@ -314,13 +314,10 @@ Result<PciDevice> ParsePciSpec(std::string_view spec) {
   pci.func = func[0] - '0';
   pci.key = head;
   if (size_t at = head.find('@'); at != std::string::npos) {
-    std::string vslot = head.substr(at + 1);
-    if (vslot.empty() || vslot.size() > 2 ||
-        vslot.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
-      return bad();
-    int slot = std::stoi(vslot, nullptr, 16);
-    if (slot > 0x1f) return bad();
-    pci.vdevfn = slot << 3;
+    std::string_view vslot = std::string_view(head).substr(at + 1);
+    auto slot = txend::ParseInteger<uint8_t>(vslot, 16);
+    if (vslot.size() > 2 || !slot.ok() || *slot > 0x1f) return bad();
+    pci.vdevfn = *slot << 3;
   }
   if (comma != std::string::npos) {
     std::string opts = text.substr(comma + 1);

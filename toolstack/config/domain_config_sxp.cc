@@ -1,8 +1,8 @@
 // DomainConfig <-> SXP: reading what `xm create` and libvirt send (as xend's
 // XendConfig._parse_sxp does) and writing xend's (domain ...) form (to_sxp).
 #include <algorithm>
-#include <charconv>
 
+#include "base/numbers.h"
 #include "toolstack/config/config_values.h"
 #include "toolstack/config/cpu_affinity.h"
 #include "toolstack/config/domain_config.h"
@@ -210,11 +210,10 @@ std::string AllOnes(int n) {
 Status ReadVcpuAvail(const Value& vm, DomainConfig& c) {
   auto text = sxp::FindChildValue(vm, "vcpu_avail");
   if (!text || *text == AllOnes(c.vcpus)) return Status::Ok();
-  uint64_t bits = 0;
-  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), bits);
-  if (text->empty() || ec != std::errc() || end != text->data() + text->size())
+  auto bits = txend::ParseInteger<uint64_t>(*text);
+  if (!bits.ok())
     return Invalid("vcpu_avail: expected a bitmap of online vcpus below 2^64, got '" + *text + "'");
-  c.vcpu_avail = bits;
+  c.vcpu_avail = *bits;
   return Status::Ok();
 }
 

@@ -1,17 +1,16 @@
 #include "toolstack/hypervisor/cpu_set.h"
 
-#include <charconv>
 #include <iterator>
+
+#include "base/numbers.h"
 
 namespace txend::toolstack {
 namespace {
 
 Result<uint32_t> ParseCpu(std::string_view s, std::string_view whole) {
-  uint32_t v = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc() || end != s.data() + s.size())
-    return Status::Error(EINVAL, "invalid cpu list '" + std::string(whole) + "'");
-  if (v > CpuSet::kMaxCpu)
+  auto v = txend::ParseInteger<uint32_t>(s);
+  if (!v.ok()) return Status::Error(EINVAL, "invalid cpu list '" + std::string(whole) + "'");
+  if (*v > CpuSet::kMaxCpu)
     return Status::Error(EINVAL, "cpu " + std::string(s) + " out of range (max " +
                                      std::to_string(CpuSet::kMaxCpu) + ")");
   return v;

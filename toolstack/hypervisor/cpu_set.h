@@ -29,7 +29,6 @@ class CpuSet {
 
   void Add(uint32_t cpu) { cpus_.insert(cpu); }
   void Remove(uint32_t cpu) { cpus_.erase(cpu); }
-  bool Contains(uint32_t cpu) const { return cpus_.count(cpu) != 0; }
   size_t Count() const { return cpus_.size(); }
   bool Empty() const { return cpus_.empty(); }
   std::optional<uint32_t> Max() const;

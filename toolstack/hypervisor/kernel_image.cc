@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <vector>
 
+#include "base/unique_fd.h"
+
 namespace txend::toolstack {
 namespace {
 
@@ -85,13 +87,12 @@ Status CheckReadableFile(const std::string& path, std::string_view what) {
 
 Result<KernelFormat> CheckKernelFile(const std::string& path) {
   TXEND_RETURN_IF_ERROR(CheckReadableFile(path, "kernel"));
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return FileError(errno, path, "kernel");
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return FileError(errno, path, "kernel");
   std::vector<uint8_t> head(kKernelProbeBytes);
-  ssize_t n = ::pread(fd, head.data(), head.size(), 0);
-  int err = errno;
-  ::close(fd);
-  if (n < 0) return FileError(err, path, "kernel");
+  ssize_t n = ::pread(fd.get(), head.data(), head.size(), 0);
+  if (n < 0) return FileError(errno, path, "kernel");
+  fd.reset();
   head.resize(static_cast<size_t>(n));
   auto format = ProbeKernelImage(head);
   if (!format.ok())

@@ -1,8 +1,8 @@
 #include "toolstack/layout/xenstore_layout.h"
 
-#include <charconv>
 #include <cstdio>
 
+#include "base/numbers.h"
 #include "toolstack/config/block_device_name.h"
 
 namespace txend::toolstack {
@@ -79,9 +79,7 @@ std::vector<std::pair<std::string, std::string>> VfbBackend(const VfbConfig& f) 
 std::optional<uint32_t> VifDevid(const VifConfig& vif) {
   for (const auto& e : vif.extra) {
     if (sxp::Name(e) != "devid" || e.items().size() != 2 || !e.items()[1].is_atom()) continue;
-    const std::string& v = e.items()[1].atom();
-    uint32_t devid = 0;
-    if (std::from_chars(v.data(), v.data() + v.size(), devid).ec == std::errc()) return devid;
+    if (auto devid = txend::ParseInteger<uint32_t>(e.items()[1].atom()); devid.ok()) return *devid;
   }
   return std::nullopt;
 }

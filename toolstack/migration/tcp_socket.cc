@@ -19,12 +19,13 @@ std::string Where(const std::string& host, uint16_t port) {
 }
 
 // Connects one address within `timeout`; the socket is blocking again afterwards.
-Result<int> ConnectOne(const addrinfo& ai, std::chrono::milliseconds timeout) {
-  int fd = ::socket(ai.ai_family, ai.ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai.ai_protocol);
-  if (fd < 0) return Status::Error(errno, std::strerror(errno));
-  int rc = ::connect(fd, ai.ai_addr, ai.ai_addrlen);
+Result<UniqueFd> ConnectOne(const addrinfo& ai, std::chrono::milliseconds timeout) {
+  UniqueFd fd(
+      ::socket(ai.ai_family, ai.ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai.ai_protocol));
+  if (!fd) return Status::Error(errno, std::strerror(errno));
+  int rc = ::connect(fd.get(), ai.ai_addr, ai.ai_addrlen);
   if (rc != 0 && errno == EINPROGRESS) {
-    pollfd p{fd, POLLOUT, 0};
+    pollfd p{fd.get(), POLLOUT, 0};
     rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
     int err = 0;
     socklen_t len = sizeof err;
@@ -33,18 +34,18 @@ Result<int> ConnectOne(const addrinfo& ai, std::chrono::milliseconds timeout) {
     else if (rc < 0)
       err = errno;
     else
-      getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
     rc = err == 0 ? 0 : -1;
     errno = err;
   }
   if (rc != 0) {
     int err = errno;
-    ::close(fd);
     return Status::Error(err, std::strerror(err));
   }
-  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
   int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // control messages go out at once
+  // Control messages go out at once.
+  setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   return fd;
 }
 
@@ -71,7 +72,7 @@ Result<TcpSocket> TcpSocket::Connect(const std::string& host, uint16_t port,
     auto fd = ConnectOne(*ai, timeout);
     if (fd.ok()) {
       ::freeaddrinfo(found);
-      return TcpSocket(*fd);
+      return TcpSocket(std::move(*fd));
     }
     last = Status::Error(fd.status().code(),
                          "cannot connect to " + Where(host, port) + ": " + fd.status().message());
@@ -82,19 +83,16 @@ Result<TcpSocket> TcpSocket::Connect(const std::string& host, uint16_t port,
 
 TcpSocket& TcpSocket::operator=(TcpSocket&& other) noexcept {
   if (this != &other) {
-    tls_.reset();
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = other.fd_;
+    tls_.reset();  // flushes through the socket, so before closing it
+    fd_ = std::move(other.fd_);
     timeout_ = other.timeout_;
     tls_ = std::move(other.tls_);
-    other.fd_ = -1;
   }
   return *this;
 }
 
 TcpSocket::~TcpSocket() {
-  tls_.reset();  // flushes through the socket, so before closing it
-  if (fd_ >= 0) ::close(fd_);
+  tls_.reset();  // flushes through the socket, so before fd_ closes it
 }
 
 Status TcpSocket::SetIoTimeout(std::chrono::milliseconds timeout) {
@@ -110,16 +108,16 @@ Status TcpSocket::SetIoTimeout(std::chrono::milliseconds timeout) {
 Status TcpSocket::StartTls(bool server, const TlsOptions& options) {
   if (tls_) return Status::Error(EBUSY, "TLS already started");
   TXEND_ASSIGN_OR_RETURN(
-      tls_, server ? TlsTunnel::Server(fd_, options) : TlsTunnel::Client(fd_, options));
+      tls_, server ? TlsTunnel::Server(fd_.get(), options) : TlsTunnel::Client(fd_.get(), options));
   return timeout_.count() > 0 ? SetIoTimeout(timeout_) : Status::Ok();
 }
 
-uint64_t TcpSocket::BytesAcked() const { return Info(fd_).tcpi_bytes_acked; }
+uint64_t TcpSocket::BytesAcked() const { return Info(fd_.get()).tcpi_bytes_acked; }
 
-uint64_t TcpSocket::BytesReceived() const { return Info(fd_).tcpi_bytes_received; }
+uint64_t TcpSocket::BytesReceived() const { return Info(fd_.get()).tcpi_bytes_received; }
 
 void TcpSocket::Shutdown() {
-  if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+  if (fd_) ::shutdown(fd_.get(), SHUT_RDWR);
 }
 
 }  // namespace txend::toolstack

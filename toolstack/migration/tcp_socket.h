@@ -9,6 +9,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "base/unique_fd.h"
 #include "toolstack/migration/tls_tunnel.h"
 
 namespace txend::toolstack {
@@ -18,16 +19,13 @@ class TcpSocket {
   // Resolves `host` (name or address) and connects within `timeout`.
   static Result<TcpSocket> Connect(const std::string& host, uint16_t port,
                                    std::chrono::milliseconds timeout);
-  explicit TcpSocket(int fd) : fd_(fd) {}  // adopts an accepted socket
-  TcpSocket(TcpSocket&& other) noexcept
-      : fd_(other.fd_), timeout_(other.timeout_), tls_(std::move(other.tls_)) {
-    other.fd_ = -1;
-  }
+  explicit TcpSocket(UniqueFd fd) : fd_(std::move(fd)) {}  // adopts an accepted socket
+  TcpSocket(TcpSocket&& other) noexcept = default;
   TcpSocket& operator=(TcpSocket&& other) noexcept;
   ~TcpSocket();
 
   // Where to read and write: the socket, or the plaintext end of its TLS tunnel.
-  int fd() const { return tls_ ? tls_->fd() : fd_; }
+  int fd() const { return tls_ ? tls_->fd() : fd_.get(); }
   // Every later send or receive fails with ETIMEDOUT after `timeout` without progress.
   Status SetIoTimeout(std::chrono::milliseconds timeout);
   // Handshakes (as client or server) and carries everything after it through TLS.
@@ -38,7 +36,7 @@ class TcpSocket {
   void Shutdown();
 
  private:
-  int fd_ = -1;
+  UniqueFd fd_;
   std::chrono::milliseconds timeout_{0};  // 0: none set
   std::unique_ptr<TlsTunnel> tls_;
 };

@@ -15,6 +15,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "base/unique_fd.h"
+
 namespace txend::toolstack {
 namespace {
 
@@ -35,16 +37,14 @@ struct TlsTunnel::Impl {
   // most 2 s, then stops it.
   ~Impl() {
     if (pump.joinable()) {
-      shutdown(app_fd, SHUT_WR);
+      shutdown(app_fd.get(), SHUT_WR);
       if (finished.get_future().wait_for(std::chrono::seconds(2)) != std::future_status::ready)
-        (void)!write(stop[1], "x", 1);
+        (void)!write(stop_out.get(), "x", 1);
       pump.join();
     }
     if (ssl) SSL_free(ssl);
     if (ctx) SSL_CTX_free(ctx);
-    for (int fd : {app_fd, pump_fd, stop[0], stop[1]})
-      if (fd >= 0) close(fd);
-  }
+  }  // then the descriptors close
   Status Setup(int tcp_fd, const TlsOptions& o, bool server);
   void Pump();
   // One pass over both directions; false once the tunnel is over. Adds what
@@ -53,9 +53,9 @@ struct TlsTunnel::Impl {
 
   SSL_CTX* ctx = nullptr;
   SSL* ssl = nullptr;
-  int tcp = -1;
-  int app_fd = -1, pump_fd = -1;  // the socket pair: the user's end, the pump's end
-  int stop[2] = {-1, -1};
+  int tcp = -1;                // not owned
+  UniqueFd app_fd, pump_fd;    // the socket pair: the user's end, the pump's end
+  UniqueFd stop_in, stop_out;  // a pipe: the destructor writes to stop the pump
   std::string to_net, to_app;  // read from one side, not yet written to the other
   bool app_eof = false, net_eof = false;
   std::promise<void> finished;
@@ -85,13 +85,17 @@ Status TlsTunnel::Impl::Setup(int tcp_fd, const TlsOptions& o, bool server) {
   if (!ssl || SSL_set_fd(ssl, tcp) != 1) return SslError("TLS");
   SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   if ((server ? SSL_accept(ssl) : SSL_connect(ssl)) != 1) return SslError("TLS handshake");
-  int pair[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0 || pipe2(stop, O_CLOEXEC) != 0)
+  int pair[2], stop[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
     return Status::Error(errno, std::string("TLS tunnel: ") + std::strerror(errno));
-  app_fd = pair[0];
-  pump_fd = pair[1];
+  app_fd.reset(pair[0]);
+  pump_fd.reset(pair[1]);
+  if (pipe2(stop, O_CLOEXEC) != 0)
+    return Status::Error(errno, std::string("TLS tunnel: ") + std::strerror(errno));
+  stop_in.reset(stop[0]);
+  stop_out.reset(stop[1]);
   NonBlocking(tcp);
-  NonBlocking(pump_fd);
+  NonBlocking(pump_fd.get());
   pump = std::thread([this] { Pump(); });
   return Status::Ok();
 }
@@ -99,7 +103,7 @@ Status TlsTunnel::Impl::Setup(int tcp_fd, const TlsOptions& o, bool server) {
 bool TlsTunnel::Impl::Step(bool& moved, short& tcp_events, short& app_events) {
   char buf[1 << 16];
   if (to_net.empty() && !app_eof) {  // the user's bytes, to encrypt
-    ssize_t n = read(pump_fd, buf, sizeof buf);
+    ssize_t n = read(pump_fd.get(), buf, sizeof buf);
     if (n > 0)
       to_net.assign(buf, static_cast<size_t>(n)), moved = true;
     else if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -134,13 +138,13 @@ bool TlsTunnel::Impl::Step(bool& moved, short& tcp_events, short& app_events) {
       else if (err == SSL_ERROR_WANT_WRITE)
         tcp_events |= POLLOUT;
       else if (err == SSL_ERROR_ZERO_RETURN)
-        net_eof = true, shutdown(pump_fd, SHUT_WR);
+        net_eof = true, shutdown(pump_fd.get(), SHUT_WR);
       else
         return false;
     }
   }
   if (!to_app.empty()) {
-    ssize_t n = write(pump_fd, to_app.data(), to_app.size());
+    ssize_t n = write(pump_fd.get(), to_app.data(), to_app.size());
     if (n > 0)
       to_app.erase(0, static_cast<size_t>(n)), moved = true;
     else if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -163,21 +167,22 @@ void TlsTunnel::Impl::Pump() {
     short tcp_events = 0, app_events = 0;
     if (!Step(moved, tcp_events, app_events)) break;
     if (moved) continue;
-    pollfd p[3] = {{tcp, tcp_events, 0}, {pump_fd, app_events, 0}, {stop[0], POLLIN, 0}};
+    pollfd p[3] = {
+        {tcp, tcp_events, 0}, {pump_fd.get(), app_events, 0}, {stop_in.get(), POLLIN, 0}};
     if (poll(p, 3, -1) < 0 && errno != EINTR) break;
     if (p[2].revents) {
       SSL_shutdown(ssl);  // best effort: close_notify
       break;
     }
   }
-  shutdown(pump_fd, SHUT_RDWR);
+  shutdown(pump_fd.get(), SHUT_RDWR);
   finished.set_value();
 }
 
 TlsTunnel::TlsTunnel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 TlsTunnel::~TlsTunnel() = default;
 
-int TlsTunnel::fd() const { return impl_->app_fd; }
+int TlsTunnel::fd() const { return impl_->app_fd.get(); }
 
 Result<std::unique_ptr<TlsTunnel>> TlsTunnel::Client(int tcp_fd, const TlsOptions& options) {
   auto impl = std::make_unique<Impl>();

@@ -14,6 +14,8 @@
 #include <sys/un.h>
 #include <thread>
 
+#include "base/unique_fd.h"
+
 namespace txend::xs {
 namespace {
 
@@ -78,17 +80,16 @@ std::string Describe(wire::MsgType type, std::string_view payload) {
   return d;
 }
 
-Result<int> ConnectUnix(const std::string& path) {
+Result<UniqueFd> ConnectUnix(const std::string& path) {
   sockaddr_un addr{};
   if (path.size() >= sizeof addr.sun_path)
     return Status::Error(EINVAL, "socket path too long: " + path);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Status::Error(errno, std::string("socket: ") + strerror(errno));
+  UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return Status::Error(errno, std::string("socket: ") + strerror(errno));
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, path.c_str(), path.size());
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     int err = errno;
-    close(fd);
     return Status::Error(err, "cannot connect to xenstore at " + path + ": " + strerror(err));
   }
   return fd;
@@ -97,7 +98,7 @@ Result<int> ConnectUnix(const std::string& path) {
 }  // namespace
 
 struct Connection::Impl {
-  int fd = -1;
+  UniqueFd fd;  // shared by the reader thread and senders; closed by ~Connection
   std::string socket_path;
   std::atomic<bool> alive{true};
   std::atomic<bool> closing{false};  // set by ~Connection: the close is ours
@@ -132,7 +133,7 @@ void Connection::Impl::ReadLoop() {
   wire::MessageReader framer;
   char buf[16384];
   while (true) {
-    ssize_t n = read(fd, buf, sizeof buf);
+    ssize_t n = read(fd.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     framer.Feed(std::string_view(buf, static_cast<size_t>(n)));
@@ -211,7 +212,7 @@ void Connection::Impl::FailAll(const Status& why) {
 
 Status Connection::Impl::WriteAll(std::string_view bytes) {
   while (!bytes.empty()) {
-    ssize_t n = send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    ssize_t n = send(fd.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return Status::Error(ECONNRESET, std::string("xenstore write: ") + strerror(errno));
     bytes.remove_prefix(static_cast<size_t>(n));
@@ -224,9 +225,9 @@ Result<std::unique_ptr<Connection>> Connection::Open(std::string socket_path) {
     const char* env = std::getenv("XENSTORED_PATH");
     socket_path = env && *env ? env : kDefaultSocket;
   }
-  TXEND_ASSIGN_OR_RETURN(int fd, ConnectUnix(socket_path));
+  TXEND_ASSIGN_OR_RETURN(UniqueFd fd, ConnectUnix(socket_path));
   auto impl = std::make_unique<Impl>();
-  impl->fd = fd;
+  impl->fd = std::move(fd);
   impl->socket_path = socket_path;
   Impl* raw = impl.get();
   impl->reader = std::thread([raw] { raw->ReadLoop(); });
@@ -238,10 +239,10 @@ Connection::Connection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Connection::~Connection() {
   impl_->closing = true;
-  shutdown(impl_->fd, SHUT_RDWR);
+  shutdown(impl_->fd.get(), SHUT_RDWR);
   impl_->reader.join();
   impl_->dispatcher.join();
-  close(impl_->fd);
+  impl_->fd.reset();  // only now: no thread uses it any more
 }
 
 bool Connection::alive() const { return impl_->alive; }
@@ -329,11 +330,6 @@ Result<std::string> Connection::GetDomainPath(uint32_t domid) {
   TXEND_ASSIGN_OR_RETURN(std::string r, Call(wire::MsgType::kGetDomainPath, 0,
                                              wire::JoinFields({std::to_string(domid)})));
   return StripNul(r);
-}
-
-Status Connection::SetTarget(uint32_t domid, uint32_t target_domid) {
-  return OkOrError(Call(wire::MsgType::kSetTarget, 0,
-                        wire::JoinFields({std::to_string(domid), std::to_string(target_domid)})));
 }
 
 Status Connection::Resume(uint32_t domid) {

@@ -1,6 +1,6 @@
 #include "toolstack/xs/transaction.h"
 
-#include <charconv>
+#include "base/numbers.h"
 
 namespace txend::xs {
 namespace {
@@ -149,9 +149,8 @@ namespace {
 Result<uint32_t> StartTransaction(Connection& conn) {
   TXEND_ASSIGN_OR_RETURN(std::string reply,
                          conn.Call(MsgType::kTransactionStart, 0, PathPayload("")));
-  uint32_t id = 0;
-  auto [end, ec] = std::from_chars(reply.data(), reply.data() + reply.size(), id);
-  if (ec != std::errc() || id == 0) return Status::Error(EPROTO, "bad TRANSACTION_START reply");
+  auto id = ParseInteger<uint32_t>(std::string_view(reply).substr(0, reply.find('\0')));
+  if (!id.ok() || *id == 0) return Status::Error(EPROTO, "bad TRANSACTION_START reply");
   return id;
 }
 }  // namespace
@@ -185,12 +184,6 @@ Status Transaction::Write(std::string_view path, std::string_view value) {
 Status Transaction::Mkdir(std::string_view path) {
   if (!open()) return ClosedError();
   auto r = conn_->Call(MsgType::kMkdir, tx_id_, PathPayload(path));
-  return r.ok() ? Status::Ok() : r.status();
-}
-
-Status Transaction::Rm(std::string_view path) {
-  if (!open()) return ClosedError();
-  auto r = conn_->Call(MsgType::kRm, tx_id_, PathPayload(path));
   return r.ok() ? Status::Ok() : r.status();
 }
 

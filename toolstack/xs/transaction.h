@@ -82,7 +82,6 @@ class Transaction : public ReadContext {
 
   Status Write(std::string_view path, std::string_view value);
   Status Mkdir(std::string_view path);
-  Status Rm(std::string_view path);
   Status SetPerms(std::string_view path, const Perms& perms);
 
   // One node to write, optionally with permissions set right after.

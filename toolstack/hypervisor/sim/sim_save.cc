@@ -9,6 +9,7 @@
 #include <cstring>
 #include <optional>
 
+#include "base/unique_fd.h"
 #include "toolstack/hypervisor/hypervisor_validation.h"
 #include "toolstack/hypervisor/sim/save_stream.h"
 #include "toolstack/hypervisor/sim/sim_domain.h"
@@ -53,10 +54,10 @@ Status SimHypervisor::Save(DomId domid, int fd, const SaveRequest& request) {
 }
 
 Status SimHypervisor::DumpCore(DomId domid, const std::string& path) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::Error(errno, "core file " + path + ": " + std::strerror(errno));
-  Status st = WriteStream(domid, fd, nullptr);
-  if (::close(fd) != 0 && st.ok())
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!fd) return Status::Error(errno, "core file " + path + ": " + std::strerror(errno));
+  Status st = WriteStream(domid, fd.get(), nullptr);
+  if (::close(fd.release()) != 0 && st.ok())  // checked: close can report a failed write
     st = Status::Error(errno, "core file " + path + ": " + std::strerror(errno));
   if (!st.ok()) ::unlink(path.c_str());
   return st;

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/numbers.h"
 #include "toolstack/hypervisor/sim/sim_domain.h"
 
 namespace txend::toolstack {
@@ -87,6 +88,9 @@ Status SimHypervisor::LoadState() {
   fs::create_directories(options_.state_dir, ec);
   if (ec)
     return Status::Error(ec.value(), "cannot create " + options_.state_dir + ": " + ec.message());
+  auto corrupt = [&](const std::string& why) {
+    return Status::Error(EIO, "corrupt simulator state in " + options_.state_dir + ": " + why);
+  };
   try {
     std::ifstream global_file(fs::path(options_.state_dir) / "hypervisor.json");
     if (global_file) {
@@ -121,8 +125,11 @@ Status SimHypervisor::LoadState() {
       }
       d->credit = {j.at("weight"), j.at("cap")};
       d->max_evtchn_port = j.at("max_evtchn_port");
-      for (const auto& [port, remote] : j.at("ports").items())
-        d->ports[std::stoul(port)] = remote.get<DomId>();
+      for (const auto& [key, remote] : j.at("ports").items()) {
+        auto port = txend::ParseInteger<uint32_t>(key);
+        if (!port.ok()) return corrupt("event channel port " + port.status().message());
+        d->ports[*port] = remote.get<DomId>();
+      }
       d->store_port = j.at("store_port");
       d->console_port = j.at("console_port");
       d->mfn_base = j.at("mfn_base");
@@ -131,7 +138,7 @@ Status SimHypervisor::LoadState() {
       domains_[d->domid] = std::move(d);
     }
   } catch (const std::exception& e) {
-    return Status::Error(EIO, "corrupt simulator state in " + options_.state_dir + ": " + e.what());
+    return corrupt(e.what());
   }
   return Status::Ok();
 }
