@@ -4,19 +4,21 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <chrono>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <thread>
 
 #include <gtest/gtest.h>
 
 #include "tests/support/daemon_process.h"
+#include "tests/support/eventually.h"
 
 namespace txend::http {
 namespace {
 
+using testing::Eventually;
 using testing::TempDir;
 
 // A connected client socket; reads everything until the server closes.
@@ -172,8 +174,7 @@ TEST_F(HttpServerTest, SlowClientIsCutOff) {
   slow.Send("GET /xend/node/ HTTP/1.1\r\nHost:");  // never finishes
   EXPECT_EQ(slow.ReadAll(), "");                   // closed by the server
   // The socket closes before the timeout is counted; wait for the count.
-  for (int i = 0; i < 200 && server_->stats().timeouts.load() == 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  Eventually(std::chrono::seconds(2), [&] { return server_->stats().timeouts.load() != 0; });
   EXPECT_EQ(server_->stats().timeouts.load(), 1u);
 }
 

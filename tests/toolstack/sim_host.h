@@ -5,8 +5,6 @@
 
 #include <chrono>
 #include <fstream>
-#include <functional>
-#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -72,17 +70,6 @@ class SimHost {
     auto snap = xs::Snapshot::Begin(*xs);
     auto v = snap->ReadIfExists(p);
     return v.ok() ? *v : std::nullopt;
-  }
-
-  // Waits (bounded) for something asynchronous, such as a guest's reaction.
-  static bool Eventually(const std::function<bool()>& cond,
-                         std::chrono::seconds limit = std::chrono::seconds(10)) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (cond()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return cond();
   }
 
   testing::TempDir dir_;
