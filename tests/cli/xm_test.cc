@@ -4,11 +4,11 @@
 #include <chrono>
 #include <fstream>
 #include <regex>
-#include <sstream>
 
 #include <gtest/gtest.h>
 
 #include "tests/support/eventually.h"
+#include "tests/support/files.h"
 #include "tests/support/txend_stack.h"
 
 namespace txend::testing {
@@ -40,10 +40,7 @@ class XmTest : public ::testing::Test {
                       " && TXEND_SOCKET=" + (socket.empty() ? stack_->xend_socket() : socket) +
                       " " TXEND_BIN_DIR "/xm " + args + " 2>" + err_file;
     auto r = RunCommand(cmd);
-    std::ifstream in(err_file);
-    std::stringstream err;
-    err << in.rdbuf();
-    return XmRun{r.exit_code, r.out, err.str()};
+    return XmRun{r.exit_code, r.out, ReadFile(err_file)};
   }
 
   void WriteConfig(const std::string& file, const std::string& name, const std::string& extra) {

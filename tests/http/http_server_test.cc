@@ -3,17 +3,14 @@
 
 #include <unistd.h>
 
-#include <arpa/inet.h>
 #include <chrono>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 
 #include <gtest/gtest.h>
 
 #include "tests/support/daemon_process.h"
 #include "tests/support/eventually.h"
+#include "tests/support/sockets.h"
 
 namespace txend::http {
 namespace {
@@ -25,20 +22,13 @@ using testing::TempDir;
 class RawClient {
  public:
   static RawClient Unix(const std::string& path) {
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    int fd = testing::DialUnix(path);
+    EXPECT_GE(fd, 0) << "cannot connect to " << path;
     return RawClient(fd);
   }
   static RawClient Tcp(uint16_t port) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    int fd = testing::DialTcp(port);
+    EXPECT_GE(fd, 0) << "cannot connect to port " << port;
     return RawClient(fd);
   }
   ~RawClient() {

@@ -5,7 +5,6 @@
 
 #include <chrono>
 #include <fstream>
-#include <sstream>
 #include <sys/stat.h>
 #include <thread>
 
@@ -13,23 +12,18 @@
 
 #include "tests/support/daemon_process.h"
 #include "tests/support/eventually.h"
+#include "tests/support/files.h"
 #include "toolstack/xs/plain.h"
 
 namespace txend::toolstack {
 namespace {
 
 using testing::Eventually;
+using testing::ReadFile;
 using testing::TempDir;
 
 // How long a hotplug script may take to run and report.
 constexpr std::chrono::seconds kScriptWait{4};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 class HotplugScriptsTest : public ::testing::Test {
  protected:

@@ -3,15 +3,14 @@
 // scripted peers that break the relocation protocol at each step.
 #include <unistd.h>
 
-#include <arpa/inet.h>
 #include <future>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <thread>
 
 #include <gtest/gtest.h>
 
 #include "tests/support/eventually.h"
+#include "tests/support/sockets.h"
 #include "tests/support/test_cert.h"
 #include "tests/toolstack/sim_host.h"
 #include "toolstack/hypervisor/sim/save_stream.h"
@@ -29,24 +28,16 @@ constexpr std::chrono::seconds kWait{10};
 // A listening socket on 127.0.0.1 with a free port.
 class Listener {
  public:
-  Listener() {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    EXPECT_EQ(listen(fd_, 4), 0);
-    socklen_t len = sizeof a;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+  Listener() : listener_(testing::ListenOnLoopback()) {
+    EXPECT_TRUE(listener_.fd.valid()) << "cannot listen on 127.0.0.1";
   }
-  ~Listener() { close(fd_); }
-  uint16_t port() const { return port_; }
-  TcpSocket Accept() { return TcpSocket(accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC)); }
+  uint16_t port() const { return listener_.port; }
+  TcpSocket Accept() {
+    return TcpSocket(accept4(listener_.fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  }
 
  private:
-  int fd_ = -1;
-  uint16_t port_ = 0;
+  testing::LoopbackListener listener_;
 };
 
 // Reads one whole save stream from `fd` (what a destination would restore).

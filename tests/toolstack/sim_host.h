@@ -4,11 +4,11 @@
 #pragma once
 
 #include <chrono>
-#include <fstream>
 
 #include <gtest/gtest.h>
 
 #include "tests/support/daemon_process.h"
+#include "tests/support/fake_kernel.h"
 #include "toolstack/agents/sim_backends.h"
 #include "toolstack/agents/sim_guests.h"
 #include "toolstack/hypervisor/sim/sim_hypervisor.h"
@@ -59,11 +59,9 @@ class SimHost {
   }
 
   uint64_t Stat(const std::string& name) {
-    auto stats = xs->Control({"stats"});
-    EXPECT_TRUE(stats.ok());
-    auto pos = stats->find("\n" + name + " ");
-    if (pos == std::string::npos) pos = stats->find(name + " ");
-    return std::stoull(stats->substr(stats->find(' ', pos + 1) + 1));
+    uint64_t value = testing::XsdStat(*xs, name);
+    EXPECT_NE(value, ~0ull) << "xsd has no stat " << name;
+    return value;
   }
 
   std::optional<std::string> Read(const std::string& p) {

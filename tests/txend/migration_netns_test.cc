@@ -5,13 +5,12 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <future>
-#include <sstream>
 
 #include <gtest/gtest.h>
 
 #include "tests/support/eventually.h"
+#include "tests/support/files.h"
 #include "tests/support/netns_pair.h"
 #include "tests/support/test_cert.h"
 #include "tests/support/txend_stack.h"
@@ -22,13 +21,6 @@ namespace {
 
 // How long a migration step between the two hosts may take.
 constexpr std::chrono::seconds kWait{20};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 class MigrationNetnsTest : public ::testing::Test {
  protected:

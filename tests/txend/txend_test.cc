@@ -3,12 +3,11 @@
 #include <signal.h>
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
 
 #include <gtest/gtest.h>
 
 #include "tests/support/eventually.h"
+#include "tests/support/files.h"
 #include "tests/support/txend_stack.h"
 #include "toolstack/xs/transaction.h"
 
@@ -280,10 +279,7 @@ TEST_F(TxendTest, DomainsAndTheApiSurviveAnXsdRestart) {
   ASSERT_TRUE(stack_->RestartXsd(SIGKILL).ok());  // the store comes back from its journal
   // txend notices, restarts itself in place (same pid) and re-introduces the domain.
   auto log_says = [&](const std::string& what) {
-    std::ifstream in(stack_->path("txend.log"));
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str().find(what) != std::string::npos;
+    return ReadFile(stack_->log_file()).find(what) != std::string::npos;
   };
   EXPECT_TRUE(Eventually(kWait, [&] { return log_says("lost the xenstore connection"); }));
   ASSERT_TRUE(Eventually(kWait, [&] {
