@@ -1,26 +1,22 @@
 // xm end to end, the way a shell script drives it: a real xsd and txend on the
 // simulated hypervisor, the xm binary run with TXEND_SOCKET, and its stdout,
 // stderr and exit code checked.
+#include <chrono>
 #include <fstream>
 #include <regex>
-#include <sstream>
-#include <thread>
 
 #include <gtest/gtest.h>
 
+#include "tests/support/eventually.h"
+#include "tests/support/files.h"
 #include "tests/support/txend_stack.h"
 
 namespace txend::testing {
 namespace {
 
-template <typename F>
-bool Eventually(F done) {
-  for (int i = 0; i < 200; ++i) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
+// The guest kernel boots in the background; xm runs a process per poll.
+constexpr std::chrono::seconds kBootWait{10};
+constexpr std::chrono::milliseconds kXmPoll{50};
 
 struct XmRun {
   int code = -1;
@@ -44,10 +40,7 @@ class XmTest : public ::testing::Test {
                       " && TXEND_SOCKET=" + (socket.empty() ? stack_->xend_socket() : socket) +
                       " " TXEND_BIN_DIR "/xm " + args + " 2>" + err_file;
     auto r = RunCommand(cmd);
-    std::ifstream in(err_file);
-    std::stringstream err;
-    err << in.rdbuf();
-    return XmRun{r.exit_code, r.out, err.str()};
+    return XmRun{r.exit_code, r.out, ReadFile(err_file)};
   }
 
   void WriteConfig(const std::string& file, const std::string& name, const std::string& extra) {
@@ -171,10 +164,15 @@ TEST_F(XmTest, LifecycleCommands) {
 TEST_F(XmTest, DeviceCommands) {
   ASSERT_EQ(Xm("create -q demo.cfg").code, 0);
   // The frontends connect once the guest kernel has booted.
-  EXPECT_TRUE(Eventually([&] {
-    return Xm("block-list demo")
-        .out.starts_with("Vdev  BE handle state evt-ch ring-ref BE-path\n51712  0    0     4  ");
-  })) << Xm("block-list demo").out;
+  EXPECT_TRUE(Eventually(
+      kBootWait,
+      [&] {
+        return Xm("block-list demo")
+            .out.starts_with(
+                "Vdev  BE handle state evt-ch ring-ref BE-path\n51712  0    0     4  ");
+      },
+      kXmPoll))
+      << Xm("block-list demo").out;
   ASSERT_EQ(Xm("block-attach demo phy:/dev/vg0/extra xvdc w").code, 0);
   EXPECT_NE(Xm("block-list demo").out.find("\n51744 "), std::string::npos);
   EXPECT_EQ(Xm("block-detach demo xvdc").code, 0);

@@ -3,40 +3,32 @@
 
 #include <unistd.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
+#include <chrono>
 #include <sys/stat.h>
-#include <sys/un.h>
-#include <thread>
 
 #include <gtest/gtest.h>
 
 #include "tests/support/daemon_process.h"
+#include "tests/support/eventually.h"
+#include "tests/support/sockets.h"
 
 namespace txend::http {
 namespace {
 
+using testing::Eventually;
 using testing::TempDir;
 
 // A connected client socket; reads everything until the server closes.
 class RawClient {
  public:
   static RawClient Unix(const std::string& path) {
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    int fd = testing::DialUnix(path);
+    EXPECT_GE(fd, 0) << "cannot connect to " << path;
     return RawClient(fd);
   }
   static RawClient Tcp(uint16_t port) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    int fd = testing::DialTcp(port);
+    EXPECT_GE(fd, 0) << "cannot connect to port " << port;
     return RawClient(fd);
   }
   ~RawClient() {
@@ -172,8 +164,7 @@ TEST_F(HttpServerTest, SlowClientIsCutOff) {
   slow.Send("GET /xend/node/ HTTP/1.1\r\nHost:");  // never finishes
   EXPECT_EQ(slow.ReadAll(), "");                   // closed by the server
   // The socket closes before the timeout is counted; wait for the count.
-  for (int i = 0; i < 200 && server_->stats().timeouts.load() == 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  Eventually(std::chrono::seconds(2), [&] { return server_->stats().timeouts.load() != 0; });
   EXPECT_EQ(server_->stats().timeouts.load(), 1u);
 }
 

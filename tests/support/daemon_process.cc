@@ -3,16 +3,14 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <thread>
 
+#include "tests/support/sockets.h"
 #include "toolstack/xs/connection.h"
 
 extern char** environ;
@@ -31,17 +29,7 @@ TempDir::~TempDir() {
   if (!path_.empty()) std::filesystem::remove_all(path_, ec);
 }
 
-bool SocketAccepts(const std::string& path) {
-  sockaddr_un addr{};
-  if (path.size() >= sizeof addr.sun_path) return false;
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  addr.sun_family = AF_UNIX;
-  memcpy(addr.sun_path, path.c_str(), path.size());
-  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
-  return ok;
-}
+bool SocketAccepts(const std::string& path) { return UniqueFd(DialUnix(path)).valid(); }
 
 Result<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(std::vector<std::string> argv,
                                                             const std::string& socket_path,
@@ -109,24 +97,16 @@ Result<std::unique_ptr<DaemonProcess>> StartXsd(const std::string& socket_path,
 
 uint64_t XsdStat(const std::string& socket, const std::string& name) {
   auto c = xs::Connection::Open(socket);
-  if (!c.ok()) return ~0ull;
-  auto stats = (*c)->Control({"stats"});
+  return c.ok() ? XsdStat(**c, name) : ~0ull;
+}
+
+uint64_t XsdStat(xs::Connection& conn, const std::string& name) {
+  auto stats = conn.Control({"stats"});
   if (!stats.ok()) return ~0ull;
   std::string text = "\n" + *stats;
   size_t pos = text.find("\n" + name + " ");
   if (pos == std::string::npos) return ~0ull;
   return std::stoull(text.substr(pos + name.size() + 2));
-}
-
-void WriteFakeKernel(const std::string& path) {
-  unsigned char elf[64] = {0x7f, 'E', 'L', 'F', 2 /* 64-bit */, 1 /* little-endian */, 1};
-  elf[16] = 2;     // ET_EXEC
-  elf[18] = 0x3e;  // EM_X86_64
-  elf[20] = 1;     // EV_CURRENT
-  FILE* f = fopen(path.c_str(), "wb");
-  if (!f) return;
-  fwrite(elf, 1, sizeof elf, f);
-  fclose(f);
 }
 
 CommandResult RunCommand(const std::string& command, bool merge_stderr) {

@@ -9,6 +9,10 @@
 
 #include "base/result.h"
 
+namespace txend::xs {
+class Connection;
+}  // namespace txend::xs
+
 namespace txend::testing {
 
 // A fresh directory under $TMPDIR (or /tmp), removed with its contents on destruction.
@@ -60,9 +64,8 @@ Result<std::unique_ptr<DaemonProcess>> StartXsd(const std::string& socket_path,
 
 // A counter from the CONTROL stats of the xenstored on `socket` (~0 when unavailable).
 uint64_t XsdStat(const std::string& socket, const std::string& name);
-
-// Writes a file a domain builder accepts as a kernel: an x86-64 ELF header.
-void WriteFakeKernel(const std::string& path);
+// The same over an open connection (no new client in xsd's own counts).
+uint64_t XsdStat(xs::Connection& conn, const std::string& name);
 
 // Runs a shell command; returns its exit status and captures stdout (and stderr if asked).
 struct CommandResult {

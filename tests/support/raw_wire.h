@@ -10,10 +10,6 @@
 
 namespace txend::testing {
 
-// A connected unix stream socket (receive timeout `timeout_s`), or -1.
-int DialUnix(const std::string& path, int timeout_s = 5);
-// Sends every byte; false when the peer is gone.
-bool SendAll(int fd, const std::string& bytes);
 // Reads one whole message; nullopt on EOF, error or timeout.
 std::optional<wire::Message> ReceiveMessage(int fd);
 // Sends one request and returns its reply, skipping watch events; nullopt when none came.

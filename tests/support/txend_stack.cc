@@ -1,12 +1,9 @@
 #include "tests/support/txend_stack.h"
 
-#include <unistd.h>
-
 #include <filesystem>
-#include <fstream>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
+#include "tests/support/fake_kernel.h"
+#include "tests/support/sockets.h"
 #include "toolstack/xs/connection.h"
 
 namespace txend::testing {
@@ -80,16 +77,6 @@ std::string TxendStack::Config(const std::string& name, int disks, int vifs, int
   return c + ")";
 }
 
-uint16_t FreeTcpPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
+uint16_t FreeTcpPort() { return ListenOnLoopback().port; }
 
 }  // namespace txend::testing

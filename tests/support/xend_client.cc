@@ -2,11 +2,9 @@
 
 #include <unistd.h>
 
-#include <arpa/inet.h>
 #include <cstring>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/un.h>
+
+#include "tests/support/sockets.h"
 
 namespace txend::testing {
 
@@ -25,35 +23,9 @@ std::string UriEncode(const std::string& s) {
 }
 
 std::string XendClient::Raw(const std::string& bytes) {
-  int fd = -1;
-  if (port_) {
-    fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port_);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-      close(fd);
-      return "";
-    }
-  } else {
-    fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    strncpy(a.sun_path, path_.c_str(), sizeof a.sun_path - 1);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-      close(fd);
-      return "";
-    }
-  }
-  timeval tv{timeout_s_, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  size_t sent = 0;
-  while (sent < bytes.size()) {
-    ssize_t n = send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    sent += static_cast<size_t>(n);
-  }
+  int fd = port_ ? DialTcp(port_, timeout_s_) : DialUnix(path_, timeout_s_);
+  if (fd < 0) return "";
+  SendAll(fd, bytes);  // a server that stops reading early may still have replied
   std::string out;
   char buf[65536];
   ssize_t n;

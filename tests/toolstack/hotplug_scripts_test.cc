@@ -5,34 +5,25 @@
 
 #include <chrono>
 #include <fstream>
-#include <sstream>
 #include <sys/stat.h>
 #include <thread>
 
 #include <gtest/gtest.h>
 
 #include "tests/support/daemon_process.h"
+#include "tests/support/eventually.h"
+#include "tests/support/files.h"
 #include "toolstack/xs/plain.h"
 
 namespace txend::toolstack {
 namespace {
 
+using testing::Eventually;
+using testing::ReadFile;
 using testing::TempDir;
 
-bool Eventually(const std::function<bool()>& done) {
-  for (int i = 0; i < 400; ++i) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+// How long a hotplug script may take to run and report.
+constexpr std::chrono::seconds kScriptWait{4};
 
 class HotplugScriptsTest : public ::testing::Test {
  protected:
@@ -78,11 +69,13 @@ TEST_F(HotplugScriptsTest, RunsAddAtInitWaitAndRemoveAtClosed) {
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(Read(vbd + "/hotplug-status"), "");  // not before the backend is in InitWait
   ASSERT_TRUE(xs::PlainWrite(*conn_, vbd + "/state", "2").ok());
-  EXPECT_TRUE(Eventually([&] { return Read(vbd + "/hotplug-status") == "connected"; }));
+  EXPECT_TRUE(
+      Eventually(kScriptWait, [&] { return Read(vbd + "/hotplug-status") == "connected"; }));
   ASSERT_TRUE(xs::PlainWrite(*conn_, vbd + "/state", "4").ok());
   ASSERT_TRUE(xs::PlainWrite(*conn_, vbd + "/state", "6").ok());
-  EXPECT_TRUE(
-      Eventually([&] { return ReadFile(dir_ / "log").find("block remove") != std::string::npos; }));
+  EXPECT_TRUE(Eventually(kScriptWait, [&] {
+    return ReadFile(dir_ / "log").find("block remove") != std::string::npos;
+  }));
   EXPECT_EQ(ReadFile(dir_ / "log"),
             "block add vbd " + vbd + " vif=\nblock remove vbd " + vbd + " vif=\n");
 }
@@ -91,11 +84,12 @@ TEST_F(HotplugScriptsTest, VifGetsItsInterfaceNameAndNamedScript) {
   const std::string vif = "/local/domain/0/backend/vif/7/1";
   ASSERT_TRUE(xs::PlainWrite(*conn_, vif + "/script", "vif-bridge").ok());
   ASSERT_TRUE(xs::PlainWrite(*conn_, vif + "/state", "2").ok());
-  EXPECT_TRUE(Eventually([&] { return Read(vif + "/hotplug-status") == "connected"; }));
+  EXPECT_TRUE(
+      Eventually(kScriptWait, [&] { return Read(vif + "/hotplug-status") == "connected"; }));
   ASSERT_TRUE(
       conn_->Call(wire::MsgType::kRm, 0, wire::JoinFields({vif})).ok());  // the directory goes
-  EXPECT_TRUE(
-      Eventually([&] { return ReadFile(dir_ / "log").find("offline") != std::string::npos; }));
+  EXPECT_TRUE(Eventually(
+      kScriptWait, [&] { return ReadFile(dir_ / "log").find("offline") != std::string::npos; }));
   EXPECT_EQ(ReadFile(dir_ / "log"), "vif-bridge online vif " + vif +
                                         " vif=vif7.1\nvif-bridge offline vif " + vif +
                                         " vif=vif7.1\n");
@@ -107,7 +101,7 @@ TEST_F(HotplugScriptsTest, AFailingScriptReportsAnError) {
   const std::string vif = "/local/domain/0/backend/vif/8/0";
   ASSERT_TRUE(xs::PlainWrite(*conn_, vif + "/script", "broken").ok());
   ASSERT_TRUE(xs::PlainWrite(*conn_, vif + "/state", "2").ok());
-  EXPECT_TRUE(Eventually([&] { return Read(vif + "/hotplug-status") == "error"; }));
+  EXPECT_TRUE(Eventually(kScriptWait, [&] { return Read(vif + "/hotplug-status") == "error"; }));
 }
 
 }  // namespace

@@ -48,7 +48,7 @@ TEST(KernelImage, RejectsNonKernels) {
 
 TEST(KernelImage, ChecksRealFiles) {
   txend::testing::TempDir dir;
-  std::string kernel = WriteFile(dir / "vmlinuz", Elf64Header());
+  std::string kernel = testing::WriteFakeKernel(dir / "vmlinuz");
   EXPECT_EQ(*CheckKernelFile(kernel), KernelFormat::kElf64);
 
   auto missing = CheckKernelFile(dir / "nope");

@@ -3,14 +3,14 @@
 // scripted peers that break the relocation protocol at each step.
 #include <unistd.h>
 
-#include <arpa/inet.h>
 #include <future>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <thread>
 
 #include <gtest/gtest.h>
 
+#include "tests/support/eventually.h"
+#include "tests/support/sockets.h"
 #include "tests/support/test_cert.h"
 #include "tests/toolstack/sim_host.h"
 #include "toolstack/hypervisor/sim/save_stream.h"
@@ -20,28 +20,24 @@ namespace txend::toolstack {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::Eventually;
+
+// How long a simulated guest or backend may take to react.
+constexpr std::chrono::seconds kWait{10};
 
 // A listening socket on 127.0.0.1 with a free port.
 class Listener {
  public:
-  Listener() {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    EXPECT_EQ(listen(fd_, 4), 0);
-    socklen_t len = sizeof a;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+  Listener() : listener_(testing::ListenOnLoopback()) {
+    EXPECT_TRUE(listener_.fd.valid()) << "cannot listen on 127.0.0.1";
   }
-  ~Listener() { close(fd_); }
-  uint16_t port() const { return port_; }
-  TcpSocket Accept() { return TcpSocket(UniqueFd(accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC))); }
+  uint16_t port() const { return listener_.port; }
+  TcpSocket Accept() {
+    return TcpSocket(UniqueFd(accept4(listener_.fd.get(), nullptr, nullptr, SOCK_CLOEXEC)));
+  }
 
  private:
-  int fd_ = -1;
-  uint16_t port_ = 0;
+  testing::LoopbackListener listener_;
 };
 
 // Reads one whole save stream from `fd` (what a destination would restore).
@@ -82,7 +78,7 @@ class MigrationTest : public ::testing::Test {
   uint32_t Start(SimHost& host, const std::string& name) {
     auto domid = host.toolstack->Create(host.Config(name), false);
     EXPECT_TRUE(domid.ok()) << domid.status().ToString();
-    EXPECT_TRUE(SimHost::Eventually([&] { return Healthy(host, name); }));
+    EXPECT_TRUE(Eventually(kWait, [&] { return Healthy(host, name); }));
     return domid.value_or(0);
   }
 
@@ -139,7 +135,7 @@ TEST_F(MigrationTest, LiveThereAndNonLiveBackKeepsMemoryAndDevices) {
   EXPECT_FALSE(Get(src_, "mover").ok());
   EXPECT_EQ(DomainCount(src_), 1u);
   EXPECT_FALSE(src_.Read("/local/domain/" + std::to_string(domid)).has_value());
-  ASSERT_TRUE(SimHost::Eventually([&] { return Healthy(dst_, "mover"); }));
+  ASSERT_TRUE(Eventually(kWait, [&] { return Healthy(dst_, "mover"); }));
   auto moved = Get(dst_, "mover");
   EXPECT_EQ(moved->info->domid, there->remote_domid);
   EXPECT_EQ(moved->config.uuid, uuid);
@@ -150,7 +146,7 @@ TEST_F(MigrationTest, LiveThereAndNonLiveBackKeepsMemoryAndDevices) {
   EXPECT_EQ(back->rounds, 1u);
   EXPECT_FALSE(Get(dst_, "mover").ok());
   EXPECT_EQ(DomainCount(dst_), 1u);
-  ASSERT_TRUE(SimHost::Eventually([&] { return Healthy(src_, "mover"); }));
+  ASSERT_TRUE(Eventually(kWait, [&] { return Healthy(src_, "mover"); }));
   EXPECT_EQ(*src_.sim->MemoryDigest(back->remote_domid), digest);
 }
 
@@ -164,7 +160,7 @@ TEST_F(MigrationTest, PagesADirtyingGuestWritesDuringPrecopyArrive) {
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   ASSERT_TRUE(frozen.has_value());
   EXPECT_EQ(*dst_.sim->MemoryDigest(result->remote_domid), *frozen);
-  EXPECT_TRUE(SimHost::Eventually([&] { return Healthy(dst_, "busy"); }));
+  EXPECT_TRUE(Eventually(kWait, [&] { return Healthy(dst_, "busy"); }));
 }
 
 TEST_F(MigrationTest, ANameTakenOnTheDestinationIsRefusedUpFront) {
@@ -210,7 +206,7 @@ TEST_F(MigrationTest, ADestinationDyingMidStreamLeavesTheSourceRunning) {
     EXPECT_TRUE(result.status().code() == ECONNRESET || result.status().code() == EPIPE)
         << result.status().ToString();
     EXPECT_NE(result.status().message().find("keeps running here"), std::string::npos);
-    EXPECT_TRUE(SimHost::Eventually([&] { return Healthy(src_, "stay"); }));
+    EXPECT_TRUE(Eventually(kWait, [&] { return Healthy(src_, "stay"); }));
     EXPECT_EQ(Get(src_, "stay")->info->domid, domid);
     EXPECT_EQ(*src_.sim->MemoryDigest(domid), digest);
   }
@@ -230,7 +226,7 @@ TEST_F(MigrationTest, ADestinationReportingFailureIsQuotedAndTheSourceResumes) {
   EXPECT_EQ(result.status().code(), ETIMEDOUT);
   EXPECT_NE(result.status().message().find("the destination failed: vif 0 did not connect"),
             std::string::npos);
-  EXPECT_TRUE(SimHost::Eventually([&] { return Healthy(src_, "resumed"); }));
+  EXPECT_TRUE(Eventually(kWait, [&] { return Healthy(src_, "resumed"); }));
 }
 
 TEST_F(MigrationTest, LosingTheDestinationAfterHandoverKeepsTheSourceSuspended) {
@@ -289,7 +285,7 @@ TEST_F(MigrationTest, OverTlsToADestinationWhoseCertificateIsTrusted) {
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   EXPECT_GT(result->bytes_sent, 128ull << 20);
   EXPECT_FALSE(Get(src_, "secret").ok());
-  EXPECT_TRUE(SimHost::Eventually([&] { return Healthy(dst_, "secret"); }));
+  EXPECT_TRUE(Eventually(kWait, [&] { return Healthy(dst_, "secret"); }));
   EXPECT_EQ(*dst_.sim->MemoryDigest(result->remote_domid), digest);
 }
 
@@ -312,7 +308,7 @@ TEST_F(MigrationTest, TlsMismatchesFailBeforeTheDomainMoves) {
       Migrate(src_, dst_, "careful", false, {}, std::nullopt, TlsOptions{cert, key, ""});
   EXPECT_FALSE(plain_to_tls.ok());
   EXPECT_NE(plain_to_tls.status().message().find("keeps running here"), std::string::npos);
-  EXPECT_TRUE(SimHost::Eventually([&] { return Healthy(src_, "careful"); }));
+  EXPECT_TRUE(Eventually(kWait, [&] { return Healthy(src_, "careful"); }));
   EXPECT_EQ(DomainCount(dst_), 1u);
 }
 

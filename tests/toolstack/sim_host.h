@@ -4,13 +4,11 @@
 #pragma once
 
 #include <chrono>
-#include <fstream>
-#include <functional>
-#include <thread>
 
 #include <gtest/gtest.h>
 
 #include "tests/support/daemon_process.h"
+#include "tests/support/fake_kernel.h"
 #include "toolstack/agents/sim_backends.h"
 #include "toolstack/agents/sim_guests.h"
 #include "toolstack/hypervisor/sim/sim_hypervisor.h"
@@ -61,28 +59,15 @@ class SimHost {
   }
 
   uint64_t Stat(const std::string& name) {
-    auto stats = xs->Control({"stats"});
-    EXPECT_TRUE(stats.ok());
-    auto pos = stats->find("\n" + name + " ");
-    if (pos == std::string::npos) pos = stats->find(name + " ");
-    return std::stoull(stats->substr(stats->find(' ', pos + 1) + 1));
+    uint64_t value = testing::XsdStat(*xs, name);
+    EXPECT_NE(value, ~0ull) << "xsd has no stat " << name;
+    return value;
   }
 
   std::optional<std::string> Read(const std::string& p) {
     auto snap = xs::Snapshot::Begin(*xs);
     auto v = snap->ReadIfExists(p);
     return v.ok() ? *v : std::nullopt;
-  }
-
-  // Waits (bounded) for something asynchronous, such as a guest's reaction.
-  static bool Eventually(const std::function<bool()>& cond,
-                         std::chrono::seconds limit = std::chrono::seconds(10)) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (cond()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return cond();
   }
 
   testing::TempDir dir_;

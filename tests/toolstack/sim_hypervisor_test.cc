@@ -14,7 +14,6 @@ namespace txend::toolstack {
 namespace {
 
 using testing::BuildDomain;
-using testing::Elf64Header;
 using testing::WriteFile;
 
 constexpr uint64_t kGiB = 1ull << 20;  // in KiB
@@ -22,7 +21,7 @@ constexpr uint64_t kSecond = 1'000'000'000;
 
 class SimHypervisorTest : public ::testing::Test {
  protected:
-  SimHypervisorTest() : kernel_(WriteFile(dir_ / "vmlinuz", Elf64Header())) {}
+  SimHypervisorTest() : kernel_(testing::WriteFakeKernel(dir_ / "vmlinuz")) {}
 
   SimOptions Options() {
     SimOptions o;

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <fstream>
-#include <iterator>
 #include <sys/stat.h>
 #include <thread>
 
@@ -18,15 +17,13 @@ namespace txend::toolstack {
 namespace {
 
 using testing::BuildDomain;
-using testing::Elf64Header;
 using testing::File;
-using testing::WriteFile;
 
 constexpr uint64_t kMiB = 1024;  // in KiB
 
 class SimSaveTest : public ::testing::Test {
  protected:
-  SimSaveTest() : kernel_(WriteFile(dir_ / "vmlinuz", Elf64Header())) {}
+  SimSaveTest() : kernel_(testing::WriteFakeKernel(dir_ / "vmlinuz")) {}
 
   // The toolstack's side of a save: ask the guest to suspend. Here the
   // "guest" is the hypervisor itself (no guest agent yet).
@@ -248,8 +245,7 @@ class SimRestoreErrorsTest : public SimSaveTest {
     File out(image_, O_WRONLY | O_CREAT | O_TRUNC);
     ASSERT_TRUE(sim_.Save(a.domid, out.fd(), Suspending(sim_, a.domid)).ok());
     ASSERT_TRUE(sim_.Destroy(a.domid).ok());
-    std::ifstream in(image_, std::ios::binary);
-    bytes_.assign(std::istreambuf_iterator<char>(in), {});
+    bytes_ = testing::ReadFile(image_);
   }
 
   Status RestoreBytes(const std::string& bytes, uint64_t max_kib = 4 * kMiB, uint32_t vcpus = 2) {

@@ -3,11 +3,17 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/eventually.h"
 #include "tests/toolstack/sim_host.h"
 #include "toolstack/xs/plain.h"
 
 namespace txend::toolstack {
 namespace {
+
+using testing::Eventually;
+
+// How long a simulated guest or backend may take to react.
+constexpr std::chrono::seconds kWait{10};
 
 class ToolstackTest : public ::testing::Test {
  protected:
@@ -48,9 +54,9 @@ TEST_F(ToolstackTest, CreateWritesXendsLayoutAndDevicesConnect) {
             "/dev/vg/web-0");
   EXPECT_EQ(host_.Read("/local/domain/0/backend/vif/" + std::to_string(*domid) + "/0/bridge"),
             "xenbr0");
-  EXPECT_TRUE(SimHost::Eventually([&] { return AllConnected("web"); }));
+  EXPECT_TRUE(Eventually(kWait, [&] { return AllConnected("web"); }));
   // The simulated guest kernel marks its vcpus blocked once it has booted.
-  EXPECT_TRUE(SimHost::Eventually([&] {
+  EXPECT_TRUE(Eventually(kWait, [&] {
     auto now = Get("web");
     return now.ok() && now->info && now->info->StateString() == "-b----";
   }));
@@ -67,7 +73,7 @@ TEST_F(ToolstackTest, TransactionBudgetsCountedByXsd) {
   EXPECT_LE(create, 4u);
   EXPECT_EQ(create, 2u);  // write everything; read the device results once
 
-  ASSERT_TRUE(SimHost::Eventually([&] { return AllConnected("budget"); }));
+  ASSERT_TRUE(Eventually(kWait, [&] { return AllConnected("budget"); }));
   uint64_t t1 = host_.Stat("transactions_started");
   ASSERT_TRUE(Get("budget").ok());
   EXPECT_EQ(host_.Stat("transactions_started") - t1, 1u);  // domain info: one snapshot
@@ -87,9 +93,9 @@ TEST_F(ToolstackTest, TransactionBudgetsCountedByXsd) {
   uint32_t budget_domid = static_cast<uint32_t>(*domid);
   ASSERT_TRUE(host_.toolstack->Shutdown("budget", "poweroff").ok());
   // Poll the hypervisor, not xenstore: the test must not add transactions of its own.
-  ASSERT_TRUE(SimHost::Eventually([&] { return !host_.sim->GetDomainInfo(budget_domid).ok(); }));
+  ASSERT_TRUE(Eventually(kWait, [&] { return !host_.sim->GetDomainInfo(budget_domid).ok(); }));
   // The request, then the clean-up, which runs on the @releaseDomain thread.
-  EXPECT_TRUE(SimHost::Eventually([&] { return host_.Stat("transactions_started") - t3 == 2u; }));
+  EXPECT_TRUE(Eventually(kWait, [&] { return host_.Stat("transactions_started") - t3 == 2u; }));
 
   uint64_t t4 = host_.Stat("transactions_started");
   ASSERT_TRUE(host_.toolstack->Destroy("extra0").ok());
@@ -101,11 +107,11 @@ TEST_F(ToolstackTest, ShutdownRebootAndCrashFollowTheConfiguredActions) {
   config.on_crash = ShutdownAction::kPreserve;
   auto domid = host_.toolstack->Create(config, false);
   ASSERT_TRUE(domid.ok());
-  ASSERT_TRUE(SimHost::Eventually([&] { return host_.guests->running_kernels() == 1; }));
+  ASSERT_TRUE(Eventually(kWait, [&] { return host_.guests->running_kernels() == 1; }));
 
   ASSERT_TRUE(host_.toolstack->Shutdown("cycle", "reboot").ok());  // on_reboot=restart: a new domid
   uint32_t second = 0;
-  ASSERT_TRUE(SimHost::Eventually([&] {
+  ASSERT_TRUE(Eventually(kWait, [&] {
     auto r = Get("cycle");
     if (!r.ok() || !r->info || r->info->domid == *domid) return false;
     second = r->info->domid;
@@ -124,9 +130,9 @@ TEST_F(ToolstackTest, ShutdownRebootAndCrashFollowTheConfiguredActions) {
   EXPECT_TRUE(Gone("cycle"));
   auto create_again = host_.toolstack->Create(config, false);
   ASSERT_TRUE(create_again.ok());
-  ASSERT_TRUE(SimHost::Eventually([&] { return host_.guests->kernel_running(*create_again); }));
+  ASSERT_TRUE(Eventually(kWait, [&] { return host_.guests->kernel_running(*create_again); }));
   ASSERT_TRUE(host_.toolstack->Shutdown("cycle", "poweroff").ok());  // on_poweroff=destroy
-  EXPECT_TRUE(SimHost::Eventually([&] { return Gone("cycle"); }));
+  EXPECT_TRUE(Eventually(kWait, [&] { return Gone("cycle"); }));
   EXPECT_EQ(host_.toolstack->Shutdown("cycle", "poweroff").code(), ESRCH);
   EXPECT_EQ(host_.toolstack->Shutdown("x", "explode").code(), ESRCH);
 }
@@ -140,14 +146,14 @@ TEST_F(ToolstackTest, PauseMemoryVcpusPinningAndCredit) {
 
   ASSERT_TRUE(host_.toolstack->SetMaxMemory("tune", 256).ok());
   ASSERT_TRUE(host_.toolstack->SetMemoryTarget("tune", 200).ok());
-  EXPECT_TRUE(SimHost::Eventually(
-      [&] { return host_.sim->GetDomainInfo(*domid)->memory_kib == 200u * 1024; }));
+  EXPECT_TRUE(Eventually(
+      kWait, [&] { return host_.sim->GetDomainInfo(*domid)->memory_kib == 200u * 1024; }));
   EXPECT_EQ(host_.toolstack->SetMemoryTarget("tune", 300).code(), EINVAL);
   EXPECT_EQ(host_.toolstack->SetMaxMemory("tune", 100).code(), EINVAL);
 
   ASSERT_TRUE(host_.toolstack->SetVcpus("tune", 1).ok());
   EXPECT_TRUE(
-      SimHost::Eventually([&] { return host_.sim->GetDomainInfo(*domid)->online_vcpus == 1; }));
+      Eventually(kWait, [&] { return host_.sim->GetDomainInfo(*domid)->online_vcpus == 1; }));
   EXPECT_EQ(host_.toolstack->SetVcpus("tune", 3).code(), EINVAL);
 
   ASSERT_TRUE(host_.toolstack->PinVcpu("tune", "0", "1-2").ok());
@@ -178,7 +184,7 @@ TEST_F(ToolstackTest, SaveAndRestoreRoundTrip) {
   config.memory_mb = config.maxmem_mb = 32;
   auto domid = host_.toolstack->Create(config, false);
   ASSERT_TRUE(domid.ok());
-  ASSERT_TRUE(SimHost::Eventually([&] { return host_.guests->running_kernels() == 1; }));
+  ASSERT_TRUE(Eventually(kWait, [&] { return host_.guests->running_kernels() == 1; }));
   std::string uuid = Get("saved")->config.uuid;
   std::string file = host_.path("saved.chk");
   ASSERT_TRUE(host_.toolstack->Save("saved", file).ok());
@@ -190,7 +196,7 @@ TEST_F(ToolstackTest, SaveAndRestoreRoundTrip) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->config.uuid, uuid);
   EXPECT_EQ(r->info->memory_kib, 32u << 10);
-  EXPECT_TRUE(SimHost::Eventually([&] { return AllConnected("saved"); }));
+  EXPECT_TRUE(Eventually(kWait, [&] { return AllConnected("saved"); }));
   EXPECT_EQ(host_.toolstack->Restore(host_.kernel(), false).status().code(), EINVAL);
 }
 
@@ -204,17 +210,17 @@ TEST_F(ToolstackTest, ManagedDomainsAreDefinedStartedAndSurviveRestart) {
   auto domid = host_.toolstack->Start("kept", false);
   ASSERT_TRUE(domid.ok()) << domid.status().ToString();
   EXPECT_EQ(host_.toolstack->Delete("kept").code(), EBUSY);
-  ASSERT_TRUE(SimHost::Eventually([&] { return host_.guests->running_kernels() == 1; }));
+  ASSERT_TRUE(Eventually(kWait, [&] { return host_.guests->running_kernels() == 1; }));
 
   host_.Restart();  // txend restarts; the domain keeps running
   auto after = Get("kept");
   ASSERT_TRUE(after.ok()) << after.status().ToString();
   ASSERT_TRUE(after->info);
   EXPECT_EQ(after->info->domid, *domid);
-  EXPECT_TRUE(SimHost::Eventually([&] { return host_.guests->running_kernels() == 1; }));
+  EXPECT_TRUE(Eventually(kWait, [&] { return host_.guests->running_kernels() == 1; }));
 
   ASSERT_TRUE(host_.toolstack->Shutdown("kept", "poweroff").ok());
-  ASSERT_TRUE(SimHost::Eventually([&] { return Gone("kept"); }));
+  ASSERT_TRUE(Eventually(kWait, [&] { return Gone("kept"); }));
   EXPECT_TRUE(Get("kept")->managed);  // still defined
   ASSERT_TRUE(host_.toolstack->Delete("kept").ok());
   EXPECT_EQ(Get("kept").status().code(), ESRCH);
@@ -256,7 +262,7 @@ TEST_F(ToolstackTest, FailedCreatesLeaveNothingBehind) {
 TEST_F(ToolstackTest, DevicesAttachAndDetach) {
   auto domid = host_.toolstack->Create(host_.Config("hot", 1, 1), false);
   ASSERT_TRUE(domid.ok());
-  ASSERT_TRUE(SimHost::Eventually([&] { return AllConnected("hot"); }));
+  ASSERT_TRUE(Eventually(kWait, [&] { return AllConnected("hot"); }));
   auto disk = sxp::Parse("(vbd (uname file:/srv/extra.img) (dev xvdb) (mode r))");
   uint64_t t0 = host_.Stat("transactions_started");
   ASSERT_TRUE(host_.toolstack->AttachDevice("hot", *disk).ok());
@@ -266,7 +272,7 @@ TEST_F(ToolstackTest, DevicesAttachAndDetach) {
   EXPECT_NE(again.message().find("xvdb"), std::string::npos) << again.ToString();
   ASSERT_TRUE(host_.toolstack->AttachDevice("hot", *sxp::Parse("(vif (bridge xenbr1))")).ok());
   EXPECT_TRUE(
-      SimHost::Eventually([&] { return AllConnected("hot") && Get("hot")->devices.size() == 4; }));
+      Eventually(kWait, [&] { return AllConnected("hot") && Get("hot")->devices.size() == 4; }));
 
   uint64_t t1 = host_.Stat("transactions_started");
   Status detached = host_.toolstack->DetachDevice("hot", "vbd", "xvdb", false);
@@ -288,7 +294,7 @@ TEST_F(ToolstackTest, DevicesAttachAndDetach) {
 TEST_F(ToolstackTest, GuestKernelsSkipNodeNamesThatAreNotNumbers) {
   auto domid = host_.toolstack->Create(host_.Config("odd", 1, 0), false);
   ASSERT_TRUE(domid.ok());
-  ASSERT_TRUE(SimHost::Eventually([&] { return AllConnected("odd"); }));
+  ASSERT_TRUE(Eventually(kWait, [&] { return AllConnected("odd"); }));
   std::string home = "/local/domain/" + std::to_string(*domid);
   ASSERT_TRUE(xs::PlainWrite(*host_.xs, home + "/cpu/x/availability", "online").ok());
   ASSERT_TRUE(xs::PlainWrite(*host_.xs, home + "/fake-backend/state", "2").ok());
@@ -297,8 +303,8 @@ TEST_F(ToolstackTest, GuestKernelsSkipNodeNamesThatAreNotNumbers) {
   ASSERT_TRUE(xs::PlainWrite(*host_.xs, home + "/device/vbd/junk/state", "1").ok());
   // The kernel still works (and left the odd device alone).
   ASSERT_TRUE(host_.toolstack->SetMemoryTarget("odd", 100).ok());
-  EXPECT_TRUE(SimHost::Eventually(
-      [&] { return host_.sim->GetDomainInfo(*domid)->memory_kib == 100u * 1024; }));
+  EXPECT_TRUE(Eventually(
+      kWait, [&] { return host_.sim->GetDomainInfo(*domid)->memory_kib == 100u * 1024; }));
   EXPECT_EQ(host_.Read(home + "/device/vbd/junk/state"), "1");
 }
 

@@ -17,6 +17,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/eventually.h"
 #include "tests/support/txend_stack.h"
 #include "toolstack/xs/transaction.h"
 
@@ -69,11 +70,11 @@ int FdCount(pid_t pid) {
 // Waits (bounded) for `pid`'s fd count to come back to `expected`: sessions
 // close asynchronously after the client hangs up.
 int SettledFdCount(pid_t pid, int expected) {
-  int n = FdCount(pid);
-  for (int i = 0; i < 500 && n != expected; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  int n = -1;
+  Eventually(std::chrono::seconds(5), [&] {
     n = FdCount(pid);
-  }
+    return n == expected;
+  });
   return n;
 }
 

@@ -5,13 +5,12 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <future>
-#include <sstream>
-#include <thread>
 
 #include <gtest/gtest.h>
 
+#include "tests/support/eventually.h"
+#include "tests/support/files.h"
 #include "tests/support/netns_pair.h"
 #include "tests/support/test_cert.h"
 #include "tests/support/txend_stack.h"
@@ -20,22 +19,8 @@
 namespace txend::testing {
 namespace {
 
-bool Eventually(const std::function<bool()>& cond,
-                std::chrono::seconds limit = std::chrono::seconds(20)) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return cond();
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+// How long a migration step between the two hosts may take.
+constexpr std::chrono::seconds kWait{20};
 
 class MigrationNetnsTest : public ::testing::Test {
  protected:
@@ -76,7 +61,8 @@ class MigrationNetnsTest : public ::testing::Test {
                         {{"op", "create"}, {"config", host(h).Config(name, 2, 1, memory_mib)}});
     ASSERT_EQ(created.status, 201) << created.body;
     ASSERT_EQ(Post(h, "/xend/domain/" + name, {{"op", "unpause"}}).status, 200);
-    ASSERT_TRUE(Eventually([&] { return Healthy(h, name); })) << "'" << name << "' did not come up";
+    ASSERT_TRUE(Eventually(kWait, [&] { return Healthy(h, name); }))
+        << "'" << name << "' did not come up";
   }
 
   // libvirt's request (xenDaemonDomainMigratePerform).
@@ -146,7 +132,7 @@ class MigrationNetnsTest : public ::testing::Test {
   XendReply MigrateAnd(const std::string& name, bool live, const std::string& phase,
                        const std::function<void()>& what) {
     auto reply = std::async(std::launch::async, [&] { return Migrate(0, name, live); });
-    bool seen = Eventually([&] {
+    bool seen = Eventually(kWait, [&] {
       auto p = Get(0, "/xend/domain/" + name + "?op=migrate_progress");
       return sxp::ChildValue(p.sxp, "phase") == phase;
     });
@@ -174,13 +160,13 @@ TEST_F(MigrationNetnsTest, LiveThereNonLiveBackWithDisksAndVif) {
   EXPECT_LE(std::stod(sxp::ChildValue(there.sxp, "downtime")),
             std::stod(sxp::ChildValue(there.sxp, "total_time")));
   EXPECT_TRUE(Gone(0, "mover", first));
-  EXPECT_TRUE(Eventually([&] { return Healthy(1, "mover"); }));
+  EXPECT_TRUE(Eventually(kWait, [&] { return Healthy(1, "mover"); }));
   EXPECT_EQ(Domid(1, "mover"), sxp::ChildValue(there.sxp, "remote_domid"));
   std::string log = ReadFile(host(0).log_file());
   EXPECT_NE(log.find("migrated 'mover' to " + net_->address(1) + ":8002"), std::string::npos)
       << log;
   EXPECT_NE(log.find("downtime"), std::string::npos);
-  EXPECT_TRUE(Eventually([&] {  // logged once the destination's side is over
+  EXPECT_TRUE(Eventually(kWait, [&] {  // logged once the destination's side is over
     return ReadFile(host(1).log_file()).find("received 'mover' from " + net_->address(0)) !=
            std::string::npos;
   }));
@@ -190,7 +176,7 @@ TEST_F(MigrationNetnsTest, LiveThereNonLiveBackWithDisksAndVif) {
   ASSERT_EQ(back.status, 200) << back.body;
   EXPECT_EQ(sxp::ChildValue(back.sxp, "rounds"), "1");
   EXPECT_TRUE(Gone(1, "mover", second));
-  EXPECT_TRUE(Eventually([&] { return Healthy(0, "mover"); }));
+  EXPECT_TRUE(Eventually(kWait, [&] { return Healthy(0, "mover"); }));
   EXPECT_TRUE(NoDomainsLeft(1));
 }
 
@@ -202,7 +188,7 @@ TEST_F(MigrationNetnsTest, OverTheSslRelocationServer) {
   EXPECT_EQ(sxp::ChildValue(there.sxp, "port"), "8003");
   EXPECT_EQ(sxp::ChildValue(there.sxp, "ssl"), "1");
   EXPECT_TRUE(Gone(0, "sealed", first));
-  EXPECT_TRUE(Eventually([&] { return Healthy(1, "sealed"); }));
+  EXPECT_TRUE(Eventually(kWait, [&] { return Healthy(1, "sealed"); }));
   EXPECT_NE(
       ReadFile(host(1).log_file()).find("incoming migration from " + net_->address(0) + " (ssl)"),
       std::string::npos);
@@ -243,14 +229,14 @@ TEST_F(MigrationNetnsTest, DestinationKilledMidMigrationLeavesTheSourceRunning) 
                             [&] { host(1).txend().Stop(SIGKILL); });
     EXPECT_EQ(reply.status, 500) << reply.body;
     EXPECT_NE(reply.body.find("keeps running here"), std::string::npos) << reply.body;
-    EXPECT_TRUE(Eventually([&] { return Healthy(0, "big"); }));
+    EXPECT_TRUE(Eventually(kWait, [&] { return Healthy(0, "big"); }));
     EXPECT_EQ(Domid(0, "big"), domid);
     ASSERT_TRUE(host(1).RestartTxend(SIGKILL).ok());
     EXPECT_TRUE(NoDomainsLeft(1));
   }
   auto finally = Migrate(0, "big", true);  // and the destination still takes it afterwards
   ASSERT_EQ(finally.status, 200) << finally.body;
-  EXPECT_TRUE(Eventually([&] { return Healthy(1, "big"); }));
+  EXPECT_TRUE(Eventually(kWait, [&] { return Healthy(1, "big"); }));
 }
 
 // The link goes down during the pre-copy round: both ends time out (5 s
@@ -262,16 +248,16 @@ TEST_F(MigrationNetnsTest, ANetworkCutTimesOutOnBothEnds) {
   EXPECT_EQ(reply.status, 500);
   EXPECT_NE(reply.body.find("accepted no data for 5 s"), std::string::npos) << reply.body;
   EXPECT_NE(reply.body.find("keeps running here"), std::string::npos);
-  EXPECT_TRUE(Eventually([&] { return Healthy(0, "cut"); }));
-  EXPECT_TRUE(Eventually([&] { return NoDomainsLeft(1); }));
-  EXPECT_TRUE(Eventually([&] {
+  EXPECT_TRUE(Eventually(kWait, [&] { return Healthy(0, "cut"); }));
+  EXPECT_TRUE(Eventually(kWait, [&] { return NoDomainsLeft(1); }));
+  EXPECT_TRUE(Eventually(kWait, [&] {
     return ReadFile(host(1).log_file()).find("the source sent nothing for 5 s") !=
            std::string::npos;
   }));
   ASSERT_TRUE(net_->SetLink(0, true).ok());
   auto later = Migrate(0, "cut", true);
   ASSERT_EQ(later.status, 200) << later.body;
-  EXPECT_TRUE(Eventually([&] { return Healthy(1, "cut"); }));
+  EXPECT_TRUE(Eventually(kWait, [&] { return Healthy(1, "cut"); }));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/eventually.h"
 #include "tests/toolstack/sim_host.h"
 #include "toolstack/migration/migration_protocol.h"
 
@@ -13,7 +14,11 @@ namespace txend::http {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::Eventually;
 using toolstack::SimHost;
+
+// How long a simulated guest or backend may take to react.
+constexpr std::chrono::seconds kWait{10};
 
 class RelocationServerTest : public ::testing::Test {
  protected:
@@ -44,14 +49,15 @@ TEST_F(RelocationServerTest, HostsNotAllowedAreCutOffAndLocalhostMatchesLoopback
         src_.toolstack->Migrate("guest", {"127.0.0.1", server->port(), true, 2s, 5s, {}});
     ASSERT_FALSE(refused.ok());
     EXPECT_NE(refused.status().message().find("keeps running here"), std::string::npos);
-    EXPECT_TRUE(SimHost::Eventually(
-        [&] { return Log().find("refused a connection from 127.0.0.1") != std::string::npos; }));
+    EXPECT_TRUE(Eventually(kWait, [&] {
+      return Log().find("refused a connection from 127.0.0.1") != std::string::npos;
+    }));
   }
   auto server = Start("^localhost$");
   auto moved = src_.toolstack->Migrate("guest", {"127.0.0.1", server->port(), true, 2s, 5s, {}});
   ASSERT_TRUE(moved.ok()) << moved.status().ToString();
-  EXPECT_TRUE(SimHost::Eventually(
-      [&] { return Log().find("received 'guest' from 127.0.0.1") != std::string::npos; }));
+  EXPECT_TRUE(Eventually(
+      kWait, [&] { return Log().find("received 'guest' from 127.0.0.1") != std::string::npos; }));
 }
 
 TEST_F(RelocationServerTest, StoppingCutsAMigrationInProgress) {
@@ -59,8 +65,9 @@ TEST_F(RelocationServerTest, StoppingCutsAMigrationInProgress) {
   auto peer = toolstack::TcpSocket::Connect("127.0.0.1", server->port(), 2s);
   ASSERT_TRUE(peer.ok());
   ASSERT_TRUE(toolstack::SendAll(peer->fd(), "TXMIGRAT").ok());  // half a hello, then silence
-  ASSERT_TRUE(SimHost::Eventually(
-      [&] { return Log().find("incoming migration from 127.0.0.1\n") != std::string::npos; }));
+  ASSERT_TRUE(Eventually(kWait, [&] {
+    return Log().find("incoming migration from 127.0.0.1\n") != std::string::npos;
+  }));
   server.reset();  // cuts the connection rather than waiting for the peer's timeout
   EXPECT_NE(Log().find("incoming migration from 127.0.0.1 failed"), std::string::npos) << Log();
   EXPECT_EQ(Log().find("timed out"), std::string::npos) << Log();

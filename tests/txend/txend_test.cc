@@ -3,25 +3,19 @@
 #include <signal.h>
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
-#include <thread>
 
 #include <gtest/gtest.h>
 
+#include "tests/support/eventually.h"
+#include "tests/support/files.h"
 #include "tests/support/txend_stack.h"
 #include "toolstack/xs/transaction.h"
 
 namespace txend::testing {
 namespace {
 
-bool Eventually(const std::function<bool()>& cond) {
-  for (int i = 0; i < 2000; ++i) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return false;
-}
+// How long txend may take to react (guests booting, domains going away, restarts).
+constexpr std::chrono::seconds kWait{10};
 
 class TxendTest : public ::testing::Test {
  protected:
@@ -70,8 +64,9 @@ TEST_F(TxendTest, NodeInfoHasWhatLibvirtReads) {
 TEST_F(TxendTest, ListAndDominfoLikeVirsh) {
   std::string domid = Create("demo");
   // Running until the simulated guest's kernel has booted and its vcpus block.
-  ASSERT_TRUE(Eventually(
-      [&] { return sxp::ChildValue(Get("/xend/domain/demo?detail=1").sxp, "state") == "-b----"; }));
+  ASSERT_TRUE(Eventually(kWait, [&] {
+    return sxp::ChildValue(Get("/xend/domain/demo?detail=1").sxp, "state") == "-b----";
+  }));
   auto names = Get("/xend/domain");
   ASSERT_EQ(names.status, 200);
   EXPECT_EQ(sxp::ToString(names.sxp), "(Domain-0 demo)");
@@ -117,7 +112,7 @@ bool FrontendsConnected(const TxendStack& stack, const std::string& domid) {
 
 TEST_F(TxendTest, DominfoCostsOneTransactionAndNoDiskWrites) {
   std::string domid = Create("demo");
-  ASSERT_TRUE(Eventually([&] { return FrontendsConnected(*stack_, domid); }));
+  ASSERT_TRUE(Eventually(kWait, [&] { return FrontendsConnected(*stack_, domid); }));
   uint64_t tx0 = stack_->XsdStat("transactions_started");
   uint64_t disk0 = stack_->XsdStat("disk_bytes_written");
   uint64_t implicit0 = stack_->XsdStat("implicit_transactions");
@@ -148,13 +143,13 @@ TEST_F(TxendTest, DefineStartUndefine) {
 TEST_F(TxendTest, ShutdownRebootDestroy) {
   std::string first = Create("cycle", 1, 0);
   ASSERT_EQ(Post("/xend/domain/cycle", {{"op", "shutdown"}, {"reason", "reboot"}}).status, 202);
-  ASSERT_TRUE(Eventually([&] {
+  ASSERT_TRUE(Eventually(kWait, [&] {
     auto d = Get("/xend/domain/cycle?detail=1");
     return d.status == 200 && sxp::ChildValue(d.sxp, "domid") != first &&
            sxp::ChildValue(d.sxp, "state") == "-b----";
   }));
   ASSERT_EQ(Post("/xend/domain/cycle", {{"op", "shutdown"}, {"reason", "poweroff"}}).status, 202);
-  ASSERT_TRUE(Eventually([&] { return Get("/xend/domain/cycle?detail=1").status == 404; }));
+  ASSERT_TRUE(Eventually(kWait, [&] { return Get("/xend/domain/cycle?detail=1").status == 404; }));
   Create("gone", 0, 0);
   ASSERT_EQ(Post("/xend/domain/gone", {{"op", "destroy"}}).status, 202);
   EXPECT_EQ(Get("/xend/domain/gone").status, 404);
@@ -274,32 +269,29 @@ TEST_F(TxendTest, DomainsSurviveATxendRestart) {
   EXPECT_EQ(sxp::ChildValue(d.sxp, "domid"), domid);
   EXPECT_EQ(sxp::Children(d.sxp, "device").size(), 3u);
   ASSERT_EQ(Post("/xend/domain/durable", {{"op", "shutdown"}, {"reason", "poweroff"}}).status, 202);
-  EXPECT_TRUE(Eventually([&] { return Get("/xend/domain/durable").status == 404; }));
+  EXPECT_TRUE(Eventually(kWait, [&] { return Get("/xend/domain/durable").status == 404; }));
 }
 
 TEST_F(TxendTest, DomainsAndTheApiSurviveAnXsdRestart) {
   std::string domid = Create("steady", 2, 1);
-  ASSERT_TRUE(Eventually([&] { return FrontendsConnected(*stack_, domid); }));
+  ASSERT_TRUE(Eventually(kWait, [&] { return FrontendsConnected(*stack_, domid); }));
   int txend_pid = stack_->txend().pid();
   ASSERT_TRUE(stack_->RestartXsd(SIGKILL).ok());  // the store comes back from its journal
   // txend notices, restarts itself in place (same pid) and re-introduces the domain.
   auto log_says = [&](const std::string& what) {
-    std::ifstream in(stack_->path("txend.log"));
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str().find(what) != std::string::npos;
+    return ReadFile(stack_->log_file()).find(what) != std::string::npos;
   };
-  EXPECT_TRUE(Eventually([&] { return log_says("lost the xenstore connection"); }));
-  ASSERT_TRUE(Eventually([&] {
+  EXPECT_TRUE(Eventually(kWait, [&] { return log_says("lost the xenstore connection"); }));
+  ASSERT_TRUE(Eventually(kWait, [&] {
     auto d = Get("/xend/domain/steady?detail=1");
     return d.status == 200 && sxp::ChildValue(d.sxp, "domid") == domid;
   }));
   EXPECT_EQ(stack_->txend().pid(), txend_pid);
   EXPECT_TRUE(stack_->txend().Running());
-  EXPECT_TRUE(Eventually([&] { return FrontendsConnected(*stack_, domid); }));
+  EXPECT_TRUE(Eventually(kWait, [&] { return FrontendsConnected(*stack_, domid); }));
   // The guest's kernel reconnected too: it acts on a shutdown request.
   ASSERT_EQ(Post("/xend/domain/steady", {{"op", "shutdown"}, {"reason", "poweroff"}}).status, 202);
-  EXPECT_TRUE(Eventually([&] { return Get("/xend/domain/steady").status == 404; }));
+  EXPECT_TRUE(Eventually(kWait, [&] { return Get("/xend/domain/steady").status == 404; }));
   Create("after", 1, 0);
 }
 

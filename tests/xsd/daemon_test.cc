@@ -6,12 +6,13 @@
 #include <chrono>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <thread>
 
 #include <gtest/gtest.h>
 
 #include "tests/support/daemon_process.h"
+#include "tests/support/eventually.h"
 #include "tests/support/raw_wire.h"
+#include "tests/support/sockets.h"
 #include "toolstack/xs/connection.h"
 #include "toolstack/xs/transaction.h"
 #include "wire/wire.h"
@@ -19,6 +20,7 @@
 namespace txend::xsd {
 namespace {
 
+using testing::Eventually;
 using testing::StartXsd;
 using testing::TempDir;
 using namespace std::string_literals;
@@ -145,9 +147,7 @@ TEST_F(XsdDaemon, DaemonizesAndReportsReadinessAndPid) {
   auto pid = testing::RunCommand("cat " + pid_file).out;
   ASSERT_FALSE(pid.empty());
   EXPECT_EQ(kill(std::stoi(pid), SIGTERM), 0);
-  for (int i = 0; i < 200 && testing::SocketAccepts(sock()); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  EXPECT_FALSE(testing::SocketAccepts(sock()));
+  EXPECT_TRUE(Eventually(std::chrono::seconds(2), [&] { return !testing::SocketAccepts(sock()); }));
 }
 
 TEST_F(XsdDaemon, BadFlagsFailWithAClearMessage) {

@@ -20,6 +20,7 @@
 
 #include "tests/support/daemon_process.h"
 #include "tests/support/raw_wire.h"
+#include "tests/support/sockets.h"
 #include "toolstack/xs/connection.h"
 #include "toolstack/xs/transaction.h"
 

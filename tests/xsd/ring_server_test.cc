@@ -5,13 +5,13 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <functional>
 #include <mutex>
 #include <thread>
 
 #include <gtest/gtest.h>
 
 #include "tests/support/daemon_process.h"
+#include "tests/support/eventually.h"
 #include "tests/xsd/memory_rings.h"
 #include "toolstack/xs/connection.h"
 #include "xsd/server.h"
@@ -19,6 +19,7 @@
 namespace txend::xsd {
 namespace {
 
+using testing::Eventually;
 using wire::MsgType;
 using namespace std::string_literals;
 const std::string kOk("OK\0", 3);
@@ -26,14 +27,8 @@ const std::string kOk("OK\0", 3);
 // A ring index as the other side (xsd's thread) writes it.
 uint32_t Index(uint32_t& i) { return std::atomic_ref<uint32_t>(i).load(); }
 
-// Waits up to 5 s for `done` (a bounded wait, not a timing assertion).
-bool Eventually(const std::function<bool()>& done) {
-  for (int i = 0; i < 500; ++i) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return done();
-}
+// How long xsd's thread may take to react to a ring or a socket.
+constexpr std::chrono::seconds kWait{5};
 
 class RingServerTest : public ::testing::Test {
  protected:
@@ -85,7 +80,7 @@ class RingServerTest : public ::testing::Test {
     EXPECT_EQ(Dom0(MsgType::kMkdir, home + '\0'), kOk);
     EXPECT_EQ(Dom0(MsgType::kSetPerms, home + '\0' + "n" + std::to_string(domid) + '\0'), kOk);
     EXPECT_TRUE(dom0_->Introduce(domid, mfn, port).ok());
-    EXPECT_TRUE(Eventually([&] { return g.bound.load(); }));
+    EXPECT_TRUE(Eventually(kWait, [&] { return g.bound.load(); }));
     return g;
   }
 
@@ -106,8 +101,8 @@ TEST_F(RingServerTest, GuestSessionOverItsRing) {
   Watch("@introduceDomain");
   Watch("@releaseDomain");
   MemoryRings::Guest& g = Introduce(5, 0x1234, 7);
-  EXPECT_TRUE(
-      Eventually([&] { return EventCount("@introduceDomain") == 2; }));  // initial + introduce
+  EXPECT_TRUE(Eventually(
+      kWait, [&] { return EventCount("@introduceDomain") == 2; }));  // initial + introduce
   RingGuest guest(rings_, g);
 
   EXPECT_EQ(guest.Ask(MsgType::kGetDomainPath, "5\0"s), "/local/domain/5\0"s);
@@ -146,8 +141,8 @@ TEST_F(RingServerTest, GuestSessionOverItsRing) {
 
   // RELEASE unmaps the ring and fires @releaseDomain.
   EXPECT_TRUE(dom0_->Release(5).ok());
-  EXPECT_TRUE(Eventually([&] { return !g.bound.load(); }));
-  EXPECT_TRUE(Eventually([&] { return EventCount("@releaseDomain") == 2; }));
+  EXPECT_TRUE(Eventually(kWait, [&] { return !g.bound.load(); }));
+  EXPECT_TRUE(Eventually(kWait, [&] { return EventCount("@releaseDomain") == 2; }));
 }
 
 TEST_F(RingServerTest, ShutdownFiresReleaseDomainAndDeathUnmapsTheRing) {
@@ -158,14 +153,14 @@ TEST_F(RingServerTest, ShutdownFiresReleaseDomainAndDeathUnmapsTheRing) {
   EXPECT_EQ(guest.Ask(MsgType::kWrite, "state\0up"s), kOk);
 
   rings_.SetState(9, DomainState::kShutDown);
-  EXPECT_TRUE(Eventually([&] { return EventCount("@releaseDomain") == 2; }));
+  EXPECT_TRUE(Eventually(kWait, [&] { return EventCount("@releaseDomain") == 2; }));
   EXPECT_EQ(Dom0(MsgType::kIsDomainIntroduced, "9\0"s), "T\0"s);  // shut down, not gone
   EXPECT_TRUE(g.bound);
   EXPECT_EQ(guest.Ask(MsgType::kRead, "state\0"s), "up");
 
   rings_.SetState(9, DomainState::kDead);
-  EXPECT_TRUE(Eventually([&] { return EventCount("@releaseDomain") == 3; }));
-  EXPECT_TRUE(Eventually([&] { return !g.bound.load(); }));
+  EXPECT_TRUE(Eventually(kWait, [&] { return EventCount("@releaseDomain") == 3; }));
+  EXPECT_TRUE(Eventually(kWait, [&] { return !g.bound.load(); }));
   EXPECT_EQ(Dom0(MsgType::kIsDomainIntroduced, "9\0"s), "F\0"s);
   EXPECT_EQ(Dom0(MsgType::kRead, "/local/domain/9/state\0"s),
             "up");  // its nodes stay for the toolstack
@@ -174,7 +169,7 @@ TEST_F(RingServerTest, ShutdownFiresReleaseDomainAndDeathUnmapsTheRing) {
 TEST_F(RingServerTest, Dom0KernelRingIsServedPrivileged) {
   MemoryRings::Guest& kernel = rings_.AddDom0(1);
   Start();
-  ASSERT_TRUE(Eventually([&] { return kernel.bound.load(); }));
+  ASSERT_TRUE(Eventually(kWait, [&] { return kernel.bound.load(); }));
   RingGuest ring(rings_, kernel);
   EXPECT_EQ(ring.Ask(MsgType::kWrite, "/tool/kernel\0ring"s), kOk);
   EXPECT_EQ(Dom0(MsgType::kRead, "/tool/kernel\0"s), "ring");
@@ -185,7 +180,7 @@ TEST_F(RingServerTest, Dom0KernelRingIsServedPrivileged) {
                      "51\0"
                      "4\0"s),
             kOk);
-  EXPECT_TRUE(Eventually([&] { return g.bound.load(); }));
+  EXPECT_TRUE(Eventually(kWait, [&] { return g.bound.load(); }));
 }
 
 TEST_F(RingServerTest, NoDomainInitLeavesDom0RingAlone) {
@@ -218,8 +213,8 @@ TEST_F(RingServerTest, GuestThatDoesNotReadIsPausedAndLosesNothing) {
   std::string batch;
   for (uint32_t id = 1; id <= 10; ++id) batch += wire::Encode(MsgType::kRead, id, 0, "v\0"s);
   ASSERT_TRUE(guest.Send(batch));
-  ASSERT_TRUE(
-      Eventually([&] { return Index(g.page.rsp_prod) - g.page.rsp_cons == XENSTORE_RING_SIZE; }));
+  ASSERT_TRUE(Eventually(
+      kWait, [&] { return Index(g.page.rsp_prod) - g.page.rsp_cons == XENSTORE_RING_SIZE; }));
   std::string more;
   for (uint32_t id = 11; id <= 15; ++id) more += wire::Encode(MsgType::kRead, id, 0, "v\0"s);
   ASSERT_TRUE(guest.Send(more));
@@ -241,7 +236,7 @@ TEST_F(RingServerTest, HostileIndexesDropOnlyThatGuest) {
   std::atomic_ref<uint32_t>(bad.page.req_prod)
       .store(Index(bad.page.req_cons) + 5000);  // > a ring ahead
   rings_.Kick(bad);
-  EXPECT_TRUE(Eventually([&] { return !bad.bound.load(); }));
+  EXPECT_TRUE(Eventually(kWait, [&] { return !bad.bound.load(); }));
   EXPECT_EQ(Index(bad.page.error), static_cast<uint32_t>(XENSTORE_ERROR_RINGIDX));
   RingGuest guest(rings_, good);
   EXPECT_EQ(guest.Ask(MsgType::kWrite, "still\0fine"s), kOk);
@@ -249,7 +244,7 @@ TEST_F(RingServerTest, HostileIndexesDropOnlyThatGuest) {
   // A re-INTRODUCE maps the dropped domain's ring again.
   bad.page = {};
   EXPECT_TRUE(dom0_->Introduce(7, 0x77, 8).ok());
-  EXPECT_TRUE(Eventually([&] { return bad.bound.load(); }));
+  EXPECT_TRUE(Eventually(kWait, [&] { return bad.bound.load(); }));
   RingGuest again(rings_, bad);
   EXPECT_EQ(again.Ask(MsgType::kGetDomainPath, "7\0"s), "/local/domain/7\0"s);
 }
