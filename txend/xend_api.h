@@ -1,16 +1,17 @@
 // XendApi: xend's HTTP/SXP resource tree (/xend/node, /xend/domain, ...) over
 // a Toolstack. Each request is one toolstack operation; reads run in one
-// xenstore snapshot. Replies and status codes follow
-// docs/reference/xend-http-api.md, so libvirt's xend driver and xm work.
+// xenstore snapshot; POST ops are looked up in xend_ops.h's tables. Replies
+// and status codes follow docs/reference/xend-http-api.md, so libvirt's xend
+// driver and xm work.
 #pragma once
 
 #include <functional>
-#include <map>
-#include <mutex>
 #include <string>
 
 #include "http/http_message.h"
 #include "toolstack/toolstack.h"
+#include "txend/migrations.h"
+#include "txend/xend_ops.h"
 #include "txend/xend_sxp.h"
 
 namespace txend::http {
@@ -22,34 +23,27 @@ class XendApi {
   // starts from `migrate_defaults` (timeouts; its tls is used for ssl=1).
   XendApi(toolstack::Toolstack& toolstack, xs::Connection& xs, HostFacts host, std::string log_file,
           Log log = {}, toolstack::MigrateRequest migrate_defaults = {});
+  // Never throws: every failure is an (xend.err ...) reply.
   HttpResponse Handle(const HttpRequest& req);
 
  private:
-  HttpResponse GetDomains(const HttpRequest& req);
-  HttpResponse GetDomain(const std::string& dom, const HttpRequest& req);
-  HttpResponse PostDomains(const HttpRequest& req);
-  HttpResponse PostDomain(const std::string& dom, const HttpRequest& req);
+  HttpResponse Route(const HttpRequest& req);
   HttpResponse GetNode(const std::string& what);
   HttpResponse PostNode(const std::string& what, const HttpRequest& req);
-  // The created/restored domain's SXP as the 201 reply.
-  HttpResponse Created(const std::string& ref);
-  // op=migrate: returns once the domain runs on the destination (or stayed here).
-  HttpResponse Migrate(const std::string& dom, const Params& params);
-  // op=migrate_progress: where the domain's migration in flight is.
-  HttpResponse MigrateProgress(const std::string& name);
+  HttpResponse GetDomain(const std::string& dom, const HttpRequest& req);
+  // POST /xend/domain[/<dom>]: exactly one op, found in `find`'s table.
+  HttpResponse Post(const std::string& dom, const HttpRequest& req,
+                    const XendOp* (*find)(std::string_view));
 
   toolstack::Toolstack& toolstack_;
   xs::Connection& xs_;
   HostFacts host_;
   std::string log_file_;
-  Log log_;
-  toolstack::MigrateRequest migrate_defaults_;
-  std::mutex migrating_mu_;
-  std::map<std::string, toolstack::MigrationProgress> migrating_;  // by domain name
+  Migrations migrations_;
 };
 
-// Maps a toolstack error to xend's reply: unknown domains are 404, every
-// other failure 500, both with an (xend.err '...') body.
+// Maps an error to xend's reply: an unknown domain is 404, a bad parameter
+// (kBadRequest) 400, every other failure 500; the body is (xend.err '...').
 HttpResponse Failure(const Status& st);
 
 }  // namespace txend::http

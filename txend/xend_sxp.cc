@@ -37,6 +37,28 @@ int PowerState(const DomainRecord& r) {
   return 2;
 }
 
+std::string_view PowerStateName(int state) {
+  static constexpr std::string_view kNames[] = {"halted",    "paused",   "running",
+                                                "suspended", "shutdown", "crashed"};
+  return state >= 0 && state < 6 ? kNames[state] : "unknown";
+}
+
+Value SchedCreditSxp(const toolstack::SchedCredit& credit) {
+  Value v;
+  v.Add(Pair("weight", credit.weight)).Add(Pair("cap", credit.cap));
+  return v;
+}
+
+Value DeviceDetailsSxp(const std::vector<toolstack::Toolstack::DeviceDetail>& details) {
+  Value out;
+  for (const auto& d : details) {
+    Value nodes;
+    for (const auto& [k, v] : d.nodes) nodes.Add(Value::List({k, v}));
+    out.Add(Value::List({std::to_string(d.devid), nodes}));
+  }
+  return out;
+}
+
 Value DomainSxp(const DomainRecord& r) {
   toolstack::DomainConfig config = r.config;
   if (r.memory_target_kib) config.memory_mb = static_cast<int64_t>(r.memory_target_kib / 1024);

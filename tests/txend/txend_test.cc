@@ -261,6 +261,33 @@ TEST_F(TxendTest, BadRequestsGetClearErrorsAndTheDaemonKeepsServing) {
   EXPECT_TRUE(stack_->txend().Running());
 }
 
+// Numbers from a request are parsed with the types they end up in: an absurd
+// value is a 400 naming the parameter, never a crash or a truncated value.
+TEST_F(TxendTest, AbsurdNumbersAreBadRequestsNotCrashesOrTruncations) {
+  Create("numbers", 0, 0);
+  struct Case {
+    std::vector<std::pair<std::string, std::string>> form;
+    const char* body;
+  } cases[] = {
+      {{{"op", "sysrq"}, {"key", "99999999999"}}, "Invalid parameter: key"},
+      {{{"op", "sysrq"}, {"key", "256"}}, "Invalid parameter: key"},
+      {{{"op", "set_vcpus"}, {"vcpus", "4294967297"}}, "Invalid parameter: vcpus"},
+      {{{"op", "domain_sched_credit_set"}, {"weight", "4294967552"}}, "Invalid parameter: weight"},
+      {{{"op", "mem_target_set"}, {"target", "99999999999999999999"}}, "Invalid parameter: target"},
+      {{{"op", "migrate"}, {"destination", "127.0.0.1"}, {"port", "70000"}},
+       "Invalid parameter: port"},
+  };
+  for (const auto& c : cases) {
+    auto r = Post("/xend/domain/numbers", c.form);
+    EXPECT_EQ(r.status, 400) << c.form[0].second << ": " << r.body;
+    EXPECT_NE(r.body.find(c.body), std::string::npos) << r.body;
+  }
+  EXPECT_TRUE(stack_->txend().Running());
+  auto info = Get("/xend/domain/numbers?detail=1");
+  EXPECT_EQ(sxp::ChildValue(info.sxp, "online_vcpus"), "2") << info.body;  // unchanged
+  EXPECT_EQ(Post("/xend/domain/numbers", {{"op", "sysrq"}, {"key", "98"}}).status, 202);
+}
+
 TEST_F(TxendTest, DomainsSurviveATxendRestart) {
   std::string domid = Create("durable", 2, 1);
   ASSERT_TRUE(stack_->RestartTxend(SIGKILL).ok());

@@ -1,0 +1,44 @@
+// The xend ops that POST requests name (op=pause, op=create, ...), as tables:
+// op name -> HTTP status on success and the handler. Internal to txend/.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+#include "toolstack/toolstack.h"
+#include "toolstack/xs/connection.h"
+#include "txend/migrations.h"
+#include "txend/op_args.h"
+
+namespace txend::http {
+
+// What a handler works with: the daemon's parts, the domain the path names
+// ("" for POST /xend/domain) and the op's parameters.
+struct OpCall {
+  toolstack::Toolstack& toolstack;
+  xs::Connection& xs;
+  Migrations& migrations;
+  const std::string& dom;
+  OpArgs args;
+};
+
+// One op: its name, the HTTP status it answers with when it worked, and the
+// handler, which returns the reply body (SXP text; "" for none).
+struct XendOp {
+  std::string_view name;
+  int status;
+  Result<std::string> (*run)(OpCall& call);
+};
+
+// The op of POST /xend/domain/<dom> and of POST /xend/domain; nullptr if none.
+const XendOp* FindDomainOp(std::string_view name);
+const XendOp* FindDomainsOp(std::string_view name);
+
+// GET /xend/domain (and op=list): the domains in `state` ("running" by default,
+// "all", or one power state's name), as names sorted, or with detail=1 as
+// (domain ...) SXPs in list order.
+Result<sxp::Value> ListDomains(toolstack::Toolstack& toolstack, xs::Connection& xs,
+                               const Params& params);
+
+}  // namespace txend::http
