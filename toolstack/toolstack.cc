@@ -10,22 +10,26 @@ constexpr const char* kDom0Uuid = "00000000-0000-0000-0000-000000000000";
 
 int StateOf(const Result<std::string>& r) { return r.ok() ? std::atoi(r->c_str()) : 0; }
 
+ToolstackOptions WithDefaults(ToolstackOptions options) {
+  if (!options.random) options.random = SystemRandomBytes();
+  if (!options.wall_clock)
+    options.wall_clock = [] {
+      return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+  return options;
+}
+
 }  // namespace
 
 Toolstack::Toolstack(xs::Connection& xs, Hypervisor& hv, ToolstackOptions options,
                      std::unique_ptr<DomainRegistry> reg)
-    : xs_(xs), hv_(hv), options_(std::move(options)), registry_(std::move(reg)) {
-  if (!options_.random) options_.random = SystemRandomBytes();
-  if (!options_.wall_clock)
-    options_.wall_clock = [] {
-      return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-          .count();
-    };
-}
+    : xs_(xs), hv_(hv), options_(std::move(options)), registry_(std::move(reg)) {}
 
 Result<std::unique_ptr<Toolstack>> Toolstack::Open(xs::Connection& xs, Hypervisor& hv,
                                                    ToolstackOptions options) {
-  TXEND_ASSIGN_OR_RETURN(auto registry, DomainRegistry::Open(options.state_dir));
+  options = WithDefaults(std::move(options));
+  TXEND_ASSIGN_OR_RETURN(auto registry, DomainRegistry::Open(options.state_dir, options.random));
   std::unique_ptr<Toolstack> t(new Toolstack(xs, hv, std::move(options), std::move(registry)));
   TXEND_RETURN_IF_ERROR(t->Recover());
   Toolstack* raw = t.get();
@@ -55,13 +59,13 @@ Toolstack::~Toolstack() {
 Status Toolstack::Recover() {
   TXEND_RETURN_IF_ERROR(DiscardUnfinishedIncoming());
   TXEND_ASSIGN_OR_RETURN(auto domains, hv_.ListDomains());
-  std::vector<std::pair<DomainInfo, DomainConfig>> ours;
+  std::vector<std::pair<DomainInfo, ValidConfig>> ours;
   std::vector<std::string> start_paths;
   for (const auto& info : domains) {
     auto config = info.domid == 0 ? std::nullopt : registry_->RunningConfig(info.uuid.ToString());
     if (!config) continue;
     ours.emplace_back(info, *config);
-    start_paths.push_back(VmPath(config->uuid) + "/start_time");
+    start_paths.push_back(VmPath((*config)->uuid) + "/start_time");
   }
   std::vector<xs::Transaction::NodeWrite> writes = {
       {DomainHome(0) + "/name", "Domain-0", std::nullopt},
@@ -87,13 +91,21 @@ Status Toolstack::Recover() {
   return Status::Ok();
 }
 
+Result<ValidConfig> Toolstack::ParseConfig(const sxp::Value& vm) const {
+  return FromSxp(vm, options_.random);
+}
+
+Result<ValidConfig> Toolstack::CheckConfig(DomainConfig config) const {
+  return ValidConfig::Check(std::move(config), options_.random);
+}
+
 Status Toolstack::WriteInTransaction(const std::vector<xs::Transaction::NodeWrite>& writes) {
   return xs::RunTransaction(xs_, [&](xs::Transaction& tx) { return tx.WriteMany(writes); });
 }
 
 Result<RegisteredDomain> Toolstack::Running(std::string_view ref) const {
   TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, registry_->Lookup(ref));
-  if (!d.domid) return Status::Error(EINVAL, "Domain '" + d.config.name + "' is not running.");
+  if (!d.domid) return Status::Error(EINVAL, "Domain '" + d.config->name + "' is not running.");
   return d;
 }
 

@@ -89,8 +89,13 @@ class Toolstack {
                                                   std::string_view type);
   Result<std::vector<VcpuInfo>> Vcpus(std::string_view ref);
 
+  // The one way a config reaches the operations below, with options.random:
+  // parsed from SXP, or (built in code) checked.
+  Result<ValidConfig> ParseConfig(const sxp::Value& vm) const;
+  Result<ValidConfig> CheckConfig(DomainConfig config) const;
+
   // Lifecycle.
-  Result<uint32_t> Create(DomainConfig config, bool paused);
+  Result<uint32_t> Create(const ValidConfig& config, bool paused);
   Status Destroy(std::string_view ref);
   Status Shutdown(std::string_view ref,
                   std::string_view reason);  // poweroff, reboot, halt, suspend
@@ -127,7 +132,7 @@ class Toolstack {
                       bool force);
 
   // Managed domains.
-  Status New(DomainConfig config);
+  Status New(const ValidConfig& config);
   Result<uint32_t> Start(std::string_view ref, bool paused);
   Status Delete(std::string_view ref);
 
@@ -140,7 +145,9 @@ class Toolstack {
   Status Recover();
   Result<RegisteredDomain> Running(std::string_view ref) const;
   // Creates a domain, building it or (restore_fd >= 0) restoring its image from the fd.
-  Result<uint32_t> CreateLocked(DomainConfig config, bool paused, int restore_fd);
+  Result<uint32_t> CreateLocked(const ValidConfig& config, bool paused, int restore_fd);
+  // Records a domain's changed config (after CheckConfig).
+  Status Reconfigure(DomainConfig config);
   Status WaitSuspended(uint32_t domid, const std::string& name);
   // Lets a domain whose save failed run on (hypervisor and xenstore); a no-op unless it is
   // suspended.

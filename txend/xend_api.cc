@@ -191,7 +191,7 @@ HttpResponse XendApi::PostDomains(const HttpRequest& req) {
   if (op == "create" || op == "new") {
     auto config = SxpParam(req.params, "config");
     if (!config.ok()) return Failure(config.status());
-    auto parsed = toolstack::FromSxp(*config, toolstack::SystemRandomBytes());
+    auto parsed = toolstack_.ParseConfig(*config);
     if (!parsed.ok()) return Failure(parsed.status());
     if (op == "new") return Done(toolstack_.New(*parsed), 200);
     // xend creates paused; libvirt and xm then unpause.

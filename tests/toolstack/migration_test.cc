@@ -80,7 +80,7 @@ class MigrationTest : public ::testing::Test {
   static size_t DomainCount(SimHost& host) { return host.sim->ListDomains()->size(); }
 
   uint32_t Start(SimHost& host, const std::string& name) {
-    auto domid = host.toolstack->Create(host.Config(name), false);
+    auto domid = host.toolstack->Create(host.Valid(name), false);
     EXPECT_TRUE(domid.ok()) << domid.status().ToString();
     EXPECT_TRUE(SimHost::Eventually([&] { return Healthy(host, name); }));
     return domid.value_or(0);

@@ -60,6 +60,16 @@ class SimHost {
     return c;
   }
 
+  // A config through the toolstack's one check, as every operation takes it.
+  ValidConfig Valid(DomainConfig config) const {
+    auto valid = toolstack->CheckConfig(std::move(config));
+    EXPECT_TRUE(valid.ok()) << valid.status().ToString();
+    return std::move(valid).value();
+  }
+  ValidConfig Valid(const std::string& name, int disks = 2, int vifs = 1) const {
+    return Valid(Config(name, disks, vifs));
+  }
+
   uint64_t Stat(const std::string& name) {
     auto stats = xs->Control({"stats"});
     EXPECT_TRUE(stats.ok());

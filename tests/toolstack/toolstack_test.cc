@@ -30,7 +30,7 @@ class ToolstackTest : public ::testing::Test {
 };
 
 TEST_F(ToolstackTest, CreateWritesXendsLayoutAndDevicesConnect) {
-  auto domid = host_.toolstack->Create(host_.Config("web"), false);
+  auto domid = host_.toolstack->Create(host_.Valid("web"), false);
   ASSERT_TRUE(domid.ok()) << domid.status().ToString();
   std::string home = "/local/domain/" + std::to_string(*domid);
   auto rec = Get("web");
@@ -60,7 +60,7 @@ TEST_F(ToolstackTest, CreateWritesXendsLayoutAndDevicesConnect) {
 
 TEST_F(ToolstackTest, TransactionBudgetsCountedByXsd) {
   uint64_t t0 = host_.Stat("transactions_started");
-  auto domid = host_.toolstack->Create(host_.Config("budget"), false);
+  auto domid = host_.toolstack->Create(host_.Valid("budget"), false);
   ASSERT_TRUE(domid.ok()) << domid.status().ToString();
   uint64_t create = host_.Stat("transactions_started") - t0;
   EXPECT_LE(create, 4u);
@@ -72,7 +72,7 @@ TEST_F(ToolstackTest, TransactionBudgetsCountedByXsd) {
   EXPECT_EQ(host_.Stat("transactions_started") - t1, 1u);  // domain info: one snapshot
 
   for (int i = 0; i < 3; ++i)
-    ASSERT_TRUE(host_.toolstack->Create(host_.Config("extra" + std::to_string(i)), false).ok());
+    ASSERT_TRUE(host_.toolstack->Create(host_.Valid("extra" + std::to_string(i)), false).ok());
   uint64_t t2 = host_.Stat("transactions_started");
   {
     auto snap = xs::Snapshot::Begin(*host_.xs);
@@ -98,7 +98,7 @@ TEST_F(ToolstackTest, TransactionBudgetsCountedByXsd) {
 TEST_F(ToolstackTest, ShutdownRebootAndCrashFollowTheConfiguredActions) {
   auto config = host_.Config("cycle", 1, 0);
   config.on_crash = ShutdownAction::kPreserve;
-  auto domid = host_.toolstack->Create(config, false);
+  auto domid = host_.toolstack->Create(host_.Valid(config), false);
   ASSERT_TRUE(domid.ok());
   ASSERT_TRUE(SimHost::Eventually([&] { return host_.guests->running_kernels() == 1; }));
 
@@ -121,7 +121,7 @@ TEST_F(ToolstackTest, ShutdownRebootAndCrashFollowTheConfiguredActions) {
 
   ASSERT_TRUE(host_.toolstack->Destroy("cycle").ok());
   EXPECT_TRUE(Gone("cycle"));
-  auto create_again = host_.toolstack->Create(config, false);
+  auto create_again = host_.toolstack->Create(host_.Valid(config), false);
   ASSERT_TRUE(create_again.ok());
   ASSERT_TRUE(SimHost::Eventually([&] { return host_.guests->kernel_running(*create_again); }));
   ASSERT_TRUE(host_.toolstack->Shutdown("cycle", "poweroff").ok());  // on_poweroff=destroy
@@ -131,7 +131,7 @@ TEST_F(ToolstackTest, ShutdownRebootAndCrashFollowTheConfiguredActions) {
 }
 
 TEST_F(ToolstackTest, PauseMemoryVcpusPinningAndCredit) {
-  auto domid = host_.toolstack->Create(host_.Config("tune", 1, 0), false);
+  auto domid = host_.toolstack->Create(host_.Valid("tune", 1, 0), false);
   ASSERT_TRUE(domid.ok());
   ASSERT_TRUE(host_.toolstack->Pause("tune").ok());
   EXPECT_EQ(Get("tune")->info->StateString()[2], 'p');
@@ -162,8 +162,8 @@ TEST_F(ToolstackTest, PauseMemoryVcpusPinningAndCredit) {
 }
 
 TEST_F(ToolstackTest, RenameKeepsTheDomainAndRejectsDuplicates) {
-  ASSERT_TRUE(host_.toolstack->Create(host_.Config("old", 0, 0), false).ok());
-  ASSERT_TRUE(host_.toolstack->Create(host_.Config("other", 0, 0), false).ok());
+  ASSERT_TRUE(host_.toolstack->Create(host_.Valid("old", 0, 0), false).ok());
+  ASSERT_TRUE(host_.toolstack->Create(host_.Valid("other", 0, 0), false).ok());
   ASSERT_TRUE(host_.toolstack->Rename("old", "new").ok());
   auto r = Get("new");
   ASSERT_TRUE(r.ok());
@@ -175,7 +175,7 @@ TEST_F(ToolstackTest, RenameKeepsTheDomainAndRejectsDuplicates) {
 TEST_F(ToolstackTest, SaveAndRestoreRoundTrip) {
   auto config = host_.Config("saved", 1, 1);
   config.memory_mb = config.maxmem_mb = 32;
-  auto domid = host_.toolstack->Create(config, false);
+  auto domid = host_.toolstack->Create(host_.Valid(config), false);
   ASSERT_TRUE(domid.ok());
   ASSERT_TRUE(SimHost::Eventually([&] { return host_.guests->running_kernels() == 1; }));
   std::string uuid = Get("saved")->config.uuid;
@@ -194,8 +194,8 @@ TEST_F(ToolstackTest, SaveAndRestoreRoundTrip) {
 }
 
 TEST_F(ToolstackTest, ManagedDomainsAreDefinedStartedAndSurviveRestart) {
-  ASSERT_TRUE(host_.toolstack->New(host_.Config("kept", 1, 0)).ok());
-  EXPECT_EQ(host_.toolstack->New(host_.Config("kept", 1, 0)).code(), EEXIST);
+  ASSERT_TRUE(host_.toolstack->New(host_.Valid("kept", 1, 0)).ok());
+  EXPECT_EQ(host_.toolstack->New(host_.Valid("kept", 1, 0)).code(), EEXIST);
   auto inactive = Get("kept");
   ASSERT_TRUE(inactive.ok());
   EXPECT_FALSE(inactive->info);
@@ -229,22 +229,22 @@ TEST_F(ToolstackTest, FailedCreatesLeaveNothingBehind) {
 
   auto huge = host_.Config("huge");
   huge.memory_mb = huge.maxmem_mb = 1 << 20;
-  EXPECT_EQ(host_.toolstack->Create(huge, false).status().code(), ENOMEM);
+  EXPECT_EQ(host_.toolstack->Create(host_.Valid(huge), false).status().code(), ENOMEM);
 
   auto no_kernel = host_.Config("nokernel");
   no_kernel.image.kernel = host_.path("missing-vmlinuz");
-  EXPECT_EQ(host_.toolstack->Create(no_kernel, false).status().code(), ENOENT);
+  EXPECT_EQ(host_.toolstack->Create(host_.Valid(no_kernel), false).status().code(), ENOENT);
 
   auto bad = host_.Config("bad");
   bad.vbds[0].dev = "floppy";
-  EXPECT_EQ(host_.toolstack->Create(bad, false).status().code(), EINVAL);
+  EXPECT_EQ(host_.toolstack->CheckConfig(bad).status().code(), EINVAL);  // refused before create
 
-  ASSERT_TRUE(host_.toolstack->Create(host_.Config("dup"), false).ok());
-  EXPECT_EQ(host_.toolstack->Create(host_.Config("dup"), false).status().code(), EEXIST);
+  ASSERT_TRUE(host_.toolstack->Create(host_.Valid("dup"), false).ok());
+  EXPECT_EQ(host_.toolstack->Create(host_.Valid("dup"), false).status().code(), EEXIST);
 
   host_.backends.reset();  // no backend will answer: the device wait times out
   auto stuck = host_.Config("stuck");
-  auto r = host_.toolstack->Create(stuck, false);
+  auto r = host_.toolstack->Create(host_.Valid(stuck), false);
   ASSERT_EQ(r.status().code(), ETIMEDOUT);
   EXPECT_NE(r.status().message().find("could not be connected"), std::string::npos);
 
@@ -253,7 +253,7 @@ TEST_F(ToolstackTest, FailedCreatesLeaveNothingBehind) {
 }
 
 TEST_F(ToolstackTest, DevicesAttachAndDetach) {
-  auto domid = host_.toolstack->Create(host_.Config("hot", 1, 1), false);
+  auto domid = host_.toolstack->Create(host_.Valid("hot", 1, 1), false);
   ASSERT_TRUE(domid.ok());
   ASSERT_TRUE(SimHost::Eventually([&] { return AllConnected("hot"); }));
   auto disk = sxp::Parse("(vbd (uname file:/srv/extra.img) (dev xvdb) (mode r))");

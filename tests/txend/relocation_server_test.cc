@@ -37,7 +37,7 @@ class RelocationServerTest : public ::testing::Test {
 };
 
 TEST_F(RelocationServerTest, HostsNotAllowedAreCutOffAndLocalhostMatchesLoopback) {
-  ASSERT_TRUE(src_.toolstack->Create(src_.Config("guest"), false).ok());
+  ASSERT_TRUE(src_.toolstack->Create(src_.Valid("guest"), false).ok());
   {
     auto server = Start("^10\\.99\\.");
     auto refused =

@@ -256,7 +256,7 @@ Status AddHvmFramebuffer(DomainConfig& c, const RandomBytes& random) {
 
 }  // namespace
 
-Result<DomainConfig> FromSxp(const Value& vm, const RandomBytes& random) {
+Result<ValidConfig> FromSxp(const Value& vm, const RandomBytes& random) {
   std::string_view head = sxp::Name(vm);
   if (head != "vm" && head != "domain")
     return Invalid("expected a (vm ...) or (domain ...) config, got " +
@@ -274,8 +274,8 @@ Result<DomainConfig> FromSxp(const Value& vm, const RandomBytes& random) {
   for (const Value* device : sxp::Children(vm, "device"))
     TXEND_RETURN_IF_ERROR(AddDevice(c, *device, random));
   TXEND_RETURN_IF_ERROR(AddHvmFramebuffer(c, random));
-  TXEND_RETURN_IF_ERROR(Validate(c));
-  return c;
+  TXEND_RETURN_IF_ERROR(ValidateSettings(c));  // the devices were checked as they were added
+  return ValidConfig(std::move(c));
 }
 
 Value ToSxp(const DomainConfig& c, const DomainSxpRuntime* runtime) {

@@ -14,7 +14,7 @@ Status Toolstack::AttachDevice(std::string_view ref, const sxp::Value& device) {
   if (kind != "vbd" && kind != "tap" && kind != "tap2" && kind != "vif")
     return Status::Error(
         EINVAL, "can only attach vbd and vif devices, not (" + std::string(kind) + " ...)");
-  DomainConfig config = d.config;
+  DomainConfig config = *d.config;
   TXEND_ASSIGN_OR_RETURN(auto before, DevicesOf(config));
   // xend's defaults and duplicate checks (same disk, same guest device, same MAC).
   TXEND_RETURN_IF_ERROR(AddDevice(config, device, options_.random));
@@ -34,10 +34,11 @@ Status Toolstack::AttachDevice(std::string_view ref, const sxp::Value& device) {
         return Status::Error(
             EEXIST, "Domain '" + config.name + "' already has disk " + config.vbds.back().dev);
   }
-  TXEND_ASSIGN_OR_RETURN(auto nodes, DeviceNodes(config, *d.domid, added));
+  TXEND_ASSIGN_OR_RETURN(ValidConfig attached, CheckConfig(std::move(config)));
+  TXEND_ASSIGN_OR_RETURN(auto nodes, DeviceNodes(attached, *d.domid, added));
   TXEND_RETURN_IF_ERROR(
       WaitForBackends(*d.domid, {added}, [&] { return WriteInTransaction(nodes); }));
-  return registry_->Update(config.uuid, config);
+  return registry_->Update(attached->uuid, attached);
 }
 
 Status Toolstack::DetachDevice(std::string_view ref, std::string_view type, std::string_view dev,
@@ -49,12 +50,12 @@ Status Toolstack::DetachDevice(std::string_view ref, std::string_view type, std:
   for (const auto& r : devices) {
     if (r.type != type) continue;
     bool match = std::to_string(r.devid) == dev ||
-                 (type == "vbd" && d.config.vbds[r.index].dev.substr(
-                                       0, d.config.vbds[r.index].dev.find(':')) == dev);
+                 (type == "vbd" && d.config->vbds[r.index].dev.substr(
+                                       0, d.config->vbds[r.index].dev.find(':')) == dev);
     if (match) found = r;
   }
   if (!found)
-    return Status::Error(ENODEV, "Domain '" + d.config.name + "' has no " + std::string(type) +
+    return Status::Error(ENODEV, "Domain '" + d.config->name + "' has no " + std::string(type) +
                                      " device " + std::string(dev));
   std::string be = found->BackendPath(*d.domid), fe = found->FrontendPath(*d.domid);
   auto remove = [&](xs::Transaction& tx) -> Status {
@@ -101,7 +102,7 @@ Status Toolstack::DetachDevice(std::string_view ref, std::string_view type, std:
       if (st.code() != EBUSY || std::chrono::steady_clock::now() >= deadline) return st;
     }
   }
-  DomainConfig config = d.config;
+  DomainConfig config = *d.config;
   if (found->type == "vbd")
     config.vbds.erase(config.vbds.begin() + static_cast<long>(found->index));
   if (found->type == "vif") {
@@ -109,7 +110,7 @@ Status Toolstack::DetachDevice(std::string_view ref, std::string_view type, std:
       if (!VifDevid(config.vifs[i])) SetVifDevid(config.vifs[i], static_cast<uint32_t>(i));
     config.vifs.erase(config.vifs.begin() + static_cast<long>(found->index));
   }
-  return registry_->Update(config.uuid, config);
+  return Reconfigure(std::move(config));
 }
 
 }  // namespace txend::toolstack

@@ -10,20 +10,21 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Result<DomainConfig> ReadConfig(const fs::path& path) {
+Result<ValidConfig> ReadConfig(const fs::path& path, const RandomBytes& random) {
   std::ifstream in(path);
   std::stringstream text;
   text << in.rdbuf();
   auto value = sxp::Parse(text.str());
   if (!value.ok()) return Status::Error(EIO, path.string() + ": " + value.status().message());
-  auto config = FromSxp(*value, SystemRandomBytes());
+  auto config = FromSxp(*value, random);
   if (!config.ok()) return Status::Error(EIO, path.string() + ": " + config.status().message());
   return config;
 }
 
 }  // namespace
 
-Result<std::unique_ptr<DomainRegistry>> DomainRegistry::Open(const std::string& state_dir) {
+Result<std::unique_ptr<DomainRegistry>> DomainRegistry::Open(const std::string& state_dir,
+                                                             const RandomBytes& random) {
   std::unique_ptr<DomainRegistry> r(new DomainRegistry(state_dir));
   std::error_code ec;
   for (const char* sub : {"domains", "running"}) {
@@ -34,13 +35,13 @@ Result<std::unique_ptr<DomainRegistry>> DomainRegistry::Open(const std::string& 
   }
   for (const auto& e : fs::directory_iterator(fs::path(state_dir) / "domains")) {
     if (e.path().extension() != ".sxp") continue;
-    TXEND_ASSIGN_OR_RETURN(DomainConfig c, ReadConfig(e.path()));
-    r->by_uuid_[c.uuid] = RegisteredDomain{c, std::nullopt, true, 0};
+    TXEND_ASSIGN_OR_RETURN(ValidConfig c, ReadConfig(e.path(), random));
+    r->by_uuid_.insert_or_assign(c->uuid, RegisteredDomain{c, std::nullopt, true, 0});
   }
   for (const auto& e : fs::directory_iterator(fs::path(state_dir) / "running")) {
     if (e.path().extension() != ".sxp") continue;
-    auto c = ReadConfig(e.path());
-    if (c.ok()) r->running_configs_[c->uuid] = *c;
+    auto c = ReadConfig(e.path(), random);
+    if (c.ok()) r->running_configs_.insert_or_assign((*c)->uuid, *c);
   }
   return r;
 }
@@ -72,7 +73,7 @@ const RegisteredDomain* DomainRegistry::FindLocked(std::string_view ref) const {
   auto [end, ec] = std::from_chars(ref.data(), ref.data() + ref.size(), domid);
   bool numeric = ec == std::errc() && end == ref.data() + ref.size() && !ref.empty();
   for (const auto& [uuid, d] : by_uuid_)
-    if (numeric ? d.domid == domid : d.config.name == ref) return &d;
+    if (numeric ? d.domid == domid : d.config->name == ref) return &d;
   return nullptr;
 }
 
@@ -94,7 +95,7 @@ std::vector<RegisteredDomain> DomainRegistry::All() const {
   return out;
 }
 
-std::optional<DomainConfig> DomainRegistry::RunningConfig(const std::string& uuid) const {
+std::optional<ValidConfig> DomainRegistry::RunningConfig(const std::string& uuid) const {
   std::lock_guard lock(mu_);
   auto it = running_configs_.find(uuid);
   if (it == running_configs_.end()) return std::nullopt;
@@ -104,21 +105,22 @@ std::optional<DomainConfig> DomainRegistry::RunningConfig(const std::string& uui
 Status DomainRegistry::CheckNameFree(const std::string& name, const std::string& uuid) const {
   std::lock_guard lock(mu_);
   for (const auto& [id, d] : by_uuid_)
-    if (d.config.name == name && id != uuid)
+    if (d.config->name == name && id != uuid)
       return Status::Error(
           EEXIST, "Domain '" + name + "' already exists with ID '" +
                       (d.domid ? std::to_string(*d.domid) : std::string("(inactive)")) + "'");
   return Status::Ok();
 }
 
-Status DomainRegistry::AddRunning(const DomainConfig& config, uint32_t domid, double start_time) {
+Status DomainRegistry::AddRunning(const ValidConfig& config, uint32_t domid, double start_time) {
   TXEND_RETURN_IF_ERROR(WriteConfig("running", config));
   std::lock_guard lock(mu_);
-  RegisteredDomain& d = by_uuid_[config.uuid];
+  auto [it, added] = by_uuid_.try_emplace(config->uuid, RegisteredDomain{config});
+  RegisteredDomain& d = it->second;
   d.config = config;
   d.domid = domid;
   d.start_time = start_time;
-  running_configs_.erase(config.uuid);
+  running_configs_.erase(config->uuid);
   if (d.managed) return WriteConfig("domains", config);
   return Status::Ok();
 }
@@ -138,7 +140,7 @@ void DomainRegistry::RemoveRunning(uint32_t domid) {
   }
 }
 
-Status DomainRegistry::Update(const std::string& uuid, const DomainConfig& config) {
+Status DomainRegistry::Update(const std::string& uuid, const ValidConfig& config) {
   std::lock_guard lock(mu_);
   auto it = by_uuid_.find(uuid);
   if (it == by_uuid_.end()) return Status::Error(ESRCH, "no domain with uuid " + uuid);
@@ -148,11 +150,12 @@ Status DomainRegistry::Update(const std::string& uuid, const DomainConfig& confi
   return Status::Ok();
 }
 
-Status DomainRegistry::Define(const DomainConfig& config) {
-  TXEND_RETURN_IF_ERROR(CheckNameFree(config.name, config.uuid));
+Status DomainRegistry::Define(const ValidConfig& config) {
+  TXEND_RETURN_IF_ERROR(CheckNameFree(config->name, config->uuid));
   TXEND_RETURN_IF_ERROR(WriteConfig("domains", config));
   std::lock_guard lock(mu_);
-  RegisteredDomain& d = by_uuid_[config.uuid];
+  auto [it, added] = by_uuid_.try_emplace(config->uuid, RegisteredDomain{config});
+  RegisteredDomain& d = it->second;
   d.config = config;
   d.managed = true;
   return Status::Ok();
@@ -164,8 +167,8 @@ Status DomainRegistry::Undefine(const std::string& uuid) {
   if (it == by_uuid_.end() || !it->second.managed)
     return Status::Error(ESRCH, "no managed domain " + uuid);
   if (it->second.domid)
-    return Status::Error(EBUSY,
-                         "Domain '" + it->second.config.name + "' is running; shut it down first.");
+    return Status::Error(
+        EBUSY, "Domain '" + it->second.config->name + "' is running; shut it down first.");
   RemoveConfig("domains", uuid);
   by_uuid_.erase(it);
   return Status::Ok();

@@ -18,7 +18,7 @@
 namespace txend::toolstack {
 
 struct RegisteredDomain {
-  DomainConfig config;
+  ValidConfig config;
   std::optional<uint32_t> domid;  // empty: defined but not running
   bool managed = false;           // defined with `new`; survives shutdown
   double start_time = 0;
@@ -26,28 +26,30 @@ struct RegisteredDomain {
 
 class DomainRegistry {
  public:
-  // Loads every config under `state_dir` (created if missing). Running
-  // configs are matched to domids later with Attach().
-  static Result<std::unique_ptr<DomainRegistry>> Open(const std::string& state_dir);
+  // Loads every config under `state_dir` (created if missing), drawing what
+  // they lack from `random` as FromSxp does. Running configs are matched to
+  // domids later with AddRunning().
+  static Result<std::unique_ptr<DomainRegistry>> Open(const std::string& state_dir,
+                                                      const RandomBytes& random);
 
   // A copy of the entry for a name, "<domid>" or uuid; ESRCH if none.
   Result<RegisteredDomain> Lookup(std::string_view ref) const;
   Result<RegisteredDomain> ByDomid(uint32_t domid) const;
   std::vector<RegisteredDomain> All() const;
   // The running config recorded for `uuid` (from disk), if any.
-  std::optional<DomainConfig> RunningConfig(const std::string& uuid) const;
+  std::optional<ValidConfig> RunningConfig(const std::string& uuid) const;
 
   // EEXIST if `name` belongs to another domain (other than `uuid`).
   Status CheckNameFree(const std::string& name, const std::string& uuid) const;
 
   // Records a running domain (and its config on disk).
-  Status AddRunning(const DomainConfig& config, uint32_t domid, double start_time);
+  Status AddRunning(const ValidConfig& config, uint32_t domid, double start_time);
   // The domain stopped running: managed ones stay defined, others are forgotten.
   void RemoveRunning(uint32_t domid);
   // Replaces a domain's config (rename, mem-set, devices...).
-  Status Update(const std::string& uuid, const DomainConfig& config);
+  Status Update(const std::string& uuid, const ValidConfig& config);
   // Managed (xm new / delete).
-  Status Define(const DomainConfig& config);
+  Status Define(const ValidConfig& config);
   Status Undefine(const std::string& uuid);
 
  private:
@@ -59,7 +61,7 @@ class DomainRegistry {
   std::string dir_;
   mutable std::mutex mu_;
   std::map<std::string, RegisteredDomain> by_uuid_;
-  std::map<std::string, DomainConfig> running_configs_;  // from disk, not yet attached
+  std::map<std::string, ValidConfig> running_configs_;  // from disk, not yet attached
 };
 
 }  // namespace txend::toolstack

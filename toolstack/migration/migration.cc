@@ -170,7 +170,7 @@ Result<MigrationResult> Toolstack::Migrate(std::string_view ref, const MigrateRe
   std::lock_guard lock(ops_mu_);
   TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
   const uint32_t domid = *d.domid;
-  const std::string what = "Migration of '" + d.config.name + "' to " + Where(request);
+  const std::string what = "Migration of '" + d.config->name + "' to " + Where(request);
   const auto start = Clock::now();
   auto failed = [&](const Status& why) {  // before the handover: the domain stays here, running
     ResumeIfSuspended(domid);
@@ -213,7 +213,7 @@ Result<MigrationResult> Toolstack::Migrate(std::string_view ref, const MigrateRe
     std::string control = DomainHome(domid) + "/control/shutdown";
     TXEND_RETURN_IF_ERROR(
         xs::RunTransaction(xs_, [&](xs::Transaction& tx) { return tx.Write(control, "suspend"); }));
-    return WaitSuspended(domid, d.config.name);
+    return WaitSuspended(domid, d.config->name);
   };
   {
     SigpipeBlocked quiet;
@@ -248,18 +248,17 @@ Result<MigrationResult> Toolstack::Migrate(std::string_view ref, const MigrateRe
   st = DestroyLocked(d);
   if (!st.ok())
     return Status::Error(st.code(),
-                         "'" + d.config.name + "' now runs on " + request.host +
+                         "'" + d.config->name + "' now runs on " + request.host +
                              ", but destroying its suspended copy here failed: " + st.message());
   return result;
 }
 
 Status Toolstack::CheckIncoming(const DomainConfig& config) {
-  TXEND_RETURN_IF_ERROR(Validate(config));
   TXEND_RETURN_IF_ERROR(registry_->CheckNameFree(config.name, config.uuid));
   auto same_uuid = registry_->Lookup(config.uuid);
   if (same_uuid.ok() && same_uuid->domid)
     return Status::Error(EEXIST, "Domain with uuid " + config.uuid +
-                                     " is already running here as '" + same_uuid->config.name +
+                                     " is already running here as '" + same_uuid->config->name +
                                      "'");
   TXEND_ASSIGN_OR_RETURN(PhysInfo phys, hv_.Physinfo());
   uint64_t need_kib = static_cast<uint64_t>(config.memory_mb) * 1024;
@@ -291,7 +290,7 @@ Result<IncomingMigration> Toolstack::ReceiveMigration(TcpSocket& socket,
 
   std::lock_guard lock(ops_mu_);
   std::optional<IncomingMark> mark;
-  mark.emplace(options_.state_dir, config->uuid);
+  mark.emplace(options_.state_dir, (*config)->uuid);
   auto domid = CreateLocked(*config, true, fd);  // restores the stream; backends connected; paused
   if (!domid.ok()) {
     Status why = domid.status();
@@ -316,10 +315,10 @@ Result<IncomingMigration> Toolstack::ReceiveMigration(TcpSocket& socket,
   Status st = hv_.Unpause(*domid);
   if (st.ok()) st = WaitDevicesConnected(*domid, devices);
   if (!st.ok()) return fail(st);
-  IncomingMigration in{d.config.name, *domid, hello.live, socket.BytesReceived(), Since(start)};
+  IncomingMigration in{d.config->name, *domid, hello.live, socket.BytesReceived(), Since(start)};
   if (st = SendMessage(fd, ControlMessage{MessageType::kDone, static_cast<int32_t>(*domid), ""});
       !st.ok())
-    return Status::Error(st.code(), "'" + d.config.name +
+    return Status::Error(st.code(), "'" + d.config->name +
                                         "' runs here now, but the source could not be told (" +
                                         st.message() + "); it keeps its copy suspended");
   return in;
