@@ -6,8 +6,6 @@
 namespace txend::toolstack {
 namespace {
 
-constexpr const char* kDom0Uuid = "00000000-0000-0000-0000-000000000000";
-
 int StateOf(const Result<std::string>& r) { return r.ok() ? std::atoi(r->c_str()) : 0; }
 
 ToolstackOptions WithDefaults(ToolstackOptions options) {
@@ -59,16 +57,16 @@ Toolstack::~Toolstack() {
 Status Toolstack::Recover() {
   TXEND_RETURN_IF_ERROR(DiscardUnfinishedIncoming());
   TXEND_ASSIGN_OR_RETURN(auto domains, hv_.ListDomains());
-  std::vector<std::pair<DomainInfo, ValidConfig>> ours;
+  std::vector<std::pair<DomainInfo, std::shared_ptr<const RegisteredConfig>>> ours;
   std::vector<std::string> start_paths;
   for (const auto& info : domains) {
-    auto config = info.domid == 0 ? std::nullopt : registry_->RunningConfig(info.uuid.ToString());
+    auto config = info.domid == 0 ? nullptr : registry_->RunningConfig(info.uuid.ToString());
     if (!config) continue;
-    ours.emplace_back(info, *config);
-    start_paths.push_back(VmPath((*config)->uuid) + "/start_time");
+    ours.emplace_back(info, config);
+    start_paths.push_back(VmPath(config->config->uuid) + "/start_time");
   }
   std::vector<xs::Transaction::NodeWrite> writes = {
-      {DomainHome(0) + "/name", "Domain-0", std::nullopt},
+      {DomainHome(0) + "/name", kDom0Name, std::nullopt},
       {DomainHome(0) + "/domid", "0", std::nullopt}};
   {
     TXEND_ASSIGN_OR_RETURN(auto snap, xs::Snapshot::Begin(xs_));
@@ -79,7 +77,8 @@ Status Toolstack::Recover() {
       double start_time = known ? std::atof(starts[i]->c_str()) : options_.wall_clock();
       TXEND_RETURN_IF_ERROR(registry_->AddRunning(config, info.domid, start_time));
       if (known) continue;  // xenstore forgot this domain (xsd restarted without persistence)
-      TXEND_ASSIGN_OR_RETURN(auto nodes, DomainNodes(config, {info.domid, 0, 0, 0, 0, start_time}));
+      TXEND_ASSIGN_OR_RETURN(auto nodes,
+                             DomainNodes(*config->config, {info.domid, 0, 0, 0, 0, start_time}));
       writes.insert(writes.end(), nodes.begin(), nodes.end());
     }
   }
@@ -103,15 +102,9 @@ Status Toolstack::WriteInTransaction(const std::vector<xs::Transaction::NodeWrit
   return xs::RunTransaction(xs_, [&](xs::Transaction& tx) { return tx.WriteMany(writes); });
 }
 
-Result<RegisteredDomain> Toolstack::Running(std::string_view ref) const {
-  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, registry_->Lookup(ref));
-  if (!d.domid) return Status::Error(EINVAL, "Domain '" + d.config->name + "' is not running.");
-  return d;
-}
-
 DomainRecord Toolstack::Dom0Record(const DomainInfo& info) const {
   DomainRecord r;
-  r.config.name = "Domain-0";
+  r.config.name = kDom0Name;
   r.config.uuid = kDom0Uuid;
   r.config.memory_mb = static_cast<int64_t>(info.memory_kib / 1024);
   r.config.maxmem_mb = static_cast<int64_t>(info.max_memory_kib / 1024);
@@ -149,16 +142,13 @@ static void ReadXenstoreState(xs::ReadContext& snap, std::vector<DomainRecord>& 
 
 static DomainRecord RecordOf(const RegisteredDomain& d, std::optional<DomainInfo> info) {
   DomainRecord r;
-  r.config = d.config;
+  r.config = d.config();
   r.info = std::move(info);
   r.managed = d.managed;
   r.start_time = d.start_time;
-  if (r.info) {
-    auto devices = DevicesOf(d.config);
-    if (devices.ok())
-      for (const auto& ref : *devices)
-        r.devices.push_back({ref, 0, 0, ref.BackendPath(r.info->domid)});
-  }
+  if (r.info)
+    for (const auto& ref : d.registered->devices)
+      r.devices.push_back({ref, 0, 0, ref.BackendPath(r.info->domid)});
   return r;
 }
 
@@ -187,11 +177,12 @@ Result<std::vector<DomainRecord>> Toolstack::List(xs::ReadContext& snapshot) {
 }
 
 Result<DomainRecord> Toolstack::Get(xs::ReadContext& snapshot, std::string_view ref) {
-  if (ref == "0" || ref == "Domain-0" || ref == kDom0Uuid) {
-    TXEND_ASSIGN_OR_RETURN(DomainInfo info, hv_.GetDomainInfo(0));
+  TXEND_ASSIGN_OR_RETURN(ResolvedRef resolved, registry_->Resolve(ref));
+  if (resolved.is_dom0()) {
+    TXEND_ASSIGN_OR_RETURN(DomainInfo info, hv_.GetDomainInfo(kDom0));
     return Dom0Record(info);
   }
-  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, registry_->Lookup(ref));
+  const RegisteredDomain& d = *resolved.domain;
   std::optional<DomainInfo> info;
   if (d.domid) {
     auto i = hv_.GetDomainInfo(*d.domid);
@@ -218,7 +209,7 @@ Result<std::string> Toolstack::Dmesg(bool clear) { return hv_.ReadConsoleRing(cl
 Result<std::vector<Toolstack::DeviceDetail>> Toolstack::DeviceDetails(xs::ReadContext& snap,
                                                                       std::string_view ref,
                                                                       std::string_view type) {
-  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
+  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, registry_->Running(ref));
   std::string dir = DomainHome(*d.domid) + "/device/" + std::string(type);
   TXEND_ASSIGN_OR_RETURN(auto ids, snap.DirectoryIfExists(dir));
   std::vector<std::string> dirs;
@@ -245,9 +236,8 @@ Result<std::vector<Toolstack::DeviceDetail>> Toolstack::DeviceDetails(xs::ReadCo
 }
 
 Result<std::vector<VcpuInfo>> Toolstack::Vcpus(std::string_view ref) {
-  if (ref == "0" || ref == "Domain-0") return ListVcpus(hv_, kDom0);
-  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
-  return ListVcpus(hv_, *d.domid);
+  TXEND_ASSIGN_OR_RETURN(ResolvedRef resolved, registry_->ResolveRunning(ref));
+  return ListVcpus(hv_, *resolved.domid());
 }
 
 void Toolstack::EventLoop() {

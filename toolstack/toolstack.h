@@ -95,7 +95,7 @@ class Toolstack {
   Result<ValidConfig> CheckConfig(DomainConfig config) const;
 
   // Lifecycle.
-  Result<uint32_t> Create(const ValidConfig& config, bool paused);
+  Result<uint32_t> Create(ValidConfig config, bool paused);
   Status Destroy(std::string_view ref);
   Status Shutdown(std::string_view ref,
                   std::string_view reason);  // poweroff, reboot, halt, suspend
@@ -132,7 +132,7 @@ class Toolstack {
                       bool force);
 
   // Managed domains.
-  Status New(const ValidConfig& config);
+  Status New(ValidConfig config);
   Result<uint32_t> Start(std::string_view ref, bool paused);
   Status Delete(std::string_view ref);
 
@@ -143,9 +143,9 @@ class Toolstack {
   Toolstack(xs::Connection& xs, Hypervisor& hv, ToolstackOptions options,
             std::unique_ptr<DomainRegistry> reg);
   Status Recover();
-  Result<RegisteredDomain> Running(std::string_view ref) const;
   // Creates a domain, building it or (restore_fd >= 0) restoring its image from the fd.
-  Result<uint32_t> CreateLocked(const ValidConfig& config, bool paused, int restore_fd);
+  Result<uint32_t> CreateLocked(std::shared_ptr<const RegisteredConfig> config, bool paused,
+                                int restore_fd);
   // Records a domain's changed config (after CheckConfig).
   Status Reconfigure(DomainConfig config);
   Status WaitSuspended(uint32_t domid, const std::string& name);

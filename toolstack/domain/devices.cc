@@ -7,15 +7,15 @@ namespace txend::toolstack {
 
 Status Toolstack::AttachDevice(std::string_view ref, const sxp::Value& device) {
   std::lock_guard lock(ops_mu_);
-  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
+  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, registry_->Running(ref));
   std::string_view kind = sxp::Name(device) == "device" && sxp::ChildAt(device, 0)
                               ? sxp::Name(*sxp::ChildAt(device, 0))
                               : sxp::Name(device);
   if (kind != "vbd" && kind != "tap" && kind != "tap2" && kind != "vif")
     return Status::Error(
         EINVAL, "can only attach vbd and vif devices, not (" + std::string(kind) + " ...)");
-  DomainConfig config = *d.config;
-  TXEND_ASSIGN_OR_RETURN(auto before, DevicesOf(config));
+  DomainConfig config = d.config();
+  const std::vector<DeviceRef>& before = d.registered->devices;
   // xend's defaults and duplicate checks (same disk, same guest device, same MAC).
   TXEND_RETURN_IF_ERROR(AddDevice(config, device, options_.random));
   DeviceRef added;
@@ -25,37 +25,39 @@ Status Toolstack::AttachDevice(std::string_view ref, const sxp::Value& device) {
       if (e.type == "vif") devid = std::max(devid, e.devid + 1);
     SetVifDevid(config.vifs.back(), devid);
     added = {"vif", devid, config.vifs.size() - 1};
-  } else {
-    TXEND_ASSIGN_OR_RETURN(auto after, DevicesOf(config));
-    for (const auto& e : after)
-      if (e.type == "vbd" && e.index == config.vbds.size() - 1) added = e;
+  }
+  TXEND_ASSIGN_OR_RETURN(ValidConfig valid, CheckConfig(std::move(config)));
+  TXEND_ASSIGN_OR_RETURN(auto attached, RegisteredConfig::Make(std::move(valid)));
+  const DomainConfig& c = *attached->config;
+  if (kind != "vif") {
+    for (const auto& e : attached->devices)
+      if (e.type == "vbd" && e.index == c.vbds.size() - 1) added = e;
     for (const auto& e : before)
       if (e.type == "vbd" && e.devid == added.devid)
-        return Status::Error(
-            EEXIST, "Domain '" + config.name + "' already has disk " + config.vbds.back().dev);
+        return Status::Error(EEXIST,
+                             "Domain '" + c.name + "' already has disk " + c.vbds.back().dev);
   }
-  TXEND_ASSIGN_OR_RETURN(ValidConfig attached, CheckConfig(std::move(config)));
-  TXEND_ASSIGN_OR_RETURN(auto nodes, DeviceNodes(attached, *d.domid, added));
+  TXEND_ASSIGN_OR_RETURN(auto nodes, DeviceNodes(c, *d.domid, added));
   TXEND_RETURN_IF_ERROR(
       WaitForBackends(*d.domid, {added}, [&] { return WriteInTransaction(nodes); }));
-  return registry_->Update(attached->uuid, attached);
+  return registry_->Update(std::move(attached));
 }
 
 Status Toolstack::DetachDevice(std::string_view ref, std::string_view type, std::string_view dev,
                                bool force) {
   std::lock_guard lock(ops_mu_);
-  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
-  TXEND_ASSIGN_OR_RETURN(auto devices, DevicesOf(d.config));
+  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, registry_->Running(ref));
+  const std::vector<DeviceRef>& devices = d.registered->devices;
   std::optional<DeviceRef> found;
   for (const auto& r : devices) {
     if (r.type != type) continue;
     bool match = std::to_string(r.devid) == dev ||
-                 (type == "vbd" && d.config->vbds[r.index].dev.substr(
-                                       0, d.config->vbds[r.index].dev.find(':')) == dev);
+                 (type == "vbd" && d.config().vbds[r.index].dev.substr(
+                                       0, d.config().vbds[r.index].dev.find(':')) == dev);
     if (match) found = r;
   }
   if (!found)
-    return Status::Error(ENODEV, "Domain '" + d.config->name + "' has no " + std::string(type) +
+    return Status::Error(ENODEV, "Domain '" + d.config().name + "' has no " + std::string(type) +
                                      " device " + std::string(dev));
   std::string be = found->BackendPath(*d.domid), fe = found->FrontendPath(*d.domid);
   auto remove = [&](xs::Transaction& tx) -> Status {
@@ -102,7 +104,7 @@ Status Toolstack::DetachDevice(std::string_view ref, std::string_view type, std:
       if (st.code() != EBUSY || std::chrono::steady_clock::now() >= deadline) return st;
     }
   }
-  DomainConfig config = *d.config;
+  DomainConfig config = d.config();
   if (found->type == "vbd")
     config.vbds.erase(config.vbds.begin() + static_cast<long>(found->index));
   if (found->type == "vif") {

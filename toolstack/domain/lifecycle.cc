@@ -114,17 +114,18 @@ Status Toolstack::WaitForBackends(uint32_t domid, const std::vector<DeviceRef>& 
   return Status::Ok();
 }
 
-Result<uint32_t> Toolstack::CreateLocked(const ValidConfig& valid, bool paused, int restore_fd) {
-  const DomainConfig& config = *valid;
+Result<uint32_t> Toolstack::CreateLocked(std::shared_ptr<const RegisteredConfig> registered,
+                                         bool paused, int restore_fd) {
+  const DomainConfig& config = *registered->config;
+  const std::vector<DeviceRef>& devices = registered->devices;
   TXEND_RETURN_IF_ERROR(registry_->CheckNameFree(config.name, config.uuid));
   auto same_uuid = registry_->Lookup(config.uuid);
   if (same_uuid.ok() && same_uuid->domid)
     return Status::Error(EEXIST, "Domain with uuid " + config.uuid + " is already running as '" +
-                                     same_uuid->config->name + "'");
+                                     same_uuid->config().name + "'");
   if (config.is_hvm() && restore_fd < 0)
     return Status::Error(
         ENOTSUP, "HVM domains cannot be built by this txend yet (domain '" + config.name + "')");
-  TXEND_ASSIGN_OR_RETURN(auto devices, DevicesOf(config));
   TXEND_ASSIGN_OR_RETURN(Uuid uuid, Uuid::Parse(config.uuid));
 
   CreateRequest request;
@@ -174,14 +175,15 @@ Result<uint32_t> Toolstack::CreateLocked(const ValidConfig& valid, bool paused, 
     return Status::Ok();
   }));  // transaction 2 reads every device's result
   if (!paused) TXEND_RETURN_IF_ERROR(hv_.Unpause(domid));
-  TXEND_RETURN_IF_ERROR(registry_->AddRunning(valid, domid, start_time));
+  TXEND_RETURN_IF_ERROR(registry_->AddRunning(std::move(registered), domid, start_time));
   rollback.Disarm();
   return domid;
 }
 
-Result<uint32_t> Toolstack::Create(const ValidConfig& config, bool paused) {
+Result<uint32_t> Toolstack::Create(ValidConfig config, bool paused) {
+  TXEND_ASSIGN_OR_RETURN(auto registered, RegisteredConfig::Make(std::move(config)));
   std::lock_guard lock(ops_mu_);
-  return CreateLocked(config, paused, -1);
+  return CreateLocked(std::move(registered), paused, -1);
 }
 
 Status Toolstack::DestroyLocked(const RegisteredDomain& d) {
@@ -189,7 +191,7 @@ Status Toolstack::DestroyLocked(const RegisteredDomain& d) {
   Status st = hv_.Destroy(domid);
   if (!st.ok() && st.code() != ESRCH) return st;
   TXEND_RETURN_IF_ERROR(xs::RunTransaction(xs_, [&](xs::Transaction& tx) {
-    return tx.RmMany(DomainPaths(d.config->uuid, domid), true);
+    return tx.RmMany(DomainPaths(d.config().uuid, domid), true);
   }));
   (void)xs_.Release(domid);
   registry_->RemoveRunning(domid);
@@ -198,13 +200,13 @@ Status Toolstack::DestroyLocked(const RegisteredDomain& d) {
 
 Status Toolstack::Destroy(std::string_view ref) {
   std::lock_guard lock(ops_mu_);
-  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
+  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, registry_->Running(ref));
   return DestroyLocked(d);
 }
 
 Status Toolstack::Shutdown(std::string_view ref, std::string_view reason) {
   std::lock_guard lock(ops_mu_);
-  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
+  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, registry_->Running(ref));
   if (reason != "poweroff" && reason != "reboot" && reason != "halt" && reason != "suspend")
     return Status::Error(EINVAL, "invalid shutdown reason '" + std::string(reason) +
                                      "' (expected poweroff, reboot, halt or suspend)");
@@ -213,93 +215,94 @@ Status Toolstack::Shutdown(std::string_view ref, std::string_view reason) {
 }
 
 Status Toolstack::Pause(std::string_view ref) {
-  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
+  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, registry_->Running(ref));
   return hv_.Pause(*d.domid);
 }
 
 Status Toolstack::Unpause(std::string_view ref) {
-  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
+  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, registry_->Running(ref));
   return hv_.Unpause(*d.domid);
 }
 
 Status Toolstack::Rename(std::string_view ref, const std::string& new_name) {
   std::lock_guard lock(ops_mu_);
   TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, registry_->Lookup(ref));
-  DomainConfig c = *d.config;
+  DomainConfig c = d.config();
   c.name = new_name;
-  TXEND_ASSIGN_OR_RETURN(ValidConfig renamed, CheckConfig(std::move(c)));
-  TXEND_RETURN_IF_ERROR(registry_->CheckNameFree(new_name, renamed->uuid));
+  TXEND_ASSIGN_OR_RETURN(ValidConfig valid, CheckConfig(std::move(c)));
+  TXEND_ASSIGN_OR_RETURN(auto renamed, RegisteredConfig::Make(std::move(valid)));
+  const std::string& uuid = renamed->config->uuid;
+  TXEND_RETURN_IF_ERROR(registry_->CheckNameFree(new_name, uuid));
   if (d.domid) {
     std::vector<xs::Transaction::NodeWrite> w = {
         {DomainHome(*d.domid) + "/name", new_name, std::nullopt},
-        {VmPath(renamed->uuid) + "/name", new_name, std::nullopt}};
+        {VmPath(uuid) + "/name", new_name, std::nullopt}};
     TXEND_RETURN_IF_ERROR(WriteInTransaction(w));
   }
-  return registry_->Update(renamed->uuid, renamed);
+  return registry_->Update(std::move(renamed));
 }
 
 Status Toolstack::SetMemoryTarget(std::string_view ref, uint64_t mib) {
   std::lock_guard lock(ops_mu_);
-  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
+  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, registry_->Running(ref));
   if (mib == 0) return Status::Error(EINVAL, "memory target must be at least 1 MiB");
-  if (static_cast<int64_t>(mib) > d.config->maxmem_mb)
+  if (static_cast<int64_t>(mib) > d.config().maxmem_mb)
     return Status::Error(
         EINVAL, "memory target " + std::to_string(mib) + " MiB exceeds the domain's maximum of " +
-                    std::to_string(d.config->maxmem_mb) + " MiB (raise it with mem-max)");
+                    std::to_string(d.config().maxmem_mb) + " MiB (raise it with mem-max)");
   std::vector<xs::Transaction::NodeWrite> w = {
       {DomainHome(*d.domid) + "/memory/target", std::to_string(mib * 1024), std::nullopt},
-      {VmPath(d.config->uuid) + "/memory", std::to_string(mib), std::nullopt}};
+      {VmPath(d.config().uuid) + "/memory", std::to_string(mib), std::nullopt}};
   TXEND_RETURN_IF_ERROR(WriteInTransaction(w));
-  DomainConfig c = *d.config;
+  DomainConfig c = d.config();
   c.memory_mb = static_cast<int64_t>(mib);
   return Reconfigure(std::move(c));
 }
 
 Status Toolstack::SetMaxMemory(std::string_view ref, uint64_t mib) {
   std::lock_guard lock(ops_mu_);
-  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
-  if (static_cast<int64_t>(mib) < d.config->memory_mb)
+  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, registry_->Running(ref));
+  if (static_cast<int64_t>(mib) < d.config().memory_mb)
     return Status::Error(EINVAL, "maximum memory " + std::to_string(mib) +
                                      " MiB is below the current target of " +
-                                     std::to_string(d.config->memory_mb) + " MiB");
+                                     std::to_string(d.config().memory_mb) + " MiB");
   TXEND_RETURN_IF_ERROR(hv_.SetMaxMemory(*d.domid, mib * 1024));
   std::vector<xs::Transaction::NodeWrite> w = {
       {DomainHome(*d.domid) + "/memory/static-max", std::to_string(mib * 1024), std::nullopt},
-      {VmPath(d.config->uuid) + "/maxmem", std::to_string(mib), std::nullopt}};
+      {VmPath(d.config().uuid) + "/maxmem", std::to_string(mib), std::nullopt}};
   TXEND_RETURN_IF_ERROR(WriteInTransaction(w));
-  DomainConfig c = *d.config;
+  DomainConfig c = d.config();
   c.maxmem_mb = static_cast<int64_t>(mib);
   return Reconfigure(std::move(c));
 }
 
 Status Toolstack::SetVcpus(std::string_view ref, uint32_t count) {
   std::lock_guard lock(ops_mu_);
-  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
-  if (count == 0 || count > static_cast<uint32_t>(d.config->vcpus))
+  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, registry_->Running(ref));
+  if (count == 0 || count > static_cast<uint32_t>(d.config().vcpus))
     return Status::Error(EINVAL, "cannot set " + std::to_string(count) + " vcpus: the domain has " +
-                                     std::to_string(d.config->vcpus) + " at most");
+                                     std::to_string(d.config().vcpus) + " at most");
   std::vector<xs::Transaction::NodeWrite> w;
-  for (uint32_t i = 0; i < static_cast<uint32_t>(d.config->vcpus); ++i)
+  for (uint32_t i = 0; i < static_cast<uint32_t>(d.config().vcpus); ++i)
     w.push_back({DomainHome(*d.domid) + "/cpu/" + std::to_string(i) + "/availability",
                  i < count ? "online" : "offline", std::nullopt});
   uint64_t avail = count >= 64 ? ~0ull : (1ull << count) - 1;
-  w.push_back({VmPath(d.config->uuid) + "/vcpu_avail", std::to_string(avail), std::nullopt});
+  w.push_back({VmPath(d.config().uuid) + "/vcpu_avail", std::to_string(avail), std::nullopt});
   TXEND_RETURN_IF_ERROR(WriteInTransaction(w));
-  DomainConfig c = *d.config;
+  DomainConfig c = d.config();
   c.vcpu_avail =
       count == static_cast<uint32_t>(c.vcpus) ? std::nullopt : std::optional<uint64_t>(avail);
   return Reconfigure(std::move(c));
 }
 
 Status Toolstack::PinVcpu(std::string_view ref, std::string_view vcpu, std::string_view cpus) {
-  uint32_t domid = 0, max_vcpus = 0;
-  if (ref == "0" || ref == "Domain-0") {
+  TXEND_ASSIGN_OR_RETURN(ResolvedRef resolved, registry_->ResolveRunning(ref));
+  uint32_t domid = *resolved.domid(), max_vcpus = 0;
+  if (resolved.is_dom0()) {
     TXEND_ASSIGN_OR_RETURN(DomainInfo info, hv_.GetDomainInfo(kDom0));
     max_vcpus = info.MaxVcpus();
   } else {
-    TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
-    domid = *d.domid;
-    max_vcpus = static_cast<uint32_t>(d.config->vcpus);
+    max_vcpus = static_cast<uint32_t>(resolved.domain->config().vcpus);
   }
   TXEND_ASSIGN_OR_RETURN(PhysInfo phys, hv_.Physinfo());
   TXEND_ASSIGN_OR_RETURN(CpuSet cpu_list, CpuSet::Parse(cpus, phys.nr_cpus));
@@ -313,26 +316,21 @@ Status Toolstack::PinVcpu(std::string_view ref, std::string_view vcpu, std::stri
 }
 
 Result<SchedCredit> Toolstack::GetSchedCredit(std::string_view ref) {
-  if (ref == "0" || ref == "Domain-0") return hv_.GetSchedCredit(0);
-  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
-  return hv_.GetSchedCredit(*d.domid);
+  TXEND_ASSIGN_OR_RETURN(ResolvedRef resolved, registry_->ResolveRunning(ref));
+  return hv_.GetSchedCredit(*resolved.domid());
 }
 
 Status Toolstack::SetSchedCredit(std::string_view ref, std::optional<uint32_t> weight,
                                  std::optional<uint32_t> cap) {
   std::lock_guard lock(ops_mu_);
-  bool dom0 = ref == "0" || ref == "Domain-0";
-  std::optional<RegisteredDomain> d;
-  if (!dom0) {
-    TXEND_ASSIGN_OR_RETURN(d, Running(ref));
-  }
-  uint32_t domid = dom0 ? 0 : *d->domid;
+  TXEND_ASSIGN_OR_RETURN(ResolvedRef resolved, registry_->ResolveRunning(ref));
+  uint32_t domid = *resolved.domid();
   TXEND_ASSIGN_OR_RETURN(SchedCredit credit, hv_.GetSchedCredit(domid));
   if (weight) credit.weight = *weight;
   if (cap) credit.cap = *cap;
   TXEND_RETURN_IF_ERROR(hv_.SetSchedCredit(domid, credit));
-  if (dom0) return Status::Ok();
-  DomainConfig c = *d->config;
+  if (resolved.is_dom0()) return Status::Ok();
+  DomainConfig c = resolved.domain->config();
   c.cpu_weight = static_cast<int>(credit.weight);
   c.cpu_cap = static_cast<int>(credit.cap);
   return Reconfigure(std::move(c));
@@ -340,7 +338,8 @@ Status Toolstack::SetSchedCredit(std::string_view ref, std::optional<uint32_t> w
 
 Status Toolstack::Reconfigure(DomainConfig config) {
   TXEND_ASSIGN_OR_RETURN(ValidConfig valid, CheckConfig(std::move(config)));
-  return registry_->Update(valid->uuid, valid);
+  TXEND_ASSIGN_OR_RETURN(auto registered, RegisteredConfig::Make(std::move(valid)));
+  return registry_->Update(std::move(registered));
 }
 
 // Waits until the hypervisor reports `domid` suspended (the guest acted on
@@ -358,7 +357,7 @@ Status Toolstack::WaitSuspended(uint32_t domid, const std::string& name) {
 
 Status Toolstack::Save(std::string_view ref, const std::string& path) {
   std::lock_guard lock(ops_mu_);
-  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
+  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, registry_->Running(ref));
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Status::Error(errno, "cannot create " + path + ": " + strerror(errno));
   auto fail = [&](Status st) {
@@ -366,7 +365,7 @@ Status Toolstack::Save(std::string_view ref, const std::string& path) {
     unlink(path.c_str());
     return st;
   };
-  std::string header = std::string(kSaveMagic) + sxp::ToString(ToSxp(d.config)) + "\n";
+  std::string header = std::string(kSaveMagic) + sxp::ToString(ToSxp(d.config())) + "\n";
   if (write(fd, header.data(), header.size()) != static_cast<ssize_t>(header.size()))
     return fail(Status::Error(EIO, "cannot write " + path));
   uint32_t domid = *d.domid;
@@ -375,7 +374,7 @@ Status Toolstack::Save(std::string_view ref, const std::string& path) {
     std::string control = DomainHome(domid) + "/control/shutdown";
     TXEND_RETURN_IF_ERROR(
         xs::RunTransaction(xs_, [&](xs::Transaction& tx) { return tx.Write(control, "suspend"); }));
-    return WaitSuspended(domid, d.config->name);
+    return WaitSuspended(domid, d.config().name);
   };
   Status saved = hv_.Save(domid, fd, request);
   if (saved.ok() && fsync(fd) != 0) saved = Status::Error(errno, "cannot sync " + path);
@@ -402,62 +401,64 @@ Result<uint32_t> Toolstack::Restore(const std::string& path, bool paused) {
   if (magic != kSaveMagic) return Status::Error(EINVAL, path + " is not a txend save file");
   TXEND_ASSIGN_OR_RETURN(sxp::Value v, sxp::Parse(line));
   TXEND_ASSIGN_OR_RETURN(ValidConfig config, FromSxp(v, options_.random));
+  TXEND_ASSIGN_OR_RETURN(auto registered, RegisteredConfig::Make(std::move(config)));
   std::lock_guard lock(ops_mu_);
-  return CreateLocked(config, paused, fd);
+  return CreateLocked(std::move(registered), paused, fd);
 }
 
 Status Toolstack::DumpCore(std::string_view ref, const std::string& path) {
-  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
+  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, registry_->Running(ref));
   return hv_.DumpCore(*d.domid, path);
 }
 
 Status Toolstack::Sysrq(std::string_view ref, std::string_view key) {
   if (key.size() != 1)
     return Status::Error(EINVAL, "sysrq key must be one character, not '" + std::string(key) + "'");
-  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
+  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, registry_->Running(ref));
   std::string path = DomainHome(*d.domid) + "/control/sysrq";
   return xs::RunTransaction(xs_, [&](xs::Transaction& tx) { return tx.Write(path, key); });
 }
 
 Result<uint32_t> Toolstack::Reset(std::string_view ref) {
   std::lock_guard lock(ops_mu_);
-  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
+  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, registry_->Running(ref));
   TXEND_RETURN_IF_ERROR(DestroyLocked(d));
-  return CreateLocked(d.config, false, -1);
+  return CreateLocked(d.registered, false, -1);
 }
 
-Status Toolstack::New(const ValidConfig& config) {
+Status Toolstack::New(ValidConfig config) {
+  TXEND_ASSIGN_OR_RETURN(auto registered, RegisteredConfig::Make(std::move(config)));
   std::lock_guard lock(ops_mu_);
-  return registry_->Define(config);
+  return registry_->Define(std::move(registered));
 }
 
 Result<uint32_t> Toolstack::Start(std::string_view ref, bool paused) {
   std::lock_guard lock(ops_mu_);
   TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, registry_->Lookup(ref));
   if (!d.managed)
-    return Status::Error(EINVAL, "Domain '" + d.config->name + "' is not a managed domain.");
-  if (d.domid) return Status::Error(EEXIST, "Domain '" + d.config->name + "' is already running.");
-  return CreateLocked(d.config, paused, -1);
+    return Status::Error(EINVAL, "Domain '" + d.config().name + "' is not a managed domain.");
+  if (d.domid) return Status::Error(EEXIST, "Domain '" + d.config().name + "' is already running.");
+  return CreateLocked(d.registered, paused, -1);
 }
 
 Status Toolstack::Delete(std::string_view ref) {
   std::lock_guard lock(ops_mu_);
   TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, registry_->Lookup(ref));
-  return registry_->Undefine(d.config->uuid);
+  return registry_->Undefine(d.config().uuid);
 }
 
 // on_poweroff / on_reboot / on_crash, as xend carried them out.
 void Toolstack::OnDomainExit(const RegisteredDomain& d, const DomainInfo& info) {
   bool crashed = info.crashed || info.shutdown_reason == ShutdownReason::kWatchdog;
-  ShutdownAction action = info.shutdown_reason == ShutdownReason::kReboot ? d.config->on_reboot
-                          : crashed                                       ? d.config->on_crash
-                                                                          : d.config->on_poweroff;
+  ShutdownAction action = info.shutdown_reason == ShutdownReason::kReboot ? d.config().on_reboot
+                          : crashed                                       ? d.config().on_crash
+                                                                          : d.config().on_poweroff;
   if (action == ShutdownAction::kPreserve) return;
   if (action == ShutdownAction::kCoredumpDestroy || action == ShutdownAction::kCoredumpRestart) {
     std::string dir = options_.state_dir + "/dump";
     mkdir(dir.c_str(), 0700);
     (void)hv_.DumpCore(info.domid,
-                       dir + "/" + d.config->name + "." + std::to_string(info.domid) + ".core");
+                       dir + "/" + d.config().name + "." + std::to_string(info.domid) + ".core");
   }
   bool restart_action = action == ShutdownAction::kRestart ||
                         action == ShutdownAction::kCoredumpRestart ||
@@ -467,21 +468,23 @@ void Toolstack::OnDomainExit(const RegisteredDomain& d, const DomainInfo& info) 
       restart_action && !(crashed && options_.wall_clock() - d.start_time < kMinRestartSeconds);
   if (action == ShutdownAction::kRenameRestart && restart) {
     // Keep the dead domain under another name and uuid; start a fresh one.
-    DomainConfig old = *d.config;
-    old.name = d.config->name + "-" + std::to_string(info.domid);
+    DomainConfig old = d.config();
+    old.name = d.config().name + "-" + std::to_string(info.domid);
     old.uuid = NewUuid(options_.random);
-    auto kept = CheckConfig(std::move(old));
+    auto valid = CheckConfig(std::move(old));
+    if (!valid.ok()) return;
+    auto kept = RegisteredConfig::Make(std::move(valid).value());
     if (!kept.ok()) return;
     (void)xs::RunTransaction(xs_, [&](xs::Transaction& tx) {
-      return tx.Write(DomainHome(info.domid) + "/name", (*kept)->name);
+      return tx.Write(DomainHome(info.domid) + "/name", (*kept)->config->name);
     });
     registry_->RemoveRunning(info.domid);
     (void)registry_->AddRunning(*kept, info.domid, d.start_time);
-    (void)CreateLocked(d.config, false, -1);
+    (void)CreateLocked(d.registered, false, -1);
     return;
   }
   (void)DestroyLocked(d);
-  if (restart) (void)CreateLocked(d.config, false, -1);
+  if (restart) (void)CreateLocked(d.registered, false, -1);
 }
 
 }  // namespace txend::toolstack

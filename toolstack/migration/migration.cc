@@ -168,9 +168,9 @@ void Toolstack::ResumeIfSuspended(uint32_t domid) {
 
 Result<MigrationResult> Toolstack::Migrate(std::string_view ref, const MigrateRequest& request) {
   std::lock_guard lock(ops_mu_);
-  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
+  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, registry_->Running(ref));
   const uint32_t domid = *d.domid;
-  const std::string what = "Migration of '" + d.config->name + "' to " + Where(request);
+  const std::string what = "Migration of '" + d.config().name + "' to " + Where(request);
   const auto start = Clock::now();
   auto failed = [&](const Status& why) {  // before the handover: the domain stays here, running
     ResumeIfSuspended(domid);
@@ -183,7 +183,8 @@ Result<MigrationResult> Toolstack::Migrate(std::string_view ref, const MigrateRe
   TcpSocket& sock = *socket;
   Status st = sock.SetIoTimeout(request.io_timeout);
   if (st.ok() && request.tls) st = sock.StartTls(false, *request.tls);
-  if (st.ok()) st = SendAll(sock.fd(), EncodeHello({request.live, sxp::ToString(ToSxp(d.config))}));
+  if (st.ok())
+    st = SendAll(sock.fd(), EncodeHello({request.live, sxp::ToString(ToSxp(d.config()))}));
   if (!st.ok()) return failed(st);
   auto answer = ReadMessage(sock.fd());
   if (!answer.ok()) return failed(answer.status());
@@ -213,7 +214,7 @@ Result<MigrationResult> Toolstack::Migrate(std::string_view ref, const MigrateRe
     std::string control = DomainHome(domid) + "/control/shutdown";
     TXEND_RETURN_IF_ERROR(
         xs::RunTransaction(xs_, [&](xs::Transaction& tx) { return tx.Write(control, "suspend"); }));
-    return WaitSuspended(domid, d.config->name);
+    return WaitSuspended(domid, d.config().name);
   };
   {
     SigpipeBlocked quiet;
@@ -248,7 +249,7 @@ Result<MigrationResult> Toolstack::Migrate(std::string_view ref, const MigrateRe
   st = DestroyLocked(d);
   if (!st.ok())
     return Status::Error(st.code(),
-                         "'" + d.config->name + "' now runs on " + request.host +
+                         "'" + d.config().name + "' now runs on " + request.host +
                              ", but destroying its suspended copy here failed: " + st.message());
   return result;
 }
@@ -258,7 +259,7 @@ Status Toolstack::CheckIncoming(const DomainConfig& config) {
   auto same_uuid = registry_->Lookup(config.uuid);
   if (same_uuid.ok() && same_uuid->domid)
     return Status::Error(EEXIST, "Domain with uuid " + config.uuid +
-                                     " is already running here as '" + same_uuid->config->name +
+                                     " is already running here as '" + same_uuid->config().name +
                                      "'");
   TXEND_ASSIGN_OR_RETURN(PhysInfo phys, hv_.Physinfo());
   uint64_t need_kib = static_cast<uint64_t>(config.memory_mb) * 1024;
@@ -282,15 +283,17 @@ Result<IncomingMigration> Toolstack::ReceiveMigration(TcpSocket& socket,
   auto parsed = sxp::Parse(hello.config);
   if (!parsed.ok())
     return refuse(Status::Error(EINVAL, "bad domain config: " + parsed.status().message()));
-  auto config = FromSxp(*parsed, options_.random);
+  auto valid = FromSxp(*parsed, options_.random);
+  if (!valid.ok()) return refuse(valid.status());
+  auto config = RegisteredConfig::Make(std::move(valid).value());
   if (!config.ok()) return refuse(config.status());
   // Checked without the lifecycle lock: a txend migrating to itself is refused, not deadlocked.
-  if (Status st = CheckIncoming(*config); !st.ok()) return refuse(st);
+  if (Status st = CheckIncoming(*(*config)->config); !st.ok()) return refuse(st);
   TXEND_RETURN_IF_ERROR(SendMessage(fd, Message(MessageType::kAccept)));
 
   std::lock_guard lock(ops_mu_);
   std::optional<IncomingMark> mark;
-  mark.emplace(options_.state_dir, (*config)->uuid);
+  mark.emplace(options_.state_dir, (*config)->config->uuid);
   auto domid = CreateLocked(*config, true, fd);  // restores the stream; backends connected; paused
   if (!domid.ok()) {
     Status why = domid.status();
@@ -311,14 +314,13 @@ Result<IncomingMigration> Toolstack::ReceiveMigration(TcpSocket& socket,
   if (auto go = Expect(fd, MessageType::kGo); !go.ok()) return fail(go.status());
   // The source handed the domain over: from here it is ours.
   mark.reset();
-  TXEND_ASSIGN_OR_RETURN(auto devices, DevicesOf(d.config));
   Status st = hv_.Unpause(*domid);
-  if (st.ok()) st = WaitDevicesConnected(*domid, devices);
+  if (st.ok()) st = WaitDevicesConnected(*domid, d.registered->devices);
   if (!st.ok()) return fail(st);
-  IncomingMigration in{d.config->name, *domid, hello.live, socket.BytesReceived(), Since(start)};
+  IncomingMigration in{d.config().name, *domid, hello.live, socket.BytesReceived(), Since(start)};
   if (st = SendMessage(fd, ControlMessage{MessageType::kDone, static_cast<int32_t>(*domid), ""});
       !st.ok())
-    return Status::Error(st.code(), "'" + d.config->name +
+    return Status::Error(st.code(), "'" + d.config().name +
                                         "' runs here now, but the source could not be told (" +
                                         st.message() + "); it keeps its copy suspended");
   return in;
