@@ -6,7 +6,9 @@
 namespace txend::toolstack {
 namespace {
 
-int StateOf(const Result<std::string>& r) { return r.ok() ? std::atoi(r->c_str()) : 0; }
+XenbusState StateOf(const Result<std::string>& r) {
+  return r.ok() ? XenbusStateFromNode(*r).value_or(XenbusState::kUnknown) : XenbusState::kUnknown;
+}
 
 ToolstackOptions WithDefaults(ToolstackOptions options) {
   if (!options.random) options.random = SystemRandomBytes();
@@ -102,19 +104,6 @@ Status Toolstack::WriteInTransaction(const std::vector<xs::Transaction::NodeWrit
   return xs::RunTransaction(xs_, [&](xs::Transaction& tx) { return tx.WriteMany(writes); });
 }
 
-DomainRecord Toolstack::Dom0Record(const DomainInfo& info) const {
-  DomainRecord r;
-  r.config.name = kDom0Name;
-  r.config.uuid = kDom0Uuid;
-  r.config.memory_mb = static_cast<int64_t>(info.memory_kib / 1024);
-  r.config.maxmem_mb = static_cast<int64_t>(info.max_memory_kib / 1024);
-  r.config.vcpus = static_cast<int>(info.MaxVcpus());
-  r.config.on_poweroff = r.config.on_reboot = r.config.on_crash = ShutdownAction::kDestroy;
-  r.info = info;
-  r.memory_target_kib = info.memory_kib;
-  return r;
-}
-
 // Reads, for every record with a domid, its memory target and device states —
 // all pipelined in the caller's one snapshot.
 static void ReadXenstoreState(xs::ReadContext& snap, std::vector<DomainRecord>& records) {
@@ -140,24 +129,12 @@ static void ReadXenstoreState(xs::ReadContext& snap, std::vector<DomainRecord>& 
   }
 }
 
-static DomainRecord RecordOf(const RegisteredDomain& d, std::optional<DomainInfo> info) {
-  DomainRecord r;
-  r.config = d.config();
-  r.info = std::move(info);
-  r.managed = d.managed;
-  r.start_time = d.start_time;
-  if (r.info)
-    for (const auto& ref : d.registered->devices)
-      r.devices.push_back({ref, 0, 0, ref.BackendPath(r.info->domid)});
-  return r;
-}
-
 Result<std::vector<DomainRecord>> Toolstack::List(xs::ReadContext& snapshot) {
   TXEND_ASSIGN_OR_RETURN(auto infos, hv_.ListDomains());
   std::map<uint32_t, DomainInfo> by_domid;
   for (auto& i : infos) by_domid[i.domid] = i;
   std::vector<DomainRecord> records;
-  if (by_domid.count(0)) records.push_back(Dom0Record(by_domid[0]));
+  if (by_domid.count(0)) records.push_back(DomainRecord::Dom0(by_domid[0]));
   for (const auto& d : registry_->All()) {
     std::optional<DomainInfo> info;
     if (d.domid) {
@@ -165,13 +142,13 @@ Result<std::vector<DomainRecord>> Toolstack::List(xs::ReadContext& snapshot) {
       if (it == by_domid.end() && !d.managed) continue;  // gone; exit handling will tidy up
       if (it != by_domid.end()) info = it->second;
     }
-    records.push_back(RecordOf(d, std::move(info)));
+    records.push_back(DomainRecord::Of(d, std::move(info)));
   }
   ReadXenstoreState(snapshot, records);
   std::sort(records.begin() + (records.empty() ? 0 : 1), records.end(),
             [](const DomainRecord& a, const DomainRecord& b) {
               if (a.info.has_value() != b.info.has_value()) return a.info.has_value();
-              return a.info ? a.info->domid < b.info->domid : a.config.name < b.config.name;
+              return a.info ? a.info->domid < b.info->domid : a.config->name < b.config->name;
             });
   return records;
 }
@@ -180,7 +157,7 @@ Result<DomainRecord> Toolstack::Get(xs::ReadContext& snapshot, std::string_view 
   TXEND_ASSIGN_OR_RETURN(ResolvedRef resolved, registry_->Resolve(ref));
   if (resolved.is_dom0()) {
     TXEND_ASSIGN_OR_RETURN(DomainInfo info, hv_.GetDomainInfo(kDom0));
-    return Dom0Record(info);
+    return DomainRecord::Dom0(info);
   }
   const RegisteredDomain& d = *resolved.domain;
   std::optional<DomainInfo> info;
@@ -191,7 +168,7 @@ Result<DomainRecord> Toolstack::Get(xs::ReadContext& snapshot, std::string_view 
     else if (!d.managed)
       return Status::Error(ESRCH, "Domain '" + std::string(ref) + "' does not exist.");
   }
-  std::vector<DomainRecord> one{RecordOf(d, std::move(info))};
+  std::vector<DomainRecord> one{DomainRecord::Of(d, std::move(info))};
   ReadXenstoreState(snapshot, one);
   return std::move(one[0]);
 }

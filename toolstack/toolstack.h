@@ -23,6 +23,7 @@
 
 #include "toolstack/config/domain_config.h"
 #include "toolstack/config/random_ids.h"
+#include "toolstack/domain/domain_record.h"
 #include "toolstack/domain/domain_registry.h"
 #include "toolstack/hypervisor/hypervisor.h"
 #include "toolstack/layout/xenstore_layout.h"
@@ -39,32 +40,6 @@ struct ToolstackOptions {
   std::chrono::milliseconds shutdown_timeout{60000};  // for save's suspend
   RandomBytes random;                                 // uuids and MACs; default SystemRandomBytes()
   std::function<double()> wall_clock;  // seconds since the epoch; default system clock
-};
-
-// A device as xenstore shows it.
-struct DeviceStatus {
-  DeviceRef ref;
-  int backend_state = 0;  // XenbusState
-  int frontend_state = 0;
-  std::string backend_path;
-};
-
-// A domain as queries report it: config, hypervisor facts (absent for an
-// inactive managed domain) and what xenstore says of its devices.
-struct DomainRecord {
-  DomainConfig config;
-  std::optional<DomainInfo> info;
-  bool managed = false;
-  double start_time = 0;
-  uint64_t memory_target_kib = 0;
-  std::vector<DeviceStatus> devices;
-};
-
-// Totals for `xm info` and GET /xend/node.
-struct NodeRecord {
-  PhysInfo phys;
-  VersionInfo version;
-  std::string hypervisor;  // "sim" or "xen"
 };
 
 class Toolstack {
@@ -164,7 +139,6 @@ class Toolstack {
   Status WriteInTransaction(const std::vector<xs::Transaction::NodeWrite>& writes);
   void OnDomainExit(const RegisteredDomain& d, const DomainInfo& info);
   void EventLoop();
-  DomainRecord Dom0Record(const DomainInfo& info) const;
 
   xs::Connection& xs_;
   Hypervisor& hv_;

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "toolstack/domain/domain_sxp.h"
+
 namespace txend::http {
 namespace {
 
@@ -68,9 +70,7 @@ HttpResponse Text(int status, std::string body) {
 HttpResponse Done(const Status& st, int status) { return st.ok() ? Empty(status) : Failure(st); }
 
 bool StateMatches(const DomainRecord& r, const std::string& state) {
-  static const char* kNames[] = {"halted", "paused", "running", "suspended", "shutdown", "crashed"};
-  if (state == "all") return true;
-  return state == kNames[PowerState(r)];
+  return state == "all" || toolstack::ParsePowerState(state) == r.power_state();
 }
 
 }  // namespace
@@ -156,8 +156,9 @@ HttpResponse XendApi::GetDomains(const HttpRequest& req) {
     if (StateMatches(r, state)) chosen.push_back(&r);
   if (!detail)
     std::sort(chosen.begin(), chosen.end(),
-              [](auto* a, auto* b) { return a->config.name < b->config.name; });
-  for (const auto* r : chosen) out.Add(detail ? DomainSxp(*r) : sxp::Value(r->config.name));
+              [](auto* a, auto* b) { return a->config->name < b->config->name; });
+  for (const auto* r : chosen)
+    out.Add(detail ? toolstack::DomainSxp(*r) : sxp::Value(r->config->name));
   return SxpReply(200, out);
 }
 
@@ -166,14 +167,14 @@ HttpResponse XendApi::GetDomain(const std::string& dom, const HttpRequest& req) 
   if (!snap.ok()) return Failure(snap.status());
   auto r = toolstack_.Get(*snap, dom);
   if (!r.ok()) return Failure(r.status());
-  if (req.params.GetOr("op", "") == "migrate_progress") return MigrateProgress(r->config.name);
+  if (req.params.GetOr("op", "") == "migrate_progress") return MigrateProgress(r->config->name);
   if (req.params.GetOr("op", "") == "vcpuinfo") {
     if (!r->info) return SxpReply(200, VcpuInfoSxp(*r, {}));
     auto vcpus = toolstack_.Vcpus(std::to_string(r->info->domid));
     if (!vcpus.ok()) return Failure(vcpus.status());
     return SxpReply(200, VcpuInfoSxp(*r, *vcpus));
   }
-  return SxpReply(200, DomainSxp(*r));
+  return SxpReply(200, toolstack::DomainSxp(*r));
 }
 
 HttpResponse XendApi::Created(const std::string& ref) {
@@ -181,7 +182,7 @@ HttpResponse XendApi::Created(const std::string& ref) {
   if (!snap.ok()) return Failure(snap.status());
   auto r = toolstack_.Get(*snap, ref);
   if (!r.ok()) return Failure(r.status());
-  return SxpReply(201, DomainSxp(*r));
+  return SxpReply(201, toolstack::DomainSxp(*r));
 }
 
 HttpResponse XendApi::PostDomains(const HttpRequest& req) {
@@ -371,7 +372,7 @@ HttpResponse XendApi::Migrate(const std::string& dom, const Params& p) {
   if (!snap.ok()) return Failure(snap.status());
   auto record = toolstack_.Get(*snap, dom);
   if (!record.ok()) return Failure(record.status());
-  const std::string name = record->config.name;
+  const std::string name = record->config->name;
   request.progress = [&](const toolstack::MigrationProgress& progress) {
     std::lock_guard lock(migrating_mu_);
     migrating_[name] = progress;
@@ -406,8 +407,8 @@ HttpResponse XendApi::Migrate(const std::string& dom, const Params& p) {
   field("remote_domid", std::to_string(result->remote_domid));
   field("rounds", std::to_string(result->rounds));
   field("bytes_sent", std::to_string(result->bytes_sent));
-  field("total_time", Seconds(result->total_s));
-  field("downtime", Seconds(result->downtime_s));
+  field("total_time", toolstack::Seconds(result->total_s));
+  field("downtime", toolstack::Seconds(result->downtime_s));
   return SxpReply(200, out);
 }
 
@@ -429,7 +430,7 @@ HttpResponse XendApi::MigrateProgress(const std::string& name) {
   field("round", std::to_string(now->round));
   field("bytes_sent", std::to_string(now->bytes_sent));
   field("dirty_pages", std::to_string(now->dirty_pages));
-  field("elapsed", Seconds(now->elapsed_s));
+  field("elapsed", toolstack::Seconds(now->elapsed_s));
   return SxpReply(200, out);
 }
 

@@ -84,27 +84,6 @@ TEST(DomainConfigToSxp, XmPvGuestInXendOrder) {
   ExpectRoundTrip(FromText(kXmPv));
 }
 
-TEST(DomainConfigToSxp, RuntimeFieldsGoWhereXendPutsThem) {
-  DomainSxpRuntime rt;
-  rt.domid = "7";
-  rt.start_time = "1467059760.94";
-  rt.cpu_time = "266.840330081";
-  rt.online_vcpus = "2";
-  rt.status = "2";
-  rt.state = "-b----";
-  std::string pretty = sxp::PrettyPrint(ToSxp(FromText(kXmPv), &rt));
-  EXPECT_EQ(pretty.substr(0, 45), "(domain\n    (domid 7)\n    (cpu_weight 256)\n  ");
-  EXPECT_NE(pretty.find("    (on_xend_stop ignore)\n    (start_time 1467059760.94)\n"
-                        "    (cpu_time 266.840330081)\n    (online_vcpus 2)\n    (image\n"
-                        "        (linux\n            (kernel /boot/vmlinuz-3.2.0-4-amd64)\n"),
-            std::string::npos)
-      << pretty;
-  EXPECT_NE(pretty.find("        )\n    )\n    (status 2)\n    (state -b----)\n    (device\n"),
-            std::string::npos)
-      << pretty;
-  EXPECT_EQ(pretty.substr(pretty.size() - 2), ")\n");
-}
-
 // What `xm create` sends for an HVM guest (see tests/cli/configs/hvm.cfg).
 constexpr std::string_view kXmHvm =
     "(vm (name win7) (memory 2048) (on_xend_start ignore) (on_xend_stop ignore) (vcpus 2)"

@@ -68,7 +68,8 @@ class MigrationTest : public ::testing::Test {
     auto r = Get(host, ref);
     if (!r.ok() || !r->info || r->devices.size() != 3) return false;
     for (const auto& d : r->devices)
-      if (d.backend_state != 4 || d.frontend_state != 4) return false;
+      if (d.backend_state != XenbusState::kConnected || d.frontend_state != XenbusState::kConnected)
+        return false;
     return true;
   }
   // Running, unpaused, its kernel up and every device Connected.
@@ -126,7 +127,7 @@ class MigrationTest : public ::testing::Test {
 TEST_F(MigrationTest, LiveThereAndNonLiveBackKeepsMemoryAndDevices) {
   uint32_t domid = Start(src_, "mover");
   uint64_t digest = *src_.sim->MemoryDigest(domid);
-  std::string uuid = Get(src_, "mover")->config.uuid;
+  std::string uuid = Get(src_, "mover")->config->uuid;
   std::vector<std::string> phases;
   auto there = Migrate(src_, dst_, "mover", true, [&](const MigrationProgress& p) {
     if (phases.empty() || phases.back() != p.phase) phases.push_back(p.phase);
@@ -142,7 +143,7 @@ TEST_F(MigrationTest, LiveThereAndNonLiveBackKeepsMemoryAndDevices) {
   ASSERT_TRUE(SimHost::Eventually([&] { return Healthy(dst_, "mover"); }));
   auto moved = Get(dst_, "mover");
   EXPECT_EQ(moved->info->domid, there->remote_domid);
-  EXPECT_EQ(moved->config.uuid, uuid);
+  EXPECT_EQ(moved->config->uuid, uuid);
   EXPECT_EQ(*dst_.sim->MemoryDigest(there->remote_domid), digest);
 
   auto back = Migrate(dst_, src_, "mover", false);

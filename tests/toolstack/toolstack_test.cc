@@ -23,7 +23,8 @@ class ToolstackTest : public ::testing::Test {
     auto r = Get(ref);
     if (!r.ok() || r->devices.empty()) return false;
     for (const auto& d : r->devices)
-      if (d.backend_state != 4 || d.frontend_state != 4) return false;
+      if (d.backend_state != XenbusState::kConnected || d.frontend_state != XenbusState::kConnected)
+        return false;
     return true;
   }
   SimHost host_;
@@ -35,7 +36,7 @@ TEST_F(ToolstackTest, CreateWritesXendsLayoutAndDevicesConnect) {
   std::string home = "/local/domain/" + std::to_string(*domid);
   auto rec = Get("web");
   ASSERT_TRUE(rec.ok());
-  std::string vm = "/vm/" + rec->config.uuid;
+  std::string vm = "/vm/" + rec->config->uuid;
   EXPECT_EQ(host_.Read(home + "/name"), "web");
   EXPECT_EQ(host_.Read(home + "/vm"), vm);
   EXPECT_EQ(host_.Read(home + "/memory/target"), "131072");
@@ -54,7 +55,7 @@ TEST_F(ToolstackTest, CreateWritesXendsLayoutAndDevicesConnect) {
     return now.ok() && now->info && now->info->StateString() == "-b----";
   }));
   EXPECT_TRUE(Get(std::to_string(*domid)).ok());
-  EXPECT_TRUE(Get(rec->config.uuid).ok());
+  EXPECT_TRUE(Get(rec->config->uuid).ok());
   EXPECT_EQ(Get("nope").status().code(), ESRCH);
 }
 
@@ -158,7 +159,7 @@ TEST_F(ToolstackTest, PauseMemoryVcpusPinningAndCredit) {
   ASSERT_TRUE(host_.toolstack->SetSchedCredit("tune", 512, std::nullopt).ok());
   EXPECT_EQ(host_.toolstack->GetSchedCredit("tune")->weight, 512u);
   EXPECT_EQ(host_.toolstack->SetSchedCredit("tune", 0, std::nullopt).code(), EINVAL);
-  EXPECT_EQ(Get("tune")->config.cpu_weight, 512u);
+  EXPECT_EQ(Get("tune")->config->cpu_weight, 512u);
 }
 
 TEST_F(ToolstackTest, RenameKeepsTheDomainAndRejectsDuplicates) {
@@ -178,7 +179,7 @@ TEST_F(ToolstackTest, SaveAndRestoreRoundTrip) {
   auto domid = host_.toolstack->Create(host_.Valid(config), false);
   ASSERT_TRUE(domid.ok());
   ASSERT_TRUE(SimHost::Eventually([&] { return host_.guests->running_kernels() == 1; }));
-  std::string uuid = Get("saved")->config.uuid;
+  std::string uuid = Get("saved")->config->uuid;
   std::string file = host_.path("saved.chk");
   ASSERT_TRUE(host_.toolstack->Save("saved", file).ok());
   EXPECT_TRUE(Gone("saved"));
@@ -187,7 +188,7 @@ TEST_F(ToolstackTest, SaveAndRestoreRoundTrip) {
   ASSERT_TRUE(restored.ok()) << restored.status().ToString();
   auto r = Get("saved");
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->config.uuid, uuid);
+  EXPECT_EQ(r->config->uuid, uuid);
   EXPECT_EQ(r->info->memory_kib, 32u << 10);
   EXPECT_TRUE(SimHost::Eventually([&] { return AllConnected("saved"); }));
   EXPECT_EQ(host_.toolstack->Restore(host_.kernel(), false).status().code(), EINVAL);

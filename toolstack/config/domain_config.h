@@ -125,15 +125,8 @@ Result<ValidConfig> FromSxp(const sxp::Value& vm, const RandomBytes& random);
 // defaults and duplicate checks (same disk, same guest device, same MAC).
 Status AddDevice(DomainConfig& config, const sxp::Value& device, const RandomBytes& random);
 
-// The runtime entries xend interleaves with the config in a domain's SXP, as
-// preformatted atoms; unset ones are left out.
-struct DomainSxpRuntime {
-  std::optional<std::string> domid, start_time, cpu_time, online_vcpus;
-  std::optional<std::string> status, state, store_mfn, console_mfn;
-};
-
-// xend's (domain ...) SXP (XendConfig.to_sxp, legacy form) in xend 4.2's order;
-// with `runtime` the running domain's fields are interleaved where xend puts them.
-sxp::Value ToSxp(const DomainConfig& config, const DomainSxpRuntime* runtime = nullptr);
+// xend's (domain ...) SXP (XendConfig.to_sxp, legacy form) in xend 4.2's order:
+// the config alone (toolstack/domain/domain_sxp.h adds a running domain's fields).
+sxp::Value ToSxp(const DomainConfig& config);
 
 }  // namespace txend::toolstack

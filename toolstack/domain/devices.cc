@@ -63,7 +63,7 @@ Status Toolstack::DetachDevice(std::string_view ref, std::string_view type, std:
   auto remove = [&](xs::Transaction& tx) -> Status {
     if (!force) {
       TXEND_ASSIGN_OR_RETURN(std::string state, tx.Read(be + "/state"));
-      if (state != "6")
+      if (XenbusStateFromNode(state) != XenbusState::kClosed)
         return Status::Error(
             EBUSY, "Device " + std::string(type) + " " + std::to_string(found->devid) +
                        " did not close (backend state " + state + "); use force to remove it");
