@@ -5,7 +5,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "toolstack/config/domain_config.h"
+#include "toolstack/domain/device_ops.h"
+#include "toolstack/domain/domain_queries.h"
 #include "toolstack/domain/domain_sxp.h"
+#include "toolstack/domain/lifecycle.h"
+#include "toolstack/domain/managed_domains.h"
 
 namespace txend::http {
 namespace {
@@ -115,11 +120,11 @@ HttpResponse XendApi::Handle(const HttpRequest& req) {
 
 HttpResponse XendApi::GetNode(const std::string& what) {
   if (what.empty()) {
-    auto node = toolstack_.Node();
+    auto node = toolstack_.queries().Node();
     return node.ok() ? SxpReply(200, NodeSxp(*node, host_)) : Failure(node.status());
   }
   if (what == "dmesg") {
-    auto ring = toolstack_.Dmesg(false);
+    auto ring = toolstack_.queries().Dmesg(false);
     return ring.ok() ? Text(200, *ring) : Failure(ring.status());
   }
   if (what == "log") {
@@ -134,7 +139,7 @@ HttpResponse XendApi::GetNode(const std::string& what) {
 HttpResponse XendApi::PostNode(const std::string& what, const HttpRequest& req) {
   std::string op = req.params.GetOr("op", "");
   if (what == "dmesg" && op == "clear") {
-    auto ring = toolstack_.Dmesg(true);
+    auto ring = toolstack_.queries().Dmesg(true);
     return ring.ok() ? Empty(200) : Failure(ring.status());
   }
   if (op == "shutdown" || op == "reboot")
@@ -145,7 +150,7 @@ HttpResponse XendApi::PostNode(const std::string& what, const HttpRequest& req) 
 HttpResponse XendApi::GetDomains(const HttpRequest& req) {
   auto snap = xs::Snapshot::Begin(xs_);
   if (!snap.ok()) return Failure(snap.status());
-  auto all = toolstack_.List(*snap);
+  auto all = toolstack_.queries().List(*snap);
   if (!all.ok()) return Failure(all.status());
   std::string state = req.params.GetOr("state", "running");
   std::transform(state.begin(), state.end(), state.begin(), ::tolower);
@@ -165,12 +170,12 @@ HttpResponse XendApi::GetDomains(const HttpRequest& req) {
 HttpResponse XendApi::GetDomain(const std::string& dom, const HttpRequest& req) {
   auto snap = xs::Snapshot::Begin(xs_);
   if (!snap.ok()) return Failure(snap.status());
-  auto r = toolstack_.Get(*snap, dom);
+  auto r = toolstack_.queries().Get(*snap, dom);
   if (!r.ok()) return Failure(r.status());
   if (req.params.GetOr("op", "") == "migrate_progress") return MigrateProgress(r->config->name);
   if (req.params.GetOr("op", "") == "vcpuinfo") {
     if (!r->info) return SxpReply(200, VcpuInfoSxp(*r, {}));
-    auto vcpus = toolstack_.Vcpus(std::to_string(r->info->domid));
+    auto vcpus = toolstack_.queries().Vcpus(std::to_string(r->info->domid));
     if (!vcpus.ok()) return Failure(vcpus.status());
     return SxpReply(200, VcpuInfoSxp(*r, *vcpus));
   }
@@ -180,7 +185,7 @@ HttpResponse XendApi::GetDomain(const std::string& dom, const HttpRequest& req) 
 HttpResponse XendApi::Created(const std::string& ref) {
   auto snap = xs::Snapshot::Begin(xs_);
   if (!snap.ok()) return Failure(snap.status());
-  auto r = toolstack_.Get(*snap, ref);
+  auto r = toolstack_.queries().Get(*snap, ref);
   if (!r.ok()) return Failure(r.status());
   return SxpReply(201, toolstack::DomainSxp(*r));
 }
@@ -194,15 +199,15 @@ HttpResponse XendApi::PostDomains(const HttpRequest& req) {
     if (!config.ok()) return Failure(config.status());
     auto parsed = toolstack_.ParseConfig(*config);
     if (!parsed.ok()) return Failure(parsed.status());
-    if (op == "new") return Done(toolstack_.New(*parsed), 200);
+    if (op == "new") return Done(toolstack_.managed().New(*parsed), 200);
     // xend creates paused; libvirt and xm then unpause.
-    auto domid = toolstack_.Create(*parsed, true);
+    auto domid = toolstack_.lifecycle().Create(*parsed, true);
     return domid.ok() ? Created(std::to_string(*domid)) : Failure(domid.status());
   }
   if (op == "restore") {
     auto file = Required(req.params, "file");
     if (!file.ok()) return Failure(file.status());
-    auto domid = toolstack_.Restore(*file, BoolParam(req.params, "paused"));
+    auto domid = toolstack_.lifecycle().Restore(*file, BoolParam(req.params, "paused"));
     return domid.ok() ? Empty(201) : Failure(domid.status());
   }
   if (op == "list") {
@@ -219,39 +224,40 @@ HttpResponse XendApi::PostDomain(const std::string& dom, const HttpRequest& req)
   const std::string& op = ops[0];
   const Params& p = req.params;
   auto& ts = toolstack_;
-  if (op == "pause") return Done(ts.Pause(dom), 200);
-  if (op == "unpause") return Done(ts.Unpause(dom), 200);
-  if (op == "destroy") return Done(ts.Destroy(dom), 202);
-  if (op == "delete") return Done(ts.Delete(dom), 202);
+  if (op == "pause") return Done(ts.lifecycle().Pause(dom), 200);
+  if (op == "unpause") return Done(ts.lifecycle().Unpause(dom), 200);
+  if (op == "destroy") return Done(ts.lifecycle().Destroy(dom), 202);
+  if (op == "delete") return Done(ts.managed().Delete(dom), 202);
   if (op == "wait_for_devices") {  // create already waited for every backend
     auto snap = xs::Snapshot::Begin(xs_);
     if (!snap.ok()) return Failure(snap.status());
-    auto r = ts.Get(*snap, dom);
+    auto r = ts.queries().Get(*snap, dom);
     return r.ok() ? Empty(202) : Failure(r.status());
   }
   if (op == "shutdown") {
     auto reason = Required(p, "reason");
-    return reason.ok() ? Done(ts.Shutdown(dom, *reason), 202) : Failure(reason.status());
+    return reason.ok() ? Done(ts.lifecycle().Shutdown(dom, *reason), 202)
+                       : Failure(reason.status());
   }
   if (op == "start") {
-    auto domid = ts.Start(dom, BoolParam(p, "paused"));
+    auto domid = ts.managed().Start(dom, BoolParam(p, "paused"));
     return domid.ok() ? Empty(202) : Failure(domid.status());
   }
   if (op == "reset") {
-    auto domid = ts.Reset(dom);
+    auto domid = ts.lifecycle().Reset(dom);
     return domid.ok() ? Empty(202) : Failure(domid.status());
   }
   if (op == "rename") {
     auto name = Required(p, "name");
-    return name.ok() ? Done(ts.Rename(dom, *name), 202) : Failure(name.status());
+    return name.ok() ? Done(ts.lifecycle().Rename(dom, *name), 202) : Failure(name.status());
   }
   if (op == "save") {
     auto file = Required(p, "file");
-    return file.ok() ? Done(ts.Save(dom, *file), 202) : Failure(file.status());
+    return file.ok() ? Done(ts.lifecycle().Save(dom, *file), 202) : Failure(file.status());
   }
   if (op == "dump") {  // live, crash and reset default to 0 (libvirt sends no reset)
     auto file = Required(p, "file");
-    return file.ok() ? Done(ts.DumpCore(dom, *file), 202) : Failure(file.status());
+    return file.ok() ? Done(ts.lifecycle().DumpCore(dom, *file), 202) : Failure(file.status());
   }
   if (op == "sysrq") {
     auto key = Required(p, "key");
@@ -259,19 +265,20 @@ HttpResponse XendApi::PostDomain(const std::string& dom, const HttpRequest& req)
     std::string k = *key;
     if (k.size() > 1 && std::all_of(k.begin(), k.end(), ::isdigit))
       k = std::string(1, static_cast<char>(std::stoi(k)));
-    return Done(ts.Sysrq(dom, k), 202);
+    return Done(ts.lifecycle().Sysrq(dom, k), 202);
   }
   if (op == "maxmem_set") {
     auto mib = PositiveParam(p, "memory");
-    return mib.ok() ? Done(ts.SetMaxMemory(dom, *mib), 200) : Failure(mib.status());
+    return mib.ok() ? Done(ts.lifecycle().SetMaxMemory(dom, *mib), 200) : Failure(mib.status());
   }
   if (op == "mem_target_set") {
     auto mib = PositiveParam(p, "target");
-    return mib.ok() ? Done(ts.SetMemoryTarget(dom, *mib), 200) : Failure(mib.status());
+    return mib.ok() ? Done(ts.lifecycle().SetMemoryTarget(dom, *mib), 200) : Failure(mib.status());
   }
   if (op == "set_vcpus" || op == "setVcpuCount") {
     auto n = PositiveParam(p, "vcpus");
-    return n.ok() ? Done(ts.SetVcpus(dom, static_cast<uint32_t>(*n)), 200) : Failure(n.status());
+    return n.ok() ? Done(ts.lifecycle().SetVcpus(dom, static_cast<uint32_t>(*n)), 200)
+                  : Failure(n.status());
   }
   if (op == "pincpu") {
     auto vcpu = Required(p, "vcpu");
@@ -282,11 +289,11 @@ HttpResponse XendApi::PostDomain(const std::string& dom, const HttpRequest& req)
     cpus.erase(std::remove(cpus.begin(), cpus.end(), ' '), cpus.end());
     if (cpus.size() >= 2 && (cpus.front() == '[' || cpus.front() == '('))
       cpus = cpus.substr(1, cpus.size() - 2);
-    Status st = ts.PinVcpu(dom, *vcpu == "-1" ? "all" : *vcpu, cpus);
+    Status st = ts.lifecycle().PinVcpu(dom, *vcpu == "-1" ? "all" : *vcpu, cpus);
     return st.ok() ? HttpResponse{200, "application/sxp", "0"} : Failure(st);
   }
   if (op == "domain_sched_credit_get") {
-    auto credit = ts.GetSchedCredit(dom);
+    auto credit = ts.lifecycle().GetSchedCredit(dom);
     if (!credit.ok()) return Failure(credit.status());
     sxp::Value v;
     v.Add(sxp::Value::List({"weight", std::to_string(credit->weight)}));
@@ -305,13 +312,13 @@ HttpResponse XendApi::PostDomain(const std::string& dom, const HttpRequest& req)
       if (!c.ok()) return Failure(c.status());
       if (*c >= 0) cap = static_cast<uint32_t>(*c);
     }
-    Status st = ts.SetSchedCredit(dom, weight, cap);
+    Status st = ts.lifecycle().SetSchedCredit(dom, weight, cap);
     return st.ok() ? HttpResponse{200, "application/sxp", "0"} : Failure(st);
   }
   if (op == "device_create" || op == "device_configure") {
     auto config = SxpParam(p, "config");
     if (!config.ok()) return Failure(config.status());
-    Status st = ts.AttachDevice(dom, *config);
+    Status st = ts.devices().AttachDevice(dom, *config);
     if (!st.ok()) return Failure(st);
     return HttpResponse{200, "application/sxp", op == "device_configure" ? "True" : ""};
   }
@@ -321,14 +328,14 @@ HttpResponse XendApi::PostDomain(const std::string& dom, const HttpRequest& req)
     if (!type.ok()) return Failure(type.status());
     if (!dev.ok()) return Failure(dev.status());
     std::string t = *type == "tap" || *type == "tap2" ? "vbd" : *type;
-    return Done(ts.DetachDevice(dom, t, *dev, BoolParam(p, "force")), 200);
+    return Done(ts.devices().DetachDevice(dom, t, *dev, BoolParam(p, "force")), 200);
   }
   if (op == "devices") {
     auto type = Required(p, "type");
     if (!type.ok()) return Failure(type.status());
     auto snap = xs::Snapshot::Begin(xs_);
     if (!snap.ok()) return Failure(snap.status());
-    auto details = ts.DeviceDetails(*snap, dom, *type);
+    auto details = ts.queries().DeviceDetails(*snap, dom, *type);
     if (!details.ok()) return Failure(details.status());
     sxp::Value out;
     for (const auto& d : *details) {
@@ -370,7 +377,7 @@ HttpResponse XendApi::Migrate(const std::string& dom, const Params& p) {
   }
   auto snap = xs::Snapshot::Begin(xs_);
   if (!snap.ok()) return Failure(snap.status());
-  auto record = toolstack_.Get(*snap, dom);
+  auto record = toolstack_.queries().Get(*snap, dom);
   if (!record.ok()) return Failure(record.status());
   const std::string name = record->config->name;
   request.progress = [&](const toolstack::MigrationProgress& progress) {
@@ -380,7 +387,7 @@ HttpResponse XendApi::Migrate(const std::string& dom, const Params& p) {
   std::string where = request.host + ":" + std::to_string(request.port);
   log_("migrating '" + name + "' to " + where + (request.live ? " (live)" : "") +
        (request.tls ? " over SSL" : ""));
-  auto result = toolstack_.Migrate(dom, request);
+  auto result = toolstack_.migration().Migrate(dom, request);
   {
     std::lock_guard lock(migrating_mu_);
     migrating_.erase(name);

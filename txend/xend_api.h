@@ -10,6 +10,7 @@
 #include <string>
 
 #include "http/http_message.h"
+#include "toolstack/migration/migration.h"
 #include "toolstack/toolstack.h"
 #include "txend/xend_sxp.h"
 

@@ -8,7 +8,7 @@
 
 #include "http/http_message.h"
 #include "sxp/sxp.h"
-#include "toolstack/toolstack.h"
+#include "toolstack/domain/domain_record.h"
 
 namespace txend::http {
 

@@ -58,7 +58,7 @@ class MigrationTest : public ::testing::Test {
  protected:
   static Result<DomainRecord> Get(SimHost& host, const std::string& ref) {
     auto snap = xs::Snapshot::Begin(*host.xs);
-    return host.toolstack->Get(*snap, ref);
+    return host.toolstack->queries().Get(*snap, ref);
   }
   static bool Runs(SimHost& host, const std::string& ref) {
     auto r = Get(host, ref);
@@ -81,7 +81,7 @@ class MigrationTest : public ::testing::Test {
   static size_t DomainCount(SimHost& host) { return host.sim->ListDomains()->size(); }
 
   uint32_t Start(SimHost& host, const std::string& name) {
-    auto domid = host.toolstack->Create(host.Valid(name), false);
+    auto domid = host.toolstack->lifecycle().Create(host.Valid(name), false);
     EXPECT_TRUE(domid.ok()) << domid.status().ToString();
     EXPECT_TRUE(SimHost::Eventually([&] { return Healthy(host, name); }));
     return domid.value_or(0);
@@ -98,10 +98,10 @@ class MigrationTest : public ::testing::Test {
       TcpSocket s = listener.Accept();
       (void)s.SetIoTimeout(5s);
       if (server) TXEND_RETURN_IF_ERROR(s.StartTls(true, *server));
-      return to.toolstack->ReceiveMigration(s, 5s);
+      return to.toolstack->migration().ReceiveMigration(s, 5s);
     });
     MigrateRequest r{"127.0.0.1", listener.port(), live, 2s, 5s, std::move(progress), client};
-    auto result = from.toolstack->Migrate(name, r);
+    auto result = from.toolstack->migration().Migrate(name, r);
     auto in = incoming.get();
     EXPECT_EQ(in.ok(), result.ok()) << in.status().ToString();
     return result;
@@ -115,7 +115,8 @@ class MigrationTest : public ::testing::Test {
       TcpSocket s = listener.Accept();
       script(s.fd());
     });
-    auto result = src_.toolstack->Migrate(name, {"127.0.0.1", listener.port(), live, 2s, 5s, {}});
+    auto result =
+        src_.toolstack->migration().Migrate(name, {"127.0.0.1", listener.port(), live, 2s, 5s, {}});
     peer.join();
     return result;
   }
@@ -185,12 +186,15 @@ TEST_F(MigrationTest, ANameTakenOnTheDestinationIsRefusedUpFront) {
 
 TEST_F(MigrationTest, NoRelocationServerIsAClearError) {
   Start(src_, "lonely");
-  auto refused = src_.toolstack->Migrate("lonely", {"127.0.0.1", 1, false, 2s, 5s, {}});
+  auto refused = src_.toolstack->migration().Migrate("lonely", {"127.0.0.1", 1, false, 2s, 5s, {}});
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), ECONNREFUSED);
   EXPECT_NE(refused.status().message().find("cannot connect to 127.0.0.1:1"), std::string::npos);
   EXPECT_TRUE(Healthy(src_, "lonely"));
-  EXPECT_EQ(src_.toolstack->Migrate("nobody", {"127.0.0.1", 1, false, 2s, 5s, {}}).status().code(),
+  EXPECT_EQ(src_.toolstack->migration()
+                .Migrate("nobody", {"127.0.0.1", 1, false, 2s, 5s, {}})
+                .status()
+                .code(),
             ESRCH);
 }
 
@@ -257,7 +261,7 @@ TEST_F(MigrationTest, AStreamCutShortLeavesNothingOnTheDestination) {
   Listener listener;
   auto incoming = std::async(std::launch::async, [&] {
     TcpSocket s = listener.Accept();
-    return dst_.toolstack->ReceiveMigration(s, 5s);
+    return dst_.toolstack->migration().ReceiveMigration(s, 5s);
   });
   auto sock = TcpSocket::Connect("127.0.0.1", listener.port(), 2s);
   ASSERT_TRUE(sock.ok());
@@ -321,7 +325,7 @@ TEST_F(MigrationTest, GarbageIsNotAMigration) {
   Listener listener;
   auto incoming = std::async(std::launch::async, [&] {
     TcpSocket s = listener.Accept();
-    return dst_.toolstack->ReceiveMigration(s, 5s);
+    return dst_.toolstack->migration().ReceiveMigration(s, 5s);
   });
   auto sock = TcpSocket::Connect("127.0.0.1", listener.port(), 2s);
   ASSERT_TRUE(sock.ok());

@@ -13,7 +13,13 @@
 #include "tests/support/daemon_process.h"
 #include "toolstack/agents/sim_backends.h"
 #include "toolstack/agents/sim_guests.h"
+#include "toolstack/domain/device_ops.h"
+#include "toolstack/domain/domain_exits.h"
+#include "toolstack/domain/domain_queries.h"
+#include "toolstack/domain/lifecycle.h"
+#include "toolstack/domain/managed_domains.h"
 #include "toolstack/hypervisor/sim/sim_hypervisor.h"
+#include "toolstack/migration/migration.h"
 #include "toolstack/toolstack.h"
 
 namespace txend::toolstack {

@@ -12,7 +12,7 @@ class ToolstackTest : public ::testing::Test {
  protected:
   Result<DomainRecord> Get(const std::string& ref) {
     auto snap = xs::Snapshot::Begin(*host_.xs);
-    return host_.toolstack->Get(*snap, ref);
+    return host_.toolstack->queries().Get(*snap, ref);
   }
   // One read: the domain may go between two.
   bool Gone(const std::string& ref) {
@@ -31,7 +31,7 @@ class ToolstackTest : public ::testing::Test {
 };
 
 TEST_F(ToolstackTest, CreateWritesXendsLayoutAndDevicesConnect) {
-  auto domid = host_.toolstack->Create(host_.Valid("web"), false);
+  auto domid = host_.toolstack->lifecycle().Create(host_.Valid("web"), false);
   ASSERT_TRUE(domid.ok()) << domid.status().ToString();
   std::string home = "/local/domain/" + std::to_string(*domid);
   auto rec = Get("web");
@@ -61,7 +61,7 @@ TEST_F(ToolstackTest, CreateWritesXendsLayoutAndDevicesConnect) {
 
 TEST_F(ToolstackTest, TransactionBudgetsCountedByXsd) {
   uint64_t t0 = host_.Stat("transactions_started");
-  auto domid = host_.toolstack->Create(host_.Valid("budget"), false);
+  auto domid = host_.toolstack->lifecycle().Create(host_.Valid("budget"), false);
   ASSERT_TRUE(domid.ok()) << domid.status().ToString();
   uint64_t create = host_.Stat("transactions_started") - t0;
   EXPECT_LE(create, 4u);
@@ -73,11 +73,12 @@ TEST_F(ToolstackTest, TransactionBudgetsCountedByXsd) {
   EXPECT_EQ(host_.Stat("transactions_started") - t1, 1u);  // domain info: one snapshot
 
   for (int i = 0; i < 3; ++i)
-    ASSERT_TRUE(host_.toolstack->Create(host_.Valid("extra" + std::to_string(i)), false).ok());
+    ASSERT_TRUE(
+        host_.toolstack->lifecycle().Create(host_.Valid("extra" + std::to_string(i)), false).ok());
   uint64_t t2 = host_.Stat("transactions_started");
   {
     auto snap = xs::Snapshot::Begin(*host_.xs);
-    auto all = host_.toolstack->List(*snap);
+    auto all = host_.toolstack->queries().List(*snap);
     ASSERT_TRUE(all.ok());
     EXPECT_EQ(all->size(), 5u);  // Domain-0 and four guests
   }
@@ -85,25 +86,27 @@ TEST_F(ToolstackTest, TransactionBudgetsCountedByXsd) {
 
   uint64_t t3 = host_.Stat("transactions_started");
   uint32_t budget_domid = static_cast<uint32_t>(*domid);
-  ASSERT_TRUE(host_.toolstack->Shutdown("budget", "poweroff").ok());
+  ASSERT_TRUE(host_.toolstack->lifecycle().Shutdown("budget", "poweroff").ok());
   // Poll the hypervisor, not xenstore: the test must not add transactions of its own.
   ASSERT_TRUE(SimHost::Eventually([&] { return !host_.sim->GetDomainInfo(budget_domid).ok(); }));
   // The request, then the clean-up, which runs on the @releaseDomain thread.
   EXPECT_TRUE(SimHost::Eventually([&] { return host_.Stat("transactions_started") - t3 == 2u; }));
 
   uint64_t t4 = host_.Stat("transactions_started");
-  ASSERT_TRUE(host_.toolstack->Destroy("extra0").ok());
+  ASSERT_TRUE(host_.toolstack->lifecycle().Destroy("extra0").ok());
   EXPECT_EQ(host_.Stat("transactions_started") - t4, 1u);
 }
 
 TEST_F(ToolstackTest, ShutdownRebootAndCrashFollowTheConfiguredActions) {
   auto config = host_.Config("cycle", 1, 0);
   config.on_crash = ShutdownAction::kPreserve;
-  auto domid = host_.toolstack->Create(host_.Valid(config), false);
+  auto domid = host_.toolstack->lifecycle().Create(host_.Valid(config), false);
   ASSERT_TRUE(domid.ok());
   ASSERT_TRUE(SimHost::Eventually([&] { return host_.guests->running_kernels() == 1; }));
 
-  ASSERT_TRUE(host_.toolstack->Shutdown("cycle", "reboot").ok());  // on_reboot=restart: a new domid
+  ASSERT_TRUE(host_.toolstack->lifecycle()
+                  .Shutdown("cycle", "reboot")
+                  .ok());  // on_reboot=restart: a new domid
   uint32_t second = 0;
   ASSERT_TRUE(SimHost::Eventually([&] {
     auto r = Get("cycle");
@@ -115,95 +118,96 @@ TEST_F(ToolstackTest, ShutdownRebootAndCrashFollowTheConfiguredActions) {
   EXPECT_FALSE(host_.Read("/local/domain/" + std::to_string(*domid) + "/name"));
 
   ASSERT_TRUE(host_.sim->GuestShutdown(second, ShutdownReason::kCrash).ok());  // on_crash=preserve
-  host_.toolstack->HandleDomainExits();
+  host_.toolstack->exits().HandlePending();
   auto crashed = Get("cycle");
   ASSERT_TRUE(crashed.ok());
   EXPECT_EQ(crashed->info->StateString(), "----c-");
 
-  ASSERT_TRUE(host_.toolstack->Destroy("cycle").ok());
+  ASSERT_TRUE(host_.toolstack->lifecycle().Destroy("cycle").ok());
   EXPECT_TRUE(Gone("cycle"));
-  auto create_again = host_.toolstack->Create(host_.Valid(config), false);
+  auto create_again = host_.toolstack->lifecycle().Create(host_.Valid(config), false);
   ASSERT_TRUE(create_again.ok());
   ASSERT_TRUE(SimHost::Eventually([&] { return host_.guests->kernel_running(*create_again); }));
-  ASSERT_TRUE(host_.toolstack->Shutdown("cycle", "poweroff").ok());  // on_poweroff=destroy
+  ASSERT_TRUE(
+      host_.toolstack->lifecycle().Shutdown("cycle", "poweroff").ok());  // on_poweroff=destroy
   EXPECT_TRUE(SimHost::Eventually([&] { return Gone("cycle"); }));
-  EXPECT_EQ(host_.toolstack->Shutdown("cycle", "poweroff").code(), ESRCH);
-  EXPECT_EQ(host_.toolstack->Shutdown("x", "explode").code(), ESRCH);
+  EXPECT_EQ(host_.toolstack->lifecycle().Shutdown("cycle", "poweroff").code(), ESRCH);
+  EXPECT_EQ(host_.toolstack->lifecycle().Shutdown("x", "explode").code(), ESRCH);
 }
 
 TEST_F(ToolstackTest, PauseMemoryVcpusPinningAndCredit) {
-  auto domid = host_.toolstack->Create(host_.Valid("tune", 1, 0), false);
+  auto domid = host_.toolstack->lifecycle().Create(host_.Valid("tune", 1, 0), false);
   ASSERT_TRUE(domid.ok());
-  ASSERT_TRUE(host_.toolstack->Pause("tune").ok());
+  ASSERT_TRUE(host_.toolstack->lifecycle().Pause("tune").ok());
   EXPECT_EQ(Get("tune")->info->StateString()[2], 'p');
-  ASSERT_TRUE(host_.toolstack->Unpause("tune").ok());
+  ASSERT_TRUE(host_.toolstack->lifecycle().Unpause("tune").ok());
 
-  ASSERT_TRUE(host_.toolstack->SetMaxMemory("tune", 256).ok());
-  ASSERT_TRUE(host_.toolstack->SetMemoryTarget("tune", 200).ok());
+  ASSERT_TRUE(host_.toolstack->lifecycle().SetMaxMemory("tune", 256).ok());
+  ASSERT_TRUE(host_.toolstack->lifecycle().SetMemoryTarget("tune", 200).ok());
   EXPECT_TRUE(SimHost::Eventually(
       [&] { return host_.sim->GetDomainInfo(*domid)->memory_kib == 200u * 1024; }));
-  EXPECT_EQ(host_.toolstack->SetMemoryTarget("tune", 300).code(), EINVAL);
-  EXPECT_EQ(host_.toolstack->SetMaxMemory("tune", 100).code(), EINVAL);
+  EXPECT_EQ(host_.toolstack->lifecycle().SetMemoryTarget("tune", 300).code(), EINVAL);
+  EXPECT_EQ(host_.toolstack->lifecycle().SetMaxMemory("tune", 100).code(), EINVAL);
 
-  ASSERT_TRUE(host_.toolstack->SetVcpus("tune", 1).ok());
+  ASSERT_TRUE(host_.toolstack->lifecycle().SetVcpus("tune", 1).ok());
   EXPECT_TRUE(
       SimHost::Eventually([&] { return host_.sim->GetDomainInfo(*domid)->online_vcpus == 1; }));
-  EXPECT_EQ(host_.toolstack->SetVcpus("tune", 3).code(), EINVAL);
+  EXPECT_EQ(host_.toolstack->lifecycle().SetVcpus("tune", 3).code(), EINVAL);
 
-  ASSERT_TRUE(host_.toolstack->PinVcpu("tune", "0", "1-2").ok());
-  EXPECT_EQ((*host_.toolstack->Vcpus("tune"))[0].affinity, (CpuSet{1, 2}));
-  ASSERT_TRUE(host_.toolstack->PinVcpu("tune", "all", "3").ok());
-  EXPECT_EQ((*host_.toolstack->Vcpus("tune"))[1].affinity, (CpuSet{3}));
-  EXPECT_EQ(host_.toolstack->PinVcpu("tune", "0", "99").code(), EINVAL);
+  ASSERT_TRUE(host_.toolstack->lifecycle().PinVcpu("tune", "0", "1-2").ok());
+  EXPECT_EQ((*host_.toolstack->queries().Vcpus("tune"))[0].affinity, (CpuSet{1, 2}));
+  ASSERT_TRUE(host_.toolstack->lifecycle().PinVcpu("tune", "all", "3").ok());
+  EXPECT_EQ((*host_.toolstack->queries().Vcpus("tune"))[1].affinity, (CpuSet{3}));
+  EXPECT_EQ(host_.toolstack->lifecycle().PinVcpu("tune", "0", "99").code(), EINVAL);
 
-  ASSERT_TRUE(host_.toolstack->SetSchedCredit("tune", 512, std::nullopt).ok());
-  EXPECT_EQ(host_.toolstack->GetSchedCredit("tune")->weight, 512u);
-  EXPECT_EQ(host_.toolstack->SetSchedCredit("tune", 0, std::nullopt).code(), EINVAL);
+  ASSERT_TRUE(host_.toolstack->lifecycle().SetSchedCredit("tune", 512, std::nullopt).ok());
+  EXPECT_EQ(host_.toolstack->lifecycle().GetSchedCredit("tune")->weight, 512u);
+  EXPECT_EQ(host_.toolstack->lifecycle().SetSchedCredit("tune", 0, std::nullopt).code(), EINVAL);
   EXPECT_EQ(Get("tune")->config->cpu_weight, 512u);
 }
 
 TEST_F(ToolstackTest, RenameKeepsTheDomainAndRejectsDuplicates) {
-  ASSERT_TRUE(host_.toolstack->Create(host_.Valid("old", 0, 0), false).ok());
-  ASSERT_TRUE(host_.toolstack->Create(host_.Valid("other", 0, 0), false).ok());
-  ASSERT_TRUE(host_.toolstack->Rename("old", "new").ok());
+  ASSERT_TRUE(host_.toolstack->lifecycle().Create(host_.Valid("old", 0, 0), false).ok());
+  ASSERT_TRUE(host_.toolstack->lifecycle().Create(host_.Valid("other", 0, 0), false).ok());
+  ASSERT_TRUE(host_.toolstack->lifecycle().Rename("old", "new").ok());
   auto r = Get("new");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(host_.Read("/local/domain/" + std::to_string(r->info->domid) + "/name"), "new");
-  EXPECT_EQ(host_.toolstack->Rename("new", "other").code(), EEXIST);
-  EXPECT_EQ(host_.toolstack->Rename("new", "bad name").code(), EINVAL);
+  EXPECT_EQ(host_.toolstack->lifecycle().Rename("new", "other").code(), EEXIST);
+  EXPECT_EQ(host_.toolstack->lifecycle().Rename("new", "bad name").code(), EINVAL);
 }
 
 TEST_F(ToolstackTest, SaveAndRestoreRoundTrip) {
   auto config = host_.Config("saved", 1, 1);
   config.memory_mb = config.maxmem_mb = 32;
-  auto domid = host_.toolstack->Create(host_.Valid(config), false);
+  auto domid = host_.toolstack->lifecycle().Create(host_.Valid(config), false);
   ASSERT_TRUE(domid.ok());
   ASSERT_TRUE(SimHost::Eventually([&] { return host_.guests->running_kernels() == 1; }));
   std::string uuid = Get("saved")->config->uuid;
   std::string file = host_.path("saved.chk");
-  ASSERT_TRUE(host_.toolstack->Save("saved", file).ok());
+  ASSERT_TRUE(host_.toolstack->lifecycle().Save("saved", file).ok());
   EXPECT_TRUE(Gone("saved"));
   EXPECT_GT(std::filesystem::file_size(file), 32u << 20);
-  auto restored = host_.toolstack->Restore(file, false);
+  auto restored = host_.toolstack->lifecycle().Restore(file, false);
   ASSERT_TRUE(restored.ok()) << restored.status().ToString();
   auto r = Get("saved");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->config->uuid, uuid);
   EXPECT_EQ(r->info->memory_kib, 32u << 10);
   EXPECT_TRUE(SimHost::Eventually([&] { return AllConnected("saved"); }));
-  EXPECT_EQ(host_.toolstack->Restore(host_.kernel(), false).status().code(), EINVAL);
+  EXPECT_EQ(host_.toolstack->lifecycle().Restore(host_.kernel(), false).status().code(), EINVAL);
 }
 
 TEST_F(ToolstackTest, ManagedDomainsAreDefinedStartedAndSurviveRestart) {
-  ASSERT_TRUE(host_.toolstack->New(host_.Valid("kept", 1, 0)).ok());
-  EXPECT_EQ(host_.toolstack->New(host_.Valid("kept", 1, 0)).code(), EEXIST);
+  ASSERT_TRUE(host_.toolstack->managed().New(host_.Valid("kept", 1, 0)).ok());
+  EXPECT_EQ(host_.toolstack->managed().New(host_.Valid("kept", 1, 0)).code(), EEXIST);
   auto inactive = Get("kept");
   ASSERT_TRUE(inactive.ok());
   EXPECT_FALSE(inactive->info);
   EXPECT_TRUE(inactive->managed);
-  auto domid = host_.toolstack->Start("kept", false);
+  auto domid = host_.toolstack->managed().Start("kept", false);
   ASSERT_TRUE(domid.ok()) << domid.status().ToString();
-  EXPECT_EQ(host_.toolstack->Delete("kept").code(), EBUSY);
+  EXPECT_EQ(host_.toolstack->managed().Delete("kept").code(), EBUSY);
   ASSERT_TRUE(SimHost::Eventually([&] { return host_.guests->running_kernels() == 1; }));
 
   host_.Restart();  // txend restarts; the domain keeps running
@@ -213,10 +217,10 @@ TEST_F(ToolstackTest, ManagedDomainsAreDefinedStartedAndSurviveRestart) {
   EXPECT_EQ(after->info->domid, *domid);
   EXPECT_TRUE(SimHost::Eventually([&] { return host_.guests->running_kernels() == 1; }));
 
-  ASSERT_TRUE(host_.toolstack->Shutdown("kept", "poweroff").ok());
+  ASSERT_TRUE(host_.toolstack->lifecycle().Shutdown("kept", "poweroff").ok());
   ASSERT_TRUE(SimHost::Eventually([&] { return Gone("kept"); }));
   EXPECT_TRUE(Get("kept")->managed);  // still defined
-  ASSERT_TRUE(host_.toolstack->Delete("kept").ok());
+  ASSERT_TRUE(host_.toolstack->managed().Delete("kept").ok());
   EXPECT_EQ(Get("kept").status().code(), ESRCH);
 }
 
@@ -230,22 +234,23 @@ TEST_F(ToolstackTest, FailedCreatesLeaveNothingBehind) {
 
   auto huge = host_.Config("huge");
   huge.memory_mb = huge.maxmem_mb = 1 << 20;
-  EXPECT_EQ(host_.toolstack->Create(host_.Valid(huge), false).status().code(), ENOMEM);
+  EXPECT_EQ(host_.toolstack->lifecycle().Create(host_.Valid(huge), false).status().code(), ENOMEM);
 
   auto no_kernel = host_.Config("nokernel");
   no_kernel.image.kernel = host_.path("missing-vmlinuz");
-  EXPECT_EQ(host_.toolstack->Create(host_.Valid(no_kernel), false).status().code(), ENOENT);
+  EXPECT_EQ(host_.toolstack->lifecycle().Create(host_.Valid(no_kernel), false).status().code(),
+            ENOENT);
 
   auto bad = host_.Config("bad");
   bad.vbds[0].dev = "floppy";
   EXPECT_EQ(host_.toolstack->CheckConfig(bad).status().code(), EINVAL);  // refused before create
 
-  ASSERT_TRUE(host_.toolstack->Create(host_.Valid("dup"), false).ok());
-  EXPECT_EQ(host_.toolstack->Create(host_.Valid("dup"), false).status().code(), EEXIST);
+  ASSERT_TRUE(host_.toolstack->lifecycle().Create(host_.Valid("dup"), false).ok());
+  EXPECT_EQ(host_.toolstack->lifecycle().Create(host_.Valid("dup"), false).status().code(), EEXIST);
 
   host_.backends.reset();  // no backend will answer: the device wait times out
   auto stuck = host_.Config("stuck");
-  auto r = host_.toolstack->Create(host_.Valid(stuck), false);
+  auto r = host_.toolstack->lifecycle().Create(host_.Valid(stuck), false);
   ASSERT_EQ(r.status().code(), ETIMEDOUT);
   EXPECT_NE(r.status().message().find("could not be connected"), std::string::npos);
 
@@ -254,33 +259,35 @@ TEST_F(ToolstackTest, FailedCreatesLeaveNothingBehind) {
 }
 
 TEST_F(ToolstackTest, DevicesAttachAndDetach) {
-  auto domid = host_.toolstack->Create(host_.Valid("hot", 1, 1), false);
+  auto domid = host_.toolstack->lifecycle().Create(host_.Valid("hot", 1, 1), false);
   ASSERT_TRUE(domid.ok());
   ASSERT_TRUE(SimHost::Eventually([&] { return AllConnected("hot"); }));
   auto disk = sxp::Parse("(vbd (uname file:/srv/extra.img) (dev xvdb) (mode r))");
   uint64_t t0 = host_.Stat("transactions_started");
-  ASSERT_TRUE(host_.toolstack->AttachDevice("hot", *disk).ok());
+  ASSERT_TRUE(host_.toolstack->devices().AttachDevice("hot", *disk).ok());
   EXPECT_EQ(host_.Stat("transactions_started") - t0, 2u);
-  Status again = host_.toolstack->AttachDevice("hot", *disk);  // the same disk twice
+  Status again = host_.toolstack->devices().AttachDevice("hot", *disk);  // the same disk twice
   EXPECT_FALSE(again.ok());
   EXPECT_NE(again.message().find("xvdb"), std::string::npos) << again.ToString();
-  ASSERT_TRUE(host_.toolstack->AttachDevice("hot", *sxp::Parse("(vif (bridge xenbr1))")).ok());
+  ASSERT_TRUE(
+      host_.toolstack->devices().AttachDevice("hot", *sxp::Parse("(vif (bridge xenbr1))")).ok());
   EXPECT_TRUE(
       SimHost::Eventually([&] { return AllConnected("hot") && Get("hot")->devices.size() == 4; }));
 
   uint64_t t1 = host_.Stat("transactions_started");
-  Status detached = host_.toolstack->DetachDevice("hot", "vbd", "xvdb", false);
+  Status detached = host_.toolstack->devices().DetachDevice("hot", "vbd", "xvdb", false);
   ASSERT_TRUE(detached.ok()) << detached.ToString();
   EXPECT_EQ(host_.Stat("transactions_started") - t1, 2u);
   EXPECT_FALSE(host_.Read("/local/domain/" + std::to_string(*domid) + "/device/vbd/51728"));
-  ASSERT_TRUE(host_.toolstack->DetachDevice("hot", "vif", "0", false).ok());
+  ASSERT_TRUE(host_.toolstack->devices().DetachDevice("hot", "vif", "0", false).ok());
   auto r = Get("hot");
   ASSERT_EQ(r->devices.size(), 2u);
   EXPECT_EQ(r->devices[1].ref.devid, 1u);  // the remaining vif keeps its id
-  EXPECT_EQ(host_.toolstack->DetachDevice("hot", "vbd", "xvdz", false).code(), ENODEV);
-  EXPECT_EQ(
-      host_.toolstack->AttachDevice("hot", *sxp::Parse("(vbd (uname /nope) (dev xvdc))")).code(),
-      EINVAL);
+  EXPECT_EQ(host_.toolstack->devices().DetachDevice("hot", "vbd", "xvdz", false).code(), ENODEV);
+  EXPECT_EQ(host_.toolstack->devices()
+                .AttachDevice("hot", *sxp::Parse("(vbd (uname /nope) (dev xvdc))"))
+                .code(),
+            EINVAL);
 }
 
 }  // namespace

@@ -178,17 +178,17 @@ Status DomainRegistry::CheckNameFree(const std::string& name, const std::string&
                            (d.domid ? std::to_string(*d.domid) : std::string("(inactive)")) + "'");
 }
 
-Status DomainRegistry::AddRunning(std::shared_ptr<const RegisteredConfig> config, uint32_t domid,
-                                  double start_time) {
+Result<RegisteredDomain> DomainRegistry::AddRunning(std::shared_ptr<const RegisteredConfig> config,
+                                                    uint32_t domid, double start_time) {
   TXEND_RETURN_IF_ERROR(WriteConfig("running", *config->config));
   MutexLock lock(&mu_);
   const std::string& uuid = config->config->uuid;
   auto it = by_uuid_.find(uuid);
-  bool managed = it != by_uuid_.end() && it->second.managed;
+  RegisteredDomain d{config, domid, it != by_uuid_.end() && it->second.managed, start_time};
   running_configs_.erase(uuid);
-  PutLocked(RegisteredDomain{config, domid, managed, start_time});
-  if (managed) return WriteConfig("domains", *config->config);
-  return Status::Ok();
+  PutLocked(d);
+  if (d.managed) TXEND_RETURN_IF_ERROR(WriteConfig("domains", *config->config));
+  return d;
 }
 
 void DomainRegistry::RemoveRunning(uint32_t domid) {

@@ -74,9 +74,9 @@ class DomainRegistry {
   // EEXIST if `name` belongs to another domain (other than `uuid`).
   Status CheckNameFree(const std::string& name, const std::string& uuid) const;
 
-  // Records a running domain (and its config on disk).
-  Status AddRunning(std::shared_ptr<const RegisteredConfig> config, uint32_t domid,
-                    double start_time);
+  // Records a running domain (and its config on disk); returns its entry.
+  Result<RegisteredDomain> AddRunning(std::shared_ptr<const RegisteredConfig> config,
+                                      uint32_t domid, double start_time);
   // The domain stopped running: managed ones stay defined, others are forgotten.
   void RemoveRunning(uint32_t domid);
   // Replaces a domain's config (rename, mem-set, devices...), found by its uuid.
