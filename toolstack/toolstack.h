@@ -4,9 +4,10 @@
 // the lifecycle lock). Callers reach the parts through it:
 // `toolstack.lifecycle().Destroy(ref)`.
 //
-//   queries()    DomainQueries   List, Get, Node, Dmesg, DeviceDetails, Vcpus.
-//                                Reads run in the caller's Snapshot; never take
-//                                the lifecycle lock, so they run in parallel.
+//   queries()    DomainQueries   List, Get, Resolve, Node, Dmesg, DeviceDetails,
+//                                Vcpus. Reads run in the caller's Snapshot (Resolve
+//                                reads no xenstore); never take the lifecycle
+//                                lock, so they run in parallel.
 //   lifecycle()  Lifecycle       create, destroy, shutdown, pause, memory, vcpus,
 //                                sched credit, save/restore, dump, sysrq, reset.
 //                                Changes hold the lifecycle lock throughout;

@@ -182,12 +182,8 @@ HttpResponse XendApi::GetDomain(const std::string& dom, const HttpRequest& req) 
   return SxpReply(200, toolstack::DomainSxp(*r));
 }
 
-HttpResponse XendApi::Created(const std::string& ref) {
-  auto snap = xs::Snapshot::Begin(xs_);
-  if (!snap.ok()) return Failure(snap.status());
-  auto r = toolstack_.queries().Get(*snap, ref);
-  if (!r.ok()) return Failure(r.status());
-  return SxpReply(201, toolstack::DomainSxp(*r));
+HttpResponse XendApi::Created(const DomainRecord& record) {
+  return SxpReply(201, toolstack::DomainSxp(record));
 }
 
 HttpResponse XendApi::PostDomains(const HttpRequest& req) {
@@ -201,8 +197,8 @@ HttpResponse XendApi::PostDomains(const HttpRequest& req) {
     if (!parsed.ok()) return Failure(parsed.status());
     if (op == "new") return Done(toolstack_.managed().New(*parsed), 200);
     // xend creates paused; libvirt and xm then unpause.
-    auto domid = toolstack_.lifecycle().Create(*parsed, true);
-    return domid.ok() ? Created(std::to_string(*domid)) : Failure(domid.status());
+    auto created = toolstack_.lifecycle().Create(*parsed, true);
+    return created.ok() ? Created(*created) : Failure(created.status());
   }
   if (op == "restore") {
     auto file = Required(req.params, "file");
@@ -229,9 +225,7 @@ HttpResponse XendApi::PostDomain(const std::string& dom, const HttpRequest& req)
   if (op == "destroy") return Done(ts.lifecycle().Destroy(dom), 202);
   if (op == "delete") return Done(ts.managed().Delete(dom), 202);
   if (op == "wait_for_devices") {  // create already waited for every backend
-    auto snap = xs::Snapshot::Begin(xs_);
-    if (!snap.ok()) return Failure(snap.status());
-    auto r = ts.queries().Get(*snap, dom);
+    auto r = ts.queries().Resolve(dom);
     return r.ok() ? Empty(202) : Failure(r.status());
   }
   if (op == "shutdown") {
@@ -375,9 +369,7 @@ HttpResponse XendApi::Migrate(const std::string& dom, const Params& p) {
       return Failure(Status::Error(EINVAL, "Invalid parameter: port " + std::to_string(*port)));
     if (*port != 0) request.port = static_cast<uint16_t>(*port);
   }
-  auto snap = xs::Snapshot::Begin(xs_);
-  if (!snap.ok()) return Failure(snap.status());
-  auto record = toolstack_.queries().Get(*snap, dom);
+  auto record = toolstack_.queries().Resolve(dom);
   if (!record.ok()) return Failure(record.status());
   const std::string name = record->config->name;
   request.progress = [&](const toolstack::MigrationProgress& progress) {

@@ -32,8 +32,8 @@ class XendApi {
   HttpResponse PostDomain(const std::string& dom, const HttpRequest& req);
   HttpResponse GetNode(const std::string& what);
   HttpResponse PostNode(const std::string& what, const HttpRequest& req);
-  // The created/restored domain's SXP as the 201 reply.
-  HttpResponse Created(const std::string& ref);
+  // The created domain's SXP as the 201 reply, from the record create returned.
+  HttpResponse Created(const toolstack::DomainRecord& record);
   // op=migrate: returns once the domain runs on the destination (or stayed here).
   HttpResponse Migrate(const std::string& dom, const Params& params);
   // op=migrate_progress: where the domain's migration in flight is.

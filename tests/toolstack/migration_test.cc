@@ -81,10 +81,10 @@ class MigrationTest : public ::testing::Test {
   static size_t DomainCount(SimHost& host) { return host.sim->ListDomains()->size(); }
 
   uint32_t Start(SimHost& host, const std::string& name) {
-    auto domid = host.toolstack->lifecycle().Create(host.Valid(name), false);
-    EXPECT_TRUE(domid.ok()) << domid.status().ToString();
+    auto created = host.toolstack->lifecycle().Create(host.Valid(name), false);
+    EXPECT_TRUE(created.ok()) << created.status().ToString();
     EXPECT_TRUE(SimHost::Eventually([&] { return Healthy(host, name); }));
-    return domid.value_or(0);
+    return created.ok() ? created->info->domid : 0;
   }
 
   // `to` receives one migration on a thread while `from` sends `name`.

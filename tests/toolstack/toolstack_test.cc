@@ -33,7 +33,7 @@ class ToolstackTest : public ::testing::Test {
 TEST_F(ToolstackTest, CreateWritesXendsLayoutAndDevicesConnect) {
   auto domid = host_.toolstack->lifecycle().Create(host_.Valid("web"), false);
   ASSERT_TRUE(domid.ok()) << domid.status().ToString();
-  std::string home = "/local/domain/" + std::to_string(*domid);
+  std::string home = "/local/domain/" + std::to_string(domid->info->domid);
   auto rec = Get("web");
   ASSERT_TRUE(rec.ok());
   std::string vm = "/vm/" + rec->config->uuid;
@@ -43,18 +43,20 @@ TEST_F(ToolstackTest, CreateWritesXendsLayoutAndDevicesConnect) {
   EXPECT_EQ(host_.Read(vm + "/name"), "web");
   EXPECT_EQ(host_.Read(vm + "/image/kernel"), host_.kernel());
   EXPECT_EQ(host_.Read(home + "/device/vbd/51713/backend"),
-            "/local/domain/0/backend/vbd/" + std::to_string(*domid) + "/51713");
-  EXPECT_EQ(host_.Read("/local/domain/0/backend/vbd/" + std::to_string(*domid) + "/51713/params"),
+            "/local/domain/0/backend/vbd/" + std::to_string(domid->info->domid) + "/51713");
+  EXPECT_EQ(host_.Read("/local/domain/0/backend/vbd/" + std::to_string(domid->info->domid) +
+                       "/51713/params"),
             "/dev/vg/web-0");
-  EXPECT_EQ(host_.Read("/local/domain/0/backend/vif/" + std::to_string(*domid) + "/0/bridge"),
-            "xenbr0");
+  EXPECT_EQ(
+      host_.Read("/local/domain/0/backend/vif/" + std::to_string(domid->info->domid) + "/0/bridge"),
+      "xenbr0");
   EXPECT_TRUE(SimHost::Eventually([&] { return AllConnected("web"); }));
   // The simulated guest kernel marks its vcpus blocked once it has booted.
   EXPECT_TRUE(SimHost::Eventually([&] {
     auto now = Get("web");
     return now.ok() && now->info && now->info->StateString() == "-b----";
   }));
-  EXPECT_TRUE(Get(std::to_string(*domid)).ok());
+  EXPECT_TRUE(Get(std::to_string(domid->info->domid)).ok());
   EXPECT_TRUE(Get(rec->config->uuid).ok());
   EXPECT_EQ(Get("nope").status().code(), ESRCH);
 }
@@ -71,6 +73,10 @@ TEST_F(ToolstackTest, TransactionBudgetsCountedByXsd) {
   uint64_t t1 = host_.Stat("transactions_started");
   ASSERT_TRUE(Get("budget").ok());
   EXPECT_EQ(host_.Stat("transactions_started") - t1, 1u);  // domain info: one snapshot
+  ASSERT_TRUE(host_.toolstack->queries().Resolve("budget").ok());
+  EXPECT_EQ(host_.Stat("transactions_started") - t1, 1u);  // resolving a name: none
+  EXPECT_EQ(domid->config, host_.toolstack->queries().Resolve("budget")->config)
+      << "create's record shares the registered config";
 
   for (int i = 0; i < 3; ++i)
     ASSERT_TRUE(
@@ -85,7 +91,7 @@ TEST_F(ToolstackTest, TransactionBudgetsCountedByXsd) {
   EXPECT_EQ(host_.Stat("transactions_started") - t2, 1u);  // list of N domains: one snapshot
 
   uint64_t t3 = host_.Stat("transactions_started");
-  uint32_t budget_domid = static_cast<uint32_t>(*domid);
+  uint32_t budget_domid = domid->info->domid;
   ASSERT_TRUE(host_.toolstack->lifecycle().Shutdown("budget", "poweroff").ok());
   // Poll the hypervisor, not xenstore: the test must not add transactions of its own.
   ASSERT_TRUE(SimHost::Eventually([&] { return !host_.sim->GetDomainInfo(budget_domid).ok(); }));
@@ -110,12 +116,12 @@ TEST_F(ToolstackTest, ShutdownRebootAndCrashFollowTheConfiguredActions) {
   uint32_t second = 0;
   ASSERT_TRUE(SimHost::Eventually([&] {
     auto r = Get("cycle");
-    if (!r.ok() || !r->info || r->info->domid == *domid) return false;
+    if (!r.ok() || !r->info || r->info->domid == domid->info->domid) return false;
     second = r->info->domid;
     return true;
   }));
-  EXPECT_FALSE(host_.sim->GetDomainInfo(*domid).ok());  // the old one is gone
-  EXPECT_FALSE(host_.Read("/local/domain/" + std::to_string(*domid) + "/name"));
+  EXPECT_FALSE(host_.sim->GetDomainInfo(domid->info->domid).ok());  // the old one is gone
+  EXPECT_FALSE(host_.Read("/local/domain/" + std::to_string(domid->info->domid) + "/name"));
 
   ASSERT_TRUE(host_.sim->GuestShutdown(second, ShutdownReason::kCrash).ok());  // on_crash=preserve
   host_.toolstack->exits().HandlePending();
@@ -127,7 +133,8 @@ TEST_F(ToolstackTest, ShutdownRebootAndCrashFollowTheConfiguredActions) {
   EXPECT_TRUE(Gone("cycle"));
   auto create_again = host_.toolstack->lifecycle().Create(host_.Valid(config), false);
   ASSERT_TRUE(create_again.ok());
-  ASSERT_TRUE(SimHost::Eventually([&] { return host_.guests->kernel_running(*create_again); }));
+  ASSERT_TRUE(
+      SimHost::Eventually([&] { return host_.guests->kernel_running(create_again->info->domid); }));
   ASSERT_TRUE(
       host_.toolstack->lifecycle().Shutdown("cycle", "poweroff").ok());  // on_poweroff=destroy
   EXPECT_TRUE(SimHost::Eventually([&] { return Gone("cycle"); }));
@@ -145,13 +152,13 @@ TEST_F(ToolstackTest, PauseMemoryVcpusPinningAndCredit) {
   ASSERT_TRUE(host_.toolstack->lifecycle().SetMaxMemory("tune", 256).ok());
   ASSERT_TRUE(host_.toolstack->lifecycle().SetMemoryTarget("tune", 200).ok());
   EXPECT_TRUE(SimHost::Eventually(
-      [&] { return host_.sim->GetDomainInfo(*domid)->memory_kib == 200u * 1024; }));
+      [&] { return host_.sim->GetDomainInfo(domid->info->domid)->memory_kib == 200u * 1024; }));
   EXPECT_EQ(host_.toolstack->lifecycle().SetMemoryTarget("tune", 300).code(), EINVAL);
   EXPECT_EQ(host_.toolstack->lifecycle().SetMaxMemory("tune", 100).code(), EINVAL);
 
   ASSERT_TRUE(host_.toolstack->lifecycle().SetVcpus("tune", 1).ok());
-  EXPECT_TRUE(
-      SimHost::Eventually([&] { return host_.sim->GetDomainInfo(*domid)->online_vcpus == 1; }));
+  EXPECT_TRUE(SimHost::Eventually(
+      [&] { return host_.sim->GetDomainInfo(domid->info->domid)->online_vcpus == 1; }));
   EXPECT_EQ(host_.toolstack->lifecycle().SetVcpus("tune", 3).code(), EINVAL);
 
   ASSERT_TRUE(host_.toolstack->lifecycle().PinVcpu("tune", "0", "1-2").ok());
@@ -278,7 +285,8 @@ TEST_F(ToolstackTest, DevicesAttachAndDetach) {
   Status detached = host_.toolstack->devices().DetachDevice("hot", "vbd", "xvdb", false);
   ASSERT_TRUE(detached.ok()) << detached.ToString();
   EXPECT_EQ(host_.Stat("transactions_started") - t1, 2u);
-  EXPECT_FALSE(host_.Read("/local/domain/" + std::to_string(*domid) + "/device/vbd/51728"));
+  EXPECT_FALSE(
+      host_.Read("/local/domain/" + std::to_string(domid->info->domid) + "/device/vbd/51728"));
   ASSERT_TRUE(host_.toolstack->devices().DetachDevice("hot", "vif", "0", false).ok());
   auto r = Get("hot");
   ASSERT_EQ(r->devices.size(), 2u);

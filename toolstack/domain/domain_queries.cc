@@ -63,6 +63,13 @@ Result<std::vector<DomainRecord>> DomainQueries::List(xs::ReadContext& snapshot)
 }
 
 Result<DomainRecord> DomainQueries::Get(xs::ReadContext& snapshot, std::string_view ref) {
+  TXEND_ASSIGN_OR_RETURN(DomainRecord record, Resolve(ref));
+  std::vector<DomainRecord> one{std::move(record)};
+  ReadXenstoreState(snapshot, one);
+  return std::move(one[0]);
+}
+
+Result<DomainRecord> DomainQueries::Resolve(std::string_view ref) {
   TXEND_ASSIGN_OR_RETURN(ResolvedRef resolved, ctx_.registry.Resolve(ref));
   if (resolved.is_dom0()) {
     TXEND_ASSIGN_OR_RETURN(DomainInfo info, ctx_.hv.GetDomainInfo(kDom0));
@@ -77,9 +84,7 @@ Result<DomainRecord> DomainQueries::Get(xs::ReadContext& snapshot, std::string_v
     else if (!d.managed)
       return Status::Error(ESRCH, "Domain '" + std::string(ref) + "' does not exist.");
   }
-  std::vector<DomainRecord> one{DomainRecord::Of(d, std::move(info))};
-  ReadXenstoreState(snapshot, one);
-  return std::move(one[0]);
+  return DomainRecord::Of(d, std::move(info));
 }
 
 Result<NodeRecord> DomainQueries::Node() {

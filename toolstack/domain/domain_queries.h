@@ -29,6 +29,9 @@ class DomainQueries {
   Result<std::vector<DomainRecord>> List(xs::ReadContext& snapshot);
   // `ref`: a name, domid or uuid.
   Result<DomainRecord> Get(xs::ReadContext& snapshot, std::string_view ref);
+  // Get without xenstore: the registry and the hypervisor only (no memory
+  // target, device states not read). What names a domain for an operation.
+  Result<DomainRecord> Resolve(std::string_view ref);
   Result<NodeRecord> Node();
   Result<std::string> Dmesg(bool clear);
   Result<std::vector<DeviceDetail>> DeviceDetails(xs::ReadContext& snapshot, std::string_view ref,

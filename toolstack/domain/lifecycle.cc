@@ -144,11 +144,14 @@ Result<RegisteredDomain> Lifecycle::BuildLocked(std::shared_ptr<const Registered
   return d;
 }
 
-Result<uint32_t> Lifecycle::Create(ValidConfig config, bool paused) {
+Result<DomainRecord> Lifecycle::Create(ValidConfig config, bool paused) {
   TXEND_ASSIGN_OR_RETURN(auto registered, RegisteredConfig::Make(std::move(config)));
   MutexLock lock(&ctx_.lifecycle_mu);
   TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, CreateLocked(std::move(registered), paused));
-  return *d.domid;
+  TXEND_ASSIGN_OR_RETURN(DomainInfo info, ctx_.hv.GetDomainInfo(*d.domid));
+  DomainRecord record = DomainRecord::Of(d, std::move(info));
+  record.memory_target_kib = static_cast<uint64_t>(d.config().memory_mb) * 1024;  // as written
+  return record;
 }
 
 Status Lifecycle::DestroyLocked(const RegisteredDomain& d) {

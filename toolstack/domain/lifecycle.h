@@ -17,6 +17,7 @@
 
 #include "base/mutex.h"
 #include "toolstack/domain/domain_context.h"
+#include "toolstack/domain/domain_record.h"
 
 namespace txend::toolstack {
 
@@ -24,7 +25,9 @@ class Lifecycle {
  public:
   explicit Lifecycle(DomainContext& ctx) : ctx_(ctx) {}
 
-  Result<uint32_t> Create(ValidConfig config, bool paused) LOCKS_EXCLUDED(ctx_.lifecycle_mu);
+  // The created domain's record, from what create knew and one hypervisor
+  // query (device states are not read: no transaction beyond create's two).
+  Result<DomainRecord> Create(ValidConfig config, bool paused) LOCKS_EXCLUDED(ctx_.lifecycle_mu);
   Status Destroy(std::string_view ref) LOCKS_EXCLUDED(ctx_.lifecycle_mu);
   // reason: poweroff, reboot, halt or suspend.
   Status Shutdown(std::string_view ref, std::string_view reason) LOCKS_EXCLUDED(ctx_.lifecycle_mu);
