@@ -197,17 +197,6 @@ std::optional<std::string> ImageConfig::Option(std::string_view key) const {
   return std::nullopt;
 }
 
-void ImageConfig::SetOption(std::string_view key, std::string value) {
-  Value entry = Value::List({key, std::move(value)});
-  for (Value& option : options) {
-    if (sxp::Name(option) == key) {
-      option = std::move(entry);
-      return;
-    }
-  }
-  options.push_back(std::move(entry));
-}
-
 Status ValidateSettings(const DomainConfig& c) {
   if (c.name.empty()) return Invalid("name: missing (every domain needs a name)");
   if (!IsValidDomainName(c.name))

@@ -48,8 +48,6 @@ struct ImageConfig {
 
   // The atom value of option `key` ("c" for (boot c)), or nullopt.
   std::optional<std::string> Option(std::string_view key) const;
-  // Replaces or appends (key value).
-  void SetOption(std::string_view key, std::string value);
 
   bool operator==(const ImageConfig&) const = default;
 };

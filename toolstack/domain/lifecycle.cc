@@ -8,6 +8,7 @@
 #include <cstring>
 #include <thread>
 
+#include "base/unique_fd.h"
 #include "toolstack/domain/device_waits.h"
 
 namespace txend::toolstack {
@@ -326,15 +327,15 @@ void Lifecycle::ResumeIfSuspended(uint32_t domid) {
 Status Lifecycle::Save(std::string_view ref, const std::string& path) {
   MutexLock lock(&ctx_.lifecycle_mu);
   TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, ctx_.registry.Running(ref));
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::Error(errno, "cannot create " + path + ": " + strerror(errno));
+  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!fd) return Status::Error(errno, "cannot create " + path + ": " + strerror(errno));
   auto fail = [&](Status st) {
-    close(fd);
+    fd.reset();
     unlink(path.c_str());
     return st;
   };
   std::string header = std::string(kSaveMagic) + sxp::ToString(ToSxp(d.config())) + "\n";
-  if (write(fd, header.data(), header.size()) != static_cast<ssize_t>(header.size()))
+  if (write(fd.get(), header.data(), header.size()) != static_cast<ssize_t>(header.size()))
     return fail(Status::Error(EIO, "cannot write " + path));
   uint32_t domid = *d.domid;
   SaveRequest request;
@@ -344,35 +345,31 @@ Status Lifecycle::Save(std::string_view ref, const std::string& path) {
         ctx_.xs, [&](xs::Transaction& tx) { return tx.Write(control, "suspend"); }));
     return WaitSuspended(domid, d.config().name);
   };
-  Status saved = ctx_.hv.Save(domid, fd, request);
-  if (saved.ok() && fsync(fd) != 0) saved = Status::Error(errno, "cannot sync " + path);
+  Status saved = ctx_.hv.Save(domid, fd.get(), request);
+  if (saved.ok() && fsync(fd.get()) != 0) saved = Status::Error(errno, "cannot sync " + path);
   if (!saved.ok()) {
     (void)ctx_.hv.Resume(domid);  // let it run on if it had suspended
     return fail(saved);
   }
-  close(fd);
+  fd.reset();
   return DestroyLocked(d);
 }
 
 Result<uint32_t> Lifecycle::Restore(const std::string& path, bool paused) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::Error(errno, "cannot open " + path + ": " + strerror(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { close(fd); }
-  } closer{fd};
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return Status::Error(errno, "cannot open " + path + ": " + strerror(errno));
   // The header: magic line, then the config on one line; the image follows.
   std::string magic, line;
   char c;
-  while (magic.size() < sizeof kSaveMagic - 1 && read(fd, &c, 1) == 1) magic.push_back(c);
-  while (read(fd, &c, 1) == 1 && c != '\n') line.push_back(c);
+  while (magic.size() < sizeof kSaveMagic - 1 && read(fd.get(), &c, 1) == 1) magic.push_back(c);
+  while (read(fd.get(), &c, 1) == 1 && c != '\n') line.push_back(c);
   if (magic != kSaveMagic) return Status::Error(EINVAL, path + " is not a txend save file");
   TXEND_ASSIGN_OR_RETURN(sxp::Value v, sxp::Parse(line));
   TXEND_ASSIGN_OR_RETURN(ValidConfig config, FromSxp(v, ctx_.options.random));
   TXEND_ASSIGN_OR_RETURN(auto registered, RegisteredConfig::Make(std::move(config)));
   MutexLock lock(&ctx_.lifecycle_mu);
   TXEND_ASSIGN_OR_RETURN(RegisteredDomain d,
-                         CreateFromRestoreFdLocked(std::move(registered), paused, fd));
+                         CreateFromRestoreFdLocked(std::move(registered), paused, fd.get()));
   return *d.domid;
 }
 

@@ -331,11 +331,6 @@ Result<std::string> Connection::GetDomainPath(uint32_t domid) {
   return StripNul(r);
 }
 
-Status Connection::SetTarget(uint32_t domid, uint32_t target_domid) {
-  return OkOrError(Call(wire::MsgType::kSetTarget, 0,
-                        wire::JoinFields({std::to_string(domid), std::to_string(target_domid)})));
-}
-
 Status Connection::Resume(uint32_t domid) {
   return OkOrError(Call(wire::MsgType::kResume, 0, wire::JoinFields({std::to_string(domid)})));
 }

@@ -54,7 +54,6 @@ class Connection {
   Status Release(uint32_t domid);
   Result<bool> IsDomainIntroduced(uint32_t domid);
   Result<std::string> GetDomainPath(uint32_t domid);
-  Status SetTarget(uint32_t domid, uint32_t target_domid);
   Status Resume(uint32_t domid);
   // CONTROL <args...>: the daemon's reply text (e.g. Control({"stats"})).
   Result<std::string> Control(const std::vector<std::string>& args);
