@@ -149,10 +149,6 @@ Result<RegisteredDomain> DomainRegistry::Running(std::string_view ref) const {
   return d;
 }
 
-Result<RegisteredDomain> DomainRegistry::ByDomid(uint32_t domid) const {
-  return Lookup(std::to_string(domid));
-}
-
 std::vector<RegisteredDomain> DomainRegistry::All() const {
   MutexLock lock(&mu_);
   std::vector<RegisteredDomain> out;

@@ -66,7 +66,6 @@ class DomainRegistry {
   Result<RegisteredDomain> Lookup(std::string_view ref) const;
   // A registered domain that runs: EINVAL if it is only defined.
   Result<RegisteredDomain> Running(std::string_view ref) const;
-  Result<RegisteredDomain> ByDomid(uint32_t domid) const;
   std::vector<RegisteredDomain> All() const;
   // The running config recorded for `uuid` (from disk), if any.
   std::shared_ptr<const RegisteredConfig> RunningConfig(const std::string& uuid) const;

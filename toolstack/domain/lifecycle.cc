@@ -3,11 +3,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <thread>
 
+#include "base/numbers.h"
 #include "base/unique_fd.h"
 #include "toolstack/domain/device_waits.h"
 
@@ -44,14 +44,6 @@ class CreateRollback {
   uint32_t domid_ = 0;
   std::string uuid_;
 };
-
-Result<uint32_t> ParseU32(std::string_view text, const std::string& what) {
-  uint32_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || text.empty())
-    return Status::Error(EINVAL, "invalid " + what + " '" + std::string(text) + "'");
-  return v;
-}
 
 // EEXIST when the name or the uuid is taken by another running domain.
 Status CheckCreatable(const DomainRegistry& registry, const DomainConfig& config, bool restoring) {
@@ -280,8 +272,9 @@ Status Lifecycle::PinVcpu(std::string_view ref, std::string_view vcpu, std::stri
       TXEND_RETURN_IF_ERROR(ctx_.hv.SetVcpuAffinity(domid, v, cpu_list));
     return Status::Ok();
   }
-  TXEND_ASSIGN_OR_RETURN(uint32_t v, ParseU32(vcpu, "vcpu"));
-  return ctx_.hv.SetVcpuAffinity(domid, v, cpu_list);
+  auto v = ParseInteger<uint32_t>(vcpu);
+  if (!v.ok()) return Status::Error(EINVAL, "invalid vcpu '" + std::string(vcpu) + "'");
+  return ctx_.hv.SetVcpuAffinity(domid, *v, cpu_list);
 }
 
 Result<SchedCredit> Lifecycle::GetSchedCredit(std::string_view ref) {
