@@ -17,4 +17,5 @@
 #define EXCLUSIVE_LOCK_FUNCTION(...) TXEND_THREAD_ANNOTATION(exclusive_lock_function(__VA_ARGS__))
 #define UNLOCK_FUNCTION(...) TXEND_THREAD_ANNOTATION(unlock_function(__VA_ARGS__))
 #define ASSERT_EXCLUSIVE_LOCK(...) TXEND_THREAD_ANNOTATION(assert_exclusive_lock(__VA_ARGS__))
+#define LOCK_RETURNED(x) TXEND_THREAD_ANNOTATION(lock_returned(x))
 #define NO_THREAD_SAFETY_ANALYSIS TXEND_THREAD_ANNOTATION(no_thread_safety_analysis)

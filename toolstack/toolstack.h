@@ -1,177 +1,91 @@
-// Toolstack: domain operations for txend and xm. Queries run inside the
-// caller's Snapshot (one transaction, whatever they read). Lifecycle
-// operations interleave hypervisor calls with xenstore writes, so they own
-// their transactions; each documents exactly how many it starts:
-//   Create 2 (write everything; read device results once watches fired),
-//   Destroy 1, Shutdown 1 (+1 when the domain's exit is handled), Rename 1,
-//   SetMemoryTarget 1, SetMaxMemory 1, SetVcpus 1, device attach 2, detach 2,
-//   Pause/Unpause/PinVcpu/SchedCredit/DumpCore 0.
-// Thread-safe: lifecycle operations are serialized; queries run in parallel.
+// Toolstack: domain operations for txend and xm — a small facade over parts
+// that share one DomainContext (toolstack/domain/domain_context.h: the
+// xenstore connection, the hypervisor, the options, the DomainRegistry and
+// the lifecycle lock). Callers reach the parts through it:
+// `toolstack.lifecycle().Destroy(ref)`.
+//
+//   queries()    DomainQueries   List, Get, Resolve, Node, Dmesg, DeviceDetails,
+//                                Vcpus. Reads run in the caller's Snapshot (Resolve
+//                                reads no xenstore); never take the lifecycle
+//                                lock, so they run in parallel.
+//   lifecycle()  Lifecycle       create, destroy, shutdown, pause, memory, vcpus,
+//                                sched credit, save/restore, dump, sysrq, reset.
+//                                Changes hold the lifecycle lock throughout;
+//                                Pause, Unpause, PinVcpu, GetSchedCredit, DumpCore
+//                                and Sysrq are one call each and take none.
+//   devices()    DeviceOps       attach/detach; hold the lifecycle lock.
+//   managed()    ManagedDomains  xm new/start/delete; hold the lifecycle lock.
+//   migration()  Migration       Migrate/ReceiveMigration, built on Lifecycle's
+//                                internal API (CreateFromRestoreFdLocked,
+//                                DestroyLocked, ...); hold the lifecycle lock but
+//                                for an incoming domain's checks.
+//   exits()      DomainExits     the @releaseDomain thread; on_poweroff/on_reboot/
+//                                on_crash run holding the lifecycle lock.
+//
+// Lock rules (checked by clang's -Wthread-safety): the lifecycle lock
+// (DomainContext::lifecycle_mu, Lifecycle::mu()) is taken only by the parts'
+// public entry points, which are LOCKS_EXCLUDED(it); Lifecycle's *Locked
+// methods are EXCLUSIVE_LOCKS_REQUIRED(it). The registry has its own lock,
+// held only inside its methods, so queries never wait for a lifecycle
+// operation. The transactions each operation costs are listed in its header.
 #pragma once
 
-#include <chrono>
-#include <condition_variable>
-#include <cstdint>
-#include <deque>
-#include <functional>
 #include <memory>
-#include <mutex>
-#include <optional>
-#include <string>
-#include <thread>
-#include <vector>
 
-#include "toolstack/config/domain_config.h"
-#include "toolstack/config/random_ids.h"
-#include "toolstack/domain/domain_registry.h"
-#include "toolstack/hypervisor/hypervisor.h"
-#include "toolstack/layout/xenstore_layout.h"
-#include "toolstack/migration/migration.h"
-#include "toolstack/migration/tcp_socket.h"
-#include "toolstack/xs/connection.h"
-#include "toolstack/xs/transaction.h"
+#include "base/result.h"
+#include "toolstack/domain/toolstack_options.h"
+
+namespace txend::sxp {
+class Value;
+}
+namespace txend::xs {
+class Connection;
+}
 
 namespace txend::toolstack {
 
-struct ToolstackOptions {
-  std::string state_dir = "/var/lib/txend";
-  std::chrono::milliseconds device_timeout{10000};    // backends must report within this
-  std::chrono::milliseconds shutdown_timeout{60000};  // for save's suspend
-  RandomBytes random;                                 // uuids and MACs; default SystemRandomBytes()
-  std::function<double()> wall_clock;  // seconds since the epoch; default system clock
-};
-
-// A device as xenstore shows it.
-struct DeviceStatus {
-  DeviceRef ref;
-  int backend_state = 0;  // XenbusState
-  int frontend_state = 0;
-  std::string backend_path;
-};
-
-// A domain as queries report it: config, hypervisor facts (absent for an
-// inactive managed domain) and what xenstore says of its devices.
-struct DomainRecord {
-  DomainConfig config;
-  std::optional<DomainInfo> info;
-  bool managed = false;
-  double start_time = 0;
-  uint64_t memory_target_kib = 0;
-  std::vector<DeviceStatus> devices;
-};
-
-// Totals for `xm info` and GET /xend/node.
-struct NodeRecord {
-  PhysInfo phys;
-  VersionInfo version;
-  std::string hypervisor;  // "sim" or "xen"
-};
+class Hypervisor;
+class DomainContext;
+class DomainQueries;
+class Lifecycle;
+class DeviceOps;
+class ManagedDomains;
+class Migration;
+class DomainExits;
+class ValidConfig;
+struct DomainConfig;
 
 class Toolstack {
  public:
-  // Rebuilds its view from xenstore (one snapshot), the hypervisor and the
-  // state directory, and starts handling @releaseDomain.
+  // Discards incoming migrations a restart cut off, rebuilds its view from
+  // xenstore (one snapshot), the hypervisor and the state directory, then
+  // starts handling @releaseDomain.
   static Result<std::unique_ptr<Toolstack>> Open(xs::Connection& xs, Hypervisor& hv,
                                                  ToolstackOptions options);
   ~Toolstack();
 
-  // Queries, inside the caller's snapshot.
-  Result<std::vector<DomainRecord>> List(xs::ReadContext& snapshot);
-  Result<DomainRecord> Get(xs::ReadContext& snapshot, std::string_view ref);  // name, id or uuid
-  Result<NodeRecord> Node();
-  Result<std::string> Dmesg(bool clear);
-  // A device class's frontend nodes, per device: what xm block-list shows.
-  struct DeviceDetail {
-    uint32_t devid = 0;
-    std::vector<std::pair<std::string, std::string>> nodes;
-  };
-  Result<std::vector<DeviceDetail>> DeviceDetails(xs::ReadContext& snapshot, std::string_view ref,
-                                                  std::string_view type);
-  Result<std::vector<VcpuInfo>> Vcpus(std::string_view ref);
+  DomainQueries& queries() { return *queries_; }
+  Lifecycle& lifecycle() { return *lifecycle_; }
+  DeviceOps& devices() { return *devices_; }
+  ManagedDomains& managed() { return *managed_; }
+  Migration& migration() { return *migration_; }
+  DomainExits& exits() { return *exits_; }
 
-  // Lifecycle.
-  Result<uint32_t> Create(DomainConfig config, bool paused);
-  Status Destroy(std::string_view ref);
-  Status Shutdown(std::string_view ref,
-                  std::string_view reason);  // poweroff, reboot, halt, suspend
-  Status Pause(std::string_view ref);
-  Status Unpause(std::string_view ref);
-  Status Rename(std::string_view ref, const std::string& new_name);
-  Status SetMemoryTarget(std::string_view ref, uint64_t mib);
-  Status SetMaxMemory(std::string_view ref, uint64_t mib);
-  Status SetVcpus(std::string_view ref, uint32_t count);
-  Status PinVcpu(std::string_view ref, std::string_view vcpu,
-                 std::string_view cpus);  // vcpu: number or "all"
-  Result<SchedCredit> GetSchedCredit(std::string_view ref);
-  Status SetSchedCredit(std::string_view ref, std::optional<uint32_t> weight,
-                        std::optional<uint32_t> cap);
-  Status Save(std::string_view ref, const std::string& path);
-  Result<uint32_t> Restore(const std::string& path, bool paused);
-  Status DumpCore(std::string_view ref, const std::string& path);
-  Status Sysrq(std::string_view ref, std::string_view key);  // 1 transaction
-  // Hard reset: destroy and create again from the same config (3 transactions).
-  Result<uint32_t> Reset(std::string_view ref);
-
-  // Migration (migration.h). Migrate sends a running domain to another
-  // host's relocation service and destroys it here once the destination
-  // confirms; ReceiveMigration serves one incoming connection and leaves
-  // nothing behind when it fails. Both hold the lifecycle lock throughout.
-  Result<MigrationResult> Migrate(std::string_view ref, const MigrateRequest& request);
-  Result<IncomingMigration> ReceiveMigration(TcpSocket& socket,
-                                             std::chrono::milliseconds io_timeout);
-
-  // Devices: `device` is xend's (vbd ...)/(vif ...) SXP.
-  Status AttachDevice(std::string_view ref, const sxp::Value& device);
-  // `dev`: a vbd's name (xvdb) or number, a vif's index.
-  Status DetachDevice(std::string_view ref, std::string_view type, std::string_view dev,
-                      bool force);
-
-  // Managed domains.
-  Status New(DomainConfig config);
-  Result<uint32_t> Start(std::string_view ref, bool paused);
-  Status Delete(std::string_view ref);
-
-  // Runs pending domain-exit handling now (tests; normally on @releaseDomain).
-  void HandleDomainExits();
+  // The one way a config reaches the operations, with options.random: parsed
+  // from SXP, or (built in code) checked.
+  Result<ValidConfig> ParseConfig(const sxp::Value& vm) const;
+  Result<ValidConfig> CheckConfig(DomainConfig config) const;
 
  private:
-  Toolstack(xs::Connection& xs, Hypervisor& hv, ToolstackOptions options,
-            std::unique_ptr<DomainRegistry> reg);
-  Status Recover();
-  Result<RegisteredDomain> Running(std::string_view ref) const;
-  // Creates a domain, building it or (restore_fd >= 0) restoring its image from the fd.
-  Result<uint32_t> CreateLocked(DomainConfig config, bool paused, int restore_fd);
-  Status WaitSuspended(uint32_t domid, const std::string& name);
-  // Lets a domain whose save failed run on (hypervisor and xenstore); a no-op unless it is
-  // suspended.
-  void ResumeIfSuspended(uint32_t domid);
-  // Waits (watches, not polling) until every device's frontend and backend are Connected.
-  Status WaitDevicesConnected(uint32_t domid, const std::vector<DeviceRef>& devices);
-  // The checks an incoming domain must pass before its image is sent.
-  Status CheckIncoming(const DomainConfig& config);
-  // Destroys domains whose migration here was cut off by a txend restart.
-  Status DiscardUnfinishedIncoming();
-  Status DestroyLocked(const RegisteredDomain& d);
-  Status WaitForBackends(uint32_t domid, const std::vector<DeviceRef>& devices,
-                         const std::function<Status()>& trigger);
-  Status WriteInTransaction(const std::vector<xs::Transaction::NodeWrite>& writes);
-  void OnDomainExit(const RegisteredDomain& d, const DomainInfo& info);
-  void EventLoop();
-  DomainRecord Dom0Record(const DomainInfo& info) const;
+  explicit Toolstack(std::unique_ptr<DomainContext> ctx);
 
-  xs::Connection& xs_;
-  Hypervisor& hv_;
-  ToolstackOptions options_;
-  std::unique_ptr<DomainRegistry> registry_;
-  std::mutex ops_mu_;  // serializes lifecycle operations
-
-  // @releaseDomain handling on a thread of its own (never on the watch thread).
-  std::mutex events_mu_;
-  std::condition_variable events_cv_;
-  bool events_pending_ = false;
-  bool stopping_ = false;
-  std::optional<xs::Watch> release_watch_;
-  std::thread events_thread_;
+  std::unique_ptr<DomainContext> ctx_;
+  std::unique_ptr<DomainQueries> queries_;
+  std::unique_ptr<Lifecycle> lifecycle_;
+  std::unique_ptr<DeviceOps> devices_;
+  std::unique_ptr<ManagedDomains> managed_;
+  std::unique_ptr<Migration> migration_;
+  std::unique_ptr<DomainExits> exits_;  // last: stopped first
 };
 
 }  // namespace txend::toolstack

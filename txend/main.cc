@@ -24,6 +24,7 @@
 #include "toolstack/agents/hotplug_scripts.h"
 #include "toolstack/agents/sim_backends.h"
 #include "toolstack/agents/sim_guests.h"
+#include "toolstack/migration/migration.h"
 #include "toolstack/open_hypervisor.h"
 #include "toolstack/toolstack.h"
 #include "txend/daemon_options.h"

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "toolstack/domain/domain_sxp.h"
+#include "toolstack/migration/migration.h"
 #include "txend/xend_sxp.h"
 
 namespace txend::http {
@@ -48,7 +50,7 @@ Result<sxp::Value> Migrations::Migrate(toolstack::Toolstack& toolstack, const st
   std::string where = request.host + ":" + std::to_string(request.port);
   log_("migrating '" + name + "' to " + where + (request.live ? " (live)" : "") +
        (request.tls ? " over SSL" : ""));
-  auto result = toolstack.Migrate(dom, request);
+  auto result = toolstack.migration().Migrate(dom, request);
   {
     MutexLock lock(&mu_);
     in_flight_.erase(name);
@@ -71,8 +73,8 @@ Result<sxp::Value> Migrations::Migrate(toolstack::Toolstack& toolstack, const st
                             {"remote_domid", std::to_string(result->remote_domid)},
                             {"rounds", std::to_string(result->rounds)},
                             {"bytes_sent", std::to_string(result->bytes_sent)},
-                            {"total_time", Seconds(result->total_s)},
-                            {"downtime", Seconds(result->downtime_s)}});
+                            {"total_time", toolstack::Seconds(result->total_s)},
+                            {"downtime", toolstack::Seconds(result->downtime_s)}});
 }
 
 sxp::Value Migrations::Progress(const std::string& name) {
@@ -86,7 +88,7 @@ sxp::Value Migrations::Progress(const std::string& name) {
                                      {"round", std::to_string(now->round)},
                                      {"bytes_sent", std::to_string(now->bytes_sent)},
                                      {"dirty_pages", std::to_string(now->dirty_pages)},
-                                     {"elapsed", Seconds(now->elapsed_s)}});
+                                     {"elapsed", toolstack::Seconds(now->elapsed_s)}});
 }
 
 }  // namespace txend::http

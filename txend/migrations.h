@@ -10,6 +10,7 @@
 #include "base/mutex.h"
 #include "base/result.h"
 #include "sxp/sxp.h"
+#include "toolstack/migration/migration.h"
 #include "toolstack/toolstack.h"
 #include "txend/op_args.h"
 

@@ -110,7 +110,7 @@ void RelocationServer::Impl::Serve(UniqueFd fd) {
 void RelocationServer::Impl::Receive(Connection& c, const std::string& peer) {
   Status ready = c.socket->SetIoTimeout(options.io_timeout);  // bounds the TLS handshake too
   if (ready.ok() && options.tls) ready = c.socket->StartTls(true, *options.tls);
-  auto in = ready.ok() ? toolstack.ReceiveMigration(*c.socket, options.io_timeout)
+  auto in = ready.ok() ? toolstack.migration().ReceiveMigration(*c.socket, options.io_timeout)
                        : Result<toolstack::IncomingMigration>(ready);
   char line[512];
   if (in.ok())

@@ -1,6 +1,6 @@
 // RelocationServer: xend's relocation service. A TCP listener (plain, or TLS
 // for the SSL relocation server) that serves each incoming migration from an
-// allowed host (xend-relocation-hosts-allow) with Toolstack::ReceiveMigration,
+// allowed host (xend-relocation-hosts-allow) with Migration::ReceiveMigration,
 // on a thread per connection.
 #pragma once
 
@@ -13,6 +13,7 @@
 #include "base/result.h"
 #include "http/host_allow_list.h"
 #include "http/http_server.h"
+#include "toolstack/migration/migration.h"
 #include "toolstack/toolstack.h"
 
 namespace txend::http {

@@ -4,6 +4,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "toolstack/domain/domain_queries.h"
+#include "toolstack/domain/domain_sxp.h"
+
 namespace txend::http {
 namespace {
 
@@ -70,11 +73,11 @@ HttpResponse XendApi::Route(const HttpRequest& req) {
 
 HttpResponse XendApi::GetNode(const std::string& what) {
   if (what.empty()) {
-    auto node = toolstack_.Node();
+    auto node = toolstack_.queries().Node();
     return node.ok() ? SxpReply(200, NodeSxp(*node, host_)) : Failure(node.status());
   }
   if (what == "dmesg") {
-    auto ring = toolstack_.Dmesg(false);
+    auto ring = toolstack_.queries().Dmesg(false);
     return ring.ok() ? Text(200, *ring) : Failure(ring.status());
   }
   if (what == "log") {
@@ -89,7 +92,7 @@ HttpResponse XendApi::GetNode(const std::string& what) {
 HttpResponse XendApi::PostNode(const std::string& what, const HttpRequest& req) {
   std::string op = req.params.GetOr("op", "");
   if (what == "dmesg" && op == "clear") {
-    auto ring = toolstack_.Dmesg(true);
+    auto ring = toolstack_.queries().Dmesg(true);
     return ring.ok() ? HttpResponse{200, "application/sxp", ""} : Failure(ring.status());
   }
   if (op == "shutdown" || op == "reboot")
@@ -100,17 +103,17 @@ HttpResponse XendApi::PostNode(const std::string& what, const HttpRequest& req) 
 HttpResponse XendApi::GetDomain(const std::string& dom, const HttpRequest& req) {
   auto snap = xs::Snapshot::Begin(xs_);
   if (!snap.ok()) return Failure(snap.status());
-  auto r = toolstack_.Get(*snap, dom);
+  auto r = toolstack_.queries().Get(*snap, dom);
   if (!r.ok()) return Failure(r.status());
   std::string op = req.params.GetOr("op", "");
-  if (op == "migrate_progress") return SxpReply(200, migrations_.Progress(r->config.name));
+  if (op == "migrate_progress") return SxpReply(200, migrations_.Progress(r->config->name));
   if (op == "vcpuinfo") {
     if (!r->info) return SxpReply(200, VcpuInfoSxp(*r, {}));
-    auto vcpus = toolstack_.Vcpus(std::to_string(r->info->domid));
+    auto vcpus = toolstack_.queries().Vcpus(std::to_string(r->info->domid));
     if (!vcpus.ok()) return Failure(vcpus.status());
     return SxpReply(200, VcpuInfoSxp(*r, *vcpus));
   }
-  return SxpReply(200, DomainSxp(*r));
+  return SxpReply(200, toolstack::DomainSxp(*r));
 }
 
 HttpResponse XendApi::Post(const std::string& dom, const HttpRequest& req,

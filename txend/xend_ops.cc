@@ -5,6 +5,13 @@
 #include <limits>
 
 #include "base/numbers.h"
+#include "toolstack/config/domain_config.h"
+#include "toolstack/domain/device_ops.h"
+#include "toolstack/domain/domain_queries.h"
+#include "toolstack/domain/domain_sxp.h"
+#include "toolstack/domain/lifecycle.h"
+#include "toolstack/domain/managed_domains.h"
+#include "toolstack/domain/power_state.h"
 #include "txend/xend_sxp.h"
 
 namespace txend::http {
@@ -42,28 +49,27 @@ Result<T> Count(const OpArgs& args, const std::string& name) {
 
 Result<std::string> Shutdown(OpCall& c) {
   TXEND_ASSIGN_OR_RETURN(std::string reason, c.args.Required("reason"));
-  return Nothing(c.toolstack.Shutdown(c.dom, reason));
+  return Nothing(c.toolstack.lifecycle().Shutdown(c.dom, reason));
 }
 
 Result<std::string> WaitForDevices(OpCall& c) {  // create already waited for every backend
-  TXEND_ASSIGN_OR_RETURN(auto snap, xs::Snapshot::Begin(c.xs));
-  return Nothing(c.toolstack.Get(snap, c.dom));
+  return Nothing(c.toolstack.queries().Resolve(c.dom));
 }
 
 Result<std::string> Rename(OpCall& c) {
   TXEND_ASSIGN_OR_RETURN(std::string name, c.args.Required("name"));
-  return Nothing(c.toolstack.Rename(c.dom, name));
+  return Nothing(c.toolstack.lifecycle().Rename(c.dom, name));
 }
 
 Result<std::string> Save(OpCall& c) {
   TXEND_ASSIGN_OR_RETURN(std::string file, c.args.Required("file"));
-  return Nothing(c.toolstack.Save(c.dom, file));
+  return Nothing(c.toolstack.lifecycle().Save(c.dom, file));
 }
 
 // live, crash and reset default to 0 (libvirt sends no reset).
 Result<std::string> Dump(OpCall& c) {
   TXEND_ASSIGN_OR_RETURN(std::string file, c.args.Required("file"));
-  return Nothing(c.toolstack.DumpCore(c.dom, file));
+  return Nothing(c.toolstack.lifecycle().DumpCore(c.dom, file));
 }
 
 // The key is a letter, or (from xm) the letter's character code.
@@ -76,22 +82,22 @@ Result<std::string> Sysrq(OpCall& c) {
                                             " is not a character code (1 to 255)");
     key = std::string(1, static_cast<char>(*code));
   }
-  return Nothing(c.toolstack.Sysrq(c.dom, key));
+  return Nothing(c.toolstack.lifecycle().Sysrq(c.dom, key));
 }
 
 Result<std::string> MaxMemSet(OpCall& c) {
   TXEND_ASSIGN_OR_RETURN(uint64_t mib, c.args.NonNegative("memory"));
-  return Nothing(c.toolstack.SetMaxMemory(c.dom, mib));
+  return Nothing(c.toolstack.lifecycle().SetMaxMemory(c.dom, mib));
 }
 
 Result<std::string> MemTargetSet(OpCall& c) {
   TXEND_ASSIGN_OR_RETURN(uint64_t mib, c.args.NonNegative("target"));
-  return Nothing(c.toolstack.SetMemoryTarget(c.dom, mib));
+  return Nothing(c.toolstack.lifecycle().SetMemoryTarget(c.dom, mib));
 }
 
 Result<std::string> SetVcpus(OpCall& c) {
   TXEND_ASSIGN_OR_RETURN(uint32_t n, Count<uint32_t>(c.args, "vcpus"));
-  return Nothing(c.toolstack.SetVcpus(c.dom, n));
+  return Nothing(c.toolstack.lifecycle().SetVcpus(c.dom, n));
 }
 
 // libvirt sends cpumap "0,2,3" (or "[0, 2]"); xm "0-3,^1" or "all"; vcpu -1 is every vcpu.
@@ -101,12 +107,13 @@ Result<std::string> PinCpu(OpCall& c) {
   cpus.erase(std::remove(cpus.begin(), cpus.end(), ' '), cpus.end());
   if (cpus.size() >= 2 && (cpus.front() == '[' || cpus.front() == '('))
     cpus = cpus.substr(1, cpus.size() - 2);
-  TXEND_RETURN_IF_ERROR(c.toolstack.PinVcpu(c.dom, vcpu == "-1" ? "all" : vcpu, cpus));
+  TXEND_RETURN_IF_ERROR(c.toolstack.lifecycle().PinVcpu(c.dom, vcpu == "-1" ? "all" : vcpu, cpus));
   return std::string("0");
 }
 
 Result<std::string> SchedCreditGet(OpCall& c) {
-  TXEND_ASSIGN_OR_RETURN(toolstack::SchedCredit credit, c.toolstack.GetSchedCredit(c.dom));
+  TXEND_ASSIGN_OR_RETURN(toolstack::SchedCredit credit,
+                         c.toolstack.lifecycle().GetSchedCredit(c.dom));
   return Sxp(SchedCreditSxp(credit));
 }
 
@@ -123,13 +130,13 @@ Result<std::string> SchedCreditSet(OpCall& c) {
       TXEND_ASSIGN_OR_RETURN(cap, Count<uint32_t>(c.args, "cap"));
     }
   }
-  TXEND_RETURN_IF_ERROR(c.toolstack.SetSchedCredit(c.dom, weight, cap));
+  TXEND_RETURN_IF_ERROR(c.toolstack.lifecycle().SetSchedCredit(c.dom, weight, cap));
   return std::string("0");
 }
 
 Result<std::string> DeviceCreate(OpCall& c) {
   TXEND_ASSIGN_OR_RETURN(sxp::Value device, c.args.Sxp("config"));
-  return Nothing(c.toolstack.AttachDevice(c.dom, device));
+  return Nothing(c.toolstack.devices().AttachDevice(c.dom, device));
 }
 
 Result<std::string> DeviceConfigure(OpCall& c) {
@@ -141,37 +148,32 @@ Result<std::string> DeviceDestroy(OpCall& c) {
   TXEND_ASSIGN_OR_RETURN(std::string type, c.args.Required("type"));
   TXEND_ASSIGN_OR_RETURN(std::string dev, c.args.Required("dev"));
   if (type == "tap" || type == "tap2") type = "vbd";
-  return Nothing(c.toolstack.DetachDevice(c.dom, type, dev, c.args.Flag("force")));
+  return Nothing(c.toolstack.devices().DetachDevice(c.dom, type, dev, c.args.Flag("force")));
 }
 
 Result<std::string> Devices(OpCall& c) {
   TXEND_ASSIGN_OR_RETURN(std::string type, c.args.Required("type"));
   TXEND_ASSIGN_OR_RETURN(auto snap, xs::Snapshot::Begin(c.xs));
-  TXEND_ASSIGN_OR_RETURN(auto details, c.toolstack.DeviceDetails(snap, c.dom, type));
+  TXEND_ASSIGN_OR_RETURN(auto details, c.toolstack.queries().DeviceDetails(snap, c.dom, type));
   return Sxp(DeviceDetailsSxp(details));
 }
 
 Result<std::string> Migrate(OpCall& c) {
   TXEND_ASSIGN_OR_RETURN(toolstack::MigrateRequest request, c.migrations.Request(c.args));
-  std::string name;
-  {
-    TXEND_ASSIGN_OR_RETURN(auto snap, xs::Snapshot::Begin(c.xs));
-    TXEND_ASSIGN_OR_RETURN(DomainRecord record, c.toolstack.Get(snap, c.dom));
-    name = record.config.name;
-  }
-  return Sxp(c.migrations.Migrate(c.toolstack, c.dom, name, std::move(request)));
+  TXEND_ASSIGN_OR_RETURN(DomainRecord record, c.toolstack.queries().Resolve(c.dom));
+  return Sxp(c.migrations.Migrate(c.toolstack, c.dom, record.config->name, std::move(request)));
 }
 
 const XendOp kDomainOps[] = {
-    {"pause", 200, [](OpCall& c) { return Nothing(c.toolstack.Pause(c.dom)); }},
-    {"unpause", 200, [](OpCall& c) { return Nothing(c.toolstack.Unpause(c.dom)); }},
-    {"destroy", 202, [](OpCall& c) { return Nothing(c.toolstack.Destroy(c.dom)); }},
-    {"delete", 202, [](OpCall& c) { return Nothing(c.toolstack.Delete(c.dom)); }},
+    {"pause", 200, [](OpCall& c) { return Nothing(c.toolstack.lifecycle().Pause(c.dom)); }},
+    {"unpause", 200, [](OpCall& c) { return Nothing(c.toolstack.lifecycle().Unpause(c.dom)); }},
+    {"destroy", 202, [](OpCall& c) { return Nothing(c.toolstack.lifecycle().Destroy(c.dom)); }},
+    {"delete", 202, [](OpCall& c) { return Nothing(c.toolstack.managed().Delete(c.dom)); }},
     {"wait_for_devices", 202, WaitForDevices},
     {"shutdown", 202, Shutdown},
     {"start", 202,
-     [](OpCall& c) { return Nothing(c.toolstack.Start(c.dom, c.args.Flag("paused"))); }},
-    {"reset", 202, [](OpCall& c) { return Nothing(c.toolstack.Reset(c.dom)); }},
+     [](OpCall& c) { return Nothing(c.toolstack.managed().Start(c.dom, c.args.Flag("paused"))); }},
+    {"reset", 202, [](OpCall& c) { return Nothing(c.toolstack.lifecycle().Reset(c.dom)); }},
     {"rename", 202, Rename},
     {"save", 202, Save},
     {"dump", 202, Dump},
@@ -192,28 +194,26 @@ const XendOp kDomainOps[] = {
 
 // --- POST /xend/domain ------------------------------------------------------
 
-Result<toolstack::DomainConfig> Config(OpCall& c) {
+Result<toolstack::ValidConfig> Config(OpCall& c) {
   TXEND_ASSIGN_OR_RETURN(sxp::Value config, c.args.Sxp("config"));
-  return toolstack::FromSxp(config, toolstack::SystemRandomBytes());
+  return c.toolstack.ParseConfig(config);
 }
 
 // xend creates paused; libvirt and xm then unpause. The reply is the new domain's SXP.
 Result<std::string> Create(OpCall& c) {
-  TXEND_ASSIGN_OR_RETURN(toolstack::DomainConfig config, Config(c));
-  TXEND_ASSIGN_OR_RETURN(uint32_t domid, c.toolstack.Create(config, true));
-  TXEND_ASSIGN_OR_RETURN(auto snap, xs::Snapshot::Begin(c.xs));
-  TXEND_ASSIGN_OR_RETURN(DomainRecord created, c.toolstack.Get(snap, std::to_string(domid)));
-  return sxp::ToString(DomainSxp(created));
+  TXEND_ASSIGN_OR_RETURN(toolstack::ValidConfig config, Config(c));
+  TXEND_ASSIGN_OR_RETURN(DomainRecord created, c.toolstack.lifecycle().Create(config, true));
+  return sxp::ToString(toolstack::DomainSxp(created));
 }
 
 Result<std::string> New(OpCall& c) {
-  TXEND_ASSIGN_OR_RETURN(toolstack::DomainConfig config, Config(c));
-  return Nothing(c.toolstack.New(config));
+  TXEND_ASSIGN_OR_RETURN(toolstack::ValidConfig config, Config(c));
+  return Nothing(c.toolstack.managed().New(config));
 }
 
 Result<std::string> Restore(OpCall& c) {
   TXEND_ASSIGN_OR_RETURN(std::string file, c.args.Required("file"));
-  return Nothing(c.toolstack.Restore(file, c.args.Flag("paused")));
+  return Nothing(c.toolstack.lifecycle().Restore(file, c.args.Flag("paused")));
 }
 
 // op=list: GET /xend/domain with detail=1.
@@ -244,18 +244,20 @@ const XendOp* FindDomainsOp(std::string_view name) { return Find(kDomainsOps, na
 Result<sxp::Value> ListDomains(toolstack::Toolstack& toolstack, xs::Connection& xs,
                                const Params& params) {
   TXEND_ASSIGN_OR_RETURN(auto snap, xs::Snapshot::Begin(xs));
-  TXEND_ASSIGN_OR_RETURN(auto all, toolstack.List(snap));
+  TXEND_ASSIGN_OR_RETURN(auto all, toolstack.queries().List(snap));
   std::string state = params.GetOr("state", "running");
   std::transform(state.begin(), state.end(), state.begin(), ::tolower);
   bool detail = params.GetOr("detail", "0") == "1";
   std::vector<const DomainRecord*> chosen;
   for (const auto& r : all)
-    if (state == "all" || state == PowerStateName(PowerState(r))) chosen.push_back(&r);
+    if (state == "all" || toolstack::ParsePowerState(state) == r.power_state())
+      chosen.push_back(&r);
   if (!detail)
     std::sort(chosen.begin(), chosen.end(),
-              [](auto* a, auto* b) { return a->config.name < b->config.name; });
+              [](auto* a, auto* b) { return a->config->name < b->config->name; });
   sxp::Value out;
-  for (const auto* r : chosen) out.Add(detail ? DomainSxp(*r) : sxp::Value(r->config.name));
+  for (const auto* r : chosen)
+    out.Add(detail ? toolstack::DomainSxp(*r) : sxp::Value(r->config->name));
   return out;
 }
 

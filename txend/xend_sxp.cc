@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <sys/utsname.h>
 
+#include "toolstack/domain/domain_sxp.h"
+
 namespace txend::http {
 namespace {
 
@@ -20,36 +22,13 @@ HostFacts HostFacts::Read() {
   return {u.sysname, u.nodename, u.release, u.version, u.machine};
 }
 
-std::string Seconds(double s) {
-  char buf[64];
-  snprintf(buf, sizeof buf, "%.12g", s);
-  std::string out = buf;
-  if (out.find('.') == std::string::npos && out.find('e') == std::string::npos) out += ".0";
-  return out;
-}
-
-int PowerState(const DomainRecord& r) {
-  if (!r.info) return 0;
-  if (r.info->crashed) return 5;
-  if (r.info->shutdown)
-    return r.info->shutdown_reason == toolstack::ShutdownReason::kSuspend ? 3 : 4;
-  if (r.info->paused) return 1;
-  return 2;
-}
-
-std::string_view PowerStateName(int state) {
-  static constexpr std::string_view kNames[] = {"halted",    "paused",   "running",
-                                                "suspended", "shutdown", "crashed"};
-  return state >= 0 && state < 6 ? kNames[state] : "unknown";
-}
-
 Value SchedCreditSxp(const toolstack::SchedCredit& credit) {
   Value v;
   v.Add(Pair("weight", credit.weight)).Add(Pair("cap", credit.cap));
   return v;
 }
 
-Value DeviceDetailsSxp(const std::vector<toolstack::Toolstack::DeviceDetail>& details) {
+Value DeviceDetailsSxp(const std::vector<toolstack::DeviceDetail>& details) {
   Value out;
   for (const auto& d : details) {
     Value nodes;
@@ -57,21 +36,6 @@ Value DeviceDetailsSxp(const std::vector<toolstack::Toolstack::DeviceDetail>& de
     out.Add(Value::List({std::to_string(d.devid), nodes}));
   }
   return out;
-}
-
-Value DomainSxp(const DomainRecord& r) {
-  toolstack::DomainConfig config = r.config;
-  if (r.memory_target_kib) config.memory_mb = static_cast<int64_t>(r.memory_target_kib / 1024);
-  toolstack::DomainSxpRuntime runtime;
-  runtime.status = std::to_string(PowerState(r));
-  if (r.info) {
-    runtime.domid = std::to_string(r.info->domid);
-    if (r.info->domid != 0) runtime.start_time = Seconds(r.start_time);
-    runtime.cpu_time = Seconds(static_cast<double>(r.info->cpu_time_ns) / 1e9);
-    runtime.online_vcpus = std::to_string(r.info->online_vcpus);
-    runtime.state = r.info->StateString();
-  }
-  return toolstack::ToSxp(config, &runtime);
 }
 
 Value NodeSxp(const toolstack::NodeRecord& n, const HostFacts& h) {
@@ -120,7 +84,7 @@ Value NodeSxp(const toolstack::NodeRecord& n, const HostFacts& h) {
 
 Value VcpuInfoSxp(const DomainRecord& r, const std::vector<toolstack::VcpuInfo>& vcpus) {
   Value d = Value::List({"domain"});
-  d.Add(Pair("domid", r.info ? r.info->domid : 0)).Add(Pair("name", r.config.name));
+  d.Add(Pair("domid", r.info ? r.info->domid : 0)).Add(Pair("name", r.config->name));
   d.Add(Pair("vcpu_count", vcpus.size()));
   for (const auto& v : vcpus) {
     Value cpumap;
@@ -128,7 +92,7 @@ Value VcpuInfoSxp(const DomainRecord& r, const std::vector<toolstack::VcpuInfo>&
     Value one = Value::List({"vcpu"});
     one.Add(Pair("number", v.vcpu)).Add(Pair("online", v.online)).Add(Pair("blocked", v.blocked));
     one.Add(Pair("running", v.running))
-        .Add(Pair("cpu_time", Seconds(static_cast<double>(v.cpu_time_ns) / 1e9)));
+        .Add(Pair("cpu_time", toolstack::Seconds(static_cast<double>(v.cpu_time_ns) / 1e9)));
     one.Add(Pair("cpu", v.online ? std::to_string(v.cpu) : std::string("-1")));
     one.Add(Value::List({"cpumap", cpumap}));
     d.Add(std::move(one));

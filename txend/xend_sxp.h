@@ -1,6 +1,6 @@
-// The SXP shapes of xend's replies: (domain ...), (node ...), vcpuinfo, and
-// (xend.err '...') errors — as docs/reference/xend-http-api.md §4.3, §5, §6
-// describe them.
+// The SXP shapes of xend's replies: (node ...), vcpuinfo, and (xend.err '...')
+// errors (a domain's (domain ...) is toolstack/domain/domain_sxp.h) — as
+// docs/reference/xend-http-api.md §4.3, §5, §6 describe them.
 #pragma once
 
 #include <string>
@@ -8,7 +8,8 @@
 
 #include "http/http_message.h"
 #include "sxp/sxp.h"
-#include "toolstack/toolstack.h"
+#include "toolstack/domain/domain_queries.h"
+#include "toolstack/domain/domain_record.h"
 
 namespace txend::http {
 
@@ -18,23 +19,13 @@ struct HostFacts {
   static HostFacts Read();
 };
 
-sxp::Value DomainSxp(const toolstack::DomainRecord& r);
 sxp::Value NodeSxp(const toolstack::NodeRecord& n, const HostFacts& host);
 sxp::Value VcpuInfoSxp(const toolstack::DomainRecord& r,
                        const std::vector<toolstack::VcpuInfo>& vcpus);
 // (weight N) (cap N), as op=domain_sched_credit_get answers.
 sxp::Value SchedCreditSxp(const toolstack::SchedCredit& credit);
 // ((devid ((node value) ...)) ...), as op=devices answers.
-sxp::Value DeviceDetailsSxp(const std::vector<toolstack::Toolstack::DeviceDetail>& details);
-// xend's power-state number: 0 halted, 1 paused, 2 running, 3 suspended, 4 shutting down, 5
-// crashed.
-int PowerState(const toolstack::DomainRecord& r);
-// The name GET /xend/domain?state= uses for it: "halted", "paused", "running", ...
-std::string_view PowerStateName(int state);
-
-// Seconds as xend printed floats (Python 2 str(): 12 significant digits).
-std::string Seconds(double s);
-
+sxp::Value DeviceDetailsSxp(const std::vector<toolstack::DeviceDetail>& details);
 HttpResponse SxpReply(int status, const sxp::Value& v);
 
 }  // namespace txend::http

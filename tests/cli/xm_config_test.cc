@@ -380,22 +380,22 @@ TEST(XmEndToEnd, ExampleConfigsBecomeValidDomainConfigs) {
     ASSERT_TRUE(vm.ok()) << vm.status().ToString();
     auto domain = toolstack::FromSxp(*vm, random);
     ASSERT_TRUE(domain.ok()) << c.file << ": " << domain.status().ToString();
-    EXPECT_FALSE(domain->name.empty());
+    EXPECT_FALSE((*domain)->name.empty());
   }
   auto hvm = toolstack::FromSxp(MakeVmSxp(ParseXmConfigFile(kConfigs + "hvm.cfg").value()).value(),
                                 random);
   ASSERT_TRUE(hvm.ok());
-  EXPECT_EQ(hvm->image.loader, "hvmloader");
-  EXPECT_EQ(hvm->vbds[1].dev, "hdc:cdrom");
-  EXPECT_EQ(hvm->vfbs.size(), 1u);
+  EXPECT_EQ((*hvm)->image.loader, "hvmloader");
+  EXPECT_EQ((*hvm)->vbds[1].dev, "hdc:cdrom");
+  EXPECT_EQ((*hvm)->vfbs.size(), 1u);
   auto full = toolstack::FromSxp(
       MakeVmSxp(ParseXmConfigFile(kConfigs + "pv-full.cfg").value()).value(), random);
   ASSERT_TRUE(full.ok());
-  EXPECT_EQ(full->cpus, (std::vector<std::vector<int>>{{0, 1}, {2}}));
-  EXPECT_EQ(full->pci.size(), 2u);
-  EXPECT_EQ(full->vifs.size(), 2u);
-  EXPECT_EQ(full->other_devices.size(), 4u) << "ioports, irq, vtpm, vkbd";
-  EXPECT_EQ(full->description, "Web front end\nfor the lab");
+  EXPECT_EQ((*full)->cpus, (std::vector<std::vector<int>>{{0, 1}, {2}}));
+  EXPECT_EQ((*full)->pci.size(), 2u);
+  EXPECT_EQ((*full)->vifs.size(), 2u);
+  EXPECT_EQ((*full)->other_devices.size(), 4u) << "ioports, irq, vtpm, vkbd";
+  EXPECT_EQ((*full)->description, "Web front end\nfor the lab");
 }
 
 }  // namespace

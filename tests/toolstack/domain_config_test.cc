@@ -84,27 +84,6 @@ TEST(DomainConfigToSxp, XmPvGuestInXendOrder) {
   ExpectRoundTrip(FromText(kXmPv));
 }
 
-TEST(DomainConfigToSxp, RuntimeFieldsGoWhereXendPutsThem) {
-  DomainSxpRuntime rt;
-  rt.domid = "7";
-  rt.start_time = "1467059760.94";
-  rt.cpu_time = "266.840330081";
-  rt.online_vcpus = "2";
-  rt.status = "2";
-  rt.state = "-b----";
-  std::string pretty = sxp::PrettyPrint(ToSxp(FromText(kXmPv), &rt));
-  EXPECT_EQ(pretty.substr(0, 45), "(domain\n    (domid 7)\n    (cpu_weight 256)\n  ");
-  EXPECT_NE(pretty.find("    (on_xend_stop ignore)\n    (start_time 1467059760.94)\n"
-                        "    (cpu_time 266.840330081)\n    (online_vcpus 2)\n    (image\n"
-                        "        (linux\n            (kernel /boot/vmlinuz-3.2.0-4-amd64)\n"),
-            std::string::npos)
-      << pretty;
-  EXPECT_NE(pretty.find("        )\n    )\n    (status 2)\n    (state -b----)\n    (device\n"),
-            std::string::npos)
-      << pretty;
-  EXPECT_EQ(pretty.substr(pretty.size() - 2), ")\n");
-}
-
 // What `xm create` sends for an HVM guest (see tests/cli/configs/hvm.cfg).
 constexpr std::string_view kXmHvm =
     "(vm (name win7) (memory 2048) (on_xend_start ignore) (on_xend_stop ignore) (vcpus 2)"
@@ -322,85 +301,79 @@ TEST(DomainConfigValidation, ClearErrors) {
     std::string sxp;
     std::string error;
   };
-  const std::vector<Case>
-      cases =
-          {
-              {"(vm (memory 128) (image (linux (kernel /k))))",
-               "name: missing (every domain needs a name)"},
-              {"(vm (name 'bad name') (memory 128) (image (linux (kernel /k))))",
-               "name: 'bad name' is not a valid domain name (use letters, digits and _-.:+)"},
-              {"(vm (name ok) (image (linux (kernel /k))))",
-               "memory: must be greater than 0 (MiB)"},
-              {"(vm (name ok) (memory lots))", "memory: expected an integer, got 'lots'"},
-              {"(vm (name ok) (memory 512) (maxmem 256) (image (linux (kernel /k))))",
-               "maxmem: 256 MiB is less than memory (512 MiB)"},
-              {Minimal("(vcpus 0)"), "vcpus: 0 is out of range (1..512)"},
-              {Minimal("(vcpus 513)"), "vcpus: 513 is out of range (1..512)"},
-              {Minimal("(uuid 1234)"),
-               "uuid: '1234' is not a UUID (32 hex digits, dashes optional)"},
-              {"(vm (name ok) (memory 128) (image (bsd (kernel /k))))",
-               "image: unknown builder 'bsd' (expected linux or hvm)"},
-              {"(vm (name ok) (memory 128) (image linux))",
-               "image: expected (image (linux ...)) or (image (hvm ...))"},
-              {"(vm (name ok) (memory 128))",
-               "image: a linux (PV) domain needs a kernel or a bootloader"},
-              {Minimal("(on_crash explode)"),
-               "on_crash: 'explode' is not one of destroy, restart, preserve, rename-restart, "
-               "coredump-destroy, coredump-restart"},
-              {Minimal("(on_xend_stop reboot)"),
-               "on_xend_stop: 'reboot': expected ignore, shutdown or suspend"},
-              {Minimal("(cpu_weight 0)"), "cpu_weight: 0 is out of range (1..65535)"},
-              {Minimal("(cpu_cap 150)"), "cpu_cap: 150 is out of range (0..100 for 1 vcpus)"},
-              {Minimal("(vcpus 2) (cpus (0 1 2))"), "cpus: 3 affinity entries for 2 vcpus"},
-              {Minimal("(cpus 0-x)"), "cpus: '0-x': not a cpu number: 'x'"},
-              {Minimal("(vcpu_avail many)"),
-               "vcpu_avail: expected a bitmap of online vcpus below 2^64, got 'many'"},
-              {"(vm (name ok) (memory 128) (image (hvm (acpi yes))))",
-               "image: acpi: expected an integer, got 'yes'"},
-              {"(vm (name ok) (memory 128) (image (hvm (boot z))))",
-               "image: boot 'z': expected letters from a, c, d, n"},
-              {Minimal("(device (vbd (uname phy:/dev/x) (dev xvda) (mode rw)))"),
-               "vbd xvda: mode 'rw': expected r, w or w!"},
-              {Minimal("(device (vbd (uname phy:/dev/x) (dev vda) (mode w)))"),
-               "vbd: dev 'vda': not a block device name (xvda, hda, sdb1, ...)"},
-              {Minimal("(device (vbd (uname phy:/dev/x) (mode w)))"),
-               "vbd: missing dev (the guest device, e.g. xvda)"},
-              {Minimal("(device (vbd (dev xvda) (mode w)))"),
-               "vbd xvda: missing uname (only a :cdrom drive may be empty)"},
-              {Minimal("(device (vbd (uname /dev/x) (dev xvda) (mode w)))"),
-               "vbd xvda: uname '/dev/x': expected TYPE:PATH (phy:/dev/..., file:/..., "
-               "tap:aio:/...)"},
-              {Minimal("(device (tap (uname tap:floppy:/x.img) (dev xvda) (mode w)))"),
-               "vbd xvda: uname 'tap:floppy:/x.img': unknown blktap disk type 'floppy'"},
-              {Minimal("(device (vbd (uname phy:/dev/x) (dev xvda) (mode w) (bootable maybe)))"),
-               "vbd: bootable: expected an integer, got 'maybe'"},
-              {Minimal("(device (vbd (uname phy:/dev/x) (dev xvda) (mode w)))"
-                       "(device (vbd (uname file:/dev/x) (dev xvdb) (mode w)))"),
-               "vbd xvdb: \"/dev/x\" is already used by xvda"},
-              {Minimal("(device (vif (mac 00:16:3e:zz:00:01)))"),
-               "vif: mac '00:16:3e:zz:00:01': expected six hex pairs like 00:16:3e:12:34:56"},
-              {Minimal("(device (vif (rate '10 MB')))"),
-               "vif: rate '10 MB': expected e.g. 10MB/s, 512Kb/s or 5Mb/s@20ms"},
-              {Minimal(
-                   "(device (vif (mac 00:16:3e:00:00:01))) (device (vif (mac 00:16:3E:00:00:01)))"),
-               "vif: the mac \"00:16:3E:00:00:01\" is already defined"},
-              {Minimal("(device (vfb (type spice)))"), "vfb: type 'spice': expected vnc or sdl"},
-              {Minimal("(device (vfb (vnc 1) (vncdisplay -1)))"),
-               "vfb: vncdisplay: -1 is out of range (0..65535)"},
-              {Minimal("(device (pci (dev (bus 0x00) (slot 0x20) (func 0x0))))"),
-               "pci: slot: 0x20 is out of range (max 0x1f)"},
-              {Minimal("(device (pci (dev (domain 0xfffffffffffffff1) (bus 0) (slot 1) (func "
-                       "0))))"),  // found by fuzzing
-               "pci: domain: expected a hex number, got '0xfffffffffffffff1'"},
-              {Minimal("(device (pci (bus 0) (dev 1) (func 2)))"),
-               "pci: old-style (pci (bus ..) (dev ..) ..) entries are not supported; "
-               "use (pci (dev (domain ..) (bus ..) (slot ..) (func ..)))"},
-              {Minimal("(device (pci (dev (bus 0) (slot 1) (func 0)))) (device (pci (dev (bus 0) "
-                       "(slot 1) (func 0))))"),
-               "pci 00:01.0: the device is already assigned"},
-              {"(config (name x))", "expected a (vm ...) or (domain ...) config, got (config ...)"},
-              {"vm", "expected a (vm ...) or (domain ...) config, got an atom"},
-          };
+  const std::vector<Case> cases = {
+      {"(vm (memory 128) (image (linux (kernel /k))))",
+       "name: missing (every domain needs a name)"},
+      {"(vm (name 'bad name') (memory 128) (image (linux (kernel /k))))",
+       "name: 'bad name' is not a valid domain name (use letters, digits and _-.:+)"},
+      {"(vm (name ok) (image (linux (kernel /k))))", "memory: must be greater than 0 (MiB)"},
+      {"(vm (name ok) (memory lots))", "memory: expected an integer, got 'lots'"},
+      {"(vm (name ok) (memory 512) (maxmem 256) (image (linux (kernel /k))))",
+       "maxmem: 256 MiB is less than memory (512 MiB)"},
+      {Minimal("(vcpus 0)"), "vcpus: 0 is out of range (1..512)"},
+      {Minimal("(vcpus 513)"), "vcpus: 513 is out of range (1..512)"},
+      {Minimal("(uuid 1234)"), "uuid: '1234' is not a UUID (32 hex digits, dashes optional)"},
+      {"(vm (name ok) (memory 128) (image (bsd (kernel /k))))",
+       "image: unknown builder 'bsd' (expected linux or hvm)"},
+      {"(vm (name ok) (memory 128) (image linux))",
+       "image: expected (image (linux ...)) or (image (hvm ...))"},
+      {"(vm (name ok) (memory 128))", "image: a linux (PV) domain needs a kernel or a bootloader"},
+      {Minimal("(on_crash explode)"),
+       "on_crash: 'explode' is not one of destroy, restart, preserve, rename-restart, "
+       "coredump-destroy, coredump-restart"},
+      {Minimal("(on_xend_stop reboot)"),
+       "on_xend_stop: 'reboot': expected ignore, shutdown or suspend"},
+      {Minimal("(cpu_weight 0)"), "cpu_weight: 0 is out of range (1..65535)"},
+      {Minimal("(cpu_cap 150)"), "cpu_cap: 150 is out of range (0..100 for 1 vcpus)"},
+      {Minimal("(vcpus 2) (cpus (0 1 2))"), "cpus: 3 affinity entries for 2 vcpus"},
+      {Minimal("(cpus 0-x)"), "cpus: '0-x': not a cpu number: 'x'"},
+      {Minimal("(vcpu_avail many)"),
+       "vcpu_avail: expected a bitmap of online vcpus below 2^64, got 'many'"},
+      {"(vm (name ok) (memory 128) (image (hvm (acpi yes))))",
+       "image: acpi: expected an integer, got 'yes'"},
+      {"(vm (name ok) (memory 128) (image (hvm (boot z))))",
+       "image: boot 'z': expected letters from a, c, d, n"},
+      {Minimal("(device (vbd (uname phy:/dev/x) (dev xvda) (mode rw)))"),
+       "vbd xvda: mode 'rw': expected r, w or w!"},
+      {Minimal("(device (vbd (uname phy:/dev/x) (dev vda) (mode w)))"),
+       "vbd: dev 'vda': not a block device name (xvda, hda, sdb1, ...)"},
+      {Minimal("(device (vbd (uname phy:/dev/x) (mode w)))"),
+       "vbd: missing dev (the guest device, e.g. xvda)"},
+      {Minimal("(device (vbd (dev xvda) (mode w)))"),
+       "vbd xvda: missing uname (only a :cdrom drive may be empty)"},
+      {Minimal("(device (vbd (uname /dev/x) (dev xvda) (mode w)))"),
+       "vbd xvda: uname '/dev/x': expected TYPE:PATH (phy:/dev/..., file:/..., "
+       "tap:aio:/...)"},
+      {Minimal("(device (tap (uname tap:floppy:/x.img) (dev xvda) (mode w)))"),
+       "vbd xvda: uname 'tap:floppy:/x.img': unknown blktap disk type 'floppy'"},
+      {Minimal("(device (vbd (uname phy:/dev/x) (dev xvda) (mode w) (bootable maybe)))"),
+       "vbd: bootable: expected an integer, got 'maybe'"},
+      {Minimal("(device (vbd (uname phy:/dev/x) (dev xvda) (mode w)))"
+               "(device (vbd (uname file:/dev/x) (dev xvdb) (mode w)))"),
+       "vbd xvdb: \"/dev/x\" is already used by xvda"},
+      {Minimal("(device (vif (mac 00:16:3e:zz:00:01)))"),
+       "vif: mac '00:16:3e:zz:00:01': expected six hex pairs like 00:16:3e:12:34:56"},
+      {Minimal("(device (vif (rate '10 MB')))"),
+       "vif: rate '10 MB': expected e.g. 10MB/s, 512Kb/s or 5Mb/s@20ms"},
+      {Minimal("(device (vif (mac 00:16:3e:00:00:01))) (device (vif (mac 00:16:3E:00:00:01)))"),
+       "vif: the mac \"00:16:3E:00:00:01\" is already defined"},
+      {Minimal("(device (vfb (type spice)))"), "vfb: type 'spice': expected vnc or sdl"},
+      {Minimal("(device (vfb (vnc 1) (vncdisplay -1)))"),
+       "vfb: vncdisplay: -1 is out of range (0..65535)"},
+      {Minimal("(device (pci (dev (bus 0x00) (slot 0x20) (func 0x0))))"),
+       "pci: slot: 0x20 is out of range (max 0x1f)"},
+      {Minimal("(device (pci (dev (domain 0xfffffffffffffff1) (bus 0) (slot 1) (func "
+               "0))))"),  // found by fuzzing
+       "pci: domain: expected a hex number, got '0xfffffffffffffff1'"},
+      {Minimal("(device (pci (bus 0) (dev 1) (func 2)))"),
+       "pci: old-style (pci (bus ..) (dev ..) ..) entries are not supported; "
+       "use (pci (dev (domain ..) (bus ..) (slot ..) (func ..)))"},
+      {Minimal("(device (pci (dev (bus 0) (slot 1) (func 0)))) (device (pci (dev (bus 0) "
+               "(slot 1) (func 0))))"),
+       "pci 00:01.0: the device is already assigned"},
+      {"(config (name x))", "expected a (vm ...) or (domain ...) config, got (config ...)"},
+      {"vm", "expected a (vm ...) or (domain ...) config, got an atom"},
+  };
   for (const Case& c : cases) EXPECT_EQ(ErrorOf(c.sxp), c.error) << c.sxp;
 }
 
@@ -414,6 +387,21 @@ TEST(DomainConfigValidation, ProgrammaticConfigs) {
   c = FromText(kXmPv);
   c.cpus = {{0}, {5000}};
   EXPECT_EQ(Validate(c).message(), "cpus: cpu number 5000 out of range (0-4095)");
+}
+
+TEST(DomainConfigValidation, CheckFillsWhatFromSxpDrawsThenValidates) {
+  DomainConfig c = FromText(kXmPv);
+  c.uuid.clear();
+  c.vifs[0].mac.clear();
+  c.maxmem_mb = 0;
+  auto valid = ValidConfig::Check(c, SeededRandomBytes(7));
+  ASSERT_TRUE(valid.ok()) << valid.status().ToString();
+  EXPECT_FALSE((*valid)->uuid.empty());
+  EXPECT_TRUE(IsValidMac((*valid)->vifs[0].mac));
+  EXPECT_EQ((*valid)->maxmem_mb, 512);
+  c.vbds[1].dev = "xvda1";
+  EXPECT_EQ(ValidConfig::Check(c, SeededRandomBytes(7)).status().message(),
+            "vbd xvda1: the device is already defined (as xvda1)");
 }
 
 TEST(DeviceConfig, PciSpecsAsXmWritesThem) {

@@ -2,7 +2,6 @@
 #include <gtest/gtest.h>
 
 #include "toolstack/hypervisor/cpu_set.h"
-#include "toolstack/hypervisor/domain_events.h"
 #include "toolstack/hypervisor/domain_info.h"
 #include "toolstack/hypervisor/hypervisor.h"
 #include "toolstack/hypervisor/hypervisor_validation.h"
@@ -149,41 +148,6 @@ TEST(Precopy, DefaultPolicyStopsAfterFiveRoundsOrFewDirtyPages) {
   EXPECT_EQ(DefaultPrecopyPolicy({2, 0, 49}), PrecopyDecision::kStopAndCopy);
   EXPECT_EQ(DefaultPrecopyPolicy({4, 0, 5000}), PrecopyDecision::kContinue);
   EXPECT_EQ(DefaultPrecopyPolicy({5, 0, 5000}), PrecopyDecision::kStopAndCopy);
-}
-
-DomainInfo Dom(DomId id, Uuid uuid = {}) {
-  DomainInfo d;
-  d.domid = id;
-  d.uuid = uuid;
-  return d;
-}
-
-TEST(DomainEvents, DiffFindsEveryTransition) {
-  using Kind = DomainEvent::Kind;
-  DomainInfo down = Dom(2), crash = Dom(3), dying = Dom(4);
-  down.shutdown = true;
-  down.shutdown_reason = ShutdownReason::kReboot;
-  crash.crashed = true;
-  crash.shutdown_reason = ShutdownReason::kCrash;
-  dying.dying = true;
-  auto events =
-      DiffDomains({Dom(0), Dom(2), Dom(3), Dom(4), Dom(5)}, {Dom(0), down, crash, dying, Dom(6)});
-  std::vector<DomainEvent> want = {{Kind::kShutdown, 2, ShutdownReason::kReboot},
-                                   {Kind::kCrashed, 3, ShutdownReason::kCrash},
-                                   {Kind::kDying, 4},
-                                   {Kind::kAppeared, 6},
-                                   {Kind::kGone, 5}};
-  EXPECT_EQ(events, want);
-  EXPECT_EQ(events[0].ToString(), "domain 2 shutdown (reboot)");
-  EXPECT_EQ(DiffDomains({down}, {Dom(2)}), (std::vector<DomainEvent>{{Kind::kResumed, 2}}));
-  EXPECT_TRUE(DiffDomains({down}, {down}).empty());
-}
-
-TEST(DomainEvents, ReusedIdIsAGoneAndANewDomain) {
-  using Kind = DomainEvent::Kind;
-  auto events =
-      DiffDomains({Dom(7, Uuid::FromRandomBits(1, 1))}, {Dom(7, Uuid::FromRandomBits(2, 2))});
-  EXPECT_EQ(events, (std::vector<DomainEvent>{{Kind::kGone, 7}, {Kind::kAppeared, 7}}));
 }
 
 }  // namespace

@@ -54,7 +54,7 @@ class MigrationTest : public ::testing::Test {
  protected:
   static Result<DomainRecord> Get(SimHost& host, const std::string& ref) {
     auto snap = xs::Snapshot::Begin(*host.xs);
-    return host.toolstack->Get(*snap, ref);
+    return host.toolstack->queries().Get(*snap, ref);
   }
   static bool Runs(SimHost& host, const std::string& ref) {
     auto r = Get(host, ref);
@@ -64,7 +64,8 @@ class MigrationTest : public ::testing::Test {
     auto r = Get(host, ref);
     if (!r.ok() || !r->info || r->devices.size() != 3) return false;
     for (const auto& d : r->devices)
-      if (d.backend_state != 4 || d.frontend_state != 4) return false;
+      if (d.backend_state != XenbusState::kConnected || d.frontend_state != XenbusState::kConnected)
+        return false;
     return true;
   }
   // Running, unpaused, its kernel up and every device Connected.
@@ -76,10 +77,10 @@ class MigrationTest : public ::testing::Test {
   static size_t DomainCount(SimHost& host) { return host.sim->ListDomains()->size(); }
 
   uint32_t Start(SimHost& host, const std::string& name) {
-    auto domid = host.toolstack->Create(host.Config(name), false);
-    EXPECT_TRUE(domid.ok()) << domid.status().ToString();
+    auto created = host.toolstack->lifecycle().Create(host.Valid(name), false);
+    EXPECT_TRUE(created.ok()) << created.status().ToString();
     EXPECT_TRUE(Eventually(kWait, [&] { return Healthy(host, name); }));
-    return domid.value_or(0);
+    return created.ok() ? created->info->domid : 0;
   }
 
   // `to` receives one migration on a thread while `from` sends `name`.
@@ -93,10 +94,10 @@ class MigrationTest : public ::testing::Test {
       TcpSocket s = listener.Accept();
       (void)s.SetIoTimeout(5s);
       if (server) TXEND_RETURN_IF_ERROR(s.StartTls(true, *server));
-      return to.toolstack->ReceiveMigration(s, 5s);
+      return to.toolstack->migration().ReceiveMigration(s, 5s);
     });
     MigrateRequest r{"127.0.0.1", listener.port(), live, 2s, 5s, std::move(progress), client};
-    auto result = from.toolstack->Migrate(name, r);
+    auto result = from.toolstack->migration().Migrate(name, r);
     auto in = incoming.get();
     EXPECT_EQ(in.ok(), result.ok()) << in.status().ToString();
     return result;
@@ -110,7 +111,8 @@ class MigrationTest : public ::testing::Test {
       TcpSocket s = listener.Accept();
       script(s.fd());
     });
-    auto result = src_.toolstack->Migrate(name, {"127.0.0.1", listener.port(), live, 2s, 5s, {}});
+    auto result =
+        src_.toolstack->migration().Migrate(name, {"127.0.0.1", listener.port(), live, 2s, 5s, {}});
     peer.join();
     return result;
   }
@@ -122,7 +124,7 @@ class MigrationTest : public ::testing::Test {
 TEST_F(MigrationTest, LiveThereAndNonLiveBackKeepsMemoryAndDevices) {
   uint32_t domid = Start(src_, "mover");
   uint64_t digest = *src_.sim->MemoryDigest(domid);
-  std::string uuid = Get(src_, "mover")->config.uuid;
+  std::string uuid = Get(src_, "mover")->config->uuid;
   std::vector<std::string> phases;
   auto there = Migrate(src_, dst_, "mover", true, [&](const MigrationProgress& p) {
     if (phases.empty() || phases.back() != p.phase) phases.push_back(p.phase);
@@ -138,7 +140,7 @@ TEST_F(MigrationTest, LiveThereAndNonLiveBackKeepsMemoryAndDevices) {
   ASSERT_TRUE(Eventually(kWait, [&] { return Healthy(dst_, "mover"); }));
   auto moved = Get(dst_, "mover");
   EXPECT_EQ(moved->info->domid, there->remote_domid);
-  EXPECT_EQ(moved->config.uuid, uuid);
+  EXPECT_EQ(moved->config->uuid, uuid);
   EXPECT_EQ(*dst_.sim->MemoryDigest(there->remote_domid), digest);
 
   auto back = Migrate(dst_, src_, "mover", false);
@@ -180,12 +182,15 @@ TEST_F(MigrationTest, ANameTakenOnTheDestinationIsRefusedUpFront) {
 
 TEST_F(MigrationTest, NoRelocationServerIsAClearError) {
   Start(src_, "lonely");
-  auto refused = src_.toolstack->Migrate("lonely", {"127.0.0.1", 1, false, 2s, 5s, {}});
+  auto refused = src_.toolstack->migration().Migrate("lonely", {"127.0.0.1", 1, false, 2s, 5s, {}});
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), ECONNREFUSED);
   EXPECT_NE(refused.status().message().find("cannot connect to 127.0.0.1:1"), std::string::npos);
   EXPECT_TRUE(Healthy(src_, "lonely"));
-  EXPECT_EQ(src_.toolstack->Migrate("nobody", {"127.0.0.1", 1, false, 2s, 5s, {}}).status().code(),
+  EXPECT_EQ(src_.toolstack->migration()
+                .Migrate("nobody", {"127.0.0.1", 1, false, 2s, 5s, {}})
+                .status()
+                .code(),
             ESRCH);
 }
 
@@ -252,7 +257,7 @@ TEST_F(MigrationTest, AStreamCutShortLeavesNothingOnTheDestination) {
   Listener listener;
   auto incoming = std::async(std::launch::async, [&] {
     TcpSocket s = listener.Accept();
-    return dst_.toolstack->ReceiveMigration(s, 5s);
+    return dst_.toolstack->migration().ReceiveMigration(s, 5s);
   });
   auto sock = TcpSocket::Connect("127.0.0.1", listener.port(), 2s);
   ASSERT_TRUE(sock.ok());
@@ -316,7 +321,7 @@ TEST_F(MigrationTest, GarbageIsNotAMigration) {
   Listener listener;
   auto incoming = std::async(std::launch::async, [&] {
     TcpSocket s = listener.Accept();
-    return dst_.toolstack->ReceiveMigration(s, 5s);
+    return dst_.toolstack->migration().ReceiveMigration(s, 5s);
   });
   auto sock = TcpSocket::Connect("127.0.0.1", listener.port(), 2s);
   ASSERT_TRUE(sock.ok());

@@ -11,7 +11,13 @@
 #include "tests/support/fake_kernel.h"
 #include "toolstack/agents/sim_backends.h"
 #include "toolstack/agents/sim_guests.h"
+#include "toolstack/domain/device_ops.h"
+#include "toolstack/domain/domain_exits.h"
+#include "toolstack/domain/domain_queries.h"
+#include "toolstack/domain/lifecycle.h"
+#include "toolstack/domain/managed_domains.h"
 #include "toolstack/hypervisor/sim/sim_hypervisor.h"
+#include "toolstack/migration/migration.h"
 #include "toolstack/toolstack.h"
 
 namespace txend::toolstack {
@@ -56,6 +62,16 @@ class SimHost {
       c.vifs.push_back(vif);
     }
     return c;
+  }
+
+  // A config through the toolstack's one check, as every operation takes it.
+  ValidConfig Valid(DomainConfig config) const {
+    auto valid = toolstack->CheckConfig(std::move(config));
+    EXPECT_TRUE(valid.ok()) << valid.status().ToString();
+    return std::move(valid).value();
+  }
+  ValidConfig Valid(const std::string& name, int disks = 2, int vifs = 1) const {
+    return Valid(Config(name, disks, vifs));
   }
 
   uint64_t Stat(const std::string& name) {

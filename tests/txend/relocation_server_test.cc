@@ -42,11 +42,11 @@ class RelocationServerTest : public ::testing::Test {
 };
 
 TEST_F(RelocationServerTest, HostsNotAllowedAreCutOffAndLocalhostMatchesLoopback) {
-  ASSERT_TRUE(src_.toolstack->Create(src_.Config("guest"), false).ok());
+  ASSERT_TRUE(src_.toolstack->lifecycle().Create(src_.Valid("guest"), false).ok());
   {
     auto server = Start("^10\\.99\\.");
-    auto refused =
-        src_.toolstack->Migrate("guest", {"127.0.0.1", server->port(), true, 2s, 5s, {}});
+    auto refused = src_.toolstack->migration().Migrate(
+        "guest", {"127.0.0.1", server->port(), true, 2s, 5s, {}});
     ASSERT_FALSE(refused.ok());
     EXPECT_NE(refused.status().message().find("keeps running here"), std::string::npos);
     EXPECT_TRUE(Eventually(kWait, [&] {
@@ -54,7 +54,8 @@ TEST_F(RelocationServerTest, HostsNotAllowedAreCutOffAndLocalhostMatchesLoopback
     }));
   }
   auto server = Start("^localhost$");
-  auto moved = src_.toolstack->Migrate("guest", {"127.0.0.1", server->port(), true, 2s, 5s, {}});
+  auto moved =
+      src_.toolstack->migration().Migrate("guest", {"127.0.0.1", server->port(), true, 2s, 5s, {}});
   ASSERT_TRUE(moved.ok()) << moved.status().ToString();
   EXPECT_TRUE(Eventually(
       kWait, [&] { return Log().find("received 'guest' from 127.0.0.1") != std::string::npos; }));

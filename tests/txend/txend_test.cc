@@ -125,6 +125,21 @@ TEST_F(TxendTest, DominfoCostsOneTransactionAndNoDiskWrites) {
   EXPECT_EQ(stack_->XsdStat("transactions_started") - tx1, 1u);
 }
 
+// `xm create`: op=create (paused), op=wait_for_devices, op=unpause. The 201
+// reply is the record create built (the same bytes a read then returns) and
+// wait_for_devices resolves the name without xenstore: create's own two
+// transactions are all (xend: 80).
+TEST_F(TxendTest, XmCreateCostsTwoTransactions) {
+  uint64_t tx0 = stack_->XsdStat("transactions_started");
+  auto created = Post("/xend/domain/", {{"op", "create"}, {"config", stack_->Config("xm", 2, 1)}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  ASSERT_EQ(Post("/xend/domain/xm", {{"op", "wait_for_devices"}}).status, 202);
+  EXPECT_EQ(stack_->XsdStat("transactions_started") - tx0, 2u);
+  EXPECT_EQ(Get("/xend/domain/xm?detail=1").body, created.body);
+  ASSERT_EQ(Post("/xend/domain/xm", {{"op", "unpause"}}).status, 200);
+  EXPECT_EQ(Post("/xend/domain/nobody", {{"op", "wait_for_devices"}}).status, 404);
+}
+
 TEST_F(TxendTest, DefineStartUndefine) {
   ASSERT_EQ(Post("/xend/domain/", {{"op", "new"}, {"config", stack_->Config("kept", 1, 0)}}).status,
             200);

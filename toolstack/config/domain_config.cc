@@ -153,6 +153,24 @@ bool IsVerbatimDevice(std::string_view type) {
   return false;
 }
 
+// Each device alone and against the ones before it, as AddDevice checks them.
+Status ValidateDevices(const DomainConfig& c) {
+  for (size_t i = 0; i < c.vbds.size(); ++i) {
+    TXEND_RETURN_IF_ERROR(Validate(c.vbds[i]));
+    TXEND_RETURN_IF_ERROR(CheckVbdConflict(std::span(c.vbds).first(i), c.vbds[i]));
+  }
+  for (size_t i = 0; i < c.vifs.size(); ++i) {
+    TXEND_RETURN_IF_ERROR(Validate(c.vifs[i]));
+    TXEND_RETURN_IF_ERROR(CheckVifConflict(std::span(c.vifs).first(i), c.vifs[i]));
+  }
+  for (const VfbConfig& vfb : c.vfbs) TXEND_RETURN_IF_ERROR(Validate(vfb));
+  for (size_t i = 0; i < c.pci.size(); ++i) {
+    TXEND_RETURN_IF_ERROR(Validate(c.pci[i]));
+    TXEND_RETURN_IF_ERROR(CheckPciConflict(std::span(c.pci).first(i), c.pci[i]));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string_view ToString(Builder builder) { return builder == Builder::kHvm ? "hvm" : "linux"; }
@@ -179,7 +197,7 @@ std::optional<std::string> ImageConfig::Option(std::string_view key) const {
   return std::nullopt;
 }
 
-Status Validate(const DomainConfig& c) {
+Status ValidateSettings(const DomainConfig& c) {
   if (c.name.empty()) return Invalid("name: missing (every domain needs a name)");
   if (!IsValidDomainName(c.name))
     return Invalid("name: '" + c.name +
@@ -205,21 +223,21 @@ Status Validate(const DomainConfig& c) {
     return Invalid("on_xend_start: '" + c.on_xend_start + "': expected ignore or start");
   if (c.on_xend_stop != "ignore" && c.on_xend_stop != "shutdown" && c.on_xend_stop != "suspend")
     return Invalid("on_xend_stop: '" + c.on_xend_stop + "': expected ignore, shutdown or suspend");
-  TXEND_RETURN_IF_ERROR(ValidateImage(c.image, c.bootloader));
-  for (size_t i = 0; i < c.vbds.size(); ++i) {
-    TXEND_RETURN_IF_ERROR(Validate(c.vbds[i]));
-    TXEND_RETURN_IF_ERROR(CheckVbdConflict(std::span(c.vbds).first(i), c.vbds[i]));
-  }
-  for (size_t i = 0; i < c.vifs.size(); ++i) {
-    TXEND_RETURN_IF_ERROR(Validate(c.vifs[i]));
-    TXEND_RETURN_IF_ERROR(CheckVifConflict(std::span(c.vifs).first(i), c.vifs[i]));
-  }
-  for (const VfbConfig& vfb : c.vfbs) TXEND_RETURN_IF_ERROR(Validate(vfb));
-  for (size_t i = 0; i < c.pci.size(); ++i) {
-    TXEND_RETURN_IF_ERROR(Validate(c.pci[i]));
-    TXEND_RETURN_IF_ERROR(CheckPciConflict(std::span(c.pci).first(i), c.pci[i]));
-  }
-  return Status::Ok();
+  return ValidateImage(c.image, c.bootloader);
+}
+
+Status Validate(const DomainConfig& c) {
+  TXEND_RETURN_IF_ERROR(ValidateSettings(c));
+  return ValidateDevices(c);
+}
+
+Result<ValidConfig> ValidConfig::Check(DomainConfig config, const RandomBytes& random) {
+  if (config.uuid.empty()) config.uuid = NewUuid(random);
+  for (auto& vif : config.vifs)
+    if (vif.mac.empty()) vif.mac = RandomMac(random);
+  if (config.maxmem_mb < config.memory_mb) config.maxmem_mb = config.memory_mb;
+  TXEND_RETURN_IF_ERROR(Validate(config));
+  return ValidConfig(std::move(config));
 }
 
 Status AddDevice(DomainConfig& config, const Value& device, const RandomBytes& random) {

@@ -89,26 +89,42 @@ struct DomainConfig {
 
 // Checks everything xend checks (and a little more); the message names the field.
 Status Validate(const DomainConfig& config);
+// Validate() without the devices (FromSxp checks each device as it reads it).
+Status ValidateSettings(const DomainConfig& config);
+
+// A DomainConfig that passed Validate() once: only FromSxp and Check make one,
+// so the operations that take it never check again. Read-only.
+class ValidConfig {
+ public:
+  // The one check for a config built in code: fills in what FromSxp would have
+  // drawn from `random` (a missing uuid and vif MACs; maxmem below memory is
+  // raised to it), then Validate()s it.
+  static Result<ValidConfig> Check(DomainConfig config, const RandomBytes& random);
+
+  const DomainConfig& operator*() const { return config_; }
+  const DomainConfig* operator->() const { return &config_; }
+  operator const DomainConfig&() const { return config_; }  // NOLINT: a read-only view
+  bool operator==(const ValidConfig&) const = default;
+
+ private:
+  friend Result<ValidConfig> FromSxp(const sxp::Value& vm, const RandomBytes& random);
+  explicit ValidConfig(DomainConfig config) : config_(std::move(config)) {}
+  DomainConfig config_;
+};
 
 // Reads a (vm ...) or (domain ...) SXP as xend's XendConfig does: unknown
 // top-level entries and runtime fields are ignored, the deprecated `restart`
 // and `cpu` are honoured, a missing uuid and missing vif MACs are drawn from
-// `random`, the first disk becomes bootable. Validates the result.
-Result<DomainConfig> FromSxp(const sxp::Value& vm, const RandomBytes& random);
+// `random`, the first disk becomes bootable. Each device is checked as it is
+// read, the rest once at the end: the parse boundary of every config.
+Result<ValidConfig> FromSxp(const sxp::Value& vm, const RandomBytes& random);
 
 // Adds one device, given as (device (vbd ...)) or (vbd ...), with xend's
 // defaults and duplicate checks (same disk, same guest device, same MAC).
 Status AddDevice(DomainConfig& config, const sxp::Value& device, const RandomBytes& random);
 
-// The runtime entries xend interleaves with the config in a domain's SXP, as
-// preformatted atoms; unset ones are left out.
-struct DomainSxpRuntime {
-  std::optional<std::string> domid, start_time, cpu_time, online_vcpus;
-  std::optional<std::string> status, state, store_mfn, console_mfn;
-};
-
-// xend's (domain ...) SXP (XendConfig.to_sxp, legacy form) in xend 4.2's order;
-// with `runtime` the running domain's fields are interleaved where xend puts them.
-sxp::Value ToSxp(const DomainConfig& config, const DomainSxpRuntime* runtime = nullptr);
+// xend's (domain ...) SXP (XendConfig.to_sxp, legacy form) in xend 4.2's order:
+// the config alone (toolstack/domain/domain_sxp.h adds a running domain's fields).
+sxp::Value ToSxp(const DomainConfig& config);
 
 }  // namespace txend::toolstack

@@ -255,7 +255,7 @@ Status AddHvmFramebuffer(DomainConfig& c, const RandomBytes& random) {
 
 }  // namespace
 
-Result<DomainConfig> FromSxp(const Value& vm, const RandomBytes& random) {
+Result<ValidConfig> FromSxp(const Value& vm, const RandomBytes& random) {
   std::string_view head = sxp::Name(vm);
   if (head != "vm" && head != "domain")
     return Invalid("expected a (vm ...) or (domain ...) config, got " +
@@ -273,18 +273,13 @@ Result<DomainConfig> FromSxp(const Value& vm, const RandomBytes& random) {
   for (const Value* device : sxp::Children(vm, "device"))
     TXEND_RETURN_IF_ERROR(AddDevice(c, *device, random));
   TXEND_RETURN_IF_ERROR(AddHvmFramebuffer(c, random));
-  TXEND_RETURN_IF_ERROR(Validate(c));
-  return c;
+  TXEND_RETURN_IF_ERROR(ValidateSettings(c));  // the devices were checked as they were added
+  return ValidConfig(std::move(c));
 }
 
-Value ToSxp(const DomainConfig& c, const DomainSxpRuntime* runtime) {
+Value ToSxp(const DomainConfig& c) {
   Value d = Value::List({"domain"});
   auto add = [&](std::string_view key, Value v) { d.Add(Value::List({key, std::move(v)})); };
-  auto add_runtime = [&](std::string_view key,
-                         std::optional<std::string> DomainSxpRuntime::*field) {
-    if (runtime != nullptr && runtime->*field) add(key, *(runtime->*field));
-  };
-  add_runtime("domid", &DomainSxpRuntime::domid);
   add("cpu_weight", Value::Int(c.cpu_weight));
   add("cpu_cap", Value::Int(c.cpu_cap));
   add("pool_name", c.pool_name);
@@ -305,14 +300,7 @@ Value ToSxp(const DomainConfig& c, const DomainSxpRuntime* runtime) {
   add("features", c.features);
   add("on_xend_start", c.on_xend_start);
   add("on_xend_stop", c.on_xend_stop);
-  add_runtime("start_time", &DomainSxpRuntime::start_time);
-  add_runtime("cpu_time", &DomainSxpRuntime::cpu_time);
-  add_runtime("online_vcpus", &DomainSxpRuntime::online_vcpus);
   d.Add(ImageValue(c));
-  add_runtime("status", &DomainSxpRuntime::status);
-  add_runtime("state", &DomainSxpRuntime::state);
-  add_runtime("store_mfn", &DomainSxpRuntime::store_mfn);
-  add_runtime("console_mfn", &DomainSxpRuntime::console_mfn);
   for (const VbdConfig& vbd : c.vbds) add("device", DeviceToSxp(vbd));
   for (const VifConfig& vif : c.vifs) add("device", DeviceToSxp(vif));
   if (!c.pci.empty()) add("device", DeviceToSxp(c.pci));

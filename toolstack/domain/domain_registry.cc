@@ -1,29 +1,45 @@
 #include "toolstack/domain/domain_registry.h"
 
-#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "base/numbers.h"
 
 namespace txend::toolstack {
 namespace {
 
 namespace fs = std::filesystem;
 
-Result<DomainConfig> ReadConfig(const fs::path& path) {
+Result<ValidConfig> ReadConfig(const fs::path& path, const RandomBytes& random) {
   std::ifstream in(path);
   std::stringstream text;
   text << in.rdbuf();
   auto value = sxp::Parse(text.str());
   if (!value.ok()) return Status::Error(EIO, path.string() + ": " + value.status().message());
-  auto config = FromSxp(*value, SystemRandomBytes());
+  auto config = FromSxp(*value, random);
   if (!config.ok()) return Status::Error(EIO, path.string() + ": " + config.status().message());
   return config;
 }
 
+Status NoSuchDomain(std::string_view ref) {
+  return Status::Error(ESRCH, "Domain '" + std::string(ref) + "' does not exist.");
+}
+
+Status NotRunning(const RegisteredDomain& d) {
+  return Status::Error(EINVAL, "Domain '" + d.config().name + "' is not running.");
+}
+
 }  // namespace
 
-Result<std::unique_ptr<DomainRegistry>> DomainRegistry::Open(const std::string& state_dir) {
+Result<std::shared_ptr<const RegisteredConfig>> RegisteredConfig::Make(ValidConfig config) {
+  TXEND_ASSIGN_OR_RETURN(auto devices, DevicesOf(*config));
+  return std::make_shared<const RegisteredConfig>(
+      RegisteredConfig{std::move(config), std::move(devices)});
+}
+
+Result<std::unique_ptr<DomainRegistry>> DomainRegistry::Open(const std::string& state_dir,
+                                                             const RandomBytes& random) {
   std::unique_ptr<DomainRegistry> r(new DomainRegistry(state_dir));
   std::error_code ec;
   for (const char* sub : {"domains", "running"}) {
@@ -32,15 +48,19 @@ Result<std::unique_ptr<DomainRegistry>> DomainRegistry::Open(const std::string& 
       return Status::Error(ec.value(),
                            "cannot create " + state_dir + "/" + sub + ": " + ec.message());
   }
+  MutexLock lock(&r->mu_);
   for (const auto& e : fs::directory_iterator(fs::path(state_dir) / "domains")) {
     if (e.path().extension() != ".sxp") continue;
-    TXEND_ASSIGN_OR_RETURN(DomainConfig c, ReadConfig(e.path()));
-    r->by_uuid_[c.uuid] = RegisteredDomain{c, std::nullopt, true, 0};
+    TXEND_ASSIGN_OR_RETURN(ValidConfig c, ReadConfig(e.path(), random));
+    TXEND_ASSIGN_OR_RETURN(auto registered, RegisteredConfig::Make(std::move(c)));
+    r->PutLocked(RegisteredDomain{std::move(registered), std::nullopt, true, 0});
   }
   for (const auto& e : fs::directory_iterator(fs::path(state_dir) / "running")) {
     if (e.path().extension() != ".sxp") continue;
-    auto c = ReadConfig(e.path());
-    if (c.ok()) r->running_configs_[c->uuid] = *c;
+    auto c = ReadConfig(e.path(), random);
+    if (!c.ok()) continue;
+    auto registered = RegisteredConfig::Make(std::move(c).value());
+    if (registered.ok()) r->running_configs_[(*registered)->config->uuid] = *registered;
   }
   return r;
 }
@@ -65,109 +85,157 @@ void DomainRegistry::RemoveConfig(const std::string& kind, const std::string& uu
   fs::remove(fs::path(dir_) / kind / (uuid + ".sxp"), ec);
 }
 
+void DomainRegistry::UnindexLocked(const RegisteredDomain& d) {
+  auto name = uuid_by_name_.find(d.config().name);
+  if (name != uuid_by_name_.end() && name->second == d.config().uuid) uuid_by_name_.erase(name);
+  if (!d.domid) return;
+  auto domid = uuid_by_domid_.find(*d.domid);
+  if (domid != uuid_by_domid_.end() && domid->second == d.config().uuid)
+    uuid_by_domid_.erase(domid);
+}
+
+void DomainRegistry::PutLocked(RegisteredDomain d) {
+  const std::string uuid = d.config().uuid;
+  if (auto old = by_uuid_.find(uuid); old != by_uuid_.end()) UnindexLocked(old->second);
+  uuid_by_name_[d.config().name] = uuid;
+  if (d.domid) uuid_by_domid_[*d.domid] = uuid;
+  by_uuid_.insert_or_assign(uuid, std::move(d));
+}
+
+void DomainRegistry::EraseLocked(const std::string& uuid) {
+  auto it = by_uuid_.find(uuid);
+  if (it == by_uuid_.end()) return;
+  UnindexLocked(it->second);
+  by_uuid_.erase(it);
+}
+
 const RegisteredDomain* DomainRegistry::FindLocked(std::string_view ref) const {
-  auto by_uuid = by_uuid_.find(std::string(ref));
-  if (by_uuid != by_uuid_.end()) return &by_uuid->second;
-  uint32_t domid = 0;
-  auto [end, ec] = std::from_chars(ref.data(), ref.data() + ref.size(), domid);
-  bool numeric = ec == std::errc() && end == ref.data() + ref.size() && !ref.empty();
-  for (const auto& [uuid, d] : by_uuid_)
-    if (numeric ? d.domid == domid : d.config.name == ref) return &d;
-  return nullptr;
+  const std::string* uuid = nullptr;
+  if (auto by_uuid = by_uuid_.find(ref); by_uuid != by_uuid_.end()) return &by_uuid->second;
+  if (auto domid = ParseInteger<uint32_t>(ref); domid.ok()) {
+    auto it = uuid_by_domid_.find(*domid);
+    if (it != uuid_by_domid_.end()) uuid = &it->second;
+  } else if (auto it = uuid_by_name_.find(ref); it != uuid_by_name_.end()) {
+    uuid = &it->second;
+  }
+  if (uuid == nullptr) return nullptr;
+  auto it = by_uuid_.find(*uuid);
+  return it == by_uuid_.end() ? nullptr : &it->second;
+}
+
+Result<ResolvedRef> DomainRegistry::Resolve(std::string_view ref) const {
+  if (ref == "0" || ref == kDom0Name || ref == kDom0Uuid) return ResolvedRef{};
+  MutexLock lock(&mu_);
+  const RegisteredDomain* d = FindLocked(ref);
+  if (!d) return NoSuchDomain(ref);
+  return ResolvedRef{*d};
+}
+
+Result<ResolvedRef> DomainRegistry::ResolveRunning(std::string_view ref) const {
+  TXEND_ASSIGN_OR_RETURN(ResolvedRef resolved, Resolve(ref));
+  if (!resolved.domid()) return NotRunning(*resolved.domain);
+  return resolved;
 }
 
 Result<RegisteredDomain> DomainRegistry::Lookup(std::string_view ref) const {
-  std::lock_guard lock(mu_);
-  const RegisteredDomain* d = FindLocked(ref);
-  if (!d) return Status::Error(ESRCH, "Domain '" + std::string(ref) + "' does not exist.");
-  return *d;
+  TXEND_ASSIGN_OR_RETURN(ResolvedRef resolved, Resolve(ref));
+  if (resolved.is_dom0()) return NoSuchDomain(ref);
+  return std::move(*resolved.domain);
 }
 
-Result<RegisteredDomain> DomainRegistry::ByDomid(uint32_t domid) const {
-  return Lookup(std::to_string(domid));
+Result<RegisteredDomain> DomainRegistry::Running(std::string_view ref) const {
+  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Lookup(ref));
+  if (!d.domid) return NotRunning(d);
+  return d;
 }
 
 std::vector<RegisteredDomain> DomainRegistry::All() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<RegisteredDomain> out;
+  out.reserve(by_uuid_.size());
   for (const auto& [uuid, d] : by_uuid_) out.push_back(d);
   return out;
 }
 
-std::optional<DomainConfig> DomainRegistry::RunningConfig(const std::string& uuid) const {
-  std::lock_guard lock(mu_);
+std::shared_ptr<const RegisteredConfig> DomainRegistry::RunningConfig(
+    const std::string& uuid) const {
+  MutexLock lock(&mu_);
   auto it = running_configs_.find(uuid);
-  if (it == running_configs_.end()) return std::nullopt;
-  return it->second;
+  return it == running_configs_.end() ? nullptr : it->second;
 }
 
 Status DomainRegistry::CheckNameFree(const std::string& name, const std::string& uuid) const {
-  std::lock_guard lock(mu_);
-  for (const auto& [id, d] : by_uuid_)
-    if (d.config.name == name && id != uuid)
-      return Status::Error(
-          EEXIST, "Domain '" + name + "' already exists with ID '" +
-                      (d.domid ? std::to_string(*d.domid) : std::string("(inactive)")) + "'");
-  return Status::Ok();
+  MutexLock lock(&mu_);
+  auto it = uuid_by_name_.find(name);
+  if (it == uuid_by_name_.end() || it->second == uuid) return Status::Ok();
+  const RegisteredDomain& d = by_uuid_.find(it->second)->second;
+  return Status::Error(EEXIST,
+                       "Domain '" + name + "' already exists with ID '" +
+                           (d.domid ? std::to_string(*d.domid) : std::string("(inactive)")) + "'");
 }
 
-Status DomainRegistry::AddRunning(const DomainConfig& config, uint32_t domid, double start_time) {
-  TXEND_RETURN_IF_ERROR(WriteConfig("running", config));
-  std::lock_guard lock(mu_);
-  RegisteredDomain& d = by_uuid_[config.uuid];
-  d.config = config;
-  d.domid = domid;
-  d.start_time = start_time;
-  running_configs_.erase(config.uuid);
-  if (d.managed) return WriteConfig("domains", config);
-  return Status::Ok();
+Result<RegisteredDomain> DomainRegistry::AddRunning(std::shared_ptr<const RegisteredConfig> config,
+                                                    uint32_t domid, double start_time) {
+  TXEND_RETURN_IF_ERROR(WriteConfig("running", *config->config));
+  MutexLock lock(&mu_);
+  const std::string& uuid = config->config->uuid;
+  auto it = by_uuid_.find(uuid);
+  RegisteredDomain d{config, domid, it != by_uuid_.end() && it->second.managed, start_time};
+  running_configs_.erase(uuid);
+  PutLocked(d);
+  if (d.managed) TXEND_RETURN_IF_ERROR(WriteConfig("domains", *config->config));
+  return d;
 }
 
 void DomainRegistry::RemoveRunning(uint32_t domid) {
-  std::lock_guard lock(mu_);
-  for (auto it = by_uuid_.begin(); it != by_uuid_.end(); ++it) {
-    if (it->second.domid != domid) continue;
-    RemoveConfig("running", it->first);
-    if (it->second.managed) {
-      it->second.domid.reset();
-      it->second.start_time = 0;
-    } else {
-      by_uuid_.erase(it);
-    }
-    return;
-  }
+  MutexLock lock(&mu_);
+  auto by_domid = uuid_by_domid_.find(domid);
+  if (by_domid == uuid_by_domid_.end()) return;
+  const std::string uuid = by_domid->second;
+  RemoveConfig("running", uuid);
+  RegisteredDomain d = by_uuid_.find(uuid)->second;
+  if (!d.managed) return EraseLocked(uuid);
+  d.domid.reset();
+  d.start_time = 0;
+  PutLocked(std::move(d));
 }
 
-Status DomainRegistry::Update(const std::string& uuid, const DomainConfig& config) {
-  std::lock_guard lock(mu_);
+Status DomainRegistry::Update(std::shared_ptr<const RegisteredConfig> config) {
+  MutexLock lock(&mu_);
+  const std::string& uuid = config->config->uuid;
   auto it = by_uuid_.find(uuid);
   if (it == by_uuid_.end()) return Status::Error(ESRCH, "no domain with uuid " + uuid);
-  it->second.config = config;
-  if (it->second.domid) TXEND_RETURN_IF_ERROR(WriteConfig("running", config));
-  if (it->second.managed) TXEND_RETURN_IF_ERROR(WriteConfig("domains", config));
+  RegisteredDomain d = it->second;
+  d.registered = std::move(config);
+  PutLocked(d);
+  if (d.domid) TXEND_RETURN_IF_ERROR(WriteConfig("running", d.config()));
+  if (d.managed) TXEND_RETURN_IF_ERROR(WriteConfig("domains", d.config()));
   return Status::Ok();
 }
 
-Status DomainRegistry::Define(const DomainConfig& config) {
-  TXEND_RETURN_IF_ERROR(CheckNameFree(config.name, config.uuid));
-  TXEND_RETURN_IF_ERROR(WriteConfig("domains", config));
-  std::lock_guard lock(mu_);
-  RegisteredDomain& d = by_uuid_[config.uuid];
-  d.config = config;
+Status DomainRegistry::Define(std::shared_ptr<const RegisteredConfig> config) {
+  const DomainConfig& c = *config->config;
+  TXEND_RETURN_IF_ERROR(CheckNameFree(c.name, c.uuid));
+  TXEND_RETURN_IF_ERROR(WriteConfig("domains", c));
+  MutexLock lock(&mu_);
+  auto it = by_uuid_.find(c.uuid);
+  RegisteredDomain d = it != by_uuid_.end() ? it->second : RegisteredDomain{};
+  d.registered = std::move(config);
   d.managed = true;
+  PutLocked(std::move(d));
   return Status::Ok();
 }
 
 Status DomainRegistry::Undefine(const std::string& uuid) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = by_uuid_.find(uuid);
   if (it == by_uuid_.end() || !it->second.managed)
     return Status::Error(ESRCH, "no managed domain " + uuid);
   if (it->second.domid)
-    return Status::Error(EBUSY,
-                         "Domain '" + it->second.config.name + "' is running; shut it down first.");
+    return Status::Error(
+        EBUSY, "Domain '" + it->second.config().name + "' is running; shut it down first.");
   RemoveConfig("domains", uuid);
-  by_uuid_.erase(it);
+  EraseLocked(uuid);
   return Status::Ok();
 }
 

@@ -1,65 +1,106 @@
 // DomainRegistry: the toolstack's index of domains it manages — running ones
-// by domid and managed (xm new) ones by uuid — with their configs. Configs
-// live on disk like xend's /var/lib/xend/domains: <dir>/domains/<uuid>.sxp for
-// managed domains and <dir>/running/<uuid>.sxp for running ones, so a
-// restarted txend finds everything again. Thread-safe.
+// by domid and managed (xm new) ones by uuid — with their configs, each held
+// once and shared. Configs live on disk like xend's /var/lib/xend/domains:
+// <dir>/domains/<uuid>.sxp for managed domains and <dir>/running/<uuid>.sxp
+// for running ones, so a restarted txend finds everything again. Thread-safe;
+// a lookup by uuid, name or domid is an index lookup.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "base/mutex.h"
 #include "toolstack/config/domain_config.h"
+#include "toolstack/layout/xenstore_layout.h"
 
 namespace txend::toolstack {
 
+// Domain-0's name and uuid; "0" is its domid.
+inline constexpr char kDom0Name[] = "Domain-0";
+inline constexpr char kDom0Uuid[] = "00000000-0000-0000-0000-000000000000";
+
+// A config as registered: fixed from then on and shared (never copied) by the
+// registry and every record made from it, with its devices computed once.
+struct RegisteredConfig {
+  static Result<std::shared_ptr<const RegisteredConfig>> Make(ValidConfig config);
+  ValidConfig config;
+  std::vector<DeviceRef> devices;  // DevicesOf(config)
+};
+
 struct RegisteredDomain {
-  DomainConfig config;
+  std::shared_ptr<const RegisteredConfig> registered;
   std::optional<uint32_t> domid;  // empty: defined but not running
   bool managed = false;           // defined with `new`; survives shutdown
   double start_time = 0;
+
+  const DomainConfig& config() const { return *registered->config; }
+};
+
+// What a ref names: Domain-0, which the registry never holds, or a registered domain.
+struct ResolvedRef {
+  std::optional<RegisteredDomain> domain;  // empty: Domain-0
+  bool is_dom0() const { return !domain; }
+  // Domain-0's (0) or the registered domain's while it runs.
+  std::optional<uint32_t> domid() const { return domain ? domain->domid : 0; }
 };
 
 class DomainRegistry {
  public:
-  // Loads every config under `state_dir` (created if missing). Running
-  // configs are matched to domids later with Attach().
-  static Result<std::unique_ptr<DomainRegistry>> Open(const std::string& state_dir);
+  // Loads every config under `state_dir` (created if missing), drawing what
+  // they lack from `random` as FromSxp does. Running configs are matched to
+  // domids later with AddRunning().
+  static Result<std::unique_ptr<DomainRegistry>> Open(const std::string& state_dir,
+                                                      const RandomBytes& random);
 
-  // A copy of the entry for a name, "<domid>" or uuid; ESRCH if none.
+  // The one resolution of a ref: a uuid, "<domid>" or a name; "0", "Domain-0"
+  // and the zero uuid name Domain-0. ESRCH if it names nothing.
+  Result<ResolvedRef> Resolve(std::string_view ref) const;
+  // Resolve(), where a registered domain must run: EINVAL if it is only defined.
+  Result<ResolvedRef> ResolveRunning(std::string_view ref) const;
+  // A registered domain (Domain-0 is none: ESRCH).
   Result<RegisteredDomain> Lookup(std::string_view ref) const;
-  Result<RegisteredDomain> ByDomid(uint32_t domid) const;
+  // A registered domain that runs: EINVAL if it is only defined.
+  Result<RegisteredDomain> Running(std::string_view ref) const;
   std::vector<RegisteredDomain> All() const;
   // The running config recorded for `uuid` (from disk), if any.
-  std::optional<DomainConfig> RunningConfig(const std::string& uuid) const;
+  std::shared_ptr<const RegisteredConfig> RunningConfig(const std::string& uuid) const;
 
   // EEXIST if `name` belongs to another domain (other than `uuid`).
   Status CheckNameFree(const std::string& name, const std::string& uuid) const;
 
-  // Records a running domain (and its config on disk).
-  Status AddRunning(const DomainConfig& config, uint32_t domid, double start_time);
+  // Records a running domain (and its config on disk); returns its entry.
+  Result<RegisteredDomain> AddRunning(std::shared_ptr<const RegisteredConfig> config,
+                                      uint32_t domid, double start_time);
   // The domain stopped running: managed ones stay defined, others are forgotten.
   void RemoveRunning(uint32_t domid);
-  // Replaces a domain's config (rename, mem-set, devices...).
-  Status Update(const std::string& uuid, const DomainConfig& config);
+  // Replaces a domain's config (rename, mem-set, devices...), found by its uuid.
+  Status Update(std::shared_ptr<const RegisteredConfig> config);
   // Managed (xm new / delete).
-  Status Define(const DomainConfig& config);
+  Status Define(std::shared_ptr<const RegisteredConfig> config);
   Status Undefine(const std::string& uuid);
 
  private:
   explicit DomainRegistry(std::string dir) : dir_(std::move(dir)) {}
   Status WriteConfig(const std::string& kind, const DomainConfig& config) const;
   void RemoveConfig(const std::string& kind, const std::string& uuid) const;
-  const RegisteredDomain* FindLocked(std::string_view ref) const;
+  const RegisteredDomain* FindLocked(std::string_view ref) const EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Stores `d` under its uuid and keeps the name and domid indexes in step.
+  void PutLocked(RegisteredDomain d) EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EraseLocked(const std::string& uuid) EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void UnindexLocked(const RegisteredDomain& d) EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  std::string dir_;
-  mutable std::mutex mu_;
-  std::map<std::string, RegisteredDomain> by_uuid_;
-  std::map<std::string, DomainConfig> running_configs_;  // from disk, not yet attached
+  const std::string dir_;
+  mutable Mutex mu_;
+  std::map<std::string, RegisteredDomain, std::less<>> by_uuid_ GUARDED_BY(mu_);
+  std::map<std::string, std::string, std::less<>> uuid_by_name_ GUARDED_BY(mu_);
+  std::map<uint32_t, std::string> uuid_by_domid_ GUARDED_BY(mu_);
+  // From disk, not yet matched to a running domain.
+  std::map<std::string, std::shared_ptr<const RegisteredConfig>> running_configs_ GUARDED_BY(mu_);
 };
 
 }  // namespace txend::toolstack

@@ -127,12 +127,6 @@ class Hypervisor {
   virtual Status DumpCore(DomId domid, const std::string& path) = 0;
   // The hypervisor's console ring (xm dmesg); cleared afterwards if `clear`.
   virtual Result<std::string> ReadConsoleRing(bool clear) = 0;
-
-  // Calls `handler` after any domain shuts down, crashes or dies (Xen's
-  // VIRQ_DOM_EXC); it then diffs ListDomains() (DiffDomains in
-  // domain_events.h). ENOTSUP where not deliverable: on Xen, xenstored owns
-  // VIRQ_DOM_EXC and the toolstack watches @releaseDomain instead.
-  virtual Status OnDomainException(std::function<void()> handler) = 0;
 };
 
 // Every vcpu of a domain, in order.

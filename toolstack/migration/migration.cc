@@ -1,5 +1,5 @@
-// Toolstack: live migration — the source side (Migrate) and the destination
-// side (ReceiveMigration) of the relocation protocol (migration_protocol.h).
+// Migration: the source side (Migrate) and the destination side
+// (ReceiveMigration) of the relocation protocol (migration_protocol.h).
 //
 // Who owns the domain: the source until it sends GO, the destination after.
 // Before GO every failure resumes the source (if it had suspended) and the
@@ -7,18 +7,18 @@
 // on DONE and resumes it on FAIL; if the connection is lost instead it cannot
 // know whether the destination runs the domain, so it keeps its copy
 // suspended — never two copies running.
+#include "toolstack/migration/migration.h"
+
 #include <pthread.h>
 #include <signal.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <thread>
 
+#include "toolstack/domain/device_waits.h"
 #include "toolstack/migration/migration_protocol.h"
-#include "toolstack/toolstack.h"
 
 namespace txend::toolstack {
 namespace {
@@ -79,16 +79,16 @@ class ProgressReporter {
       : progress_(std::move(progress)), socket_(socket), start_(Clock::now()) {
     if (progress_) ticker_ = std::thread([this] { Tick(); });
   }
-  ~ProgressReporter() {
+  ~ProgressReporter() LOCKS_EXCLUDED(mu_) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       stopping_ = true;
     }
-    cv_.notify_all();
+    wake_.SignalAll();
     if (ticker_.joinable()) ticker_.join();
   }
-  void Step(const char* phase, uint32_t round, int64_t dirty_pages) {
-    std::lock_guard lock(mu_);
+  void Step(const char* phase, uint32_t round, int64_t dirty_pages) LOCKS_EXCLUDED(mu_) {
+    MutexLock lock(&mu_);
     now_.phase = phase;
     now_.round = round;
     now_.dirty_pages = dirty_pages;
@@ -96,25 +96,29 @@ class ProgressReporter {
   }
 
  private:
-  void Tick() {
-    std::unique_lock lock(mu_);
-    while (!cv_.wait_for(lock, std::chrono::milliseconds(250), [&] { return stopping_; }))
-      if (!now_.phase.empty()) ReportLocked();
+  void Tick() LOCKS_EXCLUDED(mu_) {
+    MutexLock lock(&mu_);
+    while (!stopping_) {
+      const auto next = Clock::now() + std::chrono::milliseconds(250);
+      while (!stopping_ && wake_.WaitUntil(next)) {
+      }
+      if (!stopping_ && !now_.phase.empty()) ReportLocked();
+    }
   }
-  void ReportLocked() {
+  void ReportLocked() EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (!progress_) return;
     now_.bytes_sent = socket_.BytesAcked();
     now_.elapsed_s = Since(start_);
     progress_(now_);
   }
 
-  std::function<void(const MigrationProgress&)> progress_;
+  const std::function<void(const MigrationProgress&)> progress_;
   const TcpSocket& socket_;
   const Clock::time_point start_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  MigrationProgress now_;
-  bool stopping_ = false;
+  Mutex mu_;
+  CondVar wake_{&mu_};
+  MigrationProgress now_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::thread ticker_;
 };
 
@@ -140,40 +144,34 @@ class IncomingMark {
 
 }  // namespace
 
-Status Toolstack::DiscardUnfinishedIncoming() {
-  std::filesystem::path dir = std::filesystem::path(options_.state_dir) / "incoming";
+Status Migration::DiscardUnfinishedIncoming() {
+  std::filesystem::path dir = std::filesystem::path(ctx_.options.state_dir) / "incoming";
   std::error_code ec;
   if (!std::filesystem::exists(dir, ec)) return Status::Ok();
-  TXEND_ASSIGN_OR_RETURN(auto domains, hv_.ListDomains());
+  TXEND_ASSIGN_OR_RETURN(auto domains, ctx_.hv.ListDomains());
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     std::string uuid = entry.path().filename().string();
     for (const auto& info : domains) {
       if (info.domid == kDom0 || info.uuid.ToString() != uuid) continue;
-      TXEND_RETURN_IF_ERROR(hv_.Destroy(info.domid));
-      TXEND_RETURN_IF_ERROR(xs::RunTransaction(xs_, [&](xs::Transaction& tx) {
+      TXEND_RETURN_IF_ERROR(ctx_.hv.Destroy(info.domid));
+      TXEND_RETURN_IF_ERROR(xs::RunTransaction(ctx_.xs, [&](xs::Transaction& tx) {
         return tx.RmMany(DomainPaths(uuid, info.domid), true);
       }));
-      (void)xs_.Release(info.domid);
+      (void)ctx_.xs.Release(info.domid);
     }
     std::filesystem::remove(entry.path(), ec);
   }
   return Status::Ok();
 }
 
-void Toolstack::ResumeIfSuspended(uint32_t domid) {
-  auto info = hv_.GetDomainInfo(domid);
-  if (!info.ok() || !info->shutdown || info->shutdown_reason != ShutdownReason::kSuspend) return;
-  if (hv_.Resume(domid).ok()) (void)xs_.Resume(domid);
-}
-
-Result<MigrationResult> Toolstack::Migrate(std::string_view ref, const MigrateRequest& request) {
-  std::lock_guard lock(ops_mu_);
-  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, Running(ref));
+Result<MigrationResult> Migration::Migrate(std::string_view ref, const MigrateRequest& request) {
+  MutexLock lock(&lifecycle_.mu());
+  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, ctx_.registry.Running(ref));
   const uint32_t domid = *d.domid;
-  const std::string what = "Migration of '" + d.config.name + "' to " + Where(request);
+  const std::string what = "Migration of '" + d.config().name + "' to " + Where(request);
   const auto start = Clock::now();
   auto failed = [&](const Status& why) {  // before the handover: the domain stays here, running
-    ResumeIfSuspended(domid);
+    lifecycle_.ResumeIfSuspended(domid);
     return Status::Error(why.code(),
                          what + " failed: " + why.message() + "; the domain keeps running here");
   };
@@ -183,7 +181,8 @@ Result<MigrationResult> Toolstack::Migrate(std::string_view ref, const MigrateRe
   TcpSocket& sock = *socket;
   Status st = sock.SetIoTimeout(request.io_timeout);
   if (st.ok() && request.tls) st = sock.StartTls(false, *request.tls);
-  if (st.ok()) st = SendAll(sock.fd(), EncodeHello({request.live, sxp::ToString(ToSxp(d.config))}));
+  if (st.ok())
+    st = SendAll(sock.fd(), EncodeHello({request.live, sxp::ToString(ToSxp(d.config()))}));
   if (!st.ok()) return failed(st);
   auto answer = ReadMessage(sock.fd());
   if (!answer.ok()) return failed(answer.status());
@@ -211,20 +210,20 @@ Result<MigrationResult> Toolstack::Migrate(std::string_view ref, const MigrateRe
     suspended_at = Clock::now();
     report("stop-and-copy", -1);
     std::string control = DomainHome(domid) + "/control/shutdown";
-    TXEND_RETURN_IF_ERROR(
-        xs::RunTransaction(xs_, [&](xs::Transaction& tx) { return tx.Write(control, "suspend"); }));
-    return WaitSuspended(domid, d.config.name);
+    TXEND_RETURN_IF_ERROR(xs::RunTransaction(
+        ctx_.xs, [&](xs::Transaction& tx) { return tx.Write(control, "suspend"); }));
+    return lifecycle_.WaitSuspended(domid, d.config().name);
   };
   {
     SigpipeBlocked quiet;
-    st = hv_.Save(domid, sock.fd(), save);
+    st = ctx_.hv.Save(domid, sock.fd(), save);
   }
   if (!st.ok()) return failed(SendFailure(sock, st, request.io_timeout));
   ++result.rounds;
   report("handover", 0);
 
   // The destination restores, connects its backends (within its device timeout), and says READY.
-  (void)sock.SetIoTimeout(request.io_timeout + options_.device_timeout);
+  (void)sock.SetIoTimeout(request.io_timeout + ctx_.options.device_timeout);
   if (auto ready = Expect(sock.fd(), MessageType::kReady); !ready.ok())
     return failed(ready.status());
   if (st = SendMessage(sock.fd(), Message(MessageType::kGo)); !st.ok()) return failed(st);
@@ -245,23 +244,22 @@ Result<MigrationResult> Toolstack::Migrate(std::string_view ref, const MigrateRe
   result.bytes_sent = sock.BytesAcked();
   result.remote_domid = static_cast<uint32_t>(done->code);
   report("done", 0);
-  st = DestroyLocked(d);
+  st = lifecycle_.DestroyLocked(d);
   if (!st.ok())
     return Status::Error(st.code(),
-                         "'" + d.config.name + "' now runs on " + request.host +
+                         "'" + d.config().name + "' now runs on " + request.host +
                              ", but destroying its suspended copy here failed: " + st.message());
   return result;
 }
 
-Status Toolstack::CheckIncoming(const DomainConfig& config) {
-  TXEND_RETURN_IF_ERROR(Validate(config));
-  TXEND_RETURN_IF_ERROR(registry_->CheckNameFree(config.name, config.uuid));
-  auto same_uuid = registry_->Lookup(config.uuid);
+Status Migration::CheckIncoming(const DomainConfig& config) {
+  TXEND_RETURN_IF_ERROR(ctx_.registry.CheckNameFree(config.name, config.uuid));
+  auto same_uuid = ctx_.registry.Lookup(config.uuid);
   if (same_uuid.ok() && same_uuid->domid)
     return Status::Error(EEXIST, "Domain with uuid " + config.uuid +
-                                     " is already running here as '" + same_uuid->config.name +
+                                     " is already running here as '" + same_uuid->config().name +
                                      "'");
-  TXEND_ASSIGN_OR_RETURN(PhysInfo phys, hv_.Physinfo());
+  TXEND_ASSIGN_OR_RETURN(PhysInfo phys, ctx_.hv.Physinfo());
   uint64_t need_kib = static_cast<uint64_t>(config.memory_mb) * 1024;
   if (phys.free_memory_kib < need_kib)
     return Status::Error(ENOMEM, "not enough free memory for '" + config.name + "': it needs " +
@@ -270,7 +268,7 @@ Status Toolstack::CheckIncoming(const DomainConfig& config) {
   return Status::Ok();
 }
 
-Result<IncomingMigration> Toolstack::ReceiveMigration(TcpSocket& socket,
+Result<IncomingMigration> Migration::ReceiveMigration(TcpSocket& socket,
                                                       std::chrono::milliseconds io_timeout) {
   const auto start = Clock::now();
   const int fd = socket.fd();
@@ -283,18 +281,21 @@ Result<IncomingMigration> Toolstack::ReceiveMigration(TcpSocket& socket,
   auto parsed = sxp::Parse(hello.config);
   if (!parsed.ok())
     return refuse(Status::Error(EINVAL, "bad domain config: " + parsed.status().message()));
-  auto config = FromSxp(*parsed, options_.random);
+  auto valid = FromSxp(*parsed, ctx_.options.random);
+  if (!valid.ok()) return refuse(valid.status());
+  auto config = RegisteredConfig::Make(std::move(valid).value());
   if (!config.ok()) return refuse(config.status());
   // Checked without the lifecycle lock: a txend migrating to itself is refused, not deadlocked.
-  if (Status st = CheckIncoming(*config); !st.ok()) return refuse(st);
+  if (Status st = CheckIncoming(*(*config)->config); !st.ok()) return refuse(st);
   TXEND_RETURN_IF_ERROR(SendMessage(fd, Message(MessageType::kAccept)));
 
-  std::lock_guard lock(ops_mu_);
+  MutexLock lock(&lifecycle_.mu());
   std::optional<IncomingMark> mark;
-  mark.emplace(options_.state_dir, config->uuid);
-  auto domid = CreateLocked(*config, true, fd);  // restores the stream; backends connected; paused
-  if (!domid.ok()) {
-    Status why = domid.status();
+  mark.emplace(ctx_.options.state_dir, (*config)->config->uuid);
+  // Restores the stream; backends connected; paused.
+  auto created = lifecycle_.CreateFromRestoreFdLocked(*config, true, fd);
+  if (!created.ok()) {
+    Status why = created.status();
     if (why.code() == EAGAIN || why.code() == EWOULDBLOCK)
       why = Status::Error(ETIMEDOUT, "the source sent nothing for " +
                                          std::to_string(io_timeout.count() / 1000) + " s (" +
@@ -302,9 +303,10 @@ Result<IncomingMigration> Toolstack::ReceiveMigration(TcpSocket& socket,
     (void)SendMessage(fd, Message(MessageType::kFail, why));
     return why;
   }
-  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, registry_->ByDomid(*domid));
-  auto fail = [&](const Status& why) {
-    (void)DestroyLocked(d);
+  const RegisteredDomain& d = *created;
+  const uint32_t domid = *d.domid;
+  auto fail = [&](const Status& why) EXCLUSIVE_LOCKS_REQUIRED(lifecycle_.mu()) {
+    (void)lifecycle_.DestroyLocked(d);
     (void)SendMessage(fd, Message(MessageType::kFail, why));
     return why;
   };
@@ -312,64 +314,16 @@ Result<IncomingMigration> Toolstack::ReceiveMigration(TcpSocket& socket,
   if (auto go = Expect(fd, MessageType::kGo); !go.ok()) return fail(go.status());
   // The source handed the domain over: from here it is ours.
   mark.reset();
-  TXEND_ASSIGN_OR_RETURN(auto devices, DevicesOf(d.config));
-  Status st = hv_.Unpause(*domid);
-  if (st.ok()) st = WaitDevicesConnected(*domid, devices);
+  Status st = ctx_.hv.Unpause(domid);
+  if (st.ok()) st = WaitDevicesConnected(ctx_, domid, d.registered->devices);
   if (!st.ok()) return fail(st);
-  IncomingMigration in{d.config.name, *domid, hello.live, socket.BytesReceived(), Since(start)};
-  if (st = SendMessage(fd, ControlMessage{MessageType::kDone, static_cast<int32_t>(*domid), ""});
+  IncomingMigration in{d.config().name, domid, hello.live, socket.BytesReceived(), Since(start)};
+  if (st = SendMessage(fd, ControlMessage{MessageType::kDone, static_cast<int32_t>(domid), ""});
       !st.ok())
-    return Status::Error(st.code(), "'" + d.config.name +
+    return Status::Error(st.code(), "'" + d.config().name +
                                         "' runs here now, but the source could not be told (" +
                                         st.message() + "); it keeps its copy suspended");
   return in;
-}
-
-Status Toolstack::WaitDevicesConnected(uint32_t domid, const std::vector<DeviceRef>& devices) {
-  struct Changes {
-    std::mutex mu;
-    std::condition_variable cv;
-    uint64_t count = 0;
-  };
-  auto changes = std::make_shared<Changes>();
-  std::vector<std::string> paths;
-  std::vector<xs::Watch> watches;
-  for (const auto& dev : devices) {
-    for (const std::string& path :
-         {dev.FrontendPath(domid) + "/state", dev.BackendPath(domid) + "/state"}) {
-      paths.push_back(path);
-      TXEND_ASSIGN_OR_RETURN(xs::Watch w,
-                             xs_.AddWatch(path, [changes](const std::string&, const std::string&) {
-                               std::lock_guard lock(changes->mu);
-                               ++changes->count;
-                               changes->cv.notify_all();
-                             }));
-      watches.push_back(std::move(w));
-    }
-  }
-  const auto deadline = Clock::now() + options_.device_timeout;
-  while (true) {
-    uint64_t seen;
-    {
-      std::lock_guard lock(changes->mu);
-      seen = changes->count;
-    }
-    TXEND_ASSIGN_OR_RETURN(auto snap, xs::Snapshot::Begin(xs_));
-    auto states = snap.ReadMany(paths);
-    std::optional<size_t> waiting;
-    for (size_t i = 0; i < states.size() && !waiting; ++i)
-      if (!states[i].ok() || XenbusStateFromNode(*states[i]) != XenbusState::kConnected)
-        waiting = i;
-    if (!waiting) return Status::Ok();
-    std::unique_lock lock(changes->mu);
-    if (!changes->cv.wait_until(lock, deadline, [&] { return changes->count != seen; })) {
-      std::string state =
-          states[*waiting].ok() ? *states[*waiting] : states[*waiting].status().message();
-      return Status::Error(ETIMEDOUT, paths[*waiting] + " did not reach Connected within " +
-                                          std::to_string(options_.device_timeout.count() / 1000) +
-                                          " s (state " + state + ")");
-    }
-  }
 }
 
 }  // namespace txend::toolstack

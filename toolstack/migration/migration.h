@@ -1,5 +1,6 @@
 // Migration of a running domain to another host's txend, through its
-// relocation service (xend's port 8002; protocol in migration_protocol.h).
+// relocation service (xend's port 8002; protocol in migration_protocol.h):
+// the requests, progress and results, and the Migration class.
 // The source destroys its domain only once the destination reports it running
 // with every device Connected; any failure before that leaves it running.
 #pragma once
@@ -9,7 +10,12 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
+#include "base/mutex.h"
+#include "toolstack/domain/domain_context.h"
+#include "toolstack/domain/lifecycle.h"
+#include "toolstack/migration/tcp_socket.h"
 #include "toolstack/migration/tls_tunnel.h"
 
 namespace txend::toolstack {
@@ -54,6 +60,32 @@ struct IncomingMigration {
   bool live = false;
   uint64_t bytes_received = 0;
   double total_s = 0;
+};
+
+// Both sides of a migration, built on Lifecycle. Migrate sends a running
+// domain to another host's relocation service and destroys it here once the
+// destination confirms; ReceiveMigration serves one incoming connection and
+// leaves nothing behind when it fails. Both hold the lifecycle lock
+// throughout, except the checks an incoming domain must pass before it is
+// accepted (a txend migrating to itself is refused, not deadlocked).
+class Migration {
+ public:
+  Migration(DomainContext& ctx, Lifecycle& lifecycle) : ctx_(ctx), lifecycle_(lifecycle) {}
+
+  Result<MigrationResult> Migrate(std::string_view ref, const MigrateRequest& request)
+      LOCKS_EXCLUDED(lifecycle_.mu());
+  Result<IncomingMigration> ReceiveMigration(TcpSocket& socket,
+                                             std::chrono::milliseconds io_timeout)
+      LOCKS_EXCLUDED(lifecycle_.mu());
+  // At start-up: destroys domains whose migration here a txend restart cut off.
+  Status DiscardUnfinishedIncoming();
+
+ private:
+  // The checks an incoming domain must pass before its image is sent.
+  Status CheckIncoming(const DomainConfig& config);
+
+  DomainContext& ctx_;
+  Lifecycle& lifecycle_;
 };
 
 }  // namespace txend::toolstack

@@ -42,7 +42,6 @@ class ReadContext {
   std::vector<Result<std::vector<std::string>>> DirectoryMany(std::span<const std::string> paths);
 
   uint32_t id() const { return tx_id_; }
-  Connection& connection() { return *conn_; }
 
  protected:
   ReadContext(Connection* conn, uint32_t tx_id) : conn_(conn), tx_id_(tx_id) {}

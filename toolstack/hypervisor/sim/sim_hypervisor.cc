@@ -95,7 +95,6 @@ Result<std::string> SimHypervisor::ReadConsoleRing(bool clear) {
 void SimHypervisor::Dispatch(const Events& events) {
   if (events.list().empty()) return;
   std::vector<std::function<void(const SimEvent&)>> listeners;
-  std::vector<std::function<void()>> handlers;
   {
     std::lock_guard lock(mu_);
     static constexpr const char* kWhat[] = {"created",   "built",   "paused", "unpaused",
@@ -107,16 +106,9 @@ void SimHypervisor::Dispatch(const Events& events) {
       Log(line);
     }
     for (const auto& [id, l] : listeners_) listeners.push_back(l);
-    handlers = exception_handlers_;
   }
-  bool exception = false;
-  for (const auto& e : events.list()) {
+  for (const auto& e : events.list())
     for (const auto& l : listeners) l(e);
-    exception |= e.kind == SimEvent::Kind::kShutdown || e.kind == SimEvent::Kind::kDying ||
-                 e.kind == SimEvent::Kind::kReleased;
-  }
-  if (exception)
-    for (const auto& h : handlers) h();
 }
 
 Result<SimHypervisor::Domain*> SimHypervisor::Find(DomId domid) {
@@ -480,12 +472,6 @@ Result<GuestRings> SimHypervisor::BuildPv(DomId domid, const PvBuildRequest& req
     StartGuest(*d, request.store_port, request.console_port, false, events);
     return GuestRings{d->mfn_base + d->store_pfn, d->mfn_base + d->console_pfn};
   });
-}
-
-Status SimHypervisor::OnDomainException(std::function<void()> handler) {
-  std::lock_guard lock(mu_);
-  exception_handlers_.push_back(std::move(handler));
-  return Status::Ok();
 }
 
 int SimHypervisor::Subscribe(std::function<void(const SimEvent&)> listener) {

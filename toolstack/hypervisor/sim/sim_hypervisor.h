@@ -9,9 +9,8 @@
 // objects that watch this hypervisor's events (Subscribe) and act through the
 // Guest* calls, as a PV kernel would through hypercalls.
 //
-// Thread-safe: one mutex guards all state. Listeners, exception handlers and
-// save callbacks run on the calling thread with the mutex released, so they
-// may call back in.
+// Thread-safe: one mutex guards all state. Listeners and save callbacks run on the calling thread
+// with the mutex released, so they may call back in.
 #pragma once
 
 #include <cstdint>
@@ -102,7 +101,6 @@ class SimHypervisor : public Hypervisor {
   Result<GuestRings> Restore(DomId domid, int fd, const RestoreRequest& request) override;
   Status DumpCore(DomId domid, const std::string& path) override;
   Result<std::string> ReadConsoleRing(bool clear) override;
-  Status OnDomainException(std::function<void()> handler) override;
 
   // Observers of SimEvents; returns an id for Unsubscribe.
   int Subscribe(std::function<void(const SimEvent&)> listener);
@@ -179,7 +177,6 @@ class SimHypervisor : public Hypervisor {
   uint64_t seeds_ = 0;
   std::map<int, std::function<void(const SimEvent&)>> listeners_;
   int next_listener_ = 1;
-  std::vector<std::function<void()>> exception_handlers_;
   std::set<DomId> dirty_;  // domains changed since they were last persisted
   std::string console_;    // the console ring: boot lines and domain events
 };

@@ -374,9 +374,4 @@ Result<std::string> XenHypervisor::ReadConsoleRing(bool clear) {
   return buffer;
 }
 
-Status XenHypervisor::OnDomainException(std::function<void()>) {
-  return Status::Error(
-      ENOTSUP, "on Xen, xenstored owns VIRQ_DOM_EXC: watch @releaseDomain and diff ListDomains()");
-}
-
 }  // namespace txend::toolstack

@@ -43,7 +43,6 @@ class XenHypervisor : public Hypervisor {
   Result<GuestRings> Restore(DomId domid, int fd, const RestoreRequest& request) override;
   Status DumpCore(DomId domid, const std::string& path) override;
   Result<std::string> ReadConsoleRing(bool clear) override;
-  Status OnDomainException(std::function<void()> handler) override;
 
   class Handle;  // an open libxc interface and its XenLog
 

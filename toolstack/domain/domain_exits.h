@@ -1,0 +1,46 @@
+// DomainExits: what happens when a domain stops — xend's on_poweroff,
+// on_reboot and on_crash — and the @releaseDomain watch that triggers it.
+// Exits are handled on a thread of their own (never on the watch thread),
+// holding the lifecycle lock; a domain destroyed behind txend's back is tidied up.
+#pragma once
+
+#include <optional>
+#include <thread>
+
+#include "base/mutex.h"
+#include "toolstack/domain/domain_context.h"
+#include "toolstack/domain/lifecycle.h"
+
+namespace txend::toolstack {
+
+class DomainExits {
+ public:
+  DomainExits(DomainContext& ctx, Lifecycle& lifecycle) : ctx_(ctx), lifecycle_(lifecycle) {}
+  // Stops watching and joins the thread.
+  ~DomainExits();
+
+  // Watches @releaseDomain and starts the thread that handles exits.
+  Status Start();
+  // Handles pending exits now (tests; normally on @releaseDomain).
+  void HandlePending() LOCKS_EXCLUDED(lifecycle_.mu());
+
+ private:
+  void Loop() LOCKS_EXCLUDED(mu_);
+  // on_poweroff / on_reboot / on_crash, as xend carried them out.
+  void OnDomainExit(const RegisteredDomain& d, const DomainInfo& info)
+      EXCLUSIVE_LOCKS_REQUIRED(lifecycle_.mu());
+  // rename-restart: keeps the dead domain under another name and uuid.
+  Status KeepUnderAnotherName(const RegisteredDomain& d, uint32_t domid)
+      EXCLUSIVE_LOCKS_REQUIRED(lifecycle_.mu());
+
+  DomainContext& ctx_;
+  Lifecycle& lifecycle_;
+  Mutex mu_;
+  CondVar wake_{&mu_};
+  bool pending_ GUARDED_BY(mu_) = false;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  std::optional<xs::Watch> release_watch_;
+  std::thread thread_;
+};
+
+}  // namespace txend::toolstack

@@ -1,0 +1,134 @@
+#include "toolstack/domain/domain_queries.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+
+namespace txend::toolstack {
+namespace {
+
+XenbusState StateOf(const Result<std::string>& r) {
+  return r.ok() ? XenbusStateFromNode(*r).value_or(XenbusState::kUnknown) : XenbusState::kUnknown;
+}
+
+// Reads, for every record with a domid, its memory target and device states —
+// all pipelined in the caller's one snapshot.
+void ReadXenstoreState(xs::ReadContext& snap, std::vector<DomainRecord>& records) {
+  std::vector<std::string> paths;
+  for (auto& r : records) {
+    if (!r.info || r.info->domid == 0) continue;
+    paths.push_back(DomainHome(r.info->domid) + "/memory/target");
+    for (auto& d : r.devices) {
+      paths.push_back(d.backend_path + "/state");
+      paths.push_back(d.ref.FrontendPath(r.info->domid) + "/state");
+    }
+  }
+  auto values = snap.ReadMany(paths);
+  size_t i = 0;
+  for (auto& r : records) {
+    if (!r.info || r.info->domid == 0) continue;
+    r.memory_target_kib = values[i].ok() ? std::strtoull(values[i]->c_str(), nullptr, 10) : 0;
+    ++i;
+    for (auto& d : r.devices) {
+      d.backend_state = StateOf(values[i++]);
+      d.frontend_state = StateOf(values[i++]);
+    }
+  }
+}
+
+}  // namespace
+
+Result<std::vector<DomainRecord>> DomainQueries::List(xs::ReadContext& snapshot) {
+  TXEND_ASSIGN_OR_RETURN(auto infos, ctx_.hv.ListDomains());
+  std::map<uint32_t, DomainInfo> by_domid;
+  for (auto& i : infos) by_domid[i.domid] = i;
+  std::vector<DomainRecord> records;
+  if (by_domid.count(0)) records.push_back(DomainRecord::Dom0(by_domid[0]));
+  for (const auto& d : ctx_.registry.All()) {
+    std::optional<DomainInfo> info;
+    if (d.domid) {
+      auto it = by_domid.find(*d.domid);
+      if (it == by_domid.end() && !d.managed) continue;  // gone; exit handling will tidy up
+      if (it != by_domid.end()) info = it->second;
+    }
+    records.push_back(DomainRecord::Of(d, std::move(info)));
+  }
+  ReadXenstoreState(snapshot, records);
+  std::sort(records.begin() + (records.empty() ? 0 : 1), records.end(),
+            [](const DomainRecord& a, const DomainRecord& b) {
+              if (a.info.has_value() != b.info.has_value()) return a.info.has_value();
+              return a.info ? a.info->domid < b.info->domid : a.config->name < b.config->name;
+            });
+  return records;
+}
+
+Result<DomainRecord> DomainQueries::Get(xs::ReadContext& snapshot, std::string_view ref) {
+  TXEND_ASSIGN_OR_RETURN(DomainRecord record, Resolve(ref));
+  std::vector<DomainRecord> one{std::move(record)};
+  ReadXenstoreState(snapshot, one);
+  return std::move(one[0]);
+}
+
+Result<DomainRecord> DomainQueries::Resolve(std::string_view ref) {
+  TXEND_ASSIGN_OR_RETURN(ResolvedRef resolved, ctx_.registry.Resolve(ref));
+  if (resolved.is_dom0()) {
+    TXEND_ASSIGN_OR_RETURN(DomainInfo info, ctx_.hv.GetDomainInfo(kDom0));
+    return DomainRecord::Dom0(info);
+  }
+  const RegisteredDomain& d = *resolved.domain;
+  std::optional<DomainInfo> info;
+  if (d.domid) {
+    auto i = ctx_.hv.GetDomainInfo(*d.domid);
+    if (i.ok())
+      info = *i;
+    else if (!d.managed)
+      return Status::Error(ESRCH, "Domain '" + std::string(ref) + "' does not exist.");
+  }
+  return DomainRecord::Of(d, std::move(info));
+}
+
+Result<NodeRecord> DomainQueries::Node() {
+  NodeRecord n;
+  TXEND_ASSIGN_OR_RETURN(n.phys, ctx_.hv.Physinfo());
+  TXEND_ASSIGN_OR_RETURN(n.version, ctx_.hv.Version());
+  n.hypervisor = std::string(ctx_.hv.Name());
+  return n;
+}
+
+Result<std::string> DomainQueries::Dmesg(bool clear) { return ctx_.hv.ReadConsoleRing(clear); }
+
+Result<std::vector<DeviceDetail>> DomainQueries::DeviceDetails(xs::ReadContext& snap,
+                                                               std::string_view ref,
+                                                               std::string_view type) {
+  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, ctx_.registry.Running(ref));
+  std::string dir = DomainHome(*d.domid) + "/device/" + std::string(type);
+  TXEND_ASSIGN_OR_RETURN(auto ids, snap.DirectoryIfExists(dir));
+  std::vector<std::string> dirs;
+  for (const auto& id : ids) dirs.push_back(dir + "/" + id);
+  auto names = snap.DirectoryMany(dirs);
+  std::vector<std::string> paths;
+  for (size_t i = 0; i < dirs.size(); ++i)
+    if (names[i].ok())
+      for (const auto& n : *names[i]) paths.push_back(dirs[i] + "/" + n);
+  auto values = snap.ReadMany(paths);
+  std::vector<DeviceDetail> out;
+  size_t k = 0;
+  for (size_t i = 0; i < dirs.size(); ++i) {
+    DeviceDetail detail;
+    detail.devid = static_cast<uint32_t>(std::strtoul(ids[i].c_str(), nullptr, 10));
+    if (names[i].ok())
+      for (const auto& n : *names[i]) {
+        if (values[k].ok()) detail.nodes.emplace_back(n, *values[k]);
+        ++k;
+      }
+    out.push_back(std::move(detail));
+  }
+  return out;
+}
+
+Result<std::vector<VcpuInfo>> DomainQueries::Vcpus(std::string_view ref) {
+  TXEND_ASSIGN_OR_RETURN(ResolvedRef resolved, ctx_.registry.ResolveRunning(ref));
+  return ListVcpus(ctx_.hv, *resolved.domid());
+}
+
+}  // namespace txend::toolstack

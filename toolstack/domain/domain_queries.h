@@ -1,0 +1,45 @@
+// DomainQueries: what txend reports about domains and the host. Reads of
+// xenstore run inside the caller's Snapshot (one transaction, whatever they
+// read); queries never take the lifecycle lock, so they run in parallel with
+// each other and with lifecycle operations.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "toolstack/domain/domain_context.h"
+#include "toolstack/domain/domain_record.h"
+
+namespace txend::toolstack {
+
+// A device class's frontend nodes, per device: what xm block-list shows.
+struct DeviceDetail {
+  uint32_t devid = 0;
+  std::vector<std::pair<std::string, std::string>> nodes;
+};
+
+class DomainQueries {
+ public:
+  explicit DomainQueries(DomainContext& ctx) : ctx_(ctx) {}
+
+  // Domain-0 first, then running domains by domid, then inactive managed ones by name.
+  Result<std::vector<DomainRecord>> List(xs::ReadContext& snapshot);
+  // `ref`: a name, domid or uuid.
+  Result<DomainRecord> Get(xs::ReadContext& snapshot, std::string_view ref);
+  // Get without xenstore: the registry and the hypervisor only (no memory
+  // target, device states not read). What names a domain for an operation.
+  Result<DomainRecord> Resolve(std::string_view ref);
+  Result<NodeRecord> Node();
+  Result<std::string> Dmesg(bool clear);
+  Result<std::vector<DeviceDetail>> DeviceDetails(xs::ReadContext& snapshot, std::string_view ref,
+                                                  std::string_view type);
+  Result<std::vector<VcpuInfo>> Vcpus(std::string_view ref);
+
+ private:
+  DomainContext& ctx_;
+};
+
+}  // namespace txend::toolstack
