@@ -97,17 +97,17 @@ TEST(RandomIds, MacsInXensourceOui) {
 }
 
 TEST(ConfigValues, IntegersLikePythonInt) {
-  EXPECT_EQ(ParseInteger("memory", " 512 ").value(), 512);
-  EXPECT_EQ(ParseInteger("memory", "+7").value(), 7);
-  EXPECT_EQ(ParseInteger("x", "-3").value(), -3);
-  EXPECT_EQ(ParseInteger("memory", "lots").status().message(),
+  EXPECT_EQ(ReadInteger("memory", " 512 ").value(), 512);
+  EXPECT_EQ(ReadInteger("memory", "+7").value(), 7);
+  EXPECT_EQ(ReadInteger("x", "-3").value(), -3);
+  EXPECT_EQ(ReadInteger("memory", "lots").status().message(),
             "memory: expected an integer, got 'lots'");
-  EXPECT_FALSE(ParseInteger("memory", "512.0").ok());
-  EXPECT_FALSE(ParseInteger("memory", "99999999999999999999").ok());
-  EXPECT_EQ(ParseIntegerInRange("vcpus", "0", 1, 512).status().message(),
+  EXPECT_FALSE(ReadInteger("memory", "512.0").ok());
+  EXPECT_FALSE(ReadInteger("memory", "99999999999999999999").ok());
+  EXPECT_EQ(ReadIntegerInRange("vcpus", "0", 1, 512).status().message(),
             "vcpus: 0 is out of range (1..512)");
-  EXPECT_TRUE(ParseFlag("acpi", "1").value());
-  EXPECT_FALSE(ParseFlag("acpi", "0").value());
+  EXPECT_TRUE(ReadFlag("acpi", "1").value());
+  EXPECT_FALSE(ReadFlag("acpi", "0").value());
 }
 
 }  // namespace

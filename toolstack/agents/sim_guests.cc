@@ -94,13 +94,13 @@ class SimGuestKernel {
   void Balloon() {
     auto target = Read(*conn_, "memory/target");
     if (!target.ok()) return;
-    if (auto kib = txend::ParseInteger<uint64_t>(*target); kib.ok())
+    if (auto kib = ParseInteger<uint64_t>(*target); kib.ok())
       (void)sim_.GuestSetMemory(domid_, *kib);
   }
 
   void Vcpus() {
     for (const auto& n : List(*conn_, "cpu")) {
-      auto vcpu = txend::ParseInteger<uint32_t>(n);  // a kernel knows its vcpus by number
+      auto vcpu = ParseInteger<uint32_t>(n);  // a kernel knows its vcpus by number
       auto avail = Read(*conn_, "cpu/" + n + "/availability");
       if (vcpu.ok() && avail.ok()) (void)sim_.GuestSetVcpuOnline(domid_, *vcpu, *avail == "online");
     }
@@ -111,7 +111,7 @@ class SimGuestKernel {
   void Frontends() {
     for (const auto& type : List(*conn_, "device")) {
       for (const auto& id : List(*conn_, "device/" + type)) {
-        auto devid = txend::ParseInteger<uint64_t>(id);  // a kernel probes devices by number
+        auto devid = ParseInteger<uint64_t>(id);  // a kernel probes devices by number
         if (devid.ok()) Frontend("device/" + type + "/" + id, *devid);
       }
     }

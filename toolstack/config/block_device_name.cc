@@ -12,7 +12,7 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
 }
 
 std::optional<uint32_t> ParseDigits(std::string_view s, int base) {
-  auto value = txend::ParseInteger<uint32_t>(s, base);
+  auto value = ParseInteger<uint32_t>(s, base);
   if (!value.ok()) return std::nullopt;
   return *value;
 }

@@ -6,18 +6,18 @@
 
 namespace txend::toolstack {
 
-Result<int64_t> ParseInteger(std::string_view field, std::string_view text) {
+Result<int64_t> ReadInteger(std::string_view field, std::string_view text) {
   std::string_view s = TrimBlanks(text);
   if (s.starts_with('+')) s.remove_prefix(1);
-  auto value = txend::ParseInteger<int64_t>(s);
+  auto value = ParseInteger<int64_t>(s);
   if (!value.ok())
     return Status::Error(EINVAL, std::string(field) + ": expected an integer, got " + Quoted(text));
   return value;
 }
 
-Result<int64_t> ParseIntegerInRange(std::string_view field, std::string_view text, int64_t lo,
-                                    int64_t hi) {
-  TXEND_ASSIGN_OR_RETURN(int64_t value, ParseInteger(field, text));
+Result<int64_t> ReadIntegerInRange(std::string_view field, std::string_view text, int64_t lo,
+                                   int64_t hi) {
+  TXEND_ASSIGN_OR_RETURN(int64_t value, ReadInteger(field, text));
   if (value < lo || value > hi) {
     return Status::Error(EINVAL, std::string(field) + ": " + std::to_string(value) +
                                      " is out of range (" + std::to_string(lo) + ".." +
@@ -26,8 +26,8 @@ Result<int64_t> ParseIntegerInRange(std::string_view field, std::string_view tex
   return value;
 }
 
-Result<bool> ParseFlag(std::string_view field, std::string_view text) {
-  TXEND_ASSIGN_OR_RETURN(int64_t value, ParseInteger(field, text));
+Result<bool> ReadFlag(std::string_view field, std::string_view text) {
+  TXEND_ASSIGN_OR_RETURN(int64_t value, ReadInteger(field, text));
   return value != 0;
 }
 

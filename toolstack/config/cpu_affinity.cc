@@ -17,7 +17,7 @@ Status Bad(std::string_view text, std::string_view item, std::string_view why) {
 }
 
 Result<int> Cpu(std::string_view text, std::string_view item) {
-  auto value = txend::ParseInteger<int>(TrimBlanks(item));
+  auto value = ParseInteger<int>(TrimBlanks(item));
   if (!value.ok()) return Bad(text, item, "not a cpu number:");
   if (*value < 0 || *value > kMaxPhysicalCpu)
     return Bad(text, item, "cpu number out of range (0-4095):");

@@ -187,7 +187,7 @@ Result<VbdConfig> ParseVbd(const Value& dev) {
         else if (key == "uuid")
           vbd.uuid = v;
         else if (key == "bootable") {
-          TXEND_ASSIGN_OR_RETURN(bool b, ParseFlag("bootable", v));
+          TXEND_ASSIGN_OR_RETURN(bool b, ReadFlag("bootable", v));
           vbd.bootable = b;
         } else
           return false;
@@ -227,13 +227,13 @@ Result<VfbConfig> ParseVfb(const Value& dev) {
         } else if (key == "type") {
           vfb.type = v;
         } else if (key == "vnc" || key == "sdl") {  // xm's vnc=1 / sdl=1
-          TXEND_ASSIGN_OR_RETURN(bool on, ParseFlag(key, v));
+          TXEND_ASSIGN_OR_RETURN(bool on, ReadFlag(key, v));
           if (on && vfb.type.empty()) vfb.type = std::string(key);
         } else if (key == "vncdisplay") {
-          TXEND_ASSIGN_OR_RETURN(int64_t n, ParseIntegerInRange("vncdisplay", v, 0, 65535));
+          TXEND_ASSIGN_OR_RETURN(int64_t n, ReadIntegerInRange("vncdisplay", v, 0, 65535));
           vfb.vncdisplay = static_cast<int>(n);
         } else if (key == "vncunused") {
-          TXEND_ASSIGN_OR_RETURN(bool b, ParseFlag("vncunused", v));
+          TXEND_ASSIGN_OR_RETURN(bool b, ReadFlag("vncunused", v));
           vfb.vncunused = b;
         } else {
           return false;
@@ -299,7 +299,7 @@ Result<PciDevice> ParsePciSpec(std::string_view spec) {
   const std::array<size_t, 3> max_digits = {4, 2, 2};
   std::array<int, 3> address{};
   for (size_t i = 0; i < 3; ++i) {
-    auto n = txend::ParseInteger<uint16_t>(fields[i], 16);
+    auto n = ParseInteger<uint16_t>(fields[i], 16);
     if (fields[i].size() > max_digits[i] || !n.ok()) return bad();
     address[i] = *n;
   }
@@ -315,7 +315,7 @@ Result<PciDevice> ParsePciSpec(std::string_view spec) {
   pci.key = head;
   if (size_t at = head.find('@'); at != std::string::npos) {
     std::string_view vslot = std::string_view(head).substr(at + 1);
-    auto slot = txend::ParseInteger<uint8_t>(vslot, 16);
+    auto slot = ParseInteger<uint8_t>(vslot, 16);
     if (vslot.size() > 2 || !slot.ok() || *slot > 0x1f) return bad();
     pci.vdevfn = *slot << 3;
   }

@@ -85,7 +85,7 @@ Status ValidateImage(const ImageConfig& image, const std::string& bootloader) {
     const Value* value = sxp::ChildAt(option, 0);
     if (value == nullptr || !value->is_atom()) continue;
     if (IsIntegerImageOption(key))
-      TXEND_RETURN_IF_ERROR(ParseInteger("image: " + key, value->atom()).status());
+      TXEND_RETURN_IF_ERROR(ReadInteger("image: " + key, value->atom()).status());
     if (key == "boot" && value->atom().find_first_not_of("acdn") != std::string::npos)
       return Invalid("image: boot '" + value->atom() + "': expected letters from a, c, d, n");
   }

@@ -18,7 +18,7 @@ Status Invalid(std::string message) { return Status::Error(EINVAL, std::move(mes
 Status ReadInteger(const Value& list, std::string_view key, int64_t lo, int64_t hi, int64_t& out) {
   auto text = sxp::FindChildValue(list, key);
   if (!text) return Status::Ok();
-  TXEND_ASSIGN_OR_RETURN(out, ParseIntegerInRange(key, *text, lo, hi));
+  TXEND_ASSIGN_OR_RETURN(out, ReadIntegerInRange(key, *text, lo, hi));
   return Status::Ok();
 }
 
@@ -128,13 +128,13 @@ Status ReadImageEntry(const Value& entry, DomainConfig& c, std::string& root, st
   else if (key == "vcpu_avail") {
   }  // libvirt repeats it here; the top-level one counts
   else if (key == "superpages") {
-    TXEND_ASSIGN_OR_RETURN(int64_t n, ParseIntegerInRange("image: superpages", text, 0, 1));
+    TXEND_ASSIGN_OR_RETURN(int64_t n, ReadIntegerInRange("image: superpages", text, 0, 1));
     image.superpages = static_cast<int>(n);
   } else if (key == "vcpus") {
-    TXEND_ASSIGN_OR_RETURN(int64_t n, ParseIntegerInRange("image: vcpus", text, 1, kMaxVcpus));
+    TXEND_ASSIGN_OR_RETURN(int64_t n, ReadIntegerInRange("image: vcpus", text, 1, kMaxVcpus));
     c.vcpus = static_cast<int>(n);  // xend: the image's vcpus win
   } else if (key == "localtime") {
-    TXEND_ASSIGN_OR_RETURN(bool on, ParseFlag("image: localtime", text));
+    TXEND_ASSIGN_OR_RETURN(bool on, ReadFlag("image: localtime", text));
     c.localtime = on;
   } else if (value != nullptr && !(value->is_atom() && text.empty())) {
     image.options.push_back(entry);  // xend drops options whose value is ''
@@ -180,7 +180,7 @@ Status ReadScalars(const Value& vm, DomainConfig& c) {
   TXEND_RETURN_IF_ERROR(ReadInteger(vm, "cpu_weight", 1, 65535, c.cpu_weight));
   TXEND_RETURN_IF_ERROR(ReadInteger(vm, "cpu_cap", 0, 100 * kMaxVcpus, c.cpu_cap));
   if (auto localtime = sxp::FindChildValue(vm, "localtime")) {
-    TXEND_ASSIGN_OR_RETURN(bool on, ParseFlag("localtime", *localtime));
+    TXEND_ASSIGN_OR_RETURN(bool on, ReadFlag("localtime", *localtime));
     c.localtime = on;
   }
   ReadDeprecatedRestart(vm, c);
@@ -210,7 +210,7 @@ std::string AllOnes(int n) {
 Status ReadVcpuAvail(const Value& vm, DomainConfig& c) {
   auto text = sxp::FindChildValue(vm, "vcpu_avail");
   if (!text || *text == AllOnes(c.vcpus)) return Status::Ok();
-  auto bits = txend::ParseInteger<uint64_t>(*text);
+  auto bits = ParseInteger<uint64_t>(*text);
   if (!bits.ok())
     return Invalid("vcpu_avail: expected a bitmap of online vcpus below 2^64, got '" + *text + "'");
   c.vcpu_avail = *bits;
@@ -245,7 +245,7 @@ Value ImageValue(const DomainConfig& c) {
 Status AddHvmFramebuffer(DomainConfig& c, const RandomBytes& random) {
   auto vnc = c.image.Option("vnc");
   if (!c.is_hvm() || !c.vfbs.empty() || !vnc) return Status::Ok();
-  TXEND_ASSIGN_OR_RETURN(bool on, ParseFlag("image: vnc", *vnc));
+  TXEND_ASSIGN_OR_RETURN(bool on, ReadFlag("image: vnc", *vnc));
   if (!on) return Status::Ok();
   Value vfb = Value::List({"vfb", Value::List({"vnc", "1"})});
   for (std::string_view key : {"vncpasswd", "vncunused", "vncdisplay", "vnclisten", "keymap"})

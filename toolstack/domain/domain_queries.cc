@@ -1,8 +1,9 @@
 #include "toolstack/domain/domain_queries.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <map>
+
+#include "base/numbers.h"
 
 namespace txend::toolstack {
 namespace {
@@ -27,7 +28,7 @@ void ReadXenstoreState(xs::ReadContext& snap, std::vector<DomainRecord>& records
   size_t i = 0;
   for (auto& r : records) {
     if (!r.info || r.info->domid == 0) continue;
-    r.memory_target_kib = values[i].ok() ? std::strtoull(values[i]->c_str(), nullptr, 10) : 0;
+    r.memory_target_kib = values[i].ok() ? ParseInteger<uint64_t>(*values[i]).value_or(0) : 0;
     ++i;
     for (auto& d : r.devices) {
       d.backend_state = StateOf(values[i++]);
@@ -115,12 +116,14 @@ Result<std::vector<DeviceDetail>> DomainQueries::DeviceDetails(xs::ReadContext& 
   size_t k = 0;
   for (size_t i = 0; i < dirs.size(); ++i) {
     DeviceDetail detail;
-    detail.devid = static_cast<uint32_t>(std::strtoul(ids[i].c_str(), nullptr, 10));
     if (names[i].ok())
       for (const auto& n : *names[i]) {
         if (values[k].ok()) detail.nodes.emplace_back(n, *values[k]);
         ++k;
       }
+    auto devid = ParseInteger<uint32_t>(ids[i]);  // the directory is the guest's: skip junk
+    if (!devid.ok()) continue;
+    detail.devid = *devid;
     out.push_back(std::move(detail));
   }
   return out;

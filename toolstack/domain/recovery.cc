@@ -1,6 +1,6 @@
 #include "toolstack/domain/recovery.h"
 
-#include <cstdlib>
+#include "base/numbers.h"
 
 namespace txend::toolstack {
 
@@ -24,7 +24,8 @@ Status RecoverDomains(DomainContext& ctx) {
     for (size_t i = 0; i < ours.size(); ++i) {
       const auto& [info, config] = ours[i];
       bool known = starts[i].ok();
-      double start_time = known ? std::atof(starts[i]->c_str()) : ctx.options.wall_clock();
+      double start_time = known ? ParseDouble(*starts[i]).value_or(ctx.options.wall_clock())
+                                : ctx.options.wall_clock();
       TXEND_RETURN_IF_ERROR(ctx.registry.AddRunning(config, info.domid, start_time).status());
       if (known) continue;  // xenstore forgot this domain (xsd restarted without persistence)
       TXEND_ASSIGN_OR_RETURN(auto nodes,

@@ -8,7 +8,7 @@ namespace txend::toolstack {
 namespace {
 
 Result<uint32_t> ParseCpu(std::string_view s, std::string_view whole) {
-  auto v = txend::ParseInteger<uint32_t>(s);
+  auto v = ParseInteger<uint32_t>(s);
   if (!v.ok()) return Status::Error(EINVAL, "invalid cpu list '" + std::string(whole) + "'");
   if (*v > CpuSet::kMaxCpu)
     return Status::Error(EINVAL, "cpu " + std::string(s) + " out of range (max " +

@@ -79,7 +79,7 @@ std::vector<std::pair<std::string, std::string>> VfbBackend(const VfbConfig& f) 
 std::optional<uint32_t> VifDevid(const VifConfig& vif) {
   for (const auto& e : vif.extra) {
     if (sxp::Name(e) != "devid" || e.items().size() != 2 || !e.items()[1].is_atom()) continue;
-    if (auto devid = txend::ParseInteger<uint32_t>(e.items()[1].atom()); devid.ok()) return *devid;
+    if (auto devid = ParseInteger<uint32_t>(e.items()[1].atom()); devid.ok()) return *devid;
   }
   return std::nullopt;
 }

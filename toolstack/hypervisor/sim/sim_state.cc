@@ -126,7 +126,7 @@ Status SimHypervisor::LoadState() {
       d->credit = {j.at("weight"), j.at("cap")};
       d->max_evtchn_port = j.at("max_evtchn_port");
       for (const auto& [key, remote] : j.at("ports").items()) {
-        auto port = txend::ParseInteger<uint32_t>(key);
+        auto port = ParseInteger<uint32_t>(key);
         if (!port.ok()) return corrupt("event channel port " + port.status().message());
         d->ports[*port] = remote.get<DomId>();
       }
