@@ -9,7 +9,7 @@
 #include "base/numbers.h"
 #include "sxp/sxp.h"
 
-namespace txend::http {
+namespace txend::daemon {
 namespace {
 
 // A number as xend's int() read it: blanks around and a '+' are fine.
@@ -33,9 +33,9 @@ Result<uint16_t> Port(const std::string& text) {
 }
 
 // "[ADDR:]PORT" as --tcp and --relocation take it.
-Result<TcpEndpoint> Endpoint(const std::string& text,
-                             const std::string& default_address = "127.0.0.1") {
-  TcpEndpoint e{default_address, 0};
+Result<http::TcpEndpoint> Endpoint(const std::string& text,
+                                   const std::string& default_address = "127.0.0.1") {
+  http::TcpEndpoint e{default_address, 0};
   size_t colon = text.rfind(':');
   if (colon != std::string::npos) e.address = text.substr(0, colon);
   TXEND_ASSIGN_OR_RETURN(e.port, Port(colon == std::string::npos ? text : text.substr(colon + 1)));
@@ -58,7 +58,7 @@ std::string InConfigDir(const std::string& file) {
 Status ApplyConfigText(const std::string& text, DaemonOptions& o) {
   TXEND_ASSIGN_OR_RETURN(auto entries, sxp::ParseAll(text));
   bool http = o.tcp.has_value();
-  TcpEndpoint tcp = o.tcp.value_or(TcpEndpoint{});
+  http::TcpEndpoint tcp = o.tcp.value_or(http::TcpEndpoint{});
   for (const auto& e : entries) {
     if (!e.is_list() || e.items().size() != 2 || !e.items()[1].is_atom())
       return Status::Error(EINVAL, "config entry " + sxp::ToString(e) + " is not (name value)");
@@ -216,4 +216,4 @@ Result<DaemonOptions> ParseDaemonOptions(int argc, const char* const* argv, std:
   return o;
 }
 
-}  // namespace txend::http
+}  // namespace txend::daemon

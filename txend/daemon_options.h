@@ -10,20 +10,21 @@
 #include "base/result.h"
 #include "http/http_server.h"
 
-namespace txend::http {
+namespace txend::daemon {
 
 // xend's relocation service (incoming migrations); off unless enabled.
 struct RelocationOptions {
   bool enabled = false;  // xend-relocation-server
-  TcpEndpoint endpoint{"0.0.0.0",
-                       8002};  // xend-relocation-address ('' = all), xend-relocation-port
-  std::string hosts_allow;     // xend-relocation-hosts-allow
+  http::TcpEndpoint endpoint{"0.0.0.0",
+                             8002};  // xend-relocation-address ('' = all), xend-relocation-port
+  std::string hosts_allow;           // xend-relocation-hosts-allow
   int io_timeout_s = 30;  // a stalled peer fails a migration, either way (txend-relocation-timeout)
   // The SSL relocation server: TLS with this certificate and key.
-  bool ssl_enabled = false;                   // xend-relocation-ssl-server
-  TcpEndpoint ssl_endpoint{"0.0.0.0", 8003};  // xend-relocation-address, xend-relocation-ssl-port
-  std::string ssl_cert_file;                  // xend-relocation-server-ssl-cert-file
-  std::string ssl_key_file;                   // xend-relocation-server-ssl-key-file
+  bool ssl_enabled = false;  // xend-relocation-ssl-server
+  http::TcpEndpoint ssl_endpoint{"0.0.0.0",
+                                 8003};  // xend-relocation-address, xend-relocation-ssl-port
+  std::string ssl_cert_file;             // xend-relocation-server-ssl-cert-file
+  std::string ssl_key_file;              // xend-relocation-server-ssl-key-file
   // Outgoing ssl=1 migrations verify the destination against these CAs (empty: encryption only).
   std::string ssl_ca_file;  // txend-relocation-ssl-ca-file
 };
@@ -32,7 +33,7 @@ struct DaemonOptions {
   bool no_fork = false;
   std::string config_file;                                // --config
   std::string unix_socket = "/var/lib/xend/xend-socket";  // xend-unix-path; "" disables
-  std::optional<TcpEndpoint> tcp;                     // xend-http-server + xend-address/xend-port
+  std::optional<http::TcpEndpoint> tcp;               // xend-http-server + xend-address/xend-port
   std::string hosts_allow;                            // xend-hosts-allow
   std::string xenstored = "/run/xenstored/socket";    // --xenstored
   std::string domain_sockets;                         // default: <dir of xenstored>/domains
@@ -55,4 +56,4 @@ Result<DaemonOptions> ParseDaemonOptions(int argc, const char* const* argv, std:
 // Applies an xend-config.sxp text to `o`. EINVAL names the bad entry.
 Status ApplyConfigText(const std::string& text, DaemonOptions& o);
 
-}  // namespace txend::http
+}  // namespace txend::daemon

@@ -47,7 +47,7 @@ bool XenstoreAnswers(const std::string& socket) {
 }
 
 // Starts the bundled xsd on `o.xenstored` (it daemonizes and returns once it listens).
-Status StartXsd(const http::DaemonOptions& o, spdlog::logger& log) {
+Status StartXsd(const daemon::DaemonOptions& o, spdlog::logger& log) {
   std::error_code ec;
   fs::create_directories(fs::path(o.xenstored).parent_path(), ec);
   std::string cmd = o.xsd_program + " --socket " + o.xenstored + " --domain-sockets " +
@@ -112,13 +112,13 @@ std::string SelfDirectory() {
 
 int main(int argc, char** argv) {
   std::string help;
-  auto parsed = http::ParseDaemonOptions(argc, argv, &help);
+  auto parsed = daemon::ParseDaemonOptions(argc, argv, &help);
   if (!parsed.ok()) return Fail(parsed.status().message() + " (try --help)");
   if (!help.empty()) {
     fputs(help.c_str(), stdout);
     return 0;
   }
-  http::DaemonOptions o = *parsed;
+  daemon::DaemonOptions o = *parsed;
   if (o.xsd_program == "xsd" || o.xsd_program.empty()) o.xsd_program = SelfDirectory() + "/xsd";
   std::error_code ec;
   for (const std::string& dir : {o.state_dir, fs::path(o.log_file).parent_path().string(),
@@ -177,8 +177,8 @@ int main(int argc, char** argv) {
   toolstack::MigrateRequest migrate_defaults;
   migrate_defaults.io_timeout = std::chrono::seconds(o.relocation.io_timeout_s);
   migrate_defaults.tls = toolstack::TlsOptions{"", "", o.relocation.ssl_ca_file};
-  http::XendApi api(**toolstack, **conn, http::HostFacts::Read(), o.log_file, note,
-                    migrate_defaults);
+  daemon::XendApi api(**toolstack, **conn, daemon::HostFacts::Read(), o.log_file, note,
+                      migrate_defaults);
   http::ServerOptions so;
   so.unix_socket = o.unix_socket;
   so.tcp = o.tcp;
@@ -198,15 +198,15 @@ int main(int argc, char** argv) {
   auto reloc_allow = http::HostAllowList::Parse(o.relocation.hosts_allow);
   if (!reloc_allow.ok())
     return Fail("xend-relocation-hosts-allow: " + reloc_allow.status().message());
-  std::vector<std::unique_ptr<http::RelocationServer>> relocation;  // plain, SSL
+  std::vector<std::unique_ptr<daemon::RelocationServer>> relocation;  // plain, SSL
   for (bool ssl : {false, true}) {
     if (!(ssl ? o.relocation.ssl_enabled : o.relocation.enabled)) continue;
-    http::RelocationServer::Options ro{ssl ? o.relocation.ssl_endpoint : o.relocation.endpoint,
-                                       *reloc_allow,
-                                       std::chrono::seconds(o.relocation.io_timeout_s)};
+    daemon::RelocationServer::Options ro{ssl ? o.relocation.ssl_endpoint : o.relocation.endpoint,
+                                         *reloc_allow,
+                                         std::chrono::seconds(o.relocation.io_timeout_s)};
     if (ssl)
       ro.tls = toolstack::TlsOptions{o.relocation.ssl_cert_file, o.relocation.ssl_key_file, ""};
-    auto started = http::RelocationServer::Start(**toolstack, ro, note);
+    auto started = daemon::RelocationServer::Start(**toolstack, ro, note);
     if (!started.ok()) return Fail(started.status().ToString());
     log->info("{}relocation server on {}:{}", ssl ? "SSL " : "", ro.endpoint.address,
               (*started)->port());

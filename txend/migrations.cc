@@ -6,7 +6,7 @@
 #include "toolstack/migration/migration.h"
 #include "txend/xend_sxp.h"
 
-namespace txend::http {
+namespace txend::daemon {
 namespace {
 
 sxp::Value Fields(std::string_view head,
@@ -91,4 +91,4 @@ sxp::Value Migrations::Progress(const std::string& name) {
                                      {"elapsed", toolstack::Seconds(now->elapsed_s)}});
 }
 
-}  // namespace txend::http
+}  // namespace txend::daemon

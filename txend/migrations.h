@@ -14,7 +14,7 @@
 #include "toolstack/toolstack.h"
 #include "txend/op_args.h"
 
-namespace txend::http {
+namespace txend::daemon {
 
 class Migrations {
  public:
@@ -41,4 +41,4 @@ class Migrations {
   std::map<std::string, toolstack::MigrationProgress> in_flight_ GUARDED_BY(mu_);  // by domain name
 };
 
-}  // namespace txend::http
+}  // namespace txend::daemon

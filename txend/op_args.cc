@@ -2,7 +2,7 @@
 
 #include "base/numbers.h"
 
-namespace txend::http {
+namespace txend::daemon {
 namespace {
 
 Status Invalid(const std::string& name, const std::string& why) {
@@ -44,4 +44,4 @@ bool OpArgs::Flag(const std::string& name) const {
   return yes.ok() && *yes;
 }
 
-}  // namespace txend::http
+}  // namespace txend::daemon

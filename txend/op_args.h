@@ -9,7 +9,7 @@
 #include "http/http_message.h"
 #include "sxp/sxp.h"
 
-namespace txend::http {
+namespace txend::daemon {
 
 // The Status code of a request xend cannot act on as sent: a parameter is
 // missing or malformed. Only OpArgs sets it; XendFailure maps it to 400.
@@ -17,7 +17,7 @@ inline constexpr int kBadRequest = EBADR;
 
 class OpArgs {
  public:
-  explicit OpArgs(const Params& params) : params_(params) {}
+  explicit OpArgs(const http::Params& params) : params_(params) {}
 
   Result<std::string> Required(const std::string& name) const;
   // A decimal integer, blanks around it allowed (libvirt sends " 512").
@@ -27,10 +27,10 @@ class OpArgs {
   // xend's yes/no words; absent or not a yes word: false (xend was as lenient).
   bool Flag(const std::string& name) const;
   bool Has(const std::string& name) const { return params_.Has(name); }
-  const Params& params() const { return params_; }
+  const http::Params& params() const { return params_; }
 
  private:
-  const Params& params_;
+  const http::Params& params_;
 };
 
-}  // namespace txend::http
+}  // namespace txend::daemon

@@ -15,7 +15,7 @@
 
 #include "base/unique_fd.h"
 
-namespace txend::http {
+namespace txend::daemon {
 namespace {
 
 std::string PeerAddress(int fd) {
@@ -30,7 +30,7 @@ std::string PeerAddress(int fd) {
   return text;
 }
 
-Result<UniqueFd> Listen(const TcpEndpoint& where) {
+Result<UniqueFd> Listen(const http::TcpEndpoint& where) {
   std::string what = "relocation server on " + where.address + ":" + std::to_string(where.port);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -177,4 +177,4 @@ RelocationServer::~RelocationServer() {
 
 uint16_t RelocationServer::port() const { return impl_->port; }
 
-}  // namespace txend::http
+}  // namespace txend::daemon

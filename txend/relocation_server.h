@@ -16,13 +16,13 @@
 #include "toolstack/migration/migration.h"
 #include "toolstack/toolstack.h"
 
-namespace txend::http {
+namespace txend::daemon {
 
 class RelocationServer {
  public:
   struct Options {
-    TcpEndpoint endpoint{"0.0.0.0", 8002};
-    HostAllowList hosts_allow;
+    http::TcpEndpoint endpoint{"0.0.0.0", 8002};
+    http::HostAllowList hosts_allow;
     std::chrono::milliseconds io_timeout{30000};
     size_t max_connections = 4;  // more are refused until one ends
     std::optional<toolstack::TlsOptions>
@@ -44,4 +44,4 @@ class RelocationServer {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace txend::http
+}  // namespace txend::daemon

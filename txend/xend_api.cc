@@ -7,7 +7,7 @@
 #include "toolstack/domain/domain_queries.h"
 #include "toolstack/domain/domain_sxp.h"
 
-namespace txend::http {
+namespace txend::daemon {
 namespace {
 
 // Splits "/xend/domain/demo" into {"xend","domain","demo"}; empty parts dropped.
@@ -20,19 +20,19 @@ std::vector<std::string> PathParts(const std::string& path) {
   return parts;
 }
 
-HttpResponse Text(int status, std::string body) {
-  return HttpResponse{status, "text/plain", std::move(body)};
+http::HttpResponse Text(int status, std::string body) {
+  return http::HttpResponse{status, "text/plain", std::move(body)};
 }
 
-HttpResponse Reply(int status, const Result<sxp::Value>& v) {
+http::HttpResponse Reply(int status, const Result<sxp::Value>& v) {
   return v.ok() ? SxpReply(status, *v) : Failure(v.status());
 }
 
 }  // namespace
 
-HttpResponse Failure(const Status& st) {
+http::HttpResponse Failure(const Status& st) {
   int code = st.code() == ESRCH ? 404 : st.code() == kBadRequest ? 400 : 500;
-  return XendError(code, st.message().empty() ? st.ToString() : st.message());
+  return http::XendError(code, st.message().empty() ? st.ToString() : st.message());
 }
 
 XendApi::XendApi(toolstack::Toolstack& toolstack, xs::Connection& xs, HostFacts host,
@@ -43,22 +43,22 @@ XendApi::XendApi(toolstack::Toolstack& toolstack, xs::Connection& xs, HostFacts 
       log_file_(std::move(log_file)),
       migrations_(std::move(migrate_defaults), std::move(log)) {}
 
-HttpResponse XendApi::Handle(const HttpRequest& req) {
+http::HttpResponse XendApi::Handle(const http::HttpRequest& req) {
   try {
     return Route(req);
   } catch (const std::exception& e) {  // a bug, not a request's fault: the daemon serves on
-    return XendError(500, std::string("internal error: ") + e.what());
+    return http::XendError(500, std::string("internal error: ") + e.what());
   }
 }
 
-HttpResponse XendApi::Route(const HttpRequest& req) {
+http::HttpResponse XendApi::Route(const http::HttpRequest& req) {
   auto parts = PathParts(req.path);
   bool get = req.method == "GET" || req.method == "HEAD";
-  if (!get && req.method != "POST") return XendError(501, "Not implemented: " + req.method);
-  if (parts.empty() || parts[0] != "xend") return XendError(404, "Not found: " + req.path);
+  if (!get && req.method != "POST") return http::XendError(501, "Not implemented: " + req.method);
+  if (parts.empty() || parts[0] != "xend") return http::XendError(404, "Not found: " + req.path);
   if (parts.size() == 1)
     return get ? SxpReply(200, sxp::Value::List({"ls", "node", "domain", "vnet"}))
-               : XendError(501, "Not implemented");
+               : http::XendError(501, "Not implemented");
   if (parts[1] == "node" && parts.size() <= 3) {
     std::string what = parts.size() == 3 ? parts[2] : "";
     return get ? GetNode(what) : PostNode(what, req);
@@ -68,10 +68,10 @@ HttpResponse XendApi::Route(const HttpRequest& req) {
                : Post("", req, FindDomainsOp);
   if (parts[1] == "domain" && parts.size() == 3)
     return get ? GetDomain(parts[2], req) : Post(parts[2], req, FindDomainOp);
-  return XendError(404, "Not found: " + req.path);
+  return http::XendError(404, "Not found: " + req.path);
 }
 
-HttpResponse XendApi::GetNode(const std::string& what) {
+http::HttpResponse XendApi::GetNode(const std::string& what) {
   if (what.empty()) {
     auto node = toolstack_.queries().Node();
     return node.ok() ? SxpReply(200, NodeSxp(*node, host_)) : Failure(node.status());
@@ -86,21 +86,22 @@ HttpResponse XendApi::GetNode(const std::string& what) {
     text << in.rdbuf();
     return Text(200, text.str());
   }
-  return XendError(404, "Not found: " + what);
+  return http::XendError(404, "Not found: " + what);
 }
 
-HttpResponse XendApi::PostNode(const std::string& what, const HttpRequest& req) {
+http::HttpResponse XendApi::PostNode(const std::string& what, const http::HttpRequest& req) {
   std::string op = req.params.GetOr("op", "");
   if (what == "dmesg" && op == "clear") {
     auto ring = toolstack_.queries().Dmesg(true);
-    return ring.ok() ? HttpResponse{200, "application/sxp", ""} : Failure(ring.status());
+    return ring.ok() ? http::HttpResponse{200, "application/sxp", ""} : Failure(ring.status());
   }
   if (op == "shutdown" || op == "reboot")
-    return XendError(500, "txend does not shut down or reboot the host; use the host's own tools");
-  return XendError(501, "Operation not implemented: " + op);
+    return http::XendError(500,
+                           "txend does not shut down or reboot the host; use the host's own tools");
+  return http::XendError(501, "Operation not implemented: " + op);
 }
 
-HttpResponse XendApi::GetDomain(const std::string& dom, const HttpRequest& req) {
+http::HttpResponse XendApi::GetDomain(const std::string& dom, const http::HttpRequest& req) {
   auto snap = xs::Snapshot::Begin(xs_);
   if (!snap.ok()) return Failure(snap.status());
   auto r = toolstack_.queries().Get(*snap, dom);
@@ -116,16 +117,16 @@ HttpResponse XendApi::GetDomain(const std::string& dom, const HttpRequest& req) 
   return SxpReply(200, toolstack::DomainSxp(*r));
 }
 
-HttpResponse XendApi::Post(const std::string& dom, const HttpRequest& req,
-                           const XendOp* (*find)(std::string_view)) {
+http::HttpResponse XendApi::Post(const std::string& dom, const http::HttpRequest& req,
+                                 const XendOp* (*find)(std::string_view)) {
   auto ops = req.params.GetAll("op");
-  if (ops.size() != 1) return XendError(406, "Invalid request: exactly one op is needed");
+  if (ops.size() != 1) return http::XendError(406, "Invalid request: exactly one op is needed");
   const XendOp* op = find(ops[0]);
-  if (!op) return XendError(501, "Operation not implemented: " + ops[0]);
+  if (!op) return http::XendError(501, "Operation not implemented: " + ops[0]);
   OpCall call{toolstack_, xs_, migrations_, dom, OpArgs(req.params)};
   auto body = op->run(call);
   if (!body.ok()) return Failure(body.status());
-  return HttpResponse{op->status, "application/sxp", std::move(*body)};
+  return http::HttpResponse{op->status, "application/sxp", std::move(*body)};
 }
 
-}  // namespace txend::http
+}  // namespace txend::daemon

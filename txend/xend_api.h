@@ -14,7 +14,7 @@
 #include "txend/xend_ops.h"
 #include "txend/xend_sxp.h"
 
-namespace txend::http {
+namespace txend::daemon {
 
 class XendApi {
  public:
@@ -24,16 +24,16 @@ class XendApi {
   XendApi(toolstack::Toolstack& toolstack, xs::Connection& xs, HostFacts host, std::string log_file,
           Log log = {}, toolstack::MigrateRequest migrate_defaults = {});
   // Never throws: every failure is an (xend.err ...) reply.
-  HttpResponse Handle(const HttpRequest& req);
+  http::HttpResponse Handle(const http::HttpRequest& req);
 
  private:
-  HttpResponse Route(const HttpRequest& req);
-  HttpResponse GetNode(const std::string& what);
-  HttpResponse PostNode(const std::string& what, const HttpRequest& req);
-  HttpResponse GetDomain(const std::string& dom, const HttpRequest& req);
+  http::HttpResponse Route(const http::HttpRequest& req);
+  http::HttpResponse GetNode(const std::string& what);
+  http::HttpResponse PostNode(const std::string& what, const http::HttpRequest& req);
+  http::HttpResponse GetDomain(const std::string& dom, const http::HttpRequest& req);
   // POST /xend/domain[/<dom>]: exactly one op, found in `find`'s table.
-  HttpResponse Post(const std::string& dom, const HttpRequest& req,
-                    const XendOp* (*find)(std::string_view));
+  http::HttpResponse Post(const std::string& dom, const http::HttpRequest& req,
+                          const XendOp* (*find)(std::string_view));
 
   toolstack::Toolstack& toolstack_;
   xs::Connection& xs_;
@@ -44,6 +44,6 @@ class XendApi {
 
 // Maps an error to xend's reply: an unknown domain is 404, a bad parameter
 // (kBadRequest) 400, every other failure 500; the body is (xend.err '...').
-HttpResponse Failure(const Status& st);
+http::HttpResponse Failure(const Status& st);
 
-}  // namespace txend::http
+}  // namespace txend::daemon

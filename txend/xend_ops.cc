@@ -14,7 +14,7 @@
 #include "toolstack/domain/power_state.h"
 #include "txend/xend_sxp.h"
 
-namespace txend::http {
+namespace txend::daemon {
 namespace {
 
 using toolstack::DomainRecord;
@@ -218,7 +218,7 @@ Result<std::string> Restore(OpCall& c) {
 
 // op=list: GET /xend/domain with detail=1.
 Result<std::string> List(OpCall& c) {
-  Params detail = c.args.params();
+  http::Params detail = c.args.params();
   detail.Add("detail", "1");
   return Sxp(ListDomains(c.toolstack, c.xs, detail));
 }
@@ -242,7 +242,7 @@ const XendOp* FindDomainOp(std::string_view name) { return Find(kDomainOps, name
 const XendOp* FindDomainsOp(std::string_view name) { return Find(kDomainsOps, name); }
 
 Result<sxp::Value> ListDomains(toolstack::Toolstack& toolstack, xs::Connection& xs,
-                               const Params& params) {
+                               const http::Params& params) {
   TXEND_ASSIGN_OR_RETURN(auto snap, xs::Snapshot::Begin(xs));
   TXEND_ASSIGN_OR_RETURN(auto all, toolstack.queries().List(snap));
   std::string state = params.GetOr("state", "running");
@@ -261,4 +261,4 @@ Result<sxp::Value> ListDomains(toolstack::Toolstack& toolstack, xs::Connection& 
   return out;
 }
 
-}  // namespace txend::http
+}  // namespace txend::daemon

@@ -11,7 +11,7 @@
 #include "txend/migrations.h"
 #include "txend/op_args.h"
 
-namespace txend::http {
+namespace txend::daemon {
 
 // What a handler works with: the daemon's parts, the domain the path names
 // ("" for POST /xend/domain) and the op's parameters.
@@ -39,6 +39,6 @@ const XendOp* FindDomainsOp(std::string_view name);
 // "all", or one power state's name), as names sorted, or with detail=1 as
 // (domain ...) SXPs in list order.
 Result<sxp::Value> ListDomains(toolstack::Toolstack& toolstack, xs::Connection& xs,
-                               const Params& params);
+                               const http::Params& params);
 
-}  // namespace txend::http
+}  // namespace txend::daemon

@@ -5,7 +5,7 @@
 
 #include "toolstack/domain/domain_sxp.h"
 
-namespace txend::http {
+namespace txend::daemon {
 namespace {
 
 using sxp::Value;
@@ -100,8 +100,8 @@ Value VcpuInfoSxp(const DomainRecord& r, const std::vector<toolstack::VcpuInfo>&
   return d;
 }
 
-HttpResponse SxpReply(int status, const Value& v) {
-  return HttpResponse{status, "application/sxp", sxp::ToString(v)};
+http::HttpResponse SxpReply(int status, const Value& v) {
+  return http::HttpResponse{status, "application/sxp", sxp::ToString(v)};
 }
 
-}  // namespace txend::http
+}  // namespace txend::daemon

@@ -11,7 +11,7 @@
 #include "toolstack/domain/domain_queries.h"
 #include "toolstack/domain/domain_record.h"
 
-namespace txend::http {
+namespace txend::daemon {
 
 // Facts about dom0's host OS that (node ...) reports (uname).
 struct HostFacts {
@@ -26,6 +26,6 @@ sxp::Value VcpuInfoSxp(const toolstack::DomainRecord& r,
 sxp::Value SchedCreditSxp(const toolstack::SchedCredit& credit);
 // ((devid ((node value) ...)) ...), as op=devices answers.
 sxp::Value DeviceDetailsSxp(const std::vector<toolstack::DeviceDetail>& details);
-HttpResponse SxpReply(int status, const sxp::Value& v);
+http::HttpResponse SxpReply(int status, const sxp::Value& v);
 
-}  // namespace txend::http
+}  // namespace txend::daemon

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-namespace txend::http {
+namespace txend::daemon {
 namespace {
 
 Result<DaemonOptions> Parse(std::vector<const char*> args) {
@@ -111,4 +111,4 @@ TEST(DaemonOptionsTest, BadNumbersAndWordsAreErrorsNotGuesses) {
 }
 
 }  // namespace
-}  // namespace txend::http
+}  // namespace txend::daemon

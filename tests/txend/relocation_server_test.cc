@@ -10,7 +10,7 @@
 #include "tests/toolstack/sim_host.h"
 #include "toolstack/migration/migration_protocol.h"
 
-namespace txend::http {
+namespace txend::daemon {
 namespace {
 
 using namespace std::chrono_literals;
@@ -23,7 +23,7 @@ constexpr std::chrono::seconds kWait{10};
 class RelocationServerTest : public ::testing::Test {
  protected:
   std::unique_ptr<RelocationServer> Start(const std::string& allow) {
-    RelocationServer::Options o{{"127.0.0.1", 0}, *HostAllowList::Parse(allow), 5s};
+    RelocationServer::Options o{{"127.0.0.1", 0}, *http::HostAllowList::Parse(allow), 5s};
     auto s = RelocationServer::Start(*dst_.toolstack, o, [this](const std::string& line) {
       std::lock_guard lock(mu_);
       log_ += line + "\n";
@@ -75,4 +75,4 @@ TEST_F(RelocationServerTest, StoppingCutsAMigrationInProgress) {
 }
 
 }  // namespace
-}  // namespace txend::http
+}  // namespace txend::daemon
