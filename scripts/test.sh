@@ -10,10 +10,11 @@ BUILD_DIR="$top/build-asan" "$top/scripts/build.sh" -DTXEND_SANITIZE=ON -DCMAKE_
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd "$top/build-asan" && ctest --output-on-failure -j2 --timeout 900 -LE 'bench|xenlab')
-# libFuzzer needs clang: a third tree builds only the fuzz targets (tests/fuzz)
-# and fuzzes each for TXEND_FUZZ_RUNS iterations.
+# libFuzzer needs clang: a third tree builds the fuzz targets (tests/fuzz) and
+# fuzzes each for TXEND_FUZZ_RUNS iterations. It also compiles the daemon's
+# libraries, where clang checks the lock annotations (-Werror=thread-safety-analysis).
 if command -v clang++ >/dev/null; then
   CC=clang CXX=clang++ cmake -S "$top" -B "$top/build-fuzz" -G Ninja -DTXEND_FUZZ=ON >/dev/null
-  cmake --build "$top/build-fuzz" -j"$(nproc)" --target fuzzers
+  cmake --build "$top/build-fuzz" -j"$(nproc)" --target fuzzers xend_api toolstack_agents
   (cd "$top/build-fuzz" && ctest --output-on-failure -j2 --timeout 300 -L fuzz)
 fi
