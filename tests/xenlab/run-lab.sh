@@ -12,7 +12,8 @@
 # downloads, or the scenario reported "scenario SKIP"). docs/xenlab.md.
 # Environment: XENLAB_CACHE (downloads, default tests/xenlab/cache), XENLAB_BIN_DIR (our
 # programs, default build/bin), XENLAB_RESULTS (default build/xenlab-results), XENLAB_TIMEOUT
-# (seconds, default 600), XENLAB_ITERATIONS (test-xenstore -i, default 100), XENLAB_ACCEL
+# (seconds, default 600), XENLAB_ITERATIONS (test-xenstore -i, default 100), XENLAB_SAMPLES
+# (anchors: measurement rounds, default 3), XENLAB_ACCEL
 # (tcg: all vCPUs in one host thread, the default; tcg-mt; kvm), XENLAB_KERNEL_ABI (e.g.
 # 6.1.0-56; default: Debian's current), XENLAB_CPU (QEMU -cpu model, as --cpu; default
 # qemu64 with SVM, NPT and SSE4: "fast"; "nehalem" or any QEMU model), XENLAB_DOM0_* (copied
@@ -52,6 +53,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 [[ $SUMMARIZE_QEMU_RC =~ ^[0-9]+$ ]] || { log "--qemu-rc takes a number, not '$SUMMARIZE_QEMU_RC'"; usage; }
+for setting in XENLAB_ITERATIONS XENLAB_SAMPLES XENLAB_TIMEOUT; do
+  [[ ${!setting:-1} =~ ^[1-9][0-9]{0,5}$ ]] || { log "$setting must be a positive number, not '${!setting}'"; usage; }
+done
 [ -f "$LAB_DIR/scenarios/$SCENARIO.sh" ] || { log "no scenario '$SCENARIO'"; usage; }
 
 CACHE=${XENLAB_CACHE:-$LAB_DIR/cache}

@@ -130,6 +130,7 @@ install_lab() {
   {
     echo "XENLAB_SCENARIO=$2"
     echo "XENLAB_ITERATIONS=${XENLAB_ITERATIONS:-100}"
+    echo "XENLAB_SAMPLES=${XENLAB_SAMPLES:-3}"
     echo "XENLAB_SCENARIO_TIMEOUT=$SCENARIO_TIMEOUT"
     echo "XENLAB_OUR_PROGRAMS=\"$OUR_PROGRAMS\""
     # Settings for scenarios, passed from the host: every XENLAB_DOM0_* variable.
