@@ -111,17 +111,14 @@ lab_stop_daemon() {
   return 0
 }
 
-# lab_key TEXT: TEXT as a result key part ("ta rmw x" -> ta_rmw_x).
-lab_key() { echo "$1" | sed 's/^ *//; s/ *$//; s/[^A-Za-z0-9]\{1,\}/_/g'; }
-
 # lab_test_xenstore LABEL ITERATIONS [KEY]: Xen's test-xenstore against the daemon on
 # XENSTORED_PATH (default socket): all tests once (step LABEL-test-xenstore, must pass), then
 # each test ITERATIONS times (step LABEL-test-xenstore-timed); reports KEY.<test>_avg_ns,
-# KEY.sum_avg_ns and KEY.wall_s (the timed run's duration; KEY defaults to LABEL), and keeps
-# the last two in LAB_SUM_NS and LAB_WALL_S.
+# KEY.sum_avg_ns and KEY.wall_s (the timed run's duration; KEY defaults to LABEL, the results
+# also go to /tmp/lab/LABEL.results) and keeps the wall time in LAB_WALL_S.
 lab_test_xenstore() {
   local label=$1 iterations=$2 key=${3:-$1}
-  LAB_SUM_NS="" LAB_WALL_S=""
+  LAB_WALL_S=""
   lab_run "$label-test-xenstore" 120 test-xenstore || return 1
   lab_run "$label-test-xenstore-timed" 600 test-xenstore -i "$iterations" || return 1
   LAB_WALL_S=$LAB_SECONDS
@@ -133,7 +130,6 @@ lab_test_xenstore() {
     "$LAB_LOGS/$label-test-xenstore-timed.log" > "$LAB_LOGS/$label.results" ||
     { lab_step "$label-timing" FAIL "no 'avg:' lines from test-xenstore -i $iterations"; return 1; }
   cat "$LAB_LOGS/$label.results"
-  LAB_SUM_NS=$(sed -n 's/.*\.sum_avg_ns=//p' "$LAB_LOGS/$label.results")
 }
 
 # lab_ratio KEY A B: reports KEY=A/B with two decimals (nothing when either is empty or B is 0).
@@ -183,9 +179,11 @@ lab_xenstore_leftovers() {
 }
 
 # lab_check_xenstore_clean NAME DOMID UUID: a step that is OK when, within 30 s, xenstore
-# holds nothing of the domain (lab_xenstore_leftovers).
+# holds nothing of the domain (lab_xenstore_leftovers). Without both ids there is nothing to
+# check against: a failure, not a vacuous pass.
 lab_check_xenstore_clean() {
   local n=0 left
+  [ -n "$2" ] && [ -n "$3" ] || { lab_step "$1" FAIL "domain id '$2' or uuid '$3' unknown"; return 1; }
   while :; do
     left=$(lab_xenstore_leftovers "$2" "$3")
     [ -z "$left" ] && { lab_step "$1" OK "nothing of domain $2 (uuid ${3:-?}) left in xenstore"; return 0; }
