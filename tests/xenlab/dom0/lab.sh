@@ -3,11 +3,14 @@
 # which run-lab.sh parses on the host:
 #   XENLAB-STEP <name> OK|FAIL|SKIP <detail>     one checked step
 #   XENLAB-RESULT <key>=<value>                  one measured figure
-# Every command runs under a timeout; its output goes to /tmp/lab/<name>.log and the console.
-# busybox sh: functions use `local`; no bash-isms.
+# Every step a scenario can report is declared in its "#@steps" lines (docs/xenlab.md). Every
+# command that talks to Xen, xenstore, a daemon or a guest runs under a time limit: lab_run,
+# or `timeout` directly (LAB_T is the limit for one short query). Output of lab_run goes to
+# /tmp/lab/<name>.log and the console. busybox sh: functions use `local`; no bash-isms.
 
 LAB_LOGS=/tmp/lab
 LAB_XENSTORED_SOCKET=/var/run/xenstored/socket
+LAB_T=10
 mkdir -p "$LAB_LOGS"
 
 lab_step() { local name=$1 status=$2; shift 2; echo "XENLAB-STEP $name $status $*"; }
@@ -21,6 +24,37 @@ lab_now() { cut -d' ' -f1 /proc/uptime; }
 
 # lab_since T0: seconds from T0 (a lab_now value) to now.
 lab_since() { awk -v a="$1" -v b="$(lab_now)" 'BEGIN { printf "%.2f", b - a }'; }
+
+# lab_expect NAME WANT GOT: a step that is OK when GOT equals WANT.
+lab_expect() {
+  if [ "$3" = "$2" ]; then lab_step "$1" OK "$3"; else lab_step "$1" FAIL "want '$2', got '$3'"; fi
+}
+
+# lab_xs_read PATH: xenstore-read PATH (errors on stdout), bounded.
+lab_xs_read() { timeout "$LAB_T" xenstore-read "$1" 2>&1; }
+
+# lab_xs_exists PATH: whether PATH exists in xenstore; a hung query counts as existing.
+lab_xs_exists() {
+  timeout "$LAB_T" xenstore-exists "$1" > /dev/null 2>&1
+  [ $? -ne 1 ]
+}
+
+# lab_domid NAME: the domain's id (`xl domid`), empty when it does not exist.
+lab_domid() { timeout "$LAB_T" xl domid "$1" 2>/dev/null; }
+
+# lab_expect_error NAME RC TEXT CMD...: a step that is OK when CMD (limited to 60 s) exits RC
+# and its output contains TEXT: an error path, checked for its exit code and message.
+lab_expect_error() {
+  local name=$1 want=$2 text=$3 rc; shift 3
+  timeout 60 "$@" > "$LAB_LOGS/$name.log" 2>&1
+  rc=$?
+  lab_show "$name"
+  if [ $rc -eq "$want" ] && grep -qF -- "$text" "$LAB_LOGS/$name.log"; then
+    lab_step "$name" OK "exit $rc, '$text': $*"
+  else
+    lab_step "$name" FAIL "exit $rc (want $want), want '$text' in the output: $*"
+  fi
+}
 
 # lab_show NAME: a step's log on the console, each line prefixed with the step name.
 lab_show() { sed "s/^/  [$1] /" "$LAB_LOGS/$1.log"; }
@@ -77,28 +111,25 @@ lab_stop_daemon() {
   return 0
 }
 
-# lab_key TEXT: TEXT as a result key part ("ta rmw x" -> ta_rmw_x).
-lab_key() { echo "$1" | sed 's/^ *//; s/ *$//; s/[^A-Za-z0-9]\{1,\}/_/g'; }
-
-# lab_test_xenstore LABEL ITERATIONS: Xen's test-xenstore against the daemon on
-# XENSTORED_PATH (default socket): all tests once (must pass), then each test ITERATIONS times;
-# reports LABEL.<test>_avg_ns, LABEL.sum_avg_ns and LABEL.wall_s (the timed run's duration),
-# and keeps the last two in LAB_SUM_NS and LAB_WALL_S.
+# lab_test_xenstore LABEL ITERATIONS [KEY]: Xen's test-xenstore against the daemon on
+# XENSTORED_PATH (default socket): all tests once (step LABEL-test-xenstore, must pass), then
+# each test ITERATIONS times (step LABEL-test-xenstore-timed); reports KEY.<test>_avg_ns,
+# KEY.sum_avg_ns and KEY.wall_s (the timed run's duration; KEY defaults to LABEL, the results
+# also go to /tmp/lab/LABEL.results) and keeps the wall time in LAB_WALL_S.
 lab_test_xenstore() {
-  local label=$1 iterations=$2
-  LAB_SUM_NS="" LAB_WALL_S=""
+  local label=$1 iterations=$2 key=${3:-$1}
+  LAB_WALL_S=""
   lab_run "$label-test-xenstore" 120 test-xenstore || return 1
-  lab_run "$label-test-xenstore-i$iterations" 600 test-xenstore -i "$iterations" || return 1
+  lab_run "$label-test-xenstore-timed" 600 test-xenstore -i "$iterations" || return 1
   LAB_WALL_S=$LAB_SECONDS
-  lab_result "$label.wall_s" "$LAB_WALL_S"
-  awk -F: -v label="$label" '
+  lab_result "$key.wall_s" "$LAB_WALL_S"
+  awk -F: -v key="$key" '
     / avg: / { name = $1; gsub(/^ +| +$/, "", name); gsub(/[^A-Za-z0-9]+/, "_", name)
-               split($3, v, " "); print "XENLAB-RESULT " label "." name "_avg_ns=" v[1]; sum += v[1]; n++ }
-    END { if (n) print "XENLAB-RESULT " label ".sum_avg_ns=" sum; exit n == 0 }' \
-    "$LAB_LOGS/$label-test-xenstore-i$iterations.log" > "$LAB_LOGS/$label.results" ||
+               split($3, v, " "); print "XENLAB-RESULT " key "." name "_avg_ns=" v[1]; sum += v[1]; n++ }
+    END { if (n) print "XENLAB-RESULT " key ".sum_avg_ns=" sum; exit n == 0 }' \
+    "$LAB_LOGS/$label-test-xenstore-timed.log" > "$LAB_LOGS/$label.results" ||
     { lab_step "$label-timing" FAIL "no 'avg:' lines from test-xenstore -i $iterations"; return 1; }
   cat "$LAB_LOGS/$label.results"
-  LAB_SUM_NS=$(sed -n 's/.*\.sum_avg_ns=//p' "$LAB_LOGS/$label.results")
 }
 
 # lab_ratio KEY A B: reports KEY=A/B with two decimals (nothing when either is empty or B is 0).
@@ -114,28 +145,76 @@ lab_dom0_services() {
   lab_start_daemon xenconsoled - xenconsoled -i --log=guest --log-dir=/var/log/xen
 }
 
-# lab_wait_domain_gone NAME SECONDS: polls `xl list NAME` until the domain no longer exists.
+# lab_domain_gone NAME: whether `xl list NAME` says the domain does not exist (a hung or
+# killed query does not count as gone).
+lab_domain_gone() {
+  timeout "$LAB_T" xl list "$1" > /dev/null 2>&1
+  case $? in 0 | 124 | 137 | 143) return 1 ;; esac
+  return 0
+}
+
+# lab_wait_domain_gone NAME SECONDS: polls until the domain no longer exists.
 lab_wait_domain_gone() {
   local n=0
   while [ $n -lt "$2" ]; do
-    timeout 10 xl list "$1" > /dev/null 2>&1 || return 0
+    lab_domain_gone "$1" && return 0
     sleep 1; n=$((n + 1))
   done
+  return 1
+}
+
+# lab_domain_uuid DOMID: the uuid in the domain's `vm` node (/vm/<uuid>), empty when unknown.
+lab_domain_uuid() { lab_xs_read "/local/domain/$1/vm" | sed -n 's|^/vm/\([0-9a-f-]\{36\}\).*|\1|p'; }
+
+# lab_xenstore_leftovers DOMID UUID: xenstore paths that still belong to the domain (its home,
+# dom0's backend directories for it, libxl's and the device model's records, anything naming
+# its uuid), at most five; "xenstore-ls failed" when the tree cannot be read.
+lab_xenstore_leftovers() {
+  timeout 30 xenstore-ls -f / > "$LAB_LOGS/xenstore-tree.log" 2>&1 || { echo "xenstore-ls failed"; return; }
+  awk -v d="$1" -v uuid="${2:-no-uuid}" '
+    { p = $1 }
+    p ~ ("^/local/domain/" d "(/|$)") || p ~ ("^/local/domain/0/backend/[^/]+/" d "(/|$)") ||
+    p ~ ("^/local/domain/0/device-model/" d "(/|$)") || p ~ ("^/libxl/" d "(/|$)") ||
+    index($0, uuid) { if (n++ < 5) print p }' "$LAB_LOGS/xenstore-tree.log" | tr '\n' ' '
+}
+
+# lab_check_xenstore_clean NAME DOMID UUID: a step that is OK when, within 30 s, xenstore
+# holds nothing of the domain (lab_xenstore_leftovers). Without both ids there is nothing to
+# check against: a failure, not a vacuous pass.
+lab_check_xenstore_clean() {
+  local n=0 left
+  [ -n "$2" ] && [ -n "$3" ] || { lab_step "$1" FAIL "domain id '$2' or uuid '$3' unknown"; return 1; }
+  while :; do
+    left=$(lab_xenstore_leftovers "$2" "$3")
+    [ -z "$left" ] && { lab_step "$1" OK "nothing of domain $2 (uuid ${3:-?}) left in xenstore"; return 0; }
+    [ $n -lt 30 ] || break
+    sleep 1; n=$((n + 1))
+  done
+  lab_step "$1" FAIL "left in xenstore after 30s: $left"
   return 1
 }
 
 # lab_guest_marker NAME: the marker line the guest printed on its console, if any.
 lab_guest_marker() { grep -a -m1 XENLAB-GUEST-OK "/var/log/xen/guest-$1.log" 2>/dev/null | tr -d '\r'; }
 
-# lab_wait_guest_marker NAME SECONDS: waits for the guest's marker; LAB_MARKER holds it.
+# lab_wait_guest_marker NAME SECONDS [MARKER]: waits for the guest's marker (default
+# XENLAB-GUEST-OK) on its console; LAB_MARKER holds the line.
 lab_wait_guest_marker() {
-  local n=0
+  local n=0 marker=${3:-XENLAB-GUEST-OK}
   while [ $n -lt $(($2 * 2)) ]; do
-    LAB_MARKER=$(lab_guest_marker "$1")
+    LAB_MARKER=$(grep -a -m1 "$marker" "/var/log/xen/guest-$1.log" 2>/dev/null | tr -d '\r')
     [ -n "$LAB_MARKER" ] && return 0
     usleep 500000; n=$((n + 1))
   done
   return 1
+}
+
+# lab_check_clean_shutdown NAME DOMAIN: a step that is OK when the guest printed
+# XENLAB-GUEST-SHUTDOWN (guest/init: its kernel acted on control/shutdown and ran poweroff),
+# which a destroy never makes it print.
+lab_check_clean_shutdown() {
+  if lab_wait_guest_marker "$2" 10 XENLAB-GUEST-SHUTDOWN; then lab_step "$1" OK "$LAB_MARKER"
+  else lab_step "$1" FAIL "no XENLAB-GUEST-SHUTDOWN on $2's console: not a clean shutdown"; fi
 }
 
 # lab_guest_probe TOOL: TOOL (xl, or xm) creates the probe guest (/guest/guest.cfg), which
@@ -151,7 +230,7 @@ lab_guest_probe() {
     lab_result "$tool.probe_run_s" "$(lab_since "$t0")"
   else
     lab_step probe-gone FAIL "domain probe still exists after 180s"
-    xl list
+    timeout "$LAB_T" xl list
   fi
   LAB_MARKER=$(lab_guest_marker probe)
   if [ -n "$LAB_MARKER" ]; then
@@ -175,13 +254,13 @@ lab_daemon_transport() {
 }
 
 # lab_start_txend: starts txend on the libxenctrl backend and waits until `xm list` answers;
-# LAB_PID is txend's. How txend starts is not settled yet: XENLAB_DOM0_TXEND_CMD (set on the
-# host, copied into dom0) overrides the default; xm must find txend at its default socket.
-# Reports "xm SKIP" and fails when txend or xm was not built.
+# LAB_PID is txend's. XENLAB_DOM0_TXEND_CMD (set on the host, copied into dom0) overrides the
+# default; xm must find txend at its default socket. Steps txend-help, txend-start (FAIL when
+# txend or xm is not in the image: the xm half of a scenario cannot be skipped), xm-connect.
 lab_start_txend() {
   local n=0
   if [ ! -x /xenlab/bin/txend ] || [ ! -x /xenlab/bin/xm ]; then
-    lab_step xm SKIP "build/bin/txend and build/bin/xm are not both built"
+    lab_step txend-start FAIL "build/bin/txend or build/bin/xm was not built (XENLAB_BIN_DIR)"
     return 1
   fi
   lab_run txend-help 10 txend --help

@@ -107,11 +107,14 @@ install_xen_tools() {
 }
 
 # install_our_programs ROOT: xsd, txend, xm from XENLAB_BIN_DIR when built; prints their names.
+# Debug information is stripped from the copies (a debug build's is ~100 MB of initramfs that
+# dom0 would unpack on every boot); symbols stay for backtraces.
 install_our_programs() {
   local p found=""
   for p in $XENLAB_OUR_PROGRAMS; do
     [ -x "$BIN_DIR/$p" ] || continue
     copy_program "$1" "$BIN_DIR/$p" "/xenlab/bin/$p"
+    strip --strip-debug "$1/xenlab/bin/$p" 2>/dev/null || true
     found="$found $p"
   done
   echo "${found# }"
@@ -127,6 +130,7 @@ install_lab() {
   {
     echo "XENLAB_SCENARIO=$2"
     echo "XENLAB_ITERATIONS=${XENLAB_ITERATIONS:-100}"
+    echo "XENLAB_SAMPLES=${XENLAB_SAMPLES:-3}"
     echo "XENLAB_SCENARIO_TIMEOUT=$SCENARIO_TIMEOUT"
     echo "XENLAB_OUR_PROGRAMS=\"$OUR_PROGRAMS\""
     # Settings for scenarios, passed from the host: every XENLAB_DOM0_* variable.
