@@ -19,7 +19,9 @@ constexpr const char* kHelp =
     "help                  this list\n"
     "stats                 counters and sizes, one 'name value' per line\n"
     "quota [<what> <n>]    show quotas, or set one (entries, node-size, watches,\n"
-    "                      transactions, perms, path-length, transaction-nodes, outstanding)\n"
+    "                      transactions, perms, path-length, transaction-nodes, outstanding,\n"
+    "                      connections, queued-bytes, rate, burst, transaction-seconds,\n"
+    "                      transaction-bytes)\n"
     "check                 verify the store's internal accounting\n"
     "memreport             node count and bytes held\n"
     "log on|off            enable or disable the daemon log\n"
@@ -38,6 +40,12 @@ constexpr QuotaField kQuotaFields[] = {
     {"path-length", &Quota::path_length},
     {"transaction-nodes", &Quota::transaction_nodes},
     {"outstanding", &Quota::outstanding},
+    {"connections", &Quota::connections},
+    {"queued-bytes", &Quota::queued_bytes},
+    {"rate", &Quota::request_rate},
+    {"burst", &Quota::request_burst},
+    {"transaction-seconds", &Quota::transaction_seconds},
+    {"transaction-bytes", &Quota::transaction_bytes},
 };
 
 }  // namespace

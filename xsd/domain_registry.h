@@ -21,7 +21,8 @@ struct DomainRecord {
   size_t entries = 0;              // nodes owned
   size_t watches = 0;
   size_t transactions = 0;
-  bool release_fired = false;  // @releaseDomain already sent for this incarnation
+  size_t transaction_bytes = 0;  // what its open transactions hold (Transaction::bytes)
+  bool release_fired = false;    // @releaseDomain already sent for this incarnation
 };
 
 class DomainRegistry {

@@ -1,10 +1,11 @@
 // Journal: optional persistence of the store in a directory. Each commit
-// appends one checksummed record holding the final state of the nodes it
-// changed (so bytes written are proportional to the change); Sync() makes
-// everything appended durable with one fdatasync for many commits. A
-// snapshot file plus the journal rebuild the store at start-up; a torn last
-// record is detected by its checksum and discarded. Compact() rewrites the
-// snapshot and empties the journal when it has grown.
+// appends one numbered, checksummed record (journal_record.h) holding the
+// final state of the nodes it changed; Sync() makes everything appended
+// durable with one fdatasync for many commits. A write that fails (ENOSPC,
+// EIO) leaves nothing behind that replay would take for a commit: its bytes
+// are cut off again, and if even that fails the next record reuses its
+// number, so replay steps over them. Compact() rewrites the snapshot and
+// empties the journal when it has grown.
 #pragma once
 
 #include <cstdint>
@@ -18,42 +19,66 @@
 
 namespace txend::xsd {
 
+// What start-up found in the journal.
+struct JournalReplay {
+  uint64_t records = 0;        // records applied
+  uint64_t skipped_bytes = 0;  // bytes of failed writes stepped over between records
+  uint64_t dropped_bytes = 0;  // bytes cut off the end: a torn last record, or records
+                               // after a missing one (never acknowledged)
+  std::string cut_to;          // where those bytes were kept (DIR/journal.cut-<seq>), if they were
+};
+
 class Journal {
  public:
   // Opens (creating) `dir` and loads its snapshot and journal into `tree`.
   static Result<std::unique_ptr<Journal>> Open(const std::string& dir, Tree& tree);
   ~Journal();
 
-  // Appends the final state (from `tree`) of every node in `changes`.
+  // Appends the final state (from `tree`) of every node in `changes`. An
+  // error (with the write's errno) means the commit must not be acknowledged.
   Status Append(const std::vector<Change>& changes, const Tree& tree);
   // Makes every appended record durable. No-op when nothing is pending.
   Status Sync();
 
-  // True once the journal outgrew the snapshot enough to be worth compacting.
+  // True when the journal outgrew the snapshot enough to be worth compacting,
+  // or start-up stepped over a failed write; a failed compaction is retried
+  // only after the journal grew by another 1 MiB.
   bool WantsCompaction() const;
-  // Writes `tree` as the new snapshot and starts an empty journal.
+  // Writes `tree` as the new snapshot (fsynced) and starts an empty journal.
+  // Once it returns ok, everything in `tree` is durable.
   Status Compact(const Tree& tree);
 
+  const JournalReplay& replay() const { return replay_; }
   uint64_t bytes_written() const { return bytes_written_; }
   uint64_t records() const { return records_; }
   uint64_t syncs() const { return syncs_; }
   uint64_t compactions() const { return compactions_; }
+  uint64_t write_errors() const { return write_errors_; }
 
  private:
   Journal(std::string dir, UniqueFd fd) : dir_(std::move(dir)), fd_(std::move(fd)) {}
-  Status WriteAll(int fd, const std::string& bytes);
+  // Writes `bytes` at the current offset; `*written` counts what reached the file.
+  Status WriteAll(int fd, const std::string& bytes, size_t* written);
   // Writes `bytes` as the whole of a new file at `path` and fsyncs it.
   Status WriteDurably(const std::string& path, const std::string& bytes);
+  // Cuts the bytes of a failed append off the end again, if it can.
+  void CutOff(size_t written);
+  void StartEmptyJournal();
 
   std::string dir_;
-  UniqueFd fd_;  // the journal file, open for appending
+  UniqueFd fd_;  // the journal file, positioned at its end
   bool dirty_ = false;
+  uint64_t next_seq_ = 1;  // the number the next record gets
   uint64_t journal_size_ = 0;
   uint64_t snapshot_size_ = 0;
+  uint64_t compact_after_size_ = 0;  // after a failed compaction: retry past this size
+  bool compaction_due_ = false;      // start-up stepped over bytes of a failed write
+  JournalReplay replay_;
   uint64_t bytes_written_ = 0;
   uint64_t records_ = 0;
   uint64_t syncs_ = 0;
   uint64_t compactions_ = 0;
+  uint64_t write_errors_ = 0;
 };
 
 }  // namespace txend::xsd

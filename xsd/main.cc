@@ -1,4 +1,5 @@
 // xsd: the txend xenstore daemon.
+#include <syslog.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -14,9 +15,26 @@
 
 namespace {
 
+// The daemon's log: stderr (the terminal with -N) and syslog.
+void Log(const std::string& line) {
+  fprintf(stderr, "xsd: %s\n", line.c_str());
+  syslog(LOG_WARNING, "%s", line.c_str());
+}
+
 int Fail(const std::string& what) {
-  fprintf(stderr, "xsd: %s\n", what.c_str());
+  Log(what);
   return 1;
+}
+
+// Says what start-up had to step over or cut off in the journal.
+void LogReplay(const txend::xsd::JournalReplay& replay) {
+  if (replay.skipped_bytes)
+    Log("journal: stepped over " + std::to_string(replay.skipped_bytes) +
+        " bytes of failed writes between records");
+  if (replay.dropped_bytes)
+    Log("journal: cut off " + std::to_string(replay.dropped_bytes) +
+        " bytes at its end (a torn or unacknowledged record, or records after a damaged one); " +
+        (replay.cut_to.empty() ? "could not keep them" : "kept in " + replay.cut_to));
 }
 
 // Xen's shared rings when running on Xen (and not told otherwise); else none.
@@ -44,6 +62,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   txend::Daemonizer daemon(opts->no_fork, opts->output_pid);
+  openlog("xsd", LOG_PID, LOG_DAEMON);
 
   std::unique_ptr<Journal> journal;
   std::optional<Tree> tree;
@@ -52,9 +71,10 @@ int main(int argc, char** argv) {
     auto j = Journal::Open(opts->persist_dir, *tree);
     if (!j.ok()) return Fail(j.status().ToString());
     journal = std::move(*j);
+    LogReplay(journal->replay());
   }
   Xenstore store(opts->quota, std::move(journal), std::move(tree));
-  store.set_log([](const std::string& line) { fprintf(stderr, "xsd: %s\n", line.c_str()); });
+  store.set_log(Log);
   auto rings = Rings(*opts);
   bool on_xen = rings != nullptr;
   auto server = Server::Create(opts->server, store, std::move(rings));

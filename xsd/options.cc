@@ -7,20 +7,44 @@
 namespace txend::xsd {
 namespace {
 
-// "-Q what=nb": the quotas the stock daemon names, plus ours.
-Status ApplyQuota(const std::string& spec, Quota& q) {
+// "-Q what=nb" and "-w what=seconds": the quotas and timeouts the stock daemon
+// names, plus ours.
+struct NamedLimit {
+  const char* name;
+  size_t Quota::*field;  // nullptr: accepted for compatibility, ignored
+};
+constexpr NamedLimit kQuotas[] = {
+    {"transaction-nodes", &Quota::transaction_nodes},
+    {"outstanding", &Quota::outstanding},
+    {"connections", &Quota::connections},
+    {"queued-bytes", &Quota::queued_bytes},
+    {"rate", &Quota::request_rate},
+    {"burst", &Quota::request_burst},
+    {"transaction-bytes", &Quota::transaction_bytes},
+};
+constexpr NamedLimit kTimeouts[] = {
+    {"transaction", &Quota::transaction_seconds},
+    {"watch-event", nullptr},
+};
+
+template <size_t N>
+Status ApplyLimit(const std::string& spec, const NamedLimit (&table)[N], const char* kind,
+                  const char* unit, Quota& q) {
   auto eq = spec.find('=');
-  if (eq == std::string::npos) return Status::Error(EINVAL, "quota must be <what>=<nb>: " + spec);
+  if (eq == std::string::npos)
+    return Status::Error(EINVAL, std::string("expected <what>=<") + unit + ">: " + spec);
   std::string what = spec.substr(0, eq);
   auto n = ParseInteger<size_t>(std::string_view(spec).substr(eq + 1));
-  if (!n.ok()) return Status::Error(EINVAL, "bad quota value in " + spec);
-  if (what == "transaction-nodes")
-    q.transaction_nodes = *n;
-  else if (what == "outstanding")
-    q.outstanding = *n;
-  else
-    return Status::Error(EINVAL, "unknown quota '" + what + "' (transaction-nodes, outstanding)");
-  return Status::Ok();
+  if (!n.ok()) return Status::Error(EINVAL, "bad value in " + spec);
+  std::string known;
+  for (const auto& limit : table) {
+    if (what == limit.name) {
+      if (limit.field) q.*limit.field = *n;
+      return Status::Ok();
+    }
+    known += std::string(known.empty() ? "" : ", ") + limit.name;
+  }
+  return Status::Error(EINVAL, std::string("unknown ") + kind + " '" + what + "' (" + known + ")");
 }
 
 }  // namespace
@@ -45,10 +69,13 @@ Result<XsdOptions> ParseOptions(int argc, const char* const* argv, std::string* 
   app.add_option("-A,--perm-nb", o.quota.perms, "ACL entries per node")->capture_default_str();
   app.add_option("-M,--path-max", o.quota.path_length, "path length below a domain's home")
       ->capture_default_str();
-  app.add_option("-Q,--quota", quotas, "<what>=<nb>: transaction-nodes, outstanding");
+  app.add_option("-Q,--quota", quotas,
+                 "<what>=<nb>: transaction-nodes, outstanding, connections, queued-bytes, rate, "
+                 "burst, transaction-bytes");
   app.add_option("-q,--quota-soft", soft_quotas,
                  "accepted for compatibility; soft quotas only warn");
-  app.add_option("-w,--timeout", timeouts, "accepted for compatibility");
+  app.add_option("-w,--timeout", timeouts,
+                 "<what>=<seconds>: transaction (watch-event accepted and ignored)");
   app.add_option("-I,--internal-db", internal_db, "accepted: the store is always in memory")
       ->expected(0, 1);
   app.add_flag("-V,--verbose", o.verbose, "log to stderr");
@@ -70,7 +97,10 @@ Result<XsdOptions> ParseOptions(int argc, const char* const* argv, std::string* 
   } catch (const CLI::ParseError& e) {
     return Status::Error(EINVAL, e.what());
   }
-  for (const auto& q : quotas) TXEND_RETURN_IF_ERROR(ApplyQuota(q, o.quota));
+  for (const auto& q : quotas)
+    TXEND_RETURN_IF_ERROR(ApplyLimit(q, kQuotas, "quota", "nb", o.quota));
+  for (const auto& t : timeouts)
+    TXEND_RETURN_IF_ERROR(ApplyLimit(t, kTimeouts, "timeout", "seconds", o.quota));
   o.server.dom0_ring = !no_domain_init;
   return o;
 }

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -15,13 +17,22 @@
 #include <vector>
 
 #include "base/unique_fd.h"
+#include "xsd/rate_limiter.h"
 #include "xsd/socket_channel.h"
 
 namespace txend::xsd {
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 constexpr size_t kReadChunk = 65536;
 constexpr size_t kDom0Backlog = 1 << 20;  // dom0 stops being read past this much queued output
+// A guest's connection gets this many requests handled per loop round, so a
+// dom0 request never waits behind more than one from each guest connection.
+constexpr size_t kGuestQuantum = 1;
+constexpr size_t kAcceptsPerRound = 16;  // per listener, so a connect flood cannot hog a round
+constexpr auto kAcceptPause = std::chrono::milliseconds(100);  // out of fds: try again after
+constexpr auto kFdWarningEvery = std::chrono::seconds(10);
 
 // One connected client: its channel (socket or ring) and what is in flight on it.
 struct Client {
@@ -36,7 +47,10 @@ struct Client {
   bool writing = false;           // EPOLLOUT armed
   bool closing = false;
   bool eof = false;
-  bool dirty = false;  // listed in Impl::dirty
+  bool dirty = false;      // listed in Impl::dirty
+  bool runnable = false;   // listed in Impl::runnable
+  bool throttled = false;  // its domain's request rate is used up; listed in Impl::throttled
+  size_t accounted = 0;    // its queued output as counted in its domain's total
 };
 
 Result<UniqueFd> Listen(const std::string& path) {
@@ -83,6 +97,7 @@ struct Server::Impl {
     uint32_t domid = 0;
   };
   UniqueFd epfd;
+  UniqueFd dom0_epfd;  // dom0's sockets, apart so a round can check them between guests' steps
   UniqueFd stop_fd;
   std::map<int, Listener> listeners;         // by listening fd
   std::map<uint32_t, int> domain_listeners;  // domid -> listening fd
@@ -90,15 +105,39 @@ struct Server::Impl {
   std::map<int, Client*> sockets;  // socket clients by fd
   std::vector<Client*> runnable;   // clients that may have work again (buffered requests, a ring)
   std::vector<Client*> dirty;      // clients with output to flush, or closing
+  std::vector<ConnId> throttled;   // clients waiting for their domain's next request token
   FILE* trace = nullptr;
   std::unique_ptr<RingTransport> rings;  // null: sockets only
+  // What each unprivileged domain uses across its connections.
+  std::map<uint32_t, size_t> domain_connections;
+  std::map<uint32_t, size_t> domain_queued;  // bytes of output queued
+  RateLimiter limiter;
+  Clock::time_point now = Clock::now();            // this loop round's time
+  std::optional<Clock::time_point> accept_resume;  // out of fds: listeners off until then
+  std::optional<Clock::time_point> last_fd_warning;
 
   Impl(ServerOptions o, Xenstore& s, std::unique_ptr<RingTransport> r)
-      : opts(std::move(o)), store(s), rings(std::move(r)) {}
+      : opts(std::move(o)), store(s), rings(std::move(r)), limiter(s.quota()) {}
   ~Impl();
 
+  int EpollOf(const Client& c) const { return c.domid == 0 ? dom0_epfd.get() : epfd.get(); }
   void Arm(Client& c);
+  void ServeDom0();
+  bool Dom0Waiting();
   void Accept(int listener_fd, uint32_t domid);
+  void PauseAccepting();
+  void ResumeAccepting();
+  bool Admits(Client& c);
+  void WakeThrottled();
+  void MakeRunnable(Client& c) {
+    if (!c.runnable) runnable.push_back(&c);
+    c.runnable = true;
+  }
+  void Account(Client& c);
+  void DropHeaviest(uint32_t domid);
+  int Timeout();
+  void OnSocket(Client& c, uint32_t events);
+  void OnEvent(const epoll_event& ev);
   void AddListener(UniqueFd fd, uint32_t domid);
   Client& Add(ConnId conn, uint32_t domid, std::unique_ptr<Channel> channel);
   void ReadFrom(Client& c);
@@ -137,18 +176,72 @@ void Server::Impl::Arm(Client& c) {
   int fd = c.channel->fd();
   if (fd < 0) return;
   epoll_event ev{};
+  // Not reading: no EPOLLRDHUP either, or a half-closed peer would wake us every round.
   ev.events =
-      (c.reading ? uint32_t{EPOLLIN} : 0u) | (c.writing ? uint32_t{EPOLLOUT} : 0u) | EPOLLRDHUP;
+      (c.reading ? uint32_t{EPOLLIN | EPOLLRDHUP} : 0u) | (c.writing ? uint32_t{EPOLLOUT} : 0u);
   ev.data.fd = fd;
-  epoll_ctl(epfd.get(), EPOLL_CTL_MOD, fd, &ev);
+  epoll_ctl(EpollOf(c), EPOLL_CTL_MOD, fd, &ev);
+}
+
+// Handles every dom0 socket that is ready.
+void Server::Impl::ServeDom0() {
+  epoll_event events[64];
+  int n = epoll_wait(dom0_epfd.get(), events, 64, 0);
+  for (int i = 0; i < n; ++i)
+    if (auto it = sockets.find(events[i].data.fd); it != sockets.end())
+      OnSocket(*it->second, events[i].events);
+}
+
+// True when a dom0 client sent something (not when it merely may be written).
+bool Server::Impl::Dom0Waiting() {
+  epoll_event events[64];
+  int n = epoll_wait(dom0_epfd.get(), events, 64, 0);
+  for (int i = 0; i < n; ++i)
+    if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) return true;
+  return false;
 }
 
 void Server::Impl::Accept(int listener_fd, uint32_t domid) {
-  while (true) {
+  for (size_t i = 0; i < kAcceptsPerRound; ++i) {
     UniqueFd fd(accept4(listener_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-    if (!fd) return;
+    if (!fd) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+        PauseAccepting();
+      return;
+    }
+    if (domid != 0 && domain_connections[domid] >= store.quota().connections) {
+      ++store.counters().connections_refused;  // closed at once: the domain has enough
+      continue;
+    }
     Add(store.Connect(domid), domid, std::make_unique<SocketChannel>(std::move(fd)));
   }
+}
+
+// Out of file descriptors: a listening socket stays readable, so waiting on
+// it would spin. Stop listening for a moment; clients wait in the backlog.
+void Server::Impl::PauseAccepting() {
+  for (const auto& [fd, listener] : listeners) {
+    epoll_event ev{};
+    ev.data.fd = fd;
+    epoll_ctl(epfd.get(), EPOLL_CTL_MOD, fd, &ev);
+  }
+  accept_resume = now + kAcceptPause;
+  ++store.counters().accept_pauses;
+  if (!last_fd_warning || now - *last_fd_warning >= kFdWarningEvery) {
+    fprintf(stderr, "xsd: out of file descriptors (%s): not accepting clients for %lld ms\n",
+            strerror(errno), static_cast<long long>(kAcceptPause.count()));
+    last_fd_warning = now;
+  }
+}
+
+void Server::Impl::ResumeAccepting() {
+  for (const auto& [fd, listener] : listeners) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    epoll_ctl(epfd.get(), EPOLL_CTL_MOD, fd, &ev);
+  }
+  accept_resume.reset();
 }
 
 Client& Server::Impl::Add(ConnId conn, uint32_t domid, std::unique_ptr<Channel> channel) {
@@ -156,12 +249,15 @@ Client& Server::Impl::Add(ConnId conn, uint32_t domid, std::unique_ptr<Channel> 
   c->channel = std::move(channel);
   c->conn = conn;
   c->domid = domid;
-  if (domid != 0) store.DomainConnected(domid);
+  if (domid != 0) {
+    store.DomainConnected(domid);
+    ++domain_connections[domid];
+  }
   if (int fd = c->channel->fd(); fd >= 0) {
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
     ev.data.fd = fd;
-    epoll_ctl(epfd.get(), EPOLL_CTL_ADD, fd, &ev);
+    epoll_ctl(EpollOf(*c), EPOLL_CTL_ADD, fd, &ev);
     sockets[fd] = c.get();
   }
   return *(clients[conn] = std::move(c));
@@ -188,11 +284,31 @@ void Server::Impl::ReadFrom(Client& c) {
   if (c.closing) MarkDirty(c);
 }
 
+// A guest whose domain has used up its request rate waits, unread, until its
+// next token (WakeThrottled); dom0 is never held back.
+bool Server::Impl::Admits(Client& c) {
+  if (limiter.Allows(c.domid, now)) return true;
+  if (!c.throttled) {
+    c.throttled = true;
+    throttled.push_back(c.conn);
+    ++store.counters().requests_throttled;
+  }
+  return false;
+}
+
 void Server::Impl::Process(Client& c) {
+  size_t budget = c.domid == 0 ? SIZE_MAX : kGuestQuantum;
+  bool more = false;  // its turn ended with requests perhaps left: it goes on next round
   Outbox out;
-  while (!c.closing && !Paused(c)) {
+  while (!c.closing && !Paused(c) && Admits(c)) {
+    if (budget == 0) {
+      more = true;
+      break;
+    }
     auto msg = c.reader.Next();
     if (!msg) break;
+    limiter.Take(c.domid, now);
+    --budget;
     if (trace)
       Trace("IN ", c,
             wire::Encode(msg->type(), msg->header.req_id, msg->header.tx_id, msg->payload));
@@ -200,10 +316,55 @@ void Server::Impl::Process(Client& c) {
     Deliver(out);
     out = Outbox();
   }
-  bool want_read = !Paused(c) && !c.eof;
+  if (more) MakeRunnable(c);
+  bool want_read = !Paused(c) && !c.eof && !c.throttled && !more;
   if (want_read != c.reading) {
     c.reading = want_read;
     Arm(c);
+  }
+}
+
+void Server::Impl::WakeThrottled() {
+  std::vector<ConnId> waiting;
+  for (ConnId conn : throttled) {
+    auto it = clients.find(conn);
+    if (it == clients.end() || it->second->closing) continue;
+    Client& c = *it->second;
+    if (!limiter.Allows(c.domid, now)) {
+      waiting.push_back(conn);
+      continue;
+    }
+    c.throttled = false;
+    MakeRunnable(c);
+  }
+  throttled.swap(waiting);
+}
+
+// Keeps the domain's total of queued output up to date with `c`'s.
+void Server::Impl::Account(Client& c) {
+  size_t queued = c.closing ? 0 : c.out.size() - c.out_pos;
+  if (c.domid != 0) {
+    size_t& total = domain_queued[c.domid];
+    total = total - c.accounted + queued;
+    if (total == 0) domain_queued.erase(c.domid);
+  }
+  c.accounted = queued;
+}
+
+// A domain queueing more output than its quota across its connections (watch
+// events it does not read) loses its fullest connections until it is below.
+void Server::Impl::DropHeaviest(uint32_t domid) {
+  while (domain_queued.count(domid) && domain_queued[domid] > store.quota().queued_bytes) {
+    Client* heaviest = nullptr;
+    for (auto& [conn, other] : clients)
+      if (other->domid == domid && !other->closing &&
+          (!heaviest || other->accounted > heaviest->accounted))
+        heaviest = other.get();
+    if (!heaviest) return;
+    heaviest->closing = true;
+    store.CountDroppedConnection();
+    MarkDirty(*heaviest);
+    Account(*heaviest);
   }
 }
 
@@ -223,6 +384,8 @@ void Server::Impl::Deliver(Outbox& out) {
       store.CountDroppedConnection();
       c.closing = true;
     }
+    Account(c);
+    if (c.domid != 0) DropHeaviest(c.domid);
   }
   for (const Introduction& domain : out.introduced) {
     if (rings) OpenRing(domain);
@@ -253,26 +416,30 @@ void Server::Impl::Flush(Client& c) {
     for (auto& end : c.reply_ends) end -= c.out_pos;
     c.out_pos = 0;
   }
+  Account(c);
   bool want_write = c.out_pos < c.out.size();
   if (want_write != c.writing) {
     c.writing = want_write;
     Arm(c);
   }
-  if (!c.reading && !Paused(c) && !c.eof) runnable.push_back(&c);
+  if (!c.reading && !Paused(c) && !c.eof && !c.throttled) MakeRunnable(c);
 }
 
 void Server::Impl::Close(Client& c) {
   uint32_t domid = c.domid;
   ConnId conn = c.conn;
   if (int fd = c.channel->fd(); fd >= 0) {
-    epoll_ctl(epfd.get(), EPOLL_CTL_DEL, fd, nullptr);
+    epoll_ctl(EpollOf(c), EPOLL_CTL_DEL, fd, nullptr);
     sockets.erase(fd);
   }
   store.Disconnect(conn);
   std::erase(runnable, &c);
   std::erase(dirty, &c);
+  c.closing = true;
+  Account(c);
   clients.erase(conn);  // closes the channel
   if (domid == 0) return;
+  if (--domain_connections[domid] == 0) domain_connections.erase(domid);
   for (auto& [id, other] : clients)
     if (other->domid == domid) return;
   // The last channel to an introduced domain closed: like a dead ring.
@@ -302,7 +469,7 @@ void Server::Impl::OpenRing(const Introduction& domain) {
     fprintf(stderr, "xsd: domain %u: %s\n", domain.domid, channel.status().ToString().c_str());
     return;
   }
-  runnable.push_back(&Add(conn, domain.domid, std::move(*channel)));
+  MakeRunnable(Add(conn, domain.domid, std::move(*channel)));
 }
 
 void Server::Impl::OpenDom0Ring() {
@@ -313,7 +480,7 @@ void Server::Impl::OpenDom0Ring() {
     fprintf(stderr, "xsd: no dom0 ring: %s\n", channel.status().ToString().c_str());
     return;
   }
-  runnable.push_back(&Add(conn, 0, std::move(*channel)));
+  MakeRunnable(Add(conn, 0, std::move(*channel)));
 }
 
 void Server::Impl::OnRings() {
@@ -372,6 +539,7 @@ void Server::Impl::CloseDomain(uint32_t domid) {
     unlink((opts.domain_socket_dir + "/" + std::to_string(domid)).c_str());
     domain_listeners.erase(it);
   }
+  limiter.Forget(domid);
   for (auto& [conn, c] : clients)
     if (c->domid == domid) {
       c->closing = true;
@@ -409,12 +577,16 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Xenstore& 
                                                std::unique_ptr<RingTransport> rings) {
   auto impl = std::make_unique<Impl>(std::move(options), store, std::move(rings));
   impl->epfd.reset(epoll_create1(EPOLL_CLOEXEC));
+  impl->dom0_epfd.reset(epoll_create1(EPOLL_CLOEXEC));
   impl->stop_fd.reset(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  if (!impl->epfd || !impl->stop_fd) return Status::Error(errno, "epoll/eventfd setup failed");
+  if (!impl->epfd || !impl->dom0_epfd || !impl->stop_fd)
+    return Status::Error(errno, "epoll/eventfd setup failed");
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.fd = impl->stop_fd.get();
-  epoll_ctl(impl->epfd.get(), EPOLL_CTL_ADD, impl->stop_fd.get(), &ev);
+  for (int fd : {impl->stop_fd.get(), impl->dom0_epfd.get()}) {
+    ev.data.fd = fd;
+    epoll_ctl(impl->epfd.get(), EPOLL_CTL_ADD, fd, &ev);
+  }
   if (!impl->opts.trace_file.empty()) {
     impl->trace = fopen(impl->opts.trace_file.c_str(), "a");
     if (!impl->trace)
@@ -442,33 +614,78 @@ void Server::RequestStop() {
   (void)ignored;
 }
 
+void Server::Impl::OnSocket(Client& c, uint32_t events) {
+  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) ReadFrom(c);
+  if (events & EPOLLOUT) MarkDirty(c);
+}
+
+// A ring kick, a listener's new client or a guest's socket.
+void Server::Impl::OnEvent(const epoll_event& ev) {
+  int fd = ev.data.fd;
+  if (rings && fd == rings->fd()) return OnRings();
+  if (auto l = listeners.find(fd); l != listeners.end()) return Accept(fd, l->second.domid);
+  if (auto it = sockets.find(fd); it != sockets.end()) OnSocket(*it->second, ev.events);
+}
+
+// How long the loop may sleep: until the next request token of a throttled
+// client, the end of an accept pause or a transaction's deadline.
+int Server::Impl::Timeout() {
+  if (!runnable.empty()) return 0;
+  std::optional<Clock::time_point> wake = accept_resume;
+  auto earliest = [&](Clock::time_point t) {
+    if (!wake || t < *wake) wake = t;
+  };
+  for (ConnId conn : throttled)
+    if (auto it = clients.find(conn); it != clients.end())
+      earliest(limiter.NextToken(it->second->domid, now));
+  if (auto deadline = store.NextTransactionDeadline()) earliest(*deadline);
+  if (!wake) return -1;
+  auto ms = std::chrono::ceil<std::chrono::milliseconds>(*wake - now).count();
+  return static_cast<int>(std::clamp<int64_t>(ms, 0, 60000));
+}
+
 Status Server::Run() {
   Impl& s = *impl_;
   epoll_event events[64];
   while (true) {
-    int timeout = s.runnable.empty() ? -1 : 0;
-    int n = epoll_wait(s.epfd.get(), events, 64, timeout);
+    s.now = Clock::now();
+    int n = epoll_wait(s.epfd.get(), events, 64, s.Timeout());
     if (n < 0 && errno != EINTR) return Status::Error(errno, "epoll_wait failed");
+    s.now = Clock::now();
+    // dom0's clients first: a guest's request never delays one of dom0's in the same round.
+    std::vector<epoll_event*> later;
     for (int i = 0; i < n; ++i) {
       int fd = events[i].data.fd;
       if (fd == s.stop_fd.get()) return Status::Ok();
-      if (s.rings && fd == s.rings->fd()) {
-        s.OnRings();
-        continue;
-      }
-      if (auto l = s.listeners.find(fd); l != s.listeners.end()) {
-        s.Accept(fd, l->second.domid);
-        continue;
-      }
-      auto it = s.sockets.find(fd);
-      if (it == s.sockets.end()) continue;
-      Client& c = *it->second;
-      if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) s.ReadFrom(c);
-      if (events[i].events & EPOLLOUT) s.MarkDirty(c);
+      if (fd == s.dom0_epfd.get())
+        s.ServeDom0();
+      else
+        later.push_back(&events[i]);
     }
+    // Then the guests' work, until dom0 sends again: then the round ends (after
+    // at least one step, so guests always progress) and its reply goes out
+    // behind one guest request instead of a whole round of them. What is left
+    // waits for the next round (epoll reports it again; runnable stays so).
+    size_t steps = 0;
+    bool yielded = false;
+    auto guest_turn = [&] {  // false once dom0 is waiting: the rest of the round is deferred
+      if (!yielded && steps++ > 0) yielded = s.Dom0Waiting();
+      return !yielded;
+    };
+    for (epoll_event* ev : later)
+      if (guest_turn()) s.OnEvent(*ev);
+    if (s.accept_resume && *s.accept_resume <= s.now) s.ResumeAccepting();
+    s.WakeThrottled();
+    s.store.ExpireTransactions();
     std::vector<Client*> runnable;
     runnable.swap(s.runnable);
-    for (Client* c : runnable) s.Resume(*c);
+    for (Client* c : runnable) c->runnable = false;
+    for (Client* c : runnable) {
+      if (c->domid == 0 || guest_turn())
+        s.Resume(*c);
+      else
+        s.MakeRunnable(*c);
+    }
     // Group commit: one fdatasync covers every commit of this round, before any reply leaves.
     Status synced = s.store.Sync();
     if (!synced.ok()) return synced;

@@ -34,13 +34,20 @@ std::string FormatStats(const Stats& s, const Gauges& g) {
   Line(out, "disk_syncs", s.disk_syncs);
   Line(out, "journal_records", s.journal_records);
   Line(out, "compactions", s.compactions);
+  Line(out, "journal_write_errors", s.journal_write_errors);
+  Line(out, "commits_refused", s.commits_refused);
   Line(out, "connections_opened", s.connections_opened);
   Line(out, "connections_dropped", s.connections_dropped);
+  Line(out, "connections_refused", s.connections_refused);
+  Line(out, "transactions_expired", s.transactions_expired);
+  Line(out, "requests_throttled", s.requests_throttled);
+  Line(out, "accept_pauses", s.accept_pauses);
   Line(out, "nodes", g.nodes);
   Line(out, "connections", g.connections);
   Line(out, "watches", g.watches);
   Line(out, "open_transactions", g.open_transactions);
   Line(out, "domains_introduced", g.domains_introduced);
+  Line(out, "persistence_degraded", g.persistence_degraded);
   for (uint32_t t = 0; t < wire::kTypeCount; ++t)
     if (wire::IsKnownType(t))
       Line(out, "requests_" + Lower(wire::TypeName(t)), s.requests_by_type[t]);

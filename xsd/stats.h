@@ -24,8 +24,14 @@ struct Stats {
   uint64_t disk_syncs = 0;
   uint64_t journal_records = 0;
   uint64_t compactions = 0;
+  uint64_t journal_write_errors = 0;  // failed writes and syncs of journal or snapshot
+  uint64_t commits_refused = 0;       // commits answered ENOSPC/EIO: the journal refused them
   uint64_t connections_opened = 0;
-  uint64_t connections_dropped = 0;  // closed by xsd for protocol errors or overflow
+  uint64_t connections_dropped = 0;   // closed by xsd for protocol errors or overflow
+  uint64_t connections_refused = 0;   // a domain's connections past its quota
+  uint64_t transactions_expired = 0;  // guests' transactions dropped at their deadline
+  uint64_t requests_throttled = 0;    // times a domain ran out of its request rate
+  uint64_t accept_pauses = 0;         // times accepting stopped for want of file descriptors
 };
 
 // Point-in-time sizes reported beside the counters.
@@ -35,6 +41,7 @@ struct Gauges {
   uint64_t watches = 0;
   uint64_t open_transactions = 0;
   uint64_t domains_introduced = 0;
+  uint64_t persistence_degraded = 0;  // 1 while the journal refuses commits
 };
 
 // "name value" lines, one per counter and gauge.

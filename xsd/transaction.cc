@@ -3,6 +3,13 @@
 #include "xsd/path.h"
 
 namespace txend::xsd {
+namespace {
+
+// What one observation or operation costs beyond its strings (map and vector
+// entries, the node copies a write makes in the private tree).
+constexpr size_t kEntryCost = 64;
+
+}  // namespace
 
 void ApplyOp(Tree& tree, const Op& op, uint64_t stamp, std::vector<Change>* changes) {
   switch (op.kind) {
@@ -23,12 +30,14 @@ void ApplyOp(Tree& tree, const Op& op, uint64_t stamp, std::vector<Change>* chan
 
 void Transaction::ObserveNode(const std::string& path, const Node* node) {
   if (node && node->version == kOwnStamp) return;
-  observed_.try_emplace(Key{path, false}, node ? node->version : 0);
+  if (observed_.try_emplace(Key{path, false}, node ? node->version : 0).second)
+    bytes_ += path.size() + kEntryCost;
 }
 
 void Transaction::ObserveChildren(const std::string& path, const Node* node) {
   if (node && node->children_version == kOwnStamp) return;
-  observed_.try_emplace(Key{path, true}, node ? node->children_version : 0);
+  if (observed_.try_emplace(Key{path, true}, node ? node->children_version : 0).second)
+    bytes_ += path.size() + kEntryCost;
 }
 
 void Transaction::Apply(Op op) {
@@ -39,6 +48,7 @@ void Transaction::Apply(Op op) {
     ObserveNode(std::string(at), nullptr);
   ObserveNode(op.path, tree_.Find(op.path));
   ApplyOp(tree_, op, kOwnStamp, nullptr);
+  bytes_ += op.path.size() + op.value.size() + op.perms.size() * sizeof(wire::Perm) + kEntryCost;
   ops_.push_back(std::move(op));
 }
 

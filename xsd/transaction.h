@@ -50,6 +50,8 @@ class Transaction {
   const std::vector<Op>& ops() const { return ops_; }
   // Distinct nodes observed plus operations logged (for the transaction-nodes quota).
   size_t touched() const { return observed_.size() + ops_.size(); }
+  // About the memory its observations and operations hold (for the transaction-bytes quota).
+  size_t bytes() const { return bytes_; }
   // True when no observed node changed in `live` since the snapshot.
   bool StillValid(const Tree& live) const;
 
@@ -63,6 +65,7 @@ class Transaction {
   Tree tree_;
   std::map<Key, uint64_t> observed_;  // version seen; 0 = absent
   std::vector<Op> ops_;
+  size_t bytes_ = 0;
 };
 
 }  // namespace txend::xsd

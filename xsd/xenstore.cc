@@ -82,9 +82,11 @@ ConnId Xenstore::Connect(uint32_t domid) {
 
 void Xenstore::DropSessionState(Session& s, ConnId conn) {
   DomainRecord& d = domains_.Get(s.domid);
-  d.transactions -= std::min(d.transactions, s.transactions.size());
+  d.transactions -= std::min(d.transactions, s.transactions.size() + s.expired.size());
   stats_.transactions_aborted += s.transactions.size();
+  for (auto& [id, open] : s.transactions) Release(s, conn, id, open);
   s.transactions.clear();
+  s.expired.clear();
   size_t watches = watches_.CountFor(conn);
   d.watches -= std::min(d.watches, watches);
   watches_.RemoveAll(conn);
@@ -110,6 +112,7 @@ Gauges Xenstore::gauges() const {
   g.watches = watches_.size();
   for (const auto& [id, s] : sessions_) g.open_transactions += s.transactions.size();
   g.domains_introduced = domains_.Introduced().size();
+  g.persistence_degraded = degraded_ ? 1 : 0;
   return g;
 }
 
@@ -121,7 +124,7 @@ void Xenstore::Handle(ConnId conn, const wire::Message& m, Outbox& out) {
   if (WriteClass(m.type()) && m.header.tx_id == 0) ++stats_.implicit_transactions;
 
   std::vector<std::string> after_reply;
-  Reply reply = Dispatch(it->second, conn, m, out, after_reply);
+  Reply reply = DispatchCharged(it->second, conn, m, out, after_reply);
   if (reply.ok()) {
     out.messages.emplace_back(conn,
                               wire::Encode(m.type(), m.header.req_id, m.header.tx_id, *reply));
@@ -131,6 +134,23 @@ void Xenstore::Handle(ConnId conn, const wire::Message& m, Outbox& out) {
                                                  WithNul(ErrnoName(reply.status().code()))));
   }
   for (auto& bytes : after_reply) out.messages.emplace_back(conn, std::move(bytes));
+}
+
+Xenstore::Reply Xenstore::DispatchCharged(Session& s, ConnId conn, const wire::Message& m,
+                                          Outbox& out, std::vector<std::string>& after_reply) {
+  uint32_t id = m.header.tx_id;
+  if (id == 0 || s.domid == 0 || m.type() == MsgType::kTransactionEnd || !s.transactions.count(id))
+    return Dispatch(s, conn, m, out, after_reply);
+  DomainRecord& d = domains_.Get(s.domid);
+  if (d.transaction_bytes > quota_.transaction_bytes)
+    return Status::Error(ENOSPC, "open transactions hold too much");
+  Reply reply = Dispatch(s, conn, m, out, after_reply);
+  if (auto it = s.transactions.find(id); it != s.transactions.end()) {
+    OpenTransaction& open = it->second;
+    d.transaction_bytes += open.tx.bytes() - open.charged;
+    open.charged = open.tx.bytes();
+  }
+  return reply;
 }
 
 Xenstore::Reply Xenstore::Dispatch(Session& s, ConnId conn, const wire::Message& m, Outbox& out,
@@ -161,9 +181,9 @@ Xenstore::Reply Xenstore::Dispatch(Session& s, ConnId conn, const wire::Message&
       DropSessionState(s, conn);
       return kOk;
     case MsgType::kTransactionStart:
-      return DoTransactionStart(s, m);
+      return DoTransactionStart(s, conn, m);
     case MsgType::kTransactionEnd:
-      return DoTransactionEnd(s, m, out);
+      return DoTransactionEnd(s, conn, m, out);
     case MsgType::kGetDomainPath: {
       TXEND_ASSIGN_OR_RETURN(auto f, Fields(m, 1));
       TXEND_ASSIGN_OR_RETURN(uint32_t domid, DomidArg(f[0]));
@@ -201,8 +221,9 @@ Result<std::string> Xenstore::PathArg(const Session& s, std::string_view raw,
 Result<Transaction*> Xenstore::TransactionOf(Session& s, const wire::Message& m) {
   if (m.header.tx_id == 0) return static_cast<Transaction*>(nullptr);
   auto it = s.transactions.find(m.header.tx_id);
-  if (it == s.transactions.end()) return Status::Error(ENOENT, "no such transaction");
-  return &it->second;
+  if (it != s.transactions.end()) return &it->second.tx;
+  if (s.expired.count(m.header.tx_id)) return Status::Error(EAGAIN, "transaction expired");
+  return Status::Error(ENOENT, "no such transaction");
 }
 
 Result<const Node*> Xenstore::Readable(const Session& s, Transaction* tx,
@@ -293,40 +314,72 @@ Status Xenstore::Mutate(Session& s, Transaction* tx, Op op, Outbox& out) {
     tx->Apply(std::move(op));
     return Status::Ok();
   }
-  Publish({std::move(op)}, out);
-  return Status::Ok();
+  std::vector<Op> ops;
+  ops.push_back(std::move(op));
+  return Publish(ops, out);
 }
 
-void Xenstore::Publish(const std::vector<Op>& ops, Outbox& out) {
+Status Xenstore::Publish(const std::vector<Op>& ops, Outbox& out) {
+  // With a journal, the commit is applied to the live tree only once its
+  // record is written: on failure the tree goes back to this snapshot.
+  std::optional<Tree> before;
+  if (journal_) before = tree_;
   uint64_t stamp = ++stamp_;
   std::vector<Change> all;
+  std::vector<std::pair<const Op*, wire::Perms>> fired;  // ops that fire watches, with the perms
   for (const Op& op : ops) {
     std::vector<Change> changes;
     ApplyOp(tree_, op, stamp, &changes);
-    bool removed = op.kind == Op::kRm;
-    wire::Perms perms;
-    if (removed) {
+    if (op.kind == Op::kRm) {
       if (changes.empty()) continue;  // RM of a missing node: no event
-      perms = changes.back().old_perms;
+      fired.emplace_back(&op, changes.back().old_perms);
     } else {
       if (op.kind == Op::kMkdir && changes.empty()) continue;  // already existed
-      perms = tree_.Find(op.path)->perms;
+      fired.emplace_back(&op, tree_.Find(op.path)->perms);
     }
-    watches_.Match(op.path, removed, [&](const WatchEntry& w, const std::string& event_path) {
-      auto it = sessions_.find(w.conn);
-      if (it == sessions_.end() || !CanRead(WhoIs(it->second), perms)) return;
-      ++stats_.watch_events;
-      out.messages.emplace_back(w.conn, wire::Encode(MsgType::kWatchEvent, 0, 0,
-                                                     wire::JoinFields({event_path, w.token})));
-    });
     all.insert(all.end(), std::make_move_iterator(changes.begin()),
                std::make_move_iterator(changes.end()));
   }
-  domains_.Account(all);
   if (journal_) {
-    Status st = journal_->Append(all, tree_);
-    if (st.ok()) ++stats_.journal_records;
+    if (Status st = journal_->Append(all, tree_); !st.ok()) {
+      tree_ = std::move(*before);
+      return RefuseCommit(st);
+    }
+    ++stats_.journal_records;
+    PersistenceRecovered();
   }
+  domains_.Account(all);
+  for (const auto& [op, perms] : fired) FireWatches(*op, perms, out);
+  return Status::Ok();
+}
+
+void Xenstore::FireWatches(const Op& op, const wire::Perms& perms, Outbox& out) {
+  watches_.Match(
+      op.path, op.kind == Op::kRm, [&](const WatchEntry& w, const std::string& event_path) {
+        auto it = sessions_.find(w.conn);
+        if (it == sessions_.end() || !CanRead(WhoIs(it->second), perms)) return;
+        ++stats_.watch_events;
+        out.messages.emplace_back(w.conn, wire::Encode(MsgType::kWatchEvent, 0, 0,
+                                                       wire::JoinFields({event_path, w.token})));
+      });
+}
+
+// The journal could not take a commit: the client gets ENOSPC (the disk is
+// full) or EIO (anything else), and the daemon says it is degraded.
+Status Xenstore::RefuseCommit(const Status& why) {
+  ++stats_.commits_refused;
+  if (!degraded_ && log_)
+    log_("persistence degraded: " + why.ToString() +
+         "; commits are refused (ENOSPC/EIO) until the journal can be written again");
+  degraded_ = true;
+  int code = why.code() == ENOSPC || why.code() == EDQUOT || why.code() == EFBIG ? ENOSPC : EIO;
+  return Status::Error(code, "cannot persist the commit: " + why.message());
+}
+
+void Xenstore::PersistenceRecovered() {
+  if (!degraded_) return;
+  degraded_ = false;
+  if (log_) log_("persistence recovered: commits are durable again");
 }
 
 Xenstore::Reply Xenstore::DoWrite(Session& s, const wire::Message& m, Outbox& out) {
@@ -419,28 +472,48 @@ Xenstore::Reply Xenstore::DoUnwatch(Session& s, ConnId conn, const wire::Message
   return kOk;
 }
 
-Xenstore::Reply Xenstore::DoTransactionStart(Session& s, const wire::Message& m) {
+Xenstore::Reply Xenstore::DoTransactionStart(Session& s, ConnId conn, const wire::Message& m) {
   if (m.header.tx_id != 0) return Status::Error(EBUSY, "TRANSACTION_START inside a transaction");
   DomainRecord& d = domains_.Get(s.domid);
   if (s.domid != 0 && d.transactions >= quota_.transactions)
     return Status::Error(ENOSPC, "too many open transactions");
   uint32_t id = next_tx_id_++;
-  while (id == 0 || s.transactions.count(id)) id = next_tx_id_++;
-  s.transactions.emplace(id, Transaction(id, tree_));
+  while (id == 0 || s.transactions.count(id) || s.expired.count(id)) id = next_tx_id_++;
+  OpenTransaction& open =
+      s.transactions.emplace(id, OpenTransaction{Transaction(id, tree_)}).first->second;
+  if (s.domid != 0 && quota_.transaction_seconds > 0) {
+    open.deadline = clock_() + std::chrono::seconds(quota_.transaction_seconds);
+    deadlines_.Add({conn, id}, *open.deadline);
+  }
   ++d.transactions;
   ++stats_.transactions_started;
   return WithNul(std::to_string(id));
 }
 
-Xenstore::Reply Xenstore::DoTransactionEnd(Session& s, const wire::Message& m, Outbox& out) {
-  auto it = s.transactions.find(m.header.tx_id);
-  if (it == s.transactions.end()) return Status::Error(ENOENT, "no such transaction");
+void Xenstore::Release(Session& s, ConnId conn, uint32_t id, OpenTransaction& open) {
+  if (open.deadline) deadlines_.Remove({conn, id}, *open.deadline);
+  DomainRecord& d = domains_.Get(s.domid);
+  d.transaction_bytes -= std::min(d.transaction_bytes, open.charged);
+  open.deadline.reset();
+  open.charged = 0;
+}
+
+Xenstore::Reply Xenstore::DoTransactionEnd(Session& s, ConnId conn, const wire::Message& m,
+                                           Outbox& out) {
   auto f = wire::SplitFields(m.payload);
+  bool known = s.transactions.count(m.header.tx_id) || s.expired.count(m.header.tx_id);
+  if (!known) return Status::Error(ENOENT, "no such transaction");
   if (f.empty() || (f[0] != "T" && f[0] != "F")) return Inval("TRANSACTION_END takes T or F");
-  Transaction tx = std::move(it->second);
-  s.transactions.erase(it);
   DomainRecord& d = domains_.Get(s.domid);
   if (d.transactions) --d.transactions;
+  if (s.expired.erase(m.header.tx_id)) {
+    if (f[0] == "F") return kOk;
+    return Status::Error(EAGAIN, "transaction expired");
+  }
+  auto it = s.transactions.find(m.header.tx_id);
+  Release(s, conn, it->first, it->second);
+  Transaction tx = std::move(it->second.tx);
+  s.transactions.erase(it);
   if (f[0] == "F") {
     ++stats_.transactions_aborted;
     return kOk;
@@ -450,10 +523,25 @@ Xenstore::Reply Xenstore::DoTransactionEnd(Session& s, const wire::Message& m, O
       ++stats_.transactions_conflicted;
       return Status::Error(EAGAIN, "transaction conflicted");
     }
-    Publish(tx.ops(), out);
+    TXEND_RETURN_IF_ERROR(Publish(tx.ops(), out));
   }
   ++stats_.transactions_committed;
   return kOk;
+}
+
+void Xenstore::ExpireTransactions() {
+  for (auto [conn, id] : deadlines_.Due(clock_())) {
+    auto session = sessions_.find(conn);
+    if (session == sessions_.end()) continue;
+    Session& s = session->second;
+    auto it = s.transactions.find(id);
+    if (it == s.transactions.end()) continue;
+    it->second.deadline.reset();  // Due() already removed it
+    Release(s, conn, id, it->second);
+    s.transactions.erase(it);
+    s.expired.insert(id);
+    ++stats_.transactions_expired;
+  }
 }
 
 void Xenstore::FireSpecial(const std::string& name, Outbox& out) {
@@ -532,9 +620,22 @@ Xenstore::Reply Xenstore::DoSetTarget(const wire::Message& m) {
 Status Xenstore::Sync() {
   if (!journal_) return Status::Ok();
   Status st = journal_->Sync();
-  if (st.ok() && journal_->WantsCompaction()) st = journal_->Compact(tree_);
+  if (!st.ok()) {
+    // What the failed fdatasync covered may be lost: write the whole store
+    // into a fresh snapshot instead. Only if that fails too is the round lost.
+    if (log_) log_(st.ToString() + "; rewriting the whole store into a new snapshot");
+    st = journal_->Compact(tree_);
+    if (!st.ok()) {
+      degraded_ = true;
+      RefreshDiskStats();
+      return st;
+    }
+  } else if (journal_->WantsCompaction()) {
+    if (Status c = journal_->Compact(tree_); !c.ok() && log_)
+      log_("cannot compact the journal (retried after 1 MiB more): " + c.ToString());
+  }
   RefreshDiskStats();
-  return st;
+  return Status::Ok();
 }
 
 void Xenstore::RefreshDiskStats() {
@@ -542,6 +643,7 @@ void Xenstore::RefreshDiskStats() {
   stats_.disk_bytes_written = journal_->bytes_written();
   stats_.disk_syncs = journal_->syncs();
   stats_.compactions = journal_->compactions();
+  stats_.journal_write_errors = journal_->write_errors();
 }
 
 }  // namespace txend::xsd

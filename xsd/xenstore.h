@@ -4,10 +4,12 @@
 // fuzzed without sockets. Transports (server.h) feed it.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,6 +20,7 @@
 #include "xsd/quota.h"
 #include "xsd/stats.h"
 #include "xsd/transaction.h"
+#include "xsd/transaction_deadlines.h"
 #include "xsd/tree.h"
 #include "xsd/watch_registry.h"
 
@@ -40,6 +43,8 @@ struct Outbox {
 
 class Xenstore {
  public:
+  using Clock = std::chrono::steady_clock;
+
   // `journal` (optional) has already loaded `tree`. Without a journal the
   // store starts with the standard top-level nodes.
   Xenstore(Quota quota, std::unique_ptr<Journal> journal = nullptr,
@@ -60,11 +65,22 @@ class Xenstore {
   void DomainDied(uint32_t domid, Outbox& out);
   // Introduced domains other than dom0.
   std::vector<uint32_t> IntroducedDomains() const;
-  // Makes committed changes durable (group commit); compacts when due.
+  // Drops unprivileged transactions open longer than the quota allows; their
+  // ids answer EAGAIN until the client ends them.
+  void ExpireTransactions();
+  // When the next transaction will be due to expire, if any is open.
+  std::optional<Clock::time_point> NextTransactionDeadline() const { return deadlines_.Next(); }
+  // The time source (tests pass a fake one).
+  void set_clock(std::function<Clock::time_point()> clock) { clock_ = std::move(clock); }
+
+  // Makes committed changes durable (group commit); compacts when due. An
+  // error means commits already answered in memory could not be made durable.
   Status Sync();
 
   // The transport dropped a misbehaving client (counted in stats).
   void CountDroppedConnection() { ++stats_.connections_dropped; }
+  // The counters the transport keeps (refused connections, throttling, accept pauses).
+  Stats& counters() { return stats_; }
   // Where CONTROL log/print output goes (the daemon's log); none by default.
   void set_log(std::function<void(const std::string&)> log) { log_ = std::move(log); }
   Quota& quota() { return quota_; }
@@ -72,11 +88,20 @@ class Xenstore {
   const Stats& stats() const { return stats_; }
   Gauges gauges() const;
   bool persistent() const { return journal_ != nullptr; }
+  // True while the journal refuses commits (a full disk, an I/O error).
+  bool degraded() const { return degraded_; }
 
  private:
+  // A transaction a session has open, and what the daemon keeps about it.
+  struct OpenTransaction {
+    Transaction tx;
+    std::optional<Clock::time_point> deadline;  // unprivileged sessions only
+    size_t charged = 0;  // tx.bytes() as counted in its domain's transaction_bytes
+  };
   struct Session {
     uint32_t domid = 0;
-    std::map<uint32_t, Transaction> transactions;
+    std::map<uint32_t, OpenTransaction> transactions;
+    std::set<uint32_t> expired;  // dropped at their deadline, not yet ended by the client
   };
   using Reply = Result<std::string>;
 
@@ -93,8 +118,14 @@ class Xenstore {
   Reply DoWatch(Session& s, ConnId conn, const wire::Message& m,
                 std::vector<std::string>& after_reply);
   Reply DoUnwatch(Session& s, ConnId conn, const wire::Message& m);
-  Reply DoTransactionStart(Session& s, const wire::Message& m);
-  Reply DoTransactionEnd(Session& s, const wire::Message& m, Outbox& out);
+  Reply DoTransactionStart(Session& s, ConnId conn, const wire::Message& m);
+  Reply DoTransactionEnd(Session& s, ConnId conn, const wire::Message& m, Outbox& out);
+  // A request inside a transaction of an unprivileged domain whose open
+  // transactions hold more than the quota is refused; what it adds is charged.
+  Reply DispatchCharged(Session& s, ConnId conn, const wire::Message& m, Outbox& out,
+                        std::vector<std::string>& after_reply);
+  // Forgets an open transaction's deadline and memory charge (it ends or expires).
+  void Release(Session& s, ConnId conn, uint32_t id, OpenTransaction& open);
   Reply DoIntroduce(const wire::Message& m, Outbox& out);
   Reply DoRelease(const wire::Message& m, Outbox& out);
   Reply DoResume(const wire::Message& m);
@@ -109,8 +140,12 @@ class Xenstore {
   Result<const Node*> Readable(const Session& s, Transaction* tx, const std::string& path) const;
   // Applies one mutation: inside `tx`, or at once as its own commit.
   Status Mutate(Session& s, Transaction* tx, Op op, Outbox& out);
-  // Replays committed ops onto the live tree, then journals, accounts and fires watches.
-  void Publish(const std::vector<Op>& ops, Outbox& out);
+  // Replays committed ops onto the live tree, then journals, accounts and fires
+  // watches. ENOSPC/EIO (and the tree unchanged) when the journal refuses them.
+  Status Publish(const std::vector<Op>& ops, Outbox& out);
+  void FireWatches(const Op& op, const wire::Perms& perms, Outbox& out);
+  Status RefuseCommit(const Status& why);
+  void PersistenceRecovered();
   void FireSpecial(const std::string& name, Outbox& out);
   void DropSessionState(Session& s, ConnId conn);
   void RefreshDiskStats();
@@ -124,9 +159,12 @@ class Xenstore {
   std::map<ConnId, Session> sessions_;
   WatchRegistry watches_;
   DomainRegistry domains_;
+  TransactionDeadlines deadlines_;
+  std::function<Clock::time_point()> clock_ = [] { return Clock::now(); };
   Stats stats_;
   std::function<void(const std::string&)> log_;
   bool logging_ = true;
+  bool degraded_ = false;
 };
 
 }  // namespace txend::xsd

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -26,8 +27,11 @@ class StoreDir {
     Empty();
     rmdir(path_.c_str());
   }
+  // Removes every file: journal, snapshot, and the journal.cut-* files replay keeps aside.
   void Empty() const {
-    for (const char* f : {"/journal", "/snapshot", "/snapshot.tmp"}) unlink((path_ + f).c_str());
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(path_, ec))
+      std::filesystem::remove(e.path(), ec);
   }
   void Write(const char* name, const std::string& bytes) const {
     std::ofstream(path_ + name, std::ios::binary) << bytes;

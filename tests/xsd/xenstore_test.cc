@@ -1,13 +1,17 @@
 // Request semantics of xsd, message by message, without sockets.
 #include "xsd/xenstore.h"
 
+#include <signal.h>
+
 #include <algorithm>
 #include <filesystem>
+#include <sys/resource.h>
 
 #include <gtest/gtest.h>
 
 #include "tests/support/daemon_process.h"
 #include "xsd/journal.h"
+#include "xsd/rate_limiter.h"
 
 namespace txend::xsd {
 namespace {
@@ -365,6 +369,73 @@ TEST(Xenstore, ControlStatsAndQuota) {
   EXPECT_NE(h.Ask(c, MsgType::kControl, "help\0"s).find("stats"), std::string::npos);
 }
 
+TEST(Xenstore, GuestTransactionsExpireDom0sDoNot) {
+  Quota q;
+  q.transaction_seconds = 5;
+  Harness h(q);
+  auto now = std::chrono::steady_clock::now();
+  h.store.set_clock([&] { return now; });
+  ConnId dom0 = h.Connect(0), guest = h.Connect(7);
+  EXPECT_EQ(h.Write(dom0, "/local/domain/7", ""), kOk);
+  EXPECT_EQ(h.Ask(dom0, MsgType::kSetPerms, "/local/domain/7\0n7\0"s), kOk);
+  uint32_t t_guest = h.Start(guest), t_dom0 = h.Start(dom0);
+  EXPECT_EQ(h.Write(guest, "x", "1", t_guest), kOk);
+  now += std::chrono::seconds(4);
+  h.store.ExpireTransactions();
+  EXPECT_EQ(h.Read(guest, "x", t_guest), "1") << "expired early";
+  EXPECT_EQ(h.store.NextTransactionDeadline(), now + std::chrono::seconds(1));
+  now += std::chrono::seconds(2);
+  h.store.ExpireTransactions();
+  EXPECT_EQ(h.store.stats().transactions_expired, 1u);
+  EXPECT_EQ(h.Read(guest, "x", t_guest), "ERR:EAGAIN");
+  EXPECT_EQ(h.End(guest, t_guest, true), "ERR:EAGAIN");
+  EXPECT_EQ(h.End(guest, t_guest, true), "ERR:ENOENT");
+  EXPECT_FALSE(h.store.NextTransactionDeadline().has_value());
+  EXPECT_EQ(h.Write(dom0, "/d", "1", t_dom0), kOk);
+  EXPECT_EQ(h.End(dom0, t_dom0, true), kOk);
+}
+
+TEST(Xenstore, WhatAGuestsTransactionsHoldIsCappedAndGivenBack) {
+  Quota q;
+  q.transaction_bytes = 1000;
+  Harness h(q);
+  ConnId dom0 = h.Connect(0), guest = h.Connect(7);
+  EXPECT_EQ(h.Write(dom0, "/local/domain/7", ""), kOk);
+  EXPECT_EQ(h.Ask(dom0, MsgType::kSetPerms, "/local/domain/7\0n7\0"s), kOk);
+  uint32_t a = h.Start(guest), b = h.Start(guest);
+  EXPECT_EQ(h.Write(guest, "x", std::string(600, 'x'), a), kOk);
+  EXPECT_EQ(h.Write(guest, "y", std::string(600, 'y'), b), kOk);  // over the quota now
+  EXPECT_EQ(h.Read(guest, "x", a), "ERR:ENOSPC");
+  EXPECT_EQ(h.Write(guest, "z", "1", b), "ERR:ENOSPC");
+  uint32_t d0 = h.Start(dom0);
+  EXPECT_EQ(h.Write(dom0, "/big", std::string(5000, 'd'), d0), kOk) << "dom0 is not limited";
+  EXPECT_EQ(h.End(guest, b, false), kOk);
+  EXPECT_EQ(h.Read(guest, "x", a), std::string(600, 'x'))
+      << "ending a transaction should give its bytes back";
+  EXPECT_EQ(h.End(guest, a, true), kOk);
+  EXPECT_EQ(h.End(dom0, d0, true), kOk);
+}
+
+TEST(RateLimiter, ABucketPerDomainRefillsAtTheRateUpToTheBurst) {
+  Quota q;
+  q.request_rate = 10;
+  q.request_burst = 3;
+  RateLimiter limiter(q);
+  auto now = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(limiter.Allows(5, now));
+    limiter.Take(5, now);
+  }
+  EXPECT_FALSE(limiter.Allows(5, now));
+  EXPECT_TRUE(limiter.Allows(6, now)) << "domains share a bucket";
+  EXPECT_TRUE(limiter.Allows(0, now)) << "dom0 is limited";
+  EXPECT_EQ(limiter.NextToken(5, now), now + std::chrono::milliseconds(100));
+  EXPECT_TRUE(limiter.Allows(5, now + std::chrono::milliseconds(100)));
+  EXPECT_TRUE(limiter.Allows(5, now + std::chrono::hours(1)));
+  for (int i = 0; i < 3; ++i) limiter.Take(5, now + std::chrono::hours(1));
+  EXPECT_FALSE(limiter.Allows(5, now + std::chrono::hours(1))) << "saved more than the burst";
+}
+
 class JournalTest : public ::testing::Test {
  protected:
   std::unique_ptr<Harness> Open() {
@@ -445,6 +516,60 @@ TEST_F(JournalTest, TornLastRecordIsDiscarded) {
   }
   auto h = Open();
   EXPECT_EQ(h->Read(h->Connect(0), "/after"), "3");
+}
+
+// Caps the size of files this process writes (write() fails with EFBIG past it,
+// as on a full disk) while in scope; SIGXFSZ is ignored meanwhile.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    getrlimit(RLIMIT_FSIZE, &saved_);
+    old_handler_ = signal(SIGXFSZ, SIG_IGN);
+    rlimit limit{bytes, saved_.rlim_max};
+    setrlimit(RLIMIT_FSIZE, &limit);
+  }
+  ~FileSizeLimit() {
+    setrlimit(RLIMIT_FSIZE, &saved_);
+    signal(SIGXFSZ, old_handler_);
+  }
+
+ private:
+  rlimit saved_{};
+  sighandler_t old_handler_;
+};
+
+TEST_F(JournalTest, CommitsTheJournalCannotTakeAreRefusedAndLeaveNoTrace) {
+  std::string journal = dir_.path() + "/db/journal";
+  {
+    auto h = Open();
+    ConnId c = h->Connect(0), watcher = h->Connect(0);
+    EXPECT_EQ(h->Write(c, "/a", "1"), kOk);
+    ASSERT_TRUE(h->store.Sync().ok());
+    EXPECT_EQ(h->Ask(watcher, MsgType::kWatch, "/b\0w\0"s), kOk);
+    h->events.clear();
+    uint32_t t = h->Start(c);
+    {
+      // Room for part of a record only: the write is torn, then fails.
+      FileSizeLimit full(std::filesystem::file_size(journal) + 12);
+      EXPECT_EQ(h->Write(c, "/b", "2"), "ERR:ENOSPC");
+      EXPECT_EQ(h->Write(c, "/b/deeper", "3", t), kOk);
+      EXPECT_EQ(h->End(c, t, true), "ERR:ENOSPC");
+      EXPECT_EQ(h->Read(c, "/b"), "ERR:ENOENT") << "a refused commit was applied";
+      EXPECT_EQ(h->Read(c, "/a"), "1") << "reads go on while degraded";
+      EXPECT_TRUE(h->store.degraded());
+      EXPECT_TRUE(h->events[watcher].empty()) << "a refused commit fired a watch";
+      EXPECT_TRUE(h->store.Sync().ok());
+    }
+    EXPECT_EQ(h->store.stats().commits_refused, 2u);
+    EXPECT_EQ(h->Write(c, "/c", "4"), kOk);  // room again
+    EXPECT_FALSE(h->store.degraded());
+    ASSERT_TRUE(h->store.Sync().ok());
+  }
+  auto h = Open();
+  ConnId c = h->Connect(0);
+  EXPECT_EQ(h->Read(c, "/a"), "1");
+  EXPECT_EQ(h->Read(c, "/b"), "ERR:ENOENT");
+  EXPECT_EQ(h->Read(c, "/c"), "4") << "the commit after the failed one is lost";
 }
 
 }  // namespace
