@@ -1,8 +1,8 @@
 // The SXP parser. Grammar as in xend's sxp.Parser: whitespace separates; '#'
 // starts a comment to end of line; '(' ')' delimit lists; '...' and "..." are
 // strings with C-style escapes; any other printable run is an atom, ended by
-// whitespace, '#', or one of the separators {}()<>[]!; (which then begin the
-// next atom themselves, as in xend).
+// whitespace, '#', or one of the separators {}()<>[]; (which then begin the
+// next atom themselves, as in xend). '!' is no separator: `(mode w!)` is one atom.
 #include <cctype>
 #include <string>
 
@@ -14,9 +14,7 @@ namespace {
 bool IsSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
-bool IsSeparator(char c) {
-  return std::string_view("{}()<>[]!;").find(c) != std::string_view::npos;
-}
+bool IsSeparator(char c) { return std::string_view("{}()<>[];").find(c) != std::string_view::npos; }
 // xend starts atoms only on string.printable; we also accept bytes >= 0x80 (UTF-8).
 bool CanStartAtom(unsigned char c) { return (c > 0x20 && c < 0x7f) || c >= 0x80; }
 

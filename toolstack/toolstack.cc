@@ -26,8 +26,7 @@ Result<std::unique_ptr<Toolstack>> Toolstack::Open(xs::Connection& xs, Hyperviso
                                                    ToolstackOptions options) {
   TXEND_ASSIGN_OR_RETURN(auto ctx, DomainContext::Open(xs, hv, std::move(options)));
   std::unique_ptr<Toolstack> t(new Toolstack(std::move(ctx)));
-  TXEND_RETURN_IF_ERROR(t->migration_->DiscardUnfinishedIncoming());
-  TXEND_RETURN_IF_ERROR(RecoverDomains(*t->ctx_));
+  TXEND_RETURN_IF_ERROR(RecoverDomains(*t->ctx_, *t->lifecycle_));
   TXEND_RETURN_IF_ERROR(t->exits_->Start());
   return t;
 }
@@ -39,5 +38,7 @@ Result<ValidConfig> Toolstack::ParseConfig(const sxp::Value& vm) const {
 Result<ValidConfig> Toolstack::CheckConfig(DomainConfig config) const {
   return ctx_->CheckConfig(std::move(config));
 }
+
+DeviceModels& Toolstack::device_models() { return ctx_->device_models; }
 
 }  // namespace txend::toolstack

@@ -1,33 +1,44 @@
 // Toolstack: domain operations for txend and xm — a small facade over parts
 // that share one DomainContext (toolstack/domain/domain_context.h: the
-// xenstore connection, the hypervisor, the options, the DomainRegistry and
-// the lifecycle lock). Callers reach the parts through it:
+// xenstore connection, the hypervisor, the options, the DomainRegistry, the
+// DomainLocks and the IntentLog). Callers reach the parts through it:
 // `toolstack.lifecycle().Destroy(ref)`.
 //
 //   queries()    DomainQueries   List, Get, Resolve, Node, Dmesg, DeviceDetails,
 //                                Vcpus. Reads run in the caller's Snapshot (Resolve
-//                                reads no xenstore); never take the lifecycle
-//                                lock, so they run in parallel.
+//                                reads no xenstore); they take no domain lock, so
+//                                they never wait for a lifecycle operation.
 //   lifecycle()  Lifecycle       create, destroy, shutdown, pause, memory, vcpus,
 //                                sched credit, save/restore, dump, sysrq, reset.
-//                                Changes hold the lifecycle lock throughout;
+//                                Changes hold their domain's lock throughout;
 //                                Pause, Unpause, PinVcpu, GetSchedCredit, DumpCore
 //                                and Sysrq are one call each and take none.
-//   devices()    DeviceOps       attach/detach; hold the lifecycle lock.
-//   managed()    ManagedDomains  xm new/start/delete; hold the lifecycle lock.
+//   devices()    DeviceOps       attach/detach; hold the domain's lock.
+//   managed()    ManagedDomains  xm new/start/delete; hold the domain's lock.
 //   migration()  Migration       Migrate/ReceiveMigration, built on Lifecycle's
 //                                internal API (CreateFromRestoreFdLocked,
-//                                DestroyLocked, ...); hold the lifecycle lock but
-//                                for an incoming domain's checks.
+//                                DestroyLocked, ...); hold the domain's lock.
 //   exits()      DomainExits     the @releaseDomain thread; on_poweroff/on_reboot/
-//                                on_crash run holding the lifecycle lock.
+//                                on_crash run holding the exited domain's lock.
 //
-// Lock rules (checked by clang's -Wthread-safety): the lifecycle lock
-// (DomainContext::lifecycle_mu, Lifecycle::mu()) is taken only by the parts'
-// public entry points, which are LOCKS_EXCLUDED(it); Lifecycle's *Locked
-// methods are EXCLUSIVE_LOCKS_REQUIRED(it). The registry has its own lock,
-// held only inside its methods, so queries never wait for a lifecycle
-// operation. The transactions each operation costs are listed in its header.
+// Lock rules:
+//  - A domain's lock (DomainLocks, keyed by its uuid, plus "name:<name>" for a
+//    name an operation takes: create, restore, start, rename, an arrival) is
+//    held by one operation at a time, from the parts' public entry points,
+//    for the operation's whole length. Operations on different domains never
+//    wait for each other. All keys an operation needs are taken at once, so
+//    no two operations deadlock.
+//  - Waiting for a lock is bounded (options.busy_timeout; then EBUSY naming
+//    the operation in progress); an arriving migration and an exit do not
+//    wait at all (refused, or retried shortly).
+//  - The *Locked methods take an Operation (domain_context.h): the lock and the
+//    operation's intent — proof, checked by the compiler's types, that the
+//    caller holds the domain. The registry and DomainLocks have mutexes of
+//    their own, held only inside their methods (annotated, checked by clang's
+//    -Wthread-safety); no toolstack mutex is held across a hypervisor call,
+//    a xenstore request or any I/O.
+//  - Start-up recovery (recovery.h) runs before anything else.
+// The transactions each operation costs are listed in its header.
 #pragma once
 
 #include <memory>
@@ -49,6 +60,7 @@ class DomainContext;
 class DomainQueries;
 class Lifecycle;
 class DeviceOps;
+class DeviceModels;
 class ManagedDomains;
 class Migration;
 class DomainExits;
@@ -57,9 +69,10 @@ struct DomainConfig;
 
 class Toolstack {
  public:
-  // Discards incoming migrations a restart cut off, rebuilds its view from
-  // xenstore (one snapshot), the hypervisor and the state directory, then
-  // starts handling @releaseDomain.
+  // Recovers (recovery.h: finishes or undoes what a killed txend left,
+  // rebuilds its view from the hypervisor, the state directory and xenstore,
+  // and removes xenstore nodes of domains that exist nowhere), then starts
+  // handling @releaseDomain.
   static Result<std::unique_ptr<Toolstack>> Open(xs::Connection& xs, Hypervisor& hv,
                                                  ToolstackOptions options);
   ~Toolstack();
@@ -70,6 +83,7 @@ class Toolstack {
   ManagedDomains& managed() { return *managed_; }
   Migration& migration() { return *migration_; }
   DomainExits& exits() { return *exits_; }
+  DeviceModels& device_models();  // HVM guests' qemu processes
 
   // The one way a config reaches the operations, with options.random: parsed
   // from SXP, or (built in code) checked.

@@ -1,8 +1,12 @@
 #include "toolstack/config/domain_config.h"
 
+#include <fstream>
+#include <iterator>
 #include <random>
 
 #include <gtest/gtest.h>
+
+#include "toolstack/config/hvm_config.h"
 
 namespace txend::toolstack {
 namespace {
@@ -70,9 +74,9 @@ TEST(DomainConfigFromSxp, XmPvGuest) {
 TEST(DomainConfigToSxp, XmPvGuestInXendOrder) {
   EXPECT_EQ(
       sxp::ToString(ToSxp(FromText(kXmPv))),
-      "(domain (cpu_weight 256) (cpu_cap 0) (pool_name Pool-0) (bootloader '') (vcpus 2)"
+      "(domain (cpu_weight 256) (cpu_cap 0) (pool_name Pool-0) (vcpus 2)"
       " (cpus ((0 2 3) (0 2 3))) (on_poweroff destroy) (description '') (on_crash restart)"
-      " (uuid 6f8d2a4e-0c1b-4a5d-9e7f-102030405060) (bootloader_args '') (name web01)"
+      " (uuid 6f8d2a4e-0c1b-4a5d-9e7f-102030405060) (name web01)"
       " (on_reboot restart) (maxmem 1024) (memory 512) (shadow_memory 0) (vcpu_avail 3)"
       " (features '') (on_xend_start ignore) (on_xend_stop ignore)"
       " (image (linux (kernel /boot/vmlinuz-3.2.0-4-amd64) (ramdisk /boot/initrd.img-3.2.0-4-amd64)"
@@ -116,11 +120,11 @@ TEST(DomainConfigFromSxp, XmHvmGuest) {
 
   EXPECT_EQ(
       sxp::ToString(ToSxp(c)),
-      "(domain (cpu_weight 256) (cpu_cap 0) (pool_name Pool-0) (bootloader '') (vcpus 2)"
+      "(domain (cpu_weight 256) (cpu_cap 0) (pool_name Pool-0) (vcpus 2)"
       " (cpus (() ())) (on_poweroff destroy) (description '') (on_crash restart)"
       " (uuid " +
           c.uuid +
-          ") (bootloader_args '') (name win7) (on_reboot restart)"
+          ") (name win7) (on_reboot restart)"
           " (maxmem 2048) (memory 2048) (shadow_memory 0) (vcpu_avail 3) (features '')"
           " (on_xend_start ignore) (on_xend_stop ignore)"
           " (image (hvm (kernel '') (superpages 0) (loader hvmloader) (localtime 1) (videoram 4)"
@@ -206,6 +210,73 @@ TEST(DomainConfigFromSxp, LibvirtHvmGuest) {
             std::string::npos)
       << text;
   ExpectRoundTrip(c);
+}
+
+TEST(HvmConfig, ReadsTheEmulatedMachineOfLibvirtsHvmGuest) {
+  HvmConfig hvm = ReadHvmConfig(FromText(kLibvirtHvm));
+  EXPECT_EQ(hvm.device_model, "/usr/lib/xen/bin/qemu-dm");
+  EXPECT_EQ(hvm.boot, "cd");
+  EXPECT_TRUE(hvm.acpi && hvm.apic && hvm.pae && hvm.usb && hvm.localtime);
+  EXPECT_EQ(hvm.usbdevice, std::vector<std::string>{"tablet"});
+  EXPECT_EQ(hvm.serial, (std::vector<std::string>{"pty", "none"}));
+  EXPECT_EQ(hvm.parallel, "none");
+  EXPECT_TRUE(hvm.vnc) << "from the vfb xend built out of the image's vnc options";
+  EXPECT_TRUE(hvm.vncunused);
+  EXPECT_EQ(hvm.vnclisten, "0.0.0.0");
+  EXPECT_EQ(hvm.vncdisplay, std::nullopt);
+}
+
+TEST(HvmConfig, XendsDefaultsWhenTheImageSaysNothing) {
+  HvmConfig hvm = ReadHvmConfig(FromText("(vm (name h) (memory 64) (image (hvm)))"));
+  EXPECT_EQ(hvm.boot, "c");
+  EXPECT_TRUE(hvm.acpi && hvm.apic && hvm.pae && hvm.hap && hvm.xen_platform_pci);
+  EXPECT_FALSE(hvm.hpet || hvm.viridian || hvm.stdvga || hvm.usb || hvm.vnc || hvm.sdl);
+  EXPECT_EQ(hvm.timer_mode, 1);
+  EXPECT_EQ(hvm.videoram_mib, 4);
+  EXPECT_TRUE(hvm.serial.empty());
+}
+
+TEST(DomainConfigFromSxp, PvhGuestReadsBackEqual) {
+  DomainConfig c = FromText(
+      "(vm (name p) (memory 256) (vcpus 2) (image (pvh (kernel /guest/vmlinuz)"
+      " (ramdisk /guest/initrd) (args 'console=hvc0') (tsc_mode 2) (nomigrate 0))))");
+  EXPECT_TRUE(c.is_pvh());
+  EXPECT_FALSE(c.is_hvm());
+  EXPECT_EQ(c.image.kernel, "/guest/vmlinuz");
+  EXPECT_TRUE(c.image.loader.empty()) << "a PVH kernel is not a loader";
+  EXPECT_NE(sxp::ToString(ToSxp(c)).find("(image (pvh (kernel /guest/vmlinuz)"), std::string::npos);
+  ExpectRoundTrip(c);
+}
+
+// Every key the table says HVM takes is accepted at its neutral or a usual value.
+TEST(HvmConfig, EveryListedKeyIsAccepted) {
+  for (const ImageKey& key : HvmPvhImageKeys()) {
+    if (!key.hvm) continue;
+    std::string value = key.use == ImageKeyUse::kOnlyNeutral ? std::string(key.neutral)
+                        : key.name == "boot"                 ? "dc"
+                                                             : "1";
+    if (value.empty()) continue;  // '' entries are dropped on reading
+    std::string text =
+        "(vm (name h) (memory 64) (image (hvm (" + std::string(key.name) + " " + value + "))))";
+    auto r = FromSxp(P(text), SeededRandomBytes(1));
+    EXPECT_TRUE(r.ok()) << text << ": " << r.status().ToString();
+  }
+}
+
+// xmdomain.cfg(5) documents every key the table takes (or refuses unless neutral).
+TEST(HvmConfig, EveryKeyIsInTheManual) {
+  std::ifstream in(std::string(TXEND_SOURCE_DIR) + "/man/xmdomain.cfg.5");
+  std::string manual((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(manual.empty());
+  auto documented = [&](std::string_view name) {
+    for (size_t p = manual.find(name); p != std::string::npos; p = manual.find(name, p + 1)) {
+      char before = p ? manual[p - 1] : ' ', after = manual[p + name.size()];
+      if ((before == ' ' || before == '"') && (after == ' ' || after == '\n' || after == '"'))
+        return true;
+    }
+    return false;
+  };
+  for (const ImageKey& key : HvmPvhImageKeys()) EXPECT_TRUE(documented(key.name)) << key.name;
 }
 
 TEST(DomainConfigFromSxp, ReadsXendsOwnDomainSxp) {
@@ -306,6 +377,26 @@ TEST(DomainConfigValidation, ClearErrors) {
        "name: missing (every domain needs a name)"},
       {"(vm (name 'bad name') (memory 128) (image (linux (kernel /k))))",
        "name: 'bad name' is not a valid domain name (use letters, digits and _-.:+)"},
+      // Names a ref would resolve to another domain (xend's lookup order: name, domid, uuid).
+      {"(vm (name Domain-0) (memory 128) (image (linux (kernel /k))))",
+       "name: 'Domain-0' is domain 0's name (choose another name)"},
+      {"(vm (name 42) (memory 128) (image (linux (kernel /k))))",
+       "name: '42' is all digits, which xm and libvirt read as a domain id (choose another name)"},
+      {"(vm (name 0) (memory 128) (image (linux (kernel /k))))",
+       "name: '0' is all digits, which xm and libvirt read as a domain id (choose another name)"},
+      {"(vm (name 6f1e0e2c-3b4a-4c5d-8e9f-0a1b2c3d4e5f) (memory 128) (image (linux (kernel "
+       "/k))))",
+       "name: '6f1e0e2c-3b4a-4c5d-8e9f-0a1b2c3d4e5f' is a uuid, which xm and libvirt read as a "
+       "domain's uuid (choose another name)"},
+      {"(vm (name 6F1E0E2C3B4A4C5D8E9F0A1B2C3D4E5F) (memory 128) (image (linux (kernel /k))))",
+       "name: '6F1E0E2C3B4A4C5D8E9F0A1B2C3D4E5F' is a uuid, which xm and libvirt read as a "
+       "domain's uuid (choose another name)"},
+      {"(vm (name 6f1e0e2c3b4a4c5d8e9f0a1b2c3d4e5f) (uuid 0004fb00-0006-0000-236e-45007b980aa1) "
+       "(memory 128) (image (linux (kernel /k))))",
+       "name: '6f1e0e2c3b4a4c5d8e9f0a1b2c3d4e5f' is a uuid, which xm and libvirt read as a "
+       "domain's uuid (choose another name)"},
+      {Minimal("(uuid 00000000-0000-0000-0000-000000000000)"),
+       "uuid: 00000000-0000-0000-0000-000000000000 is Domain-0's (choose another uuid)"},
       {"(vm (name ok) (image (linux (kernel /k))))", "memory: must be greater than 0 (MiB)"},
       {"(vm (name ok) (memory lots))", "memory: expected an integer, got 'lots'"},
       {"(vm (name ok) (memory 512) (maxmem 256) (image (linux (kernel /k))))",
@@ -314,9 +405,9 @@ TEST(DomainConfigValidation, ClearErrors) {
       {Minimal("(vcpus 513)"), "vcpus: 513 is out of range (1..512)"},
       {Minimal("(uuid 1234)"), "uuid: '1234' is not a UUID (32 hex digits, dashes optional)"},
       {"(vm (name ok) (memory 128) (image (bsd (kernel /k))))",
-       "image: unknown builder 'bsd' (expected linux or hvm)"},
+       "image: unknown builder 'bsd' (expected linux, hvm or pvh)"},
       {"(vm (name ok) (memory 128) (image linux))",
-       "image: expected (image (linux ...)) or (image (hvm ...))"},
+       "image: expected (image (linux ...)), (image (hvm ...)) or (image (pvh ...))"},
       {"(vm (name ok) (memory 128))", "image: a linux (PV) domain needs a kernel or a bootloader"},
       {Minimal("(on_crash explode)"),
        "on_crash: 'explode' is not one of destroy, restart, preserve, rename-restart, "
@@ -333,6 +424,26 @@ TEST(DomainConfigValidation, ClearErrors) {
        "image: acpi: expected an integer, got 'yes'"},
       {"(vm (name ok) (memory 128) (image (hvm (boot z))))",
        "image: boot 'z': expected letters from a, c, d, n"},
+      {"(vm (name ok) (memory 128) (image (hvm (kernel hvmloader) (floppy /f))))",
+       "image: unknown HVM option 'floppy'"},
+      {"(vm (name ok) (memory 128) (image (hvm (gfx_passthru 1))))",
+       "image: gfx_passthru 1 is not supported by txend (only 0)"},
+      {"(vm (name ok) (memory 128) (image (hvm (fda /floppy.img))))",
+       "image: fda /floppy.img is not supported by txend"},
+      {"(vm (name ok) (memory 128) (image (hvm (vncdisplay 59636))))",
+       "image: vncdisplay: 59636 is out of range (0..59635)"},
+      {"(vm (name ok) (memory 128) (image (hvm (vnc 1) (vncdisplay -3))))",
+       "vfb: vncdisplay: -3 is out of range (0..59635)"},
+      {"(vm (name ok) (memory 128) (image (hvm (timer_mode 7))))",
+       "image: timer_mode: 7 is out of range (0..3)"},
+      {"(vm (name ok) (memory 128) (image (pvh (kernel /k) (vnc 1))))",
+       "image: 'vnc' does not apply to a PVH guest (it has no emulated devices and no firmware)"},
+      {"(vm (name ok) (memory 128) (image (pvh (kernel /k) (loader /l))))",
+       "image: loader does not apply to a PVH guest (it boots its kernel directly)"},
+      {"(vm (name ok) (memory 128) (image (pvh (args x))))", "image: a PVH domain needs a kernel"},
+      {"(vm (name ok) (memory 128) (bootloader /usr/bin/pygrub) (image (pvh)))",
+       "bootloader: PVH guests booted by a bootloader are not supported yet; give the kernel (and "
+       "ramdisk) instead"},
       {Minimal("(device (vbd (uname phy:/dev/x) (dev xvda) (mode rw)))"),
        "vbd xvda: mode 'rw': expected r, w or w!"},
       {Minimal("(device (vbd (uname phy:/dev/x) (dev vda) (mode w)))"),
@@ -359,7 +470,7 @@ TEST(DomainConfigValidation, ClearErrors) {
        "vif: the mac \"00:16:3E:00:00:01\" is already defined"},
       {Minimal("(device (vfb (type spice)))"), "vfb: type 'spice': expected vnc or sdl"},
       {Minimal("(device (vfb (vnc 1) (vncdisplay -1)))"),
-       "vfb: vncdisplay: -1 is out of range (0..65535)"},
+       "vfb: vncdisplay: -1 is out of range (0..59635)"},
       {Minimal("(device (pci (dev (bus 0x00) (slot 0x20) (func 0x0))))"),
        "pci: slot: 0x20 is out of range (max 0x1f)"},
       {Minimal("(device (pci (dev (domain 0xfffffffffffffff1) (bus 0) (slot 1) (func "

@@ -103,7 +103,7 @@ TEST(Validation, CreateRequest) {
   EXPECT_EQ(ValidateCreateRequest(r).code(), EINVAL);
   r.max_vcpus = kMaxPvVcpus;
   EXPECT_TRUE(ValidateCreateRequest(r).ok());
-  r.hvm = true;
+  r.type = GuestType::kHvm;
   EXPECT_EQ(ValidateCreateRequest(r).code(), EINVAL);
   r = CreateRequest{};
   r.domid = kFirstReservedDomId;

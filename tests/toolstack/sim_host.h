@@ -64,6 +64,20 @@ class SimHost {
     return c;
   }
 
+  // An HVM guest's config: hvmloader, VNC, the same disks and vifs as Config().
+  DomainConfig HvmConfig(const std::string& name) const {
+    DomainConfig c = Config(name);
+    c.image.builder = Builder::kHvm;
+    c.image.kernel.clear();
+    c.image.loader = "hvmloader";
+    c.image.options.push_back(sxp::Value::List({"boot", "dc"}));
+    VfbConfig vfb;
+    vfb.type = "vnc";
+    vfb.vnclisten = "127.0.0.1";
+    c.vfbs.push_back(vfb);
+    return c;
+  }
+
   // A config through the toolstack's one check, as every operation takes it.
   ValidConfig Valid(DomainConfig config) const {
     auto valid = toolstack->CheckConfig(std::move(config));
@@ -107,6 +121,10 @@ class SimHost {
     to.state_dir = dir_ / "state";
     to.device_timeout = std::chrono::seconds(5);
     to.shutdown_timeout = std::chrono::seconds(5);
+    to.device_model.qemu = std::string(TXEND_BIN_DIR) + "/txend-sim-qemu";
+    to.device_model.log_dir = dir_ / "log";
+    to.device_model.run_dir = dir_ / "run";
+    to.device_model.xenstored_path = socket();
     auto t = Toolstack::Open(*xs, *sim, to);
     EXPECT_TRUE(t.ok()) << t.status().ToString();
     toolstack = std::move(*t);

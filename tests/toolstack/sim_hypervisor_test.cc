@@ -233,13 +233,51 @@ TEST_F(SimHypervisorTest, BuildChecksTheKernelRamdiskPortsAndDomainType) {
   EXPECT_EQ(sim_.BuildPv(d, r).status().code(), EBUSY);
 
   CreateRequest hvm;
-  hvm.hvm = true;
+  hvm.type = GuestType::kHvm;
   DomId h = *sim_.CreateDomain(hvm);
   ASSERT_TRUE(sim_.SetMaxMemory(h, 128 * 1024).ok());
   r.store_port = *sim_.AllocUnboundPort(h, kDom0);
   r.console_port = *sim_.AllocUnboundPort(h, kDom0);
   EXPECT_TRUE(Info(h).hvm);
   EXPECT_EQ(sim_.BuildPv(h, r).status().code(), EINVAL);
+}
+
+TEST_F(SimHypervisorTest, HvmAndPvhBuildsCheckTheirFilesAndChargeMemory) {
+  for (GuestType type : {GuestType::kHvm, GuestType::kPvh}) {
+    CreateRequest create;
+    create.type = type;
+    create.max_vcpus = 2;
+    DomId d = *sim_.CreateDomain(create);
+    ASSERT_TRUE(sim_.SetMaxMemory(d, 128 * 1024).ok());
+    HvmBuildRequest r;
+    r.type = type;
+    r.memory_kib = 128 * 1024;
+    r.store_port = *sim_.AllocUnboundPort(d, kDom0);
+    r.console_port = *sim_.AllocUnboundPort(d, kDom0);
+    Status missing = sim_.BuildHvm(d, r).status();
+    EXPECT_EQ(missing.code(), EINVAL);
+    EXPECT_EQ(missing.message(), type == GuestType::kPvh ? "no kernel given" : "no firmware given");
+    (type == GuestType::kPvh ? r.kernel : r.firmware) = dir_ / "absent";
+    EXPECT_EQ(sim_.BuildHvm(d, r).status().code(), ENOENT);
+    (type == GuestType::kPvh ? r.kernel : r.firmware) = kernel_;
+    r.tsc_mode = 3;
+    EXPECT_EQ(sim_.BuildHvm(d, r).status().message(),
+              "tsc_mode 3 out of range 0..2 (Xen 4.17 removed native_paravirt)");
+    r.tsc_mode = 2;
+    uint64_t before = FreeKib();
+    auto rings = sim_.BuildHvm(d, r);
+    ASSERT_TRUE(rings.ok()) << rings.status().ToString();
+    EXPECT_EQ(before - FreeKib(), 128 * 1024u);
+    EXPECT_TRUE(Info(d).hvm);
+    EXPECT_EQ(Info(d).online_vcpus, 2u);
+    EXPECT_EQ(sim_.BuildHvm(d, r).status().code(), EBUSY);
+  }
+  DomId pv = Create();
+  HvmBuildRequest r;
+  r.firmware = kernel_;
+  r.memory_kib = 64 * 1024;
+  EXPECT_EQ(sim_.BuildHvm(pv, r).status().message(),
+            "domain " + std::to_string(pv) + " is PV; BuildHvm builds HVM and PVH guests");
 }
 
 TEST_F(SimHypervisorTest, BuiltDomainsGetDistinctRingFrames) {

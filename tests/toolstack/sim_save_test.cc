@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 #include <sys/stat.h>
 #include <thread>
@@ -11,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/toolstack/hypervisor_test_util.h"
+#include "toolstack/hypervisor/sim/save_stream.h"
 #include "toolstack/hypervisor/sim/sim_hypervisor.h"
 
 namespace txend::toolstack {
@@ -299,6 +301,24 @@ TEST_F(SimRestoreErrorsTest, DamagedPageNumber) {
   Status st = RestoreBytes(bad);
   EXPECT_EQ(st.code(), EINVAL);
   EXPECT_NE(st.message().find("corrupt save image"), std::string::npos) << st.message();
+}
+
+// A stream that keeps sending pages (a runaway or hostile source) is cut off
+// once it carried each page kMaxPagePasses times, instead of being read forever.
+TEST_F(SimRestoreErrorsTest, EndlessPageDataIsRefused) {
+  const size_t first_pages = 16 + 16 + 36;  // stream header, DOMAIN record
+  uint64_t length = 0;
+  std::memcpy(&length, bytes_.data() + first_pages + 8, sizeof length);
+  const std::string pages = bytes_.substr(first_pages, 16 + length);  // one PAGE_DATA record
+  ASSERT_EQ(pages.size(), 16 + 8 + 1024 * (8 + 4096u));               // all 1024 pages
+  std::string within = bytes_;
+  for (uint64_t i = 1; i < kMaxPagePasses; ++i) within.insert(first_pages, pages);
+  EXPECT_TRUE(RestoreBytes(within).ok());  // pre-copy rounds resend pages
+  std::string endless = within;
+  endless.insert(first_pages, pages);
+  Status st = RestoreBytes(endless);
+  EXPECT_EQ(st.code(), EINVAL);
+  EXPECT_NE(st.message().find("more page data than"), std::string::npos) << st.message();
 }
 
 TEST_F(SimRestoreErrorsTest, RestoreNeedsAnEmptyDomainAndItsPorts) {

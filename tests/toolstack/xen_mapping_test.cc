@@ -176,7 +176,7 @@ TEST(XenMapping, CreateDomainConfigForPv) {
 
 TEST(XenMapping, CreateDomainConfigForHvm) {
   CreateRequest r;
-  r.hvm = true;
+  r.type = GuestType::kHvm;
   auto c = CreateDomainConfig(r, kAllCaps);
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->flags, XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap);
@@ -187,12 +187,67 @@ TEST(XenMapping, CreateDomainConfigForHvm) {
   EXPECT_EQ(CreateDomainConfig(r, kAllCaps)->flags, XEN_DOMCTL_CDF_hvm);
 }
 
+TEST(XenMapping, CreateDomainConfigForPvhEmulatesOnlyTheLocalApic) {
+  CreateRequest r;
+  r.type = GuestType::kPvh;
+  auto c = CreateDomainConfig(r, kAllCaps);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->flags, XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap);
+  EXPECT_EQ(c->arch.emulation_flags, XEN_X86_EMU_LAPIC);
+  EXPECT_EQ(CreateDomainConfig(r, XEN_SYSCTL_PHYSCAP_pv).status().message(),
+            "this host cannot run PVH guests (no VMX/SVM, or disabled)");
+}
+
+// libxl__build_hvm's numbers for a 512 MiB HVM guest with 8 MiB of video memory,
+// a 4 GiB one (RAM above the hole), and a 256 MiB PVH guest.
+TEST(XenMapping, HvmLayoutAsLibxlComputesIt) {
+  HvmBuildRequest hvm;
+  hvm.memory_kib = 512 * 1024;
+  hvm.video_memory_kib = 8 * 1024;
+  HvmMemoryLayout l = HvmLayout(hvm);
+  EXPECT_EQ(l.target_pages, (504ull << 20) >> 12);
+  EXPECT_EQ(l.mmio_start, 0xF0000000ull);
+  EXPECT_EQ(l.lowmem_end, 504ull << 20);
+  EXPECT_EQ(l.highmem_end, 0u);
+  EXPECT_EQ(l.vga_hole_pages, 0x20u);
+  ASSERT_EQ(l.e820.size(), 1u);
+  EXPECT_EQ(l.e820[0].addr, 0x100000u);
+  EXPECT_EQ(l.e820[0].size, (504ull << 20) - 0x100000);
+
+  hvm.memory_kib = 4ull << 20;
+  hvm.video_memory_kib = 0;
+  l = HvmLayout(hvm);
+  EXPECT_EQ(l.lowmem_end, 0xF0000000ull);
+  EXPECT_EQ(l.highmem_end, (1ull << 32) + (4ull << 30) - 0xF0000000ull);
+  ASSERT_EQ(l.e820.size(), 2u);
+  EXPECT_EQ(l.e820[1].addr, 1ull << 32);
+  EXPECT_EQ(l.e820[1].type, uint32_t{E820_RAM});
+
+  HvmBuildRequest pvh;
+  pvh.type = GuestType::kPvh;
+  pvh.memory_kib = 256 * 1024;
+  l = HvmLayout(pvh);
+  EXPECT_EQ(l.mmio_start, 0xFC000000ull) << "below the ACPI info page, the APIC and special pages";
+  EXPECT_EQ(l.vga_hole_pages, 0u);
+  ASSERT_EQ(l.e820.size(), 2u);
+  EXPECT_EQ(l.e820[0].addr, 0u) << "a PVH guest has RAM from 0";
+  EXPECT_EQ(l.e820[1].addr, 0xfeff8000ull);
+  EXPECT_EQ(l.e820[1].size, 8ull * 4096);
+  EXPECT_EQ(l.e820[1].type, uint32_t{E820_RESERVED});
+}
+
+TEST(XenMapping, ViridianMaskIsLibxlsDefaultGroup) {
+  EXPECT_EQ(ViridianMask(false), 0u);
+  EXPECT_EQ(ViridianMask(true),
+            uint64_t{HVMPV_base_freq | HVMPV_time_ref_count | HVMPV_apic_assist | HVMPV_crash_ctl});
+}
+
 TEST(XenMapping, CreateDomainConfigRejectsWhatTheHostCannotDo) {
   CreateRequest r;
-  r.hvm = true;
+  r.type = GuestType::kHvm;
   auto no_hvm = CreateDomainConfig(r, XEN_SYSCTL_PHYSCAP_pv);
   EXPECT_EQ(no_hvm.status().code(), ENOTSUP);
-  r.hvm = false;
+  r.type = GuestType::kPv;
   EXPECT_EQ(CreateDomainConfig(r, XEN_SYSCTL_PHYSCAP_hvm).status().code(), ENOTSUP);
   r.max_vcpus = 0;
   EXPECT_EQ(CreateDomainConfig(r, kAllCaps).status().code(), EINVAL);

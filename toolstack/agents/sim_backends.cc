@@ -5,6 +5,7 @@
 #include "toolstack/agents/device_state.h"
 #include "toolstack/layout/xenstore_layout.h"
 #include "toolstack/xs/plain.h"
+#include "toolstack/xs/transaction.h"
 
 namespace txend::toolstack {
 namespace {
@@ -15,8 +16,31 @@ constexpr const char* kRoot = kBackendRoot;
 Result<std::string> Read(xs::Connection& c, const std::string& path) {
   return xs::PlainRead(c, path);
 }
-void Write(xs::Connection& c, const std::string& path, const std::string& value) {
-  (void)xs::PlainWrite(c, path, value);
+// Writes `node` of a backend directory that is still there (as a kernel's
+// xenbus_switch_state checks first). A plain write recreates a directory the
+// toolstack removed between the check and the write (a domain destroyed
+// mid-handshake): when the node is there but the frontend link is not, the
+// directory is removed again, with its domain's directory if that is left
+// empty — in a transaction, so a device written there anew since is left
+// alone. (Usually the toolstack removes the device after the write, which
+// recreated nothing: no transaction then.)
+void WriteToBackend(xs::Connection& c, const std::string& dir, const std::string& node,
+                    const std::string& value) {
+  if (!xs::PlainRead(c, dir + "/frontend").ok()) return;  // removed: nothing to say
+  (void)xs::PlainWrite(c, dir + "/" + node, value);
+  if (xs::PlainRead(c, dir + "/frontend").ok()) return;
+  if (!xs::PlainRead(c, dir + "/" + node).ok()) return;          // removed after the write
+  const std::string domain_dir = dir.substr(0, dir.rfind('/'));  // <root>/<type>/<domid>
+  (void)xs::RunTransaction(c, [&](xs::Transaction& tx) -> Status {
+    TXEND_ASSIGN_OR_RETURN(auto frontend, tx.ReadIfExists(dir + "/frontend"));
+    if (frontend) return Status::Ok();
+    std::vector<std::string> gone = {dir};
+    TXEND_RETURN_IF_ERROR(tx.RmMany(gone, true));
+    TXEND_ASSIGN_OR_RETURN(auto others, tx.DirectoryIfExists(domain_dir));
+    if (!others.empty()) return Status::Ok();
+    gone = {domain_dir};
+    return tx.RmMany(gone, true);
+  });
 }
 
 // Where a backend goes from `state`, given its frontend's: Closing, then Closed
@@ -107,9 +131,9 @@ void SimBackends::Step(const std::string& dir) {
       if (devices_.count(dir)) return;
       devices_.emplace(dir, std::move(*w));
     }
-    if (HasHotplugScript(dir)) Write(*conn_, dir + "/hotplug-status", "connected");
+    if (HasHotplugScript(dir)) WriteToBackend(*conn_, dir, "hotplug-status", "connected");
     if (*state <= XenbusState::kInitialising)
-      Write(*conn_, dir + "/state", ToNode(XenbusState::kInitWait));
+      WriteToBackend(*conn_, dir, "state", ToNode(XenbusState::kInitWait));
     return;
   }
   auto frontend = Read(*conn_, dir + "/frontend");
@@ -118,7 +142,7 @@ void SimBackends::Step(const std::string& dir) {
   // A frontend that is gone counts as closed.
   XenbusState target =
       NextState(*state, fe.value_or(XenbusState::kClosed), online.ok() && *online == "0");
-  if (target != *state) Write(*conn_, dir + "/state", ToNode(target));
+  if (target != *state) WriteToBackend(*conn_, dir, "state", ToNode(target));
 }
 
 }  // namespace txend::toolstack

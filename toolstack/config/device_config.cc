@@ -230,7 +230,7 @@ Result<VfbConfig> ParseVfb(const Value& dev) {
           TXEND_ASSIGN_OR_RETURN(bool on, ReadFlag(key, v));
           if (on && vfb.type.empty()) vfb.type = std::string(key);
         } else if (key == "vncdisplay") {
-          TXEND_ASSIGN_OR_RETURN(int64_t n, ReadIntegerInRange("vncdisplay", v, 0, 65535));
+          TXEND_ASSIGN_OR_RETURN(int64_t n, ReadIntegerInRange("vncdisplay", v, 0, kMaxVncDisplay));
           vfb.vncdisplay = static_cast<int>(n);
         } else if (key == "vncunused") {
           TXEND_ASSIGN_OR_RETURN(bool b, ReadFlag("vncunused", v));

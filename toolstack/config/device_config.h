@@ -37,6 +37,9 @@ struct VifConfig {
   bool operator==(const VifConfig&) const = default;
 };
 
+// The highest VNC display number: its port 5900 + N must be a TCP port.
+inline constexpr int kMaxVncDisplay = 65535 - 5900;
+
 // A virtual framebuffer: VNC or SDL.
 struct VfbConfig {
   std::string type;  // "vnc", "sdl", or "" (a framebuffer nobody views)

@@ -1,6 +1,7 @@
 // DomainConfig: enums, validation, and adding devices with xend's rules.
 #include "toolstack/config/domain_config.h"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <span>
@@ -8,6 +9,7 @@
 #include "toolstack/config/block_device_name.h"
 #include "toolstack/config/config_values.h"
 #include "toolstack/config/cpu_affinity.h"
+#include "toolstack/config/hvm_config.h"
 
 namespace txend::toolstack {
 namespace {
@@ -15,6 +17,8 @@ namespace {
 using sxp::Value;
 
 Status Invalid(std::string message) { return Status::Error(EINVAL, std::move(message)); }
+
+constexpr char kChooseName[] = " (choose another name)";
 
 constexpr std::array<std::pair<ShutdownAction, std::string_view>, 6> kActions = {{
     {ShutdownAction::kDestroy, "destroy"},
@@ -77,8 +81,8 @@ bool IsValidDomainName(std::string_view name) {
   return true;
 }
 
-Status ValidateImage(const ImageConfig& image, const std::string& bootloader) {
-  if (image.builder == Builder::kLinux && image.kernel.empty() && bootloader.empty())
+Status ValidateImage(const ImageConfig& image, bool has_bootloader) {
+  if (image.builder == Builder::kLinux && image.kernel.empty() && !has_bootloader)
     return Invalid("image: a linux (PV) domain needs a kernel or a bootloader");
   for (const Value& option : image.options) {
     std::string key(sxp::Name(option));
@@ -173,7 +177,23 @@ Status ValidateDevices(const DomainConfig& c) {
 
 }  // namespace
 
-std::string_view ToString(Builder builder) { return builder == Builder::kHvm ? "hvm" : "linux"; }
+constexpr std::array<std::pair<Builder, std::string_view>, 3> kBuilders = {{
+    {Builder::kLinux, "linux"},
+    {Builder::kHvm, "hvm"},
+    {Builder::kPvh, "pvh"},
+}};
+
+std::string_view ToString(Builder builder) {
+  for (const auto& [b, name] : kBuilders)
+    if (b == builder) return name;
+  return "linux";
+}
+
+std::optional<Builder> ParseBuilder(std::string_view text) {
+  for (const auto& [b, name] : kBuilders)
+    if (name == text) return b;
+  return std::nullopt;
+}
 
 std::string_view ToString(ShutdownAction action) {
   for (const auto& [a, name] : kActions)
@@ -197,14 +217,32 @@ std::optional<std::string> ImageConfig::Option(std::string_view key) const {
   return std::nullopt;
 }
 
+// A ref is looked up as a name, a domid, then a uuid (and Domain-0 is always
+// domain 0), so a name that reads as one of the others would address the wrong
+// domain. A domain may be named by its own uuid (Oracle VM names domains so).
+Status CheckUnambiguousName(const std::string& name, const std::string& uuid) {
+  if (name == kDom0Name) return Invalid("name: '" + name + "' is domain 0's name" + kChooseName);
+  if (std::all_of(name.begin(), name.end(),
+                  [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }))
+    return Invalid("name: '" + name + "' is all digits, which xm and libvirt read as a domain id" +
+                   kChooseName);
+  if (auto as_uuid = NormalizeUuid(name); as_uuid.ok() && *as_uuid != uuid)
+    return Invalid("name: '" + name + "' is a uuid, which xm and libvirt read as a domain's uuid" +
+                   kChooseName);
+  return Status::Ok();
+}
+
 Status ValidateSettings(const DomainConfig& c) {
   if (c.name.empty()) return Invalid("name: missing (every domain needs a name)");
   if (!IsValidDomainName(c.name))
     return Invalid("name: '" + c.name +
                    "' is not a valid domain name (use letters, digits and _-.:+)");
+  TXEND_RETURN_IF_ERROR(CheckUnambiguousName(c.name, c.uuid));
   auto uuid = NormalizeUuid(c.uuid);
   if (!uuid.ok()) return uuid.status();
   if (*uuid != c.uuid) return Invalid("uuid: '" + c.uuid + "' is not in canonical form " + *uuid);
+  if (c.uuid == kDom0Uuid)
+    return Invalid("uuid: " + c.uuid + " is Domain-0's (choose another uuid)");
   if (c.memory_mb <= 0) return Invalid("memory: must be greater than 0 (MiB)");
   if (c.maxmem_mb < c.memory_mb)
     return Invalid("maxmem: " + std::to_string(c.maxmem_mb) + " MiB is less than memory (" +
@@ -223,7 +261,8 @@ Status ValidateSettings(const DomainConfig& c) {
     return Invalid("on_xend_start: '" + c.on_xend_start + "': expected ignore or start");
   if (c.on_xend_stop != "ignore" && c.on_xend_stop != "shutdown" && c.on_xend_stop != "suspend")
     return Invalid("on_xend_stop: '" + c.on_xend_stop + "': expected ignore, shutdown or suspend");
-  return ValidateImage(c.image, c.bootloader);
+  TXEND_RETURN_IF_ERROR(ValidateImage(c.image, c.bootloader.has_value()));
+  return CheckImageOptions(c);
 }
 
 Status Validate(const DomainConfig& c) {

@@ -16,12 +16,18 @@
 
 namespace txend::toolstack {
 
+// Domain-0's name and uuid ("0" is its domid); no other domain may take them.
+inline constexpr char kDom0Name[] = "Domain-0";
+inline constexpr char kDom0Uuid[] = "00000000-0000-0000-0000-000000000000";
+
 // The most vcpus a domain may have (xend itself had no limit; Xen 4.x allows 128 for HVM).
 inline constexpr int kMaxVcpus = 512;
 
-// How a domain is built: a paravirtualised kernel or a hardware VM.
-enum class Builder { kLinux, kHvm };
-std::string_view ToString(Builder builder);  // "linux", "hvm"
+// How a domain is built: a paravirtualised kernel, a hardware VM with emulated
+// devices and firmware, or a hardware container booting a PVH kernel directly.
+enum class Builder { kLinux, kHvm, kPvh };
+std::string_view ToString(Builder builder);  // "linux", "hvm", "pvh"
+std::optional<Builder> ParseBuilder(std::string_view text);
 
 // What happens when a domain powers off, reboots or crashes.
 enum class ShutdownAction {
@@ -35,7 +41,7 @@ enum class ShutdownAction {
 std::string_view ToString(ShutdownAction action);  // "rename-restart", ...
 std::optional<ShutdownAction> ParseShutdownAction(std::string_view text);
 
-// The (image (linux|hvm ...)) section: how to boot the domain.
+// The (image (linux|hvm|pvh ...)) section: how to boot the domain.
 struct ImageConfig {
   Builder builder = Builder::kLinux;
   std::string kernel, ramdisk;
@@ -67,7 +73,10 @@ struct DomainConfig {
   ShutdownAction on_poweroff = ShutdownAction::kDestroy;
   ShutdownAction on_reboot = ShutdownAction::kRestart;
   ShutdownAction on_crash = ShutdownAction::kRestart;
-  std::string bootloader, bootloader_args;
+  // The program that finds a PV kernel inside the guest's disk (pygrub). Unset:
+  // the kernel boots; "" (libvirt's `(bootloader)`): xend's default, pygrub.
+  std::optional<std::string> bootloader;
+  std::string bootloader_args;
   std::string pool_name = "Pool-0";
   int64_t shadow_memory_mb = 0;
   std::string features;
@@ -84,6 +93,9 @@ struct DomainConfig {
   std::vector<sxp::Value> other_devices;  // (vkbd) (vtpm ..) (vscsi ..) ... kept verbatim
 
   bool is_hvm() const { return image.builder == Builder::kHvm; }
+  bool is_pvh() const { return image.builder == Builder::kPvh; }
+  // A PV guest whose kernel its bootloader finds (xend's _configureBootloader).
+  bool boots_with_bootloader() const { return !is_hvm() && bootloader.has_value(); }
   bool operator==(const DomainConfig&) const = default;
 };
 

@@ -1,6 +1,7 @@
 // DomainConfig <-> SXP: reading what `xm create` and libvirt send (as xend's
 // XendConfig._parse_sxp does) and writing xend's (domain ...) form (to_sxp).
 #include <algorithm>
+#include <cmath>
 
 #include "base/numbers.h"
 #include "toolstack/config/config_values.h"
@@ -43,6 +44,36 @@ Status ReadAction(const Value& vm, std::string_view key, ShutdownAction& out) {
                    "rename-restart, coredump-destroy, coredump-restart");
   out = *action;
   return Status::Ok();
+}
+
+// The credit weight, 1..65535. xend 3.0 printed and read a float relative to
+// other domains, default 1.0 (XendConfig's ('cpu_weight', float)): such a
+// weight is scaled to the credit scheduler's, 1.0 being its default 256.
+Status ReadCpuWeight(const Value& vm, int& out) {
+  auto text = sxp::FindChildValue(vm, "cpu_weight");
+  if (!text) return Status::Ok();
+  if (text->find_first_of(".eE") == std::string::npos) {
+    TXEND_ASSIGN_OR_RETURN(int64_t weight, ReadIntegerInRange("cpu_weight", *text, 1, 65535));
+    out = static_cast<int>(weight);
+    return Status::Ok();
+  }
+  auto relative = ParseDouble(TrimBlanks(*text));
+  if (!relative.ok())
+    return Invalid("cpu_weight: expected an integer or a decimal number, got " + Quoted(*text));
+  double scaled = std::round(*relative * 256);
+  if (!(scaled >= 1 && scaled <= 65535))
+    return Invalid("cpu_weight: " + *text +
+                   " is out of range (xend 3.0 weights are relative, 1.0 = 256; the credit "
+                   "weight must be 1..65535)");
+  out = static_cast<int>(scaled);
+  return Status::Ok();
+}
+
+// An empty bootloader with a kernel boots the kernel (xend 4.x printed
+// `(bootloader '')` for every guest); HVM guests have none.
+void DropUnusedBootloader(DomainConfig& c) {
+  if (c.bootloader == "" && (c.is_hvm() || !c.image.kernel.empty())) c.bootloader.reset();
+  if (!c.bootloader) c.bootloader_args.clear();
 }
 
 // The deprecated (restart onreboot|always|never); explicit on_* entries override it.
@@ -147,11 +178,13 @@ Status ReadImage(const Value& vm, DomainConfig& c) {
   if (image == nullptr) return Status::Ok();
   const Value* body = sxp::ChildAt(*image, 0);
   if (body == nullptr || !body->is_list())
-    return Invalid("image: expected (image (linux ...)) or (image (hvm ...))");
-  std::string_view builder = sxp::Name(*body);
-  if (builder != "linux" && builder != "hvm")
-    return Invalid("image: unknown builder '" + std::string(builder) + "' (expected linux or hvm)");
-  c.image.builder = builder == "hvm" ? Builder::kHvm : Builder::kLinux;
+    return Invalid("image: expected (image (linux ...)), (image (hvm ...)) or (image (pvh ...))");
+  std::string_view name = sxp::Name(*body);
+  auto builder = ParseBuilder(name);
+  if (!builder)
+    return Invalid("image: unknown builder '" + std::string(name) +
+                   "' (expected linux, hvm or pvh)");
+  c.image.builder = *builder;
   std::string root, ip;
   for (size_t i = 0; const Value* entry = sxp::ChildAt(*body, i); ++i)
     if (!sxp::Name(*entry).empty()) TXEND_RETURN_IF_ERROR(ReadImageEntry(*entry, c, root, ip));
@@ -166,7 +199,7 @@ Status ReadImage(const Value& vm, DomainConfig& c) {
 Status ReadScalars(const Value& vm, DomainConfig& c) {
   ReadString(vm, "name", c.name);
   ReadString(vm, "description", c.description);
-  ReadString(vm, "bootloader", c.bootloader);
+  if (sxp::Child(vm, "bootloader")) c.bootloader = sxp::ChildValue(vm, "bootloader");
   ReadString(vm, "bootloader_args", c.bootloader_args);
   ReadString(vm, "pool_name", c.pool_name);
   ReadString(vm, "features", c.features);
@@ -177,7 +210,7 @@ Status ReadScalars(const Value& vm, DomainConfig& c) {
   TXEND_RETURN_IF_ERROR(ReadInteger(vm, "maxmem", 0, int64_t{1} << 40, c.maxmem_mb));
   TXEND_RETURN_IF_ERROR(ReadInteger(vm, "shadow_memory", 0, int64_t{1} << 40, c.shadow_memory_mb));
   TXEND_RETURN_IF_ERROR(ReadInteger(vm, "vcpus", 1, kMaxVcpus, c.vcpus));
-  TXEND_RETURN_IF_ERROR(ReadInteger(vm, "cpu_weight", 1, 65535, c.cpu_weight));
+  TXEND_RETURN_IF_ERROR(ReadCpuWeight(vm, c.cpu_weight));
   TXEND_RETURN_IF_ERROR(ReadInteger(vm, "cpu_cap", 0, 100 * kMaxVcpus, c.cpu_cap));
   if (auto localtime = sxp::FindChildValue(vm, "localtime")) {
     TXEND_ASSIGN_OR_RETURN(bool on, ReadFlag("localtime", *localtime));
@@ -268,6 +301,7 @@ Result<ValidConfig> FromSxp(const Value& vm, const RandomBytes& random) {
     c.uuid = NewUuid(random);
   }
   TXEND_RETURN_IF_ERROR(ReadImage(vm, c));
+  DropUnusedBootloader(c);
   TXEND_RETURN_IF_ERROR(ReadVcpuAvail(vm, c));
   TXEND_ASSIGN_OR_RETURN(c.cpus, ReadCpus(vm, c.vcpus));
   for (const Value* device : sxp::Children(vm, "device"))
@@ -283,14 +317,18 @@ Value ToSxp(const DomainConfig& c) {
   add("cpu_weight", Value::Int(c.cpu_weight));
   add("cpu_cap", Value::Int(c.cpu_cap));
   add("pool_name", c.pool_name);
-  add("bootloader", c.bootloader);
+  if (c.bootloader) {  // libvirt reads any bootloader entry, even (bootloader), as one
+    Value entry = Value::List({"bootloader"});
+    if (!c.bootloader->empty()) entry.Add(*c.bootloader);
+    d.Add(std::move(entry));
+  }
   add("vcpus", Value::Int(c.vcpus));
   add("cpus", CpusValue(c));
   add("on_poweroff", ToString(c.on_poweroff));
   add("description", c.description);
   add("on_crash", ToString(c.on_crash));
   add("uuid", c.uuid);
-  add("bootloader_args", c.bootloader_args);
+  if (c.bootloader && !c.bootloader_args.empty()) add("bootloader_args", c.bootloader_args);
   add("name", c.name);
   add("on_reboot", ToString(c.on_reboot));
   add("maxmem", Value::Int(c.maxmem_mb));

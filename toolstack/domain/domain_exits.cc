@@ -1,5 +1,6 @@
 #include "toolstack/domain/domain_exits.h"
 
+#include <chrono>
 #include <map>
 #include <sys/stat.h>
 
@@ -8,6 +9,8 @@ namespace {
 
 // A domain that crashes again this soon after starting is not restarted.
 constexpr double kMinRestartSeconds = 10;
+// How soon an exit is looked at again when another operation held its domain.
+constexpr std::chrono::milliseconds kBusyRetry{100};
 
 ShutdownAction ActionFor(const DomainConfig& config, const DomainInfo& info, bool crashed) {
   if (info.shutdown_reason == ShutdownReason::kReboot) return config.on_reboot;
@@ -49,38 +52,56 @@ Status DomainExits::Start() {
 }
 
 void DomainExits::Loop() {
+  bool retry = false;
   while (true) {
     {
       MutexLock lock(&mu_);
-      while (!stopping_ && !pending_) wake_.Wait();
+      const auto until = std::chrono::steady_clock::now() + kBusyRetry;
+      while (!stopping_ && !pending_) {
+        if (!retry) {
+          wake_.Wait();
+        } else if (!wake_.WaitUntil(until)) {
+          break;  // time to look at the busy domains again
+        }
+      }
       if (stopping_) return;
       pending_ = false;
     }
-    HandlePending();
+    retry = !HandlePending();
   }
 }
 
-void DomainExits::HandlePending() {
-  MutexLock lock(&lifecycle_.mu());
+bool DomainExits::HandlePending() {
   auto infos = ctx_.hv.ListDomains();
-  if (!infos.ok()) return;
+  if (!infos.ok()) return true;
   std::map<uint32_t, DomainInfo> by_domid;
   for (auto& i : *infos) by_domid[i.domid] = i;
-  for (const auto& d : ctx_.registry.All()) {
-    if (!d.domid) continue;
-    auto it = by_domid.find(*d.domid);
+  bool all_handled = true;
+  for (const auto& listed : ctx_.registry.All()) {
+    if (!listed.domid) continue;
+    auto lock = ctx_.locks.Lock({listed.config().uuid}, "exit", listed.config().name,
+                                std::chrono::milliseconds(0));
+    if (!lock.ok()) {  // another operation has it: look again once it is done
+      all_handled = false;
+      continue;
+    }
+    auto d = ctx_.registry.Running(listed.config().uuid);
+    if (!d.ok() || d->domid != listed.domid) continue;  // changed meanwhile
+    auto it = by_domid.find(*d->domid);
     if (it == by_domid.end()) {  // destroyed behind our back: tidy up
-      (void)lifecycle_.DestroyLocked(d);
+      auto op = ctx_.Begin(std::move(*lock), Lifecycle::IntentFor(kOpDestroy, *d));
+      if (op.ok()) (void)lifecycle_.DestroyLocked(*op, *d);
       continue;
     }
     const DomainInfo& info = it->second;
     bool exited =
         info.crashed || (info.shutdown && info.shutdown_reason != ShutdownReason::kSuspend);
-    if (exited) OnDomainExit(d, info);
+    if (exited) OnDomainExit(std::move(*lock), *d, info);
   }
+  return all_handled;
 }
 
-void DomainExits::OnDomainExit(const RegisteredDomain& d, const DomainInfo& info) {
+void DomainExits::OnDomainExit(DomainLock lock, const RegisteredDomain& d, const DomainInfo& info) {
   bool crashed = info.crashed || info.shutdown_reason == ShutdownReason::kWatchdog;
   ShutdownAction action = ActionFor(d.config(), info, crashed);
   if (action == ShutdownAction::kPreserve) return;
@@ -93,13 +114,20 @@ void DomainExits::OnDomainExit(const RegisteredDomain& d, const DomainInfo& info
   // A domain that crashes again right after starting is not restarted in a loop.
   bool restart = Restarts(action) &&
                  !(crashed && ctx_.options.wall_clock() - d.start_time < kMinRestartSeconds);
-  if (action == ShutdownAction::kRenameRestart && restart) {
-    if (!KeepUnderAnotherName(d, info.domid).ok()) return;
-  } else {
-    (void)lifecycle_.DestroyLocked(d);
-    if (!restart) return;
+  Intent intent = Lifecycle::IntentFor(restart ? kOpReset : kOpDestroy, d);
+  if (restart) intent.config = ToSxp(d.config());
+  auto op = ctx_.Begin(std::move(lock), std::move(intent));
+  if (!op.ok()) return;
+  if (!restart) {
+    (void)lifecycle_.DestroyLocked(*op, d);
+    return;
   }
-  (void)lifecycle_.CreateLocked(d.registered, false);
+  if (action != ShutdownAction::kRenameRestart) {
+    (void)lifecycle_.RecreateLocked(*op, d, d.registered);
+    return;
+  }
+  if (!KeepUnderAnotherName(d, info.domid).ok() || !op->intent.Advance(kPhaseCreating).ok()) return;
+  (void)lifecycle_.CreateLocked(*op, d.registered, false);
 }
 
 Status DomainExits::KeepUnderAnotherName(const RegisteredDomain& d, uint32_t domid) {

@@ -1,7 +1,8 @@
 // DomainExits: what happens when a domain stops — xend's on_poweroff,
 // on_reboot and on_crash — and the @releaseDomain watch that triggers it.
 // Exits are handled on a thread of their own (never on the watch thread),
-// holding the lifecycle lock; a domain destroyed behind txend's back is tidied up.
+// each holding its domain's lock (a domain another operation holds is tried
+// again shortly); a domain destroyed behind txend's back is tidied up.
 #pragma once
 
 #include <optional>
@@ -21,17 +22,16 @@ class DomainExits {
 
   // Watches @releaseDomain and starts the thread that handles exits.
   Status Start();
-  // Handles pending exits now (tests; normally on @releaseDomain).
-  void HandlePending() LOCKS_EXCLUDED(lifecycle_.mu());
+  // Handles pending exits now (tests; normally on @releaseDomain); false if
+  // some domain was busy with another operation and must be looked at again.
+  bool HandlePending();
 
  private:
   void Loop() LOCKS_EXCLUDED(mu_);
   // on_poweroff / on_reboot / on_crash, as xend carried them out.
-  void OnDomainExit(const RegisteredDomain& d, const DomainInfo& info)
-      EXCLUSIVE_LOCKS_REQUIRED(lifecycle_.mu());
+  void OnDomainExit(DomainLock lock, const RegisteredDomain& d, const DomainInfo& info);
   // rename-restart: keeps the dead domain under another name and uuid.
-  Status KeepUnderAnotherName(const RegisteredDomain& d, uint32_t domid)
-      EXCLUSIVE_LOCKS_REQUIRED(lifecycle_.mu());
+  Status KeepUnderAnotherName(const RegisteredDomain& d, uint32_t domid);
 
   DomainContext& ctx_;
   Lifecycle& lifecycle_;

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "base/numbers.h"
+#include "toolstack/domain/host_pci.h"
 
 namespace txend::toolstack {
 namespace {
@@ -19,6 +20,10 @@ void ReadXenstoreState(xs::ReadContext& snap, std::vector<DomainRecord>& records
   for (auto& r : records) {
     if (!r.info || r.info->domid == 0) continue;
     paths.push_back(DomainHome(r.info->domid) + "/memory/target");
+    if (r.config->is_hvm()) {
+      paths.push_back(DomainHome(r.info->domid) + "/console/vnc-listen");
+      paths.push_back(DomainHome(r.info->domid) + "/console/vnc-port");
+    }
     for (auto& d : r.devices) {
       paths.push_back(d.backend_path + "/state");
       paths.push_back(d.ref.FrontendPath(r.info->domid) + "/state");
@@ -30,6 +35,10 @@ void ReadXenstoreState(xs::ReadContext& snap, std::vector<DomainRecord>& records
     if (!r.info || r.info->domid == 0) continue;
     r.memory_target_kib = values[i].ok() ? ParseInteger<uint64_t>(*values[i]).value_or(0) : 0;
     ++i;
+    if (r.config->is_hvm()) {
+      if (values[i].ok() && values[i + 1].ok()) r.vnc_location = *values[i] + ":" + *values[i + 1];
+      i += 2;
+    }
     for (auto& d : r.devices) {
       d.backend_state = StateOf(values[i++]);
       d.frontend_state = StateOf(values[i++]);
@@ -132,6 +141,19 @@ Result<std::vector<DeviceDetail>> DomainQueries::DeviceDetails(xs::ReadContext& 
 Result<std::vector<VcpuInfo>> DomainQueries::Vcpus(std::string_view ref) {
   TXEND_ASSIGN_OR_RETURN(ResolvedRef resolved, ctx_.registry.ResolveRunning(ref));
   return ListVcpus(ctx_.hv, *resolved.domid());
+}
+
+std::vector<PciDevice> DomainQueries::AssignablePci() {
+  std::vector<PciDevice> free = AssignablePciDevices(ctx_.options.sysfs_root);
+  for (const RegisteredDomain& d : ctx_.registry.All()) {
+    if (!d.domid) continue;
+    for (const PciDevice& held : d.config().pci)
+      std::erase_if(free, [&](const PciDevice& f) {
+        return f.domain == held.domain && f.bus == held.bus && f.slot == held.slot &&
+               f.func == held.func;
+      });
+  }
+  return free;
 }
 
 }  // namespace txend::toolstack

@@ -1,6 +1,6 @@
 // DomainQueries: what txend reports about domains and the host. Reads of
 // xenstore run inside the caller's Snapshot (one transaction, whatever they
-// read); queries never take the lifecycle lock, so they run in parallel with
+// read); queries never take a domain's lock, so they run in parallel with
 // each other and with lifecycle operations.
 #pragma once
 
@@ -37,6 +37,8 @@ class DomainQueries {
   Result<std::vector<DeviceDetail>> DeviceDetails(xs::ReadContext& snapshot, std::string_view ref,
                                                   std::string_view type);
   Result<std::vector<VcpuInfo>> Vcpus(std::string_view ref);
+  // The host's assignable PCI functions that no running domain holds (xend's pciinfo).
+  std::vector<PciDevice> AssignablePci();
 
  private:
   DomainContext& ctx_;

@@ -34,6 +34,7 @@ struct DomainRecord {
   double start_time = 0;
   uint64_t memory_target_kib = 0;     // memory/target in xenstore; 0 when not read
   std::vector<DeviceStatus> devices;  // states kUnknown until read
+  std::string vnc_location;           // HVM: "127.0.0.1:5900" once its device model serves VNC
 
   PowerState power_state() const { return PowerStateOf(info); }
 

@@ -164,6 +164,17 @@ std::shared_ptr<const RegisteredConfig> DomainRegistry::RunningConfig(
   return it == running_configs_.end() ? nullptr : it->second;
 }
 
+std::vector<std::string> DomainRegistry::ForgetUnmatchedRunningConfigs() {
+  MutexLock lock(&mu_);
+  std::vector<std::string> names;
+  for (const auto& [uuid, config] : running_configs_) {
+    RemoveConfig("running", uuid);
+    names.push_back(config->config->name);
+  }
+  running_configs_.clear();
+  return names;
+}
+
 Status DomainRegistry::CheckNameFree(const std::string& name, const std::string& uuid) const {
   MutexLock lock(&mu_);
   auto it = uuid_by_name_.find(name);

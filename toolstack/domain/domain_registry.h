@@ -20,10 +20,6 @@
 
 namespace txend::toolstack {
 
-// Domain-0's name and uuid; "0" is its domid.
-inline constexpr char kDom0Name[] = "Domain-0";
-inline constexpr char kDom0Uuid[] = "00000000-0000-0000-0000-000000000000";
-
 // A config as registered: fixed from then on and shared (never copied) by the
 // registry and every record made from it, with its devices computed once.
 struct RegisteredConfig {
@@ -69,6 +65,9 @@ class DomainRegistry {
   std::vector<RegisteredDomain> All() const;
   // The running config recorded for `uuid` (from disk), if any.
   std::shared_ptr<const RegisteredConfig> RunningConfig(const std::string& uuid) const;
+  // Forgets the running configs from disk that no running domain matched
+  // (start-up, after AddRunning for every domain found); returns their names.
+  std::vector<std::string> ForgetUnmatchedRunningConfigs();
 
   // EEXIST if `name` belongs to another domain (other than `uuid`).
   Status CheckNameFree(const std::string& name, const std::string& uuid) const;

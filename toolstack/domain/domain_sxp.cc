@@ -18,6 +18,17 @@ Value::Items::iterator FindEntry(Value::Items& items, std::string_view key) {
                       [&](const Value& v) { return sxp::Name(v) == key; });
 }
 
+// xend's (location HOST:PORT) in the first vfb: where libvirt and xm find the VNC server.
+void AddVncLocation(Value::Items& items, const std::string& location) {
+  for (Value& item : items) {
+    if (sxp::Name(item) != "device" || item.items().size() < 2) continue;
+    Value& device = item.items()[1];
+    if (sxp::Name(device) != "vfb") continue;
+    device.Add(Entry("location", location));
+    return;
+  }
+}
+
 }  // namespace
 
 std::string Seconds(double s) {
@@ -50,6 +61,7 @@ Value DomainSxp(const DomainRecord& r) {
   image = items.insert(image + 1, after_image.begin(), after_image.end()) - 1;
   items.insert(image, before_image.begin(), before_image.end());
   if (r.info) items.insert(items.begin() + 1, Entry("domid", std::to_string(r.info->domid)));
+  if (!r.vnc_location.empty()) AddVncLocation(items, r.vnc_location);
   return d;
 }
 

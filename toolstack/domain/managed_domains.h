@@ -1,5 +1,6 @@
 // ManagedDomains: domains defined without running (xm new / start / delete),
-// whose configs survive shutdown and txend restarts. Each holds the lifecycle lock.
+// whose configs survive shutdown and txend restarts. Each holds the domain's
+// lock; start writes an intent, as create does.
 #pragma once
 
 #include <cstdint>
@@ -14,9 +15,9 @@ class ManagedDomains {
  public:
   ManagedDomains(DomainContext& ctx, Lifecycle& lifecycle) : ctx_(ctx), lifecycle_(lifecycle) {}
 
-  Status New(ValidConfig config) LOCKS_EXCLUDED(lifecycle_.mu());
-  Result<uint32_t> Start(std::string_view ref, bool paused) LOCKS_EXCLUDED(lifecycle_.mu());
-  Status Delete(std::string_view ref) LOCKS_EXCLUDED(lifecycle_.mu());
+  Status New(ValidConfig config);
+  Result<uint32_t> Start(std::string_view ref, bool paused);
+  Status Delete(std::string_view ref);
 
  private:
   DomainContext& ctx_;

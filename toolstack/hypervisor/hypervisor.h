@@ -19,14 +19,20 @@
 
 namespace txend::toolstack {
 
+// What kind of guest a domain holds: paravirtualised, a hardware VM with
+// emulated devices (a device model) and firmware, or a hardware container
+// booting a PVH kernel directly (only the local APIC emulated, by Xen).
+enum class GuestType { kPv, kHvm, kPvh };
+
 // A new domain (xen_domctl_createdomain). It starts paused, with no memory
 // and `max_vcpus` vcpus; the toolstack then sets limits and builds or restores it.
 struct CreateRequest {
   DomId domid = 0;  // 0: the next free id, as Xen picks it
   Uuid uuid;
   uint32_t ssidref = 0;
-  bool hvm = false;
-  bool hap = true;  // HVM only: hardware-assisted paging
+  GuestType type = GuestType::kPv;
+  bool hap = true;  // HVM and PVH: hardware-assisted paging
+  bool hvm_container() const { return type != GuestType::kPv; }
   uint32_t max_vcpus = 1;
   uint32_t max_evtchn_port = 1023;
 };
@@ -39,6 +45,30 @@ struct PvBuildRequest {
   std::string cmdline;
   std::string features;     // Xen feature string, usually empty
   uint64_t memory_kib = 0;  // whole MiB
+  uint32_t store_port = 0;
+  uint32_t console_port = 0;
+  DomId store_domid = kDom0;
+  DomId console_domid = kDom0;
+};
+
+// Building an HVM or PVH guest into a created HVM container (libxl__build_hvm
+// and libxl__arch_domain_create on Xen 4.17). HVM: `firmware` (hvmloader) is
+// loaded and boots `system_firmware` (SeaBIOS) on the PC a device model
+// emulates; PVH: `kernel` (an ELF with a PVH entry point) is loaded directly
+// with its ramdisk and command line. The event channels are as for BuildPv.
+struct HvmBuildRequest {
+  GuestType type = GuestType::kHvm;  // kHvm or kPvh
+  std::string firmware;              // HVM: hvmloader's path
+  std::string system_firmware;       // HVM: the BIOS image hvmloader starts (qemu-xen's SeaBIOS)
+  std::string kernel, ramdisk, cmdline;  // PVH
+  uint64_t memory_kib = 0;               // whole MiB, video memory included
+  uint64_t video_memory_kib = 0;         // HVM: the emulated VGA's share of memory_kib
+  uint64_t vcpu_avail = ~uint64_t{0};    // vcpus online at boot (bit N = vcpu N)
+  bool apic = true;                      // HVM: in hvmloader's hvm_info table
+  bool hpet = false, vpt_align = true, viridian = false;  // HVM: HVM_PARAM_*
+  uint32_t timer_mode = 1;                                // HVM_PARAM_TIMER_MODE (0..3)
+  uint32_t tsc_mode = 0;     // 0 default, 1 always emulate, 2 native (xc_domain_set_tsc_info)
+  int64_t rtc_offset_s = 0;  // the guest clock's offset from UTC (rtc_timeoffset + localtime)
   uint32_t store_port = 0;
   uint32_t console_port = 0;
   DomId store_domid = kDom0;
@@ -71,6 +101,10 @@ struct SaveRequest {
   std::function<Status()> suspend;
   // Live only: consulted between rounds; empty means DefaultPrecopyPolicy.
   std::function<PrecopyDecision(const PrecopyStats&)> precopy_policy;
+  // HVM and PVH domains: switches the device model's dirty-page tracking on
+  // (before the memory) and off (after), as libxc asks for every such save;
+  // empty when the domain has no device model (PVH).
+  std::function<Status(bool enable)> device_model_logdirty;
 };
 
 // Restoring a save stream into a freshly created, empty domain. The domain
@@ -107,6 +141,10 @@ class Hypervisor {
   // Lets a domain in shutdown(suspend) run again (checkpoint, failed save).
   virtual Status Resume(DomId domid) = 0;
   virtual Status Destroy(DomId domid) = 0;
+  // Whether the guest acts on xenstore's control/shutdown itself: a PV guest
+  // always, a hardware container once its PV drivers set HVM_PARAM_CALLBACK_IRQ
+  // (libxl's test before a suspend).
+  virtual Result<bool> HasPvDrivers(DomId domid) = 0;
 
   // Vcpus and scheduling.
   virtual Result<VcpuInfo> GetVcpuInfo(DomId domid, uint32_t vcpu) = 0;
@@ -119,6 +157,7 @@ class Hypervisor {
 
   // Images.
   virtual Result<GuestRings> BuildPv(DomId domid, const PvBuildRequest& request) = 0;
+  virtual Result<GuestRings> BuildHvm(DomId domid, const HvmBuildRequest& request) = 0;
   // Writes a self-delimiting stream at fd's position; the domain is left in
   // shutdown(suspend) for the caller to destroy or Resume.
   virtual Status Save(DomId domid, int fd, const SaveRequest& request) = 0;

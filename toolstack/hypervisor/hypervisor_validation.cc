@@ -5,7 +5,7 @@
 namespace txend::toolstack {
 
 Status ValidateCreateRequest(const CreateRequest& request) {
-  uint32_t limit = request.hvm ? kMaxHvmVcpus : kMaxPvVcpus;
+  uint32_t limit = request.hvm_container() ? kMaxHvmVcpus : kMaxPvVcpus;
   if (request.max_vcpus < 1 || request.max_vcpus > limit)
     return Status::Error(EINVAL, "vcpus must be 1.." + std::to_string(limit) + ", not " +
                                      std::to_string(request.max_vcpus));
@@ -53,6 +53,29 @@ Status ValidatePvBuildRequest(const PvBuildRequest& request) {
   if (request.memory_kib % 1024)  // libxenguest's builder takes whole MiB
     return Status::Error(EINVAL, "memory " + std::to_string(request.memory_kib) +
                                      " KiB is not a whole number of MiB");
+  return Status::Ok();
+}
+
+Status ValidateHvmBuildRequest(const HvmBuildRequest& request) {
+  bool pvh = request.type == GuestType::kPvh;
+  if (request.type == GuestType::kPv)
+    return Status::Error(EINVAL, "BuildHvm builds HVM and PVH guests, not PV ones");
+  if (pvh && request.kernel.empty()) return Status::Error(EINVAL, "no kernel given");
+  if (!pvh && request.firmware.empty()) return Status::Error(EINVAL, "no firmware given");
+  std::string guest = pvh ? "a PVH guest" : "an HVM guest";
+  if (request.memory_kib < 4096 + request.video_memory_kib)
+    return Status::Error(EINVAL, "memory " + std::to_string(request.memory_kib) +
+                                     " KiB is too small for " + guest + " (minimum 4096 KiB" +
+                                     (pvh ? "" : " besides the video memory") + ")");
+  if (request.memory_kib % 1024)
+    return Status::Error(EINVAL, "memory " + std::to_string(request.memory_kib) +
+                                     " KiB is not a whole number of MiB");
+  if (request.timer_mode > 3)
+    return Status::Error(EINVAL,
+                         "timer_mode " + std::to_string(request.timer_mode) + " out of range 0..3");
+  if (request.tsc_mode > 2)
+    return Status::Error(EINVAL, "tsc_mode " + std::to_string(request.tsc_mode) +
+                                     " out of range 0..2 (Xen 4.17 removed native_paravirt)");
   return Status::Ok();
 }
 

@@ -28,5 +28,8 @@ Status ValidateVcpu(DomId domid, uint32_t vcpu, uint32_t vcpus);
 // Kernel path non-empty, memory at least 1 MiB and whole MiB (what libxenguest
 // builds); the files themselves are checked by CheckKernelFile.
 Status ValidatePvBuildRequest(const PvBuildRequest& request);
+// HVM: a firmware path; PVH: a kernel path; memory as for PV and above the
+// video memory; timer_mode 0..3, tsc_mode 0..2 (Xen 4.17 removed mode 3).
+Status ValidateHvmBuildRequest(const HvmBuildRequest& request);
 
 }  // namespace txend::toolstack

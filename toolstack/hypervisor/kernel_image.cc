@@ -1,13 +1,11 @@
 #include "toolstack/hypervisor/kernel_image.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstring>
-#include <sys/stat.h>
 #include <vector>
 
-#include "base/unique_fd.h"
+#include "toolstack/hypervisor/host_files.h"
 
 namespace txend::toolstack {
 namespace {
@@ -32,10 +30,6 @@ Result<KernelFormat> ProbeElf(std::span<const uint8_t> head) {
   if (head[kClass] == 1) return KernelFormat::kElf32;
   if (head[kClass] == 2) return KernelFormat::kElf64;
   return Status::Error(EINVAL, "ELF of unknown class " + std::to_string(head[kClass]));
-}
-
-Status FileError(int err, const std::string& path, std::string_view what) {
-  return Status::Error(err, std::string(what) + " " + path + ": " + std::strerror(err));
 }
 
 }  // namespace
@@ -77,22 +71,14 @@ Result<KernelFormat> ProbeKernelImage(std::span<const uint8_t> head) {
 }
 
 Status CheckReadableFile(const std::string& path, std::string_view what) {
-  if (path.empty()) return Status::Error(EINVAL, "no " + std::string(what) + " path given");
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return FileError(errno, path, what);
-  if (S_ISDIR(st.st_mode)) return FileError(EISDIR, path, what);
-  if (::access(path.c_str(), R_OK) != 0) return FileError(errno, path, what);
-  return Status::Ok();
+  return OpenRegularFileToRead(path, what, kMaxBootFileBytes).status();
 }
 
 Result<KernelFormat> CheckKernelFile(const std::string& path) {
-  TXEND_RETURN_IF_ERROR(CheckReadableFile(path, "kernel"));
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return FileError(errno, path, "kernel");
+  TXEND_ASSIGN_OR_RETURN(UniqueFd fd, OpenRegularFileToRead(path, "kernel", kMaxBootFileBytes));
   std::vector<uint8_t> head(kKernelProbeBytes);
   ssize_t n = ::pread(fd.get(), head.data(), head.size(), 0);
-  if (n < 0) return FileError(errno, path, "kernel");
-  fd.reset();
+  if (n < 0) return Status::Error(errno, "kernel " + path + ": " + std::strerror(errno));
   head.resize(static_cast<size_t>(n));
   auto format = ProbeKernelImage(head);
   if (!format.ok())

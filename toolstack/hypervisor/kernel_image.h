@@ -21,9 +21,12 @@ inline constexpr size_t kKernelProbeBytes = 0x210;
 // Identifies a kernel from its first bytes; EINVAL for anything else (ELF for
 // a machine other than x86 included).
 Result<KernelFormat> ProbeKernelImage(std::span<const uint8_t> head);
-// Opens `path` and probes it: ENOENT, EACCES, EISDIR or EINVAL, naming the path.
+// Opens `path` (host_files.h: a regular file of at most kMaxBootFileBytes,
+// never blocking) and probes it: ENOENT, EACCES, EISDIR, EFBIG or EINVAL,
+// naming the path.
 Result<KernelFormat> CheckKernelFile(const std::string& path);
-// A regular, readable file; `what` names it in errors ("ramdisk").
+// A regular, readable file of at most kMaxBootFileBytes; `what` names it in
+// errors ("ramdisk").
 Status CheckReadableFile(const std::string& path, std::string_view what);
 
 }  // namespace txend::toolstack

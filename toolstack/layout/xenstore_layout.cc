@@ -171,6 +171,34 @@ Result<std::vector<Node>> DeviceNodes(const DomainConfig& config, uint32_t domid
   return out;
 }
 
+std::string PciName(const PciDevice& pci) {
+  char name[32];
+  snprintf(name, sizeof name, "%04x:%02x:%02x.%01x", pci.domain, pci.bus, pci.slot, pci.func);
+  return name;
+}
+
+std::vector<Node> PciNodes(const DomainConfig& config, uint32_t domid) {
+  std::vector<Node> out;
+  if (config.pci.empty()) return out;
+  std::vector<std::pair<std::string, std::string>> back = {{"domain", config.name},
+                                                           {"num_devs", Int(config.pci.size())}};
+  for (size_t i = 0; i < config.pci.size(); ++i) {
+    const PciDevice& pci = config.pci[i];
+    std::string n = Int(i), opts;
+    for (const auto& [k, v] : pci.opts) opts += (opts.empty() ? "" : ",") + k + "=" + v;
+    char vdevfn[16];
+    snprintf(vdevfn, sizeof vdevfn, "%02x", pci.vdevfn);
+    back.insert(back.end(), {{"dev-" + n, PciName(pci)},
+                             {"uuid-" + n, pci.uuid},
+                             {"key-" + n, pci.key},
+                             {"vdevfn-" + n, vdevfn},
+                             {"opts-" + n, opts},
+                             {"state-" + n, ToNode(XenbusState::kInitialising)}});
+  }
+  Pair(out, domid, DeviceRef{"pci", kPciDevid, 0}, {}, back);
+  return out;
+}
+
 Result<std::vector<Node>> DomainNodes(const DomainConfig& c, const DomainPlacement& p) {
   uint32_t domid = p.domid;
   std::string vm = VmPath(c.uuid), home = DomainHome(domid);
@@ -223,6 +251,8 @@ Result<std::vector<Node>> DomainNodes(const DomainConfig& c, const DomainPlaceme
     TXEND_ASSIGN_OR_RETURN(auto nodes, DeviceNodes(c, domid, d));
     out.insert(out.end(), nodes.begin(), nodes.end());
   }
+  std::vector<Node> pci = PciNodes(c, domid);
+  out.insert(out.end(), pci.begin(), pci.end());
   return out;
 }
 

@@ -48,6 +48,15 @@ Result<std::vector<xs::Transaction::NodeWrite>> DomainNodes(const DomainConfig& 
 Result<std::vector<xs::Transaction::NodeWrite>> DeviceNodes(const DomainConfig& config,
                                                             uint32_t domid,
                                                             const DeviceRef& device);
+// A domain's PCI passthrough device, as xend's pciif wrote it: one pciback
+// device 0 listing every function (dev-N, key-N, vdevfn-N, opts-N, state-N,
+// num_devs) and its frontend; none without PCI functions. Not in DevicesOf:
+// nothing waits for pciback.
+inline constexpr uint32_t kPciDevid = 0;
+std::vector<xs::Transaction::NodeWrite> PciNodes(const DomainConfig& config, uint32_t domid);
+// "0000:03:00.0", as pciback's dev-N and xm print a function.
+std::string PciName(const PciDevice& pci);
+
 // Paths to remove when a domain is gone (its home, its backends, its /vm entry).
 std::vector<std::string> DomainPaths(const std::string& uuid, uint32_t domid);
 

@@ -13,8 +13,6 @@
 #include <signal.h>
 
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <thread>
 
 #include "toolstack/domain/device_waits.h"
@@ -122,51 +120,13 @@ class ProgressReporter {
   std::thread ticker_;
 };
 
-// Marks a domain as arriving (<state_dir>/incoming/<uuid>) from before its
-// image is restored until the source hands it over: a txend killed meanwhile
-// finds the mark when it starts again and destroys what it had created.
-class IncomingMark {
- public:
-  IncomingMark(const std::string& state_dir, const std::string& uuid)
-      : path_(std::filesystem::path(state_dir) / "incoming" / uuid) {
-    std::error_code ec;
-    std::filesystem::create_directories(path_.parent_path(), ec);
-    std::ofstream(path_).flush();
-  }
-  ~IncomingMark() {
-    std::error_code ec;
-    std::filesystem::remove(path_, ec);
-  }
-
- private:
-  std::filesystem::path path_;
-};
-
 }  // namespace
 
-Status Migration::DiscardUnfinishedIncoming() {
-  std::filesystem::path dir = std::filesystem::path(ctx_.options.state_dir) / "incoming";
-  std::error_code ec;
-  if (!std::filesystem::exists(dir, ec)) return Status::Ok();
-  TXEND_ASSIGN_OR_RETURN(auto domains, ctx_.hv.ListDomains());
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    std::string uuid = entry.path().filename().string();
-    for (const auto& info : domains) {
-      if (info.domid == kDom0 || info.uuid.ToString() != uuid) continue;
-      TXEND_RETURN_IF_ERROR(ctx_.hv.Destroy(info.domid));
-      TXEND_RETURN_IF_ERROR(xs::RunTransaction(ctx_.xs, [&](xs::Transaction& tx) {
-        return tx.RmMany(DomainPaths(uuid, info.domid), true);
-      }));
-      (void)ctx_.xs.Release(info.domid);
-    }
-    std::filesystem::remove(entry.path(), ec);
-  }
-  return Status::Ok();
-}
-
 Result<MigrationResult> Migration::Migrate(std::string_view ref, const MigrateRequest& request) {
-  MutexLock lock(&lifecycle_.mu());
-  TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, ctx_.registry.Running(ref));
+  TXEND_ASSIGN_OR_RETURN(LockedDomain locked, ctx_.LockDomain(ref, kOpMigrate, true));
+  const RegisteredDomain& d = locked.domain;
+  TXEND_ASSIGN_OR_RETURN(Operation op,
+                         ctx_.Begin(std::move(locked.lock), Lifecycle::IntentFor(kOpMigrate, d)));
   const uint32_t domid = *d.domid;
   const std::string what = "Migration of '" + d.config().name + "' to " + Where(request);
   const auto start = Clock::now();
@@ -192,6 +152,7 @@ Result<MigrationResult> Migration::Migrate(std::string_view ref, const MigrateRe
   if (answer->type != MessageType::kAccept)
     return failed(Status::Error(
         EPROTO, "the destination answered " + std::string(MessageTypeName(answer->type))));
+  op.Step("accepted");
 
   MigrationResult result;
   std::optional<Clock::time_point> suspended_at;
@@ -206,27 +167,34 @@ Result<MigrationResult> Migration::Migrate(std::string_view ref, const MigrateRe
     report("precopy", s.dirty_count);
     return DefaultPrecopyPolicy(s);
   };
-  save.suspend = [&]() -> Status {  // one transaction: ask the guest to suspend itself
+  save.suspend = [&]() -> Status {
     suspended_at = Clock::now();
     report("stop-and-copy", -1);
-    std::string control = DomainHome(domid) + "/control/shutdown";
-    TXEND_RETURN_IF_ERROR(xs::RunTransaction(
-        ctx_.xs, [&](xs::Transaction& tx) { return tx.Write(control, "suspend"); }));
-    return lifecycle_.WaitSuspended(domid, d.config().name);
+    TXEND_RETURN_IF_ERROR(lifecycle_.Suspend(domid, d.config().name));
+    op.Step("suspended");
+    return Status::Ok();
   };
+  if (d.config().is_hvm())
+    save.device_model_logdirty = [&](bool on) { return ctx_.device_models.SetLogDirty(domid, on); };
   {
     SigpipeBlocked quiet;
     st = ctx_.hv.Save(domid, sock.fd(), save);
+    if (st.ok() && d.config().is_hvm()) st = ctx_.device_models.SaveState(domid, sock.fd());
   }
   if (!st.ok()) return failed(SendFailure(sock, st, request.io_timeout));
   ++result.rounds;
   report("handover", 0);
+  op.Step("sent");
 
   // The destination restores, connects its backends (within its device timeout), and says READY.
   (void)sock.SetIoTimeout(request.io_timeout + ctx_.options.device_timeout);
   if (auto ready = Expect(sock.fd(), MessageType::kReady); !ready.ok())
     return failed(ready.status());
+  op.Step("ready");
+  // Recorded before GO leaves: from then on a restarted txend must not resume this copy.
+  if (st = op.intent.Advance(kPhaseHandedOver); !st.ok()) return failed(st);
   if (st = SendMessage(sock.fd(), Message(MessageType::kGo)); !st.ok()) return failed(st);
+  op.Step("go");
   auto done = ReadMessage(sock.fd());
   if (done.ok() && done->type == MessageType::kFail)
     return failed(
@@ -244,7 +212,8 @@ Result<MigrationResult> Migration::Migrate(std::string_view ref, const MigrateRe
   result.bytes_sent = sock.BytesAcked();
   result.remote_domid = static_cast<uint32_t>(done->code);
   report("done", 0);
-  st = lifecycle_.DestroyLocked(d);
+  op.Step("done");
+  st = lifecycle_.DestroyLocked(op, d);
   if (!st.ok())
     return Status::Error(st.code(),
                          "'" + d.config().name + "' now runs on " + request.host +
@@ -285,15 +254,19 @@ Result<IncomingMigration> Migration::ReceiveMigration(TcpSocket& socket,
   if (!valid.ok()) return refuse(valid.status());
   auto config = RegisteredConfig::Make(std::move(valid).value());
   if (!config.ok()) return refuse(config.status());
-  // Checked without the lifecycle lock: a txend migrating to itself is refused, not deadlocked.
-  if (Status st = CheckIncoming(*(*config)->config); !st.ok()) return refuse(st);
+  const DomainConfig& c = *(*config)->config;
+  // Taken without waiting: a domain this host is busy with (a txend migrating
+  // to itself included) is refused at once.
+  auto lock = ctx_.LockNewDomain(c, kOpReceive, std::chrono::milliseconds(0));
+  if (!lock.ok()) return refuse(lock.status());
+  if (Status st = CheckIncoming(c); !st.ok()) return refuse(st);
+  auto begun = ctx_.Begin(std::move(*lock), Intent{kOpReceive, c.uuid, c.name});
+  if (!begun.ok()) return refuse(begun.status());
+  Operation& op = *begun;
   TXEND_RETURN_IF_ERROR(SendMessage(fd, Message(MessageType::kAccept)));
 
-  MutexLock lock(&lifecycle_.mu());
-  std::optional<IncomingMark> mark;
-  mark.emplace(ctx_.options.state_dir, (*config)->config->uuid);
   // Restores the stream; backends connected; paused.
-  auto created = lifecycle_.CreateFromRestoreFdLocked(*config, true, fd);
+  auto created = lifecycle_.CreateFromRestoreFdLocked(op, *config, true, fd);
   if (!created.ok()) {
     Status why = created.status();
     if (why.code() == EAGAIN || why.code() == EWOULDBLOCK)
@@ -305,18 +278,23 @@ Result<IncomingMigration> Migration::ReceiveMigration(TcpSocket& socket,
   }
   const RegisteredDomain& d = *created;
   const uint32_t domid = *d.domid;
-  auto fail = [&](const Status& why) EXCLUSIVE_LOCKS_REQUIRED(lifecycle_.mu()) {
-    (void)lifecycle_.DestroyLocked(d);
+  auto fail = [&](const Status& why) {  // the source resumes its copy: this one goes
+    if (!op.intent.intent().phase.empty()) (void)op.intent.Advance("");
+    (void)lifecycle_.DestroyLocked(op, d);
     (void)SendMessage(fd, Message(MessageType::kFail, why));
     return why;
   };
   if (Status st = SendMessage(fd, Message(MessageType::kReady)); !st.ok()) return fail(st);
+  op.Step("ready");
   if (auto go = Expect(fd, MessageType::kGo); !go.ok()) return fail(go.status());
-  // The source handed the domain over: from here it is ours.
-  mark.reset();
-  Status st = ctx_.hv.Unpause(domid);
+  // The source handed the domain over: from here it is ours, and a restarted txend runs it.
+  Status st = op.intent.Advance(kPhaseHandedOver);
+  op.Step("go");
+  if (st.ok()) st = ctx_.hv.Unpause(domid);
+  op.Step("running");
   if (st.ok()) st = WaitDevicesConnected(ctx_, domid, d.registered->devices);
   if (!st.ok()) return fail(st);
+  op.Step("connected");
   IncomingMigration in{d.config().name, domid, hello.live, socket.BytesReceived(), Since(start)};
   if (st = SendMessage(fd, ControlMessage{MessageType::kDone, static_cast<int32_t>(domid), ""});
       !st.ok())

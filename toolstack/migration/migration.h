@@ -65,20 +65,20 @@ struct IncomingMigration {
 // Both sides of a migration, built on Lifecycle. Migrate sends a running
 // domain to another host's relocation service and destroys it here once the
 // destination confirms; ReceiveMigration serves one incoming connection and
-// leaves nothing behind when it fails. Both hold the lifecycle lock
-// throughout, except the checks an incoming domain must pass before it is
-// accepted (a txend migrating to itself is refused, not deadlocked).
+// leaves nothing behind when it fails. Each holds only its domain's lock, so
+// a slow or silent peer delays no other domain; the receiving side does not
+// wait for it (a txend migrating to itself is refused, not deadlocked). Both
+// write an intent (intents.h): a restarted txend resumes a source that had not
+// handed its domain over yet and destroys an arrival the source had not
+// handed over; after the handover the source keeps its copy suspended and the
+// destination runs the domain.
 class Migration {
  public:
   Migration(DomainContext& ctx, Lifecycle& lifecycle) : ctx_(ctx), lifecycle_(lifecycle) {}
 
-  Result<MigrationResult> Migrate(std::string_view ref, const MigrateRequest& request)
-      LOCKS_EXCLUDED(lifecycle_.mu());
+  Result<MigrationResult> Migrate(std::string_view ref, const MigrateRequest& request);
   Result<IncomingMigration> ReceiveMigration(TcpSocket& socket,
-                                             std::chrono::milliseconds io_timeout)
-      LOCKS_EXCLUDED(lifecycle_.mu());
-  // At start-up: destroys domains whose migration here a txend restart cut off.
-  Status DiscardUnfinishedIncoming();
+                                             std::chrono::milliseconds io_timeout);
 
  private:
   // The checks an incoming domain must pass before its image is sent.

@@ -21,6 +21,10 @@ inline constexpr uint32_t kSaveStreamVersion = 1;
 // Largest record payload a reader accepts (a page batch is ~4 MiB).
 inline constexpr uint64_t kMaxRecordBytes = 16ull << 20;
 
+// A stream carries each page at most this many times on average (pre-copy
+// rounds, then the final copy): more page data is refused as a runaway stream.
+inline constexpr uint64_t kMaxPagePasses = 8;
+
 enum class RecordType : uint32_t { kEnd = 0, kDomain = 1, kPageData = 2, kContext = 3 };
 
 // First record: what restore must allocate before pages arrive.

@@ -240,7 +240,7 @@ Result<DomId> SimHypervisor::CreateDomain(const CreateRequest& request) {
     d->domid = domid;
     d->uuid = request.uuid;
     d->ssidref = request.ssidref;
-    d->hvm = request.hvm;
+    d->hvm = request.hvm_container();
     d->max_evtchn_port = request.max_evtchn_port;
     d->vcpus.resize(request.max_vcpus);
     for (auto& v : d->vcpus) v.affinity = CpuSet::FirstN(options_.nr_cpus);
@@ -307,6 +307,11 @@ Status SimHypervisor::Unpause(DomId domid) {
 
 Status SimHypervisor::Shutdown(DomId domid, ShutdownReason reason) {
   return GuestShutdown(domid, reason);
+}
+
+Result<bool> SimHypervisor::HasPvDrivers(DomId domid) {
+  TXEND_RETURN_IF_ERROR(GetDomainInfo(domid).status());
+  return true;
 }
 
 Status SimHypervisor::GuestShutdown(DomId domid, ShutdownReason reason) {
@@ -447,30 +452,57 @@ void SimHypervisor::StartGuest(Domain& d, uint32_t store_port, uint32_t console_
   events.Add(e);
 }
 
+Result<GuestRings> SimHypervisor::BuildLocked(DomId domid, bool hvm, uint64_t memory_kib,
+                                              uint32_t store_port, uint32_t console_port,
+                                              Events& events) {
+  TXEND_ASSIGN_OR_RETURN(Domain * d, FindLive(domid));
+  if (d->hvm != hvm)
+    return Status::Error(EINVAL,
+                         Dom(domid) + (d->hvm ? " is HVM; BuildPv builds PV guests"
+                                              : " is PV; BuildHvm builds HVM and PVH guests"));
+  if (d->built || d->memory.nr_pages() > 0)
+    return Status::Error(EBUSY, Dom(domid) + " is already built");
+  TXEND_RETURN_IF_ERROR(CheckPort(*d, store_port, "store"));
+  TXEND_RETURN_IF_ERROR(CheckPort(*d, console_port, "console"));
+  uint64_t pages = KibToPages(memory_kib);
+  if (pages > d->max_pages)
+    return Status::Error(ENOMEM, Dom(domid) + ": " + std::to_string(pages * kPageKib) +
+                                     " KiB exceeds its maximum of " +
+                                     std::to_string(d->max_pages * kPageKib) + " KiB");
+  TXEND_RETURN_IF_ERROR(Reserve(pages * kPageKib));
+  d->memory = GuestMemory(NextSeed(), pages);
+  d->console_pfn = kConsolePfn;
+  d->store_pfn = kStorePfn;
+  for (auto& v : d->vcpus) v = {true, false, v.cpu_time_ns, v.affinity};
+  StartGuest(*d, store_port, console_port, false, events);
+  return GuestRings{d->mfn_base + d->store_pfn, d->mfn_base + d->console_pfn};
+}
+
 Result<GuestRings> SimHypervisor::BuildPv(DomId domid, const PvBuildRequest& request) {
   TXEND_RETURN_IF_ERROR(ValidatePvBuildRequest(request));
   TXEND_RETURN_IF_ERROR(CheckKernelFile(request.kernel).status());
   if (!request.ramdisk.empty())
     TXEND_RETURN_IF_ERROR(CheckReadableFile(request.ramdisk, "ramdisk"));
   return Locked([&](Events& events) -> Result<GuestRings> {
-    TXEND_ASSIGN_OR_RETURN(Domain * d, FindLive(domid));
-    if (d->hvm) return Status::Error(EINVAL, Dom(domid) + " is HVM; BuildPv builds PV guests");
-    if (d->built || d->memory.nr_pages() > 0)
-      return Status::Error(EBUSY, Dom(domid) + " is already built");
-    TXEND_RETURN_IF_ERROR(CheckPort(*d, request.store_port, "store"));
-    TXEND_RETURN_IF_ERROR(CheckPort(*d, request.console_port, "console"));
-    uint64_t pages = KibToPages(request.memory_kib);
-    if (pages > d->max_pages)
-      return Status::Error(ENOMEM, Dom(domid) + ": " + std::to_string(pages * kPageKib) +
-                                       " KiB exceeds its maximum of " +
-                                       std::to_string(d->max_pages * kPageKib) + " KiB");
-    TXEND_RETURN_IF_ERROR(Reserve(pages * kPageKib));
-    d->memory = GuestMemory(NextSeed(), pages);
-    d->console_pfn = kConsolePfn;
-    d->store_pfn = kStorePfn;
-    for (auto& v : d->vcpus) v = {true, false, v.cpu_time_ns, v.affinity};
-    StartGuest(*d, request.store_port, request.console_port, false, events);
-    return GuestRings{d->mfn_base + d->store_pfn, d->mfn_base + d->console_pfn};
+    return BuildLocked(domid, false, request.memory_kib, request.store_port, request.console_port,
+                       events);
+  });
+}
+
+Result<GuestRings> SimHypervisor::BuildHvm(DomId domid, const HvmBuildRequest& request) {
+  TXEND_RETURN_IF_ERROR(ValidateHvmBuildRequest(request));
+  if (request.type == GuestType::kPvh) {
+    TXEND_RETURN_IF_ERROR(CheckKernelFile(request.kernel).status());
+    if (!request.ramdisk.empty())
+      TXEND_RETURN_IF_ERROR(CheckReadableFile(request.ramdisk, "ramdisk"));
+  } else {
+    TXEND_RETURN_IF_ERROR(CheckReadableFile(request.firmware, "firmware"));
+    if (!request.system_firmware.empty())
+      TXEND_RETURN_IF_ERROR(CheckReadableFile(request.system_firmware, "system firmware"));
+  }
+  return Locked([&](Events& events) -> Result<GuestRings> {
+    return BuildLocked(domid, true, request.memory_kib, request.store_port, request.console_port,
+                       events);
   });
 }
 

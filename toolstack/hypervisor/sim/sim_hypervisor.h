@@ -56,7 +56,7 @@ struct SimOptions {
 struct SimEvent {
   enum class Kind {
     kCreated,
-    kBuilt,     // BuildPv or Restore finished; `rings`, ports and `restored` set
+    kBuilt,     // BuildPv, BuildHvm or Restore finished; `rings`, ports and `restored` set
     kPaused,    // pause count went 0 -> 1
     kUnpaused,  // pause count went 1 -> 0
     kShutdown,  // `reason` set
@@ -89,6 +89,7 @@ class SimHypervisor : public Hypervisor {
   Status Pause(DomId domid) override;
   Status Unpause(DomId domid) override;
   Status Shutdown(DomId domid, ShutdownReason reason) override;
+  Result<bool> HasPvDrivers(DomId domid) override;  // simulated guests all have them
   Status Resume(DomId domid) override;
   Status Destroy(DomId domid) override;
   Result<VcpuInfo> GetVcpuInfo(DomId domid, uint32_t vcpu) override;
@@ -97,6 +98,8 @@ class SimHypervisor : public Hypervisor {
   Status SetSchedCredit(DomId domid, const SchedCredit& params) override;
   Result<uint32_t> AllocUnboundPort(DomId domid, DomId remote) override;
   Result<GuestRings> BuildPv(DomId domid, const PvBuildRequest& request) override;
+  // Checks the firmware (HVM) or kernel (PVH) as BuildPv checks a kernel; nothing runs.
+  Result<GuestRings> BuildHvm(DomId domid, const HvmBuildRequest& request) override;
   Status Save(DomId domid, int fd, const SaveRequest& request) override;
   Result<GuestRings> Restore(DomId domid, int fd, const RestoreRequest& request) override;
   Status DumpCore(DomId domid, const std::string& path) override;
@@ -147,6 +150,9 @@ class SimHypervisor : public Hypervisor {
   Result<DomId> PickDomid(DomId requested);
   void Release(DomId domid, Events& events);
   Status CheckPort(const Domain& d, uint32_t port, std::string_view what) const;
+  // Memory, vcpus and rings for a domain being built (PV when !hvm).
+  Result<GuestRings> BuildLocked(DomId domid, bool hvm, uint64_t memory_kib, uint32_t store_port,
+                                 uint32_t console_port, Events& events);
   void StartGuest(Domain& d, uint32_t store_port, uint32_t console_port, bool restored,
                   Events& events);
 

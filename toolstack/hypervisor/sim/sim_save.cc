@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "base/unique_fd.h"
+#include "toolstack/hypervisor/host_files.h"
 #include "toolstack/hypervisor/hypervisor_validation.h"
 #include "toolstack/hypervisor/sim/save_stream.h"
 #include "toolstack/hypervisor/sim/sim_domain.h"
@@ -54,8 +55,7 @@ Status SimHypervisor::Save(DomId domid, int fd, const SaveRequest& request) {
 }
 
 Status SimHypervisor::DumpCore(DomId domid, const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!fd) return Status::Error(errno, "core file " + path + ": " + std::strerror(errno));
+  TXEND_ASSIGN_OR_RETURN(UniqueFd fd, CreateRegularFileToWrite(path, "core file"));
   Status st = WriteStream(domid, fd.get(), nullptr);
   if (::close(fd.release()) != 0 && st.ok())  // checked: close can report a failed write
     st = Status::Error(errno, "core file " + path + ": " + std::strerror(errno));
@@ -66,7 +66,14 @@ Status SimHypervisor::DumpCore(DomId domid, const std::string& path) {
 Status SimHypervisor::WriteStream(DomId domid, int fd, const SaveRequest* request) {
   bool live = request && request->live;
   TXEND_ASSIGN_OR_RETURN(SaveState state, BeginSave(domid, live, request != nullptr));
-  Status st = WriteMemory(domid, fd, state, request);
+  // As libxc: an HVM container's device model tracks dirty pages during the save.
+  bool logdirty = request && state.image.hvm && request->device_model_logdirty;
+  Status st = logdirty ? request->device_model_logdirty(true) : Status::Ok();
+  if (st.ok()) st = WriteMemory(domid, fd, state, request);
+  if (logdirty) {
+    Status off = request->device_model_logdirty(false);
+    if (st.ok()) st = off;
+  }
   if (live) {
     Locked([&](Events&) {
       if (auto d = Find(domid); d.ok()) (*d)->memory.DisableLogDirty();
@@ -207,6 +214,7 @@ Status SimHypervisor::ReadStream(DomId domid, int fd, const RestoreRequest& requ
   TXEND_ASSIGN_OR_RETURN(SavedDomain image, DecodeDomain(first.payload));
   TXEND_RETURN_IF_ERROR(AllocateFromImage(domid, image));
   std::optional<SavedContext> context;
+  uint64_t pages_left = kMaxPagePasses * image.nr_pages;
   while (true) {
     TXEND_ASSIGN_OR_RETURN(Record rec, reader.ReadRecord());
     if (rec.type == RecordType::kEnd) break;
@@ -214,6 +222,10 @@ Status SimHypervisor::ReadStream(DomId domid, int fd, const RestoreRequest& requ
       return Status::Error(EINVAL, "corrupt save image: record after CONTEXT or second DOMAIN");
     if (rec.type == RecordType::kPageData) {
       TXEND_ASSIGN_OR_RETURN(PageBatch batch, DecodePages(rec.payload));
+      if (batch.pfns.size() > pages_left)
+        return Status::Error(EINVAL, "corrupt save image: more page data than " +
+                                         std::to_string(kMaxPagePasses) + " copies of every page");
+      pages_left -= batch.pfns.size();
       TXEND_RETURN_IF_ERROR(LoadPages(domid, batch));
     } else {
       TXEND_ASSIGN_OR_RETURN(context, DecodeContext(rec.payload));

@@ -1,9 +1,12 @@
 #include "toolstack/hypervisor/xen/xen_hypervisor.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <sys/mman.h>
 #include <vector>
 
+#include "toolstack/hypervisor/host_files.h"
 #include "toolstack/hypervisor/hypervisor_validation.h"
 #include "toolstack/hypervisor/kernel_image.h"
 #include "toolstack/hypervisor/xen/xen_headers.h"
@@ -56,6 +59,13 @@ int SuspendCallback(void* data) {
   auto* state = static_cast<SaveCallbackState*>(data);
   state->suspend_status = state->request->suspend();
   return state->suspend_status.ok() ? 1 : 0;
+}
+
+// libxc calls it for every HVM save; without a device model there is nothing to switch.
+int SwitchQemuLogdirtyCallback(uint32_t, unsigned enable, void* data) {
+  auto* state = static_cast<SaveCallbackState*>(data);
+  if (!state->request->device_model_logdirty) return 0;
+  return state->request->device_model_logdirty(enable != 0).ok() ? 0 : -1;
 }
 
 int PrecopyCallback(precopy_stats stats, void* data) {
@@ -212,6 +222,17 @@ Status XenHypervisor::Shutdown(DomId domid, ShutdownReason reason) {
                "xc_domain_shutdown", domid);
 }
 
+Result<bool> XenHypervisor::HasPvDrivers(DomId domid) {
+  std::lock_guard lock(mu_);
+  TXEND_ASSIGN_OR_RETURN(DomainInfo info, InfoLocked(domid));
+  if (!info.hvm) return true;
+  uint64_t callback_irq = 0;
+  TXEND_RETURN_IF_ERROR(
+      Check(xc_hvm_param_get(handle_->xch(), domid, HVM_PARAM_CALLBACK_IRQ, &callback_irq),
+            "xc_hvm_param_get(CALLBACK_IRQ)", domid));
+  return callback_irq != 0;
+}
+
 Status XenHypervisor::Resume(DomId domid) {
   std::lock_guard lock(mu_);
   TXEND_ASSIGN_OR_RETURN(DomainInfo info, InfoLocked(domid));
@@ -322,19 +343,153 @@ Result<GuestRings> XenHypervisor::BuildPv(DomId domid, const PvBuildRequest& req
                     xc_dom_p2m(dom.get(), dom->console_pfn)};
 }
 
+namespace {
+
+// A whole file in memory: the BIOS image hvmloader hands over to.
+Result<std::vector<uint8_t>> ReadWholeFile(const std::string& path, std::string_view what) {
+  TXEND_RETURN_IF_ERROR(CheckReadableFile(path, what));
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return Status::Error(errno, "cannot open " + std::string(what) + " " + path);
+  std::vector<uint8_t> data;
+  uint8_t buffer[65536];
+  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, f)) > 0;)
+    data.insert(data.end(), buffer, buffer + n);
+  std::fclose(f);
+  if (data.empty()) return Status::Error(EINVAL, std::string(what) + " " + path + " is empty");
+  return data;
+}
+
+}  // namespace
+
+// libxl__arch_domain_create's platform settings: HVM params, viridian, TSC, RTC offset.
+Status XenHypervisor::SetHvmPlatformLocked(DomId domid, const HvmBuildRequest& request) {
+  xc_interface* xch = handle_->xch();
+  bool hvm = request.type == GuestType::kHvm;
+  if (hvm) {
+    TXEND_RETURN_IF_ERROR(Check(xc_hvm_param_set(xch, domid, HVM_PARAM_HPET_ENABLED, request.hpet),
+                                "xc_hvm_param_set(HPET_ENABLED)", domid));
+    TXEND_RETURN_IF_ERROR(
+        Check(xc_hvm_param_set(xch, domid, HVM_PARAM_VPT_ALIGN, request.vpt_align),
+              "xc_hvm_param_set(VPT_ALIGN)", domid));
+  }
+  TXEND_RETURN_IF_ERROR(
+      Check(xc_hvm_param_set(xch, domid, HVM_PARAM_TIMER_MODE, request.timer_mode),
+            "xc_hvm_param_set(TIMER_MODE)", domid));
+  TXEND_RETURN_IF_ERROR(
+      Check(xc_hvm_param_set(xch, domid, HVM_PARAM_ALTP2M, 0), "xc_hvm_param_set(ALTP2M)", domid));
+  if (hvm && request.viridian)
+    TXEND_RETURN_IF_ERROR(
+        Check(xc_hvm_param_set(xch, domid, HVM_PARAM_VIRIDIAN, ViridianMask(request.viridian)),
+              "xc_hvm_param_set(VIRIDIAN)", domid));
+  TXEND_RETURN_IF_ERROR(Check(xc_domain_set_tsc_info(xch, domid, request.tsc_mode, 0, 0, 0),
+                              "xc_domain_set_tsc_info", domid));
+  if (request.rtc_offset_s != 0)
+    TXEND_RETURN_IF_ERROR(
+        Check(xc_domain_set_time_offset(xch, domid, static_cast<int32_t>(request.rtc_offset_s)),
+              "xc_domain_set_time_offset", domid));
+  return Status::Ok();
+}
+
+// hvmloader's hvm_info table: vcpu count, which are online, APIC mode, checksum.
+Status XenHypervisor::WriteHvmInfoLocked(DomId domid, const HvmBuildRequest& request,
+                                         uint32_t max_vcpus) {
+  void* map = xc_map_foreign_range(handle_->xch(), domid, XC_PAGE_SIZE, PROT_READ | PROT_WRITE,
+                                   HVM_INFO_PFN);
+  if (!map) return handle_->Fail("xc_map_foreign_range(HVM_INFO_PFN)", domid, errno);
+  auto* info = reinterpret_cast<hvm_info_table*>(static_cast<uint8_t*>(map) + HVM_INFO_OFFSET);
+  info->apic_mode = request.apic;
+  info->nr_vcpus = max_vcpus;
+  std::memset(info->vcpu_online, 0, sizeof info->vcpu_online);
+  for (uint32_t v = 0; v < max_vcpus && v < 64; ++v)
+    if (request.vcpu_avail & (uint64_t{1} << v))
+      info->vcpu_online[v / 8] = static_cast<uint8_t>(info->vcpu_online[v / 8] | (1u << (v % 8)));
+  uint8_t sum = 0;
+  for (uint32_t i = 0; i < info->length; ++i)
+    sum = static_cast<uint8_t>(sum + reinterpret_cast<uint8_t*>(info)[i]);
+  info->checksum = static_cast<uint8_t>(info->checksum - sum);
+  munmap(map, XC_PAGE_SIZE);
+  return Status::Ok();
+}
+
+// libxl__build_hvm (Xen 4.17) without vNUMA, RDM, SMBIOS/ACPI modules or a PVH
+// shim; PVH gets no ACPI tables (libxl builds them with libacpi, which no
+// library exports), so its kernel finds none.
+Result<GuestRings> XenHypervisor::BuildHvm(DomId domid, const HvmBuildRequest& request) {
+  TXEND_RETURN_IF_ERROR(ValidateHvmBuildRequest(request));
+  bool pvh = request.type == GuestType::kPvh;
+  std::vector<uint8_t> bios;
+  if (pvh) {
+    TXEND_RETURN_IF_ERROR(CheckKernelFile(request.kernel).status());
+    if (!request.ramdisk.empty())
+      TXEND_RETURN_IF_ERROR(CheckReadableFile(request.ramdisk, "ramdisk"));
+  } else {
+    TXEND_RETURN_IF_ERROR(CheckReadableFile(request.firmware, "firmware"));
+    if (!request.system_firmware.empty()) {
+      TXEND_ASSIGN_OR_RETURN(bios, ReadWholeFile(request.system_firmware, "system firmware"));
+    }
+  }
+  std::lock_guard lock(mu_);
+  xc_interface* xch = handle_->xch();
+  TXEND_ASSIGN_OR_RETURN(DomainInfo info, InfoLocked(domid));
+  if (!info.hvm)
+    return Status::Error(
+        EINVAL, "domain " + std::to_string(domid) + " is PV; BuildHvm builds HVM and PVH guests");
+  TXEND_RETURN_IF_ERROR(SetHvmPlatformLocked(domid, request));
+  std::unique_ptr<xc_dom_image, DomImageDeleter> dom(
+      xc_dom_allocate(xch, pvh ? request.cmdline.c_str() : nullptr, nullptr));
+  if (!dom) return handle_->Fail("xc_dom_allocate", domid, errno);
+  dom->container_type = xc_dom_image::XC_DOM_HVM_CONTAINER;
+  const std::string& image = pvh ? request.kernel : request.firmware;
+  TXEND_RETURN_IF_ERROR(
+      Check(xc_dom_kernel_file(dom.get(), image.c_str()), "xc_dom_kernel_file", domid));
+  if (pvh && !request.ramdisk.empty())
+    TXEND_RETURN_IF_ERROR(Check(xc_dom_module_file(dom.get(), request.ramdisk.c_str(), nullptr),
+                                "xc_dom_module_file", domid));
+  if (!bios.empty()) {
+    dom->system_firmware_module.data = bios.data();
+    dom->system_firmware_module.length = static_cast<uint32_t>(bios.size());
+  }
+  HvmMemoryLayout layout = HvmLayout(request);
+  dom->target_pages = layout.target_pages;
+  dom->claim_enabled = 0;
+  dom->mmio_size = layout.mmio_size;
+  dom->mmio_start = layout.mmio_start;
+  dom->lowmem_end = layout.lowmem_end;
+  dom->highmem_end = layout.highmem_end;
+  dom->vga_hole_size = layout.vga_hole_pages;
+  dom->device_model = !pvh;
+  dom->max_vcpus = info.MaxVcpus();
+  dom->console_evtchn = request.console_port;
+  dom->console_domid = request.console_domid;
+  dom->xenstore_evtchn = request.store_port;
+  dom->xenstore_domid = request.store_domid;
+  TXEND_RETURN_IF_ERROR(
+      Check(xc_dom_boot_xen_init(dom.get(), xch, domid), "xc_dom_boot_xen_init", domid));
+  TXEND_RETURN_IF_ERROR(Check(xc_dom_parse_image(dom.get()), "xc_dom_parse_image", domid));
+  auto mem_mb = static_cast<unsigned>((request.memory_kib - request.video_memory_kib) / 1024);
+  TXEND_RETURN_IF_ERROR(Check(xc_dom_mem_init(dom.get(), mem_mb), "xc_dom_mem_init", domid));
+  TXEND_RETURN_IF_ERROR(Check(xc_dom_boot_mem_init(dom.get()), "xc_dom_boot_mem_init", domid));
+  TXEND_RETURN_IF_ERROR(Check(xc_domain_set_memory_map(xch, domid, layout.e820.data(),
+                                                       static_cast<uint32_t>(layout.e820.size())),
+                              "xc_domain_set_memory_map", domid));
+  dom->e820 = layout.e820.data();
+  dom->e820_entries = static_cast<unsigned>(layout.e820.size());
+  TXEND_RETURN_IF_ERROR(Check(xc_dom_build_image(dom.get()), "xc_dom_build_image", domid));
+  TXEND_RETURN_IF_ERROR(Check(xc_dom_boot_image(dom.get()), "xc_dom_boot_image", domid));
+  TXEND_RETURN_IF_ERROR(Check(xc_dom_gnttab_init(dom.get()), "xc_dom_gnttab_init", domid));
+  if (!pvh) TXEND_RETURN_IF_ERROR(WriteHvmInfoLocked(domid, request, info.MaxVcpus()));
+  return GuestRings{dom->xenstore_pfn, dom->console_pfn};  // guest frames: HVM has no p2m here
+}
+
 Status XenHypervisor::Save(DomId domid, int fd, const SaveRequest& request) {
   if (!request.suspend)
     return Status::Error(EINVAL,
                          "saving domain " + std::to_string(domid) + " needs a suspend callback");
-  TXEND_ASSIGN_OR_RETURN(DomainInfo info, GetDomainInfo(domid));
-  if (info.hvm)
-    return Status::Error(ENOTSUP,
-                         "saving HVM domain " + std::to_string(domid) +
-                             " needs the device model's state, which txend does not handle yet");
   TXEND_ASSIGN_OR_RETURN(auto handle, Handle::Open());
   SaveCallbackState state{&request, Status::Ok()};
   save_callbacks callbacks{};
   callbacks.suspend = SuspendCallback;
+  callbacks.switch_qemu_logdirty = SwitchQemuLogdirtyCallback;  // libxc requires it for HVM
   if (request.precopy_policy) callbacks.precopy_policy = PrecopyCallback;
   callbacks.data = &state;
   uint32_t flags = request.live ? XCFLAGS_LIVE : 0;
@@ -357,6 +512,8 @@ Result<GuestRings> XenHypervisor::Restore(DomId domid, int fd, const RestoreRequ
 }
 
 Status XenHypervisor::DumpCore(DomId domid, const std::string& path) {
+  // libxc opens the path itself: make sure first that it is a regular file it cannot block on.
+  TXEND_RETURN_IF_ERROR(CreateRegularFileToWrite(path, "core file").status());
   std::lock_guard lock(mu_);
   return Check(xc_domain_dumpcore(handle_->xch(), domid, path.c_str()), "xc_domain_dumpcore",
                domid);

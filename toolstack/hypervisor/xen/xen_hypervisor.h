@@ -31,6 +31,7 @@ class XenHypervisor : public Hypervisor {
   Status Pause(DomId domid) override;
   Status Unpause(DomId domid) override;
   Status Shutdown(DomId domid, ShutdownReason reason) override;
+  Result<bool> HasPvDrivers(DomId domid) override;
   Status Resume(DomId domid) override;
   Status Destroy(DomId domid) override;
   Result<VcpuInfo> GetVcpuInfo(DomId domid, uint32_t vcpu) override;
@@ -39,6 +40,7 @@ class XenHypervisor : public Hypervisor {
   Status SetSchedCredit(DomId domid, const SchedCredit& params) override;
   Result<uint32_t> AllocUnboundPort(DomId domid, DomId remote) override;
   Result<GuestRings> BuildPv(DomId domid, const PvBuildRequest& request) override;
+  Result<GuestRings> BuildHvm(DomId domid, const HvmBuildRequest& request) override;
   Status Save(DomId domid, int fd, const SaveRequest& request) override;
   Result<GuestRings> Restore(DomId domid, int fd, const RestoreRequest& request) override;
   Status DumpCore(DomId domid, const std::string& path) override;
@@ -52,6 +54,8 @@ class XenHypervisor : public Hypervisor {
   // Status for a libxc return code (< 0: failed, errno set), naming the call.
   Status Check(int rc, std::string_view call, DomId domid);
   Status CheckHost(int rc, std::string_view call);
+  Status SetHvmPlatformLocked(DomId domid, const HvmBuildRequest& request);
+  Status WriteHvmInfoLocked(DomId domid, const HvmBuildRequest& request, uint32_t max_vcpus);
 
   std::mutex mu_;
   std::unique_ptr<Handle> handle_;

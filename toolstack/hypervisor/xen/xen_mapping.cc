@@ -1,5 +1,6 @@
 #include "toolstack/hypervisor/xen/xen_mapping.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -123,17 +124,21 @@ Result<std::vector<uint8_t>> CpumapFromCpuSet(const CpuSet& cpus, size_t bytes) 
 Result<xen_domctl_createdomain> CreateDomainConfig(const CreateRequest& request,
                                                    uint32_t capabilities) {
   TXEND_RETURN_IF_ERROR(ValidateCreateRequest(request));
-  if (request.hvm && !(capabilities & XEN_SYSCTL_PHYSCAP_hvm))
-    return Status::Error(ENOTSUP, "this host cannot run HVM guests (no VMX/SVM, or disabled)");
-  if (!request.hvm && !(capabilities & XEN_SYSCTL_PHYSCAP_pv))
+  bool hvm = request.hvm_container();
+  if (hvm && !(capabilities & XEN_SYSCTL_PHYSCAP_hvm))
+    return Status::Error(ENOTSUP, std::string("this host cannot run ") +
+                                      (request.type == GuestType::kPvh ? "PVH" : "HVM") +
+                                      " guests (no VMX/SVM, or disabled)");
+  if (!hvm && !(capabilities & XEN_SYSCTL_PHYSCAP_pv))
     return Status::Error(ENOTSUP, "this Xen was built without PV guest support");
   xen_domctl_createdomain c{};
   c.ssidref = request.ssidref;
   std::memcpy(c.handle, request.uuid.bytes.data(), sizeof c.handle);
-  if (request.hvm) {
+  if (hvm) {
     c.flags = XEN_DOMCTL_CDF_hvm;
     if (request.hap && (capabilities & XEN_SYSCTL_PHYSCAP_hap)) c.flags |= XEN_DOMCTL_CDF_hap;
-    c.arch.emulation_flags = XEN_X86_EMU_ALL & ~XEN_X86_EMU_VPCI;
+    c.arch.emulation_flags =
+        request.type == GuestType::kPvh ? XEN_X86_EMU_LAPIC : XEN_X86_EMU_ALL & ~XEN_X86_EMU_VPCI;
   }
   c.max_vcpus = request.max_vcpus;
   c.max_evtchn_port = request.max_evtchn_port;
@@ -141,6 +146,52 @@ Result<xen_domctl_createdomain> CreateDomainConfig(const CreateRequest& request,
   c.max_maptrack_frames = -1;
   c.grant_opts = XEN_DOMCTL_GRANT_version((capabilities & XEN_SYSCTL_PHYSCAP_gnttab_v2) ? 2 : 1);
   return c;
+}
+
+namespace {
+
+constexpr uint64_t kPageShift = 12;
+constexpr uint64_t k4GiB = uint64_t{1} << 32;
+constexpr uint64_t kLowMemStartHvm = 0x100000;     // libxl's GUEST_LOW_MEM_START_DEFAULT
+constexpr uint64_t kVgaHolePages = 0x20;           // libxl's LIBXL_VGA_HOLE_SIZE (0xA0000-0xBFFFF)
+constexpr uint64_t kLapicBase = 0xfee00000;        // Xen's LAPIC_BASE_ADDRESS
+constexpr uint64_t kAcpiInfoAddress = 0xfc000000;  // libacpi's ACPI_INFO_PHYSICAL_ADDRESS
+
+// PVH: the hole must hold the local APIC page, the ACPI tables and the special pages.
+uint64_t PvhMmioSize() {
+  uint64_t special = uint64_t{X86_HVM_END_SPECIAL_REGION - X86_HVM_NR_SPECIAL_PAGES} << kPageShift;
+  return k4GiB - std::min({special, kLapicBase, kAcpiInfoAddress});
+}
+
+}  // namespace
+
+HvmMemoryLayout HvmLayout(const HvmBuildRequest& request) {
+  bool pvh = request.type == GuestType::kPvh;
+  HvmMemoryLayout l;
+  uint64_t mem_bytes = (request.memory_kib - request.video_memory_kib) << 10;
+  l.target_pages = mem_bytes >> kPageShift;
+  l.mmio_size = pvh ? PvhMmioSize() : HVM_BELOW_4G_MMIO_LENGTH;
+  l.mmio_start = k4GiB - l.mmio_size;
+  l.lowmem_end = mem_bytes;
+  if (l.lowmem_end > l.mmio_start) {
+    l.highmem_end = k4GiB + (l.lowmem_end - l.mmio_start);
+    l.lowmem_end = l.mmio_start;
+  }
+  l.vga_hole_pages = pvh ? 0 : kVgaHolePages;
+  uint64_t low_start = pvh ? 0 : kLowMemStartHvm;
+  l.e820.push_back({low_start, l.lowmem_end - low_start, E820_RAM});
+  if (pvh) {
+    uint64_t special = uint64_t{X86_HVM_END_SPECIAL_REGION - X86_HVM_NR_SPECIAL_PAGES};
+    l.e820.push_back(
+        {special << kPageShift, uint64_t{X86_HVM_NR_SPECIAL_PAGES} << kPageShift, E820_RESERVED});
+  }
+  if (l.highmem_end) l.e820.push_back({k4GiB, l.highmem_end - k4GiB, E820_RAM});
+  return l;
+}
+
+uint64_t ViridianMask(bool viridian) {
+  if (!viridian) return 0;
+  return HVMPV_base_freq | HVMPV_time_ref_count | HVMPV_apic_assist | HVMPV_crash_ctl;
 }
 
 PrecopyStats PrecopyStatsFromXen(const precopy_stats& x) {

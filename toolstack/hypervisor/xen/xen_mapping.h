@@ -31,10 +31,26 @@ Result<std::vector<uint8_t>> CpumapFromCpuSet(const CpuSet& cpus, size_t bytes);
 
 // The createdomain request for `request` on a host with XEN_SYSCTL_PHYSCAP_*
 // `capabilities`, as libxl fills it: PV without emulation, HVM with every
-// emulated device but vPCI, HAP when asked for and available, the highest
+// emulated device but vPCI, PVH with only the local APIC emulated, HAP when
+// asked for and available, the highest
 // grant-table version the host offers, hypervisor-default grant limits.
 Result<xen_domctl_createdomain> CreateDomainConfig(const CreateRequest& request,
                                                    uint32_t capabilities);
+
+// The guest-physical layout of an HVM container, as libxl__build_hvm and
+// domain_construct_memmap compute it on Xen 4.17: RAM below the MMIO hole
+// (from 1 MiB for HVM, whose firmware owns the first MiB; from 0 for PVH,
+// with the special pages reserved), the rest above 4 GiB.
+struct HvmMemoryLayout {
+  uint64_t target_pages = 0;
+  uint64_t mmio_size = 0, mmio_start = 0, lowmem_end = 0, highmem_end = 0;
+  uint64_t vga_hole_pages = 0;  // HVM: the legacy VGA window
+  std::vector<e820entry> e820;
+};
+HvmMemoryLayout HvmLayout(const HvmBuildRequest& request);
+
+// HVM_PARAM_VIRIDIAN for viridian=1: libxl's default enlightenment group.
+uint64_t ViridianMask(bool viridian);
 
 PrecopyStats PrecopyStatsFromXen(const precopy_stats& x);
 int PrecopyDecisionToXen(PrecopyDecision decision);  // XGS_POLICY_*

@@ -1,0 +1,92 @@
+// Files a request names: opened without blocking, regular files only, bounded in size.
+#include "toolstack/hypervisor/host_files.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <sys/stat.h>
+
+#include <gtest/gtest.h>
+
+#include "tests/support/daemon_process.h"
+#include "tests/support/fake_kernel.h"
+#include "tests/support/files.h"
+#include "toolstack/hypervisor/kernel_image.h"
+
+namespace txend::toolstack {
+namespace {
+
+using txend::testing::ReadFile;
+using txend::testing::TempDir;
+using txend::testing::WriteFile;
+
+TEST(HostFiles, ReadsRegularFilesAndRefusesEverythingElseWithoutBlocking) {
+  TempDir dir;
+  const std::string fifo = dir / "fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto from_fifo = OpenRegularFileToRead(fifo, "kernel", kMaxBootFileBytes);
+  EXPECT_EQ(from_fifo.status().code(), EINVAL);
+  EXPECT_EQ(from_fifo.status().message(), "kernel " + fifo + ": not a regular file (a FIFO)");
+  EXPECT_EQ(OpenRegularFileToRead("/dev/zero", "ramdisk", kMaxBootFileBytes).status().message(),
+            "ramdisk /dev/zero: not a regular file (a character device)");
+  EXPECT_EQ(OpenRegularFileToRead(dir.path(), "kernel", 1).status().code(), EISDIR);
+  EXPECT_EQ(OpenRegularFileToRead(dir / "missing", "kernel", 1).status().code(), ENOENT);
+  EXPECT_EQ(OpenRegularFileToRead("", "kernel", 1).status().message(), "no kernel path given");
+
+  const std::string small = WriteFile(dir / "small", {1, 2, 3});
+  auto fd = OpenRegularFileToRead(small, "kernel", 3);
+  ASSERT_TRUE(fd.ok()) << fd.status().ToString();
+  EXPECT_EQ(::fcntl(fd->get(), F_GETFL) & O_NONBLOCK, 0);
+  char buf[4];
+  EXPECT_EQ(::read(fd->get(), buf, sizeof buf), 3);
+  auto big = OpenRegularFileToRead(small, "kernel", 2);
+  EXPECT_EQ(big.status().code(), EFBIG);
+  EXPECT_NE(big.status().message().find("larger than"), std::string::npos);
+}
+
+TEST(HostFiles, WritesOnlyRegularFilesAndLeavesOthersUntouched) {
+  TempDir dir;
+  const std::string fifo = dir / "fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(CreateRegularFileToWrite(fifo, "save file").status().message(),
+            "save file " + fifo + ": not a regular file (a FIFO)");
+  // With a reader waiting on the FIFO, opening it would succeed: still refused.
+  UniqueFd reader(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK));
+  ASSERT_TRUE(reader.valid());
+  EXPECT_EQ(CreateRegularFileToWrite(fifo, "save file").status().code(), EINVAL);
+  EXPECT_EQ(CreateRegularFileToWrite("/dev/null", "core file").status().message(),
+            "core file /dev/null: not a regular file (a character device)");
+  EXPECT_EQ(CreateRegularFileToWrite(dir.path(), "save file").status().code(), EISDIR);
+  EXPECT_EQ(CreateRegularFileToWrite(dir / "no/such/dir", "save file").status().code(), ENOENT);
+
+  const std::string old = WriteFile(dir / "old", {'o', 'l', 'd'});
+  auto fd = CreateRegularFileToWrite(old, "save file");
+  ASSERT_TRUE(fd.ok()) << fd.status().ToString();
+  EXPECT_EQ(ReadFile(old), "");  // truncated
+  EXPECT_EQ(::write(fd->get(), "new", 3), 3);
+  EXPECT_EQ(ReadFile(old), "new");
+  auto fresh = CreateRegularFileToWrite(dir / "fresh", "save file");
+  ASSERT_TRUE(fresh.ok());
+  struct stat st;
+  ASSERT_EQ(::stat((dir / "fresh").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST(HostFiles, KernelChecksRefuseFifosDevicesAndHugeFiles) {
+  TempDir dir;
+  const std::string fifo = dir / "fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(CheckKernelFile(fifo).status().code(), EINVAL);
+  EXPECT_EQ(CheckReadableFile(fifo, "ramdisk").code(), EINVAL);
+  EXPECT_EQ(CheckKernelFile("/dev/zero").status().code(), EINVAL);
+  // A kernel header on a sparse file one byte over libxenguest's limit.
+  const std::string huge = testing::WriteFakeKernel(dir / "huge");
+  ASSERT_EQ(::truncate(huge.c_str(), static_cast<off_t>(kMaxBootFileBytes + 1)), 0);
+  EXPECT_EQ(CheckKernelFile(huge).status().code(), EFBIG);
+  EXPECT_EQ(CheckReadableFile(huge, "ramdisk").code(), EFBIG);
+  ASSERT_EQ(::truncate(huge.c_str(), static_cast<off_t>(kMaxBootFileBytes)), 0);
+  EXPECT_EQ(*CheckKernelFile(huge), KernelFormat::kElf64);
+}
+
+}  // namespace
+}  // namespace txend::toolstack

@@ -1,0 +1,75 @@
+#include "toolstack/hypervisor/host_files.h"
+
+#include <fcntl.h>
+
+#include <cstring>
+#include <sys/stat.h>
+
+namespace txend::toolstack {
+namespace {
+
+Status FileError(int err, std::string_view what, const std::string& path, std::string why = "") {
+  if (why.empty()) why = std::strerror(err);
+  return Status::Error(err, std::string(what) + " " + path + ": " + why);
+}
+
+std::string_view KindOf(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a plain file";
+}
+
+// EISDIR for a directory, EINVAL for anything else but a regular file.
+Status CheckRegular(const struct stat& st, std::string_view what, const std::string& path) {
+  if (S_ISREG(st.st_mode)) return Status::Ok();
+  if (S_ISDIR(st.st_mode)) return FileError(EISDIR, what, path);
+  return FileError(EINVAL, what, path,
+                   "not a regular file (" + std::string(KindOf(st.st_mode)) + ")");
+}
+
+// Regular files ignore O_NONBLOCK; clearing it keeps later reads and writes plain.
+Status ClearNonBlocking(int fd, std::string_view what, const std::string& path) {
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+    return FileError(errno, what, path);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<UniqueFd> OpenRegularFileToRead(const std::string& path, std::string_view what,
+                                       uint64_t max_bytes) {
+  if (path.empty()) return Status::Error(EINVAL, "no " + std::string(what) + " path given");
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  if (!fd) return FileError(errno, what, path);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return FileError(errno, what, path);
+  TXEND_RETURN_IF_ERROR(CheckRegular(st, what, path));
+  if (static_cast<uint64_t>(st.st_size) > max_bytes)
+    return FileError(EFBIG, what, path,
+                     std::to_string(st.st_size) + " bytes, larger than the " +
+                         std::to_string(max_bytes >> 20) + " MiB allowed");
+  TXEND_RETURN_IF_ERROR(ClearNonBlocking(fd.get(), what, path));
+  return fd;
+}
+
+Result<UniqueFd> CreateRegularFileToWrite(const std::string& path, std::string_view what) {
+  if (path.empty()) return Status::Error(EINVAL, "no " + std::string(what) + " path given");
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) TXEND_RETURN_IF_ERROR(CheckRegular(st, what, path));
+  // O_NONBLOCK: a FIFO put there meanwhile fails (ENXIO) or is caught by fstat, never waited on.
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0600));
+  if (!fd) {
+    if (errno == ENXIO) return FileError(EINVAL, what, path, "not a regular file (a FIFO)");
+    return FileError(errno, what, path);
+  }
+  if (::fstat(fd.get(), &st) != 0) return FileError(errno, what, path);
+  TXEND_RETURN_IF_ERROR(CheckRegular(st, what, path));
+  if (::ftruncate(fd.get(), 0) != 0) return FileError(errno, what, path);
+  TXEND_RETURN_IF_ERROR(ClearNonBlocking(fd.get(), what, path));
+  return fd;
+}
+
+}  // namespace txend::toolstack

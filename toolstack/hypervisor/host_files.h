@@ -1,0 +1,30 @@
+// Files a request names on dom0 — kernels, ramdisks, save images, core dumps —
+// opened so that no path can wedge the caller: without blocking (a FIFO with
+// no peer, a tty), regular files only (never a FIFO, a device such as
+// /dev/zero, a socket or a directory), and of bounded size when read.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+#include "base/unique_fd.h"
+
+namespace txend::toolstack {
+
+// The largest kernel or ramdisk a builder loads (libxenguest's
+// XC_DOM_DECOMPRESS_MAX, its default max_kernel_size and max_module_size).
+inline constexpr uint64_t kMaxBootFileBytes = 1ull << 30;
+
+// Opens a regular file for reading; `what` names it in errors ("kernel").
+// ENOENT/EACCES/EISDIR/EINVAL (not a regular file) or EFBIG (larger than
+// `max_bytes`), each naming the path.
+Result<UniqueFd> OpenRegularFileToRead(const std::string& path, std::string_view what,
+                                       uint64_t max_bytes);
+
+// Creates (mode 0600) or truncates a regular file for writing; an existing
+// path that is not a regular file is refused (EINVAL) and left untouched.
+Result<UniqueFd> CreateRegularFileToWrite(const std::string& path, std::string_view what);
+
+}  // namespace txend::toolstack
