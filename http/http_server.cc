@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <thread>
 #include <vector>
@@ -10,6 +11,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "http/connection_table.h"
 #include "http/request_decoder.h"
 
 namespace txend::http {
@@ -21,13 +23,29 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 using local = asio::local::stream_protocol;
 
-// State every session shares with the server.
+// The most a connection buffers unparsed: a request head, or a chunked body's
+// trailer (Beast parses a trailer whole and without the head's limit).
+constexpr size_t kMaxBufferedBytes = kMaxHeaderBytes;
+// How long accepting pauses after an error such as EMFILE.
+constexpr std::chrono::milliseconds kAcceptRetry{100};
+
+// State every session shares with the server. Sessions and listeners own it
+// with the server: the io_context may drop a session's handler (and so run
+// its destructor, which leaves the connection table) after the server's own
+// members are gone.
 struct Shared {
-  ServerOptions options;
-  HttpServer::Handler handler;
-  asio::thread_pool* workers = nullptr;
+  Shared(ServerOptions o, HttpServer::Handler h, asio::thread_pool& w, asio::thread_pool& r)
+      : options(std::move(o)),
+        handler(std::move(h)),
+        workers(w),
+        readers(r),
+        connections({options.max_connections, options.max_connections_per_peer}) {}
+  const ServerOptions options;
+  const HttpServer::Handler handler;
+  asio::thread_pool& workers;  // requests that may change things
+  asio::thread_pool& readers;  // GET and HEAD
   ServerStats stats;
-  std::atomic<size_t> open_connections{0};
+  ConnectionTable connections;
 };
 
 bhttp::response<bhttp::string_body> ToBeast(const HttpResponse& r, unsigned version,
@@ -41,59 +59,95 @@ bhttp::response<bhttp::string_body> ToBeast(const HttpResponse& r, unsigned vers
   return res;
 }
 
+// The reply to a request Beast could not read whole, or nullopt when the
+// client simply went away (or was shed) and gets none.
+std::optional<HttpResponse> ReadErrorReply(beast::error_code ec, const ServerOptions& o) {
+  if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+      ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+      ec == asio::error::bad_descriptor || ec == beast::error::timeout)
+    return std::nullopt;
+  if (ec == bhttp::error::body_limit)
+    return XendError(413,
+                     "request body larger than " + std::to_string(o.max_body_bytes) + " bytes");
+  if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow)
+    return XendError(431, "request head or chunked trailer larger than " +
+                              std::to_string(kMaxHeaderBytes) + " bytes");
+  return XendError(400, "malformed HTTP request: " + ec.message());
+}
+
 // One client connection: read a request, run the handler on the worker pool,
 // write the reply, repeat while the client keeps the connection alive.
 template <class Protocol>
-class Session : public std::enable_shared_from_this<Session<Protocol>> {
+class Session : public Evictable, public std::enable_shared_from_this<Session<Protocol>> {
  public:
-  Session(typename Protocol::socket socket, Shared& shared, std::string peer)
-      : stream_(std::move(socket)), shared_(shared), peer_(std::move(peer)) {
-    ++shared_.open_connections;
+  // `limit_key` is what the connection table counted it under; "" if not admitted.
+  Session(typename Protocol::socket socket, std::shared_ptr<Shared> shared, std::string peer,
+          std::string limit_key)
+      : stream_(std::move(socket)),
+        shared_(std::move(shared)),
+        peer_(std::move(peer)),
+        limit_key_(std::move(limit_key)) {}
+  ~Session() override {
+    if (!limit_key_.empty()) shared_->connections.Leave(limit_key_);
   }
-  ~Session() { --shared_.open_connections; }
 
   void Start() { Read(); }
 
   // Replies once with `response` and closes (used for refused clients).
   void RefuseWith(const HttpResponse& response) {
-    ++shared_.stats.refused;
+    ++shared_->stats.refused;
     Send(response, 11, false);
+  }
+
+  void Evict(uint64_t ticket) override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this(), ticket] {
+      if (self->waiting_ticket_ != ticket) return;  // its request has arrived meanwhile
+      ++self->shared_->stats.evicted;
+      self->Close();
+    });
   }
 
  private:
   void Read() {
     parser_.emplace();
-    parser_->body_limit(shared_.options.max_body_bytes);
+    parser_->body_limit(shared_->options.max_body_bytes);
     parser_->header_limit(kMaxHeaderBytes);
-    stream_.expires_after(shared_.options.io_timeout);
-    bhttp::async_read(
+    waiting_ticket_ = shared_->connections.StartWaiting(this->weak_from_this());
+    stream_.expires_after(shared_->options.header_timeout);
+    bhttp::async_read_header(
         stream_, buffer_, *parser_,
-        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
-  void OnRead(beast::error_code ec) {
-    if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
-        ec == asio::error::connection_reset)
-      return Close();
-    if (ec == beast::error::timeout) {
-      ++shared_.stats.timeouts;
-      return Close();
-    }
-    if (ec == bhttp::error::body_limit)
-      return Send(XendError(413, "request body larger than " +
-                                     std::to_string(shared_.options.max_body_bytes) + " bytes"),
-                  11, false);
-    if (ec) return Send(XendError(400, "malformed HTTP request: " + ec.message()), 11, false);
+  void OnHeader(beast::error_code ec) {
+    shared_->connections.StopWaiting(waiting_ticket_);
+    waiting_ticket_ = 0;
+    if (ec) return OnReadError(ec);
+    if (parser_->is_done()) return Dispatch();
+    stream_.expires_after(shared_->options.body_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                        if (ec) return self->OnReadError(ec);
+                        self->Dispatch();
+                      });
+  }
 
+  void OnReadError(beast::error_code ec) {
+    if (ec == beast::error::timeout) ++shared_->stats.timeouts;
+    auto reply = ReadErrorReply(ec, shared_->options);
+    if (!reply) return Close();
+    Send(*reply, 11, false);
+  }
+
+  void Dispatch() {
     auto req = parser_->release();
     unsigned version = req.version();
     bool keep_alive = req.keep_alive();
-    ++shared_.stats.requests;
-    asio::post(*shared_.workers,
+    bool read = req.method() == bhttp::verb::get || req.method() == bhttp::verb::head;
+    ++shared_->stats.requests;
+    asio::post(read ? shared_->readers : shared_->workers,
                [self = this->shared_from_this(), req = std::move(req), version, keep_alive] {
-                 auto decoded = DecodeRequest(req, self->peer_);
-                 HttpResponse response = decoded.ok() ? self->shared_.handler(*decoded)
-                                                      : XendError(400, decoded.status().message());
+                 HttpResponse response = self->Respond(req);
                  asio::post(self->stream_.get_executor(),
                             [self, response = std::move(response), version, keep_alive] {
                               self->Send(response, version, keep_alive);
@@ -101,14 +155,27 @@ class Session : public std::enable_shared_from_this<Session<Protocol>> {
                });
   }
 
+  // The handler's reply; an exception from it (a bug) is a 500, never the server's end.
+  HttpResponse Respond(const BeastRequest& req) {
+    try {
+      auto decoded = DecodeRequest(req, peer_);
+      if (!decoded.ok()) return XendError(400, decoded.status().message());
+      return shared_->handler(*decoded);
+    } catch (const std::exception& e) {
+      ++shared_->stats.exceptions;
+      return XendError(500, std::string("internal error: ") + e.what());
+    }
+  }
+
   void Send(const HttpResponse& response, unsigned version, bool keep_alive) {
-    if (response.status >= 400) ++shared_.stats.error_replies;
+    if (response.status >= 400) ++shared_->stats.error_replies;
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
         ToBeast(response, version, keep_alive));
-    stream_.expires_after(shared_.options.io_timeout);
+    stream_.expires_after(shared_->options.write_timeout);
     bhttp::async_write(
         stream_, *res,
         [self = this->shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
+          if (ec == beast::error::timeout) ++self->shared_->stats.timeouts;
           if (ec || !keep_alive) return self->Close();
           self->Read();
         });
@@ -121,24 +188,36 @@ class Session : public std::enable_shared_from_this<Session<Protocol>> {
   }
 
   beast::basic_stream<Protocol> stream_;
-  beast::flat_buffer buffer_;
+  beast::flat_buffer buffer_{kMaxBufferedBytes};
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  Shared& shared_;
-  std::string peer_;
+  const std::shared_ptr<Shared> shared_;
+  const std::string peer_;
+  const std::string limit_key_;
+  uint64_t waiting_ticket_ = 0;  // non-zero while waiting for a request head
 };
+
+// What a unix client is counted as for the per-peer limit: its process.
+std::string UnixClientProcess(int fd) {
+  struct ucred cred {};
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return "unix";
+  return "process " + std::to_string(cred.pid);
+}
 
 template <class Protocol>
 class Listener : public std::enable_shared_from_this<Listener<Protocol>> {
  public:
-  Listener(asio::io_context& ioc, typename Protocol::acceptor acceptor, Shared& shared)
-      : ioc_(ioc), acceptor_(std::move(acceptor)), shared_(shared) {}
+  Listener(asio::io_context& ioc, typename Protocol::acceptor acceptor,
+           std::shared_ptr<Shared> shared)
+      : ioc_(ioc), acceptor_(std::move(acceptor)), retry_(ioc), shared_(std::move(shared)) {}
 
   void Accept() {
     acceptor_.async_accept(
         asio::make_strand(ioc_),
         [self = this->shared_from_this()](beast::error_code ec, typename Protocol::socket s) {
           if (ec == asio::error::operation_aborted) return;
-          if (!ec) self->Serve(std::move(s));
+          if (ec) return self->AcceptLater();  // out of descriptors, say: pause, not spin
+          self->Serve(std::move(s));
           self->Accept();
         });
   }
@@ -146,21 +225,44 @@ class Listener : public std::enable_shared_from_this<Listener<Protocol>> {
   void Cancel() {
     beast::error_code ignored;
     acceptor_.close(ignored);
+    retry_.cancel();
   }
 
  private:
+  void AcceptLater() {
+    ++shared_->stats.accept_errors;
+    retry_.expires_after(kAcceptRetry);
+    retry_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+      if (!ec && self->acceptor_.is_open()) self->Accept();
+    });
+  }
+
   void Serve(typename Protocol::socket socket) {
-    ++shared_.stats.connections;
+    ++shared_->stats.connections;
     std::string peer = PeerOf(socket);
-    auto session = std::make_shared<Session<Protocol>>(std::move(socket), shared_, peer);
-    if (shared_.open_connections > shared_.options.max_connections)
-      return session->RefuseWith(XendError(503, "too many connections"));
     if constexpr (std::is_same_v<Protocol, tcp>) {
-      if (!shared_.options.hosts_allow.Allows(peer))
-        return session->RefuseWith(
-            XendError(403, "client " + peer + " is not in xend-hosts-allow"));
+      if (!shared_->options.hosts_allow.Allows(peer))
+        return Refuse(std::move(socket), peer,
+                      XendError(403, "client " + peer + " is not in xend-hosts-allow"));
     }
-    session->Start();
+    std::string key =
+        std::is_same_v<Protocol, tcp> ? peer : UnixClientProcess(socket.native_handle());
+    switch (shared_->connections.Admit(key)) {
+      case ConnectionTable::Admission::kPeerFull:
+        return Refuse(
+            std::move(socket), peer,
+            XendError(503, "too many connections from this client (" + key + "; limit " +
+                               std::to_string(shared_->options.max_connections_per_peer) + ")"));
+      case ConnectionTable::Admission::kFull:
+        return Refuse(std::move(socket), peer, XendError(503, "too many connections"));
+      case ConnectionTable::Admission::kAdmitted:
+        std::make_shared<Session<Protocol>>(std::move(socket), shared_, peer, key)->Start();
+    }
+  }
+
+  void Refuse(typename Protocol::socket socket, const std::string& peer,
+              const HttpResponse& response) {
+    std::make_shared<Session<Protocol>>(std::move(socket), shared_, peer, "")->RefuseWith(response);
   }
 
   static std::string PeerOf(typename Protocol::socket& socket) {
@@ -175,21 +277,39 @@ class Listener : public std::enable_shared_from_this<Listener<Protocol>> {
 
   asio::io_context& ioc_;
   typename Protocol::acceptor acceptor_;
-  Shared& shared_;
+  asio::steady_timer retry_;
+  const std::shared_ptr<Shared> shared_;
 };
 
 }  // namespace
 
 struct HttpServer::Impl {
-  Shared shared;
   asio::io_context ioc;
   asio::thread_pool workers;
+  asio::thread_pool readers;
+  std::shared_ptr<Shared> shared;
   std::shared_ptr<Listener<local>> unix_listener;
   std::shared_ptr<Listener<tcp>> tcp_listener;
   uint16_t tcp_port = 0;
   std::vector<std::thread> io_threads;
 
-  explicit Impl(int worker_threads) : workers(static_cast<size_t>(worker_threads)) {}
+  Impl(ServerOptions options, Handler handler)
+      : workers(static_cast<size_t>(options.worker_threads)),
+        readers(static_cast<size_t>(options.read_worker_threads)),
+        shared(std::make_shared<Shared>(std::move(options), std::move(handler), workers, readers)) {
+  }
+
+  // Serves until stopped; an exception out of an I/O handler (a bug) is counted, not fatal.
+  void RunIo() {
+    for (;;) {
+      try {
+        ioc.run();
+        return;
+      } catch (const std::exception&) {
+        ++shared->stats.exceptions;
+      }
+    }
+  }
 };
 
 namespace {
@@ -229,11 +349,8 @@ Result<tcp::acceptor> BindTcp(asio::io_context& ioc, const TcpEndpoint& where) {
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(ServerOptions options, Handler handler) {
   if (options.unix_socket.empty() && !options.tcp)
     return Status::Error(EINVAL, "no listener configured (neither unix socket nor TCP)");
-  auto impl = std::make_unique<Impl>(options.worker_threads);
-  impl->shared.options = std::move(options);
-  impl->shared.handler = std::move(handler);
-  impl->shared.workers = &impl->workers;
-  const ServerOptions& opts = impl->shared.options;
+  auto impl = std::make_unique<Impl>(std::move(options), std::move(handler));
+  const ServerOptions& opts = impl->shared->options;
   if (!opts.unix_socket.empty()) {
     TXEND_ASSIGN_OR_RETURN(auto acceptor, BindUnix(impl->ioc, opts.unix_socket, opts.unix_mode));
     impl->unix_listener =
@@ -248,7 +365,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(ServerOptions options, Han
     impl->tcp_listener->Accept();
   }
   Impl* raw = impl.get();
-  for (int i = 0; i < 2; ++i) impl->io_threads.emplace_back([raw] { raw->ioc.run(); });
+  for (int i = 0; i < 2; ++i) impl->io_threads.emplace_back([raw] { raw->RunIo(); });
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 
@@ -256,13 +373,14 @@ HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 HttpServer::~HttpServer() {
   impl_->workers.join();
+  impl_->readers.join();
   impl_->ioc.stop();
   for (auto& t : impl_->io_threads) t.join();
-  if (!impl_->shared.options.unix_socket.empty())
-    ::unlink(impl_->shared.options.unix_socket.c_str());
+  if (!impl_->shared->options.unix_socket.empty())
+    ::unlink(impl_->shared->options.unix_socket.c_str());
 }
 
 uint16_t HttpServer::tcp_port() const { return impl_->tcp_port; }
-const ServerStats& HttpServer::stats() const { return impl_->shared.stats; }
+const ServerStats& HttpServer::stats() const { return impl_->shared->stats; }
 
 }  // namespace txend::http

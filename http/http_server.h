@@ -1,6 +1,8 @@
 // HttpServer: serves HTTP/1.1 (and 1.0) on a unix socket and, opt-in, a TCP
 // endpoint, handing each decoded request to one Handler on a worker pool.
-// Built on Boost.Beast. Slow clients time out; oversized bodies get 413.
+// Built on Boost.Beast. A request head and body each have a deadline; a peer
+// may hold only so many connections, and a full server sheds the connection
+// that has waited longest for a request; oversized heads and bodies get 431/413.
 #pragma once
 
 #include <atomic>
@@ -29,8 +31,13 @@ struct ServerOptions {
   HostAllowList hosts_allow;       // TCP clients only
   size_t max_body_bytes = 1 << 20;
   size_t max_connections = 512;
-  std::chrono::milliseconds io_timeout{30000};  // per read or write
-  int worker_threads = 8;
+  size_t max_connections_per_peer = 64;  // per TCP address or unix client process; 0: no limit
+  // From waiting for a request (an idle keep-alive connection included) to its whole head.
+  std::chrono::milliseconds header_timeout{10000};
+  std::chrono::milliseconds body_timeout{30000};   // the whole body, once the head is in
+  std::chrono::milliseconds write_timeout{30000};  // a whole reply
+  int worker_threads = 8;       // run requests that may change things (POST, ...)
+  int read_worker_threads = 4;  // run GET and HEAD, so reads never queue behind slow changes
 };
 
 // Counters, readable while serving.
@@ -39,7 +46,10 @@ struct ServerStats {
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> error_replies{0};  // 4xx/5xx
   std::atomic<uint64_t> refused{0};        // not in hosts-allow, or too many connections
-  std::atomic<uint64_t> timeouts{0};
+  std::atomic<uint64_t> timeouts{0};       // head, body or reply not through in time
+  std::atomic<uint64_t> evicted{0};        // shed, waiting for a request, to admit a new client
+  std::atomic<uint64_t> accept_errors{0};  // e.g. EMFILE; accepting resumes after a pause
+  std::atomic<uint64_t> exceptions{0};     // caught at the edge of a handler (a bug)
 };
 
 class HttpServer {

@@ -149,6 +149,15 @@ Result<DaemonOptions> ParseDaemonOptions(int argc, const char* const* argv, std:
       ->capture_default_str();
   app.add_option("--device-timeout", o.device_timeout_s, "seconds backends have to connect")
       ->capture_default_str();
+  app.add_option("--pygrub", o.pygrub, "what a PV guest's bootloader 'pygrub' (or none) runs")
+      ->capture_default_str();
+  app.add_option("--bootloader-timeout", o.bootloader_timeout_s,
+                 "seconds a PV guest's bootloader may take before it is stopped")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  app.add_option("--sysfs", o.sysfs,
+                 "sysfs root whose pciback and pci-stub drivers list the assignable PCI devices")
+      ->capture_default_str();
   app.add_option("--sim-memory", o.sim_host_memory_mib, "MiB of RAM of the simulated host")
       ->capture_default_str();
   app.add_option("--sim-dirty-rate", o.sim_dirty_mib_per_s,
@@ -156,6 +165,20 @@ Result<DaemonOptions> ParseDaemonOptions(int argc, const char* const* argv, std:
       ->check(CLI::NonNegativeNumber);
   app.add_option("--sim-working-set", o.sim_working_set_mib,
                  "simulated guests write within their first N MiB (0: all)");
+  app.add_option("--device-model", o.device_model,
+                 "HVM guests' device model (default: /usr/libexec/xen-qemu-system-i386 on Xen, "
+                 "txend-sim-qemu beside txend on the simulator)");
+  app.add_option("--device-model-log-dir", o.dm_log_dir,
+                 "device model logs (default: /var/log/xen; <state-dir>/log on the simulator)");
+  app.add_option("--device-model-run-dir", o.dm_run_dir,
+                 "QMP sockets and pid files (default: /var/run/xen; <state-dir>/run on the "
+                 "simulator)");
+  app.add_option("--firmware-dir", o.firmware_dir,
+                 "where hvmloader is (default: /usr/lib/xen-4.17/boot)");
+  app.add_option("--device-model-timeout", o.device_model_timeout_s,
+                 "seconds a device model has to start")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
   app.add_option("--relocation", relocation,
                  "serve incoming migrations on [ADDR:]PORT (xend-relocation-server)");
   app.add_option("--relocation-hosts-allow", relocation_allow,

@@ -9,6 +9,7 @@
 
 #include "base/result.h"
 #include "http/http_server.h"
+#include "toolstack/bootloader/bootloader_command.h"
 
 namespace txend::daemon {
 
@@ -43,11 +44,18 @@ struct DaemonOptions {
   std::string pid_file;
   std::string xsd_program;  // default: xsd beside txend
   size_t max_body_bytes = 1 << 20;
-  int device_timeout_s = 100;                // xend's DEVICE_CREATE_TIMEOUT
+  int device_timeout_s = 100;                      // xend's DEVICE_CREATE_TIMEOUT
+  std::string pygrub = toolstack::kDefaultPygrub;  // what bootloader 'pygrub' runs
+  int bootloader_timeout_s = 60;                   // then a PV bootloader is stopped
+  std::string sysfs = "/sys";  // the host's PCI devices bound to pciback/pci-stub are listed here
   uint64_t sim_host_memory_mib = 16 * 1024;  // the simulated host's RAM
   double sim_dirty_mib_per_s = 0;            // simulated guests' memory writes
   uint64_t sim_working_set_mib = 0;          // ... within their first N MiB (0: all)
   RelocationOptions relocation;
+  // HVM guests' device models; "" picks the default for the hypervisor (Debian's
+  // qemu-system-xen and /var/log/xen on Xen; txend-sim-qemu and <state-dir> on the simulator).
+  std::string device_model, dm_log_dir, dm_run_dir, firmware_dir;
+  int device_model_timeout_s = 30;
 };
 
 // Parses flags; reads --config first when given, then applies the flags over it.

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -164,6 +165,27 @@ int main(int argc, char** argv) {
   toolstack::ToolstackOptions ts_options;
   ts_options.state_dir = o.state_dir;
   ts_options.device_timeout = std::chrono::seconds(o.device_timeout_s);
+  toolstack::DeviceModelOptions& dm = ts_options.device_model;
+  if (sim) {  // the simulated device model, with its files under the state directory
+    dm.qemu = SelfDirectory() + "/txend-sim-qemu";
+    dm.log_dir = o.state_dir + "/log";
+    dm.run_dir = o.state_dir + "/run";
+  }
+  for (auto [flag, field] : {std::pair{&o.device_model, &dm.qemu},
+                             {&o.dm_log_dir, &dm.log_dir},
+                             {&o.dm_run_dir, &dm.run_dir},
+                             {&o.firmware_dir, &dm.firmware_dir}})
+    if (!flag->empty()) *field = *flag;
+  dm.xenstored_path = o.xenstored;
+  dm.start_timeout = std::chrono::seconds(o.device_model_timeout_s);
+  ts_options.bootloader.pygrub = o.pygrub;
+  ts_options.bootloader.timeout = std::chrono::seconds(o.bootloader_timeout_s);
+  ts_options.sysfs_root = o.sysfs;
+  if (const char* fault = std::getenv("TXEND_FAULT")) {  // tests only; not passed on by RestartSelf
+    ts_options.fault = fault;
+    unsetenv("TXEND_FAULT");
+  }
+  ts_options.log = [log](const std::string& line) { log->warn("{}", line); };
   auto toolstack = toolstack::Toolstack::Open(**conn, **hv, ts_options);
   if (!toolstack.ok()) return Fail(toolstack.status().ToString());
   std::unique_ptr<toolstack::SimGuests> guests;
@@ -179,22 +201,7 @@ int main(int argc, char** argv) {
   migrate_defaults.tls = toolstack::TlsOptions{"", "", o.relocation.ssl_ca_file};
   daemon::XendApi api(**toolstack, **conn, daemon::HostFacts::Read(), o.log_file, note,
                       migrate_defaults);
-  http::ServerOptions so;
-  so.unix_socket = o.unix_socket;
-  so.tcp = o.tcp;
-  so.max_body_bytes = o.max_body_bytes;
-  auto allow = http::HostAllowList::Parse(o.hosts_allow);
-  if (!allow.ok()) return Fail(allow.status().message());
-  so.hosts_allow = *allow;
-  auto server = http::HttpServer::Start(so, [&](const http::HttpRequest& req) {
-    auto start = std::chrono::steady_clock::now();
-    http::HttpResponse r = api.Handle(req);
-    auto ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    log->info("{} {} {} {} {:.1f}ms", req.peer, req.method, req.path, r.status, ms);
-    return r;
-  });
-  if (!server.ok()) return Fail(server.status().ToString());
+  // The relocation service listens before the API does: once txend answers, it is all up.
   auto reloc_allow = http::HostAllowList::Parse(o.relocation.hosts_allow);
   if (!reloc_allow.ok())
     return Fail("xend-relocation-hosts-allow: " + reloc_allow.status().message());
@@ -212,6 +219,22 @@ int main(int argc, char** argv) {
               (*started)->port());
     relocation.push_back(std::move(*started));
   }
+  http::ServerOptions so;
+  so.unix_socket = o.unix_socket;
+  so.tcp = o.tcp;
+  so.max_body_bytes = o.max_body_bytes;
+  auto allow = http::HostAllowList::Parse(o.hosts_allow);
+  if (!allow.ok()) return Fail(allow.status().message());
+  so.hosts_allow = *allow;
+  auto server = http::HttpServer::Start(so, [&](const http::HttpRequest& req) {
+    auto start = std::chrono::steady_clock::now();
+    http::HttpResponse r = api.Handle(req);
+    auto ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    log->info("{} {} {} {} {:.1f}ms", req.peer, req.method, req.path, r.status, ms);
+    return r;
+  });
+  if (!server.ok()) return Fail(server.status().ToString());
   PidFile pid_file(o.pid_file);
   log->info("serving {}{} on the {} hypervisor", o.unix_socket.empty() ? "" : o.unix_socket,
             o.tcp ? " and TCP " + o.tcp->address + ":" + std::to_string((*server)->tcp_port()) : "",

@@ -80,6 +80,7 @@ http::HttpResponse XendApi::GetNode(const std::string& what) {
     auto ring = toolstack_.queries().Dmesg(false);
     return ring.ok() ? Text(200, *ring) : Failure(ring.status());
   }
+  if (what == "pciinfo") return SxpReply(200, PciInfoSxp(toolstack_.queries().AssignablePci()));
   if (what == "log") {
     std::ifstream in(log_file_);
     std::stringstream text;

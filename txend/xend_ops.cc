@@ -69,7 +69,8 @@ Result<std::string> Save(OpCall& c) {
 // live, crash and reset default to 0 (libvirt sends no reset).
 Result<std::string> Dump(OpCall& c) {
   TXEND_ASSIGN_OR_RETURN(std::string file, c.args.Required("file"));
-  return Nothing(c.toolstack.lifecycle().DumpCore(c.dom, file));
+  toolstack::DumpOptions how{c.args.Flag("live"), c.args.Flag("crash"), c.args.Flag("reset")};
+  return Nothing(c.toolstack.lifecycle().DumpCore(c.dom, file, how));
 }
 
 // The key is a letter, or (from xm) the letter's character code.
@@ -139,8 +140,11 @@ Result<std::string> DeviceCreate(OpCall& c) {
   return Nothing(c.toolstack.devices().AttachDevice(c.dom, device));
 }
 
+// libvirt's change-media and attach-disk to an existing CD-ROM drive; the
+// `dev` it sends is redundant with the config's (dev ..).
 Result<std::string> DeviceConfigure(OpCall& c) {
-  TXEND_RETURN_IF_ERROR(DeviceCreate(c).status());
+  TXEND_ASSIGN_OR_RETURN(sxp::Value device, c.args.Sxp("config"));
+  TXEND_RETURN_IF_ERROR(c.toolstack.devices().ConfigureDevice(c.dom, device));
   return std::string("True");
 }
 

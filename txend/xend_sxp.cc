@@ -104,4 +104,19 @@ http::HttpResponse SxpReply(int status, const Value& v) {
   return http::HttpResponse{status, "application/sxp", sxp::ToString(v)};
 }
 
+sxp::Value PciInfoSxp(const std::vector<toolstack::PciDevice>& devices) {
+  sxp::Value out = sxp::Value::List();
+  char domain[8], bus[8], slot[8], func[8];
+  for (const toolstack::PciDevice& d : devices) {
+    snprintf(domain, sizeof domain, "0x%04x", d.domain);
+    snprintf(bus, sizeof bus, "0x%02x", d.bus);
+    snprintf(slot, sizeof slot, "0x%02x", d.slot);
+    snprintf(func, sizeof func, "0x%x", d.func);
+    out.Add(sxp::Value::List({"dev", sxp::Value::List({"domain", domain}),
+                              sxp::Value::List({"bus", bus}), sxp::Value::List({"slot", slot}),
+                              sxp::Value::List({"func", func})}));
+  }
+  return out;
+}
+
 }  // namespace txend::daemon

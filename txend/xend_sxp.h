@@ -26,6 +26,8 @@ sxp::Value VcpuInfoSxp(const toolstack::DomainRecord& r,
 sxp::Value SchedCreditSxp(const toolstack::SchedCredit& credit);
 // ((devid ((node value) ...)) ...), as op=devices answers.
 sxp::Value DeviceDetailsSxp(const std::vector<toolstack::DeviceDetail>& details);
+// ((dev (domain 0x0000) (bus 0x03) (slot 0x00) (func 0x0)) ...), as xend's node pciinfo.
+sxp::Value PciInfoSxp(const std::vector<toolstack::PciDevice>& devices);
 http::HttpResponse SxpReply(int status, const sxp::Value& v);
 
 }  // namespace txend::daemon

@@ -18,10 +18,14 @@ sockaddr_in Loopback(uint16_t port) {
   return addr;
 }
 
-// Connects a new socket of `family` to `addr`; -1 on failure.
-int Connect(int family, const sockaddr* addr, socklen_t len, int timeout_s) {
+// Connects a new socket of `family` (bound to `source` when given) to `addr`; -1 on failure.
+int Connect(int family, const sockaddr* addr, socklen_t len, int timeout_s,
+            const sockaddr_in* source = nullptr) {
   UniqueFd fd(socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd || connect(fd.get(), addr, len) != 0) return -1;
+  if (!fd) return -1;
+  if (source && bind(fd.get(), reinterpret_cast<const sockaddr*>(source), sizeof *source) != 0)
+    return -1;
+  if (connect(fd.get(), addr, len) != 0) return -1;
   timeval tv{timeout_s, 0};
   setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   return fd.release();
@@ -40,6 +44,14 @@ int DialUnix(const std::string& path, int timeout_s) {
 int DialTcp(uint16_t port, int timeout_s) {
   sockaddr_in addr = Loopback(port);
   return Connect(AF_INET, reinterpret_cast<sockaddr*>(&addr), sizeof addr, timeout_s);
+}
+
+int DialTcpFrom(const std::string& source, uint16_t port, int timeout_s) {
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  if (inet_pton(AF_INET, source.c_str(), &from.sin_addr) != 1) return -1;
+  sockaddr_in addr = Loopback(port);
+  return Connect(AF_INET, reinterpret_cast<sockaddr*>(&addr), sizeof addr, timeout_s, &from);
 }
 
 bool SendAll(int fd, const std::string& bytes) {

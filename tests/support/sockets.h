@@ -13,6 +13,8 @@ namespace txend::testing {
 int DialUnix(const std::string& path, int timeout_s = 5);
 // A TCP socket connected to 127.0.0.1:`port` (receive timeout `timeout_s`), or -1.
 int DialTcp(uint16_t port, int timeout_s = 5);
+// The same from another loopback address (`source`, e.g. "127.0.0.2"): a second TCP peer.
+int DialTcpFrom(const std::string& source, uint16_t port, int timeout_s = 5);
 // Sends every byte; false when the peer is gone.
 bool SendAll(int fd, const std::string& bytes);
 

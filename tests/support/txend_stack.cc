@@ -30,7 +30,7 @@ Status TxendStack::StartXsd() {
   return Status::Ok();
 }
 
-Status TxendStack::StartTxend() {
+Status TxendStack::StartTxend(std::vector<std::string> env) {
   std::vector<std::string> argv = options_.exec_prefix;
   std::vector<std::string> own{
       BinPath("txend"), "--no-fork",   "--unix-socket",    xend_socket(), "--xenstored",
@@ -46,13 +46,13 @@ Status TxendStack::StartTxend() {
     argv.push_back(options_.hosts_allow);
   }
   argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
-  TXEND_ASSIGN_OR_RETURN(txend_, DaemonProcess::Start(argv, xend_socket()));
+  TXEND_ASSIGN_OR_RETURN(txend_, DaemonProcess::Start(argv, xend_socket(), std::move(env)));
   return Status::Ok();
 }
 
-Status TxendStack::RestartTxend(int signal) {
+Status TxendStack::RestartTxend(int signal, std::vector<std::string> env) {
   txend_->Stop(signal);
-  return StartTxend();
+  return StartTxend(std::move(env));
 }
 
 Status TxendStack::RestartXsd(int signal) {

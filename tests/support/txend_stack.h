@@ -36,8 +36,9 @@ class TxendStack {
 
   // A counter from xsd's `stats` (transactions_started, disk_bytes_written, ...).
   uint64_t XsdStat(const std::string& name) const;
-  // Stops txend with `signal` and starts it again (domains keep running).
-  Status RestartTxend(int signal);
+  // Stops txend with `signal` (if it still runs) and starts it again, with
+  // `env` ("NAME=value", e.g. TXEND_FAULT) added to ours; domains keep running.
+  Status RestartTxend(int signal, std::vector<std::string> env = {});
   Status RestartXsd(int signal);
   DaemonProcess& txend() { return *txend_; }
   DaemonProcess& xsd() { return *xsd_; }
@@ -48,7 +49,7 @@ class TxendStack {
  private:
   explicit TxendStack(Options o) : options_(std::move(o)) {}
   Status StartXsd();
-  Status StartTxend();
+  Status StartTxend(std::vector<std::string> env = {});
   Options options_;
   TempDir dir_;
   std::unique_ptr<DaemonProcess> xsd_;

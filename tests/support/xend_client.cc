@@ -2,20 +2,22 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <cstring>
 
 #include "tests/support/sockets.h"
 
 namespace txend::testing {
 
+// virBufferURIEncodeString: every byte but ASCII letters and digits as %xx, lowercase.
 std::string UriEncode(const std::string& s) {
   std::string out;
   for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+    if (std::isalnum(c)) {
       out.push_back(static_cast<char>(c));
     } else {
       char buf[4];
-      snprintf(buf, sizeof buf, "%%%02X", c);
+      snprintf(buf, sizeof buf, "%%%02x", c);
       out += buf;
     }
   }

@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/eventually.h"
+#include "tests/support/process_usage.h"
 #include "tests/support/txend_stack.h"
 #include "toolstack/xs/transaction.h"
 
@@ -38,14 +39,6 @@ constexpr long kRssSlackKiB = 128 << 10;
 constexpr long kRssSlackKiB = 16 << 10;
 #endif
 
-long RssKiB(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.starts_with("VmRSS:")) return std::atol(line.c_str() + 6);
-  return -1;
-}
-
 // What `pid`'s open fds point at, one per line.
 std::string FdList(pid_t pid) {
   std::string dir = "/proc/" + std::to_string(pid) + "/fd";
@@ -60,11 +53,6 @@ std::string FdList(pid_t pid) {
   }
   closedir(d);
   return out;
-}
-
-int FdCount(pid_t pid) {
-  std::string list = FdList(pid);
-  return list.empty() ? -1 : static_cast<int>(std::count(list.begin(), list.end(), '\n'));
 }
 
 // Waits (bounded) for `pid`'s fd count to come back to `expected`: sessions

@@ -232,7 +232,7 @@ TEST_F(MigrationNetnsTest, DestinationKilledMidMigrationLeavesTheSourceRunning) 
     EXPECT_TRUE(Eventually(kWait, [&] { return Healthy(0, "big"); }));
     EXPECT_EQ(Domid(0, "big"), domid);
     ASSERT_TRUE(host(1).RestartTxend(SIGKILL).ok());
-    EXPECT_TRUE(NoDomainsLeft(1));
+    EXPECT_TRUE(Eventually(kWait, [&] { return NoDomainsLeft(1); }));
   }
   auto finally = Migrate(0, "big", true);  // and the destination still takes it afterwards
   ASSERT_EQ(finally.status, 200) << finally.body;

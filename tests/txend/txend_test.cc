@@ -1,12 +1,15 @@
 // txend, started as a process beside a real xsd, driven with the request
 // sequences libvirt's xend driver sends (docs/reference/xend-http-api.md §4).
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <sys/stat.h>
 
 #include <gtest/gtest.h>
 
 #include "tests/support/eventually.h"
+#include "tests/support/fake_kernel.h"
 #include "tests/support/files.h"
 #include "tests/support/txend_stack.h"
 #include "toolstack/xs/transaction.h"
@@ -301,6 +304,83 @@ TEST_F(TxendTest, AbsurdNumbersAreBadRequestsNotCrashesOrTruncations) {
   auto info = Get("/xend/domain/numbers?detail=1");
   EXPECT_EQ(sxp::ChildValue(info.sxp, "online_vcpus"), "2") << info.body;  // unchanged
   EXPECT_EQ(Post("/xend/domain/numbers", {{"op", "sysrq"}, {"key", "98"}}).status, 202);
+}
+
+// Paths a request names (kernel, ramdisk, restore, save and core files) are
+// opened without blocking and must be regular files of bounded size: a FIFO,
+// /dev/zero or a huge sparse file gets a clear error at once, and the daemon
+// keeps serving reads and lifecycle operations.
+TEST_F(TxendTest, HostilePathsGetClearErrorsAndNeverWedgeTheDaemon) {
+  std::string domid = Create("victim", 0, 0);
+  const std::string fifo = stack_->path("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // An ELF kernel header on 2 GiB of holes: no disk used, larger than any builder takes.
+  const std::string huge = WriteFile(stack_->path("huge"), Elf64Header());
+  ASSERT_EQ(::truncate(huge.c_str(), 2ll << 30), 0);
+  XendClient client = stack_->client().set_timeout_s(20);
+  auto config = [&](const std::string& kernel, const std::string& ramdisk) {
+    return "(vm (name probe)(memory 64)(image (linux (kernel '" + kernel + "')" +
+           (ramdisk.empty() ? "" : "(ramdisk '" + ramdisk + "')") + ")))";
+  };
+  struct Case {
+    std::string path;
+    std::vector<std::pair<std::string, std::string>> form;
+    std::string expected;  // in the error
+  };
+  std::vector<Case> cases;
+  for (const std::string& bad : {fifo, std::string("/dev/zero"), huge}) {
+    std::string why = bad == huge ? "larger than" : "not a regular file";
+    cases.push_back({"/xend/domain/", {{"op", "create"}, {"config", config(bad, "")}}, why});
+    cases.push_back(
+        {"/xend/domain/", {{"op", "create"}, {"config", config(stack_->kernel(), bad)}}, why});
+    cases.push_back({"/xend/domain/",
+                     {{"op", "restore"}, {"file", bad}},
+                     bad == huge ? "not a txend save file" : why});
+  }
+  cases.push_back({"/xend/domain/victim", {{"op", "save"}, {"file", fifo}}, "not a regular file"});
+  cases.push_back(
+      {"/xend/domain/victim", {{"op", "save"}, {"file", "/dev/null"}}, "not a regular file"});
+  cases.push_back({"/xend/domain/victim", {{"op", "dump"}, {"file", fifo}}, "not a regular file"});
+  for (const auto& c : cases) {
+    auto r = client.Post(c.path, c.form);
+    std::string what = c.form[0].second + " " + sxp::ToString(sxp::Value(c.form[1].second));
+    EXPECT_EQ(r.status, 500) << what << ": " << r.body;
+    EXPECT_NE(r.body.find(c.expected), std::string::npos) << what << ": " << r.body;
+    EXPECT_EQ(Get("/xend/domain/victim").status, 200) << "after " << what;
+  }
+  EXPECT_EQ(sxp::ChildValue(Get("/xend/domain/victim").sxp, "domid"), domid);
+  EXPECT_EQ(Get("/xend/domain/probe").status, 404);
+  Create("after", 0, 0);  // lifecycle operations still run
+}
+
+// A name that a ref would resolve to another domain (Domain-0, a domid, a
+// uuid) is refused by create, new and rename, as xend refused names it could
+// look up; commands then still address the domain they name.
+TEST_F(TxendTest, AmbiguousNamesAreRefused) {
+  std::string domid = Create("plain", 0, 0);
+  const std::string uuid_name = "6f1e0e2c-3b4a-4c5d-8e9f-0a1b2c3d4e5f";
+  for (const std::string& name : {std::string("Domain-0"), domid, std::string("7"), uuid_name}) {
+    std::string config = stack_->Config(name, 0, 0);
+    auto created = Post("/xend/domain/", {{"op", "create"}, {"config", config}});
+    EXPECT_EQ(created.status, 500) << name;
+    EXPECT_NE(created.body.find("choose another name"), std::string::npos) << created.body;
+    auto defined = Post("/xend/domain/", {{"op", "new"}, {"config", config}});
+    EXPECT_EQ(defined.status, 500) << name;
+    auto renamed = Post("/xend/domain/plain", {{"op", "rename"}, {"name", name}});
+    EXPECT_EQ(renamed.status, 500) << name;
+    EXPECT_NE(renamed.body.find("choose another name"), std::string::npos) << renamed.body;
+  }
+  auto nil_uuid =
+      Post("/xend/domain/",
+           {{"op", "create"},
+            {"config", "(vm (name nil)(uuid 00000000-0000-0000-0000-000000000000)(memory 64)" +
+                           std::string("(image (linux (kernel '") + stack_->kernel() + "'))))"}});
+  EXPECT_EQ(nil_uuid.status, 500);
+  EXPECT_NE(nil_uuid.body.find("is Domain-0"), std::string::npos) << nil_uuid.body;
+  auto names = Get("/xend/domain/");
+  EXPECT_EQ(sxp::ToString(names.sxp), "(Domain-0 plain)");
+  EXPECT_EQ(sxp::ChildValue(Get("/xend/domain/Domain-0").sxp, "domid"), "0");
+  EXPECT_EQ(sxp::ChildValue(Get("/xend/domain/" + domid).sxp, "name"), "plain");
 }
 
 TEST_F(TxendTest, DomainsSurviveATxendRestart) {
