@@ -23,12 +23,28 @@ std::string XendMessage(const XendReply& reply) {
   return "xend answered HTTP " + std::to_string(reply.status);
 }
 
+// The ops that may take minutes: they build, tear down or copy a domain, or
+// wait for its devices.
+constexpr std::string_view kLongOps[] = {
+    "create",         "restore", "save",    "dump",          "migrate",
+    "start",          "reset",   "destroy", "device_create", "device_configure",
+    "device_destroy", "shutdown"};
+
+ReplyWait WaitFor(const Form& form) {
+  for (const auto& [name, value] : form)
+    if (name == "op")
+      for (std::string_view op : kLongOps)
+        if (value == op) return ReplyWait::kLong;
+  return ReplyWait::kShort;
+}
+
 }  // namespace
 
 Result<XendReply> Xend::Send(bool post, const std::string& target, const Form& form) {
-  auto reply = post ? client_.Post(target, form) : client_.Get(target);
+  auto reply = post ? client_.Post(target, form, WaitFor(form)) : client_.Get(target);
   if (reply.ok()) return reply;
   const Status& st = reply.status();
+  if (st.code() == ETIMEDOUT) return st;  // already says which wait ran out
   std::string why = st.code() ? std::strerror(st.code()) : st.message();
   if (st.code() == ECONNREFUSED || st.code() == ENOENT || st.code() == EACCES)
     return Status::Error(ENOTCONN, "Unable to connect to xend: " + why + ". Is xend running?");
@@ -67,6 +83,10 @@ Result<std::string> Xend::NodeText(const std::string& what) {
   TXEND_ASSIGN_OR_RETURN(XendReply reply, Send(false, "/xend/node/" + what, {}));
   if (reply.status >= 300) return Status::Error(EREMOTEIO, XendMessage(reply));
   return reply.body;
+}
+
+Result<sxp::Value> Xend::NodeSxp(const std::string& what) {
+  return Call(false, "/xend/node/" + what, {}, "");
 }
 
 Status Xend::ClearDmesg() { return Call(true, "/xend/node/dmesg", {{"op", "clear"}}, "").status(); }

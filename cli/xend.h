@@ -25,6 +25,8 @@ class Xend {
   // GET /xend/node/ and GET /xend/node/<what> (text: dmesg, log).
   Result<sxp::Value> Node();
   Result<std::string> NodeText(const std::string& what);
+  // GET /xend/node/<what> parsed as SXP (pciinfo).
+  Result<sxp::Value> NodeSxp(const std::string& what);
   Status ClearDmesg();
   // POST /xend/domain/ op=create|new|restore...: the reply body parsed when it is SXP.
   Result<sxp::Value> PostDomains(const Form& form);

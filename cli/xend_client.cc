@@ -1,13 +1,17 @@
 #include "cli/xend_client.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <thread>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
 #include "base/numbers.h"
@@ -16,6 +20,7 @@ namespace txend::xm {
 namespace {
 
 namespace asio = boost::asio;
+namespace beast = boost::beast;
 namespace http = boost::beast::http;
 
 constexpr char kDefaultSocket[] = "/var/lib/xend/xend-socket";
@@ -55,20 +60,94 @@ Result<XendEndpoint> ParseServerUri(const std::string& uri) {
   return e;
 }
 
+std::string Seconds(std::chrono::milliseconds d) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + " s";
+}
+
+Status ConnectFailure(const beast::error_code& ec, std::chrono::milliseconds limit) {
+  if (ec == beast::error::timeout)
+    return Status::Error(ETIMEDOUT, "Unable to connect to xend: no connection within " +
+                                        Seconds(limit) + ". Is xend running?");
+  return TransportError(ec);
+}
+
+Status ReplyFailure(const beast::error_code& ec, std::chrono::milliseconds limit) {
+  if (ec == beast::error::timeout)
+    return Status::Error(ETIMEDOUT, "xend did not answer within " + Seconds(limit) +
+                                        "; the request may still be carried out "
+                                        "(XM_TIMEOUT=SECONDS waits longer).");
+  return TransportError(ec);
+}
+
+// A unix socket's connect fails with EAGAIN, rather than waiting, while the
+// server's backlog is full: it is tried again until the deadline.
+Status ConnectUnix(asio::local::stream_protocol::socket& socket, const std::string& path,
+                   std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  beast::error_code ec;
+  socket.open(asio::local::stream_protocol(), ec);
+  if (!ec) socket.non_blocking(true, ec);
+  while (!ec) {
+    socket.connect(asio::local::stream_protocol::endpoint(path), ec);
+    // Asio reports that EAGAIN as no_buffer_space.
+    if (ec != asio::error::no_buffer_space && ec != asio::error::try_again) break;
+    if (std::chrono::steady_clock::now() >= deadline)
+      return ConnectFailure(beast::error::timeout, limit);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ec = {};
+  }
+  return ec ? ConnectFailure(ec, limit) : Status::Ok();
+}
+
+// Connects to one of `addresses` within `limit`.
+Status ConnectTcp(asio::io_context& io, beast::tcp_stream& stream,
+                  const asio::ip::tcp::resolver::results_type& addresses,
+                  std::chrono::milliseconds limit) {
+  Status st = Status::Ok();
+  stream.expires_after(limit);
+  stream.async_connect(addresses, [&](beast::error_code ec, const auto&) {
+    if (ec) st = ConnectFailure(ec, limit);
+  });
+  io.run();
+  io.restart();
+  return st;
+}
+
+// Sends `req` on the connected `stream` and reads the whole reply within `limit`.
 template <typename Stream>
-Result<XendReply> Exchange(Stream& stream, const http::request<http::string_body>& req) {
-  boost::system::error_code ec;
-  http::write(stream, req, ec);
-  if (ec) return TransportError(ec);
-  boost::beast::flat_buffer buffer;
+Result<XendReply> Exchange(asio::io_context& io, Stream& stream,
+                           const http::request<http::string_body>& req,
+                           std::chrono::milliseconds limit) {
+  beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 << 20);
-  http::read(stream, buffer, parser, ec);
-  if (ec) return TransportError(ec);
-  return XendReply{static_cast<int>(parser.get().result_int()), parser.get().body()};
+  Result<XendReply> result = Status::Error(EIO, "no reply");
+  stream.expires_after(limit);
+  http::async_write(stream, req, [&](beast::error_code ec, size_t) {
+    if (ec) return void(result = ReplyFailure(ec, limit));
+    http::async_read(stream, buffer, parser, [&](beast::error_code ec, size_t) {
+      if (ec) return void(result = ReplyFailure(ec, limit));
+      result = XendReply{static_cast<int>(parser.get().result_int()), parser.get().body()};
+    });
+  });
+  io.run();
+  return result;
 }
 
 }  // namespace
+
+Result<XendTimeouts> TimeoutsFromEnvironment() {
+  XendTimeouts t;
+  const char* text = std::getenv("XM_TIMEOUT");
+  if (!text || !*text) return t;
+  auto seconds = ParseInteger<uint32_t>(text);
+  if (!seconds.ok() || *seconds < 1 || *seconds > 86400)
+    return Status::Error(
+        EINVAL, "XM_TIMEOUT: expected a number of seconds (1 to 86400), got " + Quoted(text));
+  t.reply = t.long_reply = std::chrono::seconds(*seconds);
+  t.connect = std::min(t.connect, t.reply);
+  return t;
+}
 
 std::string XendEndpoint::ToString() const {
   return unix_path.empty() ? "http://" + host + ":" + std::to_string(port) + "/" : unix_path;
@@ -98,17 +177,20 @@ std::string FormEncode(const std::string& s) {
   return out;
 }
 
-Result<XendReply> XendClient::Get(const std::string& target) { return Request(false, target, ""); }
+Result<XendReply> XendClient::Get(const std::string& target) {
+  return Request(false, target, "", timeouts_.reply);
+}
 
-Result<XendReply> XendClient::Post(const std::string& target, const Form& form) {
+Result<XendReply> XendClient::Post(const std::string& target, const Form& form, ReplyWait wait) {
   std::string body;
   for (const auto& [k, v] : form)
     body += (body.empty() ? "" : "&") + FormEncode(k) + "=" + FormEncode(v);
-  return Request(true, target, body);
+  return Request(true, target, body,
+                 wait == ReplyWait::kLong ? timeouts_.long_reply : timeouts_.reply);
 }
 
-Result<XendReply> XendClient::Request(bool post, const std::string& target,
-                                      const std::string& body) {
+Result<XendReply> XendClient::Request(bool post, const std::string& target, const std::string& body,
+                                      std::chrono::milliseconds reply_timeout) {
   http::request<http::string_body> req{post ? http::verb::post : http::verb::get, target, 11};
   req.set(http::field::host, endpoint_.unix_path.empty() ? endpoint_.host : "localhost");
   req.set(http::field::user_agent, "xm (txend)");
@@ -118,20 +200,19 @@ Result<XendReply> XendClient::Request(bool post, const std::string& target,
   req.prepare_payload();
 
   asio::io_context io;
-  boost::system::error_code ec;
   if (!endpoint_.unix_path.empty()) {
     asio::local::stream_protocol::socket socket(io);
-    socket.connect(asio::local::stream_protocol::endpoint(endpoint_.unix_path), ec);
-    if (ec) return TransportError(ec);
-    return Exchange(socket, req);
+    TXEND_RETURN_IF_ERROR(ConnectUnix(socket, endpoint_.unix_path, timeouts_.connect));
+    beast::basic_stream<asio::local::stream_protocol> stream(std::move(socket));
+    return Exchange(io, stream, req, reply_timeout);
   }
+  boost::system::error_code ec;
   asio::ip::tcp::resolver resolver(io);
   auto addresses = resolver.resolve(endpoint_.host, std::to_string(endpoint_.port), ec);
   if (ec) return TransportError(ec);
-  asio::ip::tcp::socket socket(io);
-  asio::connect(socket, addresses, ec);
-  if (ec) return TransportError(ec);
-  return Exchange(socket, req);
+  beast::tcp_stream stream(io);
+  TXEND_RETURN_IF_ERROR(ConnectTcp(io, stream, addresses, timeouts_.connect));
+  return Exchange(io, stream, req, reply_timeout);
 }
 
 }  // namespace txend::xm

@@ -1,7 +1,9 @@
 // xm's connection to txend: one HTTP/1.1 request per call, over txend's unix
 // socket or TCP, with form-encoded POST bodies (what xend's HTTP API expects).
+// Connecting and the whole reply each have a deadline.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -23,6 +25,18 @@ struct XendEndpoint {
 // http://host[:port]/); else xend's default socket /var/lib/xend/xend-socket.
 Result<XendEndpoint> EndpointFromEnvironment();
 
+// How long xm waits for txend: to connect, and for a whole reply to a query or
+// quick operation, or to one that may take long (creating, saving, migrating).
+struct XendTimeouts {
+  std::chrono::milliseconds connect{std::chrono::seconds(10)};
+  std::chrono::milliseconds reply{std::chrono::seconds(60)};
+  std::chrono::milliseconds long_reply{std::chrono::hours(1)};
+};
+
+// The defaults, or with XM_TIMEOUT=SECONDS (1 to 86400) that many seconds for
+// every reply (and at most that for connecting). EINVAL for anything else.
+Result<XendTimeouts> TimeoutsFromEnvironment();
+
 struct XendReply {
   int status = 0;
   std::string body;
@@ -30,17 +44,24 @@ struct XendReply {
 
 using Form = std::vector<std::pair<std::string, std::string>>;
 
+// Which reply deadline a request gets.
+enum class ReplyWait { kShort, kLong };
+
 class XendClient {
  public:
-  explicit XendClient(XendEndpoint endpoint) : endpoint_(std::move(endpoint)) {}
-  // Transport failures are errno-coded Status values (ECONNREFUSED, ENOENT, EIO...).
+  explicit XendClient(XendEndpoint endpoint, XendTimeouts timeouts = {})
+      : endpoint_(std::move(endpoint)), timeouts_(timeouts) {}
+  // Transport failures are errno-coded Status values (ECONNREFUSED, ENOENT, EIO...);
+  // a deadline passed is ETIMEDOUT with the whole message for the user.
   Result<XendReply> Get(const std::string& target);
-  Result<XendReply> Post(const std::string& target, const Form& form);
+  Result<XendReply> Post(const std::string& target, const Form& form, ReplyWait wait);
   const XendEndpoint& endpoint() const { return endpoint_; }
 
  private:
-  Result<XendReply> Request(bool post, const std::string& target, const std::string& body);
+  Result<XendReply> Request(bool post, const std::string& target, const std::string& body,
+                            std::chrono::milliseconds reply_timeout);
   XendEndpoint endpoint_;
+  XendTimeouts timeouts_;
 };
 
 // application/x-www-form-urlencoded encoding of one value.

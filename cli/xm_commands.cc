@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <ostream>
 
+#include "cli/terminal_text.h"
+
 namespace txend::xm {
 namespace {
 
@@ -147,12 +149,22 @@ const std::vector<XmCommand>& XmCommands() {
        "Destroy a domain's virtual network device.", XmNetworkDetach},
       {"network-list", "<Domain> [--long]", "List virtual network interfaces for a domain.",
        XmNetworkList},
+      {"pci-attach", "[-o|--options=<opt>] <Domain> <domain:bus:slot.func> [virtual slot]",
+       "Insert a new pass-through pci device.", XmPciAttach},
+      {"pci-detach", "<Domain> <domain:bus:slot.func>",
+       "Remove a domain's pass-through pci device.", XmPciDetach},
+      {"pci-list", "<Domain>", "List pass-through pci devices for a domain.", XmPciList},
+      {"pci-list-assignable-devices", "", "List all the assignable pci devices",
+       XmPciListAssignable},
       {"help", "", "Display this message.", Help},
   };
   return kCommands;
 }
 
-int RunXm(XmContext& ctx, const std::vector<std::string>& argv) {
+int RunXm(XmContext& raw, const std::vector<std::string>& argv) {
+  // Every byte printed passes here: what txend sends reaches the terminal escaped.
+  TerminalSafeStream out(raw.out), err(raw.err);
+  XmContext ctx{raw.xend, out, err, raw.xend_endpoint};
   if (argv.empty()) {
     ctx.out << ShortHelp();
     return 1;

@@ -38,6 +38,7 @@ struct XmCommand {
 const std::vector<XmCommand>& XmCommands();
 
 // Runs `xm argv...` (argv without the program name); returns the exit code.
+// Everything it prints is made safe for a terminal (cli/terminal_text.h).
 int RunXm(XmContext& ctx, const std::vector<std::string>& argv);
 
 // The commands, by group (xm_commands_*.cc).
@@ -53,6 +54,10 @@ Status XmLog(XmContext&, CommandLine&, const std::vector<std::string>&);
 Status XmSchedCredit(XmContext&, CommandLine&, const std::vector<std::string>&);
 Status XmBlockList(XmContext&, CommandLine&, const std::vector<std::string>&);
 Status XmNetworkList(XmContext&, CommandLine&, const std::vector<std::string>&);
+Status XmPciAttach(XmContext&, CommandLine&, const std::vector<std::string>&);
+Status XmPciDetach(XmContext&, CommandLine&, const std::vector<std::string>&);
+Status XmPciList(XmContext&, CommandLine&, const std::vector<std::string>&);
+Status XmPciListAssignable(XmContext&, CommandLine&, const std::vector<std::string>&);
 
 Status XmCreate(XmContext&, CommandLine&, const std::vector<std::string>&);
 Status XmNew(XmContext&, CommandLine&, const std::vector<std::string>&);

@@ -12,7 +12,12 @@ int main(int argc, char** argv) {
     std::cerr << "Error: " << endpoint.status().message() << "\n";
     return 1;
   }
-  XendClient client(*endpoint);
+  auto timeouts = TimeoutsFromEnvironment();
+  if (!timeouts.ok()) {
+    std::cerr << "Error: " << timeouts.status().message() << "\n";
+    return 1;
+  }
+  XendClient client(*endpoint, *timeouts);
   Xend xend(client);
   XmContext ctx{xend, std::cout, std::cerr, endpoint->ToString()};
   return RunXm(ctx, std::vector<std::string>(argv + 1, argv + argc));

@@ -91,7 +91,7 @@ class VmBuilder {
     if (Get("oos").Truthy()) vm.Add(Entry("oos", ToSxpItem(Get("oos"))));
     if (Get("pool").Truthy()) vm.Add(Entry("pool_name", ToSxpItem(Get("pool"))));
     TXEND_ASSIGN_OR_RETURN(Value image, Image());
-    AddBootloader(vm);
+    TXEND_RETURN_IF_ERROR(AddBootloader(vm));
     vm.Add(Entry("image", std::move(image)));
     vm.Add(Entry("s3_integrity", ToSxpItem(Get("s3_integrity"))));
     TXEND_RETURN_IF_ERROR(AddDisks(vm));
@@ -148,14 +148,51 @@ class VmBuilder {
     return Status::Ok();
   }
 
-  void AddBootloader(Value& vm) {
+  Status AddBootloader(Value& vm) {
     std::string bootloader = Str("bootloader");
-    if (bootloader.empty()) return;
+    if (bootloader.empty()) return Status::Ok();
     if (bootloader == "pygrub") bootloader = options_.pygrub_path;
     vm.Add(Entry("bootloader", bootloader));
-    std::string args = Str("bootargs");
-    if (args.empty()) args = options_.console_autoconnect ? "" : "-q";
+    TXEND_ASSIGN_OR_RETURN(std::string args, BootloaderArgs());
     vm.Add(Entry("bootloader_args", args));
+    return Status::Ok();
+  }
+
+  // bootargs; else xl's bootloader_args (a string, or a list of arguments);
+  // else Xen 3.x's deprecated bootentry, as --entry=; else -q ('' with -c).
+  Result<std::string> BootloaderArgs() const {
+    if (!Str("bootargs").empty()) return Str("bootargs");
+    PyValue xl = Get("bootloader_args");
+    if (xl.is(Kind::kStr) && !xl.as_str().empty()) return xl.as_str();
+    if (xl.is(Kind::kList) || xl.is(Kind::kTuple)) return ShellJoin(xl);
+    if (!xl.is(Kind::kNone) && !xl.is(Kind::kStr))
+      return Fail("bootloader_args", "expected a string or a list of strings, got " + xl.Repr());
+    if (!Str("bootentry").empty()) return "--entry=" + Str("bootentry");
+    return std::string(options_.console_autoconnect ? "" : "-q");
+  }
+
+  // Arguments quoted as Python's shlex.quote does, so that shlex.split (the
+  // server's split of bootloader_args) gives them back.
+  Result<std::string> ShellJoin(const PyValue& list) const {
+    std::string out;
+    for (const PyValue& item : list.items()) {
+      if (!item.is(Kind::kStr))
+        return Fail("bootloader_args",
+                    "expected a string or a list of strings, got " + list.Repr());
+      const std::string& arg = item.as_str();
+      bool safe = !arg.empty() && arg.find_first_not_of(
+                                      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                      "0123456789_@%+=:,./-") == std::string::npos;
+      if (!out.empty()) out += ' ';
+      if (safe) {
+        out += arg;
+        continue;
+      }
+      out += '\'';
+      for (char c : arg) out += c == '\'' ? std::string("'\"'\"'") : std::string(1, c);
+      out += '\'';
+    }
+    return out;
   }
 
   // preprocess_ip: the kernel's ip= autoconfiguration string.
@@ -169,10 +206,26 @@ class VmBuilder {
     return s.compare(0, prefix.size(), prefix) == 0 ? s.substr(prefix.size()) : s;
   }
 
-  Result<Value> Image() {
+  // xm's `builder`, or xl's `type` (pv, pvh, hvm), which names the same thing.
+  Result<std::string> Builder() const {
     std::string builder = Str("builder");
-    if (builder != "linux" && builder != "hvm")
-      return Fail("builder", "unknown builder '" + builder + "' (expected linux or hvm)");
+    if (builder != "linux" && builder != "hvm" && builder != "pvh")
+      return Fail("builder", "unknown builder '" + builder + "' (expected linux, hvm or pvh)");
+    const XmSetting* type = config_.Find("type");
+    if (type == nullptr || type->value.is(Kind::kNone)) return builder;
+    std::string named = type->value.Str();
+    std::string from_type = named == "pv" ? "linux" : named;
+    if (from_type != "linux" && from_type != "hvm" && from_type != "pvh")
+      return Fail("type", "unknown guest type '" + named + "' (expected pv, pvh or hvm)");
+    const XmSetting* explicit_builder = config_.Find("builder");
+    if (explicit_builder && explicit_builder->origin != "default" && builder != from_type)
+      return Fail("type", "guest type '" + named + "' contradicts builder '" + builder + "'");
+    return from_type;
+  }
+
+  Result<Value> Image() {
+    TXEND_ASSIGN_OR_RETURN(std::string builder, Builder());
+    bool pvh = builder == "pvh";
     Value image = Value::List({builder});
     auto add_if = [&](std::string_view key, const PyValue& v) {
       if (v.Truthy()) image.Add(Entry(key, ToSxpItem(v)));
@@ -183,13 +236,7 @@ class VmBuilder {
     if (std::string ip = KernelIp(); !ip.empty()) image.Add(Entry("ip", StripPrefix(ip, "ip=")));
     if (std::string root = Str("root"); !root.empty())
       image.Add(Entry("root", StripPrefix(root, "root=")));
-    for (std::string_view key : {"videoram", "parallel", "serial"}) add_if(key, Get(key));
-    if (Get("monitor_path").Truthy()) {
-      image.Add(Entry("monitor_path", Str("monitor_path")));
-      image.Add(Entry("monitor", "1"));
-    } else {
-      add_if("monitor", Get("monitor"));
-    }
+    if (!pvh) AddEmulatedDevices(image);
     TXEND_ASSIGN_OR_RETURN(std::string extra, KernelExtra());
     if (!extra.empty()) image.Add(Entry("args", extra));
     add_if("superpages", Get("superpages"));
@@ -200,6 +247,18 @@ class VmBuilder {
     for (std::string_view key : {"tsc_mode", "nomigrate"})
       if (!Get(key).is(Kind::kNone)) image.Add(Entry(key, ToSxpItem(Get(key))));
     return image;
+  }
+
+  // The display and ports xm writes for PV and HVM guests; a PVH guest has none.
+  void AddEmulatedDevices(Value& image) const {
+    for (std::string_view key : {"videoram", "parallel", "serial"})
+      if (Get(key).Truthy()) image.Add(Entry(key, ToSxpItem(Get(key))));
+    if (Get("monitor_path").Truthy()) {
+      image.Add(Entry("monitor_path", Str("monitor_path")));
+      image.Add(Entry("monitor", "1"));
+    } else if (Get("monitor").Truthy()) {
+      image.Add(Entry("monitor", ToSxpItem(Get("monitor"))));
+    }
   }
 
   // preprocess_nfs: nfsroot= goes in front of `extra`.

@@ -7,6 +7,7 @@
 #include "base/result.h"
 #include "cli/xm_config.h"
 #include "sxp/sxp.h"
+#include "toolstack/bootloader/bootloader_command.h"
 
 namespace txend::xm {
 
@@ -14,7 +15,7 @@ namespace txend::xm {
 struct XmSxpOptions {
   std::string display;     // $DISPLAY (SDL framebuffers, HVM); "" = left out
   std::string xauthority;  // $XAUTHORITY or ~/.Xauthority; "" = left out
-  std::string pygrub_path = "/usr/lib/xen/bin/pygrub";  // what bootloader = 'pygrub' means
+  std::string pygrub_path = toolstack::kDefaultPygrub;  // what bootloader = 'pygrub' means
   bool console_autoconnect = false;  // xm create -c: pygrub then runs interactively
 };
 

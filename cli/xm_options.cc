@@ -172,6 +172,27 @@ Result<PyValue> ListOfStrings(const XmOption& option, const PyValue& value) {
   return PyValue::List(std::move(items));
 }
 
+// xl's names for the values of integer options (xl.cfg(5)): tsc_mode = "native" is 2.
+std::optional<int64_t> XlNamedValue(std::string_view option, std::string_view text) {
+  struct Named {
+    std::string_view option, name;
+    int64_t value;
+  };
+  static constexpr Named kNames[] = {
+      {"tsc_mode", "default", 0},
+      {"tsc_mode", "always_emulate", 1},
+      {"tsc_mode", "native", 2},
+      {"tsc_mode", "native_paravirt", 3},
+      {"timer_mode", "delay_for_missed_ticks", 0},
+      {"timer_mode", "no_delay_for_missed_ticks", 1},
+      {"timer_mode", "no_missed_ticks_pending", 2},
+      {"timer_mode", "one_missed_tick_pending", 3},
+  };
+  for (const Named& n : kNames)
+    if (n.option == option && n.name == text) return n.value;
+  return std::nullopt;
+}
+
 }  // namespace
 
 const XmOption* FindXmOption(std::string_view name) {
@@ -185,6 +206,8 @@ Result<PyValue> NormalizeXmOption(const XmOption& option, const PyValue& value) 
     case XmOptionKind::kInteger:
       if (value.is(Kind::kInt)) return value;
       if (value.is(Kind::kStr) && AsInteger(value)) return PyValue::Int(*AsInteger(value));
+      if (value.is(Kind::kStr))
+        if (auto named = XlNamedValue(option.name, value.as_str())) return PyValue::Int(*named);
       return Expected(option, "an integer", value);
     case XmOptionKind::kBool: {
       if (value.is(Kind::kInt)) return PyValue::Int(value.as_int() != 0);
@@ -213,6 +236,7 @@ Result<PyValue> ParseXmOptionArgument(const XmOption& option, const std::string&
   switch (option.kind) {
     case XmOptionKind::kInteger:
       if (auto n = AsInteger(value)) return PyValue::Int(*n);
+      if (auto named = XlNamedValue(option.name, text)) return PyValue::Int(*named);
       return Expected(option, "an integer", value);
     case XmOptionKind::kBool:
       if (auto b = XmBool(text)) return PyValue::Int(*b);

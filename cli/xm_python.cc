@@ -1,6 +1,7 @@
 // Python 2 value semantics for xm config files.
 #include "cli/xm_python.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -103,33 +104,44 @@ Result<PyValue> FloatOp(std::string_view op, double a, double b) {
   return PyValue::Float(m);
 }
 
-Result<PyValue> Repeat(const PyValue& seq, int64_t times) {
+Status StringTooLong() { return ValueError("string too long (limit 1 MiB)"); }
+Status ListTooLong() { return ValueError("list too long (limit 65536 items)"); }
+
+Result<PyValue> Repeat(const PyValue& seq, int64_t times, PyAllocation& allocation) {
   if (times < 0) times = 0;
+  uint64_t count = static_cast<uint64_t>(times);
   if (seq.is(Kind::kStr)) {
-    if (static_cast<double>(seq.as_str().size()) * static_cast<double>(times) > kMaxPyStringBytes)
-      return ValueError("string too long (limit 1 MiB)");
+    const std::string& s = seq.as_str();
+    if (!s.empty() && count > kMaxPyStringBytes / s.size()) return StringTooLong();
+    TXEND_RETURN_IF_ERROR(allocation.Charge(kPyValueBytes + s.size() * count));
     std::string out;
-    for (int64_t i = 0; i < times; ++i) out += seq.as_str();
+    out.reserve(s.size() * count);
+    for (uint64_t i = 0; i < count && !s.empty(); ++i) out += s;
     return PyValue::Str(std::move(out));
   }
-  if (static_cast<double>(seq.items().size()) * static_cast<double>(times) > kMaxPyListItems)
-    return ValueError("list too long (limit 65536 items)");
+  const PyValue::Items& items = seq.items();
+  if (!items.empty() && count > kMaxPyListItems / items.size()) return ListTooLong();
+  if (items.empty()) count = 0;
+  uint64_t each = seq.bytes() - kPyValueBytes;  // the items' bytes, copied `count` times
+  if (each != 0 && count > (UINT64_MAX - kPyValueBytes) / each)
+    return allocation.Charge(UINT64_MAX);
+  TXEND_RETURN_IF_ERROR(allocation.Charge(kPyValueBytes + each * count));
   PyValue::Items out;
-  for (int64_t i = 0; i < times; ++i) out.insert(out.end(), seq.items().begin(), seq.items().end());
-  return seq.is(Kind::kList) ? PyValue::List(std::move(out)) : PyValue::Tuple(std::move(out));
+  out.reserve(items.size() * count);
+  for (uint64_t i = 0; i < count; ++i) out.insert(out.end(), items.begin(), items.end());
+  return MakeSequence(seq.kind(), std::move(out), allocation);
 }
 
-Result<PyValue> Concat(const PyValue& a, const PyValue& b) {
-  if (a.is(Kind::kStr)) {
-    if (a.as_str().size() + b.as_str().size() > kMaxPyStringBytes)
-      return ValueError("string too long (limit 1 MiB)");
-    return PyValue::Str(a.as_str() + b.as_str());
-  }
-  if (a.items().size() + b.items().size() > kMaxPyListItems)
-    return ValueError("list too long (limit 65536 items)");
+Result<PyValue> Concat(const PyValue& a, const PyValue& b, PyAllocation& allocation) {
+  if (a.is(Kind::kStr) && a.as_str().size() + b.as_str().size() > kMaxPyStringBytes)
+    return StringTooLong();
+  if (!a.is(Kind::kStr) && a.items().size() + b.items().size() > kMaxPyListItems)
+    return ListTooLong();
+  TXEND_RETURN_IF_ERROR(allocation.Charge(a.bytes() + b.bytes() - kPyValueBytes));
+  if (a.is(Kind::kStr)) return PyValue::Str(a.as_str() + b.as_str());
   PyValue::Items out = a.items();
   out.insert(out.end(), b.items().begin(), b.items().end());
-  return a.is(Kind::kList) ? PyValue::List(std::move(out)) : PyValue::Tuple(std::move(out));
+  return MakeSequence(a.kind(), std::move(out), allocation);
 }
 
 Status Unsupported(std::string_view op, const PyValue& a, const PyValue& b) {
@@ -148,8 +160,14 @@ struct Spec {
 
 class Formatter {
  public:
-  Formatter(const std::string& format, const PyValue& args)
-      : format_(format), args_(args.is(Kind::kTuple) ? args.items() : PyValue::Items{args}) {}
+  Formatter(const std::string& format, const PyValue& args, PyAllocation& allocation)
+      : format_(format), allocation_(allocation) {
+    if (!args.is(Kind::kTuple)) {
+      args_.push_back(&args);
+      return;
+    }
+    for (const PyValue& item : args.items()) args_.push_back(&item);
+  }
 
   Result<PyValue> Run() {
     std::string out;
@@ -165,18 +183,20 @@ class Formatter {
       }
       TXEND_ASSIGN_OR_RETURN(const PyValue* arg, NextArg());
       TXEND_ASSIGN_OR_RETURN(std::string piece, Convert(spec, *arg));
+      TXEND_RETURN_IF_ERROR(allocation_.Charge(piece.size()));
       out += piece;
-      if (out.size() > kMaxPyStringBytes) return ValueError("string too long (limit 1 MiB)");
+      if (out.size() > kMaxPyStringBytes) return StringTooLong();
     }
     if (next_ < args_.size())
       return TypeError("not all arguments converted during string formatting");
+    TXEND_RETURN_IF_ERROR(allocation_.Charge(kPyValueBytes + out.size()));
     return PyValue::Str(std::move(out));
   }
 
  private:
   Result<const PyValue*> NextArg() {
     if (next_ >= args_.size()) return TypeError("not enough arguments for format string");
-    return &args_[next_++];
+    return args_[next_++];
   }
 
   Result<int> StarOrNumber(size_t& i) {
@@ -239,15 +259,18 @@ class Formatter {
 
   template <typename T>
   static std::string Print(const std::string& cformat, T value) {
-    std::string out(64 + 20000, '\0');
-    int n = std::snprintf(out.data(), out.size(), cformat.c_str(), value);
-    out.resize(n < 0 ? 0 : static_cast<size_t>(n));
+    int n = std::snprintf(nullptr, 0, cformat.c_str(), value);  // width, precision <= 10000
+    if (n <= 0) return "";
+    std::string out(static_cast<size_t>(n) + 1, '\0');
+    std::snprintf(out.data(), out.size(), cformat.c_str(), value);
+    out.resize(static_cast<size_t>(n));
     return out;
   }
 
   Result<std::string> Convert(const Spec& spec, const PyValue& arg) {
     char c = spec.conversion;
     if (c == 's' || c == 'r') {
+      TXEND_RETURN_IF_ERROR(allocation_.ChargeText(arg));
       std::string body = c == 's' ? arg.Str() : arg.Repr();
       if (spec.precision >= 0 && body.size() > static_cast<size_t>(spec.precision))
         body.resize(static_cast<size_t>(spec.precision));
@@ -285,7 +308,8 @@ class Formatter {
   }
 
   const std::string& format_;
-  PyValue::Items args_;
+  PyAllocation& allocation_;
+  std::vector<const PyValue*> args_;
   size_t next_ = 0;
 };
 
@@ -366,13 +390,52 @@ std::optional<int64_t> AsInteger(const PyValue& v) {
   return *n;
 }
 
-Result<PyValue> BinaryOp(std::string_view op, const PyValue& a, const PyValue& b) {
-  if (op == "%" && a.is(Kind::kStr)) return FormatPercent(a.as_str(), b);
-  if (op == "+" && a.kind() == b.kind() && (a.is(Kind::kStr) || IsSequence(a))) return Concat(a, b);
+Status PyAllocation::Charge(uint64_t bytes) {
+  if (bytes > limit_ - used_)
+    return Status::Error(ENOMEM, "MemoryError: the config file builds more than " +
+                                     std::to_string(limit_ >> 20) + " MiB of values");
+  used_ += bytes;
+  return Status::Ok();
+}
+
+// Each value's text takes at most 4 bytes per byte it holds: a string's
+// character at most 4 (\xNN), and a value's fixed cost covers its quotes, a
+// number's digits and a separator.
+Status PyAllocation::ChargeText(const PyValue& v) {
+  return Charge(v.bytes() > UINT64_MAX / 4 ? UINT64_MAX : 4 * v.bytes());
+}
+
+PyValue PyValue::Sequence(Kind k, Items items) {
+  uint64_t bytes = kPyValueBytes;
+  int depth = 0;
+  for (const PyValue& item : items) {
+    bytes += item.bytes();
+    depth = std::max(depth, item.depth());
+  }
+  PyValue v(k, std::move(items));
+  v.bytes_ = bytes;
+  v.depth_ = depth + 1;
+  return v;
+}
+
+Result<PyValue> MakeSequence(PyValue::Kind kind, PyValue::Items items, PyAllocation& allocation) {
+  for (const PyValue& item : items)
+    if (item.depth() >= kMaxPyNesting)
+      return ValueError("value nested too deeply (limit " + std::to_string(kMaxPyNesting) +
+                        " levels)");
+  TXEND_RETURN_IF_ERROR(allocation.Charge(kPyValueBytes));
+  return kind == Kind::kList ? PyValue::List(std::move(items)) : PyValue::Tuple(std::move(items));
+}
+
+Result<PyValue> BinaryOp(std::string_view op, const PyValue& a, const PyValue& b,
+                         PyAllocation& allocation) {
+  if (op == "%" && a.is(Kind::kStr)) return FormatPercent(a.as_str(), b, allocation);
+  if (op == "+" && a.kind() == b.kind() && (a.is(Kind::kStr) || IsSequence(a)))
+    return Concat(a, b, allocation);
   if (op == "*" && (a.is(Kind::kStr) || IsSequence(a)) && (b.is(Kind::kInt) || b.is(Kind::kBool)))
-    return Repeat(a, *AsInteger(b));
+    return Repeat(a, *AsInteger(b), allocation);
   if (op == "*" && (b.is(Kind::kStr) || IsSequence(b)) && (a.is(Kind::kInt) || a.is(Kind::kBool)))
-    return Repeat(b, *AsInteger(a));
+    return Repeat(b, *AsInteger(a), allocation);
   // Numbers; a str holding an integer counts as one (VAR=VALUE overrides are strings).
   bool a_num = IsNumber(a) || (a.is(Kind::kStr) && AsInteger(a) && IsNumber(b));
   bool b_num = IsNumber(b) || (b.is(Kind::kStr) && AsInteger(b) && IsNumber(a));
@@ -392,8 +455,9 @@ Result<PyValue> UnaryOp(std::string_view op, const PyValue& v) {
   return PyValue::Int(-*n);
 }
 
-Result<PyValue> FormatPercent(const std::string& format, const PyValue& args) {
-  return Formatter(format, args).Run();
+Result<PyValue> FormatPercent(const std::string& format, const PyValue& args,
+                              PyAllocation& allocation) {
+  return Formatter(format, args, allocation).Run();
 }
 
 }  // namespace txend::xm

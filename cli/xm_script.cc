@@ -150,6 +150,8 @@ class Interpreter {
       pos_ += 2;
     }
     TXEND_ASSIGN_OR_RETURN(PyValue value, TestList());
+    for (size_t i = 1; i < targets.size(); ++i)  // a = b = value: one copy each but the last
+      TXEND_RETURN_IF_ERROR(allocation_.ChargeCopy(value));
     for (const auto& [name, target_line] : targets) vars_.Set(name, value, target_line);
     return Status::Ok();
   }
@@ -160,10 +162,9 @@ class Interpreter {
     std::string op = Ahead(1).text.substr(0, 1);
     const XmVariable* current = vars_.Find(name);
     if (current == nullptr) return Fail("name '" + name + "' is not defined");
-    PyValue left = current->value;
     pos_ += 2;
-    TXEND_ASSIGN_OR_RETURN(PyValue right, TestList());
-    TXEND_ASSIGN_OR_RETURN(PyValue value, BinaryOp(op, left, right));
+    TXEND_ASSIGN_OR_RETURN(PyValue right, TestList());  // reads variables, sets none
+    TXEND_ASSIGN_OR_RETURN(PyValue value, BinaryOp(op, current->value, right, allocation_));
     vars_.Set(name, std::move(value), target_line);
     return Status::Ok();
   }
@@ -219,7 +220,7 @@ class Interpreter {
       TXEND_ASSIGN_OR_RETURN(PyValue next, Expr());
       items.push_back(std::move(next));
     }
-    return PyValue::Tuple(std::move(items));
+    return MakeSequence(Kind::kTuple, std::move(items), allocation_);
   }
 
   Result<PyValue> Expr() {
@@ -228,7 +229,7 @@ class Interpreter {
       std::string op = Cur().text;
       ++pos_;
       TXEND_ASSIGN_OR_RETURN(PyValue right, Term());
-      TXEND_ASSIGN_OR_RETURN(left, BinaryOp(op, left, right));
+      TXEND_ASSIGN_OR_RETURN(left, BinaryOp(op, left, right, allocation_));
     }
     if (Cur().type == Type::kOp &&
         std::string_view("== != < > <= >= <> & | ^ << >>").find(Cur().text) !=
@@ -243,7 +244,7 @@ class Interpreter {
       std::string op = Cur().text;
       ++pos_;
       TXEND_ASSIGN_OR_RETURN(PyValue right, Factor());
-      TXEND_ASSIGN_OR_RETURN(left, BinaryOp(op, left, right));
+      TXEND_ASSIGN_OR_RETURN(left, BinaryOp(op, left, right, allocation_));
     }
     return left;
   }
@@ -266,7 +267,7 @@ class Interpreter {
     if (!IsOp("**")) return base;
     ++pos_;
     TXEND_ASSIGN_OR_RETURN(PyValue exponent, Factor());
-    return BinaryOp("**", base, exponent);
+    return BinaryOp("**", base, exponent, allocation_);
   }
 
   Result<PyValue> Primary() {
@@ -297,6 +298,7 @@ class Interpreter {
     TXEND_RETURN_IF_ERROR(Expect(")"));
     if (name == "int") return BuiltinInt(args);
     if (args.size() != 1) return Fail("str() takes exactly one argument here");
+    TXEND_RETURN_IF_ERROR(allocation_.ChargeText(args[0]));
     return PyValue::Str(args[0].Str());
   }
 
@@ -313,6 +315,7 @@ class Interpreter {
         std::string s;
         while (Cur().type == Type::kString) s += toks_[pos_++].text;  // "a" "b" == "ab"
         if (s.size() > kMaxPyStringBytes) return Fail("string too long (limit 1 MiB)");
+        TXEND_RETURN_IF_ERROR(allocation_.Charge(kPyValueBytes + s.size()));
         return PyValue::Str(std::move(s));
       }
       case Type::kName:
@@ -337,6 +340,7 @@ class Interpreter {
     if (v == nullptr)
       return Fail("name '" + t.text + "' is not defined (set it earlier in the file or pass " +
                   t.text + "=VALUE to xm create)");
+    TXEND_RETURN_IF_ERROR(allocation_.ChargeCopy(v->value));
     return v->value;
   }
 
@@ -367,7 +371,7 @@ class Interpreter {
     }
     --depth_;
     TXEND_RETURN_IF_ERROR(Expect("]"));
-    return PyValue::List(std::move(items));
+    return MakeSequence(Kind::kList, std::move(items), allocation_);
   }
 
   std::vector<Token> toks_;
@@ -375,6 +379,7 @@ class Interpreter {
   int depth_ = 0;
   XmVariables& vars_;
   std::vector<std::string> declared_;
+  PyAllocation allocation_;
 };
 
 }  // namespace

@@ -210,6 +210,73 @@ TEST(XmMakeConfig, Hvm) {
             " (device (vif (type ioemu) (bridge xenbr0))))");
 }
 
+// The libvirt-style HVM guest reaches the toolstack whole, and reads back equal.
+TEST(XmMakeConfig, LibvirtStyleHvmGuestReadsBackEqual) {
+  std::string vm = VmSxpOfFile("hvm-libvirt.cfg");
+  for (std::string_view part :
+       {"(image (hvm (kernel /usr/lib/xen/boot/hvmloader)", "(serial pty)", "(boot d)",
+        "(device_model /usr/lib/xen/bin/qemu-dm)", "(usb 1) (usbdevice tablet)", "(viridian 1)",
+        "(vnclisten 127.0.0.1)", "(keymap en-us)", "(localtime 1)",
+        "(device (vbd (uname file:/srv/iso/win2k8.iso) (dev hdc:cdrom) (mode r)))",
+        "(type ioemu) (model e1000)"})
+    EXPECT_NE(vm.find(part), std::string::npos) << part << " in " << vm;
+  auto config = toolstack::FromSxp(sxp::Parse(vm).value(), toolstack::SeededRandomBytes(1));
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_TRUE((*config)->is_hvm());
+  EXPECT_EQ((*config)->image.loader, "/usr/lib/xen/boot/hvmloader");
+  ASSERT_EQ((*config)->vfbs.size(), 1u);
+  EXPECT_EQ((*config)->vfbs[0].vnclisten, "127.0.0.1");
+  auto again = toolstack::FromSxp(toolstack::ToSxp(*config), toolstack::SeededRandomBytes(2));
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(**again, **config);
+}
+
+TEST(XmMakeConfig, PvhFromXlsTypeHasNoEmulatedDevices) {
+  EXPECT_EQ(
+      VmSxpOfFile("pvh.cfg"),
+      "(vm (name pvh01) (memory 512) (tsc_mode 2) (on_xend_start ignore) (on_xend_stop ignore)"
+      " (vcpus 2)"
+      " (oos 1) (image (pvh (kernel /boot/vmlinuz-6.1.0-13-cloud-amd64)"
+      " (ramdisk /boot/initrd.img-6.1.0-13-cloud-amd64)"
+      " (args 'console=hvc0 root=/dev/xvda1 ro') (tsc_mode 2) (nomigrate 0)))"
+      " (s3_integrity 1)"
+      " (device (vbd (uname phy:/dev/vg0/pvh01) (dev xvda) (mode w)))"
+      " (device (vif (mac 00:16:3e:00:00:21) (bridge xenbr0))))");
+  auto config = toolstack::FromSxp(sxp::Parse(VmSxpOfFile("pvh.cfg")).value(),
+                                   toolstack::SeededRandomBytes(1));
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_TRUE((*config)->is_pvh());
+}
+
+TEST(XmConfigParse, XlNamesForTscAndTimerModes) {
+  XmConfig c = ParseText("tsc_mode = 'native'\ntimer_mode = 'no_missed_ticks_pending'\n");
+  EXPECT_EQ(ValueOf(c, "tsc_mode"), PyValue::Int(2));
+  EXPECT_EQ(ValueOf(c, "timer_mode"), PyValue::Int(2));
+  EXPECT_EQ(ValueOf(ParseText("", {"tsc_mode=always_emulate"}), "tsc_mode"), PyValue::Int(1));
+  EXPECT_EQ(ParseTextError("tsc_mode = 'fast'\n"),
+            "demo.cfg:1: tsc_mode: expected an integer, got 'fast'");
+}
+
+TEST(XmMakeConfig, XlTypeNamesTheBuilder) {
+  auto image_of = [](std::string text) {
+    auto vm = MakeVmSxp(ParseText(text));
+    EXPECT_TRUE(vm.ok()) << vm.status().ToString();
+    return vm.ok() ? sxp::ToString(*sxp::Child(*vm, "image")) : "";
+  };
+  EXPECT_EQ(image_of("type = 'pv'\nkernel = '/k'\n").rfind("(image (linux (kernel /k)", 0), 0u);
+  EXPECT_EQ(image_of("type = 'hvm'\n").rfind("(image (hvm", 0), 0u);
+  EXPECT_EQ(image_of("builder = 'pvh'\nkernel = '/k'\n").rfind("(image (pvh (kernel /k)", 0), 0u);
+  EXPECT_EQ(image_of("builder = 'hvm'\ntype = 'hvm'\n").rfind("(image (hvm", 0), 0u);
+  auto bad = MakeVmSxp(ParseText("type = 'pvhvm'\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "demo.cfg:1: type: unknown guest type 'pvhvm' (expected pv, pvh or hvm)");
+  auto contradiction = MakeVmSxp(ParseText("builder = 'hvm'\ntype = 'pv'\n"));
+  ASSERT_FALSE(contradiction.ok());
+  EXPECT_EQ(contradiction.status().message(),
+            "demo.cfg:2: type: guest type 'pv' contradicts builder 'hvm'");
+}
+
 TEST(XmMakeConfig, HvmTakesDisplayAndXauthorityFromTheEnvironment) {
   XmSxpOptions options;
   options.display = ":0";
@@ -233,7 +300,7 @@ TEST(XmMakeConfig, PvFull) {
       " (on_crash coredump-restart) (on_xend_start ignore) (on_xend_stop ignore)"
       " (description 'Web front end\\nfor the lab') (vcpus 2)"
       " (uuid 3f2b6c1e-8d4a-4b7e-9c2d-5a6b7c8d9e0f) (cpus (0-1 2)) (cpu_cap 150)"
-      " (cpu_weight 512) (oos 1) (bootloader /usr/lib/xen/bin/pygrub)"
+      " (cpu_weight 512) (oos 1) (bootloader /usr/lib/xen-4.17/bin/pygrub)"
       " (bootloader_args '--entry=xvda1:/boot/vmlinuz,/boot/initrd.img')"
       " (image (linux (videoram 4) (args 'console=hvc0 xencons=tty') (tsc_mode 0) (nomigrate 0)))"
       " (s3_integrity 1)"
@@ -314,7 +381,8 @@ TEST(XmMakeConfig, DeviceErrorsNameTheSetting) {
       {"vtpm = [ 'instance=0' ]", "demo.cfg:1: vtpm: instance must not be 0"},
       {"vtpm = [ 'colour=1' ]", "demo.cfg:1: vtpm: invalid vtpm specifier 'colour=1'"},
       {"vscsi = [ '/dev/sdb,0:0:0:0' ]", "demo.cfg:1: vscsi: not supported by txend's xm"},
-      {"builder = 'bsd'", "demo.cfg:1: builder: unknown builder 'bsd' (expected linux or hvm)"},
+      {"builder = 'bsd'",
+       "demo.cfg:1: builder: unknown builder 'bsd' (expected linux, hvm or pvh)"},
       {"maxvcpus = 'many'", "demo.cfg:1: maxvcpus: expected an integer, got 'many'"},
   };
   for (const Case& c : cases) {
@@ -349,7 +417,7 @@ TEST(XmConfigFile, BadConfigsFailWithFileLineAndOption) {
       {"unexpected-indent.cfg", ":3: unexpected indent (statements must start in column 1)"},
       {"function-call.cfg",
        ":3: attribute access (os.NAME) is not supported in xm config files here"},
-      {"unknown-builder.cfg", ":4: builder: unknown builder 'bsd' (expected linux or hvm)"},
+      {"unknown-builder.cfg", ":4: builder: unknown builder 'bsd' (expected linux, hvm or pvh)"},
       {"format-type-error.cfg", ":3: TypeError: %d format: a number is required, not str"},
       {"missing-vmid.cfg", ":3: variable 'vmid' is not set; pass vmid=VALUE to xm create"},
   };

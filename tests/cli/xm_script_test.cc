@@ -16,19 +16,26 @@ PyValue I(int64_t i) { return PyValue::Int(i); }
 PyValue S(const char* s) { return PyValue::Str(s); }
 
 PyValue Op(std::string_view op, const PyValue& a, const PyValue& b) {
-  auto r = BinaryOp(op, a, b);
+  PyAllocation allocation;
+  auto r = BinaryOp(op, a, b, allocation);
   EXPECT_TRUE(r.ok()) << r.status().ToString();
   return r.ok() ? *r : PyValue();
 }
 
 std::string OpError(std::string_view op, const PyValue& a, const PyValue& b) {
-  auto r = BinaryOp(op, a, b);
+  PyAllocation allocation;
+  auto r = BinaryOp(op, a, b, allocation);
   EXPECT_FALSE(r.ok());
   return r.ok() ? "" : r.status().message();
 }
 
+Result<PyValue> Format(const char* format, const PyValue& args) {
+  PyAllocation allocation;
+  return FormatPercent(format, args, allocation);
+}
+
 std::string Fmt(const char* format, const PyValue& args) {
-  auto r = FormatPercent(format, args);
+  auto r = Format(format, args);
   EXPECT_TRUE(r.ok()) << format << ": " << r.status().ToString();
   return r.ok() ? r->as_str() : "";
 }
@@ -119,19 +126,17 @@ TEST(PercentFormat, Conversions) {
 }
 
 TEST(PercentFormat, Errors) {
-  EXPECT_EQ(FormatPercent("%d %d", I(1)).status().message(),
+  EXPECT_EQ(Format("%d %d", I(1)).status().message(),
             "TypeError: not enough arguments for format string");
-  EXPECT_EQ(FormatPercent("%d", PyValue::Tuple({I(1), I(2)})).status().message(),
+  EXPECT_EQ(Format("%d", PyValue::Tuple({I(1), I(2)})).status().message(),
             "TypeError: not all arguments converted during string formatting");
-  EXPECT_EQ(FormatPercent("%d", S("seven")).status().message(),
+  EXPECT_EQ(Format("%d", S("seven")).status().message(),
             "TypeError: %d format: a number is required, not str");
-  EXPECT_EQ(FormatPercent("%(vmid)d", I(1)).status().message(),
+  EXPECT_EQ(Format("%(vmid)d", I(1)).status().message(),
             "ValueError: format mappings like %(name)s are not supported");
-  EXPECT_EQ(FormatPercent("%y", I(1)).status().message(),
-            "ValueError: unsupported format character 'y'");
-  EXPECT_EQ(FormatPercent("50%", PyValue::Tuple({})).status().message(),
-            "ValueError: incomplete format");
-  EXPECT_FALSE(FormatPercent("%99999d", I(1)).ok());
+  EXPECT_EQ(Format("%y", I(1)).status().message(), "ValueError: unsupported format character 'y'");
+  EXPECT_EQ(Format("50%", PyValue::Tuple({})).status().message(), "ValueError: incomplete format");
+  EXPECT_FALSE(Format("%99999d", I(1)).ok());
 }
 
 TEST(XmScript, AssignmentsAndLiterals) {
@@ -274,6 +279,46 @@ TEST(XmScript, HostileInputIsBounded) {
             "demo.cfg:2: ValueError: string too long (limit 1 MiB)");
   EXPECT_EQ(RunError("a = [0] * 100000\n"),
             "demo.cfg:1: ValueError: list too long (limit 65536 items)");
+}
+
+// Every value a file builds is charged before it is built, so a file that
+// would build GiBs stops with a clear error instead (and runs no longer than
+// building 64 MiB takes).
+TEST(XmScript, TotalAllocationIsCapped) {
+  const std::string kMemoryError = "MemoryError: the config file builds more than 64 MiB of values";
+  EXPECT_EQ(RunError("s = 'x' * 1048576\nl = [s] * 65536\n"), "demo.cfg:2: " + kMemoryError);
+  std::string doubling = "a = 'x' * 1000\n";
+  for (int i = 0; i < 40; ++i) doubling += "a = [a, a]\n";
+  std::string error = RunError(doubling);
+  EXPECT_TRUE(error.ends_with(kMemoryError)) << error;
+  std::string copies = "s = 'x' * 524288\n";
+  for (int i = 0; i < 100; ++i) copies += "t = s + s\n";
+  error = RunError(copies);
+  EXPECT_TRUE(error.ends_with(kMemoryError)) << error;
+  EXPECT_EQ(RunError("s = 'x' * 1048576\nt = '%s%s%s' % (s, s, s)\n"),
+            "demo.cfg:2: ValueError: string too long (limit 1 MiB)");
+  std::string formats = "l = ['x' * 1048576] * 16\n";
+  for (int i = 0; i < 8; ++i) formats += "t = '%.1s' % (l,)\n";
+  error = RunError(formats);
+  EXPECT_TRUE(error.ends_with(kMemoryError)) << error;
+  // Repeating nothing costs nothing, however many times.
+  XmVariables empty = RunOk("a = '' * 10 ** 18\nb = [] * 10 ** 18\nc = () * 10 ** 18\n");
+  EXPECT_EQ(Var(empty, "a"), S(""));
+  EXPECT_EQ(Var(empty, "b"), PyValue::List({}));
+  // What every real config does stays far below the cap.
+  RunOk("s = 'x' * 100000\nl = [s] * 8\nt = '%s' % (l,)\nu = l + l\nv = u\n");
+}
+
+// A value nested through variables (a = [a], again and again) is as bounded
+// as one nested in the text.
+TEST(XmScript, ValueNestingIsCapped) {
+  std::string text = "a = 1\n";
+  for (int i = 0; i < 100000; ++i) text += "a = [a]\n";
+  EXPECT_EQ(RunError(text), "demo.cfg:102: ValueError: value nested too deeply (limit 100 levels)");
+  std::string tuples = "a = 1\n";
+  for (int i = 0; i < 200; ++i) tuples += "a = a, 1\n";
+  EXPECT_EQ(RunError(tuples),
+            "demo.cfg:102: ValueError: value nested too deeply (limit 100 levels)");
 }
 
 }  // namespace

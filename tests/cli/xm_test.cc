@@ -139,8 +139,15 @@ TEST_F(XmTest, LifecycleCommands) {
       vcpus.out, std::regex("\ndemo +[0-9]+ +0 +[0-9]+ +[-r][-b]- +[0-9.]+ 0,2-3\n")))
       << vcpus.out;
   EXPECT_EQ(Xm("vcpu-set demo 1").code, 0);
-  EXPECT_TRUE(
-      std::regex_search(Xm("vcpu-list demo").out, std::regex("\ndemo +[0-9]+ +1 +- +--p ")));
+  // The guest kernel takes the vcpu offline when it sees the request.
+  EXPECT_TRUE(Eventually(
+      kBootWait,
+      [&] {
+        return std::regex_search(Xm("vcpu-list demo").out,
+                                 std::regex("\ndemo +[0-9]+ +1 +- +--p "));
+      },
+      kXmPoll))
+      << Xm("vcpu-list demo").out;
   EXPECT_EQ(Xm("sched-credit -d demo -w 512 -c 50").code, 0);
   EXPECT_TRUE(
       std::regex_search(Xm("sched-credit -d demo").out, std::regex("\ndemo +[0-9]+ +512 +50\n")));
