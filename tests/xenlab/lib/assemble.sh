@@ -16,6 +16,12 @@ readonly XENLAB_XEN_PROGRAMS="xl libxl-save-helper xenstored oxenstored xen-init
   xenconsoled xenconsole test-xenstore xenstore-control"
 readonly XENLAB_XENSTORE_CLIENTS="xenstore-read xenstore-write xenstore-ls xenstore-list
   xenstore-rm xenstore-exists xenstore-chmod xenstore-watch"
+# The Python that runs Xen's pygrub in the "pygrub" scenario, and what of its standard library
+# is left out of dom0 (neither pygrub nor the scenario's HTTP client needs it).
+readonly XENLAB_PYTHON=python3.11
+readonly XENLAB_PYTHON_SKIP="test idlelib tkinter turtledemo ensurepip lib2to3 pydoc_data
+  site-packages dist-packages unittest distutils asyncio xml multiprocessing sqlite3
+  config-3.11-x86_64-linux-gnu"
 # Our programs, copied from the build's bin directory when they exist.
 readonly XENLAB_OUR_PROGRAMS="xsd txend xm"
 
@@ -106,6 +112,31 @@ install_xen_tools() {
   copy_program "$1" /usr/bin/flock
 }
 
+# install_pygrub ROOT: for the "pygrub" scenario, Xen's pygrub as xen-utils-4.17 installs it
+# (the script, its grub and xenfsimage modules, libxenfsimage with its ext2 plugin), the
+# python3 that runs it with its standard library and extension modules, the vt100 terminfo of
+# its menu, and mke2fs, with which the scenario makes the guest's disk image (mke2fs -d).
+install_pygrub() {
+  local root=$1 py=/usr/lib/$XENLAB_PYTHON xen=/usr/lib/xen-4.17 so skip excludes=""
+  copy_program "$root" "/usr/bin/$XENLAB_PYTHON"
+  ln -sf "$XENLAB_PYTHON" "$root/usr/bin/python3"
+  for skip in $XENLAB_PYTHON_SKIP; do excludes="$excludes --exclude=./$skip"; done
+  mkdir -p "$root$py"
+  # shellcheck disable=SC2086
+  tar -C "$py" -ch $excludes . | tar -C "$root$py" -x
+  for so in "$root$py"/lib-dynload/*.so; do copy_libs "$root" "$so"; done
+  copy_file "$root" "$XENLAB_XEN_TOOLS/pygrub"
+  mkdir -p "$root$xen/lib"
+  cp -a "$xen/lib/python" "$root$xen/lib/"
+  for so in "$xen"/lib/python/*.so "$xen"/lib/x86_64-linux-gnu/xenfsimage/ext2fs-lib/fsimage.so; do
+    copy_file "$root" "$so"
+    copy_libs "$root" "$so"
+  done
+  copy_file "$root" /lib/terminfo/v/vt100
+  copy_program "$root" /usr/sbin/mke2fs
+  copy_file "$root" /etc/mke2fs.conf
+}
+
 # install_our_programs ROOT: xsd, txend, xm from XENLAB_BIN_DIR when built; prints their names.
 # Debug information is stripped from the copies (a debug build's is ~100 MB of initramfs that
 # dom0 would unpack on every boot); symbols stay for backtraces.
@@ -159,6 +190,25 @@ make_guest_initrd() {
   make_cpio "$root" "$1/guest.cpio"
 }
 
+# install_hvm_tools ROOT: for the hvm scenario, Debian's device model (qemu-system-xen,
+# installed on the host if missing) with its libraries and data, SeaBIOS and hvmloader.
+# Without it the scenario reports SKIP.
+install_hvm_tools() {
+  local qemu=/usr/libexec/xen-qemu-system-i386 policy=/usr/sbin/policy-rc.d
+  if [ ! -x $qemu ] && [ "$(id -u)" -eq 0 ]; then
+    log "installing qemu-system-xen for the hvm scenario"
+    [ -e $policy ] || { printf '#!/bin/sh\nexit 101\n' > $policy; chmod +x $policy; local made=1; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      qemu-system-xen >&2 || true
+    [ -z "${made:-}" ] || rm -f $policy
+  fi
+  [ -x $qemu ] || { log "no $qemu: the hvm scenario will skip"; return 0; }
+  copy_program "$1" $qemu
+  mkdir -p "$1/usr/share" "$1/usr/lib/xen-4.17"
+  cp -a /usr/share/qemu /usr/share/seabios "$1/usr/share/"
+  cp -a /usr/lib/xen-4.17/boot "$1/usr/lib/xen-4.17/"
+}
+
 # make_dom0_initramfs WORK SCENARIO: the dom0 image as WORK/dom0.cpio. Sets OUR_PROGRAMS.
 make_dom0_initramfs() {
   local root="$1/dom0-root" d
@@ -170,6 +220,8 @@ make_dom0_initramfs() {
   install_modules "$root" "$DOM0_ROOT" "$DOM0_KVER" $XENLAB_MODULES
   install_xen_tools "$root"
   OUR_PROGRAMS=$(install_our_programs "$root")
+  [ "$2" != hvm ] || install_hvm_tools "$root"
+  [ "$2" != pygrub ] || install_pygrub "$root"
   install_lab "$root" "$2"
   make_guest_initrd "$1"
   cp "$GUEST_ROOT/boot/vmlinuz-$GUEST_KVER" "$root/guest/vmlinuz"
