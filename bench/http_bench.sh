@@ -61,7 +61,7 @@ sleep 1  # let the guest's frontends connect, so the reply is the steady-state o
 url="http://127.0.0.1:$txend_port/xend/domain/demo?detail=1"
 mkdir -p "$dir/www"
 chmod 755 "$dir" "$dir/www"  # nginx workers run unprivileged
-curl -sf "$url" > "$dir/www/demo.sxp"
+curl -sf -H "Accept: application/sxp" "$url" > "$dir/www/demo.sxp"
 cat > "$dir/nginx.conf" <<CONF
 worker_processes 1;
 pid $dir/nginx.pid;
@@ -97,7 +97,7 @@ run_wrk() {
 # which xsd still sees), then throughput and latency from wrk.
 t_n=500
 tx0=$(stat transactions_started); disk0=$(stat disk_bytes_written); req0=$(stat requests_total)
-curl -sf -o /dev/null $(for _ in $(seq $t_n); do echo "$url"; done)
+curl -sf -H "Accept: application/sxp" -o /dev/null $(for _ in $(seq $t_n); do echo "$url"; done)
 tx1=$(stat transactions_started); disk1=$(stat disk_bytes_written); req1=$(stat requests_total)
 read -r t_rps t_p99 _ < <(run_wrk "$url")
 read -r n_rps n_p99 _ < <(run_wrk "http://127.0.0.1:$nginx_port/demo.sxp")

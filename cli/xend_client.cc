@@ -194,6 +194,7 @@ Result<XendReply> XendClient::Request(bool post, const std::string& target, cons
   http::request<http::string_body> req{post ? http::verb::post : http::verb::get, target, 11};
   req.set(http::field::host, endpoint_.unix_path.empty() ? endpoint_.host : "localhost");
   req.set(http::field::user_agent, "xm (txend)");
+  req.set(http::field::accept, "application/sxp");  // xend answers HTML to other agents
   req.set(http::field::accept_encoding, "identity");
   if (post) req.set(http::field::content_type, "application/x-www-form-urlencoded");
   req.body() = body;

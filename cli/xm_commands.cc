@@ -131,6 +131,8 @@ const std::vector<XmCommand>& XmCommands() {
       {"dmesg", "[-c|--clear]", "Read and/or clear Xend's message buffer.", XmDmesg},
       {"info", "[-c|--config] [-n|--numa]", "Get information about Xen host.", XmInfo},
       {"log", "", "Print Xend log", XmLog},
+      {"top", "[-b] [-d <Delay>] [-i <Iterations>]", "Monitor a host and the domains in real time.",
+       XmTop},
       {"sched-credit", "[-d <Domain> [-w[=WEIGHT]|-c[=CAP]]]",
        "Get/set credit scheduler parameters.", XmSchedCredit},
       {"block-attach", "<Domain> <BackDev> <FrontDev> <Mode> [BackDomain]",

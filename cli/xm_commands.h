@@ -76,6 +76,7 @@ Status XmRestore(XmContext&, CommandLine&, const std::vector<std::string>&);
 Status XmDumpCore(XmContext&, CommandLine&, const std::vector<std::string>&);
 Status XmMigrate(XmContext&, CommandLine&, const std::vector<std::string>&);
 Status XmConsole(XmContext&, CommandLine&, const std::vector<std::string>&);
+Status XmTop(XmContext&, CommandLine&, const std::vector<std::string>&);
 
 Status XmBlockAttach(XmContext&, CommandLine&, const std::vector<std::string>&);
 Status XmBlockDetach(XmContext&, CommandLine&, const std::vector<std::string>&);

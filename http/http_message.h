@@ -36,12 +36,14 @@ Result<std::string> UrlDecode(std::string_view text);
 Result<Params> ParseForm(std::string_view text);
 
 struct HttpRequest {
-  std::string method;       // "GET", "POST", ...
-  std::string path;         // decoded, without the query: "/xend/domain/demo"
-  Params params;            // query parameters, then form-body parameters
-  std::string body;         // raw body
-  std::string peer;         // "unix" or the client's IP address
-  bool wants_html = false;  // Accept: text/html (a browser)
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // decoded, without the query: "/xend/domain/demo"
+  Params params;       // query parameters, then form-body parameters
+  std::string body;    // raw body
+  std::string peer;    // "unix" or the client's IP address
+  // xend's use_sxp rule: SXP unless the client sends a User-Agent and an Accept that does
+  // not name application/sxp (a browser); then HTML.
+  bool wants_sxp = true;
 };
 
 struct HttpResponse {

@@ -13,7 +13,8 @@ Result<HttpRequest> DecodeRequest(const BeastRequest& req, const std::string& pe
   out.body = req.body();
   out.peer = peer;
   auto accept = req[bhttp::field::accept];
-  out.wants_html = accept.find("text/html") != boost::beast::string_view::npos;
+  out.wants_sxp = req[bhttp::field::user_agent].empty() || accept.empty() ||
+                  accept.find("application/sxp") != boost::beast::string_view::npos;
   auto ctype = req[bhttp::field::content_type];
   if (out.method == "POST" &&
       (ctype.empty() || ctype.starts_with("application/x-www-form-urlencoded"))) {

@@ -18,3 +18,4 @@ else
   echo "txend: serving /var/lib/xend/xend-socket (pid $(cat /run/txend.pid)); log /var/log/txend/txend.log"
 fi
 [ -f /var/lib/txend/xsd.pid ] && echo "xsd: serving /run/xenstored/socket (pid $(cat /var/lib/txend/xsd.pid))"
+echo "demo guest kernel for the simulator (README's tour): $top/build/share/txend/demo-vmlinuz"

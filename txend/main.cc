@@ -29,6 +29,7 @@
 #include "toolstack/open_hypervisor.h"
 #include "toolstack/toolstack.h"
 #include "txend/daemon_options.h"
+#include "txend/domain_socket_probe.h"
 #include "txend/relocation_server.h"
 #include "txend/xend_api.h"
 
@@ -153,6 +154,11 @@ int main(int argc, char** argv) {
   std::unique_ptr<toolstack::HotplugScripts>
       hotplug;  // on Xen, the kernel's backends need the scripts run
   if (sim) {
+    Status reachable = daemon::ProbeDomainSockets(**conn, o.xenstored, o.domain_sockets);
+    if (!reachable.ok()) {
+      log->critical("{}", reachable.message());
+      return Fail(reachable.message());
+    }
     auto started = toolstack::SimBackends::Start(o.xenstored);
     if (!started.ok()) return Fail(started.status().ToString());
     backends = std::move(*started);

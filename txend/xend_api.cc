@@ -6,6 +6,7 @@
 
 #include "toolstack/domain/domain_queries.h"
 #include "toolstack/domain/domain_sxp.h"
+#include "txend/status_page.h"
 
 namespace txend::daemon {
 namespace {
@@ -19,6 +20,8 @@ std::vector<std::string> PathParts(const std::string& path) {
     if (!part.empty()) parts.push_back(part);
   return parts;
 }
+
+constexpr char kHtml[] = "text/html; charset=utf-8";
 
 http::HttpResponse Text(int status, std::string body) {
   return http::HttpResponse{status, "text/plain", std::move(body)};
@@ -45,7 +48,8 @@ XendApi::XendApi(toolstack::Toolstack& toolstack, xs::Connection& xs, HostFacts 
 
 http::HttpResponse XendApi::Handle(const http::HttpRequest& req) {
   try {
-    return Route(req);
+    bool get = req.method == "GET" || req.method == "HEAD";
+    return get && !req.wants_sxp ? ForBrowser(req) : Route(req);
   } catch (const std::exception& e) {  // a bug, not a request's fault: the daemon serves on
     return http::XendError(500, std::string("internal error: ") + e.what());
   }
@@ -69,6 +73,28 @@ http::HttpResponse XendApi::Route(const http::HttpRequest& req) {
   if (parts[1] == "domain" && parts.size() == 3)
     return get ? GetDomain(parts[2], req) : Post(parts[2], req, FindDomainOp);
   return http::XendError(404, "Not found: " + req.path);
+}
+
+http::HttpResponse XendApi::ForBrowser(const http::HttpRequest& req) {
+  auto parts = PathParts(req.path);
+  bool overview = parts.empty() || (parts[0] == "xend" && parts.size() == 1) ||
+                  (parts[0] == "xend" && parts.size() == 2 &&
+                   (parts[1] == "node" || parts[1] == "domain") && !req.params.Has("op"));
+  if (overview) return StatusPage();
+  http::HttpResponse r = Route(req);
+  if (r.content_type != "application/sxp") return r;
+  return http::HttpResponse{r.status, kHtml, SxpPageHtml(req.path, r.body)};
+}
+
+http::HttpResponse XendApi::StatusPage() {
+  auto node = toolstack_.queries().Node();
+  if (!node.ok()) return Failure(node.status());
+  http::Params all;
+  all.Add("state", "all");
+  all.Add("detail", "1");
+  auto domains = ListDomains(toolstack_, xs_, all);
+  if (!domains.ok()) return Failure(domains.status());
+  return http::HttpResponse{200, kHtml, StatusPageHtml(NodeSxp(*node, host_), domains->items())};
 }
 
 http::HttpResponse XendApi::GetNode(const std::string& what) {

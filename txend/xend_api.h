@@ -28,6 +28,10 @@ class XendApi {
 
  private:
   http::HttpResponse Route(const http::HttpRequest& req);
+  // A browser's GET (xend's use_sxp rule said HTML): the status page for /, /xend,
+  // /xend/node and /xend/domain; any other reply's SXP in a page.
+  http::HttpResponse ForBrowser(const http::HttpRequest& req);
+  http::HttpResponse StatusPage();
   http::HttpResponse GetNode(const std::string& what);
   http::HttpResponse PostNode(const std::string& what, const http::HttpRequest& req);
   http::HttpResponse GetDomain(const std::string& dom, const http::HttpRequest& req);
