@@ -45,7 +45,7 @@ python3 -c "
 h = bytearray(64); h[0:4] = b'\x7fELF'; h[4] = 2; h[5] = 1; h[6] = 1; h[18] = 62
 open('$dir/vmlinuz', 'wb').write(bytes(h))"
 
-"$bin/txend" --hypervisor sim --unix-socket "$dir/xend-socket" --tcp "127.0.0.1:$txend_port" \
+"$bin/txend" --hypervisor sim --unix-socket "$dir/xend-socket" --tcp "127.0.0.1:$txend_port" --tcp-insecure \
   --xenstored "$dir/xs.sock" --domain-sockets "$dir/domains" --state-dir "$dir/state" \
   --log-file "$dir/txend.log" --pid-file "$dir/txend.pid"
 cat > "$dir/demo.cfg" <<CFG

@@ -36,11 +36,14 @@ Result<std::string> UrlDecode(std::string_view text);
 Result<Params> ParseForm(std::string_view text);
 
 struct HttpRequest {
-  std::string method;       // "GET", "POST", ...
-  std::string path;         // decoded, without the query: "/xend/domain/demo"
-  Params params;            // query parameters, then form-body parameters
-  std::string body;         // raw body
-  std::string peer;         // "unix" or the client's IP address
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // decoded, without the query: "/xend/domain/demo"
+  Params params;       // query parameters, then form-body parameters
+  std::string body;    // raw body
+  std::string peer;    // "unix" or the client's IP address
+  // Who asked: "root via unix socket" (or "uid N via unix socket"), a TLS client
+  // certificate's subject ("CN=admin,O=pool"), or "unauthenticated <address>".
+  std::string identity;
   bool wants_html = false;  // Accept: text/html (a browser)
 };
 

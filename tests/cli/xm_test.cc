@@ -284,7 +284,7 @@ TEST_F(XmTest, ErrorsAreOneLineOnStderrWithXmsExitCodes) {
 TEST_F(XmTest, MigrateMovesTheDomainToAnotherTxend) {
   TxendStack::Options there;
   uint16_t port = FreeTcpPort();
-  there.extra_args = {"--relocation", "127.0.0.1:" + std::to_string(port)};
+  there.extra_args = {"--relocation", "127.0.0.1:" + std::to_string(port), "--relocation-insecure"};
   auto other = TxendStack::Start(there);
   ASSERT_TRUE(other.ok()) << other.status().ToString();
   // The destination needs the kernel at the same path, as two hosts sharing storage would.
