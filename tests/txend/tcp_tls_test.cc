@@ -46,7 +46,7 @@ class TcpTlsTest : public ::testing::Test {
   // op=create with `config`, form-encoded by curl from a file.
   std::string CreateArgs(const std::string& config) {
     WriteFile(dir_ / "config.sxp", std::vector<uint8_t>(config.begin(), config.end()));
-    return "--data-urlencode op=create --data-urlencode config@" + (dir_ / "config.sxp").string() +
+    return "--data-urlencode op=create --data-urlencode config@" + (dir_ / "config.sxp") +
            " " + url_ + "/xend/domain/";
   }
   bool Logged(const std::string& text) {
@@ -108,6 +108,28 @@ TEST_F(TcpTlsTest, AValidCertificateIsServedAndAudited) {
   auto local = stack_->client().Post("/xend/domain/", {{"op", "create"}, {"config", grabby}});
   EXPECT_EQ(local.status, 201) << local.body;
   EXPECT_TRUE(Logged("audit: root via unix socket POST /xend/domain/ op=create: 201 ok"));
+}
+
+// The pool helper's certificates, as docs/migration.md tells an operator to make them.
+TEST(TxendCerts, MakesAPoolWhoseCertificatesTxendAndCurlAccept) {
+  TempDir dir;
+  std::string certs = TXEND_SOURCE_DIR "/scripts/txend-certs " + dir.path();
+  ASSERT_EQ(RunCommand(certs + " ca").exit_code, 0);
+  ASSERT_EQ(RunCommand(certs + " host this-host 127.0.0.1").exit_code, 0);
+  ASSERT_EQ(RunCommand(certs + " client admin").exit_code, 0);
+  EXPECT_NE(RunCommand(certs + " client admin").exit_code, 0);  // never overwrites a key
+  TxendStack::Options o;
+  o.tcp_port = FreeTcpPort();
+  o.tcp_insecure = false;
+  std::string d = dir.path() + "/";
+  o.extra_args = {"--tcp-cert", d + "this-host.pem", "--tcp-key", d + "this-host-key.pem",
+                  "--tcp-ca", d + "ca.pem"};
+  auto stack = TxendStack::Start(o);
+  ASSERT_TRUE(stack.ok()) << stack.status().ToString();
+  auto r = RunCommand("curl -sS --max-time 10 --cacert " + d + "ca.pem --cert " + d +
+                      "admin.pem --key " + d + "admin-key.pem -o /dev/null -w '%{http_code}' " +
+                      "https://127.0.0.1:" + std::to_string(o.tcp_port) + "/xend/node/ 2>&1");
+  EXPECT_EQ(r.out, "200");
 }
 
 }  // namespace
