@@ -311,7 +311,8 @@ TEST(XmOverTcp, XmServerSelectsATcpEndpoint) {
   EXPECT_NE(r.out.find("\nDomain-0 "), std::string::npos) << r.out;
   auto bad = RunCommand("XM_SERVER=ftp://x " TXEND_BIN_DIR "/xm list 2>&1");
   EXPECT_EQ(bad.exit_code, 1);
-  EXPECT_TRUE(bad.out.starts_with("Error: XM_SERVER: expected httpu:///path or http://host:port/"))
+  EXPECT_TRUE(bad.out.starts_with(
+      "Error: XM_SERVER: expected httpu:///path, http://host:port/ or https://host:port/"))
       << bad.out;
 }
 

@@ -34,7 +34,7 @@ class TcpTlsTest : public ::testing::Test {
   std::string Path(const std::string& name) { return dir_ / (name + ".pem"); }
   std::string Key(const std::string& name) { return dir_ / (name + "-key.pem"); }
   Status Issue(const std::string& name, const std::string& cn, const std::string& ca = "ca") {
-    return WriteSignedCert(Path(name), Key(name), Path(ca), Key(ca), {cn});
+    return WriteSignedCert(Path(name), Key(name), Path(ca), Key(ca), {cn, {"127.0.0.1"}});
   }
 
   // curl with the pool CA, as client `cert` ("" for none); its output ends with the HTTP status.
@@ -46,8 +46,8 @@ class TcpTlsTest : public ::testing::Test {
   // op=create with `config`, form-encoded by curl from a file.
   std::string CreateArgs(const std::string& config) {
     WriteFile(dir_ / "config.sxp", std::vector<uint8_t>(config.begin(), config.end()));
-    return "--data-urlencode op=create --data-urlencode config@" + (dir_ / "config.sxp") +
-           " " + url_ + "/xend/domain/";
+    return "--data-urlencode op=create --data-urlencode config@" + (dir_ / "config.sxp") + " " +
+           url_ + "/xend/domain/";
   }
   bool Logged(const std::string& text) {
     return Eventually(kWait,
@@ -110,6 +110,24 @@ TEST_F(TcpTlsTest, AValidCertificateIsServedAndAudited) {
   EXPECT_TRUE(Logged("audit: root via unix socket POST /xend/domain/ op=create: 201 ok"));
 }
 
+TEST_F(TcpTlsTest, XmSpeaksHttpsWithItsCertificate) {
+  std::string server = "XM_SERVER=" + url_ + "/ XM_CA=" + Path("ca") + " ";
+  auto listed = RunCommand(server + "XM_CERT=" + Path("admin") + " XM_KEY=" + Key("admin") +
+                           " " TXEND_BIN_DIR "/xm list 2>&1");
+  EXPECT_EQ(listed.exit_code, 0) << listed.out;
+  EXPECT_NE(listed.out.find("\nDomain-0 "), std::string::npos) << listed.out;
+  auto anonymous = RunCommand(server + TXEND_BIN_DIR "/xm list 2>&1");
+  EXPECT_NE(anonymous.exit_code, 0);
+  EXPECT_EQ(anonymous.out.find("Domain-0"), std::string::npos) << anonymous.out;
+  // The server's certificate names 127.0.0.1, not localhost.
+  std::string by_name = "XM_SERVER=https://localhost:" + url_.substr(url_.rfind(':') + 1) + "/";
+  auto misnamed = RunCommand(by_name + " XM_CA=" + Path("ca") + " XM_CERT=" + Path("admin") +
+                             " XM_KEY=" + Key("admin") + " " TXEND_BIN_DIR "/xm list 2>&1");
+  EXPECT_NE(misnamed.exit_code, 0);
+  EXPECT_NE(misnamed.out.find("TLS with txend at localhost failed"), std::string::npos)
+      << misnamed.out;
+}
+
 // The pool helper's certificates, as docs/migration.md tells an operator to make them.
 TEST(TxendCerts, MakesAPoolWhoseCertificatesTxendAndCurlAccept) {
   TempDir dir;
@@ -123,7 +141,7 @@ TEST(TxendCerts, MakesAPoolWhoseCertificatesTxendAndCurlAccept) {
   o.tcp_insecure = false;
   std::string d = dir.path() + "/";
   o.extra_args = {"--tcp-cert", d + "this-host.pem", "--tcp-key", d + "this-host-key.pem",
-                  "--tcp-ca", d + "ca.pem"};
+                  "--tcp-ca",   d + "ca.pem"};
   auto stack = TxendStack::Start(o);
   ASSERT_TRUE(stack.ok()) << stack.status().ToString();
   auto r = RunCommand("curl -sS --max-time 10 --cacert " + d + "ca.pem --cert " + d +
