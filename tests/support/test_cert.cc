@@ -48,7 +48,7 @@ void AddExtensions(X509* cert, X509* issuer, const CertOptions& o) {
   if (o.ca) AddExtension(cert, issuer, NID_key_usage, "critical,keyCertSign,cRLSign");
   std::string names;
   for (const auto& n : o.names)
-    names += (names.empty() ? "" : ",") + (IsIp(n) ? "IP:" : "DNS:") + n;
+    names += std::string(names.empty() ? "" : ",") + (IsIp(n) ? "IP:" : "DNS:") + n;
   if (!names.empty()) AddExtension(cert, issuer, NID_subject_alt_name, names);
 }
 

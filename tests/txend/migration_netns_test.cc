@@ -282,7 +282,7 @@ TEST_F(MigrationNetnsTest, UnauthenticatedPeersAreRefusedOnBothEnds) {
       return failed != std::string::npos &&
              log.find(c.destination_logs, failed) != std::string::npos;
     })) << ReadFile(host(1).log_file()).substr(logged);
-    EXPECT_TRUE(Healthy(0, "guarded"));
+    EXPECT_TRUE(Eventually(kWait, [&] { return Healthy(0, "guarded"); }));
     EXPECT_TRUE(NoDomainsLeft(1));
     Restart(c.restarted, Args("host" + std::to_string(c.restarted)));
   }
