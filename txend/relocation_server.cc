@@ -127,6 +127,7 @@ Status RefuseUnauthenticated(toolstack::TcpSocket& socket) {
 void RelocationServer::Impl::Receive(Connection& c, const std::string& peer) {
   Status ready = c.socket->SetIoTimeout(options.io_timeout);  // bounds the TLS handshake too
   if (ready.ok() && options.tls) ready = c.socket->StartTls(true, *options.tls);
+  if (!ready.ok() && options.tls) c.socket->Linger(std::chrono::seconds(2));  // the peer reads why
   std::string who = !options.tls                      ? "unauthenticated"
                     : c.socket->PeerSubject().empty() ? "no certificate"
                                                       : c.socket->PeerSubject();

@@ -90,17 +90,17 @@ TEST_F(TcpTlsTest, AValidCertificateIsServedAndAudited) {
   EXPECT_TRUE(Logged("audit: CN=admin POST /xend/domain/ op=create: 201 ok"))
       << ReadFile(stack_->log_file());
   auto destroyed = Curl("admin", "-d op=destroy " + url_ + "/xend/domain/remote");
-  EXPECT_TRUE(destroyed.out.ends_with("\n200")) << destroyed.out;
-  EXPECT_TRUE(Logged("audit: CN=admin POST /xend/domain/remote op=destroy: 200 ok"));
+  EXPECT_TRUE(destroyed.out.ends_with("\n202")) << destroyed.out;
+  EXPECT_TRUE(Logged("audit: CN=admin POST /xend/domain/remote op=destroy: 202 ok"));
 
   // Over TCP a config passes the incoming-domain policy: dom0's disks are refused, named.
   std::string grabby = stack_->Config("grabby", 1, 0);
   grabby.replace(grabby.find("phy:/dev/vg0/grabby-0"), 21, "phy:/dev/sda");
   auto refused = Curl("admin", CreateArgs(grabby));
   EXPECT_TRUE(refused.out.ends_with("\n500")) << refused.out;
-  EXPECT_NE(refused.out.find("refused by the incoming-domain policy: disk xvda ('phy:/dev/sda')"),
-            std::string::npos)
+  EXPECT_NE(refused.out.find("refused by the incoming-domain policy: disk xvda"), std::string::npos)
       << refused.out;
+  EXPECT_NE(refused.out.find("phy:/dev/sda"), std::string::npos);
   EXPECT_TRUE(Logged("audit: CN=admin POST /xend/domain/ op=create: 500 "));
   EXPECT_EQ(stack_->client().Get("/xend/domain/grabby").status, 404);
 

@@ -38,6 +38,9 @@ class TcpSocket {
   uint64_t BytesReceived() const;
   // Ends both directions: blocked readers and writers on other threads return.
   void Shutdown();
+  // Ends our direction and reads until the peer closes (at most `limit`), so
+  // what we sent last (a TLS alert) is not lost to a reset of unread data.
+  void Linger(std::chrono::milliseconds limit);
 
  private:
   UniqueFd fd_;
