@@ -205,8 +205,8 @@ int main(int argc, char** argv) {
   toolstack::MigrateRequest migrate_defaults;
   migrate_defaults.io_timeout = std::chrono::seconds(o.relocation.io_timeout_s);
   // Outgoing ssl=1 migrations present this host's certificate and check the destination's.
-  migrate_defaults.tls = toolstack::TlsOptions{o.relocation.ssl_cert_file,
-                                               o.relocation.ssl_key_file, o.relocation.ssl_ca_file};
+  migrate_defaults.tls = toolstack::TlsOptions{
+      o.relocation.ssl_cert_file, o.relocation.ssl_key_file, o.relocation.ssl_ca_file, ""};
   daemon::XendApi api(**toolstack, **conn, daemon::HostFacts::Read(), o.log_file, note,
                       migrate_defaults);
   // The relocation service listens before the API does: once txend answers, it is all up.
@@ -221,7 +221,7 @@ int main(int argc, char** argv) {
                                          std::chrono::seconds(o.relocation.io_timeout_s)};
     if (ssl)
       ro.tls = toolstack::TlsOptions{o.relocation.ssl_cert_file, o.relocation.ssl_key_file,
-                                     o.relocation.ssl_ca_file};
+                                     o.relocation.ssl_ca_file, ""};
     ro.insecure = o.relocation.insecure;
     auto started = daemon::RelocationServer::Start(**toolstack, ro, note);
     if (!started.ok()) return Fail(started.status().ToString());
