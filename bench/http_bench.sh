@@ -2,7 +2,8 @@
 # txend's HTTP API under load vs. nginx serving the same bytes (issue 4).
 #
 # Starts xsd (persistent store) and txend on the simulated hypervisor in a temp
-# dir with TCP on loopback, creates domain `demo` (2 disks, 1 vif) with xm, then
+# dir with TCP on loopback (plain HTTP, the explicit --tcp-insecure opt-out, to
+# compare like with like: nginx serves plain HTTP), creates domain `demo` (2 disks, 1 vif) with xm, then
 # drives `GET /xend/domain/demo?detail=1` with wrk; nginx serves the reply's
 # exact bytes as a static file on loopback in the same run, driven the same way.
 # Prints a markdown table: requests/s, p99 latency, ratio to nginx, and xenstore
@@ -45,7 +46,7 @@ python3 -c "
 h = bytearray(64); h[0:4] = b'\x7fELF'; h[4] = 2; h[5] = 1; h[6] = 1; h[18] = 62
 open('$dir/vmlinuz', 'wb').write(bytes(h))"
 
-"$bin/txend" --hypervisor sim --unix-socket "$dir/xend-socket" --tcp "127.0.0.1:$txend_port" \
+"$bin/txend" --hypervisor sim --unix-socket "$dir/xend-socket" --tcp "127.0.0.1:$txend_port" --tcp-insecure \
   --xenstored "$dir/xs.sock" --domain-sockets "$dir/domains" --state-dir "$dir/state" \
   --log-file "$dir/txend.log" --pid-file "$dir/txend.pid"
 cat > "$dir/demo.cfg" <<CFG

@@ -113,14 +113,23 @@ class Bench {
     hosts_[0].reset();
     hosts_[1].reset();
     std::string cert = certs_ / "cert.pem", key = certs_ / "key.pem";
-    if (ssl_) TXEND_RETURN_IF_ERROR(WriteSelfSignedCert(cert, key));
+    // One certificate naming both hosts serves as either host's and as the CA.
+    if (ssl_)
+      TXEND_RETURN_IF_ERROR(
+          WriteSelfSignedCert(cert, key, {.names = {net_.address(0), net_.address(1)}}));
     for (int h = 0; h < 2; ++h) {
       TxendStack::Options o;
       o.exec_prefix = net_.Exec(h);
-      o.extra_args = {"--relocation",      "8002",
-                      "--sim-memory",      "12288",
-                      "--sim-dirty-rate",  std::to_string(h == 0 ? rate : 0.0),
-                      "--sim-working-set", std::to_string(static_cast<int>(working_set_))};
+      // Plain migrations between the two namespaces: the explicit opt-out.
+      o.extra_args = {"--relocation",
+                      "8002",
+                      "--relocation-insecure",
+                      "--sim-memory",
+                      "12288",
+                      "--sim-dirty-rate",
+                      std::to_string(h == 0 ? rate : 0.0),
+                      "--sim-working-set",
+                      std::to_string(static_cast<int>(working_set_))};
       if (ssl_)
         o.extra_args.insert(o.extra_args.end(),
                             {"--relocation-ssl", "8003", "--relocation-ssl-cert", cert,

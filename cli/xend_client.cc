@@ -9,10 +9,13 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <openssl/ssl.h>
 
 #include "base/numbers.h"
 
@@ -42,10 +45,14 @@ Result<XendEndpoint> ParseServerUri(const std::string& uri) {
       return Status::Error(EINVAL, "XM_SERVER: no socket path in '" + uri + "'");
     return e;
   }
-  if (!uri.starts_with("http://"))
-    return Status::Error(
-        EINVAL, "XM_SERVER: expected httpu:///path or http://host:port/, got '" + uri + "'");
-  std::string rest = uri.substr(7);
+  bool https = uri.starts_with("https://");
+  if (!uri.starts_with("http://") && !https)
+    return Status::Error(EINVAL,
+                         "XM_SERVER: expected httpu:///path, http://host:port/ or "
+                         "https://host:port/, got '" +
+                             uri + "'");
+  if (https) e.tls = ClientTls{};
+  std::string rest = uri.substr(https ? 8 : 7);
   rest = rest.substr(0, rest.find('/'));
   auto colon = rest.rfind(':');
   e.host = rest.substr(0, colon);
@@ -113,6 +120,47 @@ Status ConnectTcp(asio::io_context& io, beast::tcp_stream& stream,
   return st;
 }
 
+// TLS 1.2 or later, xm's certificate if it has one, the server's checked against the CAs.
+Result<std::unique_ptr<asio::ssl::context>> ClientContext(const ClientTls& tls) {
+  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  beast::error_code ec;
+  auto fail = [&](const std::string& what) {
+    return Status::Error(EINVAL, what + ": " + ec.message());
+  };
+  if (tls.ca_file.empty())
+    ctx->set_default_verify_paths(ec);
+  else
+    ctx->load_verify_file(tls.ca_file, ec);
+  if (ec) return fail("XM_CA " + tls.ca_file);
+  if (!tls.cert_file.empty()) {
+    if (ctx->use_certificate_chain_file(tls.cert_file, ec); ec)
+      return fail("XM_CERT " + tls.cert_file);
+    if (ctx->use_private_key_file(tls.key_file.empty() ? tls.cert_file : tls.key_file,
+                                  asio::ssl::context::pem, ec);
+        ec)
+      return fail("XM_KEY " + tls.key_file);
+  }
+  ctx->set_verify_mode(asio::ssl::verify_peer, ec);
+  if (ec) return fail("TLS");
+  return ctx;
+}
+
+// Handshakes within `limit`, checking that the server's certificate names `host`.
+Status Handshake(asio::io_context& io, beast::ssl_stream<beast::tcp_stream>& stream,
+                 const std::string& host, std::chrono::milliseconds limit) {
+  SSL_set_tlsext_host_name(stream.native_handle(), host.c_str());
+  stream.set_verify_callback(asio::ssl::host_name_verification(host));
+  Status st = Status::Ok();
+  beast::get_lowest_layer(stream).expires_after(limit);
+  stream.async_handshake(asio::ssl::stream_base::client, [&](beast::error_code ec) {
+    if (ec) st = Status::Error(EPROTO, "TLS with txend at " + host + " failed: " + ec.message());
+  });
+  io.run();
+  io.restart();
+  return st;
+}
+
 // Sends `req` on the connected `stream` and reads the whole reply within `limit`.
 template <typename Stream>
 Result<XendReply> Exchange(asio::io_context& io, Stream& stream,
@@ -122,7 +170,7 @@ Result<XendReply> Exchange(asio::io_context& io, Stream& stream,
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 << 20);
   Result<XendReply> result = Status::Error(EIO, "no reply");
-  stream.expires_after(limit);
+  beast::get_lowest_layer(stream).expires_after(limit);
   http::async_write(stream, req, [&](beast::error_code ec, size_t) {
     if (ec) return void(result = ReplyFailure(ec, limit));
     http::async_read(stream, buffer, parser, [&](beast::error_code ec, size_t) {
@@ -150,14 +198,23 @@ Result<XendTimeouts> TimeoutsFromEnvironment() {
 }
 
 std::string XendEndpoint::ToString() const {
-  return unix_path.empty() ? "http://" + host + ":" + std::to_string(port) + "/" : unix_path;
+  if (!unix_path.empty()) return unix_path;
+  return (tls ? "https://" : "http://") + host + ":" + std::to_string(port) + "/";
 }
 
 Result<XendEndpoint> EndpointFromEnvironment() {
   if (const char* path = std::getenv("TXEND_SOCKET"); path && *path)
-    return XendEndpoint{path, "", 0};
-  if (const char* uri = std::getenv("XM_SERVER"); uri && *uri) return ParseServerUri(uri);
-  return XendEndpoint{kDefaultSocket, "", 0};
+    return XendEndpoint{path, "", 0, std::nullopt};
+  if (const char* uri = std::getenv("XM_SERVER"); uri && *uri) {
+    TXEND_ASSIGN_OR_RETURN(XendEndpoint e, ParseServerUri(uri));
+    auto env = [](const char* name) {
+      const char* v = std::getenv(name);
+      return std::string(v ? v : "");
+    };
+    if (e.tls) e.tls = ClientTls{env("XM_CERT"), env("XM_KEY"), env("XM_CA")};
+    return e;
+  }
+  return XendEndpoint{kDefaultSocket, "", 0, std::nullopt};
 }
 
 std::string FormEncode(const std::string& s) {
@@ -211,6 +268,14 @@ Result<XendReply> XendClient::Request(bool post, const std::string& target, cons
   asio::ip::tcp::resolver resolver(io);
   auto addresses = resolver.resolve(endpoint_.host, std::to_string(endpoint_.port), ec);
   if (ec) return TransportError(ec);
+  if (endpoint_.tls) {
+    TXEND_ASSIGN_OR_RETURN(auto ctx, ClientContext(*endpoint_.tls));
+    beast::ssl_stream<beast::tcp_stream> stream(io, *ctx);
+    TXEND_RETURN_IF_ERROR(
+        ConnectTcp(io, beast::get_lowest_layer(stream), addresses, timeouts_.connect));
+    TXEND_RETURN_IF_ERROR(Handshake(io, stream, endpoint_.host, timeouts_.connect));
+    return Exchange(io, stream, req, reply_timeout);
+  }
   beast::tcp_stream stream(io);
   TXEND_RETURN_IF_ERROR(ConnectTcp(io, stream, addresses, timeouts_.connect));
   return Exchange(io, stream, req, reply_timeout);

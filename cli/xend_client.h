@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,16 +14,25 @@
 
 namespace txend::xm {
 
-// Where txend listens: a unix socket path, or a TCP host and port.
+// xm's side of HTTPS: its certificate and key (optional; a txend with mutual
+// TLS requires them) and the CAs the server's certificate must chain to ("":
+// the system's). The server's certificate must name the host xm dialed.
+struct ClientTls {
+  std::string cert_file, key_file, ca_file;  // XM_CERT, XM_KEY, XM_CA
+};
+
+// Where txend listens: a unix socket path, or a TCP host and port (HTTPS when tls is set).
 struct XendEndpoint {
   std::string unix_path;
   std::string host;
   uint16_t port = 0;
+  std::optional<ClientTls> tls;
   std::string ToString() const;
 };
 
-// TXEND_SOCKET (a path) wins; else XM_SERVER (httpu:///path or
-// http://host[:port]/); else xend's default socket /var/lib/xend/xend-socket.
+// TXEND_SOCKET (a path) wins; else XM_SERVER (httpu:///path, http://host[:port]/
+// or https://host[:port]/ with XM_CERT, XM_KEY, XM_CA); else xend's default
+// socket /var/lib/xend/xend-socket.
 Result<XendEndpoint> EndpointFromEnvironment();
 
 // How long xm waits for txend: to connect, and for a whole reply to a query or

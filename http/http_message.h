@@ -41,6 +41,9 @@ struct HttpRequest {
   Params params;       // query parameters, then form-body parameters
   std::string body;    // raw body
   std::string peer;    // "unix" or the client's IP address
+  // Who asked: "root via unix socket" (or "uid N via unix socket"), a TLS client
+  // certificate's subject ("CN=admin,O=pool"), or "unauthenticated <address>".
+  std::string identity;
   // xend's use_sxp rule: SXP unless the client sends a User-Agent and an Accept that does
   // not name application/sxp (a browser); then HTML.
   bool wants_sxp = true;

@@ -8,8 +8,12 @@
 #include <vector>
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "http/connection_table.h"
 #include "http/request_decoder.h"
@@ -22,6 +26,7 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 using local = asio::local::stream_protocol;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 // The most a connection buffers unparsed: a request head, or a chunked body's
 // trailer (Beast parses a trailer whole and without the head's limit).
@@ -42,8 +47,9 @@ struct Shared {
         connections({options.max_connections, options.max_connections_per_peer}) {}
   const ServerOptions options;
   const HttpServer::Handler handler;
-  asio::thread_pool& workers;  // requests that may change things
-  asio::thread_pool& readers;  // GET and HEAD
+  asio::thread_pool& workers;               // requests that may change things
+  asio::thread_pool& readers;               // GET and HEAD
+  std::shared_ptr<asio::ssl::context> tls;  // set: TCP clients handshake first
   ServerStats stats;
   ConnectionTable connections;
 };
@@ -75,28 +81,47 @@ std::optional<HttpResponse> ReadErrorReply(beast::error_code ec, const ServerOpt
   return XendError(400, "malformed HTTP request: " + ec.message());
 }
 
-// One client connection: read a request, run the handler on the worker pool,
-// write the reply, repeat while the client keeps the connection alive.
-template <class Protocol>
-class Session : public Evictable, public std::enable_shared_from_this<Session<Protocol>> {
+// A client certificate's subject, "CN=admin,O=pool" (RFC 2253 order).
+std::string CertificateSubject(SSL* ssl) {
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (!cert) return "no certificate";
+  BIO* out = BIO_new(BIO_s_mem());
+  X509_NAME_print_ex(out, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
+  char* text = nullptr;
+  long len = BIO_get_mem_data(out, &text);
+  std::string subject(text, static_cast<size_t>(len));
+  BIO_free(out);
+  return subject;
+}
+
+template <class Stream>
+constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
+
+// One client connection: (over TLS, a handshake first,) read a request, run
+// the handler on the worker pool, write the reply, repeat while the client
+// keeps the connection alive.
+template <class Stream>
+class Session : public Evictable, public std::enable_shared_from_this<Session<Stream>> {
  public:
   // `limit_key` is what the connection table counted it under; "" if not admitted.
-  Session(typename Protocol::socket socket, std::shared_ptr<Shared> shared, std::string peer,
+  // `identity` is who the client is, for a plain stream; a TLS one learns it in the handshake.
+  Session(Stream stream, std::shared_ptr<Shared> shared, std::string peer, std::string identity,
           std::string limit_key)
-      : stream_(std::move(socket)),
+      : stream_(std::move(stream)),
         shared_(std::move(shared)),
         peer_(std::move(peer)),
+        identity_(std::move(identity)),
         limit_key_(std::move(limit_key)) {}
   ~Session() override {
     if (!limit_key_.empty()) shared_->connections.Leave(limit_key_);
   }
 
-  void Start() { Read(); }
-
-  // Replies once with `response` and closes (used for refused clients).
-  void RefuseWith(const HttpResponse& response) {
-    ++shared_->stats.refused;
-    Send(response, 11, false);
+  // Serves requests, or replies once with `refusal` and closes (a refused client).
+  void Start(std::optional<HttpResponse> refusal) {
+    if constexpr (kIsTls<Stream>)
+      Handshake(std::move(refusal));
+    else
+      Begin(std::move(refusal));
   }
 
   void Evict(uint64_t ticket) override {
@@ -108,12 +133,39 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<Pr
   }
 
  private:
+  auto& Lowest() { return beast::get_lowest_layer(stream_); }
+
+  void Begin(std::optional<HttpResponse> refusal) {
+    if (!refusal) return Read();
+    ++shared_->stats.refused;
+    Send(*refusal, 11, false);
+  }
+
+  // A client without a certificate the CA signed never gets to send a request.
+  void Handshake(std::optional<HttpResponse> refusal) {
+    Lowest().expires_after(shared_->options.header_timeout);
+    stream_.async_handshake(
+        asio::ssl::stream_base::server,
+        [self = this->shared_from_this(), refusal = std::move(refusal)](beast::error_code ec) {
+          if (ec) return self->RefuseHandshake(ec);
+          self->identity_ = CertificateSubject(self->stream_.native_handle());
+          self->Begin(refusal);
+        });
+  }
+
+  void RefuseHandshake(beast::error_code ec) {
+    ++shared_->stats.refused;
+    if (shared_->options.log)
+      shared_->options.log("TCP API: refused " + peer_ + ": TLS handshake failed: " + ec.message());
+    Close();
+  }
+
   void Read() {
     parser_.emplace();
     parser_->body_limit(shared_->options.max_body_bytes);
     parser_->header_limit(kMaxHeaderBytes);
     waiting_ticket_ = shared_->connections.StartWaiting(this->weak_from_this());
-    stream_.expires_after(shared_->options.header_timeout);
+    Lowest().expires_after(shared_->options.header_timeout);
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
         [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
@@ -124,7 +176,7 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<Pr
     waiting_ticket_ = 0;
     if (ec) return OnReadError(ec);
     if (parser_->is_done()) return Dispatch();
-    stream_.expires_after(shared_->options.body_timeout);
+    Lowest().expires_after(shared_->options.body_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = this->shared_from_this()](beast::error_code ec, size_t) {
                         if (ec) return self->OnReadError(ec);
@@ -160,6 +212,7 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<Pr
     try {
       auto decoded = DecodeRequest(req, peer_);
       if (!decoded.ok()) return XendError(400, decoded.status().message());
+      decoded->identity = identity_;
       return shared_->handler(*decoded);
     } catch (const std::exception& e) {
       ++shared_->stats.exceptions;
@@ -171,7 +224,7 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<Pr
     if (response.status >= 400) ++shared_->stats.error_replies;
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
         ToBeast(response, version, keep_alive));
-    stream_.expires_after(shared_->options.write_timeout);
+    Lowest().expires_after(shared_->options.write_timeout);
     bhttp::async_write(
         stream_, *res,
         [self = this->shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
@@ -183,15 +236,16 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<Pr
 
   void Close() {
     beast::error_code ignored;
-    stream_.socket().shutdown(Protocol::socket::shutdown_both, ignored);
-    stream_.close();
+    Lowest().socket().shutdown(asio::socket_base::shutdown_both, ignored);
+    Lowest().close();
   }
 
-  beast::basic_stream<Protocol> stream_;
+  Stream stream_;
   beast::flat_buffer buffer_{kMaxBufferedBytes};
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   const std::shared_ptr<Shared> shared_;
   const std::string peer_;
+  std::string identity_;
   const std::string limit_key_;
   uint64_t waiting_ticket_ = 0;  // non-zero while waiting for a request head
 };
@@ -202,6 +256,15 @@ std::string UnixClientProcess(int fd) {
   socklen_t len = sizeof cred;
   if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return "unix";
   return "process " + std::to_string(cred.pid);
+}
+
+// Who a unix client is: the socket is root-only, so normally root.
+std::string UnixClientIdentity(int fd) {
+  struct ucred cred {};
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return "unknown via unix socket";
+  return cred.uid == 0 ? "root via unix socket"
+                       : "uid " + std::to_string(cred.uid) + " via unix socket";
 }
 
 template <class Protocol>
@@ -242,27 +305,41 @@ class Listener : public std::enable_shared_from_this<Listener<Protocol>> {
     std::string peer = PeerOf(socket);
     if constexpr (std::is_same_v<Protocol, tcp>) {
       if (!shared_->options.hosts_allow.Allows(peer))
-        return Refuse(std::move(socket), peer,
-                      XendError(403, "client " + peer + " is not in xend-hosts-allow"));
+        return Open(std::move(socket), peer, "",
+                    XendError(403, "client " + peer + " is not in xend-hosts-allow"));
     }
     std::string key =
         std::is_same_v<Protocol, tcp> ? peer : UnixClientProcess(socket.native_handle());
     switch (shared_->connections.Admit(key)) {
       case ConnectionTable::Admission::kPeerFull:
-        return Refuse(
-            std::move(socket), peer,
+        return Open(
+            std::move(socket), peer, "",
             XendError(503, "too many connections from this client (" + key + "; limit " +
                                std::to_string(shared_->options.max_connections_per_peer) + ")"));
       case ConnectionTable::Admission::kFull:
-        return Refuse(std::move(socket), peer, XendError(503, "too many connections"));
+        return Open(std::move(socket), peer, "", XendError(503, "too many connections"));
       case ConnectionTable::Admission::kAdmitted:
-        std::make_shared<Session<Protocol>>(std::move(socket), shared_, peer, key)->Start();
+        Open(std::move(socket), peer, key, std::nullopt);
     }
   }
 
-  void Refuse(typename Protocol::socket socket, const std::string& peer,
-              const HttpResponse& response) {
-    std::make_shared<Session<Protocol>>(std::move(socket), shared_, peer, "")->RefuseWith(response);
+  // A session over the right stream: TLS for TCP when configured.
+  void Open(typename Protocol::socket socket, const std::string& peer, const std::string& key,
+            std::optional<HttpResponse> refusal) {
+    if constexpr (std::is_same_v<Protocol, tcp>) {
+      if (shared_->tls) {
+        std::make_shared<Session<TlsStream>>(TlsStream(std::move(socket), *shared_->tls), shared_,
+                                             peer, "", key)
+            ->Start(std::move(refusal));
+        return;
+      }
+    }
+    std::string identity = std::is_same_v<Protocol, tcp>
+                               ? "unauthenticated " + peer
+                               : UnixClientIdentity(socket.native_handle());
+    using Plain = beast::basic_stream<Protocol>;
+    std::make_shared<Session<Plain>>(Plain(std::move(socket)), shared_, peer, identity, key)
+        ->Start(std::move(refusal));
   }
 
   static std::string PeerOf(typename Protocol::socket& socket) {
@@ -328,6 +405,24 @@ Result<local::acceptor> BindUnix(asio::io_context& ioc, const std::string& path,
   return acceptor;
 }
 
+// The TCP listener's TLS: TLS 1.2 or later, and a client certificate the CA signed.
+Result<std::shared_ptr<asio::ssl::context>> ServerTls(const TlsFiles& files) {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  beast::error_code ec;
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  auto fail = [&](const std::string& what) {
+    return Status::Error(EINVAL, "TCP API TLS: " + what + ": " + ec.message());
+  };
+  if (ctx->use_certificate_chain_file(files.cert_file, ec); ec)
+    return fail("certificate " + files.cert_file);
+  if (ctx->use_private_key_file(files.key_file, asio::ssl::context::pem, ec); ec)
+    return fail("key " + files.key_file);
+  if (ctx->load_verify_file(files.ca_file, ec); ec) return fail("CA file " + files.ca_file);
+  ctx->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert, ec);
+  if (ec) return fail("verify mode");
+  return ctx;
+}
+
 Result<tcp::acceptor> BindTcp(asio::io_context& ioc, const TcpEndpoint& where) {
   beast::error_code ec;
   auto address = asio::ip::make_address(where.address, ec);
@@ -358,6 +453,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(ServerOptions options, Han
     impl->unix_listener->Accept();
   }
   if (opts.tcp) {
+    if (opts.tcp_tls) {
+      TXEND_ASSIGN_OR_RETURN(impl->shared->tls, ServerTls(*opts.tcp_tls));
+    }
     TXEND_ASSIGN_OR_RETURN(auto acceptor, BindTcp(impl->ioc, *opts.tcp));
     impl->tcp_port = acceptor.local_endpoint().port();
     impl->tcp_listener =

@@ -24,11 +24,20 @@ struct TcpEndpoint {
   uint16_t port = 8000;  // 0 picks a free port (tests)
 };
 
+// The TCP listener's mutual TLS: this server's certificate and key, and the CA
+// every client's certificate must chain to (clients without one are refused).
+struct TlsFiles {
+  std::string cert_file, key_file, ca_file;  // PEM
+};
+
 struct ServerOptions {
-  std::string unix_socket;         // empty: no unix listener
-  unsigned unix_mode = 0600;       // root-only by default
-  std::optional<TcpEndpoint> tcp;  // off unless set
-  HostAllowList hosts_allow;       // TCP clients only
+  std::string unix_socket;          // empty: no unix listener
+  unsigned unix_mode = 0600;        // root-only by default
+  std::optional<TcpEndpoint> tcp;   // off unless set
+  HostAllowList hosts_allow;        // TCP clients only
+  std::optional<TlsFiles> tcp_tls;  // set: TCP is HTTPS with client certificates
+  // Where refusals the handler never sees are told (a failed TLS handshake); optional.
+  std::function<void(const std::string&)> log;
   size_t max_body_bytes = 1 << 20;
   size_t max_connections = 512;
   size_t max_connections_per_peer = 64;  // per TCP address or unix client process; 0: no limit

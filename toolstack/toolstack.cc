@@ -35,6 +35,8 @@ Result<ValidConfig> Toolstack::ParseConfig(const sxp::Value& vm) const {
   return ctx_->ParseConfig(vm);
 }
 
+const IncomingPolicy& Toolstack::incoming_policy() const { return ctx_->options.incoming; }
+
 Result<ValidConfig> Toolstack::CheckConfig(DomainConfig config) const {
   return ctx_->CheckConfig(std::move(config));
 }

@@ -89,6 +89,9 @@ class Toolstack {
   // from SXP, or (built in code) checked.
   Result<ValidConfig> ParseConfig(const sxp::Value& vm) const;
   Result<ValidConfig> CheckConfig(DomainConfig config) const;
+  // What a domain from elsewhere may use (options.incoming): arriving
+  // migrations pass it, and txend applies it to creates over TCP.
+  const IncomingPolicy& incoming_policy() const;
 
  private:
   explicit Toolstack(std::unique_ptr<DomainContext> ctx);

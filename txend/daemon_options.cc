@@ -53,7 +53,48 @@ std::string InConfigDir(const std::string& file) {
   return file.empty() || file.find('/') != std::string::npos ? file : "/etc/xen/" + file;
 }
 
+// Secure defaults: a listener that would serve unauthenticated peers needs the opt-out.
+Status CheckAuthentication(const DaemonOptions& o) {
+  const TcpTlsOptions& t = o.tcp_tls;
+  bool tcp_tls = !t.cert_file.empty() || !t.key_file.empty() || !t.ca_file.empty();
+  if (o.tcp && tcp_tls && (t.cert_file.empty() || t.key_file.empty() || t.ca_file.empty()))
+    return Status::Error(EINVAL,
+                         "the TCP API's TLS needs a certificate, a key and a CA "
+                         "(txend-http-ssl-cert-file, -key-file, -ca-file; --tcp-cert, --tcp-key, "
+                         "--tcp-ca)");
+  if (o.tcp && !tcp_tls && !t.insecure)
+    return Status::Error(EINVAL,
+                         "the TCP API authenticates its clients with TLS: give it a certificate, a "
+                         "key and the CA clients' certificates chain to (txend-http-ssl-cert-file, "
+                         "-key-file, -ca-file; --tcp-cert, --tcp-key, --tcp-ca), or serve it "
+                         "unauthenticated with (txend-http-insecure yes) / --tcp-insecure");
+  if (o.relocation.ssl_enabled && o.relocation.ssl_ca_file.empty() && !o.relocation.insecure)
+    return Status::Error(EINVAL,
+                         "the SSL relocation server authenticates its peers: give it the pool's CA "
+                         "(txend-relocation-ssl-ca-file, --relocation-ssl-ca), or take anyone with "
+                         "(txend-relocation-insecure yes) / --relocation-insecure");
+  return Status::Ok();
+}
+
 }  // namespace
+
+std::vector<std::string> InsecureWarnings(const DaemonOptions& o) {
+  std::vector<std::string> lines;
+  if (o.tcp && o.tcp_tls.insecure && o.tcp_tls.cert_file.empty())
+    lines.push_back("WARNING: the TCP API on " + o.tcp->address + ":" +
+                    std::to_string(o.tcp->port) +
+                    " is unauthenticated (txend-http-insecure): anyone who can reach it may "
+                    "create, destroy and migrate domains");
+  if (o.relocation.enabled && o.relocation.insecure)
+    lines.push_back(
+        "WARNING: the plain relocation server takes migrations from unauthenticated "
+        "peers (txend-relocation-insecure)");
+  if (o.relocation.ssl_enabled && o.relocation.insecure && o.relocation.ssl_ca_file.empty())
+    lines.push_back(
+        "WARNING: the SSL relocation server takes any client, without a CA "
+        "(txend-relocation-insecure)");
+  return lines;
+}
 
 Status ApplyConfigText(const std::string& text, DaemonOptions& o) {
   TXEND_ASSIGN_OR_RETURN(auto entries, sxp::ParseAll(text));
@@ -107,6 +148,20 @@ Status ApplyConfigText(const std::string& text, DaemonOptions& o) {
       o.relocation.ssl_key_file = InConfigDir(value);
     else if (key == "txend-relocation-ssl-ca-file")
       o.relocation.ssl_ca_file = InConfigDir(value);
+    else if (key == "txend-relocation-insecure") {
+      TXEND_ASSIGN_OR_RETURN(o.relocation.insecure, Flag(key, value));
+    } else if (key == "txend-http-ssl-cert-file")
+      o.tcp_tls.cert_file = InConfigDir(value);
+    else if (key == "txend-http-ssl-key-file")
+      o.tcp_tls.key_file = InConfigDir(value);
+    else if (key == "txend-http-ssl-ca-file")
+      o.tcp_tls.ca_file = InConfigDir(value);
+    else if (key == "txend-http-insecure") {
+      TXEND_ASSIGN_OR_RETURN(o.tcp_tls.insecure, Flag(key, value));
+    } else if (key == "txend-incoming-storage")
+      o.incoming_storage = value;
+    else if (key == "txend-incoming-bridges")
+      o.incoming_bridges = value;
     else if (key == "txend-relocation-timeout") {
       TXEND_ASSIGN_OR_RETURN(o.relocation.io_timeout_s, Seconds(value));
     }
@@ -123,7 +178,7 @@ Result<DaemonOptions> ParseDaemonOptions(int argc, const char* const* argv, std:
   DaemonOptions o;
   CLI::App app{"txend: a Xen toolstack daemon serving xend's HTTP/SXP API", "txend"};
   std::string tcp, unix_socket, hosts_allow, relocation, relocation_allow, relocation_ssl;
-  bool no_unix = false;
+  bool no_unix = false, relocation_insecure = false, tcp_insecure = false;
   app.add_flag("--no-fork", o.no_fork, "stay in the foreground");
   app.add_option("--config", o.config_file, "xend-config.sxp-style settings file");
   app.add_option("--unix-socket", unix_socket,
@@ -191,6 +246,18 @@ Result<DaemonOptions> ParseDaemonOptions(int argc, const char* const* argv, std:
                  "PEM key of the TLS relocation server");
   app.add_option("--relocation-ssl-ca", o.relocation.ssl_ca_file,
                  "CAs that ssl=1 migrations verify the destination against");
+  app.add_flag("--relocation-insecure", relocation_insecure,
+               "take migrations from unauthenticated peers (txend-relocation-insecure)");
+  app.add_option("--tcp-cert", o.tcp_tls.cert_file, "PEM certificate of the TCP API (TLS)");
+  app.add_option("--tcp-key", o.tcp_tls.key_file, "PEM key of the TCP API");
+  app.add_option("--tcp-ca", o.tcp_tls.ca_file,
+                 "CAs that TCP API clients' certificates must chain to");
+  app.add_flag("--tcp-insecure", tcp_insecure,
+               "serve the TCP API as plain HTTP, unauthenticated (txend-http-insecure)");
+  app.add_option("--incoming-storage", o.incoming_storage,
+                 "storage arriving domains may use: path prefixes and volume groups");
+  app.add_option("--incoming-bridges", o.incoming_bridges,
+                 "bridges arriving domains may join (default: any)");
   app.add_option("--relocation-timeout", o.relocation.io_timeout_s,
                  "seconds without progress that fail a migration")
       ->check(CLI::Range(1, 3600))
@@ -226,12 +293,15 @@ Result<DaemonOptions> ParseDaemonOptions(int argc, const char* const* argv, std:
     TXEND_ASSIGN_OR_RETURN(o.relocation.ssl_endpoint, Endpoint(relocation_ssl, "0.0.0.0"));
     o.relocation.ssl_enabled = true;
   }
+  if (relocation_insecure) o.relocation.insecure = true;
+  if (tcp_insecure) o.tcp_tls.insecure = true;
   if (o.relocation.ssl_enabled &&
       (o.relocation.ssl_cert_file.empty() || o.relocation.ssl_key_file.empty()))
     return Status::Error(
         EINVAL,
         "the SSL relocation server needs a certificate and a key "
         "(xend-relocation-server-ssl-cert-file/-key-file, --relocation-ssl-cert/-key)");
+  TXEND_RETURN_IF_ERROR(CheckAuthentication(o));
   if (o.domain_sockets.empty())
     o.domain_sockets = (std::filesystem::path(o.xenstored).parent_path() / "domains").string();
   if (o.xsd_program.empty())

@@ -28,6 +28,7 @@
 #include "toolstack/migration/migration.h"
 #include "toolstack/open_hypervisor.h"
 #include "toolstack/toolstack.h"
+#include "txend/audit.h"
 #include "txend/daemon_options.h"
 #include "txend/domain_socket_probe.h"
 #include "txend/relocation_server.h"
@@ -121,6 +122,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   daemon::DaemonOptions o = *parsed;
+  const std::vector<std::string> warnings = daemon::InsecureWarnings(o);
+  for (const auto& w : warnings) fprintf(stderr, "txend: %s\n", w.c_str());
   if (o.xsd_program == "xsd" || o.xsd_program.empty()) o.xsd_program = SelfDirectory() + "/xsd";
   std::error_code ec;
   for (const std::string& dir : {o.state_dir, fs::path(o.log_file).parent_path().string(),
@@ -132,6 +135,7 @@ int main(int argc, char** argv) {
   auto log = std::make_shared<spdlog::logger>(
       "txend", std::make_shared<spdlog::sinks::basic_file_sink_mt>(o.log_file));
   log->flush_on(spdlog::level::info);
+  for (const auto& w : warnings) log->warn("{}", w);
 
   if (!XenstoreAnswers(o.xenstored)) {
     Status st = StartXsd(o, *log);
@@ -187,6 +191,8 @@ int main(int argc, char** argv) {
   ts_options.bootloader.pygrub = o.pygrub;
   ts_options.bootloader.timeout = std::chrono::seconds(o.bootloader_timeout_s);
   ts_options.sysfs_root = o.sysfs;
+  ts_options.incoming = {toolstack::PolicyWords(o.incoming_storage),
+                         toolstack::PolicyWords(o.incoming_bridges)};
   if (const char* fault = std::getenv("TXEND_FAULT")) {  // tests only; not passed on by RestartSelf
     ts_options.fault = fault;
     unsetenv("TXEND_FAULT");
@@ -204,7 +210,9 @@ int main(int argc, char** argv) {
   auto note = [log](const std::string& line) { log->info("{}", line); };
   toolstack::MigrateRequest migrate_defaults;
   migrate_defaults.io_timeout = std::chrono::seconds(o.relocation.io_timeout_s);
-  migrate_defaults.tls = toolstack::TlsOptions{"", "", o.relocation.ssl_ca_file};
+  // Outgoing ssl=1 migrations present this host's certificate and check the destination's.
+  migrate_defaults.tls = toolstack::TlsOptions{
+      o.relocation.ssl_cert_file, o.relocation.ssl_key_file, o.relocation.ssl_ca_file, ""};
   daemon::XendApi api(**toolstack, **conn, daemon::HostFacts::Read(), o.log_file, note,
                       migrate_defaults);
   // The relocation service listens before the API does: once txend answers, it is all up.
@@ -218,11 +226,15 @@ int main(int argc, char** argv) {
                                          *reloc_allow,
                                          std::chrono::seconds(o.relocation.io_timeout_s)};
     if (ssl)
-      ro.tls = toolstack::TlsOptions{o.relocation.ssl_cert_file, o.relocation.ssl_key_file, ""};
+      ro.tls = toolstack::TlsOptions{o.relocation.ssl_cert_file, o.relocation.ssl_key_file,
+                                     o.relocation.ssl_ca_file, ""};
+    ro.insecure = o.relocation.insecure;
     auto started = daemon::RelocationServer::Start(**toolstack, ro, note);
     if (!started.ok()) return Fail(started.status().ToString());
-    log->info("{}relocation server on {}:{}", ssl ? "SSL " : "", ro.endpoint.address,
-              (*started)->port());
+    log->info("{}relocation server on {}:{} ({})", ssl ? "SSL " : "", ro.endpoint.address,
+              (*started)->port(),
+              ssl ? (ro.tls->ca_file.empty() ? "any client" : "clients the CA signed")
+                  : (ro.insecure ? "unauthenticated peers" : "refuses every migration"));
     relocation.push_back(std::move(*started));
   }
   http::ServerOptions so;
@@ -232,12 +244,16 @@ int main(int argc, char** argv) {
   auto allow = http::HostAllowList::Parse(o.hosts_allow);
   if (!allow.ok()) return Fail(allow.status().message());
   so.hosts_allow = *allow;
+  if (!o.tcp_tls.cert_file.empty())
+    so.tcp_tls = http::TlsFiles{o.tcp_tls.cert_file, o.tcp_tls.key_file, o.tcp_tls.ca_file};
+  so.log = [log](const std::string& line) { log->warn("{}", line); };
   auto server = http::HttpServer::Start(so, [&](const http::HttpRequest& req) {
     auto start = std::chrono::steady_clock::now();
     http::HttpResponse r = api.Handle(req);
     auto ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     log->info("{} {} {} {} {:.1f}ms", req.peer, req.method, req.path, r.status, ms);
+    if (auto line = daemon::AuditLine(req, r)) log->info("{}", *line);
     return r;
   });
   if (!server.ok()) return Fail(server.status().ToString());

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "base/unique_fd.h"
+#include "toolstack/migration/migration_protocol.h"
 
 namespace txend::daemon {
 namespace {
@@ -101,26 +102,52 @@ void RelocationServer::Impl::Serve(UniqueFd fd) {
         std::to_string(connections.size()) + " migrations already in progress)");
     return;
   }
-  log(std::string("relocation: incoming migration from ") + peer + (options.tls ? " (ssl)" : ""));
   Connection& c = connections.emplace_back();
   c.socket = std::make_shared<toolstack::TcpSocket>(std::move(fd));
   c.thread = std::thread([this, &c, peer] { Receive(c, peer); });
 }
 
+namespace {
+
+// The source learns why (it reads the REFUSE after its HELLO); nothing is created.
+Status RefuseUnauthenticated(toolstack::TcpSocket& socket) {
+  Status why = Status::Error(
+      EACCES,
+      "this host takes no migrations from unauthenticated peers on its plain relocation port: "
+      "migrate with ssl (xm migrate --ssl) and a certificate its CA signed, or set "
+      "(txend-relocation-insecure yes) on it");
+  (void)toolstack::ReadHello(socket.fd());
+  (void)toolstack::SendMessage(socket.fd(),
+                               {toolstack::MessageType::kRefuse, why.code(), why.message()});
+  return why;
+}
+
+}  // namespace
+
 void RelocationServer::Impl::Receive(Connection& c, const std::string& peer) {
   Status ready = c.socket->SetIoTimeout(options.io_timeout);  // bounds the TLS handshake too
   if (ready.ok() && options.tls) ready = c.socket->StartTls(true, *options.tls);
+  if (!ready.ok() && options.tls) c.socket->Linger(std::chrono::seconds(2));  // the peer reads why
+  std::string who = !options.tls                      ? "unauthenticated"
+                    : c.socket->PeerSubject().empty() ? "no certificate"
+                                                      : c.socket->PeerSubject();
+  if (ready.ok())
+    log("relocation: incoming migration from " + peer + (options.tls ? " (ssl)" : "") + " by " +
+        who);
+  if (ready.ok() && !options.tls && !options.insecure) ready = RefuseUnauthenticated(*c.socket);
   auto in = ready.ok() ? toolstack.migration().ReceiveMigration(*c.socket, options.io_timeout)
                        : Result<toolstack::IncomingMigration>(ready);
-  char line[512];
+  char line[1024];
   if (in.ok())
     snprintf(line, sizeof line,
-             "relocation: received '%s' from %s as domain %u (%s): %.1f MB in %.2f s",
-             in->name.c_str(), peer.c_str(), in->domid, in->live ? "live" : "not live",
+             "relocation: received '%s' from %s (%s) as domain %u (%s): %.1f MB in %.2f s",
+             in->name.c_str(), peer.c_str(), who.c_str(), in->domid, in->live ? "live" : "not live",
              static_cast<double>(in->bytes_received) / 1e6, in->total_s);
   else
-    snprintf(line, sizeof line, "relocation: incoming migration from %s failed: %s", peer.c_str(),
-             in.status().message().c_str());
+    snprintf(line, sizeof line,
+             "relocation: incoming migration from %s failed: %s (%llu bytes received)",
+             peer.c_str(), in.status().message().c_str(),
+             static_cast<unsigned long long>(c.socket->BytesReceived()));
   log(line);
   std::shared_ptr<toolstack::TcpSocket> done;
   {

@@ -1,7 +1,8 @@
 // RelocationServer: xend's relocation service. A TCP listener (plain, or TLS
 // for the SSL relocation server) that serves each incoming migration from an
 // allowed host (xend-relocation-hosts-allow) with Migration::ReceiveMigration,
-// on a thread per connection.
+// on a thread per connection. A plain server refuses every migration (its
+// peers are unauthenticated) unless the operator opted out (insecure).
 #pragma once
 
 #include <chrono>
@@ -26,7 +27,8 @@ class RelocationServer {
     std::chrono::milliseconds io_timeout{30000};
     size_t max_connections = 4;  // more are refused until one ends
     std::optional<toolstack::TlsOptions>
-        tls;  // set: an SSL relocation server (xend-relocation-ssl-server)
+        tls;                // set: an SSL relocation server (xend-relocation-ssl-server)
+    bool insecure = false;  // a plain server takes migrations (txend-relocation-insecure)
   };
   using Log = std::function<void(const std::string& line)>;
 

@@ -150,7 +150,7 @@ http::HttpResponse XendApi::Post(const std::string& dom, const http::HttpRequest
   if (ops.size() != 1) return http::XendError(406, "Invalid request: exactly one op is needed");
   const XendOp* op = find(ops[0]);
   if (!op) return http::XendError(501, "Operation not implemented: " + ops[0]);
-  OpCall call{toolstack_, xs_, migrations_, dom, OpArgs(req.params)};
+  OpCall call{toolstack_, xs_, migrations_, dom, OpArgs(req.params), req.peer != "unix"};
   auto body = op->run(call);
   if (!body.ok()) return Failure(body.status());
   return http::HttpResponse{op->status, "application/sxp", std::move(*body)};

@@ -6,6 +6,7 @@
 
 #include "base/numbers.h"
 #include "toolstack/config/domain_config.h"
+#include "toolstack/config/incoming_policy.h"
 #include "toolstack/domain/device_ops.h"
 #include "toolstack/domain/domain_queries.h"
 #include "toolstack/domain/domain_sxp.h"
@@ -200,7 +201,10 @@ const XendOp kDomainOps[] = {
 
 Result<toolstack::ValidConfig> Config(OpCall& c) {
   TXEND_ASSIGN_OR_RETURN(sxp::Value config, c.args.Sxp("config"));
-  return c.toolstack.ParseConfig(config);
+  TXEND_ASSIGN_OR_RETURN(toolstack::ValidConfig valid, c.toolstack.ParseConfig(config));
+  if (c.remote)
+    TXEND_RETURN_IF_ERROR(toolstack::CheckIncomingPolicy(c.toolstack.incoming_policy(), *valid));
+  return valid;
 }
 
 // xend creates paused; libvirt and xm then unpause. The reply is the new domain's SXP.

@@ -14,13 +14,15 @@
 namespace txend::daemon {
 
 // What a handler works with: the daemon's parts, the domain the path names
-// ("" for POST /xend/domain) and the op's parameters.
+// ("" for POST /xend/domain), the op's parameters, and whether the request
+// came over TCP (its configs then pass the incoming-domain policy).
 struct OpCall {
   toolstack::Toolstack& toolstack;
   xs::Connection& xs;
   Migrations& migrations;
   const std::string& dom;
   OpArgs args;
+  bool remote = false;
 };
 
 // One op: its name, the HTTP status it answers with when it worked, and the

@@ -40,6 +40,7 @@ Status TxendStack::StartTxend(std::vector<std::string> env) {
   if (options_.tcp_port) {
     argv.push_back("--tcp");
     argv.push_back("127.0.0.1:" + std::to_string(options_.tcp_port));
+    if (options_.tcp_insecure) argv.push_back("--tcp-insecure");
   }
   if (!options_.hosts_allow.empty()) {
     argv.push_back("--hosts-allow");

@@ -19,6 +19,9 @@ class TxendStack {
   struct Options {
     bool persist = true;
     uint16_t tcp_port = 0;  // 0: no TCP listener
+    // Plain, unauthenticated HTTP on tcp_port (the explicit opt-out); false:
+    // extra_args give the TCP API its certificate, key and CA.
+    bool tcp_insecure = true;
     std::string hosts_allow;
     std::vector<std::string> extra_args;
     // Runs xsd and txend under this command, e.g. {"/usr/sbin/ip", "netns", "exec", "ns1"}.
@@ -40,6 +43,8 @@ class TxendStack {
   // `env` ("NAME=value", e.g. TXEND_FAULT) added to ours; domains keep running.
   Status RestartTxend(int signal, std::vector<std::string> env = {});
   Status RestartXsd(int signal);
+  // Arguments for later restarts of txend (RestartTxend), in place of extra_args.
+  void set_extra_args(std::vector<std::string> args) { options_.extra_args = std::move(args); }
   DaemonProcess& txend() { return *txend_; }
   DaemonProcess& xsd() { return *xsd_; }
   // A libvirt-style PV config SXP for a domain with `disks` disks and `vifs` vifs.

@@ -287,7 +287,7 @@ class MigrationCrashTest : public CrashRecoveryTest {
     CrashRecoveryTest::SetUp();
     port_ = FreeTcpPort();
     TxendStack::Options o;
-    o.extra_args = {"--relocation", "127.0.0.1:" + std::to_string(port_)};
+    o.extra_args = {"--relocation", "127.0.0.1:" + std::to_string(port_), "--relocation-insecure"};
     auto d = TxendStack::Start(o);
     ASSERT_TRUE(d.ok()) << d.status().ToString();
     dst_ = std::move(*d);

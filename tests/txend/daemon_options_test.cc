@@ -58,7 +58,7 @@ TEST(DaemonOptionsTest, SslRelocationKeysAndFlags) {
   EXPECT_EQ(o.relocation.ssl_cert_file, "/etc/pki/relocation.pem");
   EXPECT_EQ(o.relocation.ssl_ca_file, "/etc/xen/ca.pem");
   auto flags = Parse({"--relocation-ssl", "10.0.0.1:9003", "--relocation-ssl-cert", "c.pem",
-                      "--relocation-ssl-key", "k.pem"});
+                      "--relocation-ssl-key", "k.pem", "--relocation-ssl-ca", "ca.pem"});
   ASSERT_TRUE(flags.ok()) << flags.status().ToString();
   EXPECT_TRUE(flags->relocation.ssl_enabled);
   EXPECT_EQ(flags->relocation.ssl_endpoint.address, "10.0.0.1");
@@ -66,6 +66,46 @@ TEST(DaemonOptionsTest, SslRelocationKeysAndFlags) {
   auto no_key = Parse({"--relocation-ssl", "8003"});
   ASSERT_FALSE(no_key.ok());
   EXPECT_NE(no_key.status().message().find("needs a certificate and a key"), std::string::npos);
+}
+
+// Listeners authenticate their peers unless the operator opts out, by a key that says so.
+TEST(DaemonOptionsTest, SecureDefaultsAndTheirOptOuts) {
+  auto tcp = Parse({"--tcp", "8000"});
+  ASSERT_FALSE(tcp.ok());
+  EXPECT_NE(tcp.status().message().find("(txend-http-insecure yes)"), std::string::npos);
+  auto tcp_tls = Parse({"--tcp", "8000", "--tcp-cert", "c.pem", "--tcp-key", "k.pem"});
+  ASSERT_FALSE(tcp_tls.ok());
+  EXPECT_NE(tcp_tls.status().message().find("needs a certificate, a key and a CA"),
+            std::string::npos);
+  auto tls =
+      Parse({"--tcp", "8000", "--tcp-cert", "c.pem", "--tcp-key", "k.pem", "--tcp-ca", "ca.pem"});
+  ASSERT_TRUE(tls.ok()) << tls.status().ToString();
+  EXPECT_TRUE(InsecureWarnings(*tls).empty());
+  auto ssl = Parse({"--relocation-ssl", "8003", "--relocation-ssl-cert", "c.pem",
+                    "--relocation-ssl-key", "k.pem"});
+  ASSERT_FALSE(ssl.ok());
+  EXPECT_NE(ssl.status().message().find("(txend-relocation-insecure yes)"), std::string::npos);
+
+  auto plain = Parse({"--tcp", "8000", "--tcp-insecure", "--relocation", "8002"});
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_FALSE(plain->relocation.insecure);  // the plain relocation port refuses everyone
+  ASSERT_EQ(InsecureWarnings(*plain).size(), 1u);
+  EXPECT_NE(InsecureWarnings(*plain)[0].find("TCP API on 127.0.0.1:8000 is unauthenticated"),
+            std::string::npos);
+  DaemonOptions o;
+  ASSERT_TRUE(ApplyConfigText("(xend-relocation-server yes)(txend-relocation-insecure yes)"
+                              "(txend-http-ssl-ca-file pool-ca.pem)"
+                              "(txend-incoming-storage 'vg0 /srv/xen/')"
+                              "(txend-incoming-bridges xenbr0)",
+                              o)
+                  .ok());
+  EXPECT_TRUE(o.relocation.insecure);
+  EXPECT_EQ(o.tcp_tls.ca_file, "/etc/xen/pool-ca.pem");
+  EXPECT_EQ(o.incoming_storage, "vg0 /srv/xen/");
+  EXPECT_EQ(o.incoming_bridges, "xenbr0");
+  ASSERT_EQ(InsecureWarnings(o).size(), 1u);
+  EXPECT_NE(InsecureWarnings(o)[0].find("txend-relocation-insecure"), std::string::npos);
+  EXPECT_EQ(ApplyConfigText("(txend-http-insecure perhaps)", o).code(), EINVAL);
 }
 
 TEST(DaemonOptionsTest, RelocationFlags) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <regex>
 
 #include <gtest/gtest.h>
 
@@ -24,26 +25,51 @@ constexpr std::chrono::seconds kWait{20};
 
 class MigrationNetnsTest : public ::testing::Test {
  protected:
+  // A pool CA and each host's certificate (naming its address), signed by it.
   void SetUp() override {
     auto pair = NetnsPair::Create();
     if (!pair.ok())
       GTEST_SKIP() << "network namespaces unavailable here: " << pair.status().message();
     net_ = std::move(*pair);
-    std::string cert = certs_ / "cert.pem", key = certs_ / "key.pem";
-    ASSERT_TRUE(WriteSelfSignedCert(cert, key).ok());
+    ASSERT_TRUE(WriteSelfSignedCert(Cert("ca"), Key("ca"), {"pool-ca", {}, -60, 86400, true}).ok());
+    for (int h = 0; h < 2; ++h)
+      ASSERT_TRUE(
+          Issue("host" + std::to_string(h), {"host" + std::to_string(h), {net_->address(h)}}).ok());
     for (int h = 0; h < 2; ++h) {
       TxendStack::Options o;
       o.exec_prefix = net_->Exec(h);
-      o.extra_args = {
-          "--relocation",         "8002", "--relocation-hosts-allow", "^10\\.213\\.0\\.",
-          "--relocation-ssl",     "8003", "--relocation-ssl-cert",    cert,
-          "--relocation-ssl-key", key,    "--relocation-ssl-ca",      cert,
-          "--relocation-timeout", "5"};
+      o.extra_args = Args("host" + std::to_string(h));
       auto s = TxendStack::Start(o);
       ASSERT_TRUE(s.ok()) << s.status().ToString();
       hosts_[h] = std::move(*s);
     }
   }
+
+  std::string Cert(const std::string& name) { return certs_ / (name + ".pem"); }
+  std::string Key(const std::string& name) { return certs_ / (name + "-key.pem"); }
+  Status Issue(const std::string& name, const CertOptions& o, const std::string& ca = "ca") {
+    return WriteSignedCert(Cert(name), Key(name), Cert(ca), Key(ca), o);
+  }
+
+  // A host's arguments: mutual TLS on 8003 with certificate `cert` ("" for
+  // none) and the pool CA; the plain port 8002 with the explicit opt-out
+  // unless `plain_insecure` is false.
+  std::vector<std::string> Args(const std::string& cert, bool plain_insecure = true) {
+    std::vector<std::string> a = {
+        "--relocation",        "8002",     "--relocation-hosts-allow", "^10\\.213\\.0\\.",
+        "--relocation-ssl-ca", Cert("ca"), "--relocation-timeout",     "5"};
+    if (plain_insecure) a.push_back("--relocation-insecure");
+    if (!cert.empty())
+      a.insert(a.end(), {"--relocation-ssl", "8003", "--relocation-ssl-cert", Cert(cert),
+                         "--relocation-ssl-key", Key(cert)});
+    return a;
+  }
+
+  void Restart(int h, std::vector<std::string> args) {
+    host(h).set_extra_args(std::move(args));
+    ASSERT_TRUE(host(h).RestartTxend(SIGTERM).ok());
+  }
+
   void TearDown() override {
     for (auto& h : hosts_) h.reset();  // daemons die before their namespaces go
     net_.reset();
@@ -189,9 +215,110 @@ TEST_F(MigrationNetnsTest, OverTheSslRelocationServer) {
   EXPECT_EQ(sxp::ChildValue(there.sxp, "ssl"), "1");
   EXPECT_TRUE(Gone(0, "sealed", first));
   EXPECT_TRUE(Eventually(kWait, [&] { return Healthy(1, "sealed"); }));
-  EXPECT_NE(
-      ReadFile(host(1).log_file()).find("incoming migration from " + net_->address(0) + " (ssl)"),
-      std::string::npos);
+  EXPECT_NE(ReadFile(host(1).log_file())
+                .find("incoming migration from " + net_->address(0) + " (ssl) by CN=host0"),
+            std::string::npos);
+}
+
+// Without the opt-out the plain port takes no migration: the source is told
+// why, the domain runs on, and the destination has nothing.
+TEST_F(MigrationNetnsTest, ThePlainPortRefusesUnauthenticatedPeersByDefault) {
+  Restart(1, Args("host1", false));
+  Create(0, "outsider");
+  auto refused = Migrate(0, "outsider", true);
+  EXPECT_EQ(refused.status, 500);
+  EXPECT_NE(refused.body.find("the destination refused: this host takes no migrations from "
+                              "unauthenticated peers"),
+            std::string::npos)
+      << refused.body;
+  EXPECT_NE(refused.body.find("(txend-relocation-insecure yes)"), std::string::npos);
+  EXPECT_TRUE(Healthy(0, "outsider"));
+  EXPECT_TRUE(NoDomainsLeft(1));
+  EXPECT_TRUE(Eventually(kWait, [&] {
+    return ReadFile(host(1).log_file())
+               .find("incoming migration from " + net_->address(0) +
+                     " failed: this host takes no migrations") != std::string::npos;
+  }));
+}
+
+// Each peer that cannot prove who it is (or is not who the source asked for)
+// is refused in the TLS handshake: both ends say why, the domain runs on at
+// the source, and the destination is left with nothing.
+TEST_F(MigrationNetnsTest, UnauthenticatedPeersAreRefusedOnBothEnds) {
+  Create(0, "guarded");
+  ASSERT_TRUE(
+      WriteSelfSignedCert(Cert("rogue-ca"), Key("rogue-ca"), {"rogue-ca", {}, -60, 86400, true})
+          .ok());
+  ASSERT_TRUE(Issue("stranger", {"host0", {net_->address(0)}}, "rogue-ca").ok());
+  ASSERT_TRUE(Issue("expired", {"host0", {net_->address(0)}, -2 * 86400, -86400}).ok());
+  ASSERT_TRUE(Issue("misnamed", {"host1", {"10.213.0.99", "elsewhere.example"}}).ok());
+  struct Case {
+    const char* what;
+    int restarted;                 // the host whose certificate changes
+    std::string cert;              // its certificate ("" for none)
+    const char* source_says;       // in the source's reply
+    const char* destination_logs;  // in the destination's log, after "failed: "
+  };
+  const Case cases[] = {
+      {"a certificate of an unknown CA", 0, "stranger", "unknown ca",
+       "certificate verify failed (peer certificate: unable to get local issuer certificate)"},
+      {"no certificate", 0, "", "certificate required", "peer did not return a certificate"},
+      {"an expired certificate", 0, "expired", "certificate expired",
+       "certificate verify failed (peer certificate: certificate has expired)"},
+      {"a destination not named in its certificate", 1, "misnamed",
+       "certificate verify failed (peer certificate: IP address mismatch)", "TLS handshake"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    Restart(c.restarted, Args(c.cert));
+    size_t logged = ReadFile(host(1).log_file()).size();
+    auto refused = Migrate(0, "guarded", true, 0, true);
+    EXPECT_EQ(refused.status, 500);
+    EXPECT_NE(refused.body.find(c.source_says), std::string::npos) << refused.body;
+    EXPECT_NE(refused.body.find("keeps running here"), std::string::npos) << refused.body;
+    EXPECT_TRUE(Eventually(kWait, [&] {
+      std::string log = ReadFile(host(1).log_file()).substr(logged);
+      size_t failed = log.find("incoming migration from " + net_->address(0) + " failed: ");
+      return failed != std::string::npos &&
+             log.find(c.destination_logs, failed) != std::string::npos;
+    })) << ReadFile(host(1).log_file()).substr(logged);
+    EXPECT_TRUE(Eventually(kWait, [&] { return Healthy(0, "guarded"); }));
+    EXPECT_TRUE(NoDomainsLeft(1));
+    Restart(c.restarted, Args("host" + std::to_string(c.restarted)));
+  }
+  auto moved = Migrate(0, "guarded", true, 0, true);  // with both certificates in order
+  ASSERT_EQ(moved.status, 200) << moved.body;
+  EXPECT_TRUE(Eventually(kWait, [&] { return Healthy(1, "guarded"); }));
+}
+
+// A domain whose disk is one of dom0's own devices is refused when it
+// arrives, with the rule named, before a byte of its memory is sent.
+TEST_F(MigrationNetnsTest, AForbiddenDiskIsRefusedBeforeAnyMemoryIsSent) {
+  std::string config = host(0).Config("grabby");
+  size_t disk = config.find("phy:/dev/vg0/grabby-0");
+  ASSERT_NE(disk, std::string::npos);
+  config.replace(disk, std::string("phy:/dev/vg0/grabby-0").size(), "phy:/dev/sda");
+  ASSERT_EQ(Post(0, "/xend/domain/", {{"op", "create"}, {"config", config}}).status, 201);
+  ASSERT_EQ(Post(0, "/xend/domain/grabby", {{"op", "unpause"}}).status, 200);
+  auto refused = Migrate(0, "grabby", true, 0, true);
+  EXPECT_EQ(refused.status, 500);
+  EXPECT_NE(refused.body.find("the destination refused: refused by the incoming-domain policy: "
+                              "disk xvda"),
+            std::string::npos)
+      << refused.body;
+  EXPECT_NE(refused.body.find("phy:/dev/sda"), std::string::npos);
+  EXPECT_TRUE(NoDomainsLeft(1));
+  // The destination logs what it received: the hello (config) and the TLS handshake, no memory.
+  std::smatch received;
+  EXPECT_TRUE(Eventually(kWait, [&] {
+    static const std::regex kRefusal(
+        "failed: refused by the incoming-domain policy[^\\n]* \\(([0-9]+) bytes received\\)");
+    std::string log = ReadFile(host(1).log_file());
+    return std::regex_search(log, received, kRefusal);
+  })) << ReadFile(host(1).log_file());
+  if (!received.empty()) EXPECT_LT(std::stoull(received[1]), 64u << 10);
+  auto state = Get(0, "/xend/domain/grabby?detail=1");
+  EXPECT_EQ(sxp::ChildValue(state.sxp, "state"), "-b----");
 }
 
 TEST_F(MigrationNetnsTest, RefusalsAndBadRequestsLeaveTheDomainRunning) {

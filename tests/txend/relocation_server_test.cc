@@ -22,8 +22,10 @@ constexpr std::chrono::seconds kWait{10};
 
 class RelocationServerTest : public ::testing::Test {
  protected:
-  std::unique_ptr<RelocationServer> Start(const std::string& allow) {
+  // A plain server; `insecure` is the operator's opt-out that lets it take migrations.
+  std::unique_ptr<RelocationServer> Start(const std::string& allow, bool insecure = true) {
     RelocationServer::Options o{{"127.0.0.1", 0}, *http::HostAllowList::Parse(allow), 5s};
+    o.insecure = insecure;
     auto s = RelocationServer::Start(*dst_.toolstack, o, [this](const std::string& line) {
       std::lock_guard lock(mu_);
       log_ += line + "\n";
@@ -67,11 +69,31 @@ TEST_F(RelocationServerTest, StoppingCutsAMigrationInProgress) {
   ASSERT_TRUE(peer.ok());
   ASSERT_TRUE(toolstack::SendAll(peer->fd(), "TXMIGRAT").ok());  // half a hello, then silence
   ASSERT_TRUE(Eventually(kWait, [&] {
-    return Log().find("incoming migration from 127.0.0.1\n") != std::string::npos;
+    return Log().find("incoming migration from 127.0.0.1 by unauthenticated\n") !=
+           std::string::npos;
   }));
   server.reset();  // cuts the connection rather than waiting for the peer's timeout
   EXPECT_NE(Log().find("incoming migration from 127.0.0.1 failed"), std::string::npos) << Log();
   EXPECT_EQ(Log().find("timed out"), std::string::npos) << Log();
+}
+
+TEST_F(RelocationServerTest, APlainServerRefusesUnauthenticatedPeersByDefault) {
+  ASSERT_TRUE(src_.toolstack->lifecycle().Create(src_.Valid("guest"), false).ok());
+  auto server = Start("", false);
+  auto refused =
+      src_.toolstack->migration().Migrate("guest", {"127.0.0.1", server->port(), true, 2s, 5s, {}});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), EACCES);
+  EXPECT_NE(refused.status().message().find("txend-relocation-insecure yes"), std::string::npos)
+      << refused.status().message();
+  EXPECT_NE(refused.status().message().find("keeps running here"), std::string::npos);
+  EXPECT_TRUE(src_.toolstack->queries().Resolve("guest").ok());
+  EXPECT_TRUE(Eventually(kWait, [&] {
+    return Log().find(
+               "incoming migration from 127.0.0.1 failed: this host takes no migrations "
+               "from unauthenticated peers") != std::string::npos;
+  })) << Log();
+  EXPECT_FALSE(dst_.toolstack->queries().Resolve("guest").ok());
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "toolstack/bootloader/bootloader.h"
+#include "toolstack/config/incoming_policy.h"
 #include "toolstack/config/random_ids.h"
 #include "toolstack/devicemodel/device_model_options.h"
 
@@ -27,6 +28,7 @@ struct ToolstackOptions {
   DeviceModelOptions device_model;     // HVM guests' firmware, qemu, logs
   BootloaderOptions bootloader;        // PV guests' pygrub; work_dir defaults to <state_dir>/boot
   std::string sysfs_root = "/sys";     // where the host's pciback and pci-stub devices are listed
+  IncomingPolicy incoming;             // what an arriving migration's domain may use
 };
 
 }  // namespace txend::toolstack

@@ -130,8 +130,11 @@ Result<MigrationResult> Migration::Migrate(std::string_view ref, const MigrateRe
   const uint32_t domid = *d.domid;
   const std::string what = "Migration of '" + d.config().name + "' to " + Where(request);
   const auto start = Clock::now();
-  auto failed = [&](const Status& why) {  // before the handover: the domain stays here, running
+  const TcpSocket* tls = nullptr;
+  auto failed = [&](Status why) {  // before the handover: the domain stays here, running
     lifecycle_.ResumeIfSuspended(domid);
+    if (tls && !tls->TlsError().empty())  // e.g. the destination refused our certificate
+      why = Status::Error(EPROTO, "TLS with the destination failed: " + tls->TlsError());
     return Status::Error(why.code(),
                          what + " failed: " + why.message() + "; the domain keeps running here");
   };
@@ -140,7 +143,12 @@ Result<MigrationResult> Migration::Migrate(std::string_view ref, const MigrateRe
   if (!socket.ok()) return failed(socket.status());
   TcpSocket& sock = *socket;
   Status st = sock.SetIoTimeout(request.io_timeout);
-  if (st.ok() && request.tls) st = sock.StartTls(false, *request.tls);
+  if (st.ok() && request.tls) {
+    TlsOptions options = *request.tls;
+    if (options.peer_name.empty()) options.peer_name = request.host;
+    st = sock.StartTls(false, options);
+    tls = &sock;
+  }
   if (st.ok())
     st = SendAll(sock.fd(), EncodeHello({request.live, sxp::ToString(ToSxp(d.config()))}));
   if (!st.ok()) return failed(st);
@@ -222,6 +230,7 @@ Result<MigrationResult> Migration::Migrate(std::string_view ref, const MigrateRe
 }
 
 Status Migration::CheckIncoming(const DomainConfig& config) {
+  TXEND_RETURN_IF_ERROR(CheckIncomingPolicy(ctx_.options.incoming, config));
   TXEND_RETURN_IF_ERROR(ctx_.registry.CheckNameFree(config.name, config.uuid));
   auto same_uuid = ctx_.registry.Lookup(config.uuid);
   if (same_uuid.ok() && same_uuid->domid)

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <linux/tcp.h>  // struct tcp_info with the byte counters (glibc's lacks them)
 #include <netinet/in.h>
@@ -115,6 +116,20 @@ Status TcpSocket::StartTls(bool server, const TlsOptions& options) {
 uint64_t TcpSocket::BytesAcked() const { return Info(fd_.get()).tcpi_bytes_acked; }
 
 uint64_t TcpSocket::BytesReceived() const { return Info(fd_.get()).tcpi_bytes_received; }
+
+void TcpSocket::Linger(std::chrono::milliseconds limit) {
+  if (!fd_ || ::shutdown(fd_.get(), SHUT_WR) != 0) return;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  char buf[4096];
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd p{fd_.get(), POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return;
+    ssize_t n = ::recv(fd_.get(), buf, sizeof buf, MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return;
+  }
+}
 
 void TcpSocket::Shutdown() {
   if (fd_) ::shutdown(fd_.get(), SHUT_RDWR);

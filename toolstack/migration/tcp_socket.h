@@ -30,10 +30,17 @@ class TcpSocket {
   Status SetIoTimeout(std::chrono::milliseconds timeout);
   // Handshakes (as client or server) and carries everything after it through TLS.
   Status StartTls(bool server, const TlsOptions& options);
+  // Over TLS: the peer certificate's subject ("" without one), and why TLS
+  // failed after the handshake ("" if it has not).
+  std::string PeerSubject() const { return tls_ ? tls_->peer_subject() : ""; }
+  std::string TlsError() const { return tls_ ? tls_->error() : ""; }
   uint64_t BytesAcked() const;  // sent and acknowledged by the peer
   uint64_t BytesReceived() const;
   // Ends both directions: blocked readers and writers on other threads return.
   void Shutdown();
+  // Ends our direction and reads until the peer closes (at most `limit`), so
+  // what we sent last (a TLS alert) is not lost to a reset of unread data.
+  void Linger(std::chrono::milliseconds limit);
 
  private:
   UniqueFd fd_;

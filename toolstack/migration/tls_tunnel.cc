@@ -4,28 +4,66 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <future>
+#include <mutex>
 #include <string>
 #include <sys/socket.h>
 #include <thread>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "base/unique_fd.h"
 
 namespace txend::toolstack {
 namespace {
 
-Status SslError(const std::string& what) {
+std::string SslReason(const char* fallback) {
   unsigned long e = ERR_get_error();
-  char reason[256] = "the peer ended the handshake";
+  char reason[256];
+  snprintf(reason, sizeof reason, "%s", fallback);
   if (e != 0) ERR_error_string_n(e, reason, sizeof reason);
   ERR_clear_error();
+  return reason;
+}
+
+// OpenSSL's reason, and the certificate check's when that is what failed
+// ("certificate has expired", "hostname mismatch", ...).
+Status SslError(const std::string& what, SSL* ssl = nullptr) {
+  std::string reason = SslReason("the peer ended the handshake");
+  long verify = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+  if (verify != X509_V_OK)
+    reason += std::string(" (peer certificate: ") + X509_verify_cert_error_string(verify) + ")";
   return Status::Error(EPROTO, what + ": " + reason);
+}
+
+bool IsIpAddress(const std::string& host) {
+  unsigned char buf[sizeof(in6_addr)];
+  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+// The server's certificate must name `host`: its IP address or DNS name.
+Status ExpectPeerName(SSL* ssl, const std::string& host) {
+  bool ok = IsIpAddress(host) ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str())
+                              : SSL_set1_host(ssl, host.c_str());
+  return ok ? Status::Ok() : SslError("TLS: host name " + host);
+}
+
+std::string SubjectOf(SSL* ssl) {
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (!cert) return "";
+  BIO* out = BIO_new(BIO_s_mem());
+  X509_NAME_print_ex(out, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
+  char* text = nullptr;
+  long len = BIO_get_mem_data(out, &text);
+  std::string subject(text, static_cast<size_t>(len));
+  BIO_free(out);
+  return subject;
 }
 
 void NonBlocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
@@ -50,6 +88,11 @@ struct TlsTunnel::Impl {
   // One pass over both directions; false once the tunnel is over. Adds what
   // to wait for when nothing could move.
   bool Step(bool& moved, short& tcp_events, short& app_events);
+  bool Failed() {  // records OpenSSL's reason (a peer's alert, say); always false
+    std::lock_guard lock(error_mu);
+    error = SslReason("the connection ended");
+    return false;
+  }
 
   SSL_CTX* ctx = nullptr;
   SSL* ssl = nullptr;
@@ -58,6 +101,9 @@ struct TlsTunnel::Impl {
   UniqueFd stop_in, stop_out;  // a pipe: the destructor writes to stop the pump
   std::string to_net, to_app;  // read from one side, not yet written to the other
   bool app_eof = false, net_eof = false;
+  std::string peer_subject;
+  std::mutex error_mu;
+  std::string error;  // why the pump stopped early
   std::promise<void> finished;
   std::thread pump;
 };
@@ -83,8 +129,11 @@ Status TlsTunnel::Impl::Setup(int tcp_fd, const TlsOptions& o, bool server) {
   }
   ssl = SSL_new(ctx);
   if (!ssl || SSL_set_fd(ssl, tcp) != 1) return SslError("TLS");
+  if (!server && !o.ca_file.empty() && !o.peer_name.empty())
+    TXEND_RETURN_IF_ERROR(ExpectPeerName(ssl, o.peer_name));
   SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  if ((server ? SSL_accept(ssl) : SSL_connect(ssl)) != 1) return SslError("TLS handshake");
+  if ((server ? SSL_accept(ssl) : SSL_connect(ssl)) != 1) return SslError("TLS handshake", ssl);
+  peer_subject = SubjectOf(ssl);
   int pair[2], stop[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
     return Status::Error(errno, std::string("TLS tunnel: ") + std::strerror(errno));
@@ -123,7 +172,7 @@ bool TlsTunnel::Impl::Step(bool& moved, short& tcp_events, short& app_events) {
       else if (err == SSL_ERROR_WANT_READ)
         tcp_events |= POLLIN;
       else
-        return false;
+        return Failed();
     }
   }
   if (to_app.empty() && !net_eof) {  // the peer's bytes, decrypted
@@ -140,7 +189,7 @@ bool TlsTunnel::Impl::Step(bool& moved, short& tcp_events, short& app_events) {
       else if (err == SSL_ERROR_ZERO_RETURN)
         net_eof = true, shutdown(pump_fd.get(), SHUT_WR);
       else
-        return false;
+        return Failed();
     }
   }
   if (!to_app.empty()) {
@@ -183,6 +232,13 @@ TlsTunnel::TlsTunnel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 TlsTunnel::~TlsTunnel() = default;
 
 int TlsTunnel::fd() const { return impl_->app_fd.get(); }
+
+const std::string& TlsTunnel::peer_subject() const { return impl_->peer_subject; }
+
+std::string TlsTunnel::error() const {
+  std::lock_guard lock(impl_->error_mu);
+  return impl_->error;
+}
 
 Result<std::unique_ptr<TlsTunnel>> TlsTunnel::Client(int tcp_fd, const TlsOptions& options) {
   auto impl = std::make_unique<Impl>();

@@ -15,9 +15,13 @@ namespace txend::toolstack {
 struct TlsOptions {
   std::string cert_file;  // PEM; required of a server, optional for a client
   std::string key_file;   // PEM
-  // PEM CA certificates the peer's certificate must chain to; empty: the peer
+  // PEM CA certificates the peer's certificate must chain to. Set, a server
+  // refuses clients without such a certificate (mutual TLS); empty, the peer
   // is not verified (encryption only, as xend's SSL relocation did).
   std::string ca_file;
+  // A client's check of the server: its certificate must name this host (a
+  // DNS name, or an IP address in its subjectAltName). Empty: not checked.
+  std::string peer_name;
 };
 
 class TlsTunnel {
@@ -30,6 +34,11 @@ class TlsTunnel {
   ~TlsTunnel();
 
   int fd() const;  // plaintext: read and write as if it were the socket
+  // The peer certificate's subject ("CN=host-a,O=pool"), or "" without one.
+  const std::string& peer_subject() const;
+  // Why the connection failed after the handshake (e.g. the server's alert
+  // refusing our certificate under TLS 1.3), or "" while it has not.
+  std::string error() const;
 
   struct Impl;
 
