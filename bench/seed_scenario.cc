@@ -110,6 +110,28 @@ Result<PollFigures> PollAll(TxendStack& stack, StackMeter& meter, const Scenario
   return f;
 }
 
+Result<DetailReadFigures> DetailReads(TxendStack& stack, StackMeter& meter,
+                                      const ScenarioOptions& o) {
+  DetailReadFigures f;
+  auto client = stack.client();
+  std::string name = DomainName(o.domains - 1);
+  std::vector<double> times;
+  TXEND_ASSIGN_OR_RETURN(StackSample before, QuietSample(meter));
+  for (int i = 0; i < o.detail_reads; ++i) {
+    auto t0 = Clock::now();
+    auto reply = client.Get("/xend/domain/" + name + "?detail=1");
+    times.push_back(Ms(Clock::now() - t0));
+    TXEND_RETURN_IF_ERROR(Expect(reply, 200, "GET " + name));
+  }
+  TXEND_ASSIGN_OR_RETURN(StackSample after, meter.Sample());
+  StackCost c = after - before;
+  f.reads = o.detail_reads;
+  f.cpu_us = (c.xsd_cpu_seconds + c.txend_cpu_seconds) * 1e6 / o.detail_reads;
+  f.txend_cpu_us = c.txend_cpu_seconds * 1e6 / o.detail_reads;
+  f.median_ms = Median(times);
+  return f;
+}
+
 // libvirt's request line and headers, sent raw so the time is the server's
 // and the transport's, not our SXP parser's.
 std::string LibvirtGet(const std::string& path) {
@@ -196,6 +218,10 @@ Result<ScenarioFigures> RunSeedScenario(const ScenarioOptions& options) {
 
   Progress(options, "polling");
   TXEND_ASSIGN_OR_RETURN(f.poll, PollAll(*stack, *meter, options));
+  if (options.detail_reads > 0) {
+    Progress(options, "reading one domain back to back");
+    TXEND_ASSIGN_OR_RETURN(f.detail, DetailReads(*stack, *meter, options));
+  }
   Progress(options, "reading all domains");
   TXEND_ASSIGN_OR_RETURN(f.get_all, GetAll(*stack, *meter, options));
   if (!options.xm_program.empty() && std::filesystem::exists(options.xm_program)) {
