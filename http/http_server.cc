@@ -51,13 +51,12 @@ struct Shared {
   ConnectionTable connections;
 };
 
-bhttp::response<bhttp::string_body> ToBeast(const HttpResponse& r, unsigned version,
-                                            bool keep_alive) {
+bhttp::response<bhttp::string_body> ToBeast(HttpResponse r, unsigned version, bool keep_alive) {
   bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
   res.set(bhttp::field::server, "txend");
   res.set(bhttp::field::content_type, r.content_type);
   res.keep_alive(keep_alive);
-  res.body() = r.body;
+  res.body() = std::move(r.body);  // a list of every domain is most of a megabyte
   res.prepare_payload();
   return res;
 }
@@ -147,14 +146,14 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<Pr
     unsigned version = req.version();
     bool keep_alive = req.keep_alive();
     ++shared_->stats.requests;
-    asio::post(PoolFor(req),
-               [self = this->shared_from_this(), req = std::move(req), version, keep_alive] {
-                 HttpResponse response = self->Respond(req);
-                 asio::post(self->stream_.get_executor(),
-                            [self, response = std::move(response), version, keep_alive] {
-                              self->Send(response, version, keep_alive);
-                            });
-               });
+    asio::thread_pool& pool = PoolFor(req);  // before the lambda below takes `req`
+    asio::post(pool, [self = this->shared_from_this(), req = std::move(req), version, keep_alive] {
+      HttpResponse response = self->Respond(req);
+      asio::post(self->stream_.get_executor(),
+                 [self, response = std::move(response), version, keep_alive]() mutable {
+                   self->Send(std::move(response), version, keep_alive);
+                 });
+    });
   }
 
   asio::thread_pool& PoolFor(const BeastRequest& req) {
@@ -176,10 +175,10 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<Pr
     }
   }
 
-  void Send(const HttpResponse& response, unsigned version, bool keep_alive) {
+  void Send(HttpResponse response, unsigned version, bool keep_alive) {
     if (response.status >= 400) ++shared_->stats.error_replies;
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
-        ToBeast(response, version, keep_alive));
+        ToBeast(std::move(response), version, keep_alive));
     stream_.expires_after(shared_->options.write_timeout);
     bhttp::async_write(
         stream_, *res,
