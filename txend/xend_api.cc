@@ -26,8 +26,10 @@ http::HttpResponse Text(int status, std::string body) {
   return http::HttpResponse{status, "text/plain", std::move(body)};
 }
 
-http::HttpResponse Reply(int status, const Result<sxp::Value>& v) {
-  return v.ok() ? SxpReply(status, *v) : Failure(v.status());
+// A 200 with SXP already printed, or the failure.
+http::HttpResponse SxpText(Result<std::string> text) {
+  if (!text.ok()) return Failure(text.status());
+  return http::HttpResponse{200, "application/sxp", std::move(*text)};
 }
 
 }  // namespace
@@ -68,8 +70,7 @@ http::HttpResponse XendApi::Route(const http::HttpRequest& req) {
   if (parts[1] == "events" && parts.size() == 2)
     return get ? GetEvents(req) : http::XendError(501, "Not implemented");
   if (parts[1] == "domain" && parts.size() == 2)
-    return get ? Reply(200, ListDomains(toolstack_, xs_, req.params))
-               : Post("", req, FindDomainsOp);
+    return get ? SxpText(ListDomains(toolstack_, xs_, req.params)) : Post("", req, FindDomainsOp);
   if (parts[1] == "domain" && parts.size() == 3)
     return get ? GetDomain(parts[2], req) : Post(parts[2], req, FindDomainOp);
   return http::XendError(404, "Not found: " + req.path);
