@@ -153,6 +153,28 @@ bool KeptAfterShutdown(const sxp::Value& d) {
          (state.find('c') != std::string::npos && kept("on_crash"));
 }
 
+// The waited-for domains as txend has them now (absent: gone): each one
+// looked up when there are few, else one list of every domain.
+Result<std::map<std::string, sxp::Value>> CurrentDomains(
+    XmContext& ctx, const std::map<std::string, std::string>& waiting) {
+  constexpr size_t kLookUpEach = 8;
+  std::map<std::string, sxp::Value> now;
+  if (waiting.size() > kLookUpEach) {
+    TXEND_ASSIGN_OR_RETURN(auto all, ctx.xend.Domains("all"));
+    for (auto& d : all)
+      if (waiting.count(sxp::ChildValue(d, "name"))) now[sxp::ChildValue(d, "name")] = std::move(d);
+    return now;
+  }
+  for (const auto& [name, domid] : waiting) {
+    auto d = ctx.xend.Domain(name);
+    if (d.ok())
+      now[name] = std::move(*d);
+    else if (d.status().code() != ESRCH)
+      return d.status();
+  }
+  return now;
+}
+
 // Waits for the domains (name -> domid at the request) to go, or to come back
 // with a new domid when `reboot`, printing xm's lines. Looks again each time
 // txend reports a domain change (GET /xend/events), never on a timer alone.
@@ -166,11 +188,10 @@ Status WaitForShutdown(XmContext& ctx, std::map<std::string, std::string> waitin
       since = changes.next;
       if (!changes.changed && !reboot) continue;  // a reboot's grace period may have run out
     }
-    TXEND_ASSIGN_OR_RETURN(auto all, ctx.xend.Domains("all"));
+    TXEND_ASSIGN_OR_RETURN(auto current, CurrentDomains(ctx, waiting));
     for (auto it = waiting.begin(); it != waiting.end();) {
-      const sxp::Value* now = nullptr;
-      for (const auto& d : all)
-        if (sxp::ChildValue(d, "name") == it->first) now = &d;
+      auto found = current.find(it->first);
+      const sxp::Value* now = found == current.end() ? nullptr : &found->second;
       std::string domid = now ? sxp::ChildValue(*now, "domid") : "";
       bool done = false;
       if (reboot) {
