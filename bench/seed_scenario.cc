@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 #include <vector>
 
@@ -190,6 +191,27 @@ Result<RepeatFigures> XmList(TxendStack& stack, StackMeter& meter, const Scenari
   });
 }
 
+// `xm create` of one more domain (not timed), then `xm shutdown -w` of it
+// (timed), o.repeats times, with the xm program `xm`.
+Result<RepeatFigures> XmShutdownWait(TxendStack& stack, StackMeter& meter, const ScenarioOptions& o,
+                                     const std::string& xm) {
+  std::string config = stack.path("wait.cfg");
+  std::ofstream(config) << "name = 'benchwait'\nkernel = '" << stack.kernel()
+                        << "'\nmemory = " << o.domain_memory_mib
+                        << "\ndisk = [ 'phy:/dev/vg0/benchwait,xvda,w' ]\n"
+                        << "vif = [ 'bridge=xenbr0' ]\n";
+  std::vector<std::string> env{"TXEND_SOCKET=" + stack.xend_socket()};
+  return Repeat(meter, o, [&]() -> Result<std::pair<double, size_t>> {
+    TXEND_ASSIGN_OR_RETURN(CommandRun created, RunTimed({xm, "create", "-q", config}, env));
+    if (created.exit_code != 0) return Status::Error(EIO, "xm create of benchwait failed");
+    TXEND_ASSIGN_OR_RETURN(CommandRun down, RunTimed({xm, "shutdown", "-w", "benchwait"}, env));
+    if (down.exit_code != 0 || down.out != "Domain benchwait terminated\nAll domains terminated\n")
+      return Status::Error(EIO, "xm shutdown -w benchwait: exit " + std::to_string(down.exit_code) +
+                                    ", " + down.out);
+    return std::make_pair(down.seconds * 1000, down.out.size());
+  });
+}
+
 void Progress(const ScenarioOptions& o, const char* step) {
   std::fprintf(stderr, "scenario: %d domains: %s\n", o.domains, step);
 }
@@ -227,6 +249,14 @@ Result<ScenarioFigures> RunSeedScenario(const ScenarioOptions& options) {
   if (!options.xm_program.empty() && std::filesystem::exists(options.xm_program)) {
     Progress(options, "running xm list");
     TXEND_ASSIGN_OR_RETURN(f.xm_list, XmList(*stack, *meter, options));
+    Progress(options, "running xm shutdown -w");
+    TXEND_ASSIGN_OR_RETURN(f.xm_shutdown_wait,
+                           XmShutdownWait(*stack, *meter, options, options.xm_program));
+  }
+  if (!options.baseline_xm.empty()) {
+    Progress(options, "running the baseline xm's shutdown -w");
+    TXEND_ASSIGN_OR_RETURN(f.baseline_shutdown_wait,
+                           XmShutdownWait(*stack, *meter, options, options.baseline_xm));
   }
   if (options.hold) {
     std::fprintf(

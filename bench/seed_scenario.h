@@ -21,7 +21,10 @@ struct ScenarioOptions {
   int repeats = 9;          // runs of GET-all and `xm list`
   int detail_reads = 2000;  // back-to-back reads of one domain (its CPU per read)
   std::string xm_program;   // empty or missing: `xm list` is not measured
-  bool hold = false;        // keep the stack up, for inspection, until a line on stdin
+  // Another xm (e.g. main's, which polls every 250 ms) whose `xm shutdown -w`
+  // is timed beside xm_program's in the same run; empty: none.
+  std::string baseline_xm;
+  bool hold = false;  // keep the stack up, for inspection, until a line on stdin
 };
 
 // Mean and worst cost of one `xm create` (create, wait_for_devices, unpause).
@@ -69,6 +72,9 @@ struct ScenarioFigures {
   DetailReadFigures detail;
   RepeatFigures get_all;
   std::optional<RepeatFigures> xm_list;  // unset when xm is not built
+  // `xm shutdown -w` of one more domain (created with `xm create` before each run).
+  std::optional<RepeatFigures> xm_shutdown_wait;
+  std::optional<RepeatFigures> baseline_shutdown_wait;  // the same with options.baseline_xm
   MemoryFigures memory;
 };
 
