@@ -58,9 +58,14 @@ int Main(int argc, char** argv) {
   app.add_option("--repeats", base.repeats, "runs of GET-all and `xm list`")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app.add_option("--detail-reads", base.detail_reads,
+                 "back-to-back reads of one domain, for its CPU per read (0: none)")
+      ->capture_default_str();
   app.add_option("--xm", base.xm_program,
                  "the xm program (`xm list` is skipped if it does not exist)")
       ->capture_default_str();
+  app.add_option("--baseline-xm", base.baseline_xm,
+                 "an older xm whose `xm shutdown -w` is timed beside --xm's (e.g. main's build)");
   app.add_option("--results", results,
                  "markdown file whose seed-scenario section is replaced (e.g. bench/RESULTS.md)");
   app.add_flag("--hold", base.hold,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 #include <vector>
 
@@ -110,6 +111,28 @@ Result<PollFigures> PollAll(TxendStack& stack, StackMeter& meter, const Scenario
   return f;
 }
 
+Result<DetailReadFigures> DetailReads(TxendStack& stack, StackMeter& meter,
+                                      const ScenarioOptions& o) {
+  DetailReadFigures f;
+  auto client = stack.client();
+  std::string name = DomainName(o.domains - 1);
+  std::vector<double> times;
+  TXEND_ASSIGN_OR_RETURN(StackSample before, QuietSample(meter));
+  for (int i = 0; i < o.detail_reads; ++i) {
+    auto t0 = Clock::now();
+    auto reply = client.Get("/xend/domain/" + name + "?detail=1");
+    times.push_back(Ms(Clock::now() - t0));
+    TXEND_RETURN_IF_ERROR(Expect(reply, 200, "GET " + name));
+  }
+  TXEND_ASSIGN_OR_RETURN(StackSample after, meter.Sample());
+  StackCost c = after - before;
+  f.reads = o.detail_reads;
+  f.cpu_us = (c.xsd_cpu_seconds + c.txend_cpu_seconds) * 1e6 / o.detail_reads;
+  f.txend_cpu_us = c.txend_cpu_seconds * 1e6 / o.detail_reads;
+  f.median_ms = Median(times);
+  return f;
+}
+
 // libvirt's request line and headers, sent raw so the time is the server's
 // and the transport's, not our SXP parser's.
 std::string LibvirtGet(const std::string& path) {
@@ -168,6 +191,27 @@ Result<RepeatFigures> XmList(TxendStack& stack, StackMeter& meter, const Scenari
   });
 }
 
+// `xm create` of one more domain (not timed), then `xm shutdown -w` of it
+// (timed), o.repeats times, with the xm program `xm`.
+Result<RepeatFigures> XmShutdownWait(TxendStack& stack, StackMeter& meter, const ScenarioOptions& o,
+                                     const std::string& xm) {
+  std::string config = stack.path("wait.cfg");
+  std::ofstream(config) << "name = 'benchwait'\nkernel = '" << stack.kernel()
+                        << "'\nmemory = " << o.domain_memory_mib
+                        << "\ndisk = [ 'phy:/dev/vg0/benchwait,xvda,w' ]\n"
+                        << "vif = [ 'bridge=xenbr0' ]\n";
+  std::vector<std::string> env{"TXEND_SOCKET=" + stack.xend_socket()};
+  return Repeat(meter, o, [&]() -> Result<std::pair<double, size_t>> {
+    TXEND_ASSIGN_OR_RETURN(CommandRun created, RunTimed({xm, "create", "-q", config}, env));
+    if (created.exit_code != 0) return Status::Error(EIO, "xm create of benchwait failed");
+    TXEND_ASSIGN_OR_RETURN(CommandRun down, RunTimed({xm, "shutdown", "-w", "benchwait"}, env));
+    if (down.exit_code != 0 || down.out != "Domain benchwait terminated\nAll domains terminated\n")
+      return Status::Error(EIO, "xm shutdown -w benchwait: exit " + std::to_string(down.exit_code) +
+                                    ", " + down.out);
+    return std::make_pair(down.seconds * 1000, down.out.size());
+  });
+}
+
 void Progress(const ScenarioOptions& o, const char* step) {
   std::fprintf(stderr, "scenario: %d domains: %s\n", o.domains, step);
 }
@@ -196,11 +240,23 @@ Result<ScenarioFigures> RunSeedScenario(const ScenarioOptions& options) {
 
   Progress(options, "polling");
   TXEND_ASSIGN_OR_RETURN(f.poll, PollAll(*stack, *meter, options));
+  if (options.detail_reads > 0) {
+    Progress(options, "reading one domain back to back");
+    TXEND_ASSIGN_OR_RETURN(f.detail, DetailReads(*stack, *meter, options));
+  }
   Progress(options, "reading all domains");
   TXEND_ASSIGN_OR_RETURN(f.get_all, GetAll(*stack, *meter, options));
   if (!options.xm_program.empty() && std::filesystem::exists(options.xm_program)) {
     Progress(options, "running xm list");
     TXEND_ASSIGN_OR_RETURN(f.xm_list, XmList(*stack, *meter, options));
+    Progress(options, "running xm shutdown -w");
+    TXEND_ASSIGN_OR_RETURN(f.xm_shutdown_wait,
+                           XmShutdownWait(*stack, *meter, options, options.xm_program));
+  }
+  if (!options.baseline_xm.empty()) {
+    Progress(options, "running the baseline xm's shutdown -w");
+    TXEND_ASSIGN_OR_RETURN(f.baseline_shutdown_wait,
+                           XmShutdownWait(*stack, *meter, options, options.baseline_xm));
   }
   if (options.hold) {
     std::fprintf(

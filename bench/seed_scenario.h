@@ -18,9 +18,13 @@ struct ScenarioOptions {
   int rounds = 10;          // polls of every domain
   double interval_s = 1.0;  // between the starts of two rounds; 0: back to back
   int domain_memory_mib = 16;
-  int repeats = 9;         // runs of GET-all and `xm list`
-  std::string xm_program;  // empty or missing: `xm list` is not measured
-  bool hold = false;       // keep the stack up, for inspection, until a line on stdin
+  int repeats = 9;          // runs of GET-all and `xm list`
+  int detail_reads = 2000;  // back-to-back reads of one domain (its CPU per read)
+  std::string xm_program;   // empty or missing: `xm list` is not measured
+  // Another xm (e.g. main's, which polls every 250 ms) whose `xm shutdown -w`
+  // is timed beside xm_program's in the same run; empty: none.
+  std::string baseline_xm;
+  bool hold = false;  // keep the stack up, for inspection, until a line on stdin
 };
 
 // Mean and worst cost of one `xm create` (create, wait_for_devices, unpause).
@@ -47,6 +51,15 @@ struct RepeatFigures {
   size_t reply_bytes = 0;
 };
 
+// One domain's detail read, back to back (a new connection each, as libvirt):
+// the CPU it costs xsd and txend and its time, independent of the polling rate.
+struct DetailReadFigures {
+  int reads = 0;
+  double cpu_us = 0;        // xsd + txend CPU per read
+  double txend_cpu_us = 0;  // txend's part
+  double median_ms = 0;
+};
+
 struct MemoryFigures {
   uint64_t xsd_rss = 0, txend_rss = 0;              // with N domains
   uint64_t xsd_rss_empty = 0, txend_rss_empty = 0;  // before the first create
@@ -56,8 +69,12 @@ struct ScenarioFigures {
   ScenarioOptions options;
   CreateFigures create;
   PollFigures poll;
+  DetailReadFigures detail;
   RepeatFigures get_all;
   std::optional<RepeatFigures> xm_list;  // unset when xm is not built
+  // `xm shutdown -w` of one more domain (created with `xm create` before each run).
+  std::optional<RepeatFigures> xm_shutdown_wait;
+  std::optional<RepeatFigures> baseline_shutdown_wait;  // the same with options.baseline_xm
   MemoryFigures memory;
 };
 

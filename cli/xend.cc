@@ -1,7 +1,12 @@
 #include "cli/xend.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
+
+#include "base/numbers.h"
 
 namespace txend::xm {
 namespace {
@@ -97,6 +102,38 @@ Result<sxp::Value> Xend::PostDomains(const Form& form) {
 
 Result<sxp::Value> Xend::PostDomain(const std::string& ref, const Form& form) {
   return Call(true, "/xend/domain/" + PathEncode(ref), form, ref);
+}
+
+namespace {
+
+// (events (next N) (lost 0|1) (event ...) ...) as DomainChanges.
+Result<DomainChanges> ChangesOf(const sxp::Value& v) {
+  auto next = ParseInteger<uint64_t>(sxp::ChildValue(v, "next"));
+  if (sxp::Name(v) != "events" || !next.ok())
+    return Status::Error(EREMOTEIO, "xend sent events without a (next N)");
+  bool lost = sxp::ChildValue(v, "lost") == "1";
+  return DomainChanges{*next, lost || !sxp::Children(v, "event").empty()};
+}
+
+}  // namespace
+
+Result<uint64_t> Xend::ChangesStart() {
+  TXEND_ASSIGN_OR_RETURN(sxp::Value v, Call(false, "/xend/events", {}, ""));
+  TXEND_ASSIGN_OR_RETURN(DomainChanges changes, ChangesOf(v));
+  return changes.next;
+}
+
+Result<DomainChanges> Xend::WaitForChanges(uint64_t since) {
+  // Long enough that an idle wait costs nothing, short enough to end well
+  // before the reply deadline (XM_TIMEOUT may shorten it).
+  auto wait = std::min<std::chrono::milliseconds>(std::chrono::seconds(10),
+                                                  client_.timeouts().reply * 4 / 5);
+  char seconds[32];
+  snprintf(seconds, sizeof seconds, "%.3f", static_cast<double>(wait.count()) / 1000);
+  TXEND_ASSIGN_OR_RETURN(
+      sxp::Value v,
+      Call(false, "/xend/events?since=" + std::to_string(since) + "&wait=" + seconds, {}, ""));
+  return ChangesOf(v);
 }
 
 }  // namespace txend::xm

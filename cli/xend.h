@@ -3,6 +3,7 @@
 // EREMOTEIO for an error xend reported, ENOTCONN when txend cannot be reached.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,12 @@
 #include "sxp/sxp.h"
 
 namespace txend::xm {
+
+// What a wait for txend's domain changes (GET /xend/events) saw.
+struct DomainChanges {
+  uint64_t next = 0;     // where the next wait starts
+  bool changed = false;  // some domain changed (or changes were lost): look again
+};
 
 class Xend {
  public:
@@ -32,6 +39,11 @@ class Xend {
   Result<sxp::Value> PostDomains(const Form& form);
   // POST /xend/domain/<ref> op=...: the reply body parsed when it is SXP.
   Result<sxp::Value> PostDomain(const std::string& ref, const Form& form);
+  // GET /xend/events: the number the next domain change will get.
+  Result<uint64_t> ChangesStart();
+  // GET /xend/events?since=N&wait=S: returns once a domain changed after
+  // `since`, or after a while (well within the reply deadline) with changed false.
+  Result<DomainChanges> WaitForChanges(uint64_t since);
 
  private:
   Result<sxp::Value> Call(bool post, const std::string& target, const Form& form,

@@ -66,6 +66,7 @@ class XendClient {
   Result<XendReply> Get(const std::string& target);
   Result<XendReply> Post(const std::string& target, const Form& form, ReplyWait wait);
   const XendEndpoint& endpoint() const { return endpoint_; }
+  const XendTimeouts& timeouts() const { return timeouts_; }
 
  private:
   Result<XendReply> Request(bool post, const std::string& target, const std::string& body,

@@ -14,7 +14,6 @@
 #include <optional>
 #include <ostream>
 #include <sstream>
-#include <thread>
 
 #include <climits>
 
@@ -28,7 +27,8 @@ namespace {
 
 using Args = std::vector<std::string>;
 constexpr size_t kMany = 1 << 20;
-constexpr auto kPoll = std::chrono::milliseconds(250);
+// How long a rebooting domain may be missing before xm reports it destroyed.
+constexpr auto kRebootGrace = std::chrono::seconds(30);
 
 std::string Absolute(const std::string& path) {
   std::error_code ec;
@@ -153,24 +153,54 @@ bool KeptAfterShutdown(const sxp::Value& d) {
          (state.find('c') != std::string::npos && kept("on_crash"));
 }
 
-// Waits for the domains (name -> domid at the request) to go, or to come back
-// with a new domid when `reboot`, printing xm's lines.
-Status WaitForShutdown(XmContext& ctx, std::map<std::string, std::string> waiting, bool reboot) {
-  std::map<std::string, int> missing_polls;
-  while (!waiting.empty()) {
-    std::this_thread::sleep_for(kPoll);
+// The waited-for domains as txend has them now (absent: gone): each one
+// looked up when there are few, else one list of every domain.
+Result<std::map<std::string, sxp::Value>> CurrentDomains(
+    XmContext& ctx, const std::map<std::string, std::string>& waiting) {
+  constexpr size_t kLookUpEach = 8;
+  std::map<std::string, sxp::Value> now;
+  if (waiting.size() > kLookUpEach) {
     TXEND_ASSIGN_OR_RETURN(auto all, ctx.xend.Domains("all"));
+    for (auto& d : all)
+      if (waiting.count(sxp::ChildValue(d, "name"))) now[sxp::ChildValue(d, "name")] = std::move(d);
+    return now;
+  }
+  for (const auto& [name, domid] : waiting) {
+    auto d = ctx.xend.Domain(name);
+    if (d.ok())
+      now[name] = std::move(*d);
+    else if (d.status().code() != ESRCH)
+      return d.status();
+  }
+  return now;
+}
+
+// Waits for the domains (name -> domid at the request) to go, or to come back
+// with a new domid when `reboot`, printing xm's lines. Looks again each time
+// txend reports a domain change (GET /xend/events), never on a timer alone.
+Status WaitForShutdown(XmContext& ctx, std::map<std::string, std::string> waiting, bool reboot) {
+  using Clock = std::chrono::steady_clock;
+  std::map<std::string, Clock::time_point> missing_since;
+  TXEND_ASSIGN_OR_RETURN(uint64_t since, ctx.xend.ChangesStart());
+  for (bool first = true; !waiting.empty(); first = false) {
+    if (!first) {
+      TXEND_ASSIGN_OR_RETURN(DomainChanges changes, ctx.xend.WaitForChanges(since));
+      since = changes.next;
+      if (!changes.changed && !reboot) continue;  // a reboot's grace period may have run out
+    }
+    TXEND_ASSIGN_OR_RETURN(auto current, CurrentDomains(ctx, waiting));
     for (auto it = waiting.begin(); it != waiting.end();) {
-      const sxp::Value* now = nullptr;
-      for (const auto& d : all)
-        if (sxp::ChildValue(d, "name") == it->first) now = &d;
+      auto found = current.find(it->first);
+      const sxp::Value* now = found == current.end() ? nullptr : &found->second;
       std::string domid = now ? sxp::ChildValue(*now, "domid") : "";
       bool done = false;
       if (reboot) {
         if (!domid.empty() && domid != it->second) {
           ctx.out << "Domain " << it->first << " rebooted\n";
           done = true;
-        } else if (domid.empty() && ++missing_polls[it->first] > 30 * 4) {
+        } else if (domid.empty() &&
+                   Clock::now() - missing_since.try_emplace(it->first, Clock::now()).first->second >
+                       kRebootGrace) {
           ctx.out << "Domain " << it->first << " destroyed for failing to reboot\n";
           done = true;
         }

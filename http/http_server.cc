@@ -39,28 +39,30 @@ constexpr std::chrono::milliseconds kAcceptRetry{100};
 // its destructor, which leaves the connection table) after the server's own
 // members are gone.
 struct Shared {
-  Shared(ServerOptions o, HttpServer::Handler h, asio::thread_pool& w, asio::thread_pool& r)
+  Shared(ServerOptions o, HttpServer::Handler h, asio::thread_pool& w, asio::thread_pool& r,
+         asio::thread_pool& wt)
       : options(std::move(o)),
         handler(std::move(h)),
         workers(w),
         readers(r),
+        waiters(wt),
         connections({options.max_connections, options.max_connections_per_peer}) {}
   const ServerOptions options;
   const HttpServer::Handler handler;
   asio::thread_pool& workers;               // requests that may change things
   asio::thread_pool& readers;               // GET and HEAD
+  asio::thread_pool& waiters;               // targets under options.wait_path_prefix
   std::shared_ptr<asio::ssl::context> tls;  // set: TCP clients handshake first
   ServerStats stats;
   ConnectionTable connections;
 };
 
-bhttp::response<bhttp::string_body> ToBeast(const HttpResponse& r, unsigned version,
-                                            bool keep_alive) {
+bhttp::response<bhttp::string_body> ToBeast(HttpResponse r, unsigned version, bool keep_alive) {
   bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
   res.set(bhttp::field::server, "txend");
   res.set(bhttp::field::content_type, r.content_type);
   res.keep_alive(keep_alive);
-  res.body() = r.body;
+  res.body() = std::move(r.body);  // a list of every domain is most of a megabyte
   res.prepare_payload();
   return res;
 }
@@ -195,16 +197,22 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
     auto req = parser_->release();
     unsigned version = req.version();
     bool keep_alive = req.keep_alive();
-    bool read = req.method() == bhttp::verb::get || req.method() == bhttp::verb::head;
     ++shared_->stats.requests;
-    asio::post(read ? shared_->readers : shared_->workers,
-               [self = this->shared_from_this(), req = std::move(req), version, keep_alive] {
-                 HttpResponse response = self->Respond(req);
-                 asio::post(self->stream_.get_executor(),
-                            [self, response = std::move(response), version, keep_alive] {
-                              self->Send(response, version, keep_alive);
-                            });
-               });
+    asio::thread_pool& pool = PoolFor(req);  // before the lambda below takes `req`
+    asio::post(pool, [self = this->shared_from_this(), req = std::move(req), version, keep_alive] {
+      HttpResponse response = self->Respond(req);
+      asio::post(self->stream_.get_executor(),
+                 [self, response = std::move(response), version, keep_alive]() mutable {
+                   self->Send(std::move(response), version, keep_alive);
+                 });
+    });
+  }
+
+  asio::thread_pool& PoolFor(const BeastRequest& req) {
+    const std::string& prefix = shared_->options.wait_path_prefix;
+    if (!prefix.empty() && req.target().starts_with(prefix)) return shared_->waiters;
+    bool read = req.method() == bhttp::verb::get || req.method() == bhttp::verb::head;
+    return read ? shared_->readers : shared_->workers;
   }
 
   // The handler's reply; an exception from it (a bug) is a 500, never the server's end.
@@ -220,10 +228,10 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
     }
   }
 
-  void Send(const HttpResponse& response, unsigned version, bool keep_alive) {
+  void Send(HttpResponse response, unsigned version, bool keep_alive) {
     if (response.status >= 400) ++shared_->stats.error_replies;
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
-        ToBeast(response, version, keep_alive));
+        ToBeast(std::move(response), version, keep_alive));
     Lowest().expires_after(shared_->options.write_timeout);
     bhttp::async_write(
         stream_, *res,
@@ -364,6 +372,7 @@ struct HttpServer::Impl {
   asio::io_context ioc;
   asio::thread_pool workers;
   asio::thread_pool readers;
+  asio::thread_pool waiters;
   std::shared_ptr<Shared> shared;
   std::shared_ptr<Listener<local>> unix_listener;
   std::shared_ptr<Listener<tcp>> tcp_listener;
@@ -373,8 +382,10 @@ struct HttpServer::Impl {
   Impl(ServerOptions options, Handler handler)
       : workers(static_cast<size_t>(options.worker_threads)),
         readers(static_cast<size_t>(options.read_worker_threads)),
-        shared(std::make_shared<Shared>(std::move(options), std::move(handler), workers, readers)) {
-  }
+        waiters(static_cast<size_t>(
+            options.wait_path_prefix.empty() ? 1 : options.wait_worker_threads)),
+        shared(std::make_shared<Shared>(std::move(options), std::move(handler), workers, readers,
+                                        waiters)) {}
 
   // Serves until stopped; an exception out of an I/O handler (a bug) is counted, not fatal.
   void RunIo() {
@@ -472,6 +483,7 @@ HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpServer::~HttpServer() {
   impl_->workers.join();
   impl_->readers.join();
+  impl_->waiters.join();
   impl_->ioc.stop();
   for (auto& t : impl_->io_threads) t.join();
   if (!impl_->shared->options.unix_socket.empty())

@@ -47,6 +47,11 @@ struct ServerOptions {
   std::chrono::milliseconds write_timeout{30000};  // a whole reply
   int worker_threads = 8;       // run requests that may change things (POST, ...)
   int read_worker_threads = 4;  // run GET and HEAD, so reads never queue behind slow changes
+  // Requests whose target starts with this ("" none) wait for something to
+  // happen (long polls): they run on a pool of their own, so waiters never
+  // hold up reads or changes, and a waiting thread costs no CPU.
+  std::string wait_path_prefix;
+  int wait_worker_threads = 32;
 };
 
 // Counters, readable while serving.

@@ -55,7 +55,10 @@ namespace {
 
 void AppendCompact(const Value& v, std::string& out) {
   if (v.is_atom()) {
-    out += FormatAtom(v.atom());
+    if (IsBareAtom(v.atom()))
+      out += v.atom();  // the common case, without a temporary string
+    else
+      out += FormatAtom(v.atom());
     return;
   }
   out += '(';

@@ -42,5 +42,6 @@ Result<ValidConfig> Toolstack::CheckConfig(DomainConfig config) const {
 }
 
 DeviceModels& Toolstack::device_models() { return ctx_->device_models; }
+DomainEvents& Toolstack::events() { return ctx_->registry.events(); }
 
 }  // namespace txend::toolstack

@@ -64,6 +64,7 @@ class DeviceModels;
 class ManagedDomains;
 class Migration;
 class DomainExits;
+class DomainEvents;
 class ValidConfig;
 struct DomainConfig;
 
@@ -84,6 +85,8 @@ class Toolstack {
   Migration& migration() { return *migration_; }
   DomainExits& exits() { return *exits_; }
   DeviceModels& device_models();  // HVM guests' qemu processes
+  // Domain lifecycle changes as they happen, for waiters (domain_events.h).
+  DomainEvents& events();
 
   // The one way a config reaches the operations, with options.random: parsed
   // from SXP, or (built in code) checked.

@@ -241,6 +241,7 @@ int main(int argc, char** argv) {
   so.unix_socket = o.unix_socket;
   so.tcp = o.tcp;
   so.max_body_bytes = o.max_body_bytes;
+  so.wait_path_prefix = daemon::kEventsPath;
   auto allow = http::HostAllowList::Parse(o.hosts_allow);
   if (!allow.ok()) return Fail(allow.status().message());
   so.hosts_allow = *allow;
@@ -265,6 +266,7 @@ int main(int argc, char** argv) {
 
   if (WaitForStopOrXenstoreLoss(signals, **conn)) {
     log->warn("lost the xenstore connection at {}; restarting once it answers again", o.xenstored);
+    (*toolstack)->events().Close();
     server->reset();
     for (int i = 0; i < 100 && !XenstoreAnswers(o.xenstored); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -272,6 +274,7 @@ int main(int argc, char** argv) {
   }
   log->info("stopping; domains keep running");
   relocation.clear();
+  (*toolstack)->events().Close();
   server->reset();
   return 0;
 }

@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/numbers.h"
+#include "toolstack/domain/domain_events.h"
 #include "toolstack/domain/domain_queries.h"
 #include "toolstack/domain/domain_sxp.h"
 #include "txend/status_page.h"
@@ -27,8 +29,10 @@ http::HttpResponse Text(int status, std::string body) {
   return http::HttpResponse{status, "text/plain", std::move(body)};
 }
 
-http::HttpResponse Reply(int status, const Result<sxp::Value>& v) {
-  return v.ok() ? SxpReply(status, *v) : Failure(v.status());
+// A 200 with SXP already printed, or the failure.
+http::HttpResponse SxpText(Result<std::string> text) {
+  if (!text.ok()) return Failure(text.status());
+  return http::HttpResponse{200, "application/sxp", std::move(*text)};
 }
 
 }  // namespace
@@ -67,9 +71,10 @@ http::HttpResponse XendApi::Route(const http::HttpRequest& req) {
     std::string what = parts.size() == 3 ? parts[2] : "";
     return get ? GetNode(what) : PostNode(what, req);
   }
+  if (parts[1] == "events" && parts.size() == 2)
+    return get ? GetEvents(req) : http::XendError(501, "Not implemented");
   if (parts[1] == "domain" && parts.size() == 2)
-    return get ? Reply(200, ListDomains(toolstack_, xs_, req.params))
-               : Post("", req, FindDomainsOp);
+    return get ? SxpText(ListDomains(toolstack_, xs_, req.params)) : Post("", req, FindDomainsOp);
   if (parts[1] == "domain" && parts.size() == 3)
     return get ? GetDomain(parts[2], req) : Post(parts[2], req, FindDomainOp);
   return http::XendError(404, "Not found: " + req.path);
@@ -142,6 +147,28 @@ http::HttpResponse XendApi::GetDomain(const std::string& dom, const http::HttpRe
     return SxpReply(200, VcpuInfoSxp(*r, *vcpus));
   }
   return SxpReply(200, toolstack::DomainSxp(*r));
+}
+
+http::HttpResponse XendApi::GetEvents(const http::HttpRequest& req) {
+  OpArgs args(req.params);
+  toolstack::DomainEvents& events = toolstack_.events();
+  uint64_t since = events.Next();
+  if (args.Has("since")) {
+    auto given = args.NonNegative("since");
+    if (!given.ok()) return Failure(given.status());
+    since = *given;
+  }
+  double wait = 0;
+  if (args.Has("wait")) {
+    auto given = ParseDouble(TrimBlanks(*req.params.Get("wait")));
+    if (!given.ok() || !(*given >= 0 && *given <= kMaxEventWaitSeconds))
+      return http::XendError(400, "Invalid parameter: wait must be 0 to " +
+                                      std::to_string(kMaxEventWaitSeconds) + " seconds");
+    wait = *given;
+  }
+  auto timeout =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::duration<double>(wait));
+  return SxpReply(200, EventsSxp(events.WaitSince(since, timeout)));
 }
 
 http::HttpResponse XendApi::Post(const std::string& dom, const http::HttpRequest& req,

@@ -35,6 +35,10 @@ class XendApi {
   http::HttpResponse GetNode(const std::string& what);
   http::HttpResponse PostNode(const std::string& what, const http::HttpRequest& req);
   http::HttpResponse GetDomain(const std::string& dom, const http::HttpRequest& req);
+  // GET /xend/events?since=N&wait=S: the domain changes from N on, waiting up
+  // to S seconds (decimal, at most kMaxEventWaitSeconds) for the first;
+  // without since, none and the number to start from.
+  http::HttpResponse GetEvents(const http::HttpRequest& req);
   // POST /xend/domain[/<dom>]: exactly one op, found in `find`'s table.
   http::HttpResponse Post(const std::string& dom, const http::HttpRequest& req,
                           const XendOp* (*find)(std::string_view));
@@ -45,6 +49,10 @@ class XendApi {
   std::string log_file_;
   Migrations migrations_;
 };
+
+// The longest a GET /xend/events may wait, and where such waits are served.
+constexpr int kMaxEventWaitSeconds = 30;
+constexpr const char* kEventsPath = "/xend/events";
 
 // Maps an error to xend's reply: an unknown domain is 404, a bad parameter
 // (kBadRequest) 400, every other failure 500; the body is (xend.err '...').

@@ -228,7 +228,7 @@ Result<std::string> Restore(OpCall& c) {
 Result<std::string> List(OpCall& c) {
   http::Params detail = c.args.params();
   detail.Add("detail", "1");
-  return Sxp(ListDomains(c.toolstack, c.xs, detail));
+  return ListDomains(c.toolstack, c.xs, detail);
 }
 
 const XendOp kDomainsOps[] = {
@@ -249,8 +249,8 @@ const XendOp* Find(const XendOp (&ops)[N], std::string_view name) {
 const XendOp* FindDomainOp(std::string_view name) { return Find(kDomainOps, name); }
 const XendOp* FindDomainsOp(std::string_view name) { return Find(kDomainsOps, name); }
 
-Result<sxp::Value> ListDomains(toolstack::Toolstack& toolstack, xs::Connection& xs,
-                               const http::Params& params) {
+Result<std::string> ListDomains(toolstack::Toolstack& toolstack, xs::Connection& xs,
+                                const http::Params& params) {
   TXEND_ASSIGN_OR_RETURN(auto snap, xs::Snapshot::Begin(xs));
   TXEND_ASSIGN_OR_RETURN(auto all, toolstack.queries().List(snap));
   std::string state = params.GetOr("state", "running");
@@ -263,10 +263,12 @@ Result<sxp::Value> ListDomains(toolstack::Toolstack& toolstack, xs::Connection& 
   if (!detail)
     std::sort(chosen.begin(), chosen.end(),
               [](auto* a, auto* b) { return a->config->name < b->config->name; });
-  sxp::Value out;
-  for (const auto* r : chosen)
-    out.Add(detail ? toolstack::DomainSxp(*r) : sxp::Value(r->config->name));
-  return out;
+  std::string out = "(";
+  for (const auto* r : chosen) {
+    if (out.size() > 1) out += ' ';
+    out += sxp::ToString(detail ? toolstack::DomainSxp(*r) : sxp::Value(r->config->name));
+  }
+  return out + ")";
 }
 
 }  // namespace txend::daemon

@@ -28,6 +28,19 @@ Value SchedCreditSxp(const toolstack::SchedCredit& credit) {
   return v;
 }
 
+Value EventsSxp(const toolstack::DomainEventBatch& batch) {
+  Value out = Value::List({"events"});
+  out.Add(Pair("next", batch.next)).Add(Pair("lost", batch.lost ? 1 : 0));
+  for (const auto& e : batch.events) {
+    Value event = Value::List({"event"});
+    event.Add(Pair("seq", e.seq)).Add(Pair("change", e.change)).Add(Pair("name", e.name));
+    event.Add(Pair("uuid", e.uuid));
+    if (e.domid) event.Add(Pair("domid", *e.domid));
+    out.Add(std::move(event));
+  }
+  return out;
+}
+
 Value DeviceDetailsSxp(const std::vector<toolstack::DeviceDetail>& details) {
   Value out;
   for (const auto& d : details) {

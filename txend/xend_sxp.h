@@ -8,6 +8,7 @@
 
 #include "http/http_message.h"
 #include "sxp/sxp.h"
+#include "toolstack/domain/domain_events.h"
 #include "toolstack/domain/domain_queries.h"
 #include "toolstack/domain/domain_record.h"
 
@@ -28,6 +29,9 @@ sxp::Value SchedCreditSxp(const toolstack::SchedCredit& credit);
 sxp::Value DeviceDetailsSxp(const std::vector<toolstack::DeviceDetail>& details);
 // ((dev (domain 0x0000) (bus 0x03) (slot 0x00) (func 0x0)) ...), as xend's node pciinfo.
 sxp::Value PciInfoSxp(const std::vector<toolstack::PciDevice>& devices);
+// (events (next N) (lost 0|1) (event (seq N) (change C) (name ..) (uuid ..) [(domid N)]) ...),
+// as GET /xend/events answers.
+sxp::Value EventsSxp(const toolstack::DomainEventBatch& batch);
 http::HttpResponse SxpReply(int status, const sxp::Value& v);
 
 }  // namespace txend::daemon

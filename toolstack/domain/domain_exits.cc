@@ -96,9 +96,22 @@ bool DomainExits::HandlePending() {
     const DomainInfo& info = it->second;
     bool exited =
         info.crashed || (info.shutdown && info.shutdown_reason != ShutdownReason::kSuspend);
-    if (exited) OnDomainExit(std::move(*lock), *d, info);
+    if (!exited) continue;
+    PublishExit(*d, info);
+    OnDomainExit(std::move(*lock), *d, info);
   }
+  MutexLock lock(&mu_);
+  std::erase_if(exits_published_, [&](uint32_t domid) { return !by_domid.count(domid); });
   return all_handled;
+}
+
+void DomainExits::PublishExit(const RegisteredDomain& d, const DomainInfo& info) {
+  {
+    MutexLock lock(&mu_);
+    if (!exits_published_.insert(info.domid).second) return;
+  }
+  ctx_.registry.events().Publish(info.crashed ? "crashed" : "shutdown", d.config().name,
+                                 d.config().uuid, info.domid);
 }
 
 void DomainExits::OnDomainExit(DomainLock lock, const RegisteredDomain& d, const DomainInfo& info) {

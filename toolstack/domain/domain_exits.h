@@ -6,6 +6,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "base/mutex.h"
@@ -32,6 +33,8 @@ class DomainExits {
   void OnDomainExit(DomainLock lock, const RegisteredDomain& d, const DomainInfo& info);
   // rename-restart: keeps the dead domain under another name and uuid.
   Status KeepUnderAnotherName(const RegisteredDomain& d, uint32_t domid);
+  // Publishes a domain's exit (shutdown or crashed) the first time it is seen.
+  void PublishExit(const RegisteredDomain& d, const DomainInfo& info) LOCKS_EXCLUDED(mu_);
 
   DomainContext& ctx_;
   Lifecycle& lifecycle_;
@@ -39,6 +42,7 @@ class DomainExits {
   CondVar wake_{&mu_};
   bool pending_ GUARDED_BY(mu_) = false;
   bool stopping_ GUARDED_BY(mu_) = false;
+  std::set<uint32_t> exits_published_ GUARDED_BY(mu_);  // domids that still exist
   std::optional<xs::Watch> release_watch_;
   std::thread thread_;
 };

@@ -46,6 +46,16 @@ void ReadXenstoreState(xs::ReadContext& snap, std::vector<DomainRecord>& records
   }
 }
 
+// A registered running domain the hypervisor no longer has: txend is still
+// tearing it down (its exit is being handled), so it shows as dying, under
+// its id, until the registry lets it go; a waiter sees it gone only then.
+DomainInfo Dying(uint32_t domid) {
+  DomainInfo info;
+  info.domid = domid;
+  info.dying = true;
+  return info;
+}
+
 }  // namespace
 
 Result<std::vector<DomainRecord>> DomainQueries::List(xs::ReadContext& snapshot) {
@@ -58,8 +68,7 @@ Result<std::vector<DomainRecord>> DomainQueries::List(xs::ReadContext& snapshot)
     std::optional<DomainInfo> info;
     if (d.domid) {
       auto it = by_domid.find(*d.domid);
-      if (it == by_domid.end() && !d.managed) continue;  // gone; exit handling will tidy up
-      if (it != by_domid.end()) info = it->second;
+      info = it != by_domid.end() ? it->second : Dying(*d.domid);
     }
     records.push_back(DomainRecord::Of(d, std::move(info)));
   }
@@ -89,10 +98,7 @@ Result<DomainRecord> DomainQueries::Resolve(std::string_view ref) {
   std::optional<DomainInfo> info;
   if (d.domid) {
     auto i = ctx_.hv.GetDomainInfo(*d.domid);
-    if (i.ok())
-      info = *i;
-    else if (!d.managed)
-      return Status::Error(ESRCH, "Domain '" + std::string(ref) + "' does not exist.");
+    info = i.ok() ? *i : Dying(*d.domid);
   }
   return DomainRecord::Of(d, std::move(info));
 }

@@ -102,6 +102,10 @@ void DomainRegistry::PutLocked(RegisteredDomain d) {
   by_uuid_.insert_or_assign(uuid, std::move(d));
 }
 
+void DomainRegistry::PublishLocked(const char* change, const RegisteredDomain& d) {
+  events_.Publish(change, d.config().name, d.config().uuid, d.domid);
+}
+
 void DomainRegistry::EraseLocked(const std::string& uuid) {
   auto it = by_uuid_.find(uuid);
   if (it == by_uuid_.end()) return;
@@ -194,6 +198,7 @@ Result<RegisteredDomain> DomainRegistry::AddRunning(std::shared_ptr<const Regist
   RegisteredDomain d{config, domid, it != by_uuid_.end() && it->second.managed, start_time};
   running_configs_.erase(uuid);
   PutLocked(d);
+  PublishLocked("started", d);
   if (d.managed) TXEND_RETURN_IF_ERROR(WriteConfig("domains", *config->config));
   return d;
 }
@@ -205,6 +210,7 @@ void DomainRegistry::RemoveRunning(uint32_t domid) {
   const std::string uuid = by_domid->second;
   RemoveConfig("running", uuid);
   RegisteredDomain d = by_uuid_.find(uuid)->second;
+  PublishLocked("stopped", d);
   if (!d.managed) return EraseLocked(uuid);
   d.domid.reset();
   d.start_time = 0;
@@ -219,6 +225,7 @@ Status DomainRegistry::Update(std::shared_ptr<const RegisteredConfig> config) {
   RegisteredDomain d = it->second;
   d.registered = std::move(config);
   PutLocked(d);
+  PublishLocked("changed", d);
   if (d.domid) TXEND_RETURN_IF_ERROR(WriteConfig("running", d.config()));
   if (d.managed) TXEND_RETURN_IF_ERROR(WriteConfig("domains", d.config()));
   return Status::Ok();
@@ -233,6 +240,7 @@ Status DomainRegistry::Define(std::shared_ptr<const RegisteredConfig> config) {
   RegisteredDomain d = it != by_uuid_.end() ? it->second : RegisteredDomain{};
   d.registered = std::move(config);
   d.managed = true;
+  PublishLocked("defined", d);
   PutLocked(std::move(d));
   return Status::Ok();
 }
@@ -246,6 +254,7 @@ Status DomainRegistry::Undefine(const std::string& uuid) {
     return Status::Error(
         EBUSY, "Domain '" + it->second.config().name + "' is running; shut it down first.");
   RemoveConfig("domains", uuid);
+  PublishLocked("undefined", it->second);
   EraseLocked(uuid);
   return Status::Ok();
 }

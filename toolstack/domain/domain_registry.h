@@ -16,6 +16,7 @@
 
 #include "base/mutex.h"
 #include "toolstack/config/domain_config.h"
+#include "toolstack/domain/domain_events.h"
 #include "toolstack/layout/xenstore_layout.h"
 
 namespace txend::toolstack {
@@ -83,6 +84,10 @@ class DomainRegistry {
   Status Define(std::shared_ptr<const RegisteredConfig> config);
   Status Undefine(const std::string& uuid);
 
+  // Every change above is published here (started, stopped, changed, defined,
+  // undefined); others (domain exits) publish theirs too.
+  DomainEvents& events() { return events_; }
+
  private:
   explicit DomainRegistry(std::string dir) : dir_(std::move(dir)) {}
   Status WriteConfig(const std::string& kind, const DomainConfig& config) const;
@@ -92,6 +97,7 @@ class DomainRegistry {
   void PutLocked(RegisteredDomain d) EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EraseLocked(const std::string& uuid) EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UnindexLocked(const RegisteredDomain& d) EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PublishLocked(const char* change, const RegisteredDomain& d) EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string dir_;
   mutable Mutex mu_;
@@ -100,6 +106,7 @@ class DomainRegistry {
   std::map<uint32_t, std::string> uuid_by_domid_ GUARDED_BY(mu_);
   // From disk, not yet matched to a running domain.
   std::map<std::string, std::shared_ptr<const RegisteredConfig>> running_configs_ GUARDED_BY(mu_);
+  DomainEvents events_;
 };
 
 }  // namespace txend::toolstack

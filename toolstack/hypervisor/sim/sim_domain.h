@@ -2,6 +2,7 @@
 // and the event batch a locked operation fills for dispatch after unlocking.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <vector>
@@ -40,6 +41,7 @@ struct SimHypervisor::Domain {
   uint64_t mfn_base = 0;
   uint64_t store_pfn = 0;
   uint64_t console_pfn = 0;
+  uint64_t settled_ns = 0;  // the clock reading its vcpus' cpu time is counted up to
 
   bool Runnable() const { return pause_count == 0 && !shutdown && !dying; }
   uint64_t UsedKib() const { return memory.nr_pages() * kPageKib + shadow_kib; }
@@ -54,14 +56,15 @@ class SimHypervisor::Events {
   std::vector<SimEvent> events_;
 };
 
-// Runs fn(Events&) with the mutex held and vcpu time settled, then hands the
-// events to listeners with the mutex released.
+// Runs fn(Events&) with the mutex held and the clock read (each domain's vcpu
+// time is settled when a call finds it), then hands the events to listeners
+// with the mutex released.
 template <typename F>
 auto SimHypervisor::Locked(F&& fn) {
   Events events;
   auto result = [&] {
     std::lock_guard lock(mu_);
-    Settle();
+    settled_ns_ = std::max(options_.clock->NowNs(), settled_ns_);
     auto r = fn(events);
     for (const auto& e : events.list()) dirty_.insert(e.domid);
     PersistDirty();

@@ -52,6 +52,7 @@ SimHypervisor::SimHypervisor(SimOptions options) : options_(Normalized(std::move
   dom0->max_pages = KibToPages(options_.dom0_memory_kib);
   dom0->memory = GuestMemory(NextSeed(), dom0->max_pages);
   dom0->max_evtchn_port = 4095;
+  dom0->settled_ns = settled_ns_;
   dom0->vcpus.resize(options_.dom0_vcpus);
   for (auto& v : dom0->vcpus) {
     v.online = true;
@@ -67,15 +68,12 @@ SimHypervisor::SimHypervisor(SimOptions options) : options_(Normalized(std::move
 
 SimHypervisor::~SimHypervisor() = default;
 
-void SimHypervisor::Settle() {
-  uint64_t now = options_.clock->NowNs();
-  uint64_t elapsed = now > settled_ns_ ? now - settled_ns_ : 0;
-  settled_ns_ = std::max(now, settled_ns_);
-  for (auto& [domid, d] : domains_) {
-    if (!d->Runnable()) continue;
-    for (auto& v : d->vcpus)
-      if (v.online && !v.blocked) v.cpu_time_ns += elapsed;
-  }
+void SimHypervisor::Settle(Domain& d) {
+  uint64_t elapsed = settled_ns_ > d.settled_ns ? settled_ns_ - d.settled_ns : 0;
+  d.settled_ns = std::max(settled_ns_, d.settled_ns);
+  if (!d.Runnable()) return;
+  for (auto& v : d.vcpus)
+    if (v.online && !v.blocked) v.cpu_time_ns += elapsed;
 }
 
 void SimHypervisor::Log(const std::string& line) {
@@ -114,6 +112,7 @@ void SimHypervisor::Dispatch(const Events& events) {
 Result<SimHypervisor::Domain*> SimHypervisor::Find(DomId domid) {
   auto it = domains_.find(domid);
   if (it == domains_.end()) return NoSuchDomain(domid);
+  Settle(*it->second);
   return it->second.get();
 }
 
@@ -242,6 +241,7 @@ Result<DomId> SimHypervisor::CreateDomain(const CreateRequest& request) {
     d->ssidref = request.ssidref;
     d->hvm = request.hvm_container();
     d->max_evtchn_port = request.max_evtchn_port;
+    d->settled_ns = settled_ns_;
     d->vcpus.resize(request.max_vcpus);
     for (auto& v : d->vcpus) v.affinity = CpuSet::FirstN(options_.nr_cpus);
     domains_[domid] = std::move(d);
@@ -260,7 +260,10 @@ Result<DomainInfo> SimHypervisor::GetDomainInfo(DomId domid) {
 Result<std::vector<DomainInfo>> SimHypervisor::ListDomains() {
   return Locked([&](Events&) -> Result<std::vector<DomainInfo>> {
     std::vector<DomainInfo> list;
-    for (const auto& [domid, d] : domains_) list.push_back(InfoOf(*d));
+    for (const auto& [domid, d] : domains_) {
+      Settle(*d);
+      list.push_back(InfoOf(*d));
+    }
     return list;
   });
 }

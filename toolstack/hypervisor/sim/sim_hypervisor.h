@@ -138,7 +138,9 @@ class SimHypervisor : public Hypervisor {
   auto Locked(F&& fn);
   void Dispatch(const Events& events);
   void Log(const std::string& line);  // appends to the console ring; mutex held
-  void Settle();
+  // Counts `d`'s vcpu time up to settled_ns_ (the current call's clock
+  // reading): only the domains a call looks at, not the whole host.
+  void Settle(Domain& d);
   Result<Domain*> Find(DomId domid);
   Result<Domain*> FindLive(DomId domid);
   Status NotDom0(DomId domid, std::string_view action) const;
@@ -179,7 +181,7 @@ class SimHypervisor : public Hypervisor {
   std::map<DomId, std::unique_ptr<Domain>> domains_;
   DomId rover_ = 0;
   uint64_t next_mfn_ = 0x100000;
-  uint64_t settled_ns_ = 0;
+  uint64_t settled_ns_ = 0;  // the clock as the current (or last) call read it
   uint64_t seeds_ = 0;
   std::map<int, std::function<void(const SimEvent&)>> listeners_;
   int next_listener_ = 1;

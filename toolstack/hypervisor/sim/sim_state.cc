@@ -73,7 +73,8 @@ void SimHypervisor::PersistDirty() {
               {"console_port", d.console_port},
               {"mfn_base", d.mfn_base},
               {"store_pfn", d.store_pfn},
-              {"console_pfn", d.console_pfn}};
+              {"console_pfn", d.console_pfn},
+              {"settled_ns", d.settled_ns}};
     WriteFile(DomainFile(options_.state_dir, domid), j.dump());
   }
   dirty_.clear();
@@ -135,6 +136,8 @@ Status SimHypervisor::LoadState() {
       d->mfn_base = j.at("mfn_base");
       d->store_pfn = j.at("store_pfn");
       d->console_pfn = j.at("console_pfn");
+      // Time since it was last counted accrues (files written before this field: since the host's).
+      d->settled_ns = std::min(j.value("settled_ns", settled_ns_), settled_ns_);
       domains_[d->domid] = std::move(d);
     }
   } catch (const std::exception& e) {
