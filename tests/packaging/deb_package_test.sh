@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Debian package on this machine: builds it (the `package` target), checks it with
+# The Debian package on this machine: builds it (the `deb` target), checks it with
 # lintian, installs it with apt, checks its files, conffiles and units (systemd-analyze
 # verify; enabling offline), runs the installed programs with the installed config,
 # completes xm's words, then purges it and checks that nothing of it is left.
@@ -15,12 +15,12 @@ skip() { echo "SKIP: $*"; exit 77; }
 if dpkg-query -W -f='${Status}' txend 2>/dev/null | grep -q installed; then
   skip "txend is installed on this machine; the test would replace and purge it"
 fi
-for d in "${state_dirs[@]}" /etc/xen/xend-config.sxp; do
-  [ -e "$d" ] && skip "$d exists (scripts/run.sh?); purging the package would remove it"
+for d in "${state_dirs[@]}" /run/xenstored /etc/xen/xend-config.sxp; do
+  [ -e "$d" ] && skip "$d exists (a txend or xenstored of this machine?); the test would disturb it"
 done
 
 echo "== build the package"
-cmake --build "$build" --target package >/dev/null
+cmake --build "$build" --target deb >/dev/null
 deb=$(ls "$build"/txend_*.deb)
 [ "$(echo "$deb" | wc -l)" -eq 1 ] || fail "expected one package in $build: $deb"
 dpkg-deb --info "$deb"
@@ -92,6 +92,10 @@ complete_xm() {
 }
 [ "$(complete_xm "xm cre" 1)" = create ] || fail "xm cre<TAB>: '$(complete_xm "xm cre" 1)'"
 [ "$(complete_xm "xm pause Dom" 2)" = Domain-0 ] || fail "xm pause Dom<TAB>"
+
+for d in "${state_dirs[@]}" /run/xenstored; do  # the flags override the installed config
+  [ -e "$d" ] && fail "txend used $d despite its flags"
+done
 
 echo "== purge"
 kill "$(cat "$tmp/txend.pid")" "$(cat "$tmp/state/xsd.pid")"
