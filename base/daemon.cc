@@ -7,6 +7,8 @@
 #include <fstream>
 #include <initializer_list>
 
+#include "base/service_notify.h"
+
 namespace txend {
 namespace {
 
@@ -42,16 +44,20 @@ Daemonizer::Daemonizer(bool foreground, bool print_pid) {
   ready_fd_ = std::move(verdict_out);
 }
 
-Daemonizer::~Daemonizer() { Ready(false); }
+Daemonizer::~Daemonizer() { (void)Ready(false); }
 
-void Daemonizer::Ready(bool ok) {
-  if (!ready_fd_) return;
-  char verdict = ok ? 0 : 1;
-  ssize_t ignored = write(ready_fd_.get(), &verdict, 1);
-  (void)ignored;
-  ready_fd_.reset();
-  // Start-up errors went to the caller's stderr; from now on the log is the place.
-  if (ok) RedirectToNull(O_WRONLY, {STDERR_FILENO});
+Status Daemonizer::Ready(bool ok) {
+  if (told_) return Status::Ok();
+  told_ = true;
+  if (ready_fd_) {
+    char verdict = ok ? 0 : 1;
+    ssize_t ignored = write(ready_fd_.get(), &verdict, 1);
+    (void)ignored;
+    ready_fd_.reset();
+    // Start-up errors went to the caller's stderr; from now on the log is the place.
+    if (ok) RedirectToNull(O_WRONLY, {STDERR_FILENO});
+  }
+  return ok ? NotifyServiceReady() : Status::Ok();
 }
 
 PidFile::PidFile(std::string path) : path_(std::move(path)) {

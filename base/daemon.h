@@ -1,10 +1,12 @@
 // Daemon start-up shared by xsd and txend: fork into the background and
 // return to the caller only once the child says it is ready (or failed), so
-// scripts can use the daemon the moment its command returns.
+// scripts can use the daemon the moment its command returns; under a service
+// manager (systemd's Type=notify), readiness is also sent to it.
 #pragma once
 
 #include <string>
 
+#include "base/status.h"
 #include "base/unique_fd.h"
 
 namespace txend {
@@ -17,11 +19,13 @@ class Daemonizer {
   Daemonizer(bool foreground, bool print_pid = false);
   ~Daemonizer();
   // Tells the waiting parent how start-up went (and, when ok, detaches
-  // stderr from the caller's terminal); later calls do nothing.
-  void Ready(bool ok);
+  // stderr from the caller's terminal and sends READY=1 to $NOTIFY_SOCKET);
+  // later calls do nothing. The status is the service manager's notification's.
+  Status Ready(bool ok);
 
  private:
   UniqueFd ready_fd_;  // the pipe to the waiting parent, until Ready()
+  bool told_ = false;  // Ready() has run
 };
 
 // Writes getpid() to `path` (if not empty); removes it again on destruction.

@@ -76,6 +76,30 @@ Status CheckAuthentication(const DaemonOptions& o) {
   return Status::Ok();
 }
 
+// The file named by --config FILE or --config=FILE, if any: read before the flags are
+// parsed, so that every flag given overrides the file.
+std::string ConfigFileArgument(int argc, const char* const* argv) {
+  std::string file;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--config" && i + 1 < argc)
+      file = argv[++i];
+    else if (arg.starts_with("--config="))
+      file = arg.substr(std::string_view("--config=").size());
+  }
+  return file;
+}
+
+Status ApplyConfigFile(const std::string& file, DaemonOptions& o) {
+  std::ifstream in(file);
+  if (!in) return Status::Error(ENOENT, "cannot read config file " + file);
+  std::stringstream text;
+  text << in.rdbuf();
+  Status st = ApplyConfigText(text.str(), o);
+  if (!st.ok()) return Status::Error(EINVAL, file + ": " + st.message());
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::vector<std::string> InsecureWarnings(const DaemonOptions& o) {
@@ -176,6 +200,8 @@ Status ApplyConfigText(const std::string& text, DaemonOptions& o) {
 
 Result<DaemonOptions> ParseDaemonOptions(int argc, const char* const* argv, std::string* help) {
   DaemonOptions o;
+  std::string config_file = ConfigFileArgument(argc, argv);
+  if (!config_file.empty()) TXEND_RETURN_IF_ERROR(ApplyConfigFile(config_file, o));
   CLI::App app{"txend: a Xen toolstack daemon serving xend's HTTP/SXP API", "txend"};
   std::string tcp, unix_socket, hosts_allow, relocation, relocation_allow, relocation_ssl;
   bool no_unix = false, relocation_insecure = false, tcp_insecure = false;
@@ -269,14 +295,6 @@ Result<DaemonOptions> ParseDaemonOptions(int argc, const char* const* argv, std:
     return o;
   } catch (const CLI::ParseError& e) {
     return Status::Error(EINVAL, e.what());
-  }
-  if (!o.config_file.empty()) {
-    std::ifstream in(o.config_file);
-    if (!in) return Status::Error(ENOENT, "cannot read config file " + o.config_file);
-    std::stringstream text;
-    text << in.rdbuf();
-    Status st = ApplyConfigText(text.str(), o);
-    if (!st.ok()) return Status::Error(EINVAL, o.config_file + ": " + st.message());
   }
   if (!unix_socket.empty()) o.unix_socket = unix_socket;
   if (no_unix) o.unix_socket.clear();

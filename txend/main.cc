@@ -50,12 +50,13 @@ bool XenstoreAnswers(const std::string& socket) {
 }
 
 // Starts the bundled xsd on `o.xenstored` (it daemonizes and returns once it listens).
+// Under a service manager, readiness is txend's to report, not xsd's.
 Status StartXsd(const daemon::DaemonOptions& o, spdlog::logger& log) {
   std::error_code ec;
   fs::create_directories(fs::path(o.xenstored).parent_path(), ec);
-  std::string cmd = o.xsd_program + " --socket " + o.xenstored + " --domain-sockets " +
-                    o.domain_sockets + " --persist " + o.state_dir + "/xsd --pid-file " +
-                    o.state_dir + "/xsd.pid";
+  std::string cmd = "env -u NOTIFY_SOCKET " + o.xsd_program + " --socket " + o.xenstored +
+                    " --domain-sockets " + o.domain_sockets + " --persist " + o.state_dir +
+                    "/xsd --pid-file " + o.state_dir + "/xsd.pid";
   log.info("no xenstored answers at {}: starting {}", o.xenstored, cmd);
   int rc = std::system(cmd.c_str());
   if (rc != 0) return Status::Error(EIO, "could not start xsd (" + cmd + ")");
@@ -109,6 +110,15 @@ std::string SelfDirectory() {
   std::error_code ec;
   auto exe = fs::read_symlink("/proc/self/exe", ec);
   return ec ? std::string(".") : exe.parent_path().string();
+}
+
+// The simulator's device model: beside txend in a build tree, in
+// <prefix>/libexec/txend when installed.
+std::string SimDeviceModel() {
+  std::string beside = SelfDirectory() + "/txend-sim-qemu";
+  std::error_code ec;
+  if (fs::exists(beside, ec)) return beside;
+  return SelfDirectory() + "/../libexec/txend/txend-sim-qemu";
 }
 
 }  // namespace
@@ -177,7 +187,7 @@ int main(int argc, char** argv) {
   ts_options.device_timeout = std::chrono::seconds(o.device_timeout_s);
   toolstack::DeviceModelOptions& dm = ts_options.device_model;
   if (sim) {  // the simulated device model, with its files under the state directory
-    dm.qemu = SelfDirectory() + "/txend-sim-qemu";
+    dm.qemu = SimDeviceModel();
     dm.log_dir = o.state_dir + "/log";
     dm.run_dir = o.state_dir + "/run";
   }
@@ -262,7 +272,7 @@ int main(int argc, char** argv) {
   log->info("serving {}{} on the {} hypervisor", o.unix_socket.empty() ? "" : o.unix_socket,
             o.tcp ? " and TCP " + o.tcp->address + ":" + std::to_string((*server)->tcp_port()) : "",
             (*hv)->Name());
-  daemon.Ready(true);
+  if (auto ready = daemon.Ready(true); !ready.ok()) log->warn("{}", ready.ToString());
 
   if (WaitForStopOrXenstoreLoss(signals, **conn)) {
     log->warn("lost the xenstore connection at {}; restarting once it answers again", o.xenstored);

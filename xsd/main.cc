@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "xsd: serving %s%s%s\n", opts->server.socket_path.c_str(),
             on_xen ? " and Xen rings" : "",
             store.persistent() ? (" with persistence in " + opts->persist_dir).c_str() : "");
-  daemon.Ready(true);
+  if (auto ready = daemon.Ready(true); !ready.ok()) Log(ready.ToString());
 
   txend::Status st = (*server)->Run();
   if (!st.ok()) return Fail(st.ToString());

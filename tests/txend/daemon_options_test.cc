@@ -1,6 +1,8 @@
 // txend's settings: xend-config.sxp relocation keys and the flags over them.
 #include "txend/daemon_options.h"
 
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 namespace txend::daemon {
@@ -148,6 +150,38 @@ TEST(DaemonOptionsTest, BadNumbersAndWordsAreErrorsNotGuesses) {
   EXPECT_FALSE(o.relocation.enabled);
   EXPECT_EQ(ApplyConfigText("(xend-relocation-server maybe)", o).code(), EINVAL);
   EXPECT_EQ(ApplyConfigText("(xend-unix-server maybe)", o).code(), EINVAL);
+}
+
+// The package's /etc/xen/xend-config.sxp (packaging/), read as txend.service reads it.
+TEST(DaemonOptionsTest, PackagedConfigServesTheUnixSocketOnly) {
+  auto o = Parse({"--config", TXEND_SOURCE_DIR "/packaging/xend-config.sxp"});
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->unix_socket, "/var/lib/xend/xend-socket");
+  EXPECT_FALSE(o->tcp.has_value());
+  EXPECT_FALSE(o->relocation.enabled);
+  EXPECT_EQ(o->xenstored, "/run/xenstored/socket");
+  EXPECT_EQ(o->domain_sockets, "/run/xenstored/domains");  // where xsd.service serves them
+  EXPECT_EQ(o->state_dir, "/var/lib/txend");
+  EXPECT_EQ(o->log_file, "/var/log/txend/txend.log");
+}
+
+TEST(DaemonOptionsTest, FlagsOverrideTheConfigFile) {
+  std::string file = ::testing::TempDir() + "/flags-over-config.sxp";
+  std::ofstream(file) << "(txend-xenstored /cfg/xs)(txend-state-dir /cfg/state)"
+                         "(logfile /cfg/txend.log)(txend-hypervisor xen)(device-create-timeout 7)";
+  auto o = Parse({"--xenstored", "/flag/xs", "--config", file.c_str(), "--state-dir", "/flag/state",
+                  "--log-file", "/flag/txend.log", "--hypervisor", "sim"});
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->xenstored, "/flag/xs");
+  EXPECT_EQ(o->state_dir, "/flag/state");
+  EXPECT_EQ(o->log_file, "/flag/txend.log");
+  EXPECT_EQ(o->hypervisor, "sim");
+  EXPECT_EQ(o->device_timeout_s, 7);  // no flag: the file's value
+  std::string equals = "--config=" + file;
+  auto same = Parse({equals.c_str(), "--xenstored", "/flag/xs"});
+  ASSERT_TRUE(same.ok()) << same.status().ToString();
+  EXPECT_EQ(same->xenstored, "/flag/xs");
+  EXPECT_EQ(same->state_dir, "/cfg/state");
 }
 
 }  // namespace
