@@ -8,6 +8,7 @@
 #include "toolstack/domain/domain_events.h"
 #include "toolstack/domain/domain_queries.h"
 #include "toolstack/domain/domain_sxp.h"
+#include "toolstack/xs/transaction.h"
 #include "txend/status_page.h"
 
 namespace txend::daemon {
@@ -94,12 +95,13 @@ http::HttpResponse XendApi::ForBrowser(const http::HttpRequest& req) {
 http::HttpResponse XendApi::StatusPage() {
   auto node = toolstack_.queries().Node();
   if (!node.ok()) return Failure(node.status());
-  http::Params all;
-  all.Add("state", "all");
-  all.Add("detail", "1");
-  auto domains = ListDomains(toolstack_, xs_, all);
-  if (!domains.ok()) return Failure(domains.status());
-  return http::HttpResponse{200, kHtml, StatusPageHtml(NodeSxp(*node, host_), domains->items())};
+  auto snap = xs::Snapshot::Begin(xs_);
+  if (!snap.ok()) return Failure(snap.status());
+  auto records = toolstack_.queries().List(*snap);
+  if (!records.ok()) return Failure(records.status());
+  std::vector<sxp::Value> domains;
+  for (const auto& r : *records) domains.push_back(toolstack::DomainSxp(r));
+  return http::HttpResponse{200, kHtml, StatusPageHtml(NodeSxp(*node, host_), domains)};
 }
 
 http::HttpResponse XendApi::GetNode(const std::string& what) {
