@@ -6,6 +6,8 @@
 
 #include <arpa/inet.h>
 #include <chrono>
+#include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -201,6 +203,31 @@ TEST_F(HvmApiTest, HvmGuestRunsWithADeviceModelAndVnc) {
       << "the device model's directory goes with it";
   EXPECT_TRUE(Eventually(kWait, [&] { return DialTcp(*port_number, 1) < 0; }))
       << "the device model is gone and VNC with it";
+}
+
+// A simulated host that goes away without destroying its guests (a test's
+// stack torn down, its directory removed) takes its device models with it, and
+// a device model holds none of txend's descriptors (its log, its sockets).
+TEST_F(HvmApiTest, DeviceModelsHoldNoneOfTxendsFilesAndEndWithTheirHost) {
+  std::string domid = CreateRunning(LibvirtHvmConfig("orphan"));
+  ASSERT_FALSE(domid.empty());
+  std::string pid_file = ReadFile(stack_->path("state/run/qemu-dm-" + domid + ".pid"));
+  auto pid = ParseInteger<int>(pid_file.substr(0, pid_file.find('\n')));
+  ASSERT_TRUE(pid.ok()) << pid.status().ToString();
+  std::string fd_dir = "/proc/" + std::to_string(*pid) + "/fd";
+  std::vector<std::string> leaked;
+  for (const auto& entry : std::filesystem::directory_iterator(fd_dir)) {
+    auto fd = ParseInteger<int>(entry.path().filename().string());
+    std::error_code ec;
+    std::string target = std::filesystem::read_symlink(entry.path(), ec).string();
+    if (fd.ok() && *fd > 2 && !target.starts_with("socket:")) leaked.push_back(target);
+  }
+  EXPECT_TRUE(leaked.empty()) << "inherited: " << ::testing::PrintToString(leaked);
+
+  stack_.reset();  // txend, xsd and the stack's directory go; the guest was never destroyed
+  EXPECT_TRUE(Eventually(kWait, [&] { return kill(*pid, 0) != 0; }))
+      << "device model " << *pid << " outlived its host";
+  if (kill(*pid, 0) == 0) kill(*pid, SIGKILL);
 }
 
 TEST_F(HvmApiTest, PvhGuestRunsWithoutADeviceModel) {

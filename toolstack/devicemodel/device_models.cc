@@ -168,6 +168,7 @@ Result<int> DeviceModels::Spawn(uint32_t domid, const DomainConfig& config, int 
       dup2(null_fd.get(), 0);
       dup2(log_fd.get(), 1);
       dup2(log_fd.get(), 2);
+      close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);  // nothing of txend's but what it passes on
       if (restore_fd >= 0) fcntl(restore_fd, F_SETFD, 0);
       execve(argv[0], argv.data(), envp.data());
       const char msg[] = "txend: cannot execute the device model\n";

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -29,7 +30,8 @@ namespace {
 
 using nlohmann::json;
 constexpr char kStateMagic[] = "TXSIMQEMU 1\n";
-constexpr int kStepMs = 2000;  // each step of a client exchange
+constexpr int kStepMs = 2000;       // each step of a client exchange
+constexpr int kHostCheckMs = 1000;  // how often an idle device model checks its QMP socket exists
 
 struct Args {
   uint32_t domid = 0;
@@ -203,7 +205,16 @@ class SimQemu {
     while (true) {
       std::vector<pollfd> fds = {{qmp_listener, POLLIN, 0}};
       if (vnc_listener >= 0) fds.push_back({vnc_listener, POLLIN, 0});
-      if (poll(fds.data(), fds.size(), -1) < 0) continue;
+      if (poll(fds.data(), fds.size(), kHostCheckMs) <= 0) {
+        // The simulated host is gone (its run directory removed without a
+        // destroy): nobody can reach or stop this device model any more.
+        if (access(a_.qmp_path.c_str(), F_OK) != 0 && errno == ENOENT) {
+          std::printf("QMP socket %s removed: exiting\n", a_.qmp_path.c_str());
+          std::fflush(stdout);
+          _exit(0);
+        }
+        continue;
+      }
       if (fds.size() > 1 && (fds[1].revents & POLLIN)) {
         UniqueFd client(accept4(vnc_listener, nullptr, nullptr, SOCK_CLOEXEC));
         if (client) ServeVncClient(client.get(), a_.name);
