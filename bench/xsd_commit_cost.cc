@@ -69,15 +69,16 @@ CommitCost MeasureCommitCost(const StoreShape& shape, double seconds) {
   xsd::Xenstore store(xsd::Quota{});
   xsd::ConnId conn = store.Connect(0);
   CommitCost cost;
+  std::vector<double> times;
+  times.reserve(1 << 20);  // no large allocation (and heap consolidation) between timed commits
   auto built = Clock::now();
   Fill(store, conn, shape);
   cost.build_seconds = std::chrono::duration<double>(Clock::now() - built).count();
   cost.nodes = store.tree().node_count();
 
-  std::vector<double> times;
   auto end = Clock::now() +
              std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-  for (size_t i = 0; Clock::now() < end; ++i) {
+  for (size_t i = 0; Clock::now() < end && times.size() < times.capacity(); ++i) {
     std::string target = Target(shape, i);
     auto start = Clock::now();
     std::string id = Request(store, conn, MsgType::kTransactionStart, 0, std::string(1, '\0'));
