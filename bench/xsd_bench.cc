@@ -204,23 +204,29 @@ std::string CommitCostTable(const std::vector<size_t>& domains, size_t flat_entr
     shapes.push_back(
         {"one directory of " + std::to_string(flat_entries) + " entries", 0, flat_entries});
   std::ostringstream table;
-  table << "| store | nodes | commits | median us | p99 us | median ratio to the first |\n"
-        << "| --- | ---: | ---: | ---: | ---: | ---: |\n";
-  double base = 0, worst = 0;
+  table << "| store | nodes | cycling: median us | p99 us | ratio to the first | same node: "
+           "median us | p99 us | ratio to the first |\n"
+        << "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
+  double cycling_base = 0, repeated_base = 0, worst = 0, worst_repeated = 0;
   for (const auto& shape : shapes) {
     txend::bench::CommitCost c = txend::bench::MeasureCommitCost(shape, seconds);
-    if (base == 0) base = c.median_us;
-    double ratio = c.median_us / base;
+    if (cycling_base == 0) cycling_base = c.cycling.median_us;
+    if (repeated_base == 0) repeated_base = c.repeated.median_us;
+    double ratio = c.cycling.median_us / cycling_base;
+    double repeated_ratio = c.repeated.median_us / repeated_base;
     worst = std::max(worst, ratio);
-    char line[300];
-    snprintf(line, sizeof line, "| %s | %zu | %zu | %.2f | %.2f | %.2f |\n", shape.name.c_str(),
-             c.nodes, c.commits, c.median_us, c.p99_us, ratio);
+    worst_repeated = std::max(worst_repeated, repeated_ratio);
+    char line[400];
+    snprintf(line, sizeof line, "| %s | %zu | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n",
+             shape.name.c_str(), c.nodes, c.cycling.median_us, c.cycling.p99_us, ratio,
+             c.repeated.median_us, c.repeated.p99_us, repeated_ratio);
     table << line;
   }
-  char verdict[200];
+  char verdict[300];
   snprintf(verdict, sizeof verdict,
-           "commit cost target (every store <= 2x the first): %s (worst %.2fx)\n",
-           worst <= 2.0 ? "met" : "MISSED", worst);
+           "commit cost target (every store <= 2x the first, cycling): %s (worst %.2fx; same "
+           "node: worst %.2fx)\n",
+           worst <= 2.0 ? "met" : "MISSED", worst, worst_repeated);
   table << "\n" << verdict;
   return table.str();
 }
@@ -301,7 +307,7 @@ int main(int argc, char** argv) {
   std::cout << (floor_ok ? "read/write target (>= 0.9 of the floor at 1 and 8 connections): met\n"
                          : "read/write target (>= 0.9 of the floor at 1 and 8 connections): "
                            "MISSED\n");
-  std::string commits = CommitCostTable(commit_domains, flat_entries, std::max(seconds / 3, 0.1));
+  std::string commits = CommitCostTable(commit_domains, flat_entries, std::max(seconds / 2, 0.2));
   std::cout << "\none-node commit (START + WRITE + END) handled in process:\n" << commits;
   if (!markdown.empty()) std::ofstream(markdown) << table.str() << "\n" << commits;
   return 0;

@@ -63,6 +63,26 @@ void Fill(xsd::Xenstore& store, xsd::ConnId conn, const StoreShape& shape) {
 
 double Micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
 
+// Times one-node commits for `seconds`: to a different node each time (`cycle`)
+// or to the same one; `times` is scratch space reserved by the caller.
+CommitTimes Commits(xsd::Xenstore& store, xsd::ConnId conn, const StoreShape& shape, double seconds,
+                    bool cycle, std::vector<double>& times) {
+  times.clear();
+  auto end = Clock::now() +
+             std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  for (size_t i = 0; Clock::now() < end && times.size() < times.capacity(); ++i) {
+    std::string target = Target(shape, cycle ? i : 0);
+    auto start = Clock::now();
+    std::string id = Request(store, conn, MsgType::kTransactionStart, 0, std::string(1, '\0'));
+    uint32_t tx = static_cast<uint32_t>(std::stoul(id));
+    Write(store, conn, tx, target);
+    Request(store, conn, MsgType::kTransactionEnd, tx, std::string("T\0", 2));
+    times.push_back(Micros(Clock::now() - start));
+  }
+  std::sort(times.begin(), times.end());
+  return {times.size(), times[times.size() / 2], times[times.size() * 99 / 100]};
+}
+
 }  // namespace
 
 CommitCost MeasureCommitCost(const StoreShape& shape, double seconds) {
@@ -75,22 +95,8 @@ CommitCost MeasureCommitCost(const StoreShape& shape, double seconds) {
   Fill(store, conn, shape);
   cost.build_seconds = std::chrono::duration<double>(Clock::now() - built).count();
   cost.nodes = store.tree().node_count();
-
-  auto end = Clock::now() +
-             std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-  for (size_t i = 0; Clock::now() < end && times.size() < times.capacity(); ++i) {
-    std::string target = Target(shape, i);
-    auto start = Clock::now();
-    std::string id = Request(store, conn, MsgType::kTransactionStart, 0, std::string(1, '\0'));
-    uint32_t tx = static_cast<uint32_t>(std::stoul(id));
-    Write(store, conn, tx, target);
-    Request(store, conn, MsgType::kTransactionEnd, tx, std::string("T\0", 2));
-    times.push_back(Micros(Clock::now() - start));
-  }
-  std::sort(times.begin(), times.end());
-  cost.commits = times.size();
-  cost.median_us = times[times.size() / 2];
-  cost.p99_us = times[times.size() * 99 / 100];
+  cost.cycling = Commits(store, conn, shape, seconds / 2, true, times);
+  cost.repeated = Commits(store, conn, shape, seconds / 2, false, times);
   return cost;
 }
 

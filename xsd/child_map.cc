@@ -3,6 +3,20 @@
 #include <algorithm>
 
 namespace txend::xsd {
+namespace {
+
+// Byte order, as std::string's compare gives it, inlined: names are short,
+// and a lookup compares one per level of the tree.
+int Order(std::string_view a, std::string_view b) {
+  size_t common = std::min(a.size(), b.size());
+  for (size_t i = 0; i < common; ++i) {
+    auto x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+    if (x != y) return x < y ? -1 : 1;
+  }
+  return a.size() == b.size() ? 0 : a.size() < b.size() ? -1 : 1;
+}
+
+}  // namespace
 
 // Makes `slot` point at an entry no other map shares, copying it if needed.
 ChildMap::Entry* ChildMap::Own(EntryPtr& slot) {
@@ -64,7 +78,7 @@ bool ChildMap::Insert(EntryPtr& slot, std::string_view name, NodePtr& child) {
     return true;
   }
   Entry* e = Own(slot);
-  int order = name.compare(e->name);
+  int order = Order(name, e->name);
   if (order == 0) {
     e->child = std::move(child);
     return false;
@@ -89,7 +103,7 @@ void ChildMap::EraseMin(EntryPtr& slot) {
 bool ChildMap::Erase(EntryPtr& slot, std::string_view name) {
   if (!slot) return false;
   Entry* e = Own(slot);
-  int order = name.compare(e->name);
+  int order = Order(name, e->name);
   if (order != 0) {
     if (!Erase(order < 0 ? e->left : e->right, name)) return false;
   } else if (!e->left || !e->right) {
@@ -110,7 +124,7 @@ bool ChildMap::Erase(EntryPtr& slot, std::string_view name) {
 const NodePtr* ChildMap::Find(std::string_view name) const {
   const Entry* e = root_.get();
   while (e) {
-    int order = name.compare(e->name);
+    int order = Order(name, e->name);
     if (order == 0) return &e->child;
     e = (order < 0 ? e->left : e->right).get();
   }
@@ -120,7 +134,7 @@ const NodePtr* ChildMap::Find(std::string_view name) const {
 NodePtr* ChildMap::FindMutable(std::string_view name) {
   for (EntryPtr* slot = &root_; *slot;) {
     Entry* e = Own(*slot);
-    int order = name.compare(e->name);
+    int order = Order(name, e->name);
     if (order == 0) return &e->child;
     slot = order < 0 ? &e->left : &e->right;
   }
