@@ -181,6 +181,11 @@ double Median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+double CpuSeconds(const rusage& u) {
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
 // "10,1000" -> {10, 1000}; nullopt when an item is not a count.
 std::optional<std::vector<size_t>> ParseCounts(const std::string& list) {
   std::vector<size_t> out;
@@ -288,21 +293,24 @@ int main(int argc, char** argv) {
   }
   kill(xsd_pid, SIGTERM);
   kill(echo_pid, SIGKILL);
-  rusage usage{};
+  rusage usage{}, echo_usage{};
   wait4(xsd_pid, nullptr, 0, &usage);
-  waitpid(echo_pid, nullptr, 0);
+  wait4(echo_pid, nullptr, 0, &echo_usage);
   std::filesystem::remove_all(dir);
 
   std::cout << table.str();
   std::cout << "(a commit is 3 round trips: TRANSACTION_START, WRITE, TRANSACTION_END; the floor "
                "sends the same 3 messages)\n";
-  double cpu = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-               static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
-  char cpu_line[200];
+  double cpu = CpuSeconds(usage), echo_cpu = CpuSeconds(echo_usage);
+  double per_request = cpu / static_cast<double>(xsd_requests) * 1e6;
+  double echo_per_request = echo_cpu / static_cast<double>(echo_requests) * 1e6;
+  char cpu_line[400];
   snprintf(cpu_line, sizeof cpu_line,
-           "xsd CPU per request: %.2f us (user + sys %.2f s over %llu requests)\n",
-           cpu / static_cast<double>(xsd_requests) * 1e6, cpu,
-           static_cast<unsigned long long>(xsd_requests));
+           "xsd CPU per request: %.2f us (user + sys %.2f s over %llu requests); echo floor: "
+           "%.2f us (%.2f s over %llu); floor / xsd: %.2f\n",
+           per_request, cpu, static_cast<unsigned long long>(xsd_requests), echo_per_request,
+           echo_cpu, static_cast<unsigned long long>(echo_requests),
+           echo_per_request / per_request);
   std::cout << cpu_line;
   std::cout << (floor_ok ? "read/write target (>= 0.9 of the floor at 1 and 8 connections): met\n"
                          : "read/write target (>= 0.9 of the floor at 1 and 8 connections): "
