@@ -96,8 +96,8 @@ struct Server::Impl {
     UniqueFd fd;
     uint32_t domid = 0;
   };
-  UniqueFd epfd;
-  UniqueFd dom0_epfd;  // dom0's sockets, apart so a round can check them between guests' steps
+  UniqueFd epfd;       // every descriptor the loop waits on, dom0's sockets included
+  UniqueFd dom0_epfd;  // dom0's sockets again, so a round can check them between guests' steps
   UniqueFd stop_fd;
   std::map<int, Listener> listeners;         // by listening fd
   std::map<uint32_t, int> domain_listeners;  // domid -> listening fd
@@ -120,9 +120,9 @@ struct Server::Impl {
       : opts(std::move(o)), store(s), rings(std::move(r)), limiter(s.quota()) {}
   ~Impl();
 
-  int EpollOf(const Client& c) const { return c.domid == 0 ? dom0_epfd.get() : epfd.get(); }
+  // Applies an epoll_ctl operation for `c`'s socket to epfd and, for dom0, dom0_epfd.
+  void Control(const Client& c, int op, int fd, epoll_event* ev);
   void Arm(Client& c);
-  void ServeDom0();
   bool Dom0Waiting();
   void Accept(int listener_fd, uint32_t domid);
   void PauseAccepting();
@@ -180,16 +180,12 @@ void Server::Impl::Arm(Client& c) {
   ev.events =
       (c.reading ? uint32_t{EPOLLIN | EPOLLRDHUP} : 0u) | (c.writing ? uint32_t{EPOLLOUT} : 0u);
   ev.data.fd = fd;
-  epoll_ctl(EpollOf(c), EPOLL_CTL_MOD, fd, &ev);
+  Control(c, EPOLL_CTL_MOD, fd, &ev);
 }
 
-// Handles every dom0 socket that is ready.
-void Server::Impl::ServeDom0() {
-  epoll_event events[64];
-  int n = epoll_wait(dom0_epfd.get(), events, 64, 0);
-  for (int i = 0; i < n; ++i)
-    if (auto it = sockets.find(events[i].data.fd); it != sockets.end())
-      OnSocket(*it->second, events[i].events);
+void Server::Impl::Control(const Client& c, int op, int fd, epoll_event* ev) {
+  epoll_ctl(epfd.get(), op, fd, ev);
+  if (c.domid == 0) epoll_ctl(dom0_epfd.get(), op, fd, ev);
 }
 
 // True when a dom0 client sent something (not when it merely may be written).
@@ -257,7 +253,7 @@ Client& Server::Impl::Add(ConnId conn, uint32_t domid, std::unique_ptr<Channel> 
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
     ev.data.fd = fd;
-    epoll_ctl(EpollOf(*c), EPOLL_CTL_ADD, fd, &ev);
+    Control(*c, EPOLL_CTL_ADD, fd, &ev);
     sockets[fd] = c.get();
   }
   return *(clients[conn] = std::move(c));
@@ -429,7 +425,7 @@ void Server::Impl::Close(Client& c) {
   uint32_t domid = c.domid;
   ConnId conn = c.conn;
   if (int fd = c.channel->fd(); fd >= 0) {
-    epoll_ctl(EpollOf(c), EPOLL_CTL_DEL, fd, nullptr);
+    Control(c, EPOLL_CTL_DEL, fd, nullptr);
     sockets.erase(fd);
   }
   store.Disconnect(conn);
@@ -583,10 +579,8 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Xenstore& 
     return Status::Error(errno, "epoll/eventfd setup failed");
   epoll_event ev{};
   ev.events = EPOLLIN;
-  for (int fd : {impl->stop_fd.get(), impl->dom0_epfd.get()}) {
-    ev.data.fd = fd;
-    epoll_ctl(impl->epfd.get(), EPOLL_CTL_ADD, fd, &ev);
-  }
+  ev.data.fd = impl->stop_fd.get();
+  epoll_ctl(impl->epfd.get(), EPOLL_CTL_ADD, ev.data.fd, &ev);
   if (!impl->opts.trace_file.empty()) {
     impl->trace = fopen(impl->opts.trace_file.c_str(), "a");
     if (!impl->trace)
@@ -657,8 +651,8 @@ Status Server::Run() {
     for (int i = 0; i < n; ++i) {
       int fd = events[i].data.fd;
       if (fd == s.stop_fd.get()) return Status::Ok();
-      if (fd == s.dom0_epfd.get())
-        s.ServeDom0();
+      if (auto it = s.sockets.find(fd); it != s.sockets.end() && it->second->domid == 0)
+        s.OnSocket(*it->second, events[i].events);
       else
         later.push_back(&events[i]);
     }

@@ -61,4 +61,9 @@ bool Transaction::StillValid(const Tree& live) const {
   return true;
 }
 
+std::vector<Op> Transaction::Finish() && {
+  tree_ = Tree();
+  return std::move(ops_);
+}
+
 }  // namespace txend::xsd

@@ -54,6 +54,9 @@ class Transaction {
   size_t bytes() const { return bytes_; }
   // True when no observed node changed in `live` since the snapshot.
   bool StillValid(const Tree& live) const;
+  // Ends the transaction and yields its operations. The private tree goes
+  // first, so replaying them does not copy the live nodes it still shared.
+  std::vector<Op> Finish() &&;
 
  private:
   struct Key {

@@ -14,14 +14,17 @@ Node* Unshare(NodePtr& slot) {
 void Visit(const std::string& path, const Node& node,
            const std::function<void(const std::string&, const Node&)>& visit) {
   visit(path, node);
-  for (const auto& [name, child] : node.children) Visit(ChildPath(path, name), *child, visit);
+  node.children.ForEach([&](const std::string& name, const NodePtr& child) {
+    Visit(ChildPath(path, name), *child, visit);
+  });
 }
 
 // Records the removal of `node` at `path` and its descendants, deepest first.
 void RecordRemoval(const std::string& path, const Node& node, Change::Kind kind,
                    std::vector<Change>* changes) {
-  for (const auto& [name, child] : node.children)
+  node.children.ForEach([&](const std::string& name, const NodePtr& child) {
     RecordRemoval(ChildPath(path, name), *child, Change::kRemovedBelow, changes);
+  });
   changes->push_back({kind, path, node.perms, {}});
 }
 
@@ -34,9 +37,9 @@ Tree::Tree(wire::Perms root_perms) : root_(std::make_shared<Node>()) {
 const Node* Tree::Find(std::string_view path) const {
   const Node* node = root_.get();
   for (auto part : Components(path)) {
-    auto it = node->children.find(part);
-    if (it == node->children.end()) return nullptr;
-    node = it->second.get();
+    const NodePtr* child = node->children.Find(part);
+    if (!child) return nullptr;
+    node = child->get();
   }
   return node;
 }
@@ -45,42 +48,43 @@ std::pair<const Node*, std::string> Tree::DeepestExisting(std::string_view path)
   const Node* node = root_.get();
   std::string at = "/";
   for (auto part : Components(path)) {
-    auto it = node->children.find(part);
-    if (it == node->children.end()) break;
-    node = it->second.get();
+    const NodePtr* child = node->children.Find(part);
+    if (!child) break;
+    node = child->get();
     at = ChildPath(at, part);
   }
   return {node, at};
 }
 
-Node* Tree::Touch(std::string_view path, std::optional<uint32_t> creator, uint64_t stamp,
-                  std::vector<Change>* changes) {
+Tree::Touched Tree::Touch(std::string_view path, std::optional<uint32_t> creator, uint64_t stamp,
+                          std::vector<Change>* changes) {
   Node* node = Unshare(root_);
   std::string at = "/";
+  bool created = false;
   for (auto part : Components(path)) {
     at = ChildPath(at, part);
-    auto it = node->children.find(part);
-    if (it == node->children.end()) {
+    NodePtr* slot = node->children.FindMutable(part);
+    created = !slot;
+    if (created) {
       auto child = std::make_shared<Node>();
       child->perms = node->perms;
       if (creator) child->perms[0].domid = *creator;
       child->version = child->children_version = stamp;
       node->children_version = stamp;
       if (changes) changes->push_back({Change::kCreated, at, {}, child->perms});
-      it = node->children.emplace(std::string(part), std::move(child)).first;
+      slot = node->children.Insert(part, std::move(child));
     }
-    node = Unshare(it->second);
+    node = Unshare(*slot);
   }
-  return node;
+  return {node, created};
 }
 
 void Tree::Write(std::string_view path, std::string_view value, std::optional<uint32_t> creator,
                  uint64_t stamp, std::vector<Change>* changes) {
-  bool existed = Find(path) != nullptr;
-  Node* node = Touch(path, creator, stamp, changes);
+  auto [node, created] = Touch(path, creator, stamp, changes);
   node->value.assign(value);
   node->version = stamp;
-  if (existed && changes)
+  if (!created && changes)
     changes->push_back({Change::kModified, std::string(path), {}, node->perms});
 }
 
@@ -91,16 +95,16 @@ void Tree::Mkdir(std::string_view path, std::optional<uint32_t> creator, uint64_
 
 void Tree::Remove(std::string_view path, uint64_t stamp, std::vector<Change>* changes) {
   if (path == "/" || !Find(path)) return;
-  Node* parent = Touch(ParentPath(path), std::nullopt, stamp, nullptr);
-  auto it = parent->children.find(BaseName(path));
-  if (changes) RecordRemoval(std::string(path), *it->second, Change::kRemoved, changes);
-  parent->children.erase(it);
+  Node* parent = Touch(ParentPath(path), std::nullopt, stamp, nullptr).node;
+  const NodePtr* child = parent->children.Find(BaseName(path));
+  if (changes) RecordRemoval(std::string(path), **child, Change::kRemoved, changes);
+  parent->children.Erase(BaseName(path));
   parent->children_version = stamp;
 }
 
 void Tree::SetPerms(std::string_view path, wire::Perms perms, uint64_t stamp,
                     std::vector<Change>* changes) {
-  Node* node = Touch(path, std::nullopt, stamp, changes);
+  Node* node = Touch(path, std::nullopt, stamp, changes).node;
   if (changes) changes->push_back({Change::kPermsChanged, std::string(path), node->perms, perms});
   node->perms = std::move(perms);
   node->version = stamp;
@@ -108,7 +112,7 @@ void Tree::SetPerms(std::string_view path, wire::Perms perms, uint64_t stamp,
 
 void Tree::Restore(std::string_view path, std::string_view value, wire::Perms perms,
                    uint64_t stamp) {
-  Node* node = Touch(path, std::nullopt, stamp, nullptr);
+  Node* node = Touch(path, std::nullopt, stamp, nullptr).node;
   node->value.assign(value);
   node->perms = std::move(perms);
   node->version = stamp;

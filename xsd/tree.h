@@ -2,12 +2,13 @@
 // tree. Copying a Tree is O(1) and yields an independent snapshot; a write
 // copies only the nodes on its path that another tree still shares
 // (copy-on-write by use count), so a tree nobody shares is updated in place.
+// Children are a persistent map (child_map.h), so copying a node is O(1) too
+// and a write costs O(depth x log(children)), not the size of its directories.
 // Every node carries version stamps for transaction conflict checks.
 #pragma once
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,16 +16,14 @@
 #include <vector>
 
 #include "wire/perm.h"
+#include "xsd/child_map.h"
 
 namespace txend::xsd {
-
-struct Node;
-using NodePtr = std::shared_ptr<Node>;
 
 struct Node {
   std::string value;
   wire::Perms perms;  // never empty
-  std::map<std::string, NodePtr, std::less<>> children;
+  ChildMap children;
   uint64_t version = 0;           // stamp of the last change of value or perms
   uint64_t children_version = 0;  // stamp of the last change of the set of children
 };
@@ -69,9 +68,14 @@ class Tree {
   size_t node_count() const;
 
  private:
-  // The node at `path`, made unshared along the way, creating missing nodes.
-  Node* Touch(std::string_view path, std::optional<uint32_t> creator, uint64_t stamp,
-              std::vector<Change>* changes);
+  // The node at `path`, made unshared along the way, creating missing nodes;
+  // `created` says whether the node itself was missing.
+  struct Touched {
+    Node* node;
+    bool created;
+  };
+  Touched Touch(std::string_view path, std::optional<uint32_t> creator, uint64_t stamp,
+                std::vector<Change>* changes);
   NodePtr root_;
 };
 

@@ -53,10 +53,10 @@ void AddStandardNodes(Tree& tree) {
 
 std::string Listing(const Node& node) {
   std::string out;
-  for (const auto& [name, child] : node.children) {
+  node.children.ForEach([&](const std::string& name, const NodePtr&) {
     out.append(name);
     out.push_back('\0');
-  }
+  });
   return out;
 }
 
@@ -523,7 +523,7 @@ Xenstore::Reply Xenstore::DoTransactionEnd(Session& s, ConnId conn, const wire::
       ++stats_.transactions_conflicted;
       return Status::Error(EAGAIN, "transaction conflicted");
     }
-    TXEND_RETURN_IF_ERROR(Publish(tx.ops(), out));
+    TXEND_RETURN_IF_ERROR(Publish(std::move(tx).Finish(), out));
   }
   ++stats_.transactions_committed;
   return kOk;

@@ -50,6 +50,34 @@ TEST(Tree, CopyIsAnIndependentSnapshot) {
   EXPECT_EQ(live.Find("/a/c")->value, "3");
 }
 
+// Writes and removals in a large directory under a snapshot: the snapshot keeps
+// every entry as it was, both list their children in name order, and entries
+// the write did not touch stay shared (the same node) between the two.
+TEST(Tree, SnapshotOfALargeDirectoryStaysIntactAndShared) {
+  Tree live;
+  for (int i = 0; i < 2000; ++i)
+    live.Write("/d/e" + std::to_string(i), std::to_string(i), std::nullopt, 1, nullptr);
+  Tree snap = live;
+  live.Write("/d/e500", "changed", std::nullopt, 2, nullptr);
+  live.Remove("/d/e7", 3, nullptr);
+  live.Write("/d/new", "x", std::nullopt, 4, nullptr);
+  EXPECT_EQ(snap.Find("/d/e500")->value, "500");
+  EXPECT_EQ(snap.Find("/d/e7")->value, "7");
+  EXPECT_EQ(snap.Find("/d/new"), nullptr);
+  EXPECT_EQ(live.Find("/d/e500")->value, "changed");
+  EXPECT_EQ(live.Find("/d/e7"), nullptr);
+  EXPECT_EQ(live.Find("/d/e1999"), snap.Find("/d/e1999"));
+  EXPECT_EQ(snap.Find("/d")->children.size(), 2000u);
+  EXPECT_EQ(live.Find("/d")->children.size(), 2000u);
+  for (const Tree* tree : {&live, &snap}) {
+    std::string last;
+    tree->Find("/d")->children.ForEach([&](const std::string& name, const NodePtr&) {
+      EXPECT_LT(last, name);
+      last = name;
+    });
+  }
+}
+
 TEST(Tree, UnsharedTreeIsUpdatedInPlace) {
   Tree live;
   live.Write("/a/b", "1", std::nullopt, 1, nullptr);
