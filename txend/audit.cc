@@ -1,19 +1,25 @@
 #include "txend/audit.h"
 
-#include <algorithm>
+#include <string_view>
 
 namespace txend::daemon {
 namespace {
 
-constexpr size_t kMaxResultBytes = 300;
+constexpr size_t kMaxFieldBytes = 300;
 
-// An error reply's message on one line, bounded; "ok" for a success.
+// What a client sent, on one line and bounded: control bytes (newlines, escapes,
+// DEL) become '?', so a request can neither split nor forge audit lines.
+std::string OneLine(std::string_view text) {
+  std::string out(text.substr(0, kMaxFieldBytes));
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  if (text.size() > kMaxFieldBytes) out += "...";
+  return out;
+}
+
+// An error reply's message; "ok" for a success.
 std::string Outcome(const http::HttpResponse& response) {
-  if (response.status < 400) return "ok";
-  std::string text = response.body.substr(0, kMaxResultBytes);
-  std::replace_if(
-      text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
-  return text;
+  return response.status < 400 ? "ok" : OneLine(response.body);
 }
 
 }  // namespace
@@ -21,9 +27,9 @@ std::string Outcome(const http::HttpResponse& response) {
 std::optional<std::string> AuditLine(const http::HttpRequest& request,
                                      const http::HttpResponse& response) {
   if (request.method == "GET" || request.method == "HEAD") return std::nullopt;
-  return "audit: " + request.identity + " " + request.method + " " + request.path +
-         " op=" + request.params.GetOr("op", "") + ": " + std::to_string(response.status) + " " +
-         Outcome(response);
+  return "audit: " + OneLine(request.identity) + " " + OneLine(request.method) + " " +
+         OneLine(request.path) + " op=" + OneLine(request.params.GetOr("op", "")) + ": " +
+         std::to_string(response.status) + " " + Outcome(response);
 }
 
 }  // namespace txend::daemon
