@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "base/numbers.h"
 #include "tests/support/eventually.h"
 #include "tests/support/files.h"
 #include "tests/support/netns_pair.h"
@@ -309,14 +310,19 @@ TEST_F(MigrationNetnsTest, AForbiddenDiskIsRefusedBeforeAnyMemoryIsSent) {
   EXPECT_NE(refused.body.find("phy:/dev/sda"), std::string::npos);
   EXPECT_TRUE(NoDomainsLeft(1));
   // The destination logs what it received: the hello (config) and the TLS handshake, no memory.
-  std::smatch received;
+  std::string received;  // the byte count the destination logged
   EXPECT_TRUE(Eventually(kWait, [&] {
     static const std::regex kRefusal(
         "failed: refused by the incoming-domain policy[^\\n]* \\(([0-9]+) bytes received\\)");
     std::string log = ReadFile(host(1).log_file());
-    return std::regex_search(log, received, kRefusal);
+    std::smatch m;
+    if (!std::regex_search(log, m, kRefusal)) return false;
+    received = m[1].str();
+    return true;
   })) << ReadFile(host(1).log_file());
-  if (!received.empty()) EXPECT_LT(std::stoull(received[1]), 64u << 10);
+  auto bytes = ParseInteger<uint64_t>(received);
+  ASSERT_TRUE(bytes.ok()) << received;
+  EXPECT_LT(*bytes, 64u << 10);
   auto state = Get(0, "/xend/domain/grabby?detail=1");
   EXPECT_EQ(sxp::ChildValue(state.sxp, "state"), "-b----");
 }
