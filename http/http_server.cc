@@ -17,6 +17,7 @@
 
 #include "http/connection_table.h"
 #include "http/request_decoder.h"
+#include "tls/peer_certificate.h"
 
 namespace txend::http {
 namespace {
@@ -83,19 +84,6 @@ std::optional<HttpResponse> ReadErrorReply(beast::error_code ec, const ServerOpt
   return XendError(400, "malformed HTTP request: " + ec.message());
 }
 
-// A client certificate's subject, "CN=admin,O=pool" (RFC 2253 order).
-std::string CertificateSubject(SSL* ssl) {
-  X509* cert = SSL_get0_peer_certificate(ssl);
-  if (!cert) return "no certificate";
-  BIO* out = BIO_new(BIO_s_mem());
-  X509_NAME_print_ex(out, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
-  char* text = nullptr;
-  long len = BIO_get_mem_data(out, &text);
-  std::string subject(text, static_cast<size_t>(len));
-  BIO_free(out);
-  return subject;
-}
-
 template <class Stream>
 constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
 
@@ -150,7 +138,8 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
         asio::ssl::stream_base::server,
         [self = this->shared_from_this(), refusal = std::move(refusal)](beast::error_code ec) {
           if (ec) return self->RefuseHandshake(ec);
-          self->identity_ = CertificateSubject(self->stream_.native_handle());
+          std::string subject = tls::PeerCertificateSubject(self->stream_.native_handle());
+          self->identity_ = subject.empty() ? "no certificate" : subject;
           self->Begin(refusal);
         });
   }

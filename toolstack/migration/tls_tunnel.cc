@@ -19,6 +19,7 @@
 #include <openssl/x509v3.h>
 
 #include "base/unique_fd.h"
+#include "tls/peer_certificate.h"
 
 namespace txend::toolstack {
 namespace {
@@ -52,18 +53,6 @@ Status ExpectPeerName(SSL* ssl, const std::string& host) {
   bool ok = IsIpAddress(host) ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str())
                               : SSL_set1_host(ssl, host.c_str());
   return ok ? Status::Ok() : SslError("TLS: host name " + host);
-}
-
-std::string SubjectOf(SSL* ssl) {
-  X509* cert = SSL_get0_peer_certificate(ssl);
-  if (!cert) return "";
-  BIO* out = BIO_new(BIO_s_mem());
-  X509_NAME_print_ex(out, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
-  char* text = nullptr;
-  long len = BIO_get_mem_data(out, &text);
-  std::string subject(text, static_cast<size_t>(len));
-  BIO_free(out);
-  return subject;
 }
 
 void NonBlocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
@@ -133,7 +122,7 @@ Status TlsTunnel::Impl::Setup(int tcp_fd, const TlsOptions& o, bool server) {
     TXEND_RETURN_IF_ERROR(ExpectPeerName(ssl, o.peer_name));
   SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   if ((server ? SSL_accept(ssl) : SSL_connect(ssl)) != 1) return SslError("TLS handshake", ssl);
-  peer_subject = SubjectOf(ssl);
+  peer_subject = tls::PeerCertificateSubject(ssl);
   int pair[2], stop[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
     return Status::Error(errno, std::string("TLS tunnel: ") + std::strerror(errno));
