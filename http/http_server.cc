@@ -446,12 +446,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(ServerOptions options, Han
     return Status::Error(EINVAL, "no listener configured (neither unix socket nor TCP)");
   auto impl = std::make_unique<Impl>(std::move(options), std::move(handler));
   const ServerOptions& opts = impl->shared->options;
-  if (!opts.unix_socket.empty()) {
-    TXEND_ASSIGN_OR_RETURN(auto acceptor, BindUnix(impl->ioc, opts.unix_socket, opts.unix_mode));
-    impl->unix_listener =
-        std::make_shared<Listener<local>>(impl->ioc, std::move(acceptor), impl->shared);
-    impl->unix_listener->Accept();
-  }
+  // TCP (with its TLS keys) first: whoever finds the unix socket accepting, as
+  // txend's callers and tests wait for it, finds the TCP listener bound too.
   if (opts.tcp) {
     if (opts.tcp_tls) {
       TXEND_ASSIGN_OR_RETURN(impl->shared->tls, ServerTls(*opts.tcp_tls));
@@ -461,6 +457,12 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(ServerOptions options, Han
     impl->tcp_listener =
         std::make_shared<Listener<tcp>>(impl->ioc, std::move(acceptor), impl->shared);
     impl->tcp_listener->Accept();
+  }
+  if (!opts.unix_socket.empty()) {
+    TXEND_ASSIGN_OR_RETURN(auto acceptor, BindUnix(impl->ioc, opts.unix_socket, opts.unix_mode));
+    impl->unix_listener =
+        std::make_shared<Listener<local>>(impl->ioc, std::move(acceptor), impl->shared);
+    impl->unix_listener->Accept();
   }
   Impl* raw = impl.get();
   for (int i = 0; i < 2; ++i) impl->io_threads.emplace_back([raw] { raw->RunIo(); });
