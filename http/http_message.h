@@ -47,6 +47,9 @@ struct HttpRequest {
   // xend's use_sxp rule: SXP unless the client sends a User-Agent and an Accept that does
   // not name application/sxp (a browser); then HTML.
   bool wants_sxp = true;
+  // A browser sent it for a page of another site (its Origin header is not this server):
+  // such a page must not change anything, whatever the caller may do.
+  bool cross_site = false;
 };
 
 struct HttpResponse {

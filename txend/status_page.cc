@@ -1,5 +1,7 @@
 #include "txend/status_page.h"
 
+#include "txend/status_page_script.h"
+
 namespace txend::daemon {
 namespace {
 
@@ -7,12 +9,22 @@ constexpr char kStyle[] =
     "body{font-family:sans-serif;margin:2em;color:#222}"
     "table{border-collapse:collapse}th,td{padding:.3em .8em;border-bottom:1px solid #ddd;"
     "text-align:left}th{background:#f3f3f3}td.n{text-align:right}"
-    "pre{background:#f7f7f7;padding:1em}";
+    "pre{background:#f7f7f7;padding:1em}canvas{display:block}button{margin-right:.3em}"
+    "#note{min-height:1.2em}#note.error{color:#b00}";
 
-std::string Page(const std::string& title, const std::string& body, bool refresh) {
+// What a page adds to its <head>: the status page reloads itself every few seconds only
+// when scripts are off; with them, its script keeps the table live.
+enum class Live { kNo, kScript };
+
+std::string Page(const std::string& title, const std::string& body, Live live) {
+  std::string head = live == Live::kScript
+                         ? "<noscript><meta http-equiv=\"refresh\" content=\"5\"></noscript>"
+                         : "";
+  std::string script =
+      live == Live::kScript ? std::string("<script>") + kStatusPageScript + "</script>\n" : "";
   return "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + HtmlEscape(title) +
-         "</title>" + (refresh ? "<meta http-equiv=\"refresh\" content=\"5\">" : "") + "<style>" +
-         kStyle + "</style></head>\n<body>\n" + body + "</body></html>\n";
+         "</title>" + head + "<style>" + kStyle + "</style></head>\n<body>\n" + body + script +
+         "</body></html>\n";
 }
 
 std::string Cell(const std::string& text, bool number = false) {
@@ -23,7 +35,7 @@ std::string DomainRow(const sxp::Value& d) {
   std::string vcpus = sxp::ChildValue(d, "online_vcpus", sxp::ChildValue(d, "vcpus"));
   return "<tr>" + Cell(sxp::ChildValue(d, "name")) + Cell(sxp::ChildValue(d, "domid", "-"), true) +
          Cell(sxp::ChildValue(d, "state")) + Cell(sxp::ChildValue(d, "memory") + " MiB", true) +
-         Cell(vcpus, true) + "</tr>\n";
+         Cell(vcpus, true) + "<td class=\"n\"></td><td></td><td></td></tr>\n";
 }
 
 std::string HostSection(const sxp::Value& node) {
@@ -64,16 +76,18 @@ std::string HtmlEscape(const std::string& text) {
 std::string StatusPageHtml(const sxp::Value& node, const std::vector<sxp::Value>& domains) {
   std::string rows;
   for (const auto& d : domains) rows += DomainRow(d);
-  std::string body = HostSection(node) +
-                     "<table>\n<tr><th>Name</th><th>ID</th><th>State</th><th>Memory</th>"
-                     "<th>VCPUs</th></tr>\n" +
-                     rows + "</table>\n";
-  return Page("txend on " + sxp::ChildValue(node, "host"), body, /*refresh=*/true);
+  std::string body =
+      HostSection(node) +
+      "<p id=\"note\" role=\"status\"></p>\n<table id=\"domains\">\n<thead><tr>"
+      "<th>Name</th><th>ID</th><th>State</th><th>Memory</th><th>VCPUs</th>"
+      "<th>CPU</th><th>CPU use, last 5 minutes</th><th></th></tr></thead>\n<tbody>\n" +
+      rows + "</tbody></table>\n";
+  return Page("txend on " + sxp::ChildValue(node, "host"), body, Live::kScript);
 }
 
 std::string SxpPageHtml(const std::string& path, const std::string& sxp_text) {
   return Page(path, "<h1>" + HtmlEscape(path) + "</h1>\n<pre>" + HtmlEscape(sxp_text) + "</pre>\n",
-              /*refresh=*/false);
+              Live::kNo);
 }
 
 }  // namespace txend::daemon

@@ -10,7 +10,8 @@
 namespace txend::daemon {
 
 // The host (from (node ...)) and a table of the domains (from their (domain ...) SXPs):
-// name, id, state, memory, vcpus. Refreshes itself every few seconds.
+// name, id, state, memory, vcpus. Its script (status_page_script.h) keeps the table live,
+// adds CPU use and the buttons; without scripts the page reloads every few seconds.
 std::string StatusPageHtml(const sxp::Value& node, const std::vector<sxp::Value>& domains);
 // `sxp_text` pretty-printed inside a page titled `path`.
 std::string SxpPageHtml(const std::string& path, const std::string& sxp_text);

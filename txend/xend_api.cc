@@ -54,6 +54,8 @@ XendApi::XendApi(toolstack::Toolstack& toolstack, xs::Connection& xs, HostFacts 
 http::HttpResponse XendApi::Handle(const http::HttpRequest& req) {
   try {
     bool get = req.method == "GET" || req.method == "HEAD";
+    if (!get && req.cross_site)
+      return http::XendError(403, "Forbidden: a page of another site may not change anything here");
     return get && !req.wants_sxp ? ForBrowser(req) : Route(req);
   } catch (const std::exception& e) {  // a bug, not a request's fault: the daemon serves on
     return http::XendError(500, std::string("internal error: ") + e.what());

@@ -23,7 +23,8 @@ class XendApi {
   // starts from `migrate_defaults` (timeouts; its tls is used for ssl=1).
   XendApi(toolstack::Toolstack& toolstack, xs::Connection& xs, HostFacts host, std::string log_file,
           Log log = {}, toolstack::MigrateRequest migrate_defaults = {});
-  // Never throws: every failure is an (xend.err ...) reply.
+  // Never throws: every failure is an (xend.err ...) reply. A browser's cross-site request
+  // (`cross_site`) may only read: anything else is a 403.
   http::HttpResponse Handle(const http::HttpRequest& req);
 
  private:

@@ -82,6 +82,23 @@ TEST_F(BrowserRuleTest, SxpWithoutUserAgentOrAcceptOrWhenAcceptNamesIt) {
   EXPECT_EQ(r.head.find("text/html"), std::string::npos) << r.head;
 }
 
+TEST_F(BrowserRuleTest, APageOfAnotherSiteMayNotPost) {
+  for (const char* origin : {"http://evil.example", "null", "https://127.0.0.1:1"}) {
+    auto r = Curl(std::string(kBrowser) + " -H 'Origin: " + origin + "' -d op=pause",
+                  "/xend/domain/webdemo");
+    EXPECT_NE(r.head.find(" 403 "), std::string::npos) << origin << "\n" << r.head;
+    EXPECT_NE(r.body.find("another site"), std::string::npos) << r.body;
+  }
+  auto listed = stack_->client().Get("/xend/domain/webdemo");
+  EXPECT_EQ(sxp::ChildValue(listed.sxp, "state").find('p'), std::string::npos) << listed.body;
+  // Its own pages may, and reads stay open to all.
+  auto own = Curl(std::string(kBrowser) + " -H 'Origin: " + base_ + "' -d op=pause",
+                  "/xend/domain/webdemo");
+  EXPECT_NE(own.head.find(" 200 "), std::string::npos) << own.head;
+  auto read = Curl(std::string(kBrowser) + " -H 'Origin: http://evil.example'", "/xend/domain");
+  EXPECT_NE(read.head.find(" 200 "), std::string::npos) << read.head;
+}
+
 TEST_F(BrowserRuleTest, LibvirtsClientStillGetsSxp) {
   auto r = stack_->client().Get("/xend/domain?detail=1&state=all");
   EXPECT_EQ(r.status, 200);
