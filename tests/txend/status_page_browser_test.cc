@@ -130,7 +130,11 @@ TEST_F(StatusPageBrowserTest, ShowsANewDomainLiveAndItsButtonsDriveIt) {
   ASSERT_EQ(created.exit_code, 0) << created.out;
   Json row;
   ASSERT_TRUE(Eventually(
-      kPageWait, [&] { return (row = Eval(RowOf("webdemo"))).value("samples", 0) >= 2; },
+      kPageWait,
+      [&] {
+        row = Eval(RowOf("webdemo"));
+        return row.is_object() && row.value("samples", 0) >= 2;
+      },
       std::chrono::milliseconds(100)))
       << "the page did not graph webdemo: " << row.dump();
   EXPECT_EQ(Eval("window.sameLoad"), Json(true)) << "the page reloaded";
@@ -144,7 +148,8 @@ TEST_F(StatusPageBrowserTest, ShowsANewDomainLiveAndItsButtonsDriveIt) {
                          }))
       << "xm list: " << Xm("list").out;
   EXPECT_TRUE(Eventually(kPageWait, [&] {
-    return Eval(RowOf("webdemo")).value("state", "").find('p') != std::string::npos;
+    Json r = Eval(RowOf("webdemo"));
+    return r.is_object() && r.value("state", "").find('p') != std::string::npos;
   })) << Note();
   EXPECT_TRUE(Eventually(kPageWait, [&] { return Note() == "\"pause webdemo: done\""; })) << Note();
 
