@@ -151,6 +151,7 @@ const txend = (() => {
     g.clearRect(0, 0, w, h);
     g.fillStyle = "#f3f3f3";
     g.fillRect(0, 0, w, h);
+    row.canvas.dataset.samples = row.ring.length;
     if (!row.ring.length) return;
     const x = (t) => ((t - (now - kWindowSeconds)) / kWindowSeconds) * w;
     const y = (pct) => h - Math.min(pct / ceiling, 1) * (h - 2);
@@ -161,7 +162,10 @@ const txend = (() => {
     g.closePath();
     g.fillStyle = "#9bc1e6";
     g.fill();
-    row.canvas.dataset.samples = row.ring.length;
+    g.beginPath();
+    for (const s of row.ring) g.lineTo(x(s.t), y(s.pct));
+    g.strokeStyle = "#2f6ea8";
+    g.stroke();
   }
 
   function update(row, d, now) {
