@@ -134,12 +134,15 @@ const txend = (() => {
     return {tr, cells, canvas, buttons, ring: [], last: null};
   }
 
-  // Adds a CPU % sample from the cpu_time delta since the last one (same domid only).
-  function sample(row, domid, cpu, now) {
-    if (row.last && row.last.domid === domid && now > row.last.t && cpu >= row.last.cpu)
-      row.ring.push({t: now, pct: (100 * (cpu - row.last.cpu)) / (now - row.last.t)});
-    else if (row.last && row.last.domid !== domid)
+  // Adds a CPU % sample from the cpu_time delta since the last one (same domid only), at
+  // most all of its vcpus (the page's clock is not the host's: replies arrive late or early).
+  function sample(row, domid, cpu, vcpus, now) {
+    if (row.last && row.last.domid === domid && now > row.last.t && cpu >= row.last.cpu) {
+      const pct = (100 * (cpu - row.last.cpu)) / (now - row.last.t);
+      row.ring.push({t: now, pct: Math.min(pct, 100 * vcpus)});
+    } else if (row.last && row.last.domid !== domid) {
       row.ring.length = 0;
+    }
     if (!row.last || now > row.last.t) row.last = {t: now, cpu, domid};
     while (row.ring.length && (row.ring[0].t < now - kWindowSeconds || row.ring.length > kMaxSamples))
       row.ring.shift();
@@ -176,7 +179,7 @@ const txend = (() => {
     row.cells.state.textContent = state;
     row.cells.memory.textContent = (field(d, "memory") || "") + " MiB";
     row.cells.vcpus.textContent = vcpus;
-    if (domid !== undefined && Number.isFinite(cpu)) sample(row, domid, cpu, now);
+    if (domid !== undefined && Number.isFinite(cpu)) sample(row, domid, cpu, vcpus, now);
     const latest = row.ring[row.ring.length - 1];
     row.cells.cpu.textContent = latest ? latest.pct.toFixed(1) + " %" : "";
     draw(row, vcpus, now);
