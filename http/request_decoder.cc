@@ -5,9 +5,9 @@ namespace {
 
 namespace bhttp = boost::beast::http;
 
-// A page of another site made this request: the browser's Origin names a different scheme
-// and host than the request's Host ("null" for sandboxed and opaque pages). No Origin: not
-// sent by a page (xm, libvirt, curl) or a same-origin GET.
+// A page of another site made this request: the browser's Origin names another host (or
+// port) than the request's Host, or is "null" (sandboxed and opaque pages). No Origin: not
+// sent by a page (xm, libvirt, curl), or a same-origin GET.
 bool CrossSite(const BeastRequest& req) {
   auto origin = req[bhttp::field::origin];
   if (origin.empty()) return false;

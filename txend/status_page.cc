@@ -12,8 +12,8 @@ constexpr char kStyle[] =
     "pre{background:#f7f7f7;padding:1em}canvas{display:block}button{margin-right:.3em}"
     "#note{min-height:1.2em}#note.error{color:#b00}";
 
-// What a page adds to its <head>: the status page reloads itself every few seconds only
-// when scripts are off; with them, its script keeps the table live.
+// Whether a page stays current: the status page's script keeps its table live, and
+// without scripts the page reloads itself every few seconds; other pages are static.
 enum class Live { kNo, kScript };
 
 std::string Page(const std::string& title, const std::string& body, Live live) {
