@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "toolstack/layout/xenstore_layout.h"
-#include "toolstack/xs/plain.h"
+#include "toolstack/xs/transaction.h"
 
 namespace txend::toolstack {
 namespace {
@@ -133,13 +133,12 @@ void SimConsoles::Serve(const std::deque<Request>& requests) {
   }
 }
 
-// A new pty for `domid`, announced in xenstore once the domain has a home there.
+// A new pty for `domid`, announced in xenstore when the domain has a home
+// there: read and written in one transaction, so a home removed meanwhile
+// (the domain destroyed) is never brought back by the tty node.
 void SimConsoles::Open(DomId domid, Why why) {
   auto info = sim_.GetDomainInfo(domid);
   if (!info.ok() || info->dying) return;
-  const std::string home = DomainHome(domid);
-  auto name = xs::PlainRead(*conn_, home + "/name");
-  if (!name.ok()) return;  // not a domain the toolstack has set up: nowhere to say where
   // Opened close-on-exec from the start: txend runs device models and bootloaders.
   UniqueFd master(posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK));
   char path[64];
@@ -153,6 +152,13 @@ void SimConsoles::Open(DomId domid, Why why) {
     cfmakeraw(&raw);
     tcsetattr(slave.get(), TCSANOW, &raw);
   }
+  const std::string home = DomainHome(domid);
+  auto name = xs::RunTransaction(*conn_, [&](xs::Transaction& tx) -> Result<std::string> {
+    TXEND_ASSIGN_OR_RETURN(std::string n, tx.Read(home + "/name"));
+    TXEND_RETURN_IF_ERROR(tx.Write(home + "/console/tty", path));
+    return n;
+  });
+  if (!name.ok()) return;  // not a domain the toolstack has set up (or no more)
   auto c = std::make_unique<Console>(Console{
       std::move(master), std::move(slave), path, "",
       SimConsoleShell({domid, *name, info->memory_kib, info->MaxVcpus()}, limits_.line_bytes)});
@@ -164,7 +170,6 @@ void SimConsoles::Open(DomId domid, Why why) {
   Append(*c, why == Why::kReopen               ? c->shell.ReopenLog()
              : why == Why::kResume || restored ? c->shell.ResumeLog()
                                                : c->shell.BootLog());
-  if (!xs::PlainWrite(*conn_, home + "/console/tty", c->path).ok()) return;
   consoles_[domid] = std::move(c);
 }
 
