@@ -263,6 +263,28 @@ TEST_F(XmConsoleTest, UnknownOrStoppedDomainsGetXmsErrors) {
   EXPECT_EQ(quiet.out.find("Error:"), std::string::npos) << quiet.out;
 }
 
+// A domain restored from a saved image (as after a migration) gets a new pty,
+// which says it resumed rather than booted.
+TEST_F(XmConsoleTest, ARestoredGuestGetsANewConsoleThatSaysItResumed) {
+  Create();
+  std::string before = TtyNode("demo");
+  ASSERT_FALSE(before.empty());
+  CommandResult saved = Xm("save demo demo.save");
+  ASSERT_EQ(saved.exit_code, 0) << saved.out;
+  EXPECT_TRUE(Eventually(5s, [&] { return !Holds(stack_->txend().pid(), before); }));
+  CommandResult restored = Xm("restore demo.save");
+  ASSERT_EQ(restored.exit_code, 0) << restored.out;
+  std::string after = TtyNode("demo");
+  EXPECT_TRUE(Holds(stack_->txend().pid(), after)) << after;
+  auto xm = XmOnTerminal({"console", "demo"});
+  ASSERT_TRUE(xm->Shows("resumed from a saved image")) << xm->output();
+  EXPECT_EQ(xm->output().find("Linux version"), std::string::npos) << xm->output();
+  xm->Type("hostname\r");
+  EXPECT_TRUE(xm->Shows("hostname\r\ndemo\r\n")) << xm->output();
+  xm->Type(std::string(1, kEscape));
+  EXPECT_EQ(xm->Exit(), 0) << xm->output();
+}
+
 // Nobody reads the console while a client floods it with commands: the
 // output kept for it stays bounded (the oldest is dropped), txend's memory
 // stays flat and it keeps answering, and the guest answers afterwards.
