@@ -39,6 +39,14 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 constexpr char kEscape = 0x1d;  // Ctrl-]
+// txend's RSS growth allowed while a console is flooded. ASan keeps freed
+// blocks in quarantine (hundreds of MiB under this churn), so there only the
+// unread-output bound below, which holds in both trees, shows the buffer bounded.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr long kRssSlackKiB = 1L << 20;
+#else
+constexpr long kRssSlackKiB = 16L << 10;
+#endif
 
 // Reads what is there on a non-blocking `fd` for up to `limit`, until `done` says enough.
 template <typename Done>
@@ -315,7 +323,7 @@ TEST_F(XmConsoleTest, AnUnreadFloodedConsoleStaysBoundedAndAnswers) {
   EXPECT_EQ(list.exit_code, 0) << list.out;
   long rss_after = RssKiB(txend);
   RecordProperty("txend_rss_growth_kib", std::to_string(rss_after - rss_before));
-  EXPECT_LT(rss_after - rss_before, 16 * 1024);
+  EXPECT_LT(rss_after - rss_before, kRssSlackKiB);
 
   // What waited for a reader: at most the bounded buffer plus the pty's own queue,
   // though every "help" answered some 80 bytes (megabytes in all).
