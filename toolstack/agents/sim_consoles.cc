@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "toolstack/layout/xenstore_layout.h"
-#include "toolstack/xs/transaction.h"
+#include "toolstack/xs/plain.h"
 
 namespace txend::toolstack {
 namespace {
@@ -134,8 +134,7 @@ void SimConsoles::Serve(const std::deque<Request>& requests) {
 }
 
 // A new pty for `domid`, announced in xenstore when the domain has a home
-// there: read and written in one transaction, so a home removed meanwhile
-// (the domain destroyed) is never brought back by the tty node.
+// there; a home removed meanwhile (the domain destroyed) is not brought back.
 void SimConsoles::Open(DomId domid, Why why) {
   auto info = sim_.GetDomainInfo(domid);
   if (!info.ok() || info->dying) return;
@@ -153,12 +152,16 @@ void SimConsoles::Open(DomId domid, Why why) {
     tcsetattr(slave.get(), TCSANOW, &raw);
   }
   const std::string home = DomainHome(domid);
-  auto name = xs::RunTransaction(*conn_, [&](xs::Transaction& tx) -> Result<std::string> {
-    TXEND_ASSIGN_OR_RETURN(std::string n, tx.Read(home + "/name"));
-    TXEND_RETURN_IF_ERROR(tx.Write(home + "/console/tty", path));
-    return n;
-  });
+  auto name = xs::PlainRead(*conn_, home + "/name");
   if (!name.ok()) return;  // not a domain the toolstack has set up (or no more)
+  if (!xs::PlainWrite(*conn_, home + "/console/tty", path).ok()) return;
+  // Plain requests, as xenconsoled's (no transaction to count against a
+  // create): a home removed between the read and the write was brought back
+  // by the write alone, so it goes again.
+  if (!xs::PlainRead(*conn_, home + "/name").ok()) {
+    (void)conn_->Call(wire::MsgType::kRm, 0, wire::JoinFields({home}));
+    return;
+  }
   auto c = std::make_unique<Console>(Console{
       std::move(master), std::move(slave), path, "",
       SimConsoleShell({domid, *name, info->memory_kib, info->MaxVcpus()}, limits_.line_bytes)});
