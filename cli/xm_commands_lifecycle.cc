@@ -19,6 +19,7 @@
 
 #include "cli/xm_commands.h"
 #include "cli/xm_config.h"
+#include "cli/xm_console.h"
 #include "cli/xm_format.h"
 #include "cli/xm_make_config.h"
 
@@ -122,19 +123,6 @@ Result<std::optional<sxp::Value>> ParseCreate(XmContext& ctx, CommandLine& cl, c
   if (!o.dryrun) return std::optional<sxp::Value>(std::move(vm));
   ctx.out << sxp::PrettyPrint(vm);
   return std::optional<sxp::Value>();
-}
-
-// Replaces this process with xenconsole attached to `domid`.
-Status ExecConsole(const std::string& domid, int num) {
-  const char* candidates[] = {"/usr/lib/xen/bin/xenconsole", "/usr/lib/xen-4.17/bin/xenconsole",
-                              "/usr/libexec/xen/bin/xenconsole"};
-  std::string number = std::to_string(num);
-  for (const char* path : candidates)
-    if (access(path, X_OK) == 0) {
-      execl(path, path, domid.c_str(), "--num", number.c_str(), static_cast<char*>(nullptr));
-      return Status::Error(errno, std::string("cannot run ") + path);
-    }
-  return Status::Error(ENOENT, "xenconsole is not installed; cannot attach to the console");
 }
 
 // op=<op> on `ref` with more form fields.
@@ -271,10 +259,7 @@ Status XmCreate(XmContext& ctx, CommandLine& cl, const Args& argv) {
     return Status::Error(EREMOTEIO, "Failed to unpause domain " + name);
   }
   ctx.out << "Started domain " << name << " (id=" << domid << ")\n";
-  if (o.console) {
-    ctx.out.flush();
-    return ExecConsole(domid, 0);
-  }
+  if (o.console) return AttachConsole(ctx, name);
   return Status::Ok();
 }
 
@@ -298,10 +283,7 @@ Status XmStart(XmContext& ctx, CommandLine& cl, const Args& argv) {
   TXEND_ASSIGN_OR_RETURN(auto d, ctx.xend.Domain(ref));
   std::string domid = sxp::ChildValue(d, "domid");
   if (domid.empty()) return Status::Error(EREMOTEIO, "Domain '" + ref + "' is not started");
-  if (console) {
-    ctx.out.flush();
-    return ExecConsole(domid, 0);
-  }
+  if (console) return AttachConsole(ctx, ref);
   return Status::Ok();
 }
 
@@ -448,14 +430,10 @@ Status XmConsole(XmContext& ctx, CommandLine& cl, const Args& argv) {
   cl.app().add_option("-n,--num", num, "Connect to console number <num>");
   TXEND_RETURN_IF_ERROR(cl.Parse(argv, 0, 1));
   if (cl.args().empty()) return Status::Error(EINVAL, "No domain given");
-  auto d = ctx.xend.Domain(cl.args()[0]);
-  if (!d.ok() && quiet) return Status::Error(ECHILD, "");
-  if (!d.ok()) return d.status();
-  std::string domid = sxp::ChildValue(*d, "domid");
-  if (domid.empty())
-    return quiet ? Status::Error(ECHILD, "")
-                 : Status::Error(EREMOTEIO, "Domain '" + cl.args()[0] + "' is not started");
-  return ExecConsole(domid, num);
+  if (num != 0) return Status::Error(EINVAL, "Only console 0 (console/tty) can be attached");
+  Status st = AttachConsole(ctx, cl.args()[0]);
+  if (!st.ok() && quiet && st.code() != EINTR) return Status::Error(ECHILD, "");
+  return st;
 }
 
 }  // namespace txend::xm

@@ -24,6 +24,7 @@
 #include "http/http_server.h"
 #include "toolstack/agents/hotplug_scripts.h"
 #include "toolstack/agents/sim_backends.h"
+#include "toolstack/agents/sim_consoles.h"
 #include "toolstack/agents/sim_guests.h"
 #include "toolstack/migration/migration.h"
 #include "toolstack/open_hypervisor.h"
@@ -211,10 +212,15 @@ int main(int argc, char** argv) {
   auto toolstack = toolstack::Toolstack::Open(**conn, **hv, ts_options);
   if (!toolstack.ok()) return Fail(toolstack.status().ToString());
   std::unique_ptr<toolstack::SimGuests> guests;
+  std::unique_ptr<toolstack::SimConsoles> consoles;  // the simulator's xenconsoled
   if (sim) {
     toolstack::SimWorkload workload{o.sim_dirty_mib_per_s, o.sim_working_set_mib};
     guests = std::make_unique<toolstack::SimGuests>(*sim, o.domain_sockets, workload);
     guests->BootRunning();
+    auto started = toolstack::SimConsoles::Start(*sim, o.xenstored);
+    if (!started.ok()) return Fail(started.status().ToString());
+    consoles = std::move(*started);
+    consoles->OpenRunning();
   }
 
   auto note = [log](const std::string& line) { log->info("{}", line); };

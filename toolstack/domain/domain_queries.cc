@@ -13,13 +13,14 @@ XenbusState StateOf(const Result<std::string>& r) {
   return r.ok() ? XenbusStateFromNode(*r).value_or(XenbusState::kUnknown) : XenbusState::kUnknown;
 }
 
-// Reads, for every record with a domid, its memory target and device states —
+// Reads, for every record with a domid, its memory target, console tty and device states —
 // all pipelined in the caller's one snapshot.
 void ReadXenstoreState(xs::ReadContext& snap, std::vector<DomainRecord>& records) {
   std::vector<std::string> paths;
   for (auto& r : records) {
     if (!r.info || r.info->domid == 0) continue;
     paths.push_back(DomainHome(r.info->domid) + "/memory/target");
+    paths.push_back(DomainHome(r.info->domid) + "/console/tty");
     if (r.config->is_hvm()) {
       paths.push_back(DomainHome(r.info->domid) + "/console/vnc-listen");
       paths.push_back(DomainHome(r.info->domid) + "/console/vnc-port");
@@ -34,6 +35,8 @@ void ReadXenstoreState(xs::ReadContext& snap, std::vector<DomainRecord>& records
   for (auto& r : records) {
     if (!r.info || r.info->domid == 0) continue;
     r.memory_target_kib = values[i].ok() ? ParseInteger<uint64_t>(*values[i]).value_or(0) : 0;
+    ++i;
+    if (values[i].ok()) r.console_tty = *values[i];
     ++i;
     if (r.config->is_hvm()) {
       if (values[i].ok() && values[i + 1].ok()) r.vnc_location = *values[i] + ":" + *values[i + 1];

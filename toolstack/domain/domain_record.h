@@ -35,6 +35,7 @@ struct DomainRecord {
   uint64_t memory_target_kib = 0;     // memory/target in xenstore; 0 when not read
   std::vector<DeviceStatus> devices;  // states kUnknown until read
   std::string vnc_location;           // HVM: "127.0.0.1:5900" once its device model serves VNC
+  std::string console_tty;            // console/tty: the pty xenconsoled (or the simulator) serves
 
   PowerState power_state() const { return PowerStateOf(info); }
 

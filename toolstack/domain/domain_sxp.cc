@@ -62,6 +62,8 @@ Value DomainSxp(const DomainRecord& r) {
   items.insert(image, before_image.begin(), before_image.end());
   if (r.info) items.insert(items.begin() + 1, Entry("domid", std::to_string(r.info->domid)));
   if (!r.vnc_location.empty()) AddVncLocation(items, r.vnc_location);
+  // Where `xm console` attaches; libvirt reads the same path from xenstore.
+  if (!r.console_tty.empty()) items.push_back(Entry("console_tty", r.console_tty));
   return d;
 }
 
