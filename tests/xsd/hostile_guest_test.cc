@@ -463,9 +463,18 @@ constexpr double kGuestRate = 200, kGuestBurst = 1000, kCountSlack = 25;
 // tick can spoil), both on a quiet machine and beside a CPU hog.
 // A round meets it when its p50 is within 1.75x too: beside a CPU hog both
 // p99s can sit at a scheduler tick whatever xsd does, so the p50 is what
-// catches a guest that takes xsd's time (without the rate limit: 2.6-13x).
+// catches a guest that takes xsd's time (without the rate limit: 2.8-5.5x).
+// Under ASan every request costs ~6x the CPU (dom0's idle p50 620-770 us
+// against 100-130 us), so beside busy loops, where xsd gets only its share
+// of a CPU, the guests' 800 requests a second take a real part of it: p50
+// 1.2-19x (median 2.9x) over 60 rounds, p99 still mostly within 2x.
 constexpr int kRounds = 6;
-constexpr double kMaxP99Ratio = 2, kMaxP50Ratio = 1.75;
+constexpr double kMaxP99Ratio = 2;
+#if defined(__SANITIZE_ADDRESS__)
+constexpr double kMaxP50Ratio = 3;
+#else
+constexpr double kMaxP50Ratio = 1.75;
+#endif
 
 // One round's dom0 figures, flooded over idle.
 struct RoundRatios {
@@ -622,7 +631,7 @@ TEST_F(HostileGuests, Dom0LatencyDuringFloodsStaysNearIdle) {
       printf("flood %s, round %d: dom0 idle:    %s\n", b, round, idle.Summary().c_str());
       printf("flood %s, round %d: dom0 flooded: %s\n", b, round, flooded.Summary().c_str());
       printf(
-          "flood %s, round %d: dom0 flooded/idle: p50 %.2fx, p99 %.2fx (at most %.1fx and %.0fx): "
+          "flood %s, round %d: dom0 flooded/idle: p50 %.2fx, p99 %.2fx (at most %.2fx and %.0fx): "
           "%s; %llu guest requests answered, %llu events to dom0 in %lld ms of flooding; load "
           "average %.1f\n",
           b, round, r.p50, r.p99, kMaxP50Ratio, kMaxP99Ratio, r.Met() ? "met" : "missed",
