@@ -465,7 +465,7 @@ constexpr double kGuestRate = 200, kGuestBurst = 1000, kCountSlack = 25;
 // A round meets it when its p50 is within 1.75x too: beside a CPU hog both
 // p99s can sit at a scheduler tick whatever xsd does, so the p50 is what
 // catches a guest that takes xsd's time (without the rate limit: 2.8-5.5x).
-// Under ASan every request costs ~6x the CPU (dom0's idle p50 620-770 us
+// Under ASan every request costs ~6x the CPU (dom0's idle p50 570-770 us
 // against 100-130 us), so beside busy loops, where xsd gets only its share
 // of a CPU, the guests' 800 requests a second take a real part of it: p50
 // 1.2-19x (median 2.9x) over 60 rounds, p99 still mostly within 2x. So the
