@@ -11,12 +11,13 @@
 // events at dom0's watcher, connection churn, transactions) in 100 ms windows
 // alternating with quiet ones, so background load on the machine hits both
 // alike. Each guest first spends the requests its domain saved up (the burst,
-// printed); then dom0's p99 during the sustained flood must stay within 2x
-// (3x under ASan) of its p99 in the quiet windows, in one of up to five
-// rounds (every one printed: one round's p99 is a handful of samples that a
-// neighbour's compile can spoil).
+// printed); then dom0's p99 during the sustained flood must stay within 2x of
+// its p99 in the quiet windows, in the best of up to six rounds (ten under
+// ASan; every one printed), first alone and then beside busy loops the test
+// starts, one per CPU.
 // The reliability-long variant floods for 30 s a round.
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,7 +26,9 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -455,26 +458,79 @@ constexpr auto kWindow = std::chrono::milliseconds(100);
 // The default request rate and burst of a guest's domain (xsd/quota.h), and
 // how many answers a flooder may not have counted yet (it counts in batches).
 constexpr double kGuestRate = 200, kGuestBurst = 1000, kCountSlack = 25;
-constexpr int kRounds = 5;
 // The design target (oxenstored's): dom0's p99 in flood windows within 2x of
-// its idle p99. Each round is printed against it, and the rounds go on while
-// it is missed; the test fails above 3x. Between the two is the machine: alone
-// the normal tree measured 1.1-1.2x (load 15-20), with a compiler and other
-// tests beside it on the 2 cores 2.06-2.65x (load 3.5); the ASan tree, where
-// every guest request costs ~10x more CPU, 2.3-2.6x (load 19-21).
-constexpr double kTargetP99Ratio = 2;
-constexpr double kMaxP99Ratio = 3;
+// its p99 in the quiet windows of the same round, in the best of up to
+// kRounds rounds (one round's p99 is a handful of samples that a scheduler
+// tick can spoil), both on a quiet machine and beside a CPU hog.
+// A round meets it when its p50 is within 1.75x too: beside a CPU hog both
+// p99s can sit at a scheduler tick whatever xsd does, so the p50 is what
+// catches a guest that takes xsd's time (without the rate limit: 2.8-5.5x).
+// Under ASan every request costs ~6x the CPU (dom0's idle p50 570-770 us
+// against 100-130 us), so beside busy loops, where xsd gets only its share
+// of a CPU, the guests' 800 requests a second take a real part of it: p50
+// 1.2-19x (median 2.9x) over 60 rounds, p99 still mostly within 2x. So the
+// ASan bar for the p50 is 3x (without the rate limit: 3.3-22x), which a
+// round meets about three times in five: it gets ten rounds.
+constexpr double kMaxP99Ratio = 2;
+#if defined(__SANITIZE_ADDRESS__)
+constexpr int kRounds = 10;
+constexpr double kMaxP50Ratio = 3;
+#else
+constexpr int kRounds = 6;
+constexpr double kMaxP50Ratio = 1.75;
+#endif
 
-// Runs `flood` over and over while `on`; idles (polling) while off; ends with `stop`.
+// One round's dom0 figures, flooded over idle.
+struct RoundRatios {
+  double p50 = 0, p99 = 0;
+  bool Met() const { return p99 <= kMaxP99Ratio && p50 <= kMaxP50Ratio; }
+};
+
+// Runs `flood` over and over while `on`; ends with `stop`. Off, it sleeps until
+// switched on (Switch), not in a polling loop: a poller's timer wake-ups in
+// the quiet windows alone give the scheduler extra chances to run dom0's
+// tasks there, which flatters the quiet windows' p99 (up to 3x beside a CPU
+// hog, with HZ=250 and no kernel preemption).
 void Flooder(const std::atomic<bool>& on, const std::atomic<bool>& stop,
              const std::function<void()>& flood) {
   while (!stop) {
     if (on)
       flood();
     else
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      on.wait(false);
   }
 }
+
+void Switch(std::atomic<bool>& on, bool value) {
+  on = value;
+  on.notify_all();
+}
+
+// Busy loops beside xsd, one per CPU, at the test's own priority, as a
+// compile would be; killed and reaped when this goes out of scope (and with
+// the test process, should it die first).
+class CpuHogs {
+ public:
+  CpuHogs() {
+    for (unsigned i = 0; i < std::max(1u, std::thread::hardware_concurrency()); ++i) {
+      pid_t pid = fork();
+      if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        execl("/bin/sh", "sh", "-c", "while :; do :; done", nullptr);
+        _exit(127);
+      }
+      if (pid > 0) pids_.push_back(pid);
+    }
+  }
+  ~CpuHogs() {
+    for (pid_t pid : pids_) kill(pid, SIGKILL);
+    for (pid_t pid : pids_) waitpid(pid, nullptr, 0);
+  }
+  size_t size() const { return pids_.size(); }
+
+ private:
+  std::vector<pid_t> pids_;
+};
 
 TEST_F(HostileGuests, Dom0LatencyDuringFloodsStaysNearIdle) {
   // dom0's watcher (as txend's would be) sees every event domain 2 provokes.
@@ -534,7 +590,7 @@ TEST_F(HostileGuests, Dom0LatencyDuringFloodsStaysNearIdle) {
   // The burst: every guest floods until its domain's saved-up requests are
   // spent (it has had all the tokens it can get: burst + rate x time).
   Latency burst;
-  on = true;
+  Switch(on, true);
   auto burst_start = Clock::now();
   auto spent = [&] {
     double seconds = std::chrono::duration<double>(Clock::now() - burst_start).count();
@@ -545,7 +601,7 @@ TEST_F(HostileGuests, Dom0LatencyDuringFloodsStaysNearIdle) {
   for (int n = 0; !spent() && Clock::now() < burst_start + std::chrono::seconds(10); ++n)
     ProbeOnce(burst, n);
   bool all_spent = spent();
-  on = false;
+  Switch(on, false);
   uint64_t burst_requests = 0;
   for (auto& n : answered) burst_requests += n.exchange(0);
   printf("flood: dom0 while the guests spend their bursts (%llu requests, %.0f ms%s): %s\n",
@@ -553,44 +609,59 @@ TEST_F(HostileGuests, Dom0LatencyDuringFloodsStaysNearIdle) {
          std::chrono::duration<double, std::milli>(Clock::now() - burst_start).count(),
          all_spent ? "" : ", not all spent", burst.Summary().c_str());
 
-  // The sustained flood, in windows alternating with quiet ones.
-  double best = 0;
-  for (int round = 1; round <= kRounds && (round == 1 || best > kTargetP99Ratio); ++round) {
-    Latency idle, flooded;
-    uint64_t events_before = events;
-    auto end = Clock::now() + 2 * FloodTime();
-    for (int i = 0; Clock::now() < end; ++i) {
-      on = i % 2 == 1;
-      auto window_end = Clock::now() + kWindow;
-      for (int n = 0; Clock::now() < window_end; ++n) ProbeOnce(on ? flooded : idle, n);
+  // The sustained flood, in windows alternating with quiet ones, round after
+  // round until one meets the target; returns that round's ratios (or, if
+  // none did, those of the round with the lowest p99 ratio).
+  auto best_round = [&](const std::string& beside) {
+    RoundRatios best;
+    for (int round = 1; round == 1 || (round <= kRounds && !best.Met()); ++round) {
+      Latency idle, flooded;
+      uint64_t events_before = events;
+      auto end = Clock::now() + 2 * FloodTime();
+      for (int i = 0; Clock::now() < end; ++i) {
+        Switch(on, i % 2 == 1);
+        auto window_end = Clock::now() + kWindow;
+        for (int n = 0; Clock::now() < window_end; ++n) ProbeOnce(on ? flooded : idle, n);
+      }
+      Switch(on, false);
+      uint64_t requests = 0;
+      for (auto& n : answered) requests += n.exchange(0);
+      RoundRatios r{flooded.Percentile(50) / idle.Percentile(50),
+                    flooded.Percentile(99) / idle.Percentile(99)};
+      if (round == 1 || r.Met() || r.p99 < best.p99) best = r;
+      EXPECT_EQ(idle.failures + flooded.failures, 0u);
+      EXPECT_GT(requests, 0u);
+      const char* b = beside.c_str();
+      printf("flood %s, round %d: dom0 idle:    %s\n", b, round, idle.Summary().c_str());
+      printf("flood %s, round %d: dom0 flooded: %s\n", b, round, flooded.Summary().c_str());
+      printf(
+          "flood %s, round %d: dom0 flooded/idle: p50 %.2fx, p99 %.2fx (at most %.2fx and %.0fx): "
+          "%s; %llu guest requests answered, %llu events to dom0 in %lld ms of flooding; load "
+          "average %.1f\n",
+          b, round, r.p50, r.p99, kMaxP50Ratio, kMaxP99Ratio, r.Met() ? "met" : "missed",
+          static_cast<unsigned long long>(requests),
+          static_cast<unsigned long long>(events - events_before),
+          static_cast<long long>(FloodTime().count()), LoadAverage());
     }
-    on = false;
-    uint64_t requests = 0;
-    for (auto& n : answered) requests += n.exchange(0);
-    double ratio = flooded.Percentile(99) / idle.Percentile(99);
-    best = round == 1 ? ratio : std::min(best, ratio);
-    EXPECT_EQ(idle.failures + flooded.failures, 0u);
-    EXPECT_GT(requests, 0u);
-    printf("flood round %d: dom0 idle:    %s\n", round, idle.Summary().c_str());
-    printf("flood round %d: dom0 flooded: %s\n", round, flooded.Summary().c_str());
-    printf(
-        "flood round %d: dom0 flooded/idle: p50 %.2fx, p99 %.2fx (target %.0fx, fails above "
-        "%.0fx); "
-        "%llu "
-        "guest "
-        "requests answered, %llu events to dom0 in %lld ms of flooding; load average %.1f\n",
-        round, flooded.Percentile(50) / idle.Percentile(50), ratio, kTargetP99Ratio, kMaxP99Ratio,
-        static_cast<unsigned long long>(requests),
-        static_cast<unsigned long long>(events - events_before),
-        static_cast<long long>(FloodTime().count()), LoadAverage());
+    return best;
+  };
+  RoundRatios alone = best_round("alone"), hogged;
+  {
+    CpuHogs hogs;
+    EXPECT_GT(hogs.size(), 0u);
+    hogged = best_round("beside " + std::to_string(hogs.size()) + " busy loops");
   }
   stop = true;
+  Switch(on, true);
   for (auto& t : flooders) t.join();
   EXPECT_TRUE(xsd_->Running());
-  printf("flood: best round %.2fx: the %.0fx target %s\n", best, kTargetP99Ratio,
-         best <= kTargetP99Ratio ? "met" : "MISSED");
-  EXPECT_LE(best, kMaxP99Ratio) << "dom0's p99 during the flood is more than " << kMaxP99Ratio
-                                << "x its idle p99";
+  printf("flood: best rounds: alone p99 %.2fx p50 %.2fx, beside busy loops p99 %.2fx p50 %.2fx\n",
+         alone.p99, alone.p50, hogged.p99, hogged.p50);
+  EXPECT_TRUE(alone.Met()) << "no round met the target alone: dom0's p99 during the flood was "
+                           << alone.p99 << "x its idle p99, its p50 " << alone.p50 << "x";
+  EXPECT_TRUE(hogged.Met()) << "no round met the target beside busy loops: dom0's p99 during the "
+                            << "flood was " << hogged.p99 << "x its idle p99, its p50 "
+                            << hogged.p50 << "x";
 }
 
 }  // namespace
