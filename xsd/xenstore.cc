@@ -40,6 +40,15 @@ Result<std::vector<std::string_view>> Fields(const wire::Message& m, size_t n) {
   return f;
 }
 
+// The one argument of a request that takes exactly one string, sent as
+// "arg\0": xenstored and oxenstored refuse it otherwise, so xsd does too.
+Result<std::string_view> OneArg(const wire::Message& m) {
+  std::string_view p = m.payload;
+  if (p.empty() || p.find('\0') != p.size() - 1)
+    return Inval("expected one NUL-terminated argument");
+  return p.substr(0, p.size() - 1);
+}
+
 bool WriteClass(MsgType t) {
   return t == MsgType::kWrite || t == MsgType::kMkdir || t == MsgType::kRm ||
          t == MsgType::kSetPerms;
@@ -185,13 +194,13 @@ Xenstore::Reply Xenstore::Dispatch(Session& s, ConnId conn, const wire::Message&
     case MsgType::kTransactionEnd:
       return DoTransactionEnd(s, conn, m, out);
     case MsgType::kGetDomainPath: {
-      TXEND_ASSIGN_OR_RETURN(auto f, Fields(m, 1));
-      TXEND_ASSIGN_OR_RETURN(uint32_t domid, DomidArg(f[0]));
+      TXEND_ASSIGN_OR_RETURN(std::string_view arg, OneArg(m));
+      TXEND_ASSIGN_OR_RETURN(uint32_t domid, DomidArg(arg));
       return WithNul(DomainPath(domid));
     }
     case MsgType::kIsDomainIntroduced: {
-      TXEND_ASSIGN_OR_RETURN(auto f, Fields(m, 1));
-      TXEND_ASSIGN_OR_RETURN(uint32_t domid, DomidArg(f[0]));
+      TXEND_ASSIGN_OR_RETURN(std::string_view arg, OneArg(m));
+      TXEND_ASSIGN_OR_RETURN(uint32_t domid, DomidArg(arg));
       return WithNul(domains_.IsIntroduced(domid) ? "T" : "F");
     }
     case MsgType::kIntroduce:
@@ -236,16 +245,16 @@ Result<const Node*> Xenstore::Readable(const Session& s, Transaction* tx,
 }
 
 Xenstore::Reply Xenstore::DoRead(Session& s, const wire::Message& m) {
-  TXEND_ASSIGN_OR_RETURN(auto f, Fields(m, 1));
-  TXEND_ASSIGN_OR_RETURN(std::string path, PathArg(s, f[0], false));
+  TXEND_ASSIGN_OR_RETURN(std::string_view arg, OneArg(m));
+  TXEND_ASSIGN_OR_RETURN(std::string path, PathArg(s, arg, false));
   TXEND_ASSIGN_OR_RETURN(Transaction * tx, TransactionOf(s, m));
   TXEND_ASSIGN_OR_RETURN(const Node* node, Readable(s, tx, path));
   return node->value;
 }
 
 Xenstore::Reply Xenstore::DoGetPerms(Session& s, const wire::Message& m) {
-  TXEND_ASSIGN_OR_RETURN(auto f, Fields(m, 1));
-  TXEND_ASSIGN_OR_RETURN(std::string path, PathArg(s, f[0], false));
+  TXEND_ASSIGN_OR_RETURN(std::string_view arg, OneArg(m));
+  TXEND_ASSIGN_OR_RETURN(std::string path, PathArg(s, arg, false));
   TXEND_ASSIGN_OR_RETURN(Transaction * tx, TransactionOf(s, m));
   TXEND_ASSIGN_OR_RETURN(const Node* node, Readable(s, tx, path));
   std::string out;
@@ -254,8 +263,8 @@ Xenstore::Reply Xenstore::DoGetPerms(Session& s, const wire::Message& m) {
 }
 
 Xenstore::Reply Xenstore::DoDirectory(Session& s, const wire::Message& m) {
-  TXEND_ASSIGN_OR_RETURN(auto f, Fields(m, 1));
-  TXEND_ASSIGN_OR_RETURN(std::string path, PathArg(s, f[0], false));
+  TXEND_ASSIGN_OR_RETURN(std::string_view arg, OneArg(m));
+  TXEND_ASSIGN_OR_RETURN(std::string path, PathArg(s, arg, false));
   TXEND_ASSIGN_OR_RETURN(Transaction * tx, TransactionOf(s, m));
   TXEND_ASSIGN_OR_RETURN(const Node* node, Readable(s, tx, path));
   if (tx) tx->ObserveChildren(path, node);
@@ -397,8 +406,8 @@ Xenstore::Reply Xenstore::DoWrite(Session& s, const wire::Message& m, Outbox& ou
 }
 
 Xenstore::Reply Xenstore::DoMkdir(Session& s, const wire::Message& m, Outbox& out) {
-  TXEND_ASSIGN_OR_RETURN(auto f, Fields(m, 1));
-  TXEND_ASSIGN_OR_RETURN(std::string path, PathArg(s, f[0], false));
+  TXEND_ASSIGN_OR_RETURN(std::string_view arg, OneArg(m));
+  TXEND_ASSIGN_OR_RETURN(std::string path, PathArg(s, arg, false));
   TXEND_ASSIGN_OR_RETURN(Transaction * tx, TransactionOf(s, m));
   if (const Node* existing = View(tx).Find(path)) {  // nothing to do, if it is ours to write
     if (tx) tx->ObserveNode(path, existing);
@@ -410,8 +419,8 @@ Xenstore::Reply Xenstore::DoMkdir(Session& s, const wire::Message& m, Outbox& ou
 }
 
 Xenstore::Reply Xenstore::DoRm(Session& s, const wire::Message& m, Outbox& out) {
-  TXEND_ASSIGN_OR_RETURN(auto f, Fields(m, 1));
-  TXEND_ASSIGN_OR_RETURN(std::string path, PathArg(s, f[0], false));
+  TXEND_ASSIGN_OR_RETURN(std::string_view arg, OneArg(m));
+  TXEND_ASSIGN_OR_RETURN(std::string path, PathArg(s, arg, false));
   if (path == "/") return Inval("cannot remove /");
   TXEND_ASSIGN_OR_RETURN(Transaction * tx, TransactionOf(s, m));
   const Tree& view = View(tx);
@@ -567,8 +576,8 @@ Xenstore::Reply Xenstore::DoIntroduce(const wire::Message& m, Outbox& out) {
 }
 
 Xenstore::Reply Xenstore::DoRelease(const wire::Message& m, Outbox& out) {
-  TXEND_ASSIGN_OR_RETURN(auto f, Fields(m, 1));
-  TXEND_ASSIGN_OR_RETURN(uint32_t domid, DomidArg(f[0]));
+  TXEND_ASSIGN_OR_RETURN(std::string_view arg, OneArg(m));
+  TXEND_ASSIGN_OR_RETURN(uint32_t domid, DomidArg(arg));
   if (domid == 0 || !domains_.IsIntroduced(domid))
     return Status::Error(ENOENT, "domain not introduced");
   DomainDied(domid, out);
@@ -600,8 +609,8 @@ void Xenstore::DomainConnected(uint32_t domid) {
 }
 
 Xenstore::Reply Xenstore::DoResume(const wire::Message& m) {
-  TXEND_ASSIGN_OR_RETURN(auto f, Fields(m, 1));
-  TXEND_ASSIGN_OR_RETURN(uint32_t domid, DomidArg(f[0]));
+  TXEND_ASSIGN_OR_RETURN(std::string_view arg, OneArg(m));
+  TXEND_ASSIGN_OR_RETURN(uint32_t domid, DomidArg(arg));
   if (!domains_.IsIntroduced(domid)) return Status::Error(ENOENT, "domain not introduced");
   domains_.Get(domid).release_fired = false;
   return kOk;

@@ -91,7 +91,7 @@ class HvmApiTest : public ::testing::Test {
     xs_ = std::move(*xs);
   }
   std::string Read(const std::string& path) {
-    auto v = xs_->Call(wire::MsgType::kRead, 0, path);
+    auto v = xs_->Call(wire::MsgType::kRead, 0, wire::JoinFields({path}));
     return v.ok() ? *v : "(" + v.status().message() + ")";
   }
   // Creates and unpauses; the domain id.

@@ -90,6 +90,23 @@ TEST(Xenstore, ReadWriteDirectoryRm) {
   EXPECT_EQ(h.Read(c, "/bin"), "a\0b"s);
 }
 
+// xenstored reads a one-argument request's path only up to its NUL: a READ of
+// "/a/b" without one failed there (a device model's state looked missing), so
+// xsd refuses it too rather than let a client work here and not on Xen.
+TEST(Xenstore, OneArgumentRequestsNeedTheirTerminator) {
+  Harness h;
+  ConnId c = h.Connect(0);
+  EXPECT_EQ(h.Write(c, "/a/b", "running"), kOk);
+  EXPECT_EQ(h.Read(c, "/a/b"), "running");
+  for (MsgType t :
+       {MsgType::kRead, MsgType::kDirectory, MsgType::kGetPerms, MsgType::kMkdir, MsgType::kRm}) {
+    EXPECT_EQ(h.Ask(c, t, "/a/b"), "ERR:EINVAL") << static_cast<int>(t);
+    EXPECT_EQ(h.Ask(c, t, "/a/b\0/a\0"s), "ERR:EINVAL") << static_cast<int>(t);
+  }
+  EXPECT_EQ(h.Ask(c, MsgType::kGetDomainPath, "0"), "ERR:EINVAL");
+  EXPECT_EQ(h.Read(c, "/a/b"), "running");  // the refused RM removed nothing
+}
+
 TEST(Xenstore, ProtocolErrorsAreRepliesNotCrashes) {
   Harness h;
   ConnId c = h.Connect(0);

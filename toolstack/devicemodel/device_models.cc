@@ -195,7 +195,7 @@ Status DeviceModels::WaitRunning(uint32_t domid, int pid, const std::string& log
   auto deadline = Clock::now() + options_.start_timeout;
   std::string path = StateDir(domid) + "/state";
   while (true) {
-    auto state = xs_.Call(wire::MsgType::kRead, 0, path);
+    auto state = xs_.Call(wire::MsgType::kRead, 0, wire::JoinFields({path}));
     if (state.ok() && *state == "running") return Status::Ok();
     if (!ProcessAlive(pid))  // just started: its command line may not be qemu's yet
       return Status::Error(EIO, "the device model of domain " + std::to_string(domid) +

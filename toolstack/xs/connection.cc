@@ -175,8 +175,8 @@ void Connection::Impl::Deliver(wire::Message msg) {
   if (msg.type() == wire::MsgType::kError) {
     std::string name = StripNul(msg.payload);
     int code = ErrnoFromName(name);
-    waiter.batch->Fill(waiter.index, Status::Error(code ? code : EIO,
-                                                   waiter.what + (code ? "" : " (" + name + ")")));
+    waiter.batch->Fill(waiter.index,
+                       Status::Error(code ? code : EIO, waiter.what + " (" + name + ")"));
   } else {
     waiter.batch->Fill(waiter.index, std::move(msg.payload));
   }
