@@ -44,12 +44,16 @@ namespace {
 
 }  // namespace
 
-Result<IdleFigures> MeasureIdleMonitors(const std::string& xend_socket, StackMeter& meter,
-                                        int monitors, double seconds) {
+Result<std::string> NextEvent(const std::string& xend_socket) {
   auto now = testing::XendClient::Unix(xend_socket).Get("/xend/events");
   if (now.status != 200)
     return Status::Error(EIO, "GET /xend/events: HTTP " + std::to_string(now.status));
-  std::string request = "GET /xend/events?since=" + sxp::ChildValue(now.sxp, "next", "1") +
+  return sxp::ChildValue(now.sxp, "next", "1");
+}
+
+Result<IdleFigures> MeasureIdleMonitors(const std::string& xend_socket, const std::string& since,
+                                        StackMeter& meter, int monitors, double seconds) {
+  std::string request = "GET /xend/events?since=" + since +
                         "&wait=30 HTTP/1.1\r\nHost: localhost\r\nAccept: application/sxp\r\n\r\n";
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;

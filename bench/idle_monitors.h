@@ -19,7 +19,12 @@ struct IdleFigures {
 
 inline constexpr int kIdleMonitorsPerProcess = 50;
 
-Result<IdleFigures> MeasureIdleMonitors(const std::string& xend_socket, StackMeter& meter,
-                                        int monitors, double seconds);
+// The number the next domain event will get (GET /xend/events): where monitors wait from.
+// Asked once, before any monitor: txend serves /xend/events on its pool for waits, which
+// the long polls of earlier (killed) monitors may still hold for up to their 30 s.
+Result<std::string> NextEvent(const std::string& xend_socket);
+
+Result<IdleFigures> MeasureIdleMonitors(const std::string& xend_socket, const std::string& since,
+                                        StackMeter& meter, int monitors, double seconds);
 
 }  // namespace txend::bench
