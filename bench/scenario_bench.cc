@@ -68,6 +68,11 @@ int Main(int argc, char** argv) {
                  "an older xm whose `xm shutdown -w` is timed beside --xm's (e.g. main's build)");
   app.add_option("--results", results,
                  "markdown file whose seed-scenario section is replaced (e.g. bench/RESULTS.md)");
+  app.add_option(
+         "--idle-monitors", base.idle_monitors,
+         "monitor counts parked in GET /xend/events, one idle window each (e.g. 0,100,1000)")
+      ->delimiter(',');
+  app.add_option("--idle-seconds", base.idle_seconds, "the idle window")->capture_default_str();
   app.add_flag("--hold", base.hold,
                "after each domain count, keep its stack up until Enter (for inspection)");
   app.add_flag("--check", check, "exit 1 if a transaction or disk-byte budget is exceeded");

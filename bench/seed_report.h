@@ -22,6 +22,11 @@ inline constexpr const char* kSeedHeading = "## Seed scenario (issue 6)";
 std::string SeedSection(const std::vector<ScenarioFigures>& runs, const std::string& command,
                         const std::string& conditions);
 
+// The idle-monitor table and its verdict line ("" when no run measured monitors).
+std::string IdleTable(const std::vector<ScenarioFigures>& runs);
+// What N parked monitors may cost above none: a share of one core.
+inline constexpr double kIdleShareLimit = 0.005;
+
 // The most xenstore transactions one `xm create` may cost (create, wait_for_devices, unpause).
 inline constexpr uint64_t kCreateTransactionBudget = 3;
 

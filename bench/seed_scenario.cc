@@ -258,6 +258,16 @@ Result<ScenarioFigures> RunSeedScenario(const ScenarioOptions& options) {
     TXEND_ASSIGN_OR_RETURN(f.baseline_shutdown_wait,
                            XmShutdownWait(*stack, *meter, options, options.baseline_xm));
   }
+  if (!options.idle_monitors.empty()) {
+    TXEND_ASSIGN_OR_RETURN(std::string since, NextEvent(stack->xend_socket()));
+    for (int n : options.idle_monitors) {
+      Progress(options, ("idle: " + std::to_string(n) + " monitors in GET /xend/events").c_str());
+      TXEND_ASSIGN_OR_RETURN(
+          IdleFigures idle,
+          MeasureIdleMonitors(stack->xend_socket(), since, *meter, n, options.idle_seconds));
+      f.idle.push_back(idle);
+    }
+  }
   if (options.hold) {
     std::fprintf(
         stderr,

@@ -7,8 +7,10 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
+#include "bench/idle_monitors.h"
 #include "bench/stack_meter.h"
 
 namespace txend::bench {
@@ -24,7 +26,9 @@ struct ScenarioOptions {
   // Another xm (e.g. main's, which polls every 250 ms) whose `xm shutdown -w`
   // is timed beside xm_program's in the same run; empty: none.
   std::string baseline_xm;
-  bool hold = false;  // keep the stack up, for inspection, until a line on stdin
+  bool hold = false;               // keep the stack up, for inspection, until a line on stdin
+  std::vector<int> idle_monitors;  // N clients parked in GET /xend/events, one window each
+  double idle_seconds = 5;         // the window
 };
 
 // Mean and worst cost of one `xm create` (create, wait_for_devices, unpause).
@@ -76,6 +80,7 @@ struct ScenarioFigures {
   std::optional<RepeatFigures> xm_shutdown_wait;
   std::optional<RepeatFigures> baseline_shutdown_wait;  // the same with options.baseline_xm
   MemoryFigures memory;
+  std::vector<IdleFigures> idle;  // one per options.idle_monitors
 };
 
 Result<ScenarioFigures> RunSeedScenario(const ScenarioOptions& options);

@@ -75,7 +75,7 @@ Result<std::vector<sxp::Value>> Xend::Domains(const std::string& state) {
   TXEND_ASSIGN_OR_RETURN(sxp::Value all,
                          Call(false, "/xend/domain?detail=1&state=" + PathEncode(state), {}, ""));
   if (!all.is_list()) return Status::Error(EREMOTEIO, "xend sent a domain list that is not a list");
-  return all.items();
+  return std::move(all.items());
 }
 
 Result<sxp::Value> Xend::VcpuInfo(const std::string& ref) {

@@ -175,7 +175,8 @@ Result<XendReply> Exchange(asio::io_context& io, Stream& stream,
     if (ec) return void(result = ReplyFailure(ec, limit));
     http::async_read(stream, buffer, parser, [&](beast::error_code ec, size_t) {
       if (ec) return void(result = ReplyFailure(ec, limit));
-      result = XendReply{static_cast<int>(parser.get().result_int()), parser.get().body()};
+      result =
+          XendReply{static_cast<int>(parser.get().result_int()), std::move(parser.get().body())};
     });
   });
   io.run();

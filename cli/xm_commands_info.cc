@@ -18,10 +18,14 @@ constexpr size_t kMany = 1 << 20;
 
 Result<std::vector<sxp::Value>> SortedDomains(Xend& xend, const std::string& state) {
   TXEND_ASSIGN_OR_RETURN(auto all, xend.Domains(state));
-  std::stable_sort(all.begin(), all.end(), [](const sxp::Value& a, const sxp::Value& b) {
-    return sxp::ChildValue(a, "name") < sxp::ChildValue(b, "name");
-  });
-  return all;
+  std::vector<std::pair<std::string, size_t>> names;  // each name looked up once
+  names.reserve(all.size());
+  for (size_t i = 0; i < all.size(); ++i) names.emplace_back(sxp::ChildValue(all[i], "name"), i);
+  std::sort(names.begin(), names.end());  // by name, then list order: stable
+  std::vector<sxp::Value> sorted;
+  sorted.reserve(all.size());
+  for (const auto& n : names) sorted.push_back(std::move(all[n.second]));
+  return sorted;
 }
 
 // The named domains in argument order, or (no names) every domain by name.

@@ -55,10 +55,7 @@ namespace {
 
 void AppendCompact(const Value& v, std::string& out) {
   if (v.is_atom()) {
-    if (IsBareAtom(v.atom()))
-      out += v.atom();  // the common case, without a temporary string
-    else
-      out += FormatAtom(v.atom());
+    AppendAtom(v.atom(), out);
     return;
   }
   out += '(';
@@ -145,6 +142,15 @@ bool IsBareAtom(std::string_view s) {
 }
 
 std::string FormatAtom(std::string_view s) { return IsBareAtom(s) ? std::string(s) : QuoteAtom(s); }
+
+void AppendAtom(std::string_view s, std::string& out) {
+  if (IsBareAtom(s))
+    out += s;
+  else
+    out += QuoteAtom(s);
+}
+
+void AppendTo(const Value& v, std::string& out) { AppendCompact(v, out); }
 
 std::string ToString(const Value& v) {
   std::string out;

@@ -88,6 +88,9 @@ std::string QuoteAtom(std::string_view s);
 std::string FormatAtom(std::string_view s);
 // One line, single spaces (sxp.to_string / sxp.show).
 std::string ToString(const Value& v);
+// ToString and FormatAtom appended to `out`: many values printed into one buffer.
+void AppendTo(const Value& v, std::string& out);
+void AppendAtom(std::string_view s, std::string& out);
 // xend's PrettyPrint.prettyprint: lists that fit in `width` columns stay on one
 // line, others put each item on its own line indented 4 more and the closing
 // parenthesis on a line of its own. Ends with a newline, like xend's output.

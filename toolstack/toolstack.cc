@@ -27,6 +27,7 @@ Result<std::unique_ptr<Toolstack>> Toolstack::Open(xs::Connection& xs, Hyperviso
   TXEND_ASSIGN_OR_RETURN(auto ctx, DomainContext::Open(xs, hv, std::move(options)));
   std::unique_ptr<Toolstack> t(new Toolstack(std::move(ctx)));
   TXEND_RETURN_IF_ERROR(RecoverDomains(*t->ctx_, *t->lifecycle_));
+  TXEND_RETURN_IF_ERROR(t->queries_->Start());
   TXEND_RETURN_IF_ERROR(t->exits_->Start());
   return t;
 }

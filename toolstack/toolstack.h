@@ -5,9 +5,11 @@
 // `toolstack.lifecycle().Destroy(ref)`.
 //
 //   queries()    DomainQueries   List, Get, Resolve, Node, Dmesg, DeviceDetails,
-//                                Vcpus. Reads run in the caller's Snapshot (Resolve
-//                                reads no xenstore); they take no domain lock, so
-//                                they never wait for a lifecycle operation.
+//                                Vcpus. Reads run in the caller's Snapshot (List in
+//                                its own, only for domains changed since the last
+//                                list; Resolve reads no xenstore); they take no
+//                                domain lock, so they never wait for a lifecycle
+//                                operation.
 //   lifecycle()  Lifecycle       create, destroy, shutdown, pause, memory, vcpus,
 //                                sched credit, save/restore, dump, sysrq, reset.
 //                                Changes hold their domain's lock throughout;

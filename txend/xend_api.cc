@@ -77,7 +77,7 @@ http::HttpResponse XendApi::Route(const http::HttpRequest& req) {
   if (parts[1] == "events" && parts.size() == 2)
     return get ? GetEvents(req) : http::XendError(501, "Not implemented");
   if (parts[1] == "domain" && parts.size() == 2)
-    return get ? SxpText(ListDomains(toolstack_, xs_, req.params)) : Post("", req, FindDomainsOp);
+    return get ? SxpText(ListDomains(toolstack_, req.params)) : Post("", req, FindDomainsOp);
   if (parts[1] == "domain" && parts.size() == 3)
     return get ? GetDomain(parts[2], req) : Post(parts[2], req, FindDomainOp);
   return http::XendError(404, "Not found: " + req.path);
@@ -97,9 +97,7 @@ http::HttpResponse XendApi::ForBrowser(const http::HttpRequest& req) {
 http::HttpResponse XendApi::StatusPage() {
   auto node = toolstack_.queries().Node();
   if (!node.ok()) return Failure(node.status());
-  auto snap = xs::Snapshot::Begin(xs_);
-  if (!snap.ok()) return Failure(snap.status());
-  auto records = toolstack_.queries().List(*snap);
+  auto records = toolstack_.queries().List();
   if (!records.ok()) return Failure(records.status());
   std::vector<sxp::Value> domains;
   for (const auto& r : *records) domains.push_back(toolstack::DomainSxp(r));
@@ -150,7 +148,9 @@ http::HttpResponse XendApi::GetDomain(const std::string& dom, const http::HttpRe
     if (!vcpus.ok()) return Failure(vcpus.status());
     return SxpReply(200, VcpuInfoSxp(*r, *vcpus));
   }
-  return SxpReply(200, toolstack::DomainSxp(*r));
+  std::string text;
+  toolstack::AppendDomainSxp(*r, text);
+  return SxpText(std::move(text));
 }
 
 http::HttpResponse XendApi::GetEvents(const http::HttpRequest& req) {

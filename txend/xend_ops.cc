@@ -211,7 +211,9 @@ Result<toolstack::ValidConfig> Config(OpCall& c) {
 Result<std::string> Create(OpCall& c) {
   TXEND_ASSIGN_OR_RETURN(toolstack::ValidConfig config, Config(c));
   TXEND_ASSIGN_OR_RETURN(DomainRecord created, c.toolstack.lifecycle().Create(config, true));
-  return sxp::ToString(toolstack::DomainSxp(created));
+  std::string out;
+  toolstack::AppendDomainSxp(created, out);
+  return out;
 }
 
 Result<std::string> New(OpCall& c) {
@@ -228,7 +230,7 @@ Result<std::string> Restore(OpCall& c) {
 Result<std::string> List(OpCall& c) {
   http::Params detail = c.args.params();
   detail.Add("detail", "1");
-  return ListDomains(c.toolstack, c.xs, detail);
+  return ListDomains(c.toolstack, detail);
 }
 
 const XendOp kDomainsOps[] = {
@@ -249,10 +251,8 @@ const XendOp* Find(const XendOp (&ops)[N], std::string_view name) {
 const XendOp* FindDomainOp(std::string_view name) { return Find(kDomainOps, name); }
 const XendOp* FindDomainsOp(std::string_view name) { return Find(kDomainsOps, name); }
 
-Result<std::string> ListDomains(toolstack::Toolstack& toolstack, xs::Connection& xs,
-                                const http::Params& params) {
-  TXEND_ASSIGN_OR_RETURN(auto snap, xs::Snapshot::Begin(xs));
-  TXEND_ASSIGN_OR_RETURN(auto all, toolstack.queries().List(snap));
+Result<std::string> ListDomains(toolstack::Toolstack& toolstack, const http::Params& params) {
+  TXEND_ASSIGN_OR_RETURN(auto all, toolstack.queries().List());
   std::string state = params.GetOr("state", "running");
   std::transform(state.begin(), state.end(), state.begin(), ::tolower);
   bool detail = params.GetOr("detail", "0") == "1";
@@ -264,11 +264,16 @@ Result<std::string> ListDomains(toolstack::Toolstack& toolstack, xs::Connection&
     std::sort(chosen.begin(), chosen.end(),
               [](auto* a, auto* b) { return a->config->name < b->config->name; });
   std::string out = "(";
+  out.reserve(detail ? chosen.size() * 1024 : chosen.size() * 16);
   for (const auto* r : chosen) {
     if (out.size() > 1) out += ' ';
-    out += sxp::ToString(detail ? toolstack::DomainSxp(*r) : sxp::Value(r->config->name));
+    if (detail)
+      toolstack::AppendDomainSxp(*r, out);
+    else
+      sxp::AppendAtom(r->config->name, out);
   }
-  return out + ")";
+  out += ')';
+  return out;
 }
 
 }  // namespace txend::daemon

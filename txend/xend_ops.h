@@ -39,8 +39,7 @@ const XendOp* FindDomainsOp(std::string_view name);
 
 // GET /xend/domain (and op=list): the domains in `state` ("running" by default,
 // "all", or one power state's name), as names sorted, or with detail=1 as
-// (domain ...) SXPs in list order; printed, one domain at a time (no tree of them all).
-Result<std::string> ListDomains(toolstack::Toolstack& toolstack, xs::Connection& xs,
-                                const http::Params& params);
+// (domain ...) SXPs in list order, all printed into one buffer (no trees).
+Result<std::string> ListDomains(toolstack::Toolstack& toolstack, const http::Params& params);
 
 }  // namespace txend::daemon

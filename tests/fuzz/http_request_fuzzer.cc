@@ -140,9 +140,7 @@ class SimStack {
 
   // Destroys and forgets every guest, so the next input starts from dom0 alone.
   void Reset() {
-    auto snap = xs::Snapshot::Begin(*xs_);
-    if (!snap.ok()) Die("xenstore is gone: " + snap.status().ToString());
-    auto all = toolstack_->queries().List(*snap);
+    auto all = toolstack_->queries().List();
     if (!all.ok()) Die("cannot list domains: " + all.status().ToString());
     for (const auto& r : *all) {
       if (r.info && r.info->domid == 0) continue;

@@ -76,6 +76,35 @@ TEST(DomainSxp, Domain0HasNoStartTime) {
       << text;
 }
 
+TEST(DomainSxp, TheVncLocationGoesIntoTheFirstVfb) {
+  DomainRecord r = Running();
+  auto config = std::make_shared<DomainConfig>(*r.config);
+  VfbConfig vfb;
+  vfb.type = "vnc";
+  config->vfbs = {vfb, vfb};
+  r.config = config;
+  r.vnc_location = "127.0.0.1:5901";
+  std::string text = sxp::ToString(DomainSxp(r));
+  size_t at = text.find("(location 127.0.0.1:5901)))");
+  ASSERT_NE(at, std::string::npos) << text;
+  EXPECT_EQ(text.find("(location", at + 1), std::string::npos) << "only the first vfb";
+  EXPECT_LT(text.rfind("(device (vfb", at), at);
+}
+
+TEST(DomainSxp, ARegisteredConfigPrintsAsItsTreeWould) {
+  DomainRecord r = Running();
+  r.memory_target_kib = 256 * 1024;
+  std::string from_tree;
+  AppendDomainSxp(r, from_tree);  // no PrintedConfig: printed from the config on the spot
+  r.printed = std::make_shared<PrintedConfig>(PrintedConfig::Of(*r.config));
+  std::string from_printed;
+  AppendDomainSxp(r, from_printed);
+  EXPECT_EQ(from_printed, from_tree);
+  auto parsed = sxp::Parse(from_printed);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(sxp::ToString(*parsed), from_printed) << "one compact line, as sxp prints it";
+}
+
 TEST(PowerState, NamesAndNumbersAsXendHasThem) {
   EXPECT_EQ(ToString(PowerState::kSuspended), "suspended");
   EXPECT_EQ(ParsePowerState("crashed"), PowerState::kCrashed);

@@ -90,8 +90,7 @@ TEST_F(ToolstackTest, TransactionBudgetsCountedByXsd) {
         host_.toolstack->lifecycle().Create(host_.Valid("extra" + std::to_string(i)), false).ok());
   uint64_t t2 = host_.Stat("transactions_started");
   {
-    auto snap = xs::Snapshot::Begin(*host_.xs);
-    auto all = host_.toolstack->queries().List(*snap);
+    auto all = host_.toolstack->queries().List();
     ASSERT_TRUE(all.ok());
     EXPECT_EQ(all->size(), 5u);  // Domain-0 and four guests
   }

@@ -61,21 +61,40 @@ DomainInfo Dying(uint32_t domid) {
 
 }  // namespace
 
-Result<std::vector<DomainRecord>> DomainQueries::List(xs::ReadContext& snapshot) {
+Result<std::vector<DomainRecord>> DomainQueries::List() {
+  uint64_t epoch = cache_.Epoch();  // before the snapshot: later writes leave their mark
   TXEND_ASSIGN_OR_RETURN(auto infos, ctx_.hv.ListDomains());
   std::map<uint32_t, DomainInfo> by_domid;
   for (auto& i : infos) by_domid[i.domid] = i;
   std::vector<DomainRecord> records;
   if (by_domid.count(0)) records.push_back(DomainRecord::Dom0(by_domid[0]));
-  for (const auto& d : ctx_.registry.All()) {
+  std::vector<RegisteredDomain> all = ctx_.registry.All();
+  std::vector<size_t> unread;  // indexes into records (and all, offset by dom0's)
+  size_t first = records.size();
+  for (const auto& d : all) {
     std::optional<DomainInfo> info;
     if (d.domid) {
       auto it = by_domid.find(*d.domid);
       info = it != by_domid.end() ? it->second : Dying(*d.domid);
     }
     records.push_back(DomainRecord::Of(d, std::move(info)));
+    if (!cache_.Fill(records.back(), d)) unread.push_back(records.size() - 1);
   }
-  ReadXenstoreState(snapshot, records);
+  if (!unread.empty()) {
+    TXEND_ASSIGN_OR_RETURN(auto snap, xs::Snapshot::Begin(ctx_.xs));
+    std::vector<DomainRecord> to_read;
+    for (size_t i : unread) to_read.push_back(std::move(records[i]));
+    ReadXenstoreState(snap, to_read);
+    for (size_t k = 0; k < unread.size(); ++k) {
+      cache_.Store(to_read[k], all[unread[k] - first], epoch);
+      records[unread[k]] = std::move(to_read[k]);
+    }
+  }
+  std::vector<uint32_t> running;
+  for (const auto& d : all)
+    if (d.domid) running.push_back(*d.domid);
+  std::sort(running.begin(), running.end());
+  cache_.Keep(running);
   std::sort(records.begin() + (records.empty() ? 0 : 1), records.end(),
             [](const DomainRecord& a, const DomainRecord& b) {
               if (a.info.has_value() != b.info.has_value()) return a.info.has_value();

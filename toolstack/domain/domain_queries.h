@@ -1,7 +1,8 @@
 // DomainQueries: what txend reports about domains and the host. Reads of
-// xenstore run inside the caller's Snapshot (one transaction, whatever they
-// read); queries never take a domain's lock, so they run in parallel with
-// each other and with lifecycle operations.
+// xenstore run inside one Snapshot (one transaction, whatever they read);
+// a list reads only the domains whose nodes changed since it last read them
+// (DomainStateCache). Queries never take a domain's lock, so they run in
+// parallel with each other and with lifecycle operations.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 
 #include "toolstack/domain/domain_context.h"
 #include "toolstack/domain/domain_record.h"
+#include "toolstack/domain/domain_state_cache.h"
 
 namespace txend::toolstack {
 
@@ -25,8 +27,11 @@ class DomainQueries {
  public:
   explicit DomainQueries(DomainContext& ctx) : ctx_(ctx) {}
 
-  // Domain-0 first, then running domains by domid, then inactive managed ones by name.
-  Result<std::vector<DomainRecord>> List(xs::ReadContext& snapshot);
+  // Starts the list's cache (its watch on /local/domain); without it every list reads all.
+  Status Start() { return cache_.Start(ctx_.xs); }
+  // Domain-0 first, then running domains by domid, then inactive managed ones
+  // by name. At most one snapshot: none when no domain's nodes changed.
+  Result<std::vector<DomainRecord>> List();
   // `ref`: a name, domid or uuid.
   Result<DomainRecord> Get(xs::ReadContext& snapshot, std::string_view ref);
   // Get without xenstore: the registry and the hypervisor only (no memory
@@ -42,6 +47,7 @@ class DomainQueries {
 
  private:
   DomainContext& ctx_;
+  DomainStateCache cache_;
 };
 
 }  // namespace txend::toolstack

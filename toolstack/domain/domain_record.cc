@@ -5,6 +5,7 @@ namespace txend::toolstack {
 DomainRecord DomainRecord::Of(const RegisteredDomain& d, std::optional<DomainInfo> info) {
   DomainRecord r;
   r.config = std::shared_ptr<const DomainConfig>(d.registered, &d.config());
+  r.printed = std::shared_ptr<const PrintedConfig>(d.registered, &d.registered->printed);
   r.info = std::move(info);
   r.managed = d.managed;
   r.start_time = d.start_time;

@@ -29,6 +29,8 @@ struct DeviceStatus {
 // facts (absent for an inactive managed domain) and what xenstore says.
 struct DomainRecord {
   std::shared_ptr<const DomainConfig> config;
+  // The registry's printed config (shared); null for Domain-0: printed when needed.
+  std::shared_ptr<const PrintedConfig> printed;
   std::optional<DomainInfo> info;
   bool managed = false;
   double start_time = 0;

@@ -34,8 +34,9 @@ Status NotRunning(const RegisteredDomain& d) {
 
 Result<std::shared_ptr<const RegisteredConfig>> RegisteredConfig::Make(ValidConfig config) {
   TXEND_ASSIGN_OR_RETURN(auto devices, DevicesOf(*config));
+  PrintedConfig printed = PrintedConfig::Of(*config);
   return std::make_shared<const RegisteredConfig>(
-      RegisteredConfig{std::move(config), std::move(devices)});
+      RegisteredConfig{std::move(config), std::move(devices), std::move(printed)});
 }
 
 Result<std::unique_ptr<DomainRegistry>> DomainRegistry::Open(const std::string& state_dir,

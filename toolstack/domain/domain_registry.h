@@ -17,6 +17,7 @@
 #include "base/mutex.h"
 #include "toolstack/config/domain_config.h"
 #include "toolstack/domain/domain_events.h"
+#include "toolstack/domain/printed_config.h"
 #include "toolstack/layout/xenstore_layout.h"
 
 namespace txend::toolstack {
@@ -27,6 +28,7 @@ struct RegisteredConfig {
   static Result<std::shared_ptr<const RegisteredConfig>> Make(ValidConfig config);
   ValidConfig config;
   std::vector<DeviceRef> devices;  // DevicesOf(config)
+  PrintedConfig printed;           // PrintedConfig::Of(config)
 };
 
 struct RegisteredDomain {

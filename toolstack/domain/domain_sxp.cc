@@ -6,27 +6,47 @@
 namespace txend::toolstack {
 namespace {
 
-using sxp::Value;
-
-Value Entry(std::string_view key, std::string value) {
-  return Value::List({key, std::move(value)});
+void AppendEntry(std::string& out, std::string_view key, std::string_view value) {
+  out += " (";
+  out += key;
+  out += ' ';
+  sxp::AppendAtom(value, out);
+  out += ')';
 }
 
-// The config's (key ...) entry among `items`, or end.
-Value::Items::iterator FindEntry(Value::Items& items, std::string_view key) {
-  return std::find_if(items.begin(), items.end(),
-                      [&](const Value& v) { return sxp::Name(v) == key; });
+// xend 4.2's order: start_time, cpu_time and online_vcpus just before (image ...).
+void AppendBeforeImage(const DomainRecord& r, std::string& out) {
+  if (!r.info) return;
+  if (r.info->domid != 0) AppendEntry(out, "start_time", Seconds(r.start_time));
+  AppendEntry(out, "cpu_time", Seconds(static_cast<double>(r.info->cpu_time_ns) / 1e9));
+  AppendEntry(out, "online_vcpus", std::to_string(r.info->online_vcpus));
 }
 
-// xend's (location HOST:PORT) in the first vfb: where libvirt and xm find the VNC server.
-void AddVncLocation(Value::Items& items, const std::string& location) {
-  for (Value& item : items) {
-    if (sxp::Name(item) != "device" || item.items().size() < 2) continue;
-    Value& device = item.items()[1];
-    if (sxp::Name(device) != "vfb") continue;
-    device.Add(Entry("location", location));
+// ... and status and state just after it.
+void AppendAfterImage(const DomainRecord& r, std::string& out) {
+  AppendEntry(out, "status", std::to_string(static_cast<int>(r.power_state())));
+  if (r.info) AppendEntry(out, "state", r.info->StateString());
+}
+
+// One config item, with the runtime fields it carries or precedes.
+void AppendItem(const DomainRecord& r, const PrintedConfig::Item& item, bool& memory_done,
+                bool& vnc_done, std::string& out) {
+  if (item.name == "memory" && r.memory_target_kib && !memory_done) {
+    memory_done = true;
+    AppendEntry(out, "memory", std::to_string(r.memory_target_kib / 1024));
     return;
   }
+  if (item.name == "image") AppendBeforeImage(r, out);
+  out += ' ';
+  if (item.vfb && !r.vnc_location.empty() && !vnc_done) {
+    vnc_done = true;  // (location HOST:PORT) inside the first vfb: where libvirt and xm look
+    out.append(item.text, 0, item.text.size() - 2);
+    AppendEntry(out, "location", r.vnc_location);
+    out += "))";
+  } else {
+    out += item.text;
+  }
+  if (item.name == "image") AppendAfterImage(r, out);
 }
 
 }  // namespace
@@ -39,32 +59,31 @@ std::string Seconds(double s) {
   return out;
 }
 
-Value DomainSxp(const DomainRecord& r) {
-  Value d = ToSxp(*r.config);
-  Value::Items& items = d.items();
-  if (r.memory_target_kib)
-    if (auto memory = FindEntry(items, "memory"); memory != items.end())
-      *memory = Entry("memory", std::to_string(r.memory_target_kib / 1024));
-  // xend 4.2's order: (domid) first; start_time, cpu_time and online_vcpus
-  // just before (image ...); status and state just after it.
-  Value::Items before_image, after_image;
-  if (r.info && r.info->domid != 0)
-    before_image.push_back(Entry("start_time", Seconds(r.start_time)));
-  if (r.info) {
-    before_image.push_back(
-        Entry("cpu_time", Seconds(static_cast<double>(r.info->cpu_time_ns) / 1e9)));
-    before_image.push_back(Entry("online_vcpus", std::to_string(r.info->online_vcpus)));
+void AppendDomainSxp(const DomainRecord& r, std::string& out) {
+  PrintedConfig own;
+  if (!r.printed) own = PrintedConfig::Of(*r.config);
+  const PrintedConfig& p = r.printed ? *r.printed : own;
+  out += '(';
+  out += p.head;
+  if (r.info) AppendEntry(out, "domid", std::to_string(r.info->domid));
+  bool memory_done = false, vnc_done = false;
+  for (const auto& item : p.items) AppendItem(r, item, memory_done, vnc_done, out);
+  bool has_image = std::any_of(p.items.begin(), p.items.end(),
+                               [](const auto& item) { return item.name == "image"; });
+  if (!has_image) {
+    AppendBeforeImage(r, out);
+    AppendAfterImage(r, out);
   }
-  after_image.push_back(Entry("status", std::to_string(static_cast<int>(r.power_state()))));
-  if (r.info) after_image.push_back(Entry("state", r.info->StateString()));
-  auto image = FindEntry(items, "image");
-  image = items.insert(image + 1, after_image.begin(), after_image.end()) - 1;
-  items.insert(image, before_image.begin(), before_image.end());
-  if (r.info) items.insert(items.begin() + 1, Entry("domid", std::to_string(r.info->domid)));
-  if (!r.vnc_location.empty()) AddVncLocation(items, r.vnc_location);
   // Where `xm console` attaches; libvirt reads the same path from xenstore.
-  if (!r.console_tty.empty()) items.push_back(Entry("console_tty", r.console_tty));
-  return d;
+  if (!r.console_tty.empty()) AppendEntry(out, "console_tty", r.console_tty);
+  out += ')';
+}
+
+sxp::Value DomainSxp(const DomainRecord& r) {
+  std::string text;
+  AppendDomainSxp(r, text);
+  auto v = sxp::Parse(text);
+  return v.ok() ? std::move(*v) : sxp::Value();  // printed by us: it always parses
 }
 
 }  // namespace txend::toolstack
