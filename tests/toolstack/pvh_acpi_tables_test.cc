@@ -1,12 +1,12 @@
 // The PVH guest's ACPI tables, read back the way an OS walks them: RSDP -> XSDT -> tables.
+#include "toolstack/hypervisor/pvh_acpi_tables.h"
+
 #include <cerrno>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
-
-#include "toolstack/hypervisor/pvh_acpi_tables.h"
 
 namespace txend::toolstack {
 namespace {

@@ -225,8 +225,8 @@ Result<PvhAcpiTables> BuildPvhAcpiTables(const PvhAcpiConfig& config) {
 
   size_t pages = (area.bytes().size() + kPage - 1) / kPage;
   if (pages > kMaxTablePages)
-    return Status::Error(EINVAL, "ACPI tables need " + std::to_string(pages) + " pages, more than " +
-                                     std::to_string(kMaxTablePages));
+    return Status::Error(EINVAL, "ACPI tables need " + std::to_string(pages) +
+                                     " pages, more than " + std::to_string(kMaxTablePages));
   t.tables.guest_address = kAcpiInfoAddress + kPage;
   t.tables.bytes = std::move(area.bytes());
   t.tables.bytes.resize(pages * kPage, 0);

@@ -17,9 +17,9 @@ inline constexpr uint64_t kLocalApicAddress = 0xfee00000;
 inline constexpr uint32_t kPvhAcpiMaxVcpus = 128;
 
 struct PvhAcpiConfig {
-  uint32_t vcpus = 1;                  // the domain's vcpu count (max_vcpu_id + 1)
+  uint32_t vcpus = 1;                   // the domain's vcpu count (max_vcpu_id + 1)
   uint64_t vcpu_online = ~uint64_t{0};  // bit N set: vcpu N enabled at boot (64 and up: online)
-  bool apic = true;                    // libxl's `apic`: a MADT even for one vcpu
+  bool apic = true;                     // libxl's `apic`: a MADT even for one vcpu
   // Where the RSDP goes: libxl puts it in the BIOS area's last 64 bytes (0xFFFC0) for a Linux
   // that does not announce XENFEAT_linux_rsdp_unrestricted, else on the page after the tables.
   bool rsdp_below_1mib = false;

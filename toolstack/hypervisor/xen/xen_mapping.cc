@@ -152,8 +152,8 @@ namespace {
 
 constexpr uint64_t kPageShift = 12;
 constexpr uint64_t k4GiB = uint64_t{1} << 32;
-constexpr uint64_t kLowMemStartHvm = 0x100000;     // libxl's GUEST_LOW_MEM_START_DEFAULT
-constexpr uint64_t kVgaHolePages = 0x20;           // libxl's LIBXL_VGA_HOLE_SIZE (0xA0000-0xBFFFF)
+constexpr uint64_t kLowMemStartHvm = 0x100000;  // libxl's GUEST_LOW_MEM_START_DEFAULT
+constexpr uint64_t kVgaHolePages = 0x20;        // libxl's LIBXL_VGA_HOLE_SIZE (0xA0000-0xBFFFF)
 
 // PVH: the hole must hold the local APIC page, the ACPI tables and the special pages.
 uint64_t PvhMmioSize() {
