@@ -373,8 +373,7 @@ Result<PvhAcpiTables> PvhAcpiFor(xc_dom_image& dom, const HvmBuildRequest& reque
   const char* os = xc_dom_guest_os(&dom);
   config.rsdp_below_1mib = os && std::string_view(os) == "linux" &&
                            !xc_dom_feature_get(&dom, XENFEAT_linux_rsdp_unrestricted);
-  TXEND_ASSIGN_OR_RETURN(PvhAcpiTables tables, BuildPvhAcpiTables(config));
-  return tables;
+  return BuildPvhAcpiTables(config);
 }
 
 void SetAcpiModules(xc_dom_image& dom, PvhAcpiTables& tables) {
