@@ -236,6 +236,30 @@ TEST(XenMapping, HvmLayoutAsLibxlComputesIt) {
   EXPECT_EQ(l.e820[1].type, uint32_t{E820_RESERVED});
 }
 
+// domain_construct_memmap: each ACPI module's pages are ACPI memory, after the special
+// pages and before RAM above 4 GiB; the RSDP below 1 MiB gets its whole page.
+TEST(XenMapping, HvmLayoutReservesThePvhAcpiTables) {
+  HvmBuildRequest pvh;
+  pvh.type = GuestType::kPvh;
+  pvh.memory_kib = 5ull << 20;
+  PvhAcpiConfig config;
+  config.rsdp_below_1mib = true;
+  auto acpi = BuildPvhAcpiTables(config);
+  ASSERT_TRUE(acpi.ok());
+  HvmMemoryLayout l = HvmLayout(pvh, &*acpi);
+  ASSERT_EQ(l.e820.size(), 6u);
+  EXPECT_EQ(l.e820[1].type, uint32_t{E820_RESERVED});
+  EXPECT_EQ(l.e820[2].addr, 0xff000u);
+  EXPECT_EQ(l.e820[2].size, 4096u);
+  EXPECT_EQ(l.e820[3].addr, 0xfc000000u);
+  EXPECT_EQ(l.e820[3].size, 4096u);
+  EXPECT_EQ(l.e820[4].addr, 0xfc001000u);
+  EXPECT_EQ(l.e820[4].size, acpi->tables.bytes.size());
+  for (size_t i = 2; i < 5; ++i) EXPECT_EQ(l.e820[i].type, uint32_t{E820_ACPI}) << i;
+  EXPECT_EQ(l.e820[5].addr, 1ull << 32);
+  EXPECT_EQ(l.e820[5].type, uint32_t{E820_RAM});
+}
+
 TEST(XenMapping, ViridianMaskIsLibxlsDefaultGroup) {
   EXPECT_EQ(ViridianMask(false), 0u);
   EXPECT_EQ(ViridianMask(true),

@@ -3,12 +3,15 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
+#include <string_view>
 #include <sys/mman.h>
 #include <vector>
 
 #include "toolstack/hypervisor/host_files.h"
 #include "toolstack/hypervisor/hypervisor_validation.h"
 #include "toolstack/hypervisor/kernel_image.h"
+#include "toolstack/hypervisor/pvh_acpi_tables.h"
 #include "toolstack/hypervisor/xen/xen_headers.h"
 #include "toolstack/hypervisor/xen/xen_log.h"
 #include "toolstack/hypervisor/xen/xen_mapping.h"
@@ -359,6 +362,29 @@ Result<std::vector<uint8_t>> ReadWholeFile(const std::string& path, std::string_
   return data;
 }
 
+// libxl__dom_load_acpi: the PVH guest's ACPI tables, handed to libxenguest as acpi_modules
+// (RSDP first: the start info's rsdp_paddr is module 0's address).
+Result<PvhAcpiTables> PvhAcpiFor(xc_dom_image& dom, const HvmBuildRequest& request,
+                                 uint32_t max_vcpus) {
+  PvhAcpiConfig config;
+  config.vcpus = max_vcpus;
+  config.vcpu_online = request.vcpu_avail;
+  config.apic = request.apic;
+  const char* os = xc_dom_guest_os(&dom);
+  config.rsdp_below_1mib = os && std::string_view(os) == "linux" &&
+                           !xc_dom_feature_get(&dom, XENFEAT_linux_rsdp_unrestricted);
+  return BuildPvhAcpiTables(config);
+}
+
+void SetAcpiModules(xc_dom_image& dom, PvhAcpiTables& tables) {
+  AcpiModule* modules[] = {&tables.rsdp, &tables.info, &tables.tables};
+  for (size_t i = 0; i < std::size(modules); ++i) {
+    dom.acpi_modules[i].data = modules[i]->bytes.data();
+    dom.acpi_modules[i].length = static_cast<uint32_t>(modules[i]->bytes.size());
+    dom.acpi_modules[i].guest_addr_out = modules[i]->guest_address;
+  }
+}
+
 }  // namespace
 
 // libxl__arch_domain_create's platform settings: HVM params, viridian, TSC, RTC offset.
@@ -411,9 +437,8 @@ Status XenHypervisor::WriteHvmInfoLocked(DomId domid, const HvmBuildRequest& req
   return Status::Ok();
 }
 
-// libxl__build_hvm (Xen 4.17) without vNUMA, RDM, SMBIOS/ACPI modules or a PVH
-// shim; PVH gets no ACPI tables (libxl builds them with libacpi, which no
-// library exports), so its kernel finds none.
+// libxl__build_hvm (Xen 4.17) without vNUMA, RDM, SMBIOS modules or a PVH shim;
+// PVH gets ACPI tables built as libacpi does for it (pvh_acpi_tables.h).
 Result<GuestRings> XenHypervisor::BuildHvm(DomId domid, const HvmBuildRequest& request) {
   TXEND_RETURN_IF_ERROR(ValidateHvmBuildRequest(request));
   bool pvh = request.type == GuestType::kPvh;
@@ -466,6 +491,12 @@ Result<GuestRings> XenHypervisor::BuildHvm(DomId domid, const HvmBuildRequest& r
   TXEND_RETURN_IF_ERROR(
       Check(xc_dom_boot_xen_init(dom.get(), xch, domid), "xc_dom_boot_xen_init", domid));
   TXEND_RETURN_IF_ERROR(Check(xc_dom_parse_image(dom.get()), "xc_dom_parse_image", domid));
+  PvhAcpiTables acpi;  // read by xc_dom_build_image
+  if (pvh) {
+    TXEND_ASSIGN_OR_RETURN(acpi, PvhAcpiFor(*dom, request, info.MaxVcpus()));
+    layout.e820 = HvmLayout(request, &acpi).e820;
+    SetAcpiModules(*dom, acpi);
+  }
   auto mem_mb = static_cast<unsigned>((request.memory_kib - request.video_memory_kib) / 1024);
   TXEND_RETURN_IF_ERROR(Check(xc_dom_mem_init(dom.get(), mem_mb), "xc_dom_mem_init", domid));
   TXEND_RETURN_IF_ERROR(Check(xc_dom_boot_mem_init(dom.get()), "xc_dom_boot_mem_init", domid));

@@ -152,20 +152,18 @@ namespace {
 
 constexpr uint64_t kPageShift = 12;
 constexpr uint64_t k4GiB = uint64_t{1} << 32;
-constexpr uint64_t kLowMemStartHvm = 0x100000;     // libxl's GUEST_LOW_MEM_START_DEFAULT
-constexpr uint64_t kVgaHolePages = 0x20;           // libxl's LIBXL_VGA_HOLE_SIZE (0xA0000-0xBFFFF)
-constexpr uint64_t kLapicBase = 0xfee00000;        // Xen's LAPIC_BASE_ADDRESS
-constexpr uint64_t kAcpiInfoAddress = 0xfc000000;  // libacpi's ACPI_INFO_PHYSICAL_ADDRESS
+constexpr uint64_t kLowMemStartHvm = 0x100000;  // libxl's GUEST_LOW_MEM_START_DEFAULT
+constexpr uint64_t kVgaHolePages = 0x20;        // libxl's LIBXL_VGA_HOLE_SIZE (0xA0000-0xBFFFF)
 
 // PVH: the hole must hold the local APIC page, the ACPI tables and the special pages.
 uint64_t PvhMmioSize() {
   uint64_t special = uint64_t{X86_HVM_END_SPECIAL_REGION - X86_HVM_NR_SPECIAL_PAGES} << kPageShift;
-  return k4GiB - std::min({special, kLapicBase, kAcpiInfoAddress});
+  return k4GiB - std::min({special, kLocalApicAddress, kAcpiInfoAddress});
 }
 
 }  // namespace
 
-HvmMemoryLayout HvmLayout(const HvmBuildRequest& request) {
+HvmMemoryLayout HvmLayout(const HvmBuildRequest& request, const PvhAcpiTables* acpi) {
   bool pvh = request.type == GuestType::kPvh;
   HvmMemoryLayout l;
   uint64_t mem_bytes = (request.memory_kib - request.video_memory_kib) << 10;
@@ -184,6 +182,12 @@ HvmMemoryLayout HvmLayout(const HvmBuildRequest& request) {
     uint64_t special = uint64_t{X86_HVM_END_SPECIAL_REGION - X86_HVM_NR_SPECIAL_PAGES};
     l.e820.push_back(
         {special << kPageShift, uint64_t{X86_HVM_NR_SPECIAL_PAGES} << kPageShift, E820_RESERVED});
+  }
+  if (acpi) {
+    for (const AcpiModule* m : {&acpi->rsdp, &acpi->info, &acpi->tables}) {
+      uint64_t in_page = m->guest_address & ((uint64_t{1} << kPageShift) - 1);
+      l.e820.push_back({m->guest_address - in_page, m->bytes.size() + in_page, E820_ACPI});
+    }
   }
   if (l.highmem_end) l.e820.push_back({k4GiB, l.highmem_end - k4GiB, E820_RAM});
   return l;

@@ -10,6 +10,7 @@
 
 #include "base/result.h"
 #include "toolstack/hypervisor/hypervisor.h"
+#include "toolstack/hypervisor/pvh_acpi_tables.h"
 #include "toolstack/hypervisor/xen/xen_headers.h"
 
 namespace txend::toolstack {
@@ -40,14 +41,15 @@ Result<xen_domctl_createdomain> CreateDomainConfig(const CreateRequest& request,
 // The guest-physical layout of an HVM container, as libxl__build_hvm and
 // domain_construct_memmap compute it on Xen 4.17: RAM below the MMIO hole
 // (from 1 MiB for HVM, whose firmware owns the first MiB; from 0 for PVH,
-// with the special pages reserved), the rest above 4 GiB.
+// with the special pages reserved, and the ACPI tables' pages as ACPI memory
+// when `acpi` is given), the rest above 4 GiB.
 struct HvmMemoryLayout {
   uint64_t target_pages = 0;
   uint64_t mmio_size = 0, mmio_start = 0, lowmem_end = 0, highmem_end = 0;
   uint64_t vga_hole_pages = 0;  // HVM: the legacy VGA window
   std::vector<e820entry> e820;
 };
-HvmMemoryLayout HvmLayout(const HvmBuildRequest& request);
+HvmMemoryLayout HvmLayout(const HvmBuildRequest& request, const PvhAcpiTables* acpi = nullptr);
 
 // HVM_PARAM_VIRIDIAN for viridian=1: libxl's default enlightenment group.
 uint64_t ViridianMask(bool viridian);
