@@ -230,10 +230,11 @@ Result<DaemonOptions> ParseDaemonOptions(int argc, const char* const* argv, std:
       ->capture_default_str();
   app.add_option("--device-timeout", o.device_timeout_s, "seconds backends have to connect")
       ->capture_default_str();
-  app.add_option("--pygrub", o.pygrub, "what a PV guest's bootloader 'pygrub' (or none) runs")
+  app.add_option("--pygrub", o.pygrub,
+                 "what a PV or PVH guest's bootloader 'pygrub' (or none) runs")
       ->capture_default_str();
   app.add_option("--bootloader-timeout", o.bootloader_timeout_s,
-                 "seconds a PV guest's bootloader may take before it is stopped")
+                 "seconds a PV or PVH guest's bootloader may take before it is stopped")
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
   app.add_option("--sysfs", o.sysfs,

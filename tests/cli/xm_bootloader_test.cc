@@ -94,5 +94,25 @@ TEST(XmBootloader, KernelInsideTheImage) {
             " (videoram 4) (args 'console=hvc0') (tsc_mode 0) (nomigrate 0)))");
 }
 
+// xl's type = "pvh" (or xm's builder = 'pvh') with a bootloader: the same
+// bootloader entries as for PV, beside a PVH image without a kernel.
+TEST(XmBootloader, PvhGuestsSendTheSameBootloaderEntries) {
+  for (std::string_view type : {"type = 'pvh'\n", "builder = 'pvh'\n"}) {
+    std::string text = std::string(kDisk) + std::string(type) + "bootloader = 'pygrub'\n";
+    EXPECT_EQ(Sent(text), "/usr/lib/xen-4.17/bin/pygrub | -q") << type;
+    EXPECT_EQ(Sent(text + "bootargs = '--entry=1'\n"), "/usr/lib/xen-4.17/bin/pygrub | --entry=1")
+        << type;
+    auto config = ParseXmConfigText(text + "extra = 'console=hvc0'\n", "demo.cfg", {});
+    ASSERT_TRUE(config.ok()) << config.status().ToString();
+    auto vm = MakeVmSxp(*config);
+    ASSERT_TRUE(vm.ok()) << vm.status().ToString();
+    const sxp::Value* image = sxp::Child(*vm, "image");
+    ASSERT_NE(image, nullptr);
+    EXPECT_EQ(sxp::ToString(*image),
+              "(image (pvh (args 'console=hvc0') (tsc_mode 0) (nomigrate 0)))")
+        << type;
+  }
+}
+
 }  // namespace
 }  // namespace txend::xm

@@ -248,6 +248,31 @@ TEST(DomainConfigFromSxp, PvhGuestReadsBackEqual) {
   ExpectRoundTrip(c);
 }
 
+// xl's type = "pvh" with bootloader = "pygrub": the bootloader entries read
+// back as for a PV guest, beside the PVH image (kernel, if any, is inside the disk).
+TEST(DomainConfigFromSxp, PvhGuestWithABootloaderReadsBackEqual) {
+  DomainConfig c = FromText(
+      "(vm (name p) (memory 256) (bootloader /usr/lib/xen-4.17/bin/pygrub)"
+      " (bootloader_args '-q --entry=1') (image (pvh (args 'console=hvc0')))"
+      " (device (vbd (uname file:/guest.img) (dev xvda) (mode w))))");
+  EXPECT_TRUE(c.is_pvh());
+  EXPECT_TRUE(c.boots_with_bootloader());
+  EXPECT_EQ(c.bootloader, "/usr/lib/xen-4.17/bin/pygrub");
+  EXPECT_EQ(c.bootloader_args, "-q --entry=1");
+  sxp::Value out = ToSxp(c);
+  EXPECT_EQ(sxp::ChildValue(out, "bootloader"), "/usr/lib/xen-4.17/bin/pygrub");
+  EXPECT_EQ(sxp::ChildValue(out, "bootloader_args"), "-q --entry=1");
+  EXPECT_NE(sxp::ToString(out).find("(image (pvh"), std::string::npos) << sxp::ToString(out);
+  ExpectRoundTrip(c);
+
+  DomainConfig empty = FromText(
+      "(vm (name q) (memory 256) (bootloader) (image (pvh))"
+      " (device (vbd (uname file:/guest.img) (dev xvda) (mode w))))");
+  ASSERT_TRUE(empty.bootloader.has_value()) << "libvirt's <bootloader/>: xend's default, pygrub";
+  EXPECT_TRUE(empty.boots_with_bootloader());
+  ExpectRoundTrip(empty);
+}
+
 // Every key the table says HVM takes is accepted at its neutral or a usual value.
 TEST(HvmConfig, EveryListedKeyIsAccepted) {
   for (const ImageKey& key : HvmPvhImageKeys()) {
@@ -440,10 +465,11 @@ TEST(DomainConfigValidation, ClearErrors) {
        "image: 'vnc' does not apply to a PVH guest (it has no emulated devices and no firmware)"},
       {"(vm (name ok) (memory 128) (image (pvh (kernel /k) (loader /l))))",
        "image: loader does not apply to a PVH guest (it boots its kernel directly)"},
-      {"(vm (name ok) (memory 128) (image (pvh (args x))))", "image: a PVH domain needs a kernel"},
-      {"(vm (name ok) (memory 128) (bootloader /usr/bin/pygrub) (image (pvh)))",
-       "bootloader: PVH guests booted by a bootloader are not supported yet; give the kernel (and "
-       "ramdisk) instead"},
+      {"(vm (name ok) (memory 128) (image (pvh (args x))))",
+       "image: a PVH domain needs a kernel or a bootloader"},
+      {"(vm (name ok) (memory 128) (bootloader /usr/bin/pygrub) (image (hvm (boot c))))",
+       "bootloader: an HVM guest boots from its firmware (see boot=); a bootloader such as pygrub "
+       "boots PV and PVH guests only"},
       {Minimal("(device (vbd (uname phy:/dev/x) (dev xvda) (mode rw)))"),
        "vbd xvda: mode 'rw': expected r, w or w!"},
       {Minimal("(device (vbd (uname phy:/dev/x) (dev vda) (mode w)))"),

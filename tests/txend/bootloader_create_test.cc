@@ -1,6 +1,6 @@
-// PV guests booted by pygrub (xen-utils-4.17) from a disk image made by the
-// test, created the two ways users do: libvirt's op=create bytes and `xm
-// create` of a classic bootloader config.
+// PV and PVH guests booted by pygrub (xen-utils-4.17) from a disk image made
+// by the test, created the two ways users do: libvirt's op=create bytes and
+// `xm create` of a classic (or xl-style type = "pvh") bootloader config.
 #include <filesystem>
 #include <fstream>
 
@@ -90,6 +90,30 @@ TEST_F(BootloaderCreateTest, EmptyBootloaderIsPygrubAndReadsBackEmpty) {
   EXPECT_TRUE(NoBootFilesLeft());
 }
 
+// A PVH guest's bootloader runs in create as a PV guest's does: pygrub's
+// kernel is what the PVH build boots, and its files go once the domain is built.
+TEST_F(BootloaderCreateTest, LibvirtCreatesAPvhPygrubGuest) {
+  auto created = Create(
+      LibvirtConfig("pvh-grub", "(bootloader '/usr/bin/pygrub')(bootloader_args '-q')", disk_) +
+      "(image (pvh (args 'console=hvc0'))))");
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(stack_->client().Post("/xend/domain/pvh-grub", {{"op", "unpause"}}).status, 200);
+  auto d = Get("/xend/domain/pvh-grub?detail=1");
+  ASSERT_EQ(d.status, 200);
+  EXPECT_FALSE(sxp::ChildValue(d.sxp, "domid").empty());
+  EXPECT_EQ(sxp::ChildValue(d.sxp, "bootloader"), "/usr/bin/pygrub");
+  EXPECT_EQ(sxp::ChildValue(d.sxp, "bootloader_args"), "-q");
+  EXPECT_NE(sxp::ToString(d.sxp).find("(image (pvh (kernel '') (args 'console=hvc0')"),
+            std::string::npos)
+      << d.body;
+  EXPECT_TRUE(Eventually(std::chrono::seconds(10), [&] {
+    return sxp::ChildValue(Get("/xend/domain/pvh-grub?detail=1").sxp, "state") == "-b----";
+  })) << "the guest booted";
+  EXPECT_TRUE(NoBootFilesLeft());
+}
+
+// The same failures, for a PV guest and a PVH one: the PVH build reports the
+// file pygrub extracted, as the PV build does.
 TEST_F(BootloaderCreateTest, FailuresNameTheBootloaderAndLeaveNothing) {
   std::string pygrub = "/usr/lib/xen-4.17/bin/pygrub";
   struct Case {
@@ -106,13 +130,35 @@ TEST_F(BootloaderCreateTest, FailuresNameTheBootloaderAndLeaveNothing) {
       {"(bootloader 'pygrub')(bootloader_args '-q \\'unclosed')", disk_,
        "bootloader " + pygrub + ": bootloader_args: no closing quotation"},
   };
-  for (const Case& c : cases) {
-    auto r = Create(LibvirtConfig("bad", c.bootloader, c.disk) + ")");
-    EXPECT_EQ(r.status, 500) << c.bootloader;
-    EXPECT_NE(r.body.find(c.says), std::string::npos) << c.bootloader << ": " << r.body;
-    EXPECT_EQ(Get("/xend/domain/bad").status, 404) << c.bootloader;
-    EXPECT_TRUE(NoBootFilesLeft()) << c.bootloader;
+  for (std::string image : {"", "(image (pvh))"}) {
+    for (const Case& c : cases) {
+      auto r = Create(LibvirtConfig("bad", c.bootloader, c.disk) + image + ")");
+      EXPECT_EQ(r.status, 500) << image << c.bootloader;
+      EXPECT_NE(r.body.find(c.says), std::string::npos) << image << c.bootloader << ": " << r.body;
+      EXPECT_EQ(Get("/xend/domain/bad").status, 404) << image << c.bootloader;
+      EXPECT_TRUE(NoBootFilesLeft()) << image << c.bootloader;
+    }
   }
+}
+
+// An HVM guest boots from its firmware: a bootloader is refused by name
+// (xend ignored it, libxl skips it) rather than silently dropped.
+TEST_F(BootloaderCreateTest, HvmGuestsWithABootloaderAreRefusedByName) {
+  std::string says = "bootloader: an HVM guest boots from its firmware";
+  auto r =
+      Create(LibvirtConfig("hvm-grub", "(bootloader 'pygrub')", disk_) + "(image (hvm (boot c))))");
+  EXPECT_EQ(r.status, 500) << r.body;
+  EXPECT_NE(r.body.find(says), std::string::npos) << r.body;
+  EXPECT_EQ(Get("/xend/domain/hvm-grub").status, 404);
+
+  std::ofstream(stack_->path("hvm.cfg")) << "name = 'xm-hvm-grub'\nmemory = 64\n"
+                                         << "type = 'hvm'\nbootloader = 'pygrub'\n"
+                                         << "disk = [ 'file:" << disk_ << ",hda,w' ]\n";
+  int code = -1;
+  std::string out = Xm("create hvm.cfg", &code);
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_NE(out.find("Error: " + says), std::string::npos) << out;
+  EXPECT_TRUE(NoBootFilesLeft());
 }
 
 TEST_F(BootloaderCreateTest, XmCreatesAClassicPygrubConfig) {
@@ -138,6 +184,27 @@ TEST_F(BootloaderCreateTest, XmCreatesAClassicPygrubConfig) {
   EXPECT_NE(out.find("Error: the kernel bootloader /usr/lib/xen-4.17/bin/pygrub extracted"),
             std::string::npos)
       << out;
+  EXPECT_TRUE(NoBootFilesLeft());
+}
+
+// xl's way of asking for a PVH guest booted by pygrub, through xm: the guest
+// runs and `xm list -l` shows its bootloader entries beside the PVH image.
+TEST_F(BootloaderCreateTest, XmCreatesAPvhPygrubConfig) {
+  std::ofstream(stack_->path("pvh.cfg")) << "name = 'xm-pvh'\nmemory = 64\n"
+                                         << "type = 'pvh'\nbootloader = 'pygrub'\n"
+                                         << "disk = [ 'file:" << disk_ << ",xvda,w' ]\n"
+                                         << "vif = [ 'bridge=xenbr0' ]\n";
+  int code = -1;
+  std::string out = Xm("create pvh.cfg", &code);
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("Started domain xm-pvh"), std::string::npos) << out;
+  out = Xm("list -l xm-pvh", &code);
+  EXPECT_NE(out.find("(bootloader /usr/lib/xen-4.17/bin/pygrub)"), std::string::npos) << out;
+  EXPECT_NE(out.find("(bootloader_args -q)"), std::string::npos) << out;
+  EXPECT_NE(out.find("(image (pvh"), std::string::npos) << out;
+  EXPECT_TRUE(Eventually(std::chrono::seconds(10), [&] {
+    return Xm("list xm-pvh", &code).find("-b----") != std::string::npos;
+  })) << "the guest booted";
   EXPECT_TRUE(NoBootFilesLeft());
 }
 

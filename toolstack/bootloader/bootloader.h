@@ -1,4 +1,4 @@
-// Running a PV guest's bootloader (pygrub, pypxeboot) the way xend's
+// Running a PV or PVH guest's bootloader (pygrub, pypxeboot) the way xend's
 // XendBootloader did: on a pseudo-terminal, reading the guest's disk, reporting
 // the kernel it extracted through a FIFO. Here the files go to a private
 // directory that is removed once the domain is built, and the run is bounded

@@ -81,9 +81,22 @@ bool IsValidDomainName(std::string_view name) {
   return true;
 }
 
+// What boots the guest: a bootloader boots PV and PVH guests only (libxl 4.17
+// skips it for HVM, xend ignored it there: an HVM guest boots from its firmware).
+Status ValidateBoot(const ImageConfig& image, bool has_bootloader) {
+  if (image.builder == Builder::kHvm && has_bootloader)
+    return Invalid(
+        "bootloader: an HVM guest boots from its firmware (see boot=); a bootloader such as "
+        "pygrub boots PV and PVH guests only");
+  if (image.builder == Builder::kHvm || !image.kernel.empty() || has_bootloader)
+    return Status::Ok();
+  return Invalid(image.builder == Builder::kPvh
+                     ? "image: a PVH domain needs a kernel or a bootloader"
+                     : "image: a linux (PV) domain needs a kernel or a bootloader");
+}
+
 Status ValidateImage(const ImageConfig& image, bool has_bootloader) {
-  if (image.builder == Builder::kLinux && image.kernel.empty() && !has_bootloader)
-    return Invalid("image: a linux (PV) domain needs a kernel or a bootloader");
+  TXEND_RETURN_IF_ERROR(ValidateBoot(image, has_bootloader));
   for (const Value& option : image.options) {
     std::string key(sxp::Name(option));
     const Value* value = sxp::ChildAt(option, 0);

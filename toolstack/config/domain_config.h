@@ -73,8 +73,8 @@ struct DomainConfig {
   ShutdownAction on_poweroff = ShutdownAction::kDestroy;
   ShutdownAction on_reboot = ShutdownAction::kRestart;
   ShutdownAction on_crash = ShutdownAction::kRestart;
-  // The program that finds a PV kernel inside the guest's disk (pygrub). Unset:
-  // the kernel boots; "" (libvirt's `(bootloader)`): xend's default, pygrub.
+  // The program that finds a PV or PVH kernel inside the guest's disk (pygrub).
+  // Unset: the kernel boots; "" (libvirt's `(bootloader)`): xend's default, pygrub.
   std::optional<std::string> bootloader;
   std::string bootloader_args;
   std::string pool_name = "Pool-0";
@@ -94,7 +94,8 @@ struct DomainConfig {
 
   bool is_hvm() const { return image.builder == Builder::kHvm; }
   bool is_pvh() const { return image.builder == Builder::kPvh; }
-  // A PV guest whose kernel its bootloader finds (xend's _configureBootloader).
+  // A PV or PVH guest whose kernel its bootloader finds (xend's
+  // _configureBootloader; libxl runs it for PVH too). Validate refuses HVM + bootloader.
   bool boots_with_bootloader() const { return !is_hvm() && bootloader.has_value(); }
   bool operator==(const DomainConfig&) const = default;
 };

@@ -175,11 +175,6 @@ Status CheckImageOptions(const DomainConfig& c) {
   if (c.image.builder == Builder::kLinux) return Status::Ok();
   bool pvh = c.image.builder == Builder::kPvh;
   for (const Value& option : c.image.options) TXEND_RETURN_IF_ERROR(CheckOne(option, pvh));
-  if (pvh && c.image.kernel.empty() && !c.bootloader.has_value())
-    return Invalid("image: a PVH domain needs a kernel");
-  if (pvh && c.bootloader.has_value())
-    return Invalid("bootloader: PVH guests booted by a bootloader are not supported yet; " +
-                   std::string("give the kernel (and ramdisk) instead"));
   if (pvh && !c.image.loader.empty())
     return Invalid("image: loader does not apply to a PVH guest (it boots its kernel directly)");
   return Status::Ok();

@@ -43,7 +43,8 @@ GuestType GuestTypeOf(const DomainConfig& c) {
 }
 
 Result<GuestRings> BuildHvmGuest(const DomainContext& ctx, uint32_t domid, const DomainConfig& c,
-                                 uint32_t store_port, uint32_t console_port) {
+                                 const BootImage& kernel, uint32_t store_port,
+                                 uint32_t console_port) {
   HvmConfig hvm = ReadHvmConfig(c);
   uint64_t pool =
       std::max(RequiredPagingPoolKib(c), static_cast<uint64_t>(c.shadow_memory_mb) * 1024);
@@ -56,9 +57,9 @@ Result<GuestRings> BuildHvmGuest(const DomainContext& ctx, uint32_t domid, const
     r.system_firmware = ctx.options.device_model.seabios;
     r.video_memory_kib = static_cast<uint64_t>(VideoMemoryMib(hvm)) * 1024;
   } else {
-    r.kernel = c.image.kernel;
-    r.ramdisk = c.image.ramdisk;
-    r.cmdline = c.image.args;
+    r.kernel = kernel.kernel;
+    r.ramdisk = kernel.ramdisk;
+    r.cmdline = kernel.args;
   }
   if (c.vcpu_avail) r.vcpu_avail = *c.vcpu_avail;
   r.apic = hvm.apic;

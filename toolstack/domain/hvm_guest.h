@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "toolstack/bootloader/bootloader_output.h"
 #include "toolstack/config/domain_config.h"
 #include "toolstack/domain/domain_context.h"
 
@@ -18,9 +19,10 @@ uint64_t MaxMemoryKib(const DomainConfig& config);
 GuestType GuestTypeOf(const DomainConfig& config);
 
 // Sets the paging pool (libxl's default unless shadow_memory asks for more)
-// and builds the HVM or PVH guest of `config` into created domain `domid`.
+// and builds the HVM or PVH guest of `config` into created domain `domid`; a
+// PVH guest boots `kernel` (the config's, or what its bootloader chose).
 Result<GuestRings> BuildHvmGuest(const DomainContext& ctx, uint32_t domid,
-                                 const DomainConfig& config, uint32_t store_port,
-                                 uint32_t console_port);
+                                 const DomainConfig& config, const BootImage& kernel,
+                                 uint32_t store_port, uint32_t console_port);
 
 }  // namespace txend::toolstack

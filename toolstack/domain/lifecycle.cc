@@ -75,6 +75,28 @@ Status ApplyCpuSettings(Hypervisor& hv, uint32_t domid, const DomainConfig& conf
   return Status::Ok();
 }
 
+// The kernel a PV or PVH guest boots: what its bootloader chose (xend's
+// _temp_kernel, _temp_ramdisk, _temp_args), else the config's.
+BootImage KernelToBoot(const DomainConfig& config, const std::optional<BootedKernel>& booted) {
+  if (booted) return booted->image();
+  return BootImage{config.image.kernel, config.image.ramdisk, config.image.args};
+}
+
+// Builds the guest of `config` into created domain `domid`, booting `kernel`.
+Result<GuestRings> BuildGuest(const DomainContext& ctx, uint32_t domid, const DomainConfig& config,
+                              const BootImage& kernel, uint32_t store_port, uint32_t console_port) {
+  if (config.image.builder != Builder::kLinux)
+    return BuildHvmGuest(ctx, domid, config, kernel, store_port, console_port);
+  PvBuildRequest build;
+  build.kernel = kernel.kernel;
+  build.ramdisk = kernel.ramdisk;
+  build.cmdline = kernel.args;
+  build.memory_kib = static_cast<uint64_t>(config.memory_mb) * 1024;
+  build.store_port = store_port;
+  build.console_port = console_port;
+  return ctx.hv.BuildPv(domid, build);
+}
+
 }  // namespace
 
 Intent Lifecycle::IntentFor(const char* op, const RegisteredDomain& d) {
@@ -129,19 +151,10 @@ Result<RegisteredDomain> Lifecycle::BuildLocked(Operation& op,
     if (config.is_hvm()) {
       TXEND_ASSIGN_OR_RETURN(device_state, ctx_.device_models.ReadState(domid, restore_fd));
     }
-  } else if (config.image.builder != Builder::kLinux) {
-    TXEND_ASSIGN_OR_RETURN(rings, BuildHvmGuest(ctx_, domid, config, store_port, console_port));
   } else {
-    PvBuildRequest build;
-    const bool bl = booted.has_value();  // xend's _temp_kernel, _temp_ramdisk, _temp_args
-    build.kernel = bl ? booted->image().kernel : config.image.kernel;
-    build.ramdisk = bl ? booted->image().ramdisk : config.image.ramdisk;
-    build.cmdline = bl ? booted->image().args : config.image.args;
-    build.memory_kib = static_cast<uint64_t>(config.memory_mb) * 1024;
-    build.store_port = store_port;
-    build.console_port = console_port;
-    auto built = ctx_.hv.BuildPv(domid, build);
-    if (!built.ok() && bl)
+    auto built =
+        BuildGuest(ctx_, domid, config, KernelToBoot(config, booted), store_port, console_port);
+    if (!built.ok() && booted)
       return Status::Error(built.status().code(), "the kernel bootloader " + booted->program() +
                                                       " extracted: " + built.status().message());
     TXEND_ASSIGN_OR_RETURN(rings, std::move(built));

@@ -36,8 +36,8 @@ class Lifecycle {
 
   // The created domain's record, from what create knew and one hypervisor
   // query (device states are not read: no transaction beyond create's two).
-  // A PV guest's bootloader runs under the new domain's lock only (as xend
-  // released its domains lock for it).
+  // A PV or PVH guest's bootloader runs under the new domain's lock only (as
+  // xend released its domains lock for it).
   Result<DomainRecord> Create(ValidConfig config, bool paused);
   Status Destroy(std::string_view ref);
   // reason: poweroff, reboot, halt or suspend.
@@ -63,7 +63,7 @@ class Lifecycle {
   // --- Internal: for ManagedDomains, DomainExits, Migration and recovery,
   // whose Operation holds the domain's lock and intent. ---
   // Builds a domain from its registered config and waits for its backends; a
-  // PV guest with a bootloader runs it first.
+  // PV or PVH guest with a bootloader runs it first.
   Result<RegisteredDomain> CreateLocked(Operation& op,
                                         std::shared_ptr<const RegisteredConfig> config,
                                         bool paused);

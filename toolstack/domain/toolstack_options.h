@@ -26,9 +26,9 @@ struct ToolstackOptions {
   RandomBytes random;                  // uuids and MACs; default SystemRandomBytes()
   std::function<double()> wall_clock;  // seconds since the epoch; default system clock
   DeviceModelOptions device_model;     // HVM guests' firmware, qemu, logs
-  BootloaderOptions bootloader;        // PV guests' pygrub; work_dir defaults to <state_dir>/boot
-  std::string sysfs_root = "/sys";     // where the host's pciback and pci-stub devices are listed
-  IncomingPolicy incoming;             // what an arriving migration's domain may use
+  BootloaderOptions bootloader;  // PV and PVH guests' pygrub; work_dir defaults to <state_dir>/boot
+  std::string sysfs_root = "/sys";  // where the host's pciback and pci-stub devices are listed
+  IncomingPolicy incoming;          // what an arriving migration's domain may use
 };
 
 }  // namespace txend::toolstack

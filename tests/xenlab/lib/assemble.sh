@@ -112,8 +112,9 @@ install_xen_tools() {
   copy_program "$1" /usr/bin/flock
 }
 
-# install_pygrub ROOT: for the "pygrub" scenario, Xen's pygrub as xen-utils-4.17 installs it
-# (the script, its grub and xenfsimage modules, libxenfsimage with its ext2 plugin), the
+# install_pygrub ROOT: for the "pygrub" and "pvh-pygrub" scenarios, Xen's pygrub as
+# xen-utils-4.17 installs it (the script, its grub and xenfsimage modules, libxenfsimage with
+# its ext2 plugin), the
 # python3 that runs it with its standard library and extension modules, the vt100 terminfo of
 # its menu, and mke2fs, with which the scenario makes the guest's disk image (mke2fs -d).
 install_pygrub() {
@@ -221,7 +222,7 @@ make_dom0_initramfs() {
   install_xen_tools "$root"
   OUR_PROGRAMS=$(install_our_programs "$root")
   [ "$2" != hvm ] || install_hvm_tools "$root"
-  [ "$2" != pygrub ] || install_pygrub "$root"
+  case $2 in pygrub | pvh-pygrub) install_pygrub "$root" ;; esac
   install_lab "$root" "$2"
   make_guest_initrd "$1"
   cp "$GUEST_ROOT/boot/vmlinuz-$GUEST_KVER" "$root/guest/vmlinuz"

@@ -16,7 +16,8 @@
 #     does not exist, the menu's entry that is no kernel; no domain is left by any of them.
 # Results: xm.pygrub_create_s, http.pygrub_create_s, <tool>.pygrub_boot_s (create done to the
 # guest's marker). Sourced by dom0/init after lab.sh; lib/assemble.sh (install_pygrub) puts
-# python3, pygrub and mke2fs in this scenario's dom0.
+# python3, pygrub and mke2fs in this scenario's dom0. scenarios/pvh-pygrub.sh runs the same
+# with PVH guests (PYGRUB_GUEST=pvh: results pvh_pygrub_*, SKIP without HVM support).
 #
 # The steps it must report OK (lib/summary.awk; dom0-setup comes from dom0/init):
 #@steps xenstored-start xen-init-dom0 xenconsoled-start txend-help txend-start xm-connect
@@ -30,6 +31,20 @@
 pygrub=/usr/lib/xen-4.17/bin/pygrub
 boot_dir=/var/lib/txend/boot
 tree=/tmp/pygrub-tree
+
+# The guests' type: xm's config is /guest/pygrub.cfg plus, for PVH, what /guest/pvh.cfg says
+# of the type; libvirt's SXP gets the matching image.
+if [ "${PYGRUB_GUEST:-pv}" = pvh ]; then
+  if ! xl info 2>/dev/null | grep -q 'virt_caps.*hvm'; then
+    lab_step scenario SKIP "this CPU model gives Xen no HVM support (run-lab.sh --cpu fast)"
+    exit 0
+  fi
+  key=pvh_pygrub image="(image (pvh (tsc_mode 2)))"
+  { cat /guest/pygrub.cfg; printf 'type = "pvh"\ntsc_mode = "native"\n'; } > /tmp/pygrub.cfg
+else
+  key=pygrub image="(image (linux (localtime 0)))"
+  cp /guest/pygrub.cfg /tmp/pygrub.cfg
+fi
 
 # make_disk: the guest's disk image with its grub menu on /dev/loop0, and 8 MB of zeros on
 # /dev/loop1.
@@ -74,7 +89,7 @@ check_boot_files_gone() {
 check_booted() {
   if lab_wait_guest_marker "$2" 120; then
     lab_step "$1-create-boot" OK "$LAB_MARKER"
-    lab_result "$1.pygrub_boot_s" "$(lab_since "$4")"
+    lab_result "$1.${key}_boot_s" "$(lab_since "$4")"
   else
     lab_step "$1-create-boot" FAIL "no XENLAB-GUEST-OK on $2's console in 120s"
     tail -20 "/var/log/xen/guest-$2.log" 2>/dev/null
@@ -135,8 +150,8 @@ lab_start_txend || exit 1
 # xm create of the classic config: the menu's default entry.
 rm -f /var/log/xen/guest-pygrub-xm.log
 t0=$(lab_now)
-if lab_run xm-create 240 xm create /guest/pygrub.cfg; then
-  lab_result xm.pygrub_create_s "$LAB_SECONDS"
+if lab_run xm-create 240 xm create /tmp/pygrub.cfg; then
+  lab_result "xm.${key}_create_s" "$LAB_SECONDS"
   check_boot_files_gone xm-boot-files-gone
   check_booted xm pygrub-xm entry0 "$t0"
   destroy_and_check xm pygrub-xm
@@ -147,11 +162,11 @@ rm -f /var/log/xen/guest-pygrub-http.log
 sxp="(vm (name 'pygrub-http')(memory 128)(maxmem 128)(vcpus 1)(uuid '$(cat /proc/sys/kernel/random/uuid)')"
 sxp="$sxp(bootloader '/usr/bin/pygrub')(bootloader_args '-q --entry=1')"
 sxp="$sxp(on_poweroff 'destroy')(on_reboot 'destroy')(on_crash 'destroy')"
-sxp="$sxp(image (linux (localtime 0)))(localtime 0)"
+sxp="$sxp$image(localtime 0)"
 sxp="$sxp(device (vbd (dev 'xvda')(uname 'phy:/dev/loop0')(mode 'w'))))"
 t0=$(lab_now)
 if lab_run http-create 240 python3 /tmp/xend_post.py /xend/domain/ op=create "config=$sxp"; then
-  lab_result http.pygrub_create_s "$LAB_SECONDS"
+  lab_result "http.${key}_create_s" "$LAB_SECONDS"
   check_boot_files_gone http-boot-files-gone
   lab_run http-wait-for-devices 120 python3 /tmp/xend_post.py /xend/domain/pygrub-http op=wait_for_devices
   lab_run http-unpause 60 python3 /tmp/xend_post.py /xend/domain/pygrub-http op=unpause
@@ -160,12 +175,12 @@ if lab_run http-create 240 python3 /tmp/xend_post.py /xend/domain/ op=create "co
 fi
 
 # Failures name the bootloader and leave neither a domain nor boot files.
-sed 's/^name = .*/name = "pygrub-bad"/; s|/dev/loop0|/dev/loop1|' /guest/pygrub.cfg > /tmp/zero-disk.cfg
+sed 's/^name = .*/name = "pygrub-bad"/; s|/dev/loop0|/dev/loop1|' /tmp/pygrub.cfg > /tmp/zero-disk.cfg
 expect_refused error-zero-disk "Error: bootloader $pygrub failed" /tmp/zero-disk.cfg
 sed 's/^name = .*/name = "pygrub-bad"/; s|^bootloader = .*|bootloader = "/usr/bin/pypxeboot"|' \
-  /guest/pygrub.cfg > /tmp/missing-bootloader.cfg
+  /tmp/pygrub.cfg > /tmp/missing-bootloader.cfg
 expect_refused error-missing-bootloader "bootloader /usr/bin/pypxeboot" /tmp/missing-bootloader.cfg
-{ sed 's/^name = .*/name = "pygrub-bad"/' /guest/pygrub.cfg; echo 'bootloader_args = "-q --entry=2"'; } \
+{ sed 's/^name = .*/name = "pygrub-bad"/' /tmp/pygrub.cfg; echo 'bootloader_args = "-q --entry=2"'; } \
   > /tmp/not-a-kernel.cfg
 expect_refused error-not-a-kernel "Error: the kernel bootloader $pygrub extracted" /tmp/not-a-kernel.cfg
 check_boot_files_gone error-boot-files-gone
