@@ -79,6 +79,7 @@ SimBackends::~SimBackends() {
   std::map<std::string, xs::Watch> devices;
   {
     std::lock_guard lock(mu_);
+    stopping_ = true;  // a frontend callback in flight must not add its device back
     devices.swap(devices_);
   }
   devices.clear();  // outside the lock: a callback in flight may want it
@@ -117,6 +118,7 @@ void SimBackends::Step(const std::string& dir) {
   bool is_new;
   {
     std::lock_guard lock(mu_);
+    if (stopping_) return;
     is_new = !devices_.count(dir);
   }
   if (is_new) {
@@ -128,7 +130,7 @@ void SimBackends::Step(const std::string& dir) {
     if (!w.ok()) return;
     {
       std::lock_guard lock(mu_);
-      if (devices_.count(dir)) return;
+      if (stopping_ || devices_.count(dir)) return;
       devices_.emplace(dir, std::move(*w));
     }
     if (HasHotplugScript(dir)) WriteToBackend(*conn_, dir, "hotplug-status", "connected");

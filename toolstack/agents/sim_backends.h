@@ -32,6 +32,7 @@ class SimBackends {
   std::unique_ptr<xs::Connection> conn_;
   std::mutex mu_;
   std::map<std::string, xs::Watch> devices_;  // backend dir -> watch on its frontend's state
+  bool stopping_ = false;  // under mu_: the destructor has begun; no device is added again
   std::optional<xs::Watch> root_watch_;
 };
 
