@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,10 @@ std::string ReadReply(int fd, std::chrono::milliseconds limit) {
     if (n <= 0) return reply;
     reply.append(buf, static_cast<size_t>(n));
   }
+}
+
+double Ms(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
 }
 
 // Threads of a process, from /proc/<pid>/status.
@@ -109,11 +114,17 @@ TEST_F(EventsParkingTest, TwoHundredParkedPollsHoldUpNeitherAPlainPollNorXmShutd
   std::string since = Next();
   std::vector<UniqueFd> parked = ParkMany(since);
 
+  auto start = std::chrono::steady_clock::now();
   auto plain = Client().Get("/xend/events?since=" + since + "&wait=0");  // 10 s at most
+  auto plain_done = std::chrono::steady_clock::now();
   EXPECT_EQ(plain.status, 200) << plain.body;
   EXPECT_EQ(sxp::ChildValue(plain.sxp, "next"), since);
 
   CommandResult down = Xm("shutdown -w demo");  // long polls until demo is gone
+  auto down_done = std::chrono::steady_clock::now();
+  std::cout << "with " << parked.size() << " polls parked: GET /xend/events?wait=0 "
+            << Ms(plain_done - start) << " ms, xm shutdown -w " << Ms(down_done - plain_done)
+            << " ms\n";
   EXPECT_EQ(down.exit_code, 0) << down.out;
   EXPECT_NE(down.out.find("terminated"), std::string::npos) << down.out;
   for (auto& fd : parked) {  // and demo's end answered every parked poll
@@ -161,6 +172,8 @@ TEST_F(EventsParkingTest, ParkedPollsCostNoThreads) {
   ASSERT_GT(idle, 0);
   std::vector<UniqueFd> parked = ParkMany(since);
   int busy = Threads(stack_->txend().pid());
+  std::cout << "txend threads: " << idle << " idle, " << busy << " with " << parked.size()
+            << " polls parked\n";
   EXPECT_LE(busy, idle + 1) << "threads: " << idle << " idle, " << busy << " with " << parked.size()
                             << " parked polls";
   EXPECT_LT(busy, 32) << "txend in all runs fewer threads than the 32 its waits once took";
