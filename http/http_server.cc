@@ -37,6 +37,8 @@ using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 constexpr size_t kMaxBufferedBytes = kMaxHeaderBytes;
 // How long accepting pauses after an error such as EMFILE.
 constexpr std::chrono::milliseconds kAcceptRetry{100};
+// How often a parked client that sent bytes early is checked for having gone.
+constexpr std::chrono::milliseconds kPeerRecheck{1000};
 
 // The watch handles of parked (deferred) replies. The server drops them all
 // before its io_context goes, so no wake posts to it afterwards.
@@ -275,11 +277,17 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
 
   // Notices the client going away while parked: a readable socket that has
   // seen the peer's end. Checked once the wait is armed, so no end is missed.
+  // Bytes sent early (a pipelined request) keep the socket readable: then it
+  // is looked at again every kPeerRecheck instead of at once.
   void WatchPeer(uint64_t generation) {
     Lowest().socket().async_wait(asio::socket_base::wait_read, [self = this->shared_from_this(),
                                                                 generation](beast::error_code ec) {
       if (ec || !self->IsParked(generation)) return;  // answered meanwhile
-      self->WatchPeer(generation);
+      if (PeerGone(self->Lowest().socket().native_handle())) return self->Abandon(generation);
+      self->peer_recheck_.expires_after(kPeerRecheck);
+      self->peer_recheck_.async_wait([self, generation](beast::error_code ec) {
+        if (!ec && self->IsParked(generation)) self->WatchPeer(generation);
+      });
     });
     if (PeerGone(Lowest().socket().native_handle())) Abandon(generation);
   }
@@ -306,6 +314,7 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
     shared_->watches.Drop(parked_->watch);
     parked_.reset();
     park_timer_.cancel();
+    peer_recheck_.cancel();
     beast::error_code ignored;
     Lowest().socket().cancel(ignored);  // the peer watch
   }
@@ -379,6 +388,7 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
   std::optional<Parked> parked_;
   uint64_t park_generation_ = 0;
   asio::steady_timer park_timer_{stream_.get_executor()};
+  asio::steady_timer peer_recheck_{stream_.get_executor()};
 };
 
 // What a unix client is counted as for the per-peer limit: its process.
