@@ -318,9 +318,9 @@ std::string SeedSection(const std::vector<ScenarioFigures>& runs, const std::str
       << "`GET /xend/events?since=<next>&wait=30` while nothing changes; the CPU xsd and txend "
          "spend\n"
       << "over the window. \"Parked\" counts the polls still waiting 0.3 s after they were sent,"
-         "\nbefore the window (a refused connection is closed at once). txend waits on 32 threads\n"
-         "(`wait_worker_threads`); further polls queue behind them, also without CPU, and are\n"
-         "answered once an event frees the threads.\n\n"
+         "\nbefore the window (a refused connection is closed at once). A parked poll holds no\n"
+         "thread in txend (its connection waits for an event, its deadline or its client's "
+         "end).\n\n"
       << idle;
   return s.str();
 }

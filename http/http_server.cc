@@ -1,7 +1,9 @@
 #include "http/http_server.h"
 
+#include <poll.h>
 #include <unistd.h>
 
+#include <map>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <thread>
@@ -15,6 +17,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "base/mutex.h"
 #include "http/connection_table.h"
 #include "http/request_decoder.h"
 #include "tls/peer_certificate.h"
@@ -34,6 +37,47 @@ using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 constexpr size_t kMaxBufferedBytes = kMaxHeaderBytes;
 // How long accepting pauses after an error such as EMFILE.
 constexpr std::chrono::milliseconds kAcceptRetry{100};
+// How often a parked client that sent bytes early is checked for having gone.
+constexpr std::chrono::milliseconds kPeerRecheck{1000};
+
+// The watch handles of parked (deferred) replies. The server drops them all
+// before its io_context goes, so no wake posts to it afterwards.
+class ParkedWatches {
+ public:
+  // An id for Drop; a handle kept after DropAll is dropped at once.
+  uint64_t Keep(std::shared_ptr<void> handle) LOCKS_EXCLUDED(mu_) {
+    MutexLock lock(&mu_);
+    if (closed_) return 0;
+    handles_.emplace(++last_, std::move(handle));
+    return last_;
+  }
+  void Drop(uint64_t id) LOCKS_EXCLUDED(mu_) {
+    std::shared_ptr<void> handle;  // released after the lock: it may take its source's
+    MutexLock lock(&mu_);
+    if (auto it = handles_.find(id); it != handles_.end()) {
+      handle = std::move(it->second);
+      handles_.erase(it);
+    }
+  }
+  void DropAll() LOCKS_EXCLUDED(mu_) {
+    std::map<uint64_t, std::shared_ptr<void>> handles;
+    MutexLock lock(&mu_);
+    closed_ = true;
+    handles.swap(handles_);
+  }
+
+ private:
+  Mutex mu_;
+  bool closed_ GUARDED_BY(mu_) = false;
+  uint64_t last_ GUARDED_BY(mu_) = 0;
+  std::map<uint64_t, std::shared_ptr<void>> handles_ GUARDED_BY(mu_);
+};
+
+// Whether a parked client has gone: closed or shut its side, or the socket failed.
+bool PeerGone(int fd) {
+  pollfd p{fd, POLLIN | POLLRDHUP, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
 
 // State every session shares with the server. Sessions and listeners own it
 // with the server: the io_context may drop a session's handler (and so run
@@ -56,6 +100,7 @@ struct Shared {
   std::shared_ptr<asio::ssl::context> tls;  // set: TCP clients handshake first
   ServerStats stats;
   ConnectionTable connections;
+  ParkedWatches watches;
 };
 
 bhttp::response<bhttp::string_body> ToBeast(HttpResponse r, unsigned version, bool keep_alive) {
@@ -88,8 +133,9 @@ template <class Stream>
 constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
 
 // One client connection: (over TLS, a handshake first,) read a request, run
-// the handler on the worker pool, write the reply, repeat while the client
-// keeps the connection alive.
+// the handler on the worker pool, write the reply (a deferred one once it is
+// due, unless the client goes first), repeat while the client keeps the
+// connection alive.
 template <class Stream>
 class Session : public Evictable, public std::enable_shared_from_this<Session<Stream>> {
  public:
@@ -103,6 +149,7 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
         identity_(std::move(identity)),
         limit_key_(std::move(limit_key)) {}
   ~Session() override {
+    if (parked_) shared_->watches.Drop(parked_->watch);
     if (!limit_key_.empty()) shared_->connections.Leave(limit_key_);
   }
 
@@ -188,13 +235,97 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
     bool keep_alive = req.keep_alive();
     ++shared_->stats.requests;
     asio::thread_pool& pool = PoolFor(req);  // before the lambda below takes `req`
-    asio::post(pool, [self = this->shared_from_this(), req = std::move(req), version, keep_alive] {
-      HttpResponse response = self->Respond(req);
-      asio::post(self->stream_.get_executor(),
-                 [self, response = std::move(response), version, keep_alive]() mutable {
-                   self->Send(std::move(response), version, keep_alive);
-                 });
+    asio::post(
+        pool, [self = this->shared_from_this(), req = std::move(req), version, keep_alive, &pool] {
+          HandlerReply reply = self->Respond(req);
+          if (auto* later = std::get_if<DeferredReply>(&reply)) {
+            return asio::post(self->stream_.get_executor(), [self, later = std::move(*later), &pool,
+                                                             version, keep_alive]() mutable {
+              self->Park(std::move(later), pool, version, keep_alive);
+            });
+          }
+          self->Reply(std::get<HttpResponse>(std::move(reply)), version, keep_alive);
+        });
+  }
+
+  // From any thread: sends `response` on the connection's strand.
+  void Reply(HttpResponse response, unsigned version, bool keep_alive) {
+    asio::post(stream_.get_executor(),
+               [self = this->shared_from_this(), response = std::move(response), version,
+                keep_alive]() mutable { self->Send(std::move(response), version, keep_alive); });
+  }
+
+  // Holds the connection, without a thread, until the reply's source wakes it,
+  // its timeout passes, or the client goes away.
+  void Park(DeferredReply later, asio::thread_pool& pool, unsigned version, bool keep_alive) {
+    uint64_t generation = ++park_generation_;
+    parked_ = Parked{generation, std::move(later.answer), &pool, version, keep_alive, 0};
+    park_timer_.expires_after(later.timeout);
+    park_timer_.async_wait([self = this->shared_from_this(), generation](beast::error_code ec) {
+      if (!ec) self->Unpark(generation);
     });
+    WatchPeer(generation);
+    if (!later.watch || !parked_) return;
+    auto wake = [weak = this->weak_from_this(), generation] {
+      if (auto self = weak.lock())
+        asio::post(self->stream_.get_executor(), [self, generation] { self->Unpark(generation); });
+    };
+    parked_->watch = shared_->watches.Keep(later.watch(std::move(wake)));
+  }
+
+  bool IsParked(uint64_t generation) const { return parked_ && parked_->generation == generation; }
+
+  // Notices the client going away while parked: a readable socket that has
+  // seen the peer's end. Checked once the wait is armed, so no end is missed.
+  // Bytes sent early (a pipelined request) keep the socket readable: then it
+  // is looked at again every kPeerRecheck instead of at once.
+  void WatchPeer(uint64_t generation) {
+    Lowest().socket().async_wait(asio::socket_base::wait_read, [self = this->shared_from_this(),
+                                                                generation](beast::error_code ec) {
+      if (ec || !self->IsParked(generation)) return;  // answered meanwhile
+      if (PeerGone(self->Lowest().socket().native_handle())) return self->Abandon(generation);
+      self->peer_recheck_.expires_after(kPeerRecheck);
+      self->peer_recheck_.async_wait([self, generation](beast::error_code ec) {
+        if (!ec && self->IsParked(generation)) self->WatchPeer(generation);
+      });
+    });
+    if (PeerGone(Lowest().socket().native_handle())) Abandon(generation);
+  }
+
+  // The reply is due: computed on the request's pool, then sent.
+  void Unpark(uint64_t generation) {
+    if (!IsParked(generation)) return;
+    Parked p = std::move(*parked_);
+    EndPark();
+    asio::post(*p.pool, [self = this->shared_from_this(), answer = std::move(p.answer),
+                         version = p.version, keep_alive = p.keep_alive] {
+      self->Reply(self->Answer(answer), version, keep_alive);
+    });
+  }
+
+  void Abandon(uint64_t generation) {
+    if (!IsParked(generation)) return;
+    EndPark();
+    ++shared_->stats.abandoned;
+    Close();
+  }
+
+  void EndPark() {
+    shared_->watches.Drop(parked_->watch);
+    parked_.reset();
+    park_timer_.cancel();
+    peer_recheck_.cancel();
+    beast::error_code ignored;
+    Lowest().socket().cancel(ignored);  // the peer watch
+  }
+
+  HttpResponse Answer(const std::function<HttpResponse()>& answer) {
+    try {
+      return answer();
+    } catch (const std::exception& e) {
+      ++shared_->stats.exceptions;
+      return XendError(500, std::string("internal error: ") + e.what());
+    }
   }
 
   asio::thread_pool& PoolFor(const BeastRequest& req) {
@@ -205,7 +336,7 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
   }
 
   // The handler's reply; an exception from it (a bug) is a 500, never the server's end.
-  HttpResponse Respond(const BeastRequest& req) {
+  HandlerReply Respond(const BeastRequest& req) {
     try {
       auto decoded = DecodeRequest(req, peer_);
       if (!decoded.ok()) return XendError(400, decoded.status().message());
@@ -245,6 +376,19 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
   std::string identity_;
   const std::string limit_key_;
   uint64_t waiting_ticket_ = 0;  // non-zero while waiting for a request head
+  // A deferred reply not yet due.
+  struct Parked {
+    uint64_t generation;
+    std::function<HttpResponse()> answer;
+    asio::thread_pool* pool;  // where the answer is computed
+    unsigned version;
+    bool keep_alive;
+    uint64_t watch;  // in shared_->watches
+  };
+  std::optional<Parked> parked_;
+  uint64_t park_generation_ = 0;
+  asio::steady_timer park_timer_{stream_.get_executor()};
+  asio::steady_timer peer_recheck_{stream_.get_executor()};
 };
 
 // What a unix client is counted as for the per-peer limit: its process.
@@ -477,6 +621,7 @@ HttpServer::~HttpServer() {
   impl_->waiters.join();
   impl_->ioc.stop();
   for (auto& t : impl_->io_threads) t.join();
+  impl_->shared->watches.DropAll();  // no wake may post to the io_context once it goes
   if (!impl_->shared->options.unix_socket.empty())
     ::unlink(impl_->shared->options.unix_socket.c_str());
 }

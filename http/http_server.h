@@ -1,6 +1,7 @@
 // HttpServer: serves HTTP/1.1 (and 1.0) on a unix socket and, opt-in, a TCP
-// endpoint, handing each decoded request to one Handler on a worker pool.
-// Built on Boost.Beast. A request head and body each have a deadline; a peer
+// endpoint, handing each decoded request to one Handler on a worker pool; a
+// handler may answer later (DeferredReply), parking the connection without a
+// thread. Built on Boost.Beast. A request head and body each have a deadline; a peer
 // may hold only so many connections, and a full server sheds the connection
 // that has waited longest for a request; oversized heads and bodies get 431/413.
 #pragma once
@@ -14,6 +15,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "http/deferred_reply.h"
 #include "http/host_allow_list.h"
 #include "http/http_message.h"
 
@@ -48,10 +50,11 @@ struct ServerOptions {
   int worker_threads = 8;       // run requests that may change things (POST, ...)
   int read_worker_threads = 4;  // run GET and HEAD, so reads never queue behind slow changes
   // Requests whose target starts with this ("" none) wait for something to
-  // happen (long polls): they run on a pool of their own, so waiters never
-  // hold up reads or changes, and a waiting thread costs no CPU.
+  // happen (long polls): their handler and their deferred reply run on a pool
+  // of their own, so they never hold up reads or changes. A parked long poll
+  // holds no thread: the pool only computes replies.
   std::string wait_path_prefix;
-  int wait_worker_threads = 32;
+  int wait_worker_threads = 2;
 };
 
 // Counters, readable while serving.
@@ -64,16 +67,18 @@ struct ServerStats {
   std::atomic<uint64_t> evicted{0};        // shed, waiting for a request, to admit a new client
   std::atomic<uint64_t> accept_errors{0};  // e.g. EMFILE; accepting resumes after a pause
   std::atomic<uint64_t> exceptions{0};     // caught at the edge of a handler (a bug)
+  std::atomic<uint64_t> abandoned{0};      // deferred replies whose client went away first
 };
 
 class HttpServer {
  public:
-  // Runs on a worker thread; may block (toolstack operations do).
-  using Handler = std::function<HttpResponse(const HttpRequest&)>;
+  // Runs on a worker thread; may block (toolstack operations do), but should
+  // not block to wait for news: return a DeferredReply instead.
+  using Handler = std::function<HandlerReply(const HttpRequest&)>;
 
   // Binds every listener, then serves on background threads.
   static Result<std::unique_ptr<HttpServer>> Start(ServerOptions options, Handler handler);
-  ~HttpServer();  // stops and joins
+  ~HttpServer();  // stops and joins; parked replies are dropped unsent
 
   // The bound TCP port (useful when 0 was asked for); 0 when TCP is off.
   uint16_t tcp_port() const;

@@ -266,12 +266,21 @@ int main(int argc, char** argv) {
   so.log = [log](const std::string& line) { log->warn("{}", line); };
   auto server = http::HttpServer::Start(so, [&](const http::HttpRequest& req) {
     auto start = std::chrono::steady_clock::now();
-    http::HttpResponse r = api.Handle(req);
-    auto ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    log->info("{} {} {} {} {:.1f}ms", req.peer, req.method, req.path, r.status, ms);
-    if (auto line = daemon::AuditLine(req, r)) log->info("{}", *line);
-    return r;
+    auto logged = [log, start, peer = req.peer, method = req.method, path = req.path](int status) {
+      auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                    .count();
+      log->info("{} {} {} {} {:.1f}ms", peer, method, path, status, ms);
+    };
+    http::HandlerReply reply = api.Handle(req);
+    if (auto* now = std::get_if<http::HttpResponse>(&reply)) {
+      logged(now->status);
+      if (auto line = daemon::AuditLine(req, *now)) log->info("{}", *line);
+      return reply;
+    }
+    return http::Then(std::move(reply), [logged](http::HttpResponse r) {  // a long poll: a read
+      logged(r.status);
+      return r;
+    });
   });
   if (!server.ok()) return Fail(server.status().ToString());
   PidFile pid_file(o.pid_file);

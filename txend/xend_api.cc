@@ -51,7 +51,7 @@ XendApi::XendApi(toolstack::Toolstack& toolstack, xs::Connection& xs, HostFacts 
       log_file_(std::move(log_file)),
       migrations_(std::move(migrate_defaults), std::move(log)) {}
 
-http::HttpResponse XendApi::Handle(const http::HttpRequest& req) {
+http::HandlerReply XendApi::Handle(const http::HttpRequest& req) {
   try {
     bool get = req.method == "GET" || req.method == "HEAD";
     if (!get && req.cross_site)
@@ -62,7 +62,7 @@ http::HttpResponse XendApi::Handle(const http::HttpRequest& req) {
   }
 }
 
-http::HttpResponse XendApi::Route(const http::HttpRequest& req) {
+http::HandlerReply XendApi::Route(const http::HttpRequest& req) {
   auto parts = PathParts(req.path);
   bool get = req.method == "GET" || req.method == "HEAD";
   if (!get && req.method != "POST") return http::XendError(501, "Not implemented: " + req.method);
@@ -74,8 +74,10 @@ http::HttpResponse XendApi::Route(const http::HttpRequest& req) {
     std::string what = parts.size() == 3 ? parts[2] : "";
     return get ? GetNode(what) : PostNode(what, req);
   }
-  if (parts[1] == "events" && parts.size() == 2)
-    return get ? GetEvents(req) : http::XendError(501, "Not implemented");
+  if (parts[1] == "events" && parts.size() == 2) {
+    if (get) return GetEvents(req);
+    return http::XendError(501, "Not implemented");
+  }
   if (parts[1] == "domain" && parts.size() == 2)
     return get ? SxpText(ListDomains(toolstack_, req.params)) : Post("", req, FindDomainsOp);
   if (parts[1] == "domain" && parts.size() == 3)
@@ -83,15 +85,16 @@ http::HttpResponse XendApi::Route(const http::HttpRequest& req) {
   return http::XendError(404, "Not found: " + req.path);
 }
 
-http::HttpResponse XendApi::ForBrowser(const http::HttpRequest& req) {
+http::HandlerReply XendApi::ForBrowser(const http::HttpRequest& req) {
   auto parts = PathParts(req.path);
   bool overview = parts.empty() || (parts[0] == "xend" && parts.size() == 1) ||
                   (parts[0] == "xend" && parts.size() == 2 &&
                    (parts[1] == "node" || parts[1] == "domain") && !req.params.Has("op"));
   if (overview) return StatusPage();
-  http::HttpResponse r = Route(req);
-  if (r.content_type != "application/sxp") return r;
-  return http::HttpResponse{r.status, kHtml, SxpPageHtml(req.path, r.body)};
+  return http::Then(Route(req), [path = req.path](http::HttpResponse r) {
+    if (r.content_type != "application/sxp") return r;
+    return http::HttpResponse{r.status, kHtml, SxpPageHtml(path, r.body)};
+  });
 }
 
 http::HttpResponse XendApi::StatusPage() {
@@ -153,7 +156,7 @@ http::HttpResponse XendApi::GetDomain(const std::string& dom, const http::HttpRe
   return SxpText(std::move(text));
 }
 
-http::HttpResponse XendApi::GetEvents(const http::HttpRequest& req) {
+http::HandlerReply XendApi::GetEvents(const http::HttpRequest& req) {
   OpArgs args(req.params);
   toolstack::DomainEvents& events = toolstack_.events();
   uint64_t since = events.Next();
@@ -172,7 +175,12 @@ http::HttpResponse XendApi::GetEvents(const http::HttpRequest& req) {
   }
   auto timeout =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::duration<double>(wait));
-  return SxpReply(200, EventsSxp(events.WaitSince(since, timeout)));
+  auto answer = [&events, since] { return SxpReply(200, EventsSxp(events.Since(since))); };
+  if (timeout.count() == 0 || events.Next() > since) return answer();
+  auto watch = [&events, since](std::function<void()> wake) {
+    return events.NotifyFrom(since, std::move(wake));
+  };
+  return http::DeferredReply{timeout, std::move(watch), std::move(answer)};
 }
 
 http::HttpResponse XendApi::Post(const std::string& dom, const http::HttpRequest& req,

@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 
+#include "http/deferred_reply.h"
 #include "http/http_message.h"
 #include "toolstack/toolstack.h"
 #include "txend/migrations.h"
@@ -24,22 +25,23 @@ class XendApi {
   XendApi(toolstack::Toolstack& toolstack, xs::Connection& xs, HostFacts host, std::string log_file,
           Log log = {}, toolstack::MigrateRequest migrate_defaults = {});
   // Never throws: every failure is an (xend.err ...) reply. A browser's cross-site request
-  // (`cross_site`) may only read: anything else is a 403.
-  http::HttpResponse Handle(const http::HttpRequest& req);
+  // (`cross_site`) may only read: anything else is a 403. A long poll's reply is deferred.
+  http::HandlerReply Handle(const http::HttpRequest& req);
 
  private:
-  http::HttpResponse Route(const http::HttpRequest& req);
+  http::HandlerReply Route(const http::HttpRequest& req);
   // A browser's GET (xend's use_sxp rule said HTML): the status page for /, /xend,
   // /xend/node and /xend/domain; any other reply's SXP in a page.
-  http::HttpResponse ForBrowser(const http::HttpRequest& req);
+  http::HandlerReply ForBrowser(const http::HttpRequest& req);
   http::HttpResponse StatusPage();
   http::HttpResponse GetNode(const std::string& what);
   http::HttpResponse PostNode(const std::string& what, const http::HttpRequest& req);
   http::HttpResponse GetDomain(const std::string& dom, const http::HttpRequest& req);
   // GET /xend/events?since=N&wait=S: the domain changes from N on, waiting up
-  // to S seconds (decimal, at most kMaxEventWaitSeconds) for the first;
-  // without since, none and the number to start from.
-  http::HttpResponse GetEvents(const http::HttpRequest& req);
+  // to S seconds (decimal, at most kMaxEventWaitSeconds) for the first (a
+  // deferred reply: no thread waits); without since, none and the number to
+  // start from.
+  http::HandlerReply GetEvents(const http::HttpRequest& req);
   // POST /xend/domain[/<dom>]: exactly one op, found in `find`'s table.
   http::HttpResponse Post(const std::string& dom, const http::HttpRequest& req,
                           const XendOp* (*find)(std::string_view));

@@ -1,9 +1,6 @@
-// DomainEvents on its own, and as the registry publishes into it: waits end
-// when a change arrives, not on a timer; a waiter too far behind is told so.
+// DomainEvents on its own, and as the registry publishes into it: a waiter is
+// woken when a change arrives, not on a timer; one too far behind is told so.
 #include "toolstack/domain/domain_events.h"
-
-#include <future>
-#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -13,35 +10,37 @@
 namespace txend::toolstack {
 namespace {
 
-using std::chrono::milliseconds;
-using std::chrono::seconds;
-
-TEST(DomainEventsTest, AWaitEndsWithTheChangeThatArrives) {
+TEST(DomainEventsTest, AWaiterIsWokenByTheChangeThatArrives) {
   DomainEvents events;
   uint64_t since = events.Next();
-  auto waiter =
-      std::async(std::launch::async, [&] { return events.WaitSince(since, seconds(30)); });
-  EXPECT_EQ(waiter.wait_for(milliseconds(50)), std::future_status::timeout);  // nothing yet
+  int wakes = 0;
+  auto handle = events.NotifyFrom(since, [&] { ++wakes; });
+  EXPECT_EQ(wakes, 0);  // nothing yet
   events.Publish("stopped", "demo", "u-1", 7);
-  ASSERT_EQ(waiter.wait_for(seconds(10)), std::future_status::ready);  // not the 30 s
-  DomainEventBatch batch = waiter.get();
+  EXPECT_EQ(wakes, 1);
+  events.Publish("started", "demo", "u-1", 8);
+  EXPECT_EQ(wakes, 1);  // once
+  DomainEventBatch batch = events.Since(since);
   EXPECT_FALSE(batch.lost);
-  EXPECT_EQ(batch.next, since + 1);
-  ASSERT_EQ(batch.events.size(), 1u);
+  EXPECT_EQ(batch.next, since + 2);
+  ASSERT_EQ(batch.events.size(), 2u);
   EXPECT_EQ(batch.events[0].seq, since);
   EXPECT_EQ(batch.events[0].change, "stopped");
   EXPECT_EQ(batch.events[0].name, "demo");
   EXPECT_EQ(batch.events[0].domid, 7u);
 }
 
-TEST(DomainEventsTest, PastEventsAreReturnedAtOnceAndAnIdleWaitEndsEmpty) {
+TEST(DomainEventsTest, PastEventsWakeAtOnceAndNothingNewIsAnEmptyBatch) {
   DomainEvents events;
   events.Publish("started", "a", "u-a", 1);
   events.Publish("started", "b", "u-b", 2);
-  DomainEventBatch all = events.WaitSince(1, seconds(30));
+  bool woken = false;
+  auto handle = events.NotifyFrom(1, [&] { woken = true; });
+  EXPECT_TRUE(woken);
+  DomainEventBatch all = events.Since(1);
   ASSERT_EQ(all.events.size(), 2u);
   EXPECT_EQ(all.events[1].name, "b");
-  DomainEventBatch idle = events.WaitSince(all.next, milliseconds(20));
+  DomainEventBatch idle = events.Since(all.next);
   EXPECT_TRUE(idle.events.empty());
   EXPECT_FALSE(idle.lost);
   EXPECT_EQ(idle.next, all.next);
@@ -50,23 +49,34 @@ TEST(DomainEventsTest, PastEventsAreReturnedAtOnceAndAnIdleWaitEndsEmpty) {
 TEST(DomainEventsTest, AWaiterTooFarBehindOrFromAnotherRunIsToldItLostEvents) {
   DomainEvents events;
   for (size_t i = 0; i < DomainEvents::kKept + 5; ++i) events.Publish("changed", "d", "u", 1);
-  DomainEventBatch behind = events.WaitSince(1, milliseconds(0));
+  DomainEventBatch behind = events.Since(1);
   EXPECT_TRUE(behind.lost);
   EXPECT_EQ(behind.events.size(), DomainEvents::kKept);
   EXPECT_EQ(behind.events.front().seq, 6u);
-  DomainEventBatch ahead = events.WaitSince(behind.next + 100, milliseconds(0));
+  DomainEventBatch ahead = events.Since(behind.next + 100);
   EXPECT_TRUE(ahead.lost);
   EXPECT_TRUE(ahead.events.empty());
 }
 
-TEST(DomainEventsTest, CloseEndsEveryWait) {
+TEST(DomainEventsTest, CloseWakesEveryWaiterAndLaterOnesAtOnce) {
   DomainEvents events;
-  auto waiter =
-      std::async(std::launch::async, [&] { return events.WaitSince(events.Next(), seconds(30)); });
-  std::this_thread::sleep_for(milliseconds(20));
+  int wakes = 0;
+  auto first = events.NotifyFrom(events.Next(), [&] { ++wakes; });
+  auto second = events.NotifyFrom(events.Next() + 5, [&] { ++wakes; });
   events.Close();
-  ASSERT_EQ(waiter.wait_for(seconds(10)), std::future_status::ready);
-  EXPECT_TRUE(waiter.get().events.empty());
+  EXPECT_EQ(wakes, 2);
+  auto late = events.NotifyFrom(events.Next(), [&] { ++wakes; });
+  EXPECT_EQ(wakes, 3);
+  EXPECT_TRUE(events.Since(events.Next()).events.empty());
+}
+
+TEST(DomainEventsTest, ADroppedHandleIsNeverWoken) {
+  DomainEvents events;
+  int wakes = 0;
+  auto handle = events.NotifyFrom(events.Next(), [&] { ++wakes; });
+  handle.reset();
+  events.Publish("stopped", "demo", "u-1", 7);
+  EXPECT_EQ(wakes, 0);
 }
 
 TEST(DomainEventsTest, TheRegistryPublishesStartsAndStops) {
@@ -81,7 +91,7 @@ TEST(DomainEventsTest, TheRegistryPublishesStartsAndStops) {
   uint64_t since = registry->events().Next();
   ASSERT_TRUE(registry->AddRunning(config, 3, 0).ok());
   registry->RemoveRunning(3);
-  DomainEventBatch batch = registry->events().WaitSince(since, milliseconds(0));
+  DomainEventBatch batch = registry->events().Since(since);
   ASSERT_EQ(batch.events.size(), 2u);
   EXPECT_EQ(batch.events[0].change, "started");
   EXPECT_EQ(batch.events[1].change, "stopped");

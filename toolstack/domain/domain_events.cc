@@ -9,7 +9,14 @@ void DomainEvents::Publish(std::string change, std::string name, std::string uui
   MutexLock lock(&mu_);
   kept_.push_back({next_++, std::move(change), std::move(name), std::move(uuid), domid});
   if (kept_.size() > kKept) kept_.pop_front();
-  changed_.SignalAll();
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    if (it->second.since >= next_) {
+      ++it;
+      continue;
+    }
+    it->second.wake();
+    it = waiters_.erase(it);
+  }
 }
 
 uint64_t DomainEvents::Next() const {
@@ -27,18 +34,32 @@ DomainEventBatch DomainEvents::CollectLocked(uint64_t since) const {
   return batch;
 }
 
-DomainEventBatch DomainEvents::WaitSince(uint64_t since, std::chrono::milliseconds timeout) const {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+DomainEventBatch DomainEvents::Since(uint64_t since) const {
   MutexLock lock(&mu_);
-  while (!closed_ && next_ <= since && changed_.WaitUntil(deadline)) {
-  }
   return CollectLocked(since);
+}
+
+std::shared_ptr<void> DomainEvents::NotifyFrom(uint64_t since, Wake wake) {
+  MutexLock lock(&mu_);
+  if (closed_ || since < next_) {
+    wake();
+    return nullptr;
+  }
+  uint64_t id = ++last_waiter_;
+  waiters_.emplace(id, Waiter{since, std::move(wake)});
+  return std::shared_ptr<void>(nullptr, [this, id](void*) { Forget(id); });
+}
+
+void DomainEvents::Forget(uint64_t waiter) {
+  MutexLock lock(&mu_);
+  waiters_.erase(waiter);
 }
 
 void DomainEvents::Close() {
   MutexLock lock(&mu_);
   closed_ = true;
-  changed_.SignalAll();
+  for (auto& [id, waiter] : waiters_) waiter.wake();
+  waiters_.clear();
 }
 
 }  // namespace txend::toolstack
