@@ -29,10 +29,13 @@ echo "== lintian"
 lintian --fail-on error,warning --info "$deb" || fail "lintian complains about $deb"
 
 tmp=$(mktemp -d)
+# Runs under set -e at exit: no step may fail it (a daemon may be gone while its pid file stays).
 purge() {
-  [ -f "$tmp/txend.pid" ] && kill "$(cat "$tmp/txend.pid")" 2>/dev/null
-  [ -f "$tmp/state/xsd.pid" ] && kill "$(cat "$tmp/state/xsd.pid")" 2>/dev/null
-  dpkg-query -W txend >/dev/null 2>&1 && dpkg --purge txend >/dev/null 2>&1
+  local f
+  for f in "$tmp/txend.pid" "$tmp/state/xsd.pid"; do
+    if [ -f "$f" ]; then kill "$(cat "$f")" 2>/dev/null || true; fi
+  done
+  if dpkg-query -W txend >/dev/null 2>&1; then dpkg --purge txend >/dev/null 2>&1 || true; fi
   rm -rf "$tmp"
 }
 trap purge EXIT
