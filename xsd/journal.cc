@@ -280,19 +280,22 @@ Status Journal::StartCompaction(const Tree& tree) {
   }
   compaction_due_ = false;
   compacted_.store(false, std::memory_order_relaxed);
-  compactor_ = std::thread(
-      [this, snapshot = tree, seq = next_seq_ - 1, dir = dir_, old = std::move(old)]() mutable {
-        compactor_result_ = WriteSnapshot(dir, snapshot, seq, true);
-        old.reset();        // closing the replaced journal frees its blocks: not on the loop
-        snapshot = Tree();  // nor are the nodes only the snapshot still holds freed there
-        compacted_.store(true, std::memory_order_release);
-      });
+  compacting_tree_ = tree;  // O(1): the thread writes this snapshot
+  compactor_ = std::thread([this, seq = next_seq_ - 1, old = std::move(old)]() mutable {
+    compactor_result_ = WriteSnapshot(dir_, compacting_tree_, seq, true);
+    old.reset();  // closing the replaced journal frees its blocks: not on the loop
+    compacted_.store(true, std::memory_order_release);
+  });
   return Status::Ok();
 }
 
 std::optional<Status> Journal::FinishCompaction() {
   if (!compactor_.joinable() || !compacted_.load(std::memory_order_acquire)) return std::nullopt;
   compactor_.join();
+  // The nodes only the snapshot still holds are freed here, on the loop that
+  // allocated them: freed on the thread, they took the allocator's lock from
+  // under the loop (turns of up to 20 ms while a compaction ran).
+  compacting_tree_ = Tree();
   return Account(std::move(compactor_result_));
 }
 
@@ -314,6 +317,7 @@ Status Journal::Account(Compacted done) {
 Status Journal::Compact(const Tree& tree) {
   if (compactor_.joinable()) {
     compactor_.join();
+    compacting_tree_ = Tree();
     (void)Account(std::move(compactor_result_));
   }
   Status st = Account(WriteSnapshot(dir_, tree, next_seq_ - 1, next_file_));

@@ -101,6 +101,7 @@ class Journal {
   bool next_file_ = false;           // appends go to journal.next (not yet renamed over journal)
   bool dir_unsynced_ = false;        // journal.next's directory entry is not yet durable
   std::thread compactor_;            // the background compaction, if one was started
+  Tree compacting_tree_;             // what it writes; only it reads this until joined
   std::atomic<bool> compacted_{false};
   Compacted compactor_result_;  // written by compactor_ before it sets compacted_
   JournalReplay replay_;

@@ -122,7 +122,7 @@ Gauges Xenstore::gauges() const {
   for (const auto& [id, s] : sessions_) g.open_transactions += s.transactions.size();
   g.domains_introduced = domains_.Introduced().size();
   g.persistence_degraded = degraded_ ? 1 : 0;
-  g.compacting = journal_ && journal_->compacting() ? 1 : 0;
+  g.compacting = compacting() ? 1 : 0;
   return g;
 }
 
@@ -654,6 +654,8 @@ Status Xenstore::Sync() {
   RefreshDiskStats();
   return Status::Ok();
 }
+
+bool Xenstore::compacting() const { return journal_ && journal_->compacting(); }
 
 void Xenstore::RefreshDiskStats() {
   if (!journal_) return;

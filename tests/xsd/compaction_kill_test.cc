@@ -67,9 +67,10 @@ TEST(CompactionKill, AcknowledgedWritesSurviveAKillDuringABackgroundCompaction) 
     if (xs::PlainRead(**conn, key).value_or("(absent)") != value) ++lost;
   EXPECT_EQ(lost, 0) << "acknowledged writes lost";
   EXPECT_GE(kills_during, 1) << "no kill landed during a compaction in " << attempts;
-  printf("compaction kills: %d of %d SIGKILLs landed during a background compaction; %llu writes "
-         "acknowledged, %d lost\n",
-         kills_during, attempts, static_cast<unsigned long long>(version), lost);
+  printf(
+      "compaction kills: %d of %d SIGKILLs landed during a background compaction; %llu writes "
+      "acknowledged, %d lost\n",
+      kills_during, attempts, static_cast<unsigned long long>(version), lost);
 }
 
 }  // namespace

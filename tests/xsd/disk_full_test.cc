@@ -117,7 +117,8 @@ TEST_F(DiskFull, AcknowledgedWritesSurviveAndRefusedOnesLeaveNoTrace) {
   for (int round = 0;
        refusals.size() < 1 || refusals.begin()->second < 50 || !compaction_failed() || err.empty();
        ++round) {
-    ASSERT_LT(round, 5000) << "the disk never filled up";
+    ASSERT_LT(round, 5000) << "the disk never filled up, or its compaction never failed: "
+                           << testing::ReadFile(log());
     err = Rewrite(round % kKeys, ++version);
     if (!err.empty()) ++refusals[err];
   }
