@@ -27,9 +27,9 @@ constexpr auto kTurnInterval = std::chrono::microseconds(500);
 void Write(xsd::Xenstore& store, xsd::ConnId conn, const std::string& path,
            const std::string& value) {
   std::string payload = path + '\0' + value;
-  wire::Message m{{static_cast<uint32_t>(wire::MsgType::kWrite), 1, 0,
-                   static_cast<uint32_t>(payload.size())},
-                  std::move(payload)};
+  wire::Message m{
+      {static_cast<uint32_t>(wire::MsgType::kWrite), 1, 0, static_cast<uint32_t>(payload.size())},
+      std::move(payload)};
   xsd::Outbox out;
   store.Handle(conn, m, out);
 }
@@ -88,8 +88,8 @@ CompactionStall MeasureCompactionStall(const std::string& dir, size_t nodes, dou
   std::string value(16 << 10, 'v');
   uint64_t compactions_before = store.stats().compactions;
   auto start = Clock::now();
-  auto min_end = start + std::chrono::duration_cast<Clock::duration>(
-                             std::chrono::duration<double>(seconds));
+  auto min_end =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   auto max_end = start + std::chrono::duration_cast<Clock::duration>(
                              std::chrono::duration<double>(std::max(20 * seconds, 30.0)));
   auto next_turn = start;

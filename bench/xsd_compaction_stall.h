@@ -18,11 +18,11 @@ struct TurnTimes {
 
 struct CompactionStall {
   size_t nodes = 0;
-  size_t compactions = 0;      // compactions completed while timing
-  TurnTimes during;            // turns that started, ended or booked a compaction
-  TurnTimes outside;           // every other turn
-  double synchronous_ms = 0;   // one Journal::Compact of the store, on the calling thread
-  size_t snapshot_bytes = 0;   // size of that snapshot
+  size_t compactions = 0;     // compactions completed while timing
+  TurnTimes during;           // turns that started, ended or booked a compaction
+  TurnTimes outside;          // every other turn
+  double synchronous_ms = 0;  // one Journal::Compact of the store, on the calling thread
+  size_t snapshot_bytes = 0;  // size of that snapshot
 };
 
 // Fills a store persisted in `dir` with `nodes` nodes, then times turns that
