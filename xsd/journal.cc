@@ -262,6 +262,7 @@ Journal::Compacted Journal::WriteSnapshot(const std::string& dir, const Tree& tr
 }
 
 Status Journal::StartCompaction(const Tree& tree) {
+  if (compacting()) return Status::Error(EBUSY, "a compaction is already running");
   TXEND_RETURN_IF_ERROR(Sync());  // what the replaced journal holds must be durable first
   UniqueFd old;
   if (!next_file_) {
