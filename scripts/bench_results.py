@@ -97,7 +97,8 @@ def cell(text, first, column_header):
 
 def settings(quick):
     if quick:
-        return dict(xsd=["--seconds", "0.3", "--commit-domains", "10,100", "--flat-entries", "1000"],
+        return dict(xsd=["--seconds", "0.3", "--commit-domains", "10,100", "--flat-entries", "1000",
+                         "--compaction-nodes", "2000"],
                     http=["--seconds", "1"],
                     scenario=["--domains", "1,5", "--rounds", "2", "--interval", "0",
                               "--repeats", "2", "--detail-reads", "20", "--idle-monitors", "0,10",
@@ -142,6 +143,7 @@ def targets(runs, quick):
     idle = re.search(r"idle monitors target .*: (met|MISSED) \((.*)\)", scen)
     commit = re.search(r"commit cost target .*: (met|MISSED) \((.*)\)", xsd)
     floor = re.search(r"read/write target .*: (met|MISSED)", xsd)
+    stall = re.search(r"compaction stall target .*: (met|MISSED) \((.*)\)", xsd)
     floor_cpu = re.search(r"floor / xsd: ([0-9.]+)", xsd)
     tx = cell(scen, "xenstore transactions per domain read", "target met")
     disk = cell(scen, "xsd disk bytes per domain read", "target met")
@@ -175,7 +177,9 @@ def targets(runs, quick):
                  all(v == "yes" for v in (tx, disk, create)))),
         ("txend + xsd CPU per detail read ≤ 1.5× the in-process floor; ≤ 2 context switches",
          "no floor measured by these benchmarks", verdict(None)),
-        ("xsd: compaction never stalls the loop > 1 ms", "not measured", verdict(None)),
+        ("xsd: compaction never stalls the loop > 1 ms (longest loop turn while a 100k-node "
+         "store compacts vs. without, same run)", stall.group(2) if stall else "—",
+         verdict(stall.group(1) == "met" if stall else None)),
         ("10 000 domains: everything works, memory per domain stated",
          "not run" if quick else "not run by this command", verdict(None)),
     ]
@@ -192,7 +196,10 @@ METHODS = {
             "One client thread per connection, one request in flight; the floor is a "
             "single-threaded epoll\necho server on a unix socket driven by the same client code, "
             "interleaved with the xsd runs\n(median of 3). The commit cost is measured in process "
-            "in stores of growing size, as ratios to\nthe smallest store in the same run."),
+            "in stores of growing size, as ratios to\nthe smallest store in the same run. The compaction "
+            "stall times the loop's turns (a WRITE and its\ngroup commit) in process on tmpfs "
+            "while the journal of a 100k-node store compacts, against\nthe turns of the same run "
+            "with no compaction running."),
     "http": ("txend's HTTP API vs. nginx serving the same bytes",
              "xsd (persistent) and txend on the simulated hypervisor, domain `demo` with 2 disks "
              "and 1 vif;\nwrk over TCP loopback, keep-alive; nginx serves the reply's exact bytes "

@@ -86,11 +86,58 @@ std::string UnusedName(const std::string& base) {
   return "";
 }
 
+// Writes `bytes` at `fd`'s offset; `*written` counts what reached the file.
+Status WriteBytes(int fd, const std::string& bytes, size_t* written) {
+  *written = 0;
+  while (*written < bytes.size()) {
+    ssize_t n = write(fd, bytes.data() + *written, bytes.size() - *written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::Error(errno, std::string("journal write: ") + strerror(errno));
+    *written += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+// Writes `bytes` as the whole of a new file at `path` and fsyncs it.
+Status WriteDurably(const std::string& path, const std::string& bytes, size_t* written) {
+  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!fd) return Status::Error(errno, "cannot create " + path + ": " + strerror(errno));
+  TXEND_RETURN_IF_ERROR(WriteBytes(fd.get(), bytes, written));
+  if (fsync(fd.get()) != 0) return Status::Error(errno, "fsync " + path + ": " + strerror(errno));
+  return Status::Ok();
+}
+
 Status SyncDir(const std::string& dir) {
   UniqueFd fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) return Status::Error(errno, "cannot open " + dir + ": " + strerror(errno));
   if (fsync(fd.get()) != 0) return Status::Error(errno, "fsync " + dir + ": " + strerror(errno));
   return Status::Ok();
+}
+
+// Replays the journal file at `path` (created if missing) onto `tree`, cuts
+// off what must not stay (kept aside in DIR/journal.cut-<seq> first), and
+// returns it open for appending, with its size.
+Result<std::pair<UniqueFd, size_t>> ReplayFile(const std::string& dir, const std::string& path,
+                                               Tree& tree, Position& at, JournalReplay& report) {
+  TXEND_ASSIGN_OR_RETURN(std::string journal, ReadFile(path));
+  JournalReplay file;
+  size_t keep = ReplayJournal(journal, tree, at, file);
+  report.records += file.records;
+  report.skipped_bytes += file.skipped_bytes;
+  report.dropped_bytes += file.dropped_bytes;
+  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd) return Status::Error(errno, "cannot open " + path + ": " + strerror(errno));
+  if (keep != journal.size()) {
+    // A torn tail, or records whose predecessor is damaged: they go, but
+    // their bytes are kept aside first (the damage may be rot, not a crash).
+    std::string cut = UnusedName(dir + "/journal.cut-" + std::to_string(at.last_seq + 1));
+    size_t written = 0;
+    if (!cut.empty() && WriteDurably(cut, journal.substr(keep), &written).ok()) report.cut_to = cut;
+    if (ftruncate(fd.get(), static_cast<off_t>(keep)) != 0)
+      return Status::Error(errno, "cannot cut the torn end off " + path + ": " + strerror(errno));
+  }
+  lseek(fd.get(), static_cast<off_t>(keep), SEEK_SET);
+  return std::make_pair(std::move(fd), keep);
 }
 
 }  // namespace
@@ -101,53 +148,33 @@ Result<std::unique_ptr<Journal>> Journal::Open(const std::string& dir, Tree& tre
   Position at;
   TXEND_ASSIGN_OR_RETURN(std::string snapshot, ReadFile(dir + "/snapshot"));
   TXEND_RETURN_IF_ERROR(ReplaySnapshot(dir + "/snapshot", snapshot, tree, at));
-  std::string path = dir + "/journal";
-  TXEND_ASSIGN_OR_RETURN(std::string journal, ReadFile(path));
   JournalReplay report;
-  size_t keep = ReplayJournal(journal, tree, at, report);
-
-  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
-  if (!fd) return Status::Error(errno, "cannot open " + path + ": " + strerror(errno));
-  std::unique_ptr<Journal> j(new Journal(dir, UniqueFd()));
-  if (keep != journal.size()) {
-    // A torn tail, or records whose predecessor is damaged: they go, but
-    // their bytes are kept aside first (the damage may be rot, not a crash).
-    std::string cut = UnusedName(dir + "/journal.cut-" + std::to_string(at.last_seq + 1));
-    if (!cut.empty() && j->WriteDurably(cut, journal.substr(keep)).ok()) report.cut_to = cut;
-    if (ftruncate(fd.get(), static_cast<off_t>(keep)) != 0)
-      return Status::Error(errno, "cannot cut the torn end off " + path + ": " + strerror(errno));
+  TXEND_ASSIGN_OR_RETURN(auto journal, ReplayFile(dir, dir + "/journal", tree, at, report));
+  // A compaction was under way: its records continue in journal.next.
+  std::string next = dir + "/journal.next";
+  bool next_file = access(next.c_str(), F_OK) == 0;
+  if (next_file) {
+    TXEND_ASSIGN_OR_RETURN(journal, ReplayFile(dir, next, tree, at, report));
   }
-  lseek(fd.get(), static_cast<off_t>(keep), SEEK_SET);
-  j->fd_ = std::move(fd);
+  std::unique_ptr<Journal> j(new Journal(dir, std::move(journal.first)));
   j->next_seq_ = at.last_seq + 1;
-  j->journal_size_ = keep;
+  j->journal_size_ = journal.second;
   j->snapshot_size_ = snapshot.size();
-  j->compaction_due_ = report.skipped_bytes > 0;
+  j->next_file_ = next_file;
+  j->compaction_due_ = report.skipped_bytes > 0 || next_file;
   j->replay_ = report;
   return j;
 }
 
-Journal::~Journal() { (void)Sync(); }
-
-Status Journal::WriteAll(int fd, const std::string& bytes, size_t* written) {
-  *written = 0;
-  while (*written < bytes.size()) {
-    ssize_t n = write(fd, bytes.data() + *written, bytes.size() - *written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::Error(errno, std::string("journal write: ") + strerror(errno));
-    *written += static_cast<size_t>(n);
-    bytes_written_ += static_cast<size_t>(n);
-  }
-  return Status::Ok();
+Journal::~Journal() {
+  (void)Sync();
+  if (compactor_.joinable()) compactor_.join();
 }
 
-Status Journal::WriteDurably(const std::string& path, const std::string& bytes) {
-  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!fd) return Status::Error(errno, "cannot create " + path + ": " + strerror(errno));
-  size_t written = 0;
-  TXEND_RETURN_IF_ERROR(WriteAll(fd.get(), bytes, &written));
-  if (fsync(fd.get()) != 0) return Status::Error(errno, "fsync " + path + ": " + strerror(errno));
-  return Status::Ok();
+Status Journal::WriteAll(int fd, const std::string& bytes, size_t* written) {
+  Status st = WriteBytes(fd, bytes, written);
+  bytes_written_ += *written;
+  return st;
 }
 
 void Journal::CutOff(size_t written) {
@@ -190,37 +217,114 @@ Status Journal::Sync() {
     ++write_errors_;
     return Status::Error(errno, std::string("journal fdatasync: ") + strerror(errno));
   }
+  if (dir_unsynced_) {  // the records in journal.next need its name on disk too
+    if (Status st = SyncDir(dir_); !st.ok()) {
+      ++write_errors_;
+      return st;
+    }
+    dir_unsynced_ = false;
+  }
   dirty_ = false;
   ++syncs_;
   return Status::Ok();
 }
 
 bool Journal::WantsCompaction() const {
-  if (journal_size_ < compact_after_size_) return false;
+  if (compacting() || journal_size_ < compact_after_size_) return false;
   return compaction_due_ ||
          (journal_size_ > kMinCompactBytes && journal_size_ > 2 * snapshot_size_);
 }
 
-Status Journal::Compact(const Tree& tree) {
-  JournalRecordWriter snapshot(next_seq_ - 1);  // holds every record written so far
+Journal::Compacted Journal::WriteSnapshot(const std::string& dir, const Tree& tree, uint64_t seq,
+                                          bool merge_next) {
+  JournalRecordWriter snapshot(seq);  // holds every record up to `seq`
   tree.ForEach([&](const std::string& path, const Node& node) { snapshot.Set(path, node); });
   std::string bytes = snapshot.Framed();
-  std::string tmp = dir_ + "/snapshot.tmp";
-  Status st = WriteDurably(tmp, bytes);
-  if (st.ok() && rename(tmp.c_str(), (dir_ + "/snapshot").c_str()) != 0)
-    st = Status::Error(errno, std::string("rename snapshot: ") + strerror(errno));
-  if (st.ok()) st = SyncDir(dir_);
-  if (!st.ok()) {
+  std::string tmp = dir + "/snapshot.tmp";
+  Compacted done;
+  size_t written = 0;
+  done.status = WriteDurably(tmp, bytes, &written);
+  done.bytes_written = written;
+  if (done.status.ok() && rename(tmp.c_str(), (dir + "/snapshot").c_str()) != 0)
+    done.status = Status::Error(errno, std::string("rename snapshot: ") + strerror(errno));
+  if (!done.status.ok()) {
     unlink(tmp.c_str());  // give back the space a partial snapshot took
-    ++write_errors_;
-    compact_after_size_ = journal_size_ + kCompactRetryGrowth;
-    return st;
+    return done;
   }
-  snapshot_size_ = bytes.size();
+  // The journal holds nothing past `seq` now; journal.next (if any) takes its
+  // name. ENOENT: an earlier attempt renamed it already.
+  std::string next = dir + "/journal.next";
+  if (merge_next && rename(next.c_str(), (dir + "/journal").c_str()) != 0 && errno != ENOENT)
+    done.status = Status::Error(errno, std::string("rename journal.next: ") + strerror(errno));
+  if (done.status.ok()) done.status = SyncDir(dir);
+  done.snapshot_bytes = bytes.size();
+  return done;
+}
+
+Status Journal::StartCompaction(const Tree& tree) {
+  if (compacting()) return Status::Error(EBUSY, "a compaction is already running");
+  TXEND_RETURN_IF_ERROR(Sync());  // what the replaced journal holds must be durable first
+  UniqueFd old;
+  if (!next_file_) {
+    // From here on, records go to journal.next; the journal keeps those up to
+    // the snapshot's number and is replaced by journal.next once it is written.
+    std::string next = dir_ + "/journal.next";
+    UniqueFd fd(open(next.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (!fd) {
+      compact_after_size_ = journal_size_ + kCompactRetryGrowth;
+      return Status::Error(errno, "cannot create " + next + ": " + strerror(errno));
+    }
+    old = std::move(fd_);
+    fd_ = std::move(fd);
+    journal_size_ = 0;
+    next_file_ = dir_unsynced_ = true;
+  }
   compaction_due_ = false;
+  compacted_.store(false, std::memory_order_relaxed);
+  compacting_tree_ = tree;  // O(1): the thread writes this snapshot
+  compactor_ = std::thread([this, seq = next_seq_ - 1, old = std::move(old)]() mutable {
+    compactor_result_ = WriteSnapshot(dir_, compacting_tree_, seq, true);
+    old.reset();  // closing the replaced journal frees its blocks: not on the loop
+    compacted_.store(true, std::memory_order_release);
+  });
+  return Status::Ok();
+}
+
+std::optional<Status> Journal::FinishCompaction() {
+  if (!compactor_.joinable() || !compacted_.load(std::memory_order_acquire)) return std::nullopt;
+  compactor_.join();
+  // The nodes only the snapshot still holds are freed here, on the loop that
+  // allocated them: freed on the thread, they took the allocator's lock from
+  // under the loop (turns of up to 20 ms while a compaction ran).
+  compacting_tree_ = Tree();
+  return Account(std::move(compactor_result_));
+}
+
+Status Journal::Account(Compacted done) {
+  bytes_written_ += done.bytes_written;
+  if (!done.status.ok()) {
+    ++write_errors_;
+    compaction_due_ = true;
+    compact_after_size_ = journal_size_ + kCompactRetryGrowth;
+    return done.status;
+  }
+  snapshot_size_ = done.snapshot_bytes;
+  next_file_ = false;
   compact_after_size_ = 0;
-  dirty_ = false;
   ++compactions_;
+  return Status::Ok();
+}
+
+Status Journal::Compact(const Tree& tree) {
+  if (compactor_.joinable()) {
+    compactor_.join();
+    compacting_tree_ = Tree();
+    (void)Account(std::move(compactor_result_));
+  }
+  Status st = Account(WriteSnapshot(dir_, tree, next_seq_ - 1, next_file_));
+  if (!st.ok()) return st;
+  compaction_due_ = false;
+  dirty_ = dir_unsynced_ = false;
   StartEmptyJournal();
   return Status::Ok();
 }

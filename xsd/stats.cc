@@ -48,6 +48,7 @@ std::string FormatStats(const Stats& s, const Gauges& g) {
   Line(out, "open_transactions", g.open_transactions);
   Line(out, "domains_introduced", g.domains_introduced);
   Line(out, "persistence_degraded", g.persistence_degraded);
+  Line(out, "compacting", g.compacting);
   for (uint32_t t = 0; t < wire::kTypeCount; ++t)
     if (wire::IsKnownType(t))
       Line(out, "requests_" + Lower(wire::TypeName(t)), s.requests_by_type[t]);

@@ -42,6 +42,7 @@ struct Gauges {
   uint64_t open_transactions = 0;
   uint64_t domains_introduced = 0;
   uint64_t persistence_degraded = 0;  // 1 while the journal refuses commits
+  uint64_t compacting = 0;            // 1 while a journal compaction runs on its thread
 };
 
 // "name value" lines, one per counter and gauge.

@@ -44,12 +44,18 @@ void Transaction::Apply(Op op) {
   // Ancestors this op will create were seen absent; existing ones are not
   // observed, so transactions adding different children to one directory
   // commute instead of conflicting.
-  for (std::string_view at = ParentPath(op.path); at != "/" && !tree_.Find(at); at = ParentPath(at))
+  const Tree& before = tree();
+  for (std::string_view at = ParentPath(op.path); at != "/" && !before.Find(at);
+       at = ParentPath(at))
     ObserveNode(std::string(at), nullptr);
-  ObserveNode(op.path, tree_.Find(op.path));
-  ApplyOp(tree_, op, kOwnStamp, nullptr);
+  ObserveNode(op.path, before.Find(op.path));
   bytes_ += op.path.size() + op.value.size() + op.perms.size() * sizeof(wire::Perm) + kEntryCost;
   ops_.push_back(std::move(op));
+}
+
+const Tree& Transaction::tree() const {
+  for (; applied_ < ops_.size(); ++applied_) ApplyOp(tree_, ops_[applied_], kOwnStamp, nullptr);
+  return tree_;
 }
 
 bool Transaction::StillValid(const Tree& live) const {

@@ -38,12 +38,14 @@ class Transaction {
   Transaction(uint32_t id, const Tree& snapshot) : id_(id), tree_(snapshot) {}
 
   uint32_t id() const { return id_; }
-  const Tree& tree() const { return tree_; }
+  // The private tree with every logged operation applied.
+  const Tree& tree() const;
 
   // Records what a read saw of `path` (its value/perms, or its children list).
   void ObserveNode(const std::string& path, const Node* node);
   void ObserveChildren(const std::string& path, const Node* node);
-  // Observes the target, then applies `op` to the private tree and logs it.
+  // Observes the target and logs `op`; the private tree gets it when next
+  // read (tree()), so a transaction that only writes never copies a node.
   void Apply(Op op);
 
   bool read_only() const { return ops_.empty(); }
@@ -65,7 +67,8 @@ class Transaction {
     auto operator<=>(const Key&) const = default;
   };
   uint32_t id_;
-  Tree tree_;
+  mutable Tree tree_;
+  mutable size_t applied_ = 0;        // ops_ applied to tree_ so far
   std::map<Key, uint64_t> observed_;  // version seen; 0 = absent
   std::vector<Op> ops_;
   size_t bytes_ = 0;

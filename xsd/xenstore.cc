@@ -122,6 +122,7 @@ Gauges Xenstore::gauges() const {
   for (const auto& [id, s] : sessions_) g.open_transactions += s.transactions.size();
   g.domains_introduced = domains_.Introduced().size();
   g.persistence_degraded = degraded_ ? 1 : 0;
+  g.compacting = compacting() ? 1 : 0;
   return g;
 }
 
@@ -639,13 +640,22 @@ Status Xenstore::Sync() {
       RefreshDiskStats();
       return st;
     }
-  } else if (journal_->WantsCompaction()) {
-    if (Status c = journal_->Compact(tree_); !c.ok() && log_)
-      log_("cannot compact the journal (retried after 1 MiB more): " + c.ToString());
+  } else {
+    // Compaction runs on a thread from an O(1) copy of the tree; the loop
+    // only starts it and books its outcome.
+    std::optional<Status> done = journal_->FinishCompaction();
+    if (done && !done->ok() && log_)
+      log_("cannot compact the journal (retried after 1 MiB more): " + done->ToString());
+    if (journal_->WantsCompaction()) {
+      if (Status c = journal_->StartCompaction(tree_); !c.ok() && log_)
+        log_("cannot compact the journal (retried after 1 MiB more): " + c.ToString());
+    }
   }
   RefreshDiskStats();
   return Status::Ok();
 }
+
+bool Xenstore::compacting() const { return journal_ && journal_->compacting(); }
 
 void Xenstore::RefreshDiskStats() {
   if (!journal_) return;

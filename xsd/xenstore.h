@@ -88,6 +88,8 @@ class Xenstore {
   const Stats& stats() const { return stats_; }
   Gauges gauges() const;
   bool persistent() const { return journal_ != nullptr; }
+  // True while a journal compaction runs on its thread.
+  bool compacting() const;
   // True while the journal refuses commits (a full disk, an I/O error).
   bool degraded() const { return degraded_; }
 

@@ -1,6 +1,7 @@
 // xsd's journal at start-up: what replay makes of bytes a failed write left
 // between records, of records whose predecessor is missing, of records a
-// snapshot already holds, and of journals older versions wrote.
+// snapshot already holds, of a journal.next a compaction left, and of journals
+// older versions wrote.
 #include "xsd/journal.h"
 
 #include <filesystem>
@@ -124,6 +125,34 @@ TEST_F(JournalReplayTest, RecordsTheSnapshotHoldsAreNotReplayedOverIt) {
   Tree tree;
   Open(tree);
   EXPECT_EQ(ValueAt(tree, "/x"), "new") << "a record older than the snapshot was replayed";
+}
+
+TEST_F(JournalReplayTest, RecordsInJournalNextFollowTheJournalsAfterACrashMidCompaction) {
+  std::string a, b, c;
+  {
+    Tree tree;
+    auto j = Open(tree);
+    a = Commit(*j, tree, "/x", "1");
+    b = Commit(*j, tree, "/y", "2");
+    c = Commit(*j, tree, "/x", "3");
+  }
+  // Killed during a background compaction: the snapshot was not written yet,
+  // records 1-2 are in the journal and record 3 went to journal.next.
+  Replace(a + b);
+  std::ofstream(db() + "/journal.next", std::ios::binary) << c;
+  Tree tree;
+  auto j = Open(tree);
+  EXPECT_EQ(ValueAt(tree, "/x"), "3") << "a record in journal.next was not replayed";
+  EXPECT_EQ(ValueAt(tree, "/y"), "2");
+  EXPECT_EQ(j->replay().records, 3u);
+  EXPECT_TRUE(j->WantsCompaction()) << "the interrupted compaction should be redone";
+  ASSERT_TRUE(j->Compact(tree).ok());
+  EXPECT_FALSE(std::filesystem::exists(db() + "/journal.next"));
+  j.reset();
+  Tree again;
+  Open(again);
+  EXPECT_EQ(ValueAt(again, "/x"), "3");
+  EXPECT_EQ(ValueAt(again, "/y"), "2");
 }
 
 // Frames a payload as every version does (u32 length, u32 CRC-32).
