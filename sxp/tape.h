@@ -1,0 +1,62 @@
+// A parsed SXP text as one flat array of nodes that point into the text: what
+// the parser produces, cheap to build for large replies (one node per atom or
+// list, no allocation per node), and read in place or turned into Values.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "sxp/sxp.h"
+
+namespace txend::sxp {
+
+class Tape {
+ public:
+  // A node's index; a list's items follow it, each item's subtree before the next.
+  using Index = uint32_t;
+
+  // Exactly one value / a sequence of values (Parse and ParseAll's grammar,
+  // limits and errors). `text` must outlive the tape: unquoted atoms point into it.
+  static Result<Tape> ParseOne(std::string_view text, const ParseLimits& limits = {});
+  static Result<Tape> ParseSequence(std::string_view text, const ParseLimits& limits = {});
+
+  // The top-level values: index 0, then each one's next().
+  bool empty() const { return nodes_.empty(); }
+  Index end() const { return static_cast<Index>(nodes_.size()); }
+
+  bool is_list(Index i) const { return nodes_[i].kind == Kind::kList; }
+  // An atom's bytes (quoted strings unescaped). Precondition: !is_list(i).
+  std::string_view atom(Index i) const;
+  // A list's number of items. Precondition: is_list(i).
+  size_t size(Index i) const { return nodes_[i].size; }
+  // The node after i's subtree: i's next sibling, or end().
+  Index next(Index i) const { return nodes_[i].end; }
+
+  // sxp.cc's accessors on node `list`: the first child list named `name`, and
+  // the atom after that child's name.
+  std::optional<Index> Child(Index list, std::string_view name) const;
+  std::optional<std::string_view> FindChildValue(Index list, std::string_view name) const;
+
+  // Node i and its subtree as a Value.
+  Value ToValue(Index i) const;
+
+ private:
+  friend class TapeBuilder;
+  enum class Kind : uint8_t { kList, kAtom, kDecoded };
+  struct Node {
+    uint32_t offset = 0;  // atom: where its bytes start, in text_ or (kDecoded) in decoded_
+    uint32_t size = 0;    // atom: its length; list: its number of items
+    Index end = 0;        // index after the subtree
+    Kind kind = Kind::kAtom;
+  };
+  std::string_view text_;
+  std::vector<Node> nodes_;
+  std::string decoded_;  // quoted atoms, unescaped, one after another
+};
+
+}  // namespace txend::sxp
