@@ -105,7 +105,6 @@ class TapeBuilder {
 
   Tape::Index Push(Node node) {
     auto i = static_cast<Tape::Index>(tape_.nodes_.size());
-    node.end = i + 1;
     tape_.nodes_.push_back(node);
     return i;
   }
@@ -123,15 +122,14 @@ class TapeBuilder {
       return Error("lists nested deeper than " + std::to_string(limits_.max_depth), E2BIG);
     size_t open = pos_;
     Next();  // '('
-    Tape::Index list = Push({0, 0, 0, Kind::kList});
+    Tape::Index list = Push(Node(Kind::kList, 0, 0));
     uint32_t items = 0;
     for (;;) {
       SkipBlanks();
       if (AtEnd()) return ErrorAt(open, "unterminated list");
       if (Peek() == ')') {
         Next();
-        tape_.nodes_[list].size = items;
-        tape_.nodes_[list].end = tape_.end();
+        tape_.nodes_[list] = Node(Kind::kList, tape_.end(), items);
         return Status::Ok();
       }
       TXEND_RETURN_IF_ERROR(ParseValue(depth));
@@ -143,7 +141,7 @@ class TapeBuilder {
     size_t start = pos_;
     Next();
     while (!AtEnd() && !EndsAtom(Peek())) Next();
-    Push({static_cast<uint32_t>(start), static_cast<uint32_t>(pos_ - start), 0, Kind::kAtom});
+    Push(Node(Kind::kAtom, static_cast<uint32_t>(start), static_cast<uint32_t>(pos_ - start)));
     return Status::Ok();
   }
 
@@ -157,8 +155,8 @@ class TapeBuilder {
       if (AtEnd()) return ErrorAt(open, "unterminated string");
       char c = Next();
       if (c == delim) {
-        Push({static_cast<uint32_t>(start), static_cast<uint32_t>(out.size() - start), 0,
-              Kind::kDecoded});
+        Push(Node(Kind::kDecoded, static_cast<uint32_t>(start),
+                  static_cast<uint32_t>(out.size() - start)));
         return Status::Ok();
       }
       if (c != '\\') {
@@ -243,9 +241,12 @@ class TapeBuilder {
 
 namespace {
 
-// Over the limit, or too long for a tape's 32-bit offsets.
+// A tape node holds lengths and counts in 30 bits: no text may be longer.
+constexpr size_t kMaxTapeBytes = (size_t{1} << 30) - 1;
+
+// Over the limit, or too long for a tape's nodes.
 Status CheckSize(std::string_view text, const ParseLimits& limits) {
-  size_t limit = std::min<size_t>(limits.max_bytes, UINT32_MAX / 2);
+  size_t limit = std::min<size_t>(limits.max_bytes, kMaxTapeBytes);
   if (text.size() <= limit) return Status::Ok();
   return Status::Error(E2BIG, "sxp: input of " + std::to_string(text.size()) +
                                   " bytes exceeds the limit of " + std::to_string(limit));

@@ -5,8 +5,8 @@ namespace txend::sxp {
 
 std::string_view Tape::atom(Index i) const {
   const Node& n = nodes_[i];
-  std::string_view from = n.kind == Kind::kDecoded ? std::string_view(decoded_) : text_;
-  return from.substr(n.offset, n.size);
+  std::string_view from = n.kind() == Kind::kDecoded ? std::string_view(decoded_) : text_;
+  return from.substr(n.first, n.count());
 }
 
 std::optional<Tape::Index> Tape::Child(Index list, std::string_view name) const {
