@@ -33,6 +33,8 @@ StackCost operator-(const StackSample& after, const StackSample& before) {
   c.xsd_wchar = after.xsd.wchar - before.xsd.wchar;
   c.xsd_cpu_seconds = after.xsd.cpu_seconds - before.xsd.cpu_seconds;
   c.txend_cpu_seconds = after.txend.cpu_seconds - before.txend.cpu_seconds;
+  c.xsd_thread_cpu_seconds = after.xsd.thread_cpu_seconds - before.xsd.thread_cpu_seconds;
+  c.txend_thread_cpu_seconds = after.txend.thread_cpu_seconds - before.txend.thread_cpu_seconds;
   return c;
 }
 

@@ -35,6 +35,9 @@ struct StackCost {
   uint64_t xsd_wchar = 0;              // /proc/<xsd>/io wchar (includes socket writes)
   double xsd_cpu_seconds = 0;
   double txend_cpu_seconds = 0;
+  // The same to the nanosecond, live threads only (ProcessUsage::thread_cpu_seconds).
+  double xsd_thread_cpu_seconds = 0;
+  double txend_thread_cpu_seconds = 0;
 };
 
 StackCost operator-(const StackSample& after, const StackSample& before);
