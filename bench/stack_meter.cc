@@ -56,4 +56,12 @@ Result<StackSample> StackMeter::Sample() {
   return s;
 }
 
+Result<StackSample> StackMeter::SampleProcesses() {
+  StackSample s;
+  TXEND_ASSIGN_OR_RETURN(s.xsd, ReadProcessUsage(xsd_pid_));
+  TXEND_ASSIGN_OR_RETURN(s.txend, ReadProcessUsage(txend_pid_));
+  s.when = std::chrono::steady_clock::now();
+  return s;
+}
+
 }  // namespace txend::bench
