@@ -28,8 +28,11 @@ namespace {
   for (int i = 0; i < n; ++i) {
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
     if (fd < 0) continue;
+    // MSG_NOSIGNAL: txend closes a connection over its admission limits at once, and
+    // SIGPIPE from writing to it killed this child before it reported, which left
+    // the parent waiting for the report forever (the other children hold the pipe).
     if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 ||
-        write(fd, request.data(), request.size()) < 0) {
+        send(fd, request.data(), request.size(), MSG_NOSIGNAL) < 0) {
       close(fd);
       continue;
     }
@@ -77,9 +80,20 @@ Result<IdleFigures> MeasureIdleMonitors(const std::string& xend_socket, const st
   }
   auto before = meter.Sample();
   if (before.ok()) {
+    // The window's CPU is read without xsd's stats walk in it (SampleProcesses).
+    auto quiet_before = meter.SampleProcesses();
     std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+    auto quiet_after = meter.SampleProcesses();
     auto after = meter.Sample();
     if (after.ok()) f.cost = *after - *before;
+    if (after.ok() && quiet_before.ok() && quiet_after.ok()) {
+      StackCost quiet = *quiet_after - *quiet_before;
+      f.cost.seconds = quiet.seconds;
+      f.cost.xsd_cpu_seconds = quiet.xsd_cpu_seconds;
+      f.cost.txend_cpu_seconds = quiet.txend_cpu_seconds;
+      f.cost.xsd_thread_cpu_seconds = quiet.xsd_thread_cpu_seconds;
+      f.cost.txend_thread_cpu_seconds = quiet.txend_thread_cpu_seconds;
+    }
   }
   for (pid_t pid : children) kill(pid, SIGKILL);
   for (pid_t pid : children) waitpid(pid, nullptr, 0);

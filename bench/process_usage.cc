@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -43,6 +44,19 @@ Result<double> CpuSeconds(const std::string& stat) {
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+// The first field of each /proc/<pid>/task/<tid>/schedstat: nanoseconds on a CPU.
+double ThreadCpuSeconds(pid_t pid) {
+  uint64_t ns = 0;
+  std::error_code ec;
+  std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+    std::ifstream in(task.path() / "schedstat");
+    uint64_t on_cpu = 0;
+    if (in >> on_cpu) ns += on_cpu;  // a thread that just ended has no file
+  }
+  return static_cast<double>(ns) / 1e9;
+}
+
 }  // namespace
 
 Result<ProcessUsage> ReadProcessUsage(pid_t pid) {
@@ -51,6 +65,7 @@ Result<ProcessUsage> ReadProcessUsage(pid_t pid) {
   TXEND_ASSIGN_OR_RETURN(std::string io, ReadProcFile(pid, "io"));
   ProcessUsage u;
   TXEND_ASSIGN_OR_RETURN(u.cpu_seconds, CpuSeconds(stat));
+  u.thread_cpu_seconds = ThreadCpuSeconds(pid);
   u.rss_bytes = Field(status, "VmRSS") * 1024;
   u.write_bytes = Field(io, "write_bytes");
   u.wchar = Field(io, "wchar");

@@ -1,5 +1,6 @@
 // ProcessUsage: what the kernel accounts to one process (all its threads):
-// CPU time, resident memory and bytes written, from /proc/<pid>/{stat,status,io}.
+// CPU time, resident memory and bytes written, from /proc/<pid>/{stat,status,io}
+// and /proc/<pid>/task/*/schedstat.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +11,11 @@
 namespace txend::bench {
 
 struct ProcessUsage {
-  double cpu_seconds = 0;    // utime + stime
+  double cpu_seconds = 0;  // utime + stime (in clock ticks: 10 ms steps)
+  // The CPU time of its live threads to the nanosecond (/proc/<pid>/task/*/schedstat):
+  // for short windows, where 10 ms steps are most of the figure. Threads that
+  // ended are not in it.
+  double thread_cpu_seconds = 0;
   uint64_t rss_bytes = 0;    // VmRSS
   uint64_t write_bytes = 0;  // bytes this process caused to be sent to storage
   uint64_t wchar = 0;        // bytes passed to write(2) and friends (files and sockets)

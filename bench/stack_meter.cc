@@ -33,6 +33,8 @@ StackCost operator-(const StackSample& after, const StackSample& before) {
   c.xsd_wchar = after.xsd.wchar - before.xsd.wchar;
   c.xsd_cpu_seconds = after.xsd.cpu_seconds - before.xsd.cpu_seconds;
   c.txend_cpu_seconds = after.txend.cpu_seconds - before.txend.cpu_seconds;
+  c.xsd_thread_cpu_seconds = after.xsd.thread_cpu_seconds - before.xsd.thread_cpu_seconds;
+  c.txend_thread_cpu_seconds = after.txend.thread_cpu_seconds - before.txend.thread_cpu_seconds;
   return c;
 }
 
@@ -48,6 +50,14 @@ Result<StackSample> StackMeter::Sample() {
   s.xsd_stats = ParseStats(stats);
   if (!s.xsd_stats.count("requests_total"))
     return Status::Error(EPROTO, "xsd stats without requests_total");
+  TXEND_ASSIGN_OR_RETURN(s.xsd, ReadProcessUsage(xsd_pid_));
+  TXEND_ASSIGN_OR_RETURN(s.txend, ReadProcessUsage(txend_pid_));
+  s.when = std::chrono::steady_clock::now();
+  return s;
+}
+
+Result<StackSample> StackMeter::SampleProcesses() {
+  StackSample s;
   TXEND_ASSIGN_OR_RETURN(s.xsd, ReadProcessUsage(xsd_pid_));
   TXEND_ASSIGN_OR_RETURN(s.txend, ReadProcessUsage(txend_pid_));
   s.when = std::chrono::steady_clock::now();

@@ -78,6 +78,13 @@ Result<std::vector<sxp::Value>> Xend::Domains(const std::string& state) {
   return std::move(all.items());
 }
 
+Result<std::string> Xend::DomainsText(const std::string& state) {
+  TXEND_ASSIGN_OR_RETURN(XendReply reply,
+                         Send(false, "/xend/domain?detail=1&state=" + PathEncode(state), {}));
+  if (reply.status >= 300) return Status::Error(EREMOTEIO, XendMessage(reply));
+  return std::move(reply.body);
+}
+
 Result<sxp::Value> Xend::VcpuInfo(const std::string& ref) {
   return Call(false, "/xend/domain/" + PathEncode(ref) + "?op=vcpuinfo", {}, ref);
 }

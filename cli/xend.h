@@ -27,6 +27,8 @@ class Xend {
   Result<sxp::Value> Domain(const std::string& ref);
   // GET /xend/domain?detail=1&state=<state>: every matching domain's SXP.
   Result<std::vector<sxp::Value>> Domains(const std::string& state);
+  // The same reply's text, unparsed, for reading in place (sxp::Tape); "" for none.
+  Result<std::string> DomainsText(const std::string& state);
   // GET /xend/domain/<ref>?op=vcpuinfo.
   Result<sxp::Value> VcpuInfo(const std::string& ref);
   // GET /xend/node/ and GET /xend/node/<what> (text: dmesg, log).

@@ -27,14 +27,14 @@ std::string Fmt(const char* format, ...) {
 }
 
 // xend's number, read leniently for display: an integer, else a float cut to one, else 0.
-int64_t IntOr(const std::optional<std::string>& s, int64_t fallback) {
+int64_t IntOr(std::optional<std::string_view> s, int64_t fallback) {
   if (!s || s->empty()) return fallback;
   std::string_view text = TrimBlanks(*s);
   if (auto n = ParseInteger<int64_t>(text); n.ok()) return *n;
   return static_cast<int64_t>(ParseDouble(text).value_or(0));
 }
 
-double DoubleOr(const std::optional<std::string>& s, double fallback) {
+double DoubleOr(std::optional<std::string_view> s, double fallback) {
   if (!s || s->empty()) return fallback;
   return ParseDouble(TrimBlanks(*s)).value_or(0);
 }
@@ -70,21 +70,36 @@ std::string DaysPart(int64_t days) {
   return std::to_string(days) + (days == 1 ? " day, " : " days, ");
 }
 
+// A row from `find(key)`: the atom of a domain's `(key atom ...)`, or nullopt.
+template <typename Find>
+DomainRow RowFrom(const Find& find) {
+  DomainRow r;
+  r.name = find("name").value_or("");
+  r.domid = find("domid").value_or("");
+  r.memory_mib = IntOr(find("memory"), 0);
+  auto online = find("online_vcpus");
+  r.vcpus = IntOr(online ? online : find("vcpus"), 0);
+  r.state = find("state").value_or("");
+  r.cpu_time = DoubleOr(find("cpu_time"), 0);
+  r.start_time = DoubleOr(find("start_time"), 0);
+  r.cpu_weight = IntOr(find("cpu_weight"), -1);
+  r.cpu_cap = IntOr(find("cpu_cap"), -1);
+  return r;
+}
+
 }  // namespace
 
 DomainRow ParseDomainRow(const sxp::Value& d) {
-  DomainRow r;
-  r.name = sxp::ChildValue(d, "name");
-  r.domid = sxp::ChildValue(d, "domid");
-  r.memory_mib = IntOr(sxp::FindChildValue(d, "memory"), 0);
-  auto online = sxp::FindChildValue(d, "online_vcpus");
-  r.vcpus = IntOr(online ? online : sxp::FindChildValue(d, "vcpus"), 0);
-  r.state = sxp::ChildValue(d, "state");
-  r.cpu_time = DoubleOr(sxp::FindChildValue(d, "cpu_time"), 0);
-  r.start_time = DoubleOr(sxp::FindChildValue(d, "start_time"), 0);
-  r.cpu_weight = IntOr(sxp::FindChildValue(d, "cpu_weight"), -1);
-  r.cpu_cap = IntOr(sxp::FindChildValue(d, "cpu_cap"), -1);
-  return r;
+  return RowFrom([&](std::string_view key) -> std::optional<std::string_view> {
+    const sxp::Value* kid = sxp::Child(d, key);
+    const sxp::Value* first = kid ? sxp::ChildAt(*kid, 0) : nullptr;
+    if (first == nullptr || !first->is_atom()) return std::nullopt;
+    return first->atom();
+  });
+}
+
+DomainRow ParseDomainRow(const sxp::Tape& tape, sxp::Tape::Index d) {
+  return RowFrom([&](std::string_view key) { return tape.FindChildValue(d, key); });
 }
 
 std::string FormatDomainList(const std::vector<DomainRow>& rows) {

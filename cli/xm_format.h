@@ -9,6 +9,7 @@
 
 #include "base/result.h"
 #include "sxp/sxp.h"
+#include "sxp/tape.h"
 
 namespace txend::xm {
 
@@ -25,6 +26,8 @@ struct DomainRow {
   int64_t cpu_cap = -1;
 };
 DomainRow ParseDomainRow(const sxp::Value& domain);
+// The same row read in place from node `domain` of a parsed reply.
+DomainRow ParseDomainRow(const sxp::Tape& tape, sxp::Tape::Index domain);
 
 // `xm list`: the header and one row per domain, in the given order.
 std::string FormatDomainList(const std::vector<DomainRow>& rows);

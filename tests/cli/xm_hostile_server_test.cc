@@ -173,5 +173,56 @@ TEST(XmAgainstAHostileServer, NamesAndMessagesReachTheTerminalWithoutEscapeSeque
   }
 }
 
+// `xm list` reads its rows straight off the reply text (sxp::Tape) rather than
+// from a Value per domain: the table must be what the Values gave, field for
+// field (online_vcpus over vcpus, a list where an atom belongs read as 0,
+// absent fields empty), sorted by name with equal names in reply order, and
+// --pool must treat a domain without pool_name as Pool-0.
+TEST(XmAgainstACannedServer, ListReadsEveryFieldAsTheDomainValuesWould) {
+  TempDir dir;
+  std::string domains =
+      "((domain (domid 12) (name zed) (memory 16) (vcpus 1) (online_vcpus 3) (state --p---) "
+      "(cpu_time 7) (pool_name other))"
+      " (domain (domid 9) (name dup) (memory 64.9) (vcpus 1) (state -b----))"
+      " (domain (name \"it's x\") (memory 256) (vcpus (2)) # a comment\n)"
+      " (domain (domid 3) (name dup) (memory (16)) (vcpus 4) (state -b----) (cpu_time 2.25)"
+      " (pool_name other))"
+      " (domain (domid 0) (name Domain-0) (memory 1024) (vcpus 2) (state r-----) (cpu_time 1.5)))";
+  CannedServer server(dir / "sock", HttpReply(200, domains));
+  XmRun list = Xm(dir, dir / "sock", "list");
+  EXPECT_EQ(list.code, 0) << list.err;
+  EXPECT_EQ(
+      list.out,
+      "Name                                        ID   Mem VCPUs      State   Time(s)\nDomain-0   "
+      "                                  0  1024     2     r-----      1.5\ndup                    "
+      "                      9    64     1     -b----      0.0\ndup                                "
+      "          3     0     4     -b----      2.2\nit's x                                         "
+      "  256     0                 0.0\nzed                                         12    16     3 "
+      "    --p---      7.0\n");
+  XmRun pool = Xm(dir, dir / "sock", "list --pool other");
+  EXPECT_EQ(pool.code, 0) << pool.err;
+  EXPECT_EQ(pool.out,
+            "Name                                        ID   Mem VCPUs      State   Time(s)\ndup  "
+            "                                        3     0     4     -b----      2.2\nzed        "
+            "                                 12    16     3     --p---      7.0\n");
+}
+
+TEST(XmAgainstACannedServer, ListRefusesADomainListThatIsNotAList) {
+  TempDir dir;
+  {
+    CannedServer server(dir / "sock", HttpReply(200, "(unterminated"));
+    XmRun list = Xm(dir, dir / "sock", "list");
+    EXPECT_EQ(list.code, 1);
+    EXPECT_EQ(list.err, "Error: xend sent a domain list that is not a list\n");
+  }
+  {
+    CannedServer server(dir / "sock2", HttpReply(200, ""));
+    XmRun list = Xm(dir, dir / "sock2", "list");
+    EXPECT_EQ(list.code, 0) << list.err;
+    EXPECT_EQ(list.out,
+              "Name                                        ID   Mem VCPUs      State   Time(s)\n");
+  }
+}
+
 }  // namespace
 }  // namespace txend::testing
