@@ -105,7 +105,9 @@ def settings(quick):
                               "--idle-seconds", "0.5"],
                     migration=None, big=None, big_domains=0)
     return dict(xsd=["--seconds", "6"], http=["--seconds", "10"],
-                scenario=["--domains", "1,1000", "--idle-monitors", "0,100,1000"],
+                # 500 monitors at most: txend holds 512 connections (http/http_server.h
+                # max_connections) and sheds the rest by design, so 1000 never all park.
+                scenario=["--domains", "1,1000", "--idle-monitors", "0,100,500"],
                 migration=["--sizes", "256,1024", "--rates", "8", "--repeat", "1"],
                 big=None, big_domains=0)
 
