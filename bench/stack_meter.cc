@@ -33,6 +33,10 @@ StackCost operator-(const StackSample& after, const StackSample& before) {
   c.xsd_wchar = after.xsd.wchar - before.xsd.wchar;
   c.xsd_cpu_seconds = after.xsd.cpu_seconds - before.xsd.cpu_seconds;
   c.txend_cpu_seconds = after.txend.cpu_seconds - before.txend.cpu_seconds;
+  c.txend_voluntary_switches = static_cast<int64_t>(after.txend.voluntary_switches) -
+                               static_cast<int64_t>(before.txend.voluntary_switches);
+  c.txend_involuntary_switches = static_cast<int64_t>(after.txend.involuntary_switches) -
+                                 static_cast<int64_t>(before.txend.involuntary_switches);
   return c;
 }
 

@@ -35,6 +35,8 @@ struct StackCost {
   uint64_t xsd_wchar = 0;              // /proc/<xsd>/io wchar (includes socket writes)
   double xsd_cpu_seconds = 0;
   double txend_cpu_seconds = 0;
+  int64_t txend_voluntary_switches = 0;  // over txend's threads alive at both samples' time
+  int64_t txend_involuntary_switches = 0;
 };
 
 StackCost operator-(const StackSample& after, const StackSample& before);
