@@ -7,7 +7,8 @@
 # drives `GET /xend/domain/demo?detail=1` with wrk; nginx serves the reply's
 # exact bytes as a static file on loopback in the same run, driven the same way.
 # Prints a markdown table: requests/s, p99 latency, ratio to nginx, and xenstore
-# transactions and xsd disk bytes per request (from xsd's own counters).
+# transactions and xsd disk bytes per request (from xsd's own counters), and
+# txend's context switches per request (/proc/<pid>/task/*/status).
 #
 #   bench/http_bench.sh [--seconds N] [--connections C] [--threads T] [--bin DIR]
 set -euo pipefail
@@ -94,12 +95,20 @@ run_wrk() {
   echo "$rps $p99 $n"
 }
 
+# txend's context switches so far, summed over its threads: "voluntary involuntary".
+switches() {
+  cat /proc/"$(cat "$dir/txend.pid")"/task/*/status 2>/dev/null |
+    awk '$1 == "voluntary_ctxt_switches:" { v += $2 } $1 == "nonvoluntary_ctxt_switches:" { n += $2 } END { print v, n }'
+}
+
 # Counts from an exact number of requests (wrk cuts its last requests short,
 # which xsd still sees), then throughput and latency from wrk.
 t_n=500
 tx0=$(stat transactions_started); disk0=$(stat disk_bytes_written); req0=$(stat requests_total)
+read -r vol0 invol0 < <(switches)
 # -o applies to the first URL only, so every reply goes to /dev/null through stdout.
 curl -sf -H "Accept: application/sxp" $(for _ in $(seq $t_n); do echo "$url"; done) > /dev/null
+read -r vol1 invol1 < <(switches)
 tx1=$(stat transactions_started); disk1=$(stat disk_bytes_written); req1=$(stat requests_total)
 read -r t_rps t_p99 _ < <(run_wrk "$url")
 read -r n_rps n_p99 _ < <(run_wrk "http://127.0.0.1:$nginx_port/demo.sxp")
@@ -107,6 +116,8 @@ read -r n_rps n_p99 _ < <(run_wrk "http://127.0.0.1:$nginx_port/demo.sxp")
 tx_per=$(python3 -c "print(f'{($tx1 - $tx0) / $t_n:.3f}')")
 req_per=$(python3 -c "print(f'{($req1 - $req0) / $t_n:.1f}')")
 disk_per=$(python3 -c "print(f'{($disk1 - $disk0) / $t_n:.1f}')")
+vol_per=$(python3 -c "print(f'{($vol1 - $vol0) / $t_n:.2f}')")
+invol_per=$(python3 -c "print(f'{($invol1 - $invol0) / $t_n:.2f}')")
 ratio=$(python3 -c "print(f'{$t_rps / $n_rps:.2f}')")
 bytes=$(wc -c < "$dir/www/demo.sxp")
 echo "| server | requests/s | p99 latency (ms) | ratio to nginx |"
@@ -115,4 +126,5 @@ echo "| txend \`GET /xend/domain/demo?detail=1\` | $t_rps | $t_p99 | $ratio |"
 echo "| nginx, the same $bytes bytes as a static file | $n_rps | $n_p99 | 1.00 |"
 echo
 echo "Per txend request ($t_n requests): $tx_per xenstore transactions, $req_per xenstore requests, $disk_per xsd disk bytes."
+echo "txend context switches per request (the same $t_n, one keep-alive connection, all its threads): $vol_per voluntary, $invol_per involuntary."
 echo "wrk -t$threads -c$connections -d${seconds}s over TCP loopback; $(nproc) cores."

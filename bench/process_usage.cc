@@ -57,6 +57,19 @@ double ThreadCpuSeconds(pid_t pid) {
   return static_cast<double>(ns) / 1e9;
 }
 
+// Adds up the context switches of every thread of `pid` (a thread that ends meanwhile is skipped).
+void AddSwitches(pid_t pid, ProcessUsage& u) {
+  std::error_code ec;
+  std::filesystem::directory_iterator tasks("/proc/" + std::to_string(pid) + "/task", ec);
+  for (; !ec && tasks != std::filesystem::directory_iterator(); tasks.increment(ec)) {
+    std::ifstream in(tasks->path() / "status");
+    std::stringstream text;
+    text << in.rdbuf();
+    u.voluntary_switches += Field(text.str(), "voluntary_ctxt_switches");
+    u.involuntary_switches += Field(text.str(), "nonvoluntary_ctxt_switches");
+  }
+}
+
 }  // namespace
 
 Result<ProcessUsage> ReadProcessUsage(pid_t pid) {
@@ -69,6 +82,7 @@ Result<ProcessUsage> ReadProcessUsage(pid_t pid) {
   u.rss_bytes = Field(status, "VmRSS") * 1024;
   u.write_bytes = Field(io, "write_bytes");
   u.wchar = Field(io, "wchar");
+  AddSwitches(pid, u);
   return u;
 }
 

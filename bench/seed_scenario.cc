@@ -129,6 +129,8 @@ Result<DetailReadFigures> DetailReads(TxendStack& stack, StackMeter& meter,
   f.reads = o.detail_reads;
   f.cpu_us = (c.xsd_cpu_seconds + c.txend_cpu_seconds) * 1e6 / o.detail_reads;
   f.txend_cpu_us = c.txend_cpu_seconds * 1e6 / o.detail_reads;
+  f.txend_voluntary = static_cast<double>(c.txend_voluntary_switches) / o.detail_reads;
+  f.txend_involuntary = static_cast<double>(c.txend_involuntary_switches) / o.detail_reads;
   f.median_ms = Median(times);
   return f;
 }

@@ -59,8 +59,10 @@ struct RepeatFigures {
 // the CPU it costs xsd and txend and its time, independent of the polling rate.
 struct DetailReadFigures {
   int reads = 0;
-  double cpu_us = 0;        // xsd + txend CPU per read
-  double txend_cpu_us = 0;  // txend's part
+  double cpu_us = 0;             // xsd + txend CPU per read
+  double txend_cpu_us = 0;       // txend's part
+  double txend_voluntary = 0;    // txend's context switches per read: its threads blocking
+  double txend_involuntary = 0;  // ... and being preempted
   double median_ms = 0;
 };
 

@@ -35,6 +35,10 @@ StackCost operator-(const StackSample& after, const StackSample& before) {
   c.txend_cpu_seconds = after.txend.cpu_seconds - before.txend.cpu_seconds;
   c.xsd_thread_cpu_seconds = after.xsd.thread_cpu_seconds - before.xsd.thread_cpu_seconds;
   c.txend_thread_cpu_seconds = after.txend.thread_cpu_seconds - before.txend.thread_cpu_seconds;
+  c.txend_voluntary_switches = static_cast<int64_t>(after.txend.voluntary_switches) -
+                               static_cast<int64_t>(before.txend.voluntary_switches);
+  c.txend_involuntary_switches = static_cast<int64_t>(after.txend.involuntary_switches) -
+                                 static_cast<int64_t>(before.txend.involuntary_switches);
   return c;
 }
 

@@ -38,6 +38,8 @@ struct StackCost {
   // The same to the nanosecond, live threads only (ProcessUsage::thread_cpu_seconds).
   double xsd_thread_cpu_seconds = 0;
   double txend_thread_cpu_seconds = 0;
+  int64_t txend_voluntary_switches = 0;  // over txend's threads alive at both samples' time
+  int64_t txend_involuntary_switches = 0;
 };
 
 StackCost operator-(const StackSample& after, const StackSample& before);

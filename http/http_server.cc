@@ -3,6 +3,8 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <map>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -101,6 +103,14 @@ struct Shared {
   ServerStats stats;
   ConnectionTable connections;
   ParkedWatches watches;
+  std::atomic<int> inline_reads{0};  // GETs running on I/O threads now
+
+  // A slot to run a read on this I/O thread, while fewer than options.inline_reads do.
+  bool TakeInlineSlot() {
+    if (inline_reads.fetch_add(1) < options.inline_reads) return true;
+    --inline_reads;
+    return false;
+  }
 };
 
 bhttp::response<bhttp::string_body> ToBeast(HttpResponse r, unsigned version, bool keep_alive) {
@@ -235,6 +245,13 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
     bool keep_alive = req.keep_alive();
     ++shared_->stats.requests;
     asio::thread_pool& pool = PoolFor(req);  // before the lambda below takes `req`
+    if (&pool == &shared_->readers && shared_->TakeInlineSlot()) {
+      HandlerReply reply = Respond(req);  // here, on this connection's strand
+      --shared_->inline_reads;
+      if (auto* later = std::get_if<DeferredReply>(&reply))
+        return Park(std::move(*later), pool, version, keep_alive);
+      return Send(std::get<HttpResponse>(std::move(reply)), version, keep_alive);
+    }
     asio::post(
         pool, [self = this->shared_from_this(), req = std::move(req), version, keep_alive, &pool] {
           HandlerReply reply = self->Respond(req);
@@ -609,7 +626,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(ServerOptions options, Han
     impl->unix_listener->Accept();
   }
   Impl* raw = impl.get();
-  for (int i = 0; i < 2; ++i) impl->io_threads.emplace_back([raw] { raw->RunIo(); });
+  // Two for I/O alone, whatever the reads running on the others do.
+  int io_threads = 2 + std::max(0, opts.inline_reads);
+  for (int i = 0; i < io_threads; ++i) impl->io_threads.emplace_back([raw] { raw->RunIo(); });
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 

@@ -1,5 +1,6 @@
 // HttpServer: serves HTTP/1.1 (and 1.0) on a unix socket and, opt-in, a TCP
-// endpoint, handing each decoded request to one Handler on a worker pool; a
+// endpoint, handing each decoded request to one Handler on a worker pool (a
+// read, while few are in flight, on the I/O thread that read it); a
 // handler may answer later (DeferredReply), parking the connection without a
 // thread. Built on Boost.Beast. A request head and body each have a deadline; a peer
 // may hold only so many connections, and a full server sheds the connection
@@ -49,6 +50,10 @@ struct ServerOptions {
   std::chrono::milliseconds write_timeout{30000};  // a whole reply
   int worker_threads = 8;       // run requests that may change things (POST, ...)
   int read_worker_threads = 4;  // run GET and HEAD, so reads never queue behind slow changes
+  // Up to this many GETs and HEADs at once run on the I/O thread that read them (no hand-off
+  // to a worker and back: two thread switches fewer each); there are this many I/O threads
+  // more than the two that always stay free for I/O. Further reads go to the read workers.
+  int inline_reads = 4;
   // Requests whose target starts with this ("" none) wait for something to
   // happen (long polls): their handler and their deferred reply run on a pool
   // of their own, so they never hold up reads or changes. A parked long poll

@@ -139,9 +139,7 @@ http::HttpResponse XendApi::PostNode(const std::string& what, const http::HttpRe
 }
 
 http::HttpResponse XendApi::GetDomain(const std::string& dom, const http::HttpRequest& req) {
-  auto snap = xs::Snapshot::Begin(xs_);
-  if (!snap.ok()) return Failure(snap.status());
-  auto r = toolstack_.queries().Get(*snap, dom);
+  auto r = toolstack_.queries().Get(dom);
   if (!r.ok()) return Failure(r.status());
   std::string op = req.params.GetOr("op", "");
   if (op == "migrate_progress") return SxpReply(200, migrations_.Progress(r->config->name));

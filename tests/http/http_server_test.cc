@@ -421,6 +421,48 @@ TEST_F(HttpServerTest, ReadsAreAnsweredWhileEveryWorkerIsBusyWithAChange) {
   for (auto& c : changes) EXPECT_NE(c.ReadAll().find("HTTP/1.0 200"), std::string::npos);
 }
 
+// Reads that block (xenstore stalled, say) on every I/O thread that may run
+// one and on every read worker: the two I/O threads kept for I/O go on
+// reading heads and cutting off clients that trickle; changes are answered.
+TEST_F(HttpServerTest, ReadsBlockedOnEveryThreadTheyMayTakeLeaveTheServerServing) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool released = false;
+  std::atomic<int> blocked{0};
+  std::atomic<int> unblocked{0};  // reads that gave up waiting (20 s): the test's bound
+  ServerOptions opts = UnixOnly();
+  opts.inline_reads = 2;
+  opts.read_worker_threads = 1;
+  opts.header_timeout = std::chrono::milliseconds(300);
+  StartServer(std::move(opts), [&](const HttpRequest& req) {
+    if (req.method == "GET" && req.path == "/block") {
+      ++blocked;
+      std::unique_lock lock(mu);
+      if (!cv.wait_for(lock, std::chrono::seconds(20), [&] { return released; })) ++unblocked;
+    }
+    return Echo(req);
+  });
+  std::vector<RawClient> reads;
+  for (int i = 0; i < 4; ++i) {  // 2 inline, 1 on the read worker, 1 queued behind it
+    reads.push_back(RawClient::Unix(sock()));
+    reads.back().Send("GET /block HTTP/1.0\r\n\r\n");
+  }
+  ASSERT_TRUE(Eventually(std::chrono::seconds(5), [&] { return blocked.load() == 3; }));
+  auto change = RawClient::Unix(sock());
+  change.Send("POST /xend/domain/ HTTP/1.0\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_NE(change.ReadAll().find("HTTP/1.0 200"), std::string::npos);
+  auto slow = RawClient::Unix(sock());
+  slow.Send("GET /xend/node/ HTTP/1.1\r\nHo");
+  EXPECT_EQ(slow.ReadAll(), "");  // closed at its head deadline, without a reply
+  EXPECT_EQ(unblocked.load(), 0) << "served only once the blocked reads gave up";
+  {
+    std::lock_guard lock(mu);
+    released = true;
+  }
+  cv.notify_all();
+  for (auto& r : reads) EXPECT_NE(r.ReadAll().find("HTTP/1.0 200"), std::string::npos);
+}
+
 // Stopping the server with connections still open (one waiting for a head,
 // one kept alive after a reply, one refused at its peer limit) frees every
 // session while what it counts in is still there (under ASan: no

@@ -207,6 +207,34 @@ TEST_F(XsClientTest, WatchFiresInitiallyAndOnCommittedChangesOnly) {
   EXPECT_EQ(events.size(), 3u);
 }
 
+// A reader-thread watch has seen every write another client had acknowledged
+// before Sync began: what a cache needs to never serve a value older than a
+// write its caller knows has happened.
+TEST_F(XsClientTest, AfterSyncAReaderWatchHasSeenEveryWriteAcknowledgedBefore) {
+  auto c = Connection::Open(dir_ / "socket");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  std::unique_ptr<Connection> writer = std::move(*c);
+  std::atomic<int> seen{0};
+  auto watch = conn_->AddWatch(
+      "/test/sync",
+      [&](const std::string& path, const std::string&) {
+        if (path == "/test/sync") ++seen;
+      },
+      WatchDelivery::kReader);
+  ASSERT_TRUE(watch.ok()) << watch.status().ToString();
+  ASSERT_TRUE(conn_->Sync().ok());
+  ASSERT_EQ(seen.load(), 1);  // the daemon's initial event
+  int missed = 0;
+  for (int i = 0; i < 200; ++i) {
+    Status st = RunTransaction(
+        *writer, [&](Transaction& tx) { return tx.Write("/test/sync", std::to_string(i)); });
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    ASSERT_TRUE(conn_->Sync().ok());
+    if (seen.load() != i + 2) ++missed;
+  }
+  EXPECT_EQ(missed, 0);
+}
+
 TEST_F(XsClientTest, ControlStatsCountsTransactions) {
   auto before = conn_->Control({"stats"});
   ASSERT_TRUE(before.ok()) << before.status().ToString();

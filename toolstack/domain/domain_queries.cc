@@ -62,7 +62,8 @@ DomainInfo Dying(uint32_t domid) {
 }  // namespace
 
 Result<std::vector<DomainRecord>> DomainQueries::List() {
-  uint64_t epoch = cache_.Epoch();  // before the snapshot: later writes leave their mark
+  TXEND_RETURN_IF_ERROR(cache_.CatchUp());  // every write acknowledged before now is marked
+  uint64_t epoch = cache_.Epoch();          // before the snapshot: later writes leave their mark
   TXEND_ASSIGN_OR_RETURN(auto infos, ctx_.hv.ListDomains());
   std::map<uint32_t, DomainInfo> by_domid;
   for (auto& i : infos) by_domid[i.domid] = i;
@@ -110,8 +111,26 @@ Result<DomainRecord> DomainQueries::Get(xs::ReadContext& snapshot, std::string_v
   return std::move(one[0]);
 }
 
+Result<DomainRecord> DomainQueries::Get(std::string_view ref) {
+  TXEND_ASSIGN_OR_RETURN(ResolvedRef resolved, ctx_.registry.Resolve(ref));
+  TXEND_ASSIGN_OR_RETURN(DomainRecord record, RecordOf(resolved));
+  if (!record.info || record.info->domid == 0) return record;  // nothing in xenstore to show
+  TXEND_RETURN_IF_ERROR(cache_.CatchUp());  // every write acknowledged before now is marked
+  uint64_t epoch = cache_.Epoch();
+  if (cache_.Fill(record, *resolved.domain)) return record;
+  TXEND_ASSIGN_OR_RETURN(auto snap, xs::Snapshot::Begin(ctx_.xs));
+  std::vector<DomainRecord> one{std::move(record)};
+  ReadXenstoreState(snap, one);
+  cache_.Store(one[0], *resolved.domain, epoch);
+  return std::move(one[0]);
+}
+
 Result<DomainRecord> DomainQueries::Resolve(std::string_view ref) {
   TXEND_ASSIGN_OR_RETURN(ResolvedRef resolved, ctx_.registry.Resolve(ref));
+  return RecordOf(resolved);
+}
+
+Result<DomainRecord> DomainQueries::RecordOf(const ResolvedRef& resolved) {
   if (resolved.is_dom0()) {
     TXEND_ASSIGN_OR_RETURN(DomainInfo info, ctx_.hv.GetDomainInfo(kDom0));
     return DomainRecord::Dom0(info);

@@ -1,7 +1,7 @@
 // DomainQueries: what txend reports about domains and the host. Reads of
 // xenstore run inside one Snapshot (one transaction, whatever they read);
-// a list reads only the domains whose nodes changed since it last read them
-// (DomainStateCache). Queries never take a domain's lock, so they run in
+// a list, and a read of one domain, read only the domains whose nodes changed
+// since they were last read (DomainStateCache). Queries never take a domain's lock, so they run in
 // parallel with each other and with lifecycle operations.
 #pragma once
 
@@ -34,6 +34,10 @@ class DomainQueries {
   Result<std::vector<DomainRecord>> List();
   // `ref`: a name, domid or uuid.
   Result<DomainRecord> Get(xs::ReadContext& snapshot, std::string_view ref);
+  // The same without a snapshot of the caller's: from the cache when the
+  // domain's nodes did not change, else read in one snapshot of its own.
+  // Shows every xenstore write acknowledged (to any client) before the call.
+  Result<DomainRecord> Get(std::string_view ref);
   // Get without xenstore: the registry and the hypervisor only (no memory
   // target, device states not read). What names a domain for an operation.
   Result<DomainRecord> Resolve(std::string_view ref);
@@ -46,6 +50,8 @@ class DomainQueries {
   std::vector<PciDevice> AssignablePci();
 
  private:
+  Result<DomainRecord> RecordOf(const ResolvedRef& resolved);
+
   DomainContext& ctx_;
   DomainStateCache cache_;
 };

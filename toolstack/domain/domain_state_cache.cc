@@ -41,8 +41,10 @@ std::optional<uint32_t> DomainOf(std::string_view path) {
 Status DomainStateCache::Start(xs::Connection& xs) {
   xs_ = &xs;
   TXEND_ASSIGN_OR_RETURN(
-      xs::Watch w, xs.AddWatch("/local/domain", [this](const std::string& path,
-                                                       const std::string&) { Changed(path); }));
+      xs::Watch w,
+      xs.AddWatch(
+          "/local/domain", [this](const std::string& path, const std::string&) { Changed(path); },
+          xs::WatchDelivery::kReader));  // marked before any later reply: CatchUp relies on it
   watch_.emplace(std::move(w));
   MutexLock lock(&mu_);
   watching_ = true;
@@ -57,6 +59,11 @@ void DomainStateCache::Changed(const std::string& path) {
     changed_[*domid] = epoch_;
   else
     all_changed_ = epoch_;
+}
+
+Status DomainStateCache::CatchUp() {
+  if (!xs_) return Status::Ok();  // not started: nothing is cached, every read reads
+  return xs_->Sync();
 }
 
 uint64_t DomainStateCache::Epoch() const {

@@ -1,7 +1,9 @@
 // DomainStateCache: what a list last read from xenstore for each running
 // domain (memory target, VNC location, device states), kept until a watch on
 // /local/domain reports a write under that domain's nodes (its own tree or
-// dom0's backends for it), so a list of N unchanged domains reads nothing.
+// dom0's backends for it), so a list of N unchanged domains reads nothing. The
+// watch's events are marked on the connection's reader thread, so after
+// CatchUp's round trip every write acknowledged before it is marked.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +22,9 @@ class DomainStateCache {
  public:
   // Starts watching; until then (or once the connection is lost) nothing is cached.
   Status Start(xs::Connection& xs) LOCKS_EXCLUDED(mu_);
+  // Returns once every watch event for a write acknowledged (to any client) before
+  // the call has been marked here: one round trip on the watch's connection.
+  Status CatchUp() LOCKS_EXCLUDED(mu_);
   // Where the watch stands now: take it before the snapshot whose reads are Stored.
   uint64_t Epoch() const LOCKS_EXCLUDED(mu_);
   // Fills `r`'s xenstore fields from the cache; false when they must be read.

@@ -26,6 +26,7 @@ constexpr const char* kDefaultSocket = "/run/xenstored/socket";
 struct WatchEntry {
   std::mutex mu;
   bool active = true;
+  WatchDelivery delivery = WatchDelivery::kEventThread;
   WatchCallback callback;
 };
 
@@ -125,6 +126,8 @@ struct Connection::Impl {
   void ReadLoop();
   void DispatchLoop();
   void Deliver(wire::Message msg);
+  void DeliverEvent(Event ev);
+  std::shared_ptr<WatchEntry> EntryOf(const std::string& token);
   void FailAll(const Status& why);
   Status WriteAll(std::string_view bytes);
 };
@@ -158,10 +161,7 @@ void Connection::Impl::ReadLoop() {
 void Connection::Impl::Deliver(wire::Message msg) {
   if (msg.type() == wire::MsgType::kWatchEvent) {
     auto fields = wire::SplitFields(msg.payload);
-    if (fields.size() < 2) return;
-    std::lock_guard lock(event_mu);
-    events.push_back({std::string(fields[0]), std::string(fields[1])});
-    event_cv.notify_one();
+    if (fields.size() >= 2) DeliverEvent({std::string(fields[0]), std::string(fields[1])});
     return;
   }
   PendingReply waiter;
@@ -182,6 +182,26 @@ void Connection::Impl::Deliver(wire::Message msg) {
   }
 }
 
+std::shared_ptr<WatchEntry> Connection::Impl::EntryOf(const std::string& token) {
+  std::lock_guard lock(watch_mu);
+  auto it = watches.find(token);
+  return it != watches.end() ? it->second : nullptr;
+}
+
+// A kReader watch's callback runs here and now, on the reader thread; the
+// others are queued for the event thread.
+void Connection::Impl::DeliverEvent(Event ev) {
+  std::shared_ptr<WatchEntry> entry = EntryOf(ev.token);
+  if (entry && entry->delivery == WatchDelivery::kReader) {
+    std::lock_guard call(entry->mu);
+    if (entry->active) entry->callback(ev.path, ev.token);
+    return;
+  }
+  std::lock_guard lock(event_mu);
+  events.push_back(std::move(ev));
+  event_cv.notify_one();
+}
+
 void Connection::Impl::DispatchLoop() {
   while (true) {
     Event ev;
@@ -192,12 +212,7 @@ void Connection::Impl::DispatchLoop() {
       ev = std::move(events.front());
       events.pop_front();
     }
-    std::shared_ptr<WatchEntry> entry;
-    {
-      std::lock_guard lock(watch_mu);
-      auto it = watches.find(ev.token);
-      if (it != watches.end()) entry = it->second;
-    }
+    std::shared_ptr<WatchEntry> entry = EntryOf(ev.token);
     if (!entry) continue;
     std::lock_guard call(entry->mu);
     if (entry->active) entry->callback(ev.path, ev.token);
@@ -289,9 +304,11 @@ Result<std::string> Connection::Call(wire::MsgType type, uint32_t tx_id, std::st
   return std::move(CallMany(std::span<const Request>(&r, 1)).front());
 }
 
-Result<Watch> Connection::AddWatch(const std::string& path, WatchCallback callback) {
+Result<Watch> Connection::AddWatch(const std::string& path, WatchCallback callback,
+                                   WatchDelivery delivery) {
   std::string token = "txend:" + std::to_string(impl_->next_token++);
   auto entry = std::make_shared<WatchEntry>();
+  entry->delivery = delivery;
   entry->callback = std::move(callback);
   {
     std::lock_guard lock(impl_->watch_mu);
@@ -309,6 +326,11 @@ Result<Watch> Connection::AddWatch(const std::string& path, WatchCallback callba
 namespace {
 Status OkOrError(const Result<std::string>& r) { return r.ok() ? Status::Ok() : r.status(); }
 }  // namespace
+
+// GET_DOMAIN_PATH of Domain-0: no node is touched and every daemon answers it.
+Status Connection::Sync() {
+  return OkOrError(Call(wire::MsgType::kGetDomainPath, 0, wire::JoinFields({"0"})));
+}
 
 Status Connection::Introduce(uint32_t domid, uint64_t store_mfn, uint32_t store_port) {
   return OkOrError(Call(wire::MsgType::kIntroduce, 0,
@@ -375,7 +397,8 @@ void Watch::Release() {
     }
   }
   if (entry) {
-    if (std::this_thread::get_id() == impl.dispatcher.get_id()) {
+    std::thread::id here = std::this_thread::get_id();
+    if (here == impl.dispatcher.get_id() || here == impl.reader.get_id()) {
       entry->active = false;  // on the event thread: no other callback can be running
     } else {
       std::lock_guard call(entry->mu);  // waits for a callback in flight

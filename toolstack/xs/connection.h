@@ -27,6 +27,12 @@ struct Request {
 // Called on the connection's event thread for each WATCH_EVENT of a watch.
 using WatchCallback = std::function<void(const std::string& path, const std::string& token)>;
 
+// Where a watch's callback runs. kReader: on the thread that reads the socket,
+// before any reply that arrives after the event is handed over — so once a
+// later request's reply is in (Sync), the callback has run. It must be short
+// and must not call the connection (it would wait for itself).
+enum class WatchDelivery { kEventThread, kReader };
+
 class Watch;
 
 // Thread-safe: any number of threads may call at once. Requests go out in call
@@ -47,7 +53,14 @@ class Connection {
 
   // Registers a watch on `path` (a path or @introduceDomain/@releaseDomain).
   // The daemon fires one event straight away. Unregistered when the Watch dies.
-  Result<Watch> AddWatch(const std::string& path, WatchCallback callback);
+  Result<Watch> AddWatch(const std::string& path, WatchCallback callback,
+                         WatchDelivery delivery = WatchDelivery::kEventThread);
+  // One cheap round trip: every watch event the daemon queued for this
+  // connection before it received this request has been read when it returns
+  // (kReader callbacks have run). A daemon queues the events of a write before
+  // acknowledging it, so after Sync a kReader watch has seen every write
+  // acknowledged, to any client, before Sync began.
+  Status Sync();
 
   // Domain management (privileged callers only).
   Status Introduce(uint32_t domid, uint64_t store_mfn, uint32_t store_port);

@@ -1,0 +1,78 @@
+// A domain's detail read comes from txend's cache of what xenstore holds for it
+// (DomainStateCache) when nothing changed, yet shows every write that any
+// xenstore client completed before the GET began: a real xsd and txend, the
+// writes made by another client, as a guest, xenconsoled or `xenstore-write` would.
+#include <gtest/gtest.h>
+
+#include "tests/support/eventually.h"
+#include "tests/support/txend_stack.h"
+#include "toolstack/xs/plain.h"
+
+namespace txend::testing {
+namespace {
+
+constexpr std::chrono::seconds kWait{10};
+
+class ReadYourWritesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = TxendStack::Start();
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    stack_ = std::move(*s);
+    auto created = stack_->client().Post("/xend/domain/",
+                                         {{"op", "create"}, {"config", stack_->Config("ryw")}});
+    ASSERT_EQ(created.status, 201) << created.body;
+    ASSERT_EQ(stack_->client().Post("/xend/domain/ryw", {{"op", "unpause"}}).status, 200);
+    home_ = "/local/domain/" + sxp::ChildValue(created.sxp, "domid");
+    auto xs = xs::Connection::Open(stack_->xs_socket());
+    ASSERT_TRUE(xs.ok()) << xs.status().ToString();
+    xs_ = std::move(*xs);
+  }
+  XendReply Detail() { return stack_->client().Get("/xend/domain/ryw?detail=1"); }
+  // The transactions `reads` detail reads of the unchanged domain cost.
+  uint64_t TransactionsOfReads(int reads) {
+    uint64_t before = stack_->XsdStat("transactions_started");
+    for (int i = 0; i < reads; ++i) EXPECT_EQ(Detail().status, 200);
+    return stack_->XsdStat("transactions_started") - before;
+  }
+
+  std::unique_ptr<TxendStack> stack_;
+  std::unique_ptr<xs::Connection> xs_;
+  std::string home_;
+};
+
+TEST_F(ReadYourWritesTest, AReadOfAnUnchangedDomainOpensNoTransaction) {
+  // The simulated guest and backends settle first; after that reads cost none.
+  ASSERT_TRUE(Eventually(kWait, [&] { return TransactionsOfReads(3) == 0; }));
+  EXPECT_EQ(TransactionsOfReads(20), 0u);
+}
+
+TEST_F(ReadYourWritesTest, AWriteByAnotherClientIsSeenByTheNextRead) {
+  ASSERT_TRUE(Eventually(kWait, [&] { return TransactionsOfReads(3) == 0; }));
+  int stale = 0;
+  for (int i = 1; i <= 200; ++i) {
+    std::string mib = std::to_string(64 + i);
+    ASSERT_TRUE(
+        xs::PlainWrite(*xs_, home_ + "/memory/target", std::to_string((64 + i) * 1024)).ok());
+    auto reply = Detail();  // begun after the write was acknowledged
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    if (sxp::ChildValue(reply.sxp, "memory") != mib) ++stale;
+  }
+  EXPECT_EQ(stale, 0) << "reads that missed a write acknowledged before they began";
+}
+
+TEST_F(ReadYourWritesTest, AConsoleTtyWrittenByTheConsoleDaemonIsSeenByTheNextRead) {
+  ASSERT_TRUE(Eventually(kWait, [&] { return TransactionsOfReads(3) == 0; }));
+  int stale = 0;
+  for (int i = 0; i < 100; ++i) {
+    std::string tty = "/dev/pts/" + std::to_string(100 + i);
+    ASSERT_TRUE(xs::PlainWrite(*xs_, home_ + "/console/tty", tty).ok());
+    auto reply = Detail();
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    if (sxp::ChildValue(reply.sxp, "console_tty") != tty) ++stale;
+  }
+  EXPECT_EQ(stale, 0) << "reads that missed a write acknowledged before they began";
+}
+
+}  // namespace
+}  // namespace txend::testing
