@@ -54,8 +54,7 @@ Status ConsumeSaveStream(int fd) {
 class MigrationTest : public ::testing::Test {
  protected:
   static Result<DomainRecord> Get(SimHost& host, const std::string& ref) {
-    auto snap = xs::Snapshot::Begin(*host.xs);
-    return host.toolstack->queries().Get(*snap, ref);
+    return host.toolstack->queries().Get(ref);
   }
   static bool Runs(SimHost& host, const std::string& ref) {
     auto r = Get(host, ref);

@@ -104,13 +104,6 @@ Result<std::vector<DomainRecord>> DomainQueries::List() {
   return records;
 }
 
-Result<DomainRecord> DomainQueries::Get(xs::ReadContext& snapshot, std::string_view ref) {
-  TXEND_ASSIGN_OR_RETURN(DomainRecord record, Resolve(ref));
-  std::vector<DomainRecord> one{std::move(record)};
-  ReadXenstoreState(snapshot, one);
-  return std::move(one[0]);
-}
-
 Result<DomainRecord> DomainQueries::Get(std::string_view ref) {
   TXEND_ASSIGN_OR_RETURN(ResolvedRef resolved, ctx_.registry.Resolve(ref));
   TXEND_ASSIGN_OR_RETURN(DomainRecord record, RecordOf(resolved));

@@ -32,10 +32,8 @@ class DomainQueries {
   // Domain-0 first, then running domains by domid, then inactive managed ones
   // by name. At most one snapshot: none when no domain's nodes changed.
   Result<std::vector<DomainRecord>> List();
-  // `ref`: a name, domid or uuid.
-  Result<DomainRecord> Get(xs::ReadContext& snapshot, std::string_view ref);
-  // The same without a snapshot of the caller's: from the cache when the
-  // domain's nodes did not change, else read in one snapshot of its own.
+  // `ref`: a name, domid or uuid. From the cache when the domain's nodes did
+  // not change, else read in one snapshot of its own.
   // Shows every xenstore write acknowledged (to any client) before the call.
   Result<DomainRecord> Get(std::string_view ref);
   // Get without xenstore: the registry and the hypervisor only (no memory
