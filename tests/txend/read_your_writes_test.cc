@@ -42,9 +42,10 @@ class ReadYourWritesTest : public ::testing::Test {
 };
 
 TEST_F(ReadYourWritesTest, AReadOfAnUnchangedDomainOpensNoTransaction) {
-  // The simulated guest and backends settle first; after that reads cost none.
-  ASSERT_TRUE(Eventually(kWait, [&] { return TransactionsOfReads(3) == 0; }));
-  EXPECT_EQ(TransactionsOfReads(20), 0u);
+  // Once the simulated guest and backends are quiet, 20 reads in a row open no
+  // transaction. A late write of theirs (seen once after 3 quiet reads) makes the
+  // next read read, so the 20 are retried until a quiet stretch holds them all.
+  EXPECT_TRUE(Eventually(kWait, [&] { return TransactionsOfReads(20) == 0; }));
 }
 
 TEST_F(ReadYourWritesTest, AWriteByAnotherClientIsSeenByTheNextRead) {
