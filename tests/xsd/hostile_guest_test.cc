@@ -12,7 +12,7 @@
 // alternating with quiet ones, so background load on the machine hits both
 // alike. Each guest first spends the requests its domain saved up (the burst,
 // printed); then dom0's p99 during the sustained flood must stay within 2x of
-// its p99 in the quiet windows, in the best of up to six rounds (ten under
+// its p99 in the quiet windows, in the best of up to six rounds (twenty under
 // ASan; every one printed), first alone and then beside busy loops the test
 // starts, one per CPU.
 // The reliability-long variant floods for 30 s a round.
@@ -470,10 +470,12 @@ constexpr double kGuestRate = 200, kGuestBurst = 1000, kCountSlack = 25;
 // of a CPU, the guests' 800 requests a second take a real part of it: p50
 // 1.2-19x (median 2.9x) over 60 rounds, p99 still mostly within 2x. So the
 // ASan bar for the p50 is 3x (without the rate limit: 3.3-22x), which a
-// round meets about three times in five: it gets ten rounds.
+// round meets about three times in five alone, far less beside the suite's
+// other ASan tests (ten rounds in a row missed there once, p50 3.8-7.6x, and the
+// same binary met it in round 3 and round 8 right after): it gets twenty rounds.
 constexpr double kMaxP99Ratio = 2;
 #if defined(__SANITIZE_ADDRESS__)
-constexpr int kRounds = 10;
+constexpr int kRounds = 20;
 constexpr double kMaxP50Ratio = 3;
 #else
 constexpr int kRounds = 6;
