@@ -318,6 +318,12 @@ void Server::Impl::Process(Client& c) {
     c.reading = want_read;
     Arm(c);
   }
+  // With no commit awaiting the round's fdatasync the replies leave now, not
+  // after the round's other clients were read. Reading a request wakes its
+  // sender (the kernel reports the freed buffer space); a reply sent soon
+  // after finds that client still awake, one sent at the round's end has to
+  // wake it a second time.
+  if (c.dirty && !c.closing && !store.unsynced()) Flush(c);
 }
 
 void Server::Impl::WakeThrottled() {
