@@ -45,6 +45,8 @@ class Journal {
   Status Append(const std::vector<Change>& changes, const Tree& tree);
   // Makes every appended record durable. No-op when nothing is pending.
   Status Sync();
+  // True when a record was appended since the last Sync().
+  bool pending() const { return dirty_; }
 
   // True when the journal outgrew the snapshot enough to be worth compacting,
   // or start-up stepped over a failed write (or found a journal.next), and no

@@ -1,6 +1,6 @@
 #include "xsd/path.h"
 
-#include <cctype>
+#include <algorithm>
 
 #include "base/numbers.h"
 
@@ -10,8 +10,8 @@ namespace {
 constexpr std::string_view kLocalDomain = "/local/domain/";
 
 bool ValidChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '/' || c == '_' ||
-         c == '@';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '/' || c == '_' || c == '@';
 }
 
 // Length of the "/local/domain/<id>/" prefix of `path`, or 0.
@@ -71,6 +71,7 @@ bool IsAtOrBelow(std::string_view path, std::string_view ancestor) {
 
 std::vector<std::string_view> Components(std::string_view path) {
   std::vector<std::string_view> parts;
+  parts.reserve(static_cast<size_t>(std::count(path.begin(), path.end(), '/')));
   size_t start = 1;
   while (start < path.size()) {
     size_t slash = path.find('/', start);

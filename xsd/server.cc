@@ -105,6 +105,7 @@ struct Server::Impl {
   std::map<int, Client*> sockets;  // socket clients by fd
   std::vector<Client*> runnable;   // clients that may have work again (buffered requests, a ring)
   std::vector<Client*> dirty;      // clients with output to flush, or closing
+  std::vector<Client*> flushing;   // the dirty clients FlushAndCloseDirty works through
   std::vector<ConnId> throttled;   // clients waiting for their domain's next request token
   FILE* trace = nullptr;
   std::unique_ptr<RingTransport> rings;  // null: sockets only
@@ -318,6 +319,12 @@ void Server::Impl::Process(Client& c) {
     c.reading = want_read;
     Arm(c);
   }
+  // With no commit awaiting the round's fdatasync the replies leave now, not
+  // after the round's other clients were read. Reading a request wakes its
+  // sender (the kernel reports the freed buffer space); a reply sent soon
+  // after finds that client still awake, one sent at the round's end has to
+  // wake it a second time.
+  if (c.dirty && !c.closing && !store.unsynced()) Flush(c);
 }
 
 void Server::Impl::WakeThrottled() {
@@ -557,14 +564,14 @@ void Server::Impl::Trace(const char* dir, const Client& c, const std::string& by
 // so flush and close until nothing is left dirty.
 void Server::Impl::FlushAndCloseDirty() {
   while (!dirty.empty()) {
-    std::vector<Client*> batch;
-    batch.swap(dirty);
+    flushing.swap(dirty);  // both keep their capacity: no allocation per round
     std::vector<Client*> to_close;
-    for (Client* c : batch) {
+    for (Client* c : flushing) {
       c->dirty = false;
       if (!c->closing || c->eof) Flush(*c);  // a half-closed client still gets its replies
       if (c->closing) to_close.push_back(c);
     }
+    flushing.clear();
     for (Client* c : to_close) Close(*c);
   }
 }
@@ -625,6 +632,9 @@ void Server::Impl::OnEvent(const epoll_event& ev) {
 // client, the end of an accept pause or a transaction's deadline.
 int Server::Impl::Timeout() {
   if (!runnable.empty()) return 0;
+  auto deadline = store.NextTransactionDeadline();
+  if (throttled.empty() && !accept_resume && !deadline) return -1;  // no clock read needed
+  now = Clock::now();
   std::optional<Clock::time_point> wake = accept_resume;
   auto earliest = [&](Clock::time_point t) {
     if (!wake || t < *wake) wake = t;
@@ -632,7 +642,7 @@ int Server::Impl::Timeout() {
   for (ConnId conn : throttled)
     if (auto it = clients.find(conn); it != clients.end())
       earliest(limiter.NextToken(it->second->domid, now));
-  if (auto deadline = store.NextTransactionDeadline()) earliest(*deadline);
+  if (deadline) earliest(*deadline);
   if (!wake) return -1;
   auto ms = std::chrono::ceil<std::chrono::milliseconds>(*wake - now).count();
   return static_cast<int>(std::clamp<int64_t>(ms, 0, 60000));
@@ -642,7 +652,6 @@ Status Server::Run() {
   Impl& s = *impl_;
   epoll_event events[64];
   while (true) {
-    s.now = Clock::now();
     int n = epoll_wait(s.epfd.get(), events, 64, s.Timeout());
     if (n < 0 && errno != EINTR) return Status::Error(errno, "epoll_wait failed");
     s.now = Clock::now();

@@ -1,7 +1,8 @@
 // Server: xsd's event loop. Accepts clients on the dom0 unix socket and on
 // per-domain sockets (created when a domain is INTRODUCEd, so a socket client
 // can act as that domain), feeds their messages to Xenstore, and writes the
-// replies back through each client's Channel — after one fdatasync per loop
+// replies back through each client's Channel as soon as its requests are
+// handled — or, once a commit awaits it, after the one fdatasync of the loop
 // iteration when persistence is on, so every acknowledged commit is durable.
 // With a RingTransport it also serves dom0's kernel ring and the ring of every
 // INTRODUCEd domain, and releases domains the hypervisor reports dead.

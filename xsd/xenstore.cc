@@ -655,6 +655,8 @@ Status Xenstore::Sync() {
   return Status::Ok();
 }
 
+bool Xenstore::unsynced() const { return journal_ && journal_->pending(); }
+
 bool Xenstore::compacting() const { return journal_ && journal_->compacting(); }
 
 void Xenstore::RefreshDiskStats() {

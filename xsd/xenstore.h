@@ -76,6 +76,9 @@ class Xenstore {
   // Makes committed changes durable (group commit); compacts when due. An
   // error means commits already answered in memory could not be made durable.
   Status Sync();
+  // True when a commit awaits Sync(): until then no reply may leave, since it
+  // could acknowledge or show a change that is not yet durable.
+  bool unsynced() const;
 
   // The transport dropped a misbehaving client (counted in stats).
   void CountDroppedConnection() { ++stats_.connections_dropped; }
