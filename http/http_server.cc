@@ -503,6 +503,10 @@ void OpenSession(const std::shared_ptr<Shared>& shared, size_t shard,
 }
 
 // Accepts on shard 0 and moves each connection to the session shard PlaceSession picks.
+// Shard 0 serves no connection itself, though serving the ones it accepts would save a
+// client that connects once per request the wake of another thread: a read blocked
+// there (xenstore stalled) would stop accepting for everyone, and handing the listener
+// to another thread before each inline read would cost that same wake again.
 template <class Protocol>
 class Listener : public std::enable_shared_from_this<Listener<Protocol>> {
  public:
