@@ -192,7 +192,7 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
         limit_key_(std::move(limit_key)) {}
   ~Session() override {
     if (parked_) shared_->watches.Drop(parked_->watch);
-    if (!limit_key_.empty()) shared_->connections.Leave(limit_key_);
+    LeaveTable();
     --shared_->loads[shard_].sessions;
   }
 
@@ -423,10 +423,19 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
         });
   }
 
+  // Frees its place in the connection table before the client can see the close, so a
+  // client that connects once it has seen it finds the place free (not only once this
+  // session's last handler, on its own thread, has let it go).
   void Close() {
+    LeaveTable();
     beast::error_code ignored;
     Lowest().socket().shutdown(asio::socket_base::shutdown_both, ignored);
     Lowest().close();
+  }
+
+  void LeaveTable() {
+    if (!limit_key_.empty()) shared_->connections.Leave(limit_key_);
+    limit_key_.clear();
   }
 
   Stream stream_;
@@ -436,7 +445,7 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
   const size_t shard_;
   const std::string peer_;
   std::string identity_;
-  const std::string limit_key_;
+  std::string limit_key_;        // "" once it has left the table
   uint64_t waiting_ticket_ = 0;  // non-zero while waiting for a request head
   // A deferred reply not yet due.
   struct Parked {
