@@ -8,7 +8,8 @@
 # exact bytes as a static file on loopback in the same run, driven the same way.
 # Prints a markdown table: requests/s, p99 latency, ratio to nginx, and xenstore
 # transactions and xsd disk bytes per request (from xsd's own counters), and
-# txend's context switches per request (/proc/<pid>/task/*/status).
+# txend's context switches per request (/proc/<pid>/task/*/status), and xsd + txend CPU per
+# request over TCP and over txend's unix socket (/proc/<pid>/task/*/schedstat).
 #
 #   bench/http_bench.sh [--seconds N] [--connections C] [--threads T] [--bin DIR]
 set -euo pipefail
@@ -101,15 +102,30 @@ switches() {
     awk '$1 == "voluntary_ctxt_switches:" { v += $2 } $1 == "nonvoluntary_ctxt_switches:" { n += $2 } END { print v, n }'
 }
 
+# xsd + txend CPU so far in ns: every live thread's /proc schedstat, summed (to the nanosecond).
+cpu_ns() {
+  cat /proc/"$(cat "$dir/txend.pid")"/task/*/schedstat /proc/"$(cat "$dir/state/xsd.pid")"/task/*/schedstat 2>/dev/null |
+    awk '{ s += $1 } END { printf "%.0f\n", s }'
+}
+
 # Counts from an exact number of requests (wrk cuts its last requests short,
 # which xsd still sees), then throughput and latency from wrk.
 t_n=500
 tx0=$(stat transactions_started); disk0=$(stat disk_bytes_written); req0=$(stat requests_total)
 read -r vol0 invol0 < <(switches)
+cpu0=$(cpu_ns)
 # -o applies to the first URL only, so every reply goes to /dev/null through stdout.
 curl -sf -H "Accept: application/sxp" $(for _ in $(seq $t_n); do echo "$url"; done) > /dev/null
+cpu1=$(cpu_ns)
 read -r vol1 invol1 < <(switches)
 tx1=$(stat transactions_started); disk1=$(stat disk_bytes_written); req1=$(stat requests_total)
+# The same number again on txend's unix socket (xm's and libvirt's way), one keep-alive
+# connection: the CPU per request that read_floor's keep-alive floor is for.
+unix_url="http://localhost/xend/domain/demo?detail=1"
+ucpu0=$(cpu_ns)
+curl -sf --unix-socket "$dir/xend-socket" -H "Accept: application/sxp" \
+  $(for _ in $(seq $t_n); do echo "$unix_url"; done) > /dev/null
+ucpu1=$(cpu_ns)
 read -r t_rps t_p99 _ < <(run_wrk "$url")
 read -r n_rps n_p99 _ < <(run_wrk "http://127.0.0.1:$nginx_port/demo.sxp")
 
@@ -118,6 +134,8 @@ req_per=$(python3 -c "print(f'{($req1 - $req0) / $t_n:.1f}')")
 disk_per=$(python3 -c "print(f'{($disk1 - $disk0) / $t_n:.1f}')")
 vol_per=$(python3 -c "print(f'{($vol1 - $vol0) / $t_n:.2f}')")
 invol_per=$(python3 -c "print(f'{($invol1 - $invol0) / $t_n:.2f}')")
+cpu_per=$(python3 -c "print(f'{($cpu1 - $cpu0) / $t_n / 1000:.1f}')")
+ucpu_per=$(python3 -c "print(f'{($ucpu1 - $ucpu0) / $t_n / 1000:.1f}')")
 ratio=$(python3 -c "print(f'{$t_rps / $n_rps:.2f}')")
 bytes=$(wc -c < "$dir/www/demo.sxp")
 echo "| server | requests/s | p99 latency (ms) | ratio to nginx |"
@@ -127,4 +145,5 @@ echo "| nginx, the same $bytes bytes as a static file | $n_rps | $n_p99 | 1.00 |
 echo
 echo "Per txend request ($t_n requests): $tx_per xenstore transactions, $req_per xenstore requests, $disk_per xsd disk bytes."
 echo "txend context switches per request (the same $t_n, one keep-alive connection, all its threads): $vol_per voluntary, $invol_per involuntary."
+echo "xsd + txend CPU per request (their threads' schedstat), one keep-alive connection: over TCP (the same $t_n) $cpu_per us; on txend's unix socket ($t_n more) $ucpu_per us."
 echo "wrk -t$threads -c$connections -d${seconds}s over TCP loopback; $(nproc) cores."

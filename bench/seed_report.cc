@@ -24,9 +24,16 @@ double PerRead(const ScenarioFigures& f, uint64_t total) {
   return f.poll.reads ? static_cast<double>(total) / static_cast<double>(f.poll.reads) : 0;
 }
 
-double CoreShare(const ScenarioFigures& f) {
-  const StackCost& c = f.poll.cost;
-  return c.seconds > 0 ? (c.xsd_cpu_seconds + c.txend_cpu_seconds) / c.seconds : 0;
+// xsd + txend CPU (their threads', to the nanosecond) as a share of one core over `c`'s window.
+double CoreShare(const StackCost& c) {
+  return c.seconds > 0 ? (c.xsd_thread_cpu_seconds + c.txend_thread_cpu_seconds) / c.seconds : 0;
+}
+
+double CoreShare(const ScenarioFigures& f) { return CoreShare(f.poll.cost); }
+
+std::string ShareCell(const StackCost& c) {
+  return Fixed(100 * CoreShare(c), 2) + " % (" + Fixed(c.xsd_thread_cpu_seconds, 3) + " + " +
+         Fixed(c.txend_thread_cpu_seconds, 3) + " s in " + Fixed(c.seconds, 1) + " s)";
 }
 
 bool RealOneHz(const ScenarioFigures& f) { return f.options.interval_s == 1.0; }
@@ -136,15 +143,15 @@ std::string SeedTable(const std::vector<ScenarioFigures>& runs) {
         });
   t.Row(
       "CPU of xsd + txend while polling, share of one core", "", "< 1 % (20 domains, 1 Hz)",
-      [](const ScenarioFigures& f) {
-        const StackCost& c = f.poll.cost;
-        return Fixed(100 * CoreShare(f), 2) + " % (" + Fixed(c.xsd_cpu_seconds, 2) + " + " +
-               Fixed(c.txend_cpu_seconds, 2) + " s in " + Fixed(c.seconds, 1) + " s)";
-      },
+      [](const ScenarioFigures& f) { return ShareCell(f.poll.cost); },
       MetAt(runs, 20, [](const ScenarioFigures& f) -> std::optional<bool> {
         if (!RealOneHz(f)) return std::nullopt;
         return CoreShare(f) < 0.01;
       }));
+  t.Row("… the same stack just before, idle (no reads; a window as long, 5 s at most)", "", "",
+        [](const ScenarioFigures& f) {
+          return f.poll.idle.seconds > 0 ? ShareCell(f.poll.idle) : std::string("n/a");
+        });
   t.Row("median time of one domain read", "", "",
         [](const ScenarioFigures& f) { return Fixed(f.poll.median_read_ms, 2) + " ms"; });
   t.Row("slowest round (all domains read once)", "", "",
@@ -159,7 +166,8 @@ std::string SeedTable(const std::vector<ScenarioFigures>& runs) {
       [&runs](const ScenarioFigures& f) {
         if (!f.detail.reads) return std::string("n/a");
         return Fixed(f.detail.cpu_us, 0) + " µs (" + Fixed(f.detail.txend_cpu_us, 0) + "), ×" +
-               Fixed(CpuGrowth(runs, f), 2);
+               Fixed(CpuGrowth(runs, f), 2) + "; in 10 ms ticks " + Fixed(f.detail.tick_cpu_us, 0) +
+               " µs";
       },
       MetInAll(runs, [&runs](const ScenarioFigures& f) {
         return !f.detail.reads || CpuGrowth(runs, f) <= 1.5;
@@ -296,8 +304,10 @@ std::string SeedSection(const std::vector<ScenarioFigures>& runs, const std::str
     << "round. Counts are xsd's own `stats` counters (exact; they include the simulated guest "
        "kernels'\n"
     << "and device backends' requests, which run inside txend); disk and CPU are the kernel's\n"
-    << "accounting of the two processes (/proc/<pid>/io, /proc/<pid>/stat), memory is VmRSS with "
-       "N\n"
+    << "accounting of the two processes (/proc/<pid>/io; CPU to the nanosecond from each live "
+       "thread's\n"
+    << "/proc/<pid>/task/*/schedstat, read before and after a window without the meter's stats\n"
+    << "request, which walks xsd's whole store), memory is VmRSS with N\n"
     << "domains and, per domain, its growth over the empty stack. GET-all and `xm list` times are\n"
     << "medians of " << (runs.empty() ? 0 : runs[0].options.repeats) << " runs.\n"
     << "One domain's detail read is also repeated back to back (`--detail-reads`, a new "
@@ -317,6 +327,9 @@ std::string SeedSection(const std::vector<ScenarioFigures>& runs, const std::str
     << "are mostly the simulated guest kernels and device backends (plain requests; each re-reads\n"
     << "its nodes on every watch event, so the count varies a little with timing); txend's own\n"
     << "xenstore work is inside the transactions counted above.\n"
+    << "Before the polling window the stack is left alone for as long (5 s at most), once xsd has\n"
+    << "seen no request for 0.4 s: its CPU then is what the polling row holds beside the reads'\n"
+    << "(simulated guests and backends still settling after the creates, timers).\n"
     << "CPU at 200 and 1000 domains is one client reading every domain once a second, each read a "
        "new\n"
     << "HTTP connection; `xm list` is the whole command (process start, one GET of every domain "

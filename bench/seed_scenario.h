@@ -41,7 +41,10 @@ struct CreateFigures {
 
 struct PollFigures {
   uint64_t reads = 0;
-  StackCost cost;  // the whole polling window
+  StackCost cost;  // the whole polling window (its CPU without the meter's stats requests)
+  // The same stack just before, quiet in xenstore, in a window as long (5 s at most)
+  // with no reads: what it spends idle, e.g. simulated guests still settling.
+  StackCost idle;
   double median_read_ms = 0;
   double max_round_s = 0;  // slowest round (all N reads)
 };
@@ -59,7 +62,8 @@ struct RepeatFigures {
 // the CPU it costs xsd and txend and its time, independent of the polling rate.
 struct DetailReadFigures {
   int reads = 0;
-  double cpu_us = 0;             // xsd + txend CPU per read
+  double cpu_us = 0;             // xsd + txend CPU per read (their live threads, to the ns)
+  double tick_cpu_us = 0;        // the same from /proc/<pid>/stat's 10 ms ticks (a check)
   double txend_cpu_us = 0;       // txend's part
   double txend_voluntary = 0;    // txend's context switches per read: its threads blocking
   double txend_involuntary = 0;  // ... and being preempted

@@ -1,14 +1,20 @@
 // The xenstore client against a real xsd process on a temporary socket.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
+#include <cstring>
 #include <mutex>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <thread>
 
 #include <gtest/gtest.h>
 
+#include "base/unique_fd.h"
 #include "tests/support/daemon_process.h"
+#include "tests/support/eventually.h"
 #include "toolstack/xs/connection.h"
 #include "toolstack/xs/transaction.h"
 
@@ -235,6 +241,60 @@ TEST_F(XsClientTest, AfterSyncAReaderWatchHasSeenEveryWriteAcknowledgedBefore) {
   EXPECT_EQ(missed, 0);
 }
 
+// The thread waiting for a reply reads it itself (no reader thread between it
+// and the socket): a reader-delivery watch's event that arrives before the
+// reply is handed over on the caller's own thread.
+TEST_F(XsClientTest, ACallerReadsItsOwnReplyAndTheEventsBeforeIt) {
+  auto c = Connection::Open(dir_ / "socket");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  std::unique_ptr<Connection> writer = std::move(*c);
+  std::mutex mu;
+  std::vector<std::thread::id> threads;
+  auto watch = conn_->AddWatch(
+      "/test/own",
+      [&](const std::string&, const std::string&) {
+        std::lock_guard lock(mu);
+        threads.push_back(std::this_thread::get_id());
+      },
+      WatchDelivery::kReader);
+  ASSERT_TRUE(watch.ok()) << watch.status().ToString();
+  ASSERT_TRUE(conn_->Sync().ok());
+  for (int i = 0; i < 20; ++i) {
+    Status st = RunTransaction(
+        *writer, [&](Transaction& tx) { return tx.Write("/test/own", std::to_string(i)); });
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    ASSERT_TRUE(conn_->Sync().ok());
+  }
+  std::lock_guard lock(mu);
+  ASSERT_EQ(threads.size(), 21u);
+  int here =
+      static_cast<int>(std::count(threads.begin() + 1, threads.end(), std::this_thread::get_id()));
+  EXPECT_EQ(here, 20) << "events read by another thread than the caller waiting for the reply";
+}
+
+// No call in flight: the connection's own thread reads, so watch events of
+// both deliveries still arrive.
+TEST_F(XsClientTest, AnIdleConnectionStillDeliversWatchEvents) {
+  auto c = Connection::Open(dir_ / "socket");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  std::unique_ptr<Connection> writer = std::move(*c);
+  std::atomic<int> reader_events{0}, thread_events{0};
+  auto a = conn_->AddWatch(
+      "/test/idle", [&](const std::string&, const std::string&) { ++reader_events; },
+      WatchDelivery::kReader);
+  auto b = conn_->AddWatch("/test/idle",
+                           [&](const std::string&, const std::string&) { ++thread_events; });
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(testing::Eventually(std::chrono::seconds(5),
+                                  [&] { return reader_events == 1 && thread_events == 1; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // callers long quiet
+  Status st = RunTransaction(*writer, [&](Transaction& tx) { return tx.Write("/test/idle", "x"); });
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_TRUE(testing::Eventually(std::chrono::seconds(5),
+                                  [&] { return reader_events == 2 && thread_events == 2; }))
+      << reader_events << " " << thread_events;
+}
+
 TEST_F(XsClientTest, ControlStatsCountsTransactions) {
   auto before = conn_->Control({"stats"});
   ASSERT_TRUE(before.ok()) << before.status().ToString();
@@ -274,6 +334,32 @@ TEST_F(XsClientTest, DaemonDeathFailsCallsInsteadOfHanging) {
   ASSERT_FALSE(snap.ok());
   EXPECT_EQ(snap.status().code(), ECONNRESET);
   EXPECT_FALSE(conn_->alive());
+}
+
+// A daemon that accepts but never answers: the call fails at its timeout
+// instead of waiting for ever, and says which request went unanswered.
+TEST(XsClientOpen, AStuckDaemonsCallTimesOut) {
+  TempDir dir;
+  std::string path = dir / "stuck";
+  UniqueFd listener(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  ASSERT_LT(path.size(), sizeof addr.sun_path);
+  std::memcpy(addr.sun_path, path.c_str(), path.size());
+  ASSERT_EQ(bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(listener.get(), 4), 0);
+  auto c = Connection::Open(path, ConnectionOptions{std::chrono::milliseconds(200)});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto start = std::chrono::steady_clock::now();
+  auto r = (*c)->GetDomainPath(0);
+  auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ETIMEDOUT);
+  EXPECT_NE(r.status().message().find("GET_DOMAIN_PATH"), std::string::npos)
+      << r.status().ToString();
+  EXPECT_GE(took, std::chrono::milliseconds(200));
+  EXPECT_LT(took, std::chrono::seconds(10));
+  EXPECT_TRUE((*c)->alive());
 }
 
 TEST(XsClientOpen, MissingSocketIsAClearError) {

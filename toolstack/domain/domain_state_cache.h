@@ -2,8 +2,9 @@
 // domain (memory target, VNC location, device states), kept until a watch on
 // /local/domain reports a write under that domain's nodes (its own tree or
 // dom0's backends for it), so a list of N unchanged domains reads nothing. The
-// watch's events are marked on the connection's reader thread, so after
-// CatchUp's round trip every write acknowledged before it is marked.
+// watch's events are marked by whichever thread reads the connection, before
+// it hands over any later reply, so after CatchUp's round trip every write
+// acknowledged before it is marked.
 #pragma once
 
 #include <cstdint>

@@ -1,25 +1,34 @@
 #include "toolstack/xs/connection.h"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
-#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <list>
 #include <map>
 #include <mutex>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <thread>
 
+#include "base/mutex.h"
 #include "base/unique_fd.h"
 
 namespace txend::xs {
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 constexpr const char* kDefaultSocket = "/run/xenstored/socket";
+// The connection's own thread reads the socket only once no call has been
+// made for this long: while callers come, they read (and so hand over the
+// watch events they meet); this bounds how late an event is while they pause.
+constexpr std::chrono::milliseconds kQuietAfter{20};
 
 // One registered watch's callback; `mu` is held while it runs so that
 // unregistering waits for a callback in flight.
@@ -30,35 +39,19 @@ struct WatchEntry {
   WatchCallback callback;
 };
 
-// The replies of one CallMany: the caller sleeps once, until the last one is in
-// (a wake-up per reply would cost a context switch per pipelined request).
-class ReplyBatch {
- public:
-  explicit ReplyBatch(size_t size) : replies_(size, Status::Error(EIO, "no reply")) {}
-  void Expect(size_t count) { remaining_ = count; }
-  void Fill(size_t index, Result<std::string> reply) {
-    std::lock_guard lock(mu_);
-    replies_[index] = std::move(reply);
-    if (--remaining_ == 0) done_.notify_one();
-  }
-  // Sets a reply that never went out; not counted as expected.
-  void Set(size_t index, Result<std::string> reply) { replies_[index] = std::move(reply); }
-  std::vector<Result<std::string>> Wait() {
-    std::unique_lock lock(mu_);
-    done_.wait(lock, [&] { return remaining_ == 0; });
-    return std::move(replies_);
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable done_;
-  std::vector<Result<std::string>> replies_;
-  size_t remaining_ = 0;
+// The replies of one CallMany, filled by whichever thread reads them; the
+// caller sleeps on `wake` (guarded by the connection's mutex) until the last
+// is in or the read role is free for it to take.
+struct ReplyBatch {
+  ReplyBatch(Mutex* mu, size_t size) : replies(size, Status::Error(EIO, "no reply")), wake(mu) {}
+  std::vector<Result<std::string>> replies;
+  size_t remaining = 0;
+  CondVar wake;
 };
 
 // A request waiting for its reply; `what` names it in error messages.
 struct PendingReply {
-  std::shared_ptr<ReplyBatch> batch;
+  ReplyBatch* batch = nullptr;
   size_t index = 0;
   std::string what;
 };
@@ -98,19 +91,35 @@ Result<UniqueFd> ConnectUnix(const std::string& path) {
 
 }  // namespace
 
+// Reading is a role one thread holds at a time (`reading`): a caller takes it
+// when it is free and reads until its own reply is in; callers that find it
+// taken sleep until their reply is filled or the role is handed to them. The
+// connection's own thread takes it only when callers have been quiet for
+// kQuietAfter, so under load every reply is read by the thread waiting for it.
 struct Connection::Impl {
-  UniqueFd fd;  // shared by the reader thread and senders; closed by ~Connection
+  UniqueFd fd;  // closed by ~Connection, once every thread is done with it
   std::string socket_path;
+  std::chrono::milliseconds call_timeout{0};
   std::atomic<bool> alive{true};
   std::atomic<bool> closing{false};  // set by ~Connection: the close is ours
-  std::mutex closed_mu;
-  std::function<void()> on_closed;
   std::atomic<uint32_t> next_req_id{1};
   std::atomic<uint64_t> next_token{1};
 
   std::mutex send_mu;  // keeps each batch's bytes contiguous on the wire
-  std::mutex pending_mu;
-  std::map<uint32_t, PendingReply> pending;  // by req_id
+
+  Mutex mu;
+  std::map<uint32_t, PendingReply> pending GUARDED_BY(mu);  // by req_id
+  bool reading GUARDED_BY(mu) = false;
+  std::thread::id reader_id GUARDED_BY(mu);       // who reads now
+  std::list<ReplyBatch*> waiting GUARDED_BY(mu);  // callers asleep while another reads
+  Clock::time_point last_call GUARDED_BY(mu);
+  bool stopping GUARDED_BY(mu) = false;
+  std::function<void()> on_closed GUARDED_BY(mu);
+  CondVar own_wake{&mu};  // the own thread, resting while callers read
+
+  // Only the thread holding the read role touches these.
+  wire::MessageReader framer;
+  std::array<char, 65536> buf;
 
   std::mutex watch_mu;
   std::map<std::string, std::shared_ptr<WatchEntry>> watches;
@@ -118,44 +127,154 @@ struct Connection::Impl {
   std::mutex event_mu;
   std::condition_variable event_cv;
   std::deque<Event> events;
-  bool stopping = false;
+  bool events_stopping = false;
 
-  std::thread reader;
+  std::thread own;  // reads while callers are quiet; reports the daemon's close
   std::thread dispatcher;
 
-  void ReadLoop();
+  void OwnLoop();
+  void ReadWhileQuiet();
   void DispatchLoop();
+  void Await(ReplyBatch& batch);
+  bool ReadUntilDone(ReplyBatch& batch, Clock::time_point deadline);
+  bool TakeRole() EXCLUSIVE_LOCKS_REQUIRED(mu);
+  void ReleaseRole() EXCLUSIVE_LOCKS_REQUIRED(mu);
+  bool Quiet() const EXCLUSIVE_LOCKS_REQUIRED(mu);
+  void DeliverBuffered();
   void Deliver(wire::Message msg);
   void DeliverEvent(Event ev);
+  void Fill(const PendingReply& to, Result<std::string> reply) EXCLUSIVE_LOCKS_REQUIRED(mu);
   std::shared_ptr<WatchEntry> EntryOf(const std::string& token);
-  void FailAll(const Status& why);
+  void Lost(const Status& why);
+  void FailAll(const Status& why) EXCLUSIVE_LOCKS_REQUIRED(mu);
+  void GiveUp(ReplyBatch& batch) EXCLUSIVE_LOCKS_REQUIRED(mu);
   Status WriteAll(std::string_view bytes);
 };
 
-void Connection::Impl::ReadLoop() {
-  wire::MessageReader framer;
-  char buf[16384];
-  while (true) {
-    ssize_t n = read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    framer.Feed(std::string_view(buf, static_cast<size_t>(n)));
-    while (auto msg = framer.Next()) Deliver(std::move(*msg));
-    if (!framer.error().ok()) break;
+bool Connection::Impl::TakeRole() {
+  if (reading) return false;
+  reading = true;
+  reader_id = std::this_thread::get_id();
+  return true;
+}
+
+// Hands the role to one sleeping caller whose reply is still out.
+void Connection::Impl::ReleaseRole() {
+  reading = false;
+  reader_id = {};
+  for (ReplyBatch* b : waiting) {
+    if (b->remaining == 0) continue;
+    b->wake.Signal();
+    return;
   }
-  alive = false;
-  FailAll(Status::Error(ECONNRESET, "xenstore connection to " + socket_path + " closed"));
-  if (!closing) {
-    std::function<void()> callback;
-    {
-      std::lock_guard lock(closed_mu);
-      callback = std::move(on_closed);
+}
+
+bool Connection::Impl::Quiet() const {
+  return pending.empty() && Clock::now() - last_call >= kQuietAfter;
+}
+
+// The caller's side: read (holding the role) or sleep until every reply of
+// `batch` is in; what is still out at the call timeout fails with ETIMEDOUT.
+void Connection::Impl::Await(ReplyBatch& batch) {
+  const Clock::time_point deadline = Clock::now() + call_timeout;
+  mu.Lock();
+  while (batch.remaining > 0 && Clock::now() < deadline) {
+    if (TakeRole()) {
+      mu.Unlock();
+      ReadUntilDone(batch, deadline);
+      mu.Lock();
+      ReleaseRole();
+      continue;
     }
-    if (callback) callback();
+    auto me = waiting.insert(waiting.end(), &batch);
+    batch.wake.WaitUntil(deadline);
+    waiting.erase(me);
   }
+  if (batch.remaining > 0) GiveUp(batch);
+  mu.Unlock();
+}
+
+// Holding the read role: reads until `batch` is complete (true), the deadline
+// passes (false) or the connection is lost (true: every reply is then filled).
+bool Connection::Impl::ReadUntilDone(ReplyBatch& batch, Clock::time_point deadline) {
+  for (;;) {
+    DeliverBuffered();
+    {
+      MutexLock lock(&mu);
+      if (batch.remaining == 0) return true;
+    }
+    if (!framer.error().ok()) {
+      Lost(Status::Error(
+          EPROTO, "xenstore connection to " + socket_path + ": " + framer.error().message()));
+      return true;
+    }
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd.get(), POLLIN, 0};
+    int ready = poll(&p, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno != EINTR) {
+      Lost(Status::Error(ECONNRESET, std::string("xenstore poll: ") + strerror(errno)));
+      return true;
+    }
+    if (ready <= 0) continue;
+    ssize_t n = recv(fd.get(), buf.data(), buf.size(), MSG_DONTWAIT);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n <= 0) {
+      Lost(Status::Error(ECONNRESET, "xenstore connection to " + socket_path + " closed"));
+      return true;
+    }
+    framer.Feed(std::string_view(buf.data(), static_cast<size_t>(n)));
+  }
+}
+
+// The own thread: rests while callers read; once they are quiet, reads (so
+// watch events arrive with no one calling) until a call is made. When the
+// daemon closes the connection, it runs the on_closed callback.
+void Connection::Impl::OwnLoop() {
+  mu.Lock();
+  while (!stopping && alive) {
+    if (reading || !Quiet()) {
+      own_wake.WaitUntil(std::max(Clock::now(), last_call) + kQuietAfter);
+      continue;
+    }
+    TakeRole();
+    mu.Unlock();
+    ReadWhileQuiet();
+    mu.Lock();
+    ReleaseRole();
+  }
+  std::function<void()> callback = closing ? nullptr : std::move(on_closed);
+  mu.Unlock();
+  if (callback) callback();
   std::lock_guard lock(event_mu);
-  stopping = true;
+  events_stopping = true;
   event_cv.notify_all();
+}
+
+// Holding the read role for the own thread: blocking reads, each handed on,
+// until a caller has called (it may be asleep, waiting for this thread to
+// read its reply: that reply has then just been delivered).
+void Connection::Impl::ReadWhileQuiet() {
+  for (;;) {
+    DeliverBuffered();
+    {
+      MutexLock lock(&mu);
+      if (stopping || !alive || !Quiet()) return;
+    }
+    if (!framer.error().ok()) {
+      return Lost(Status::Error(
+          EPROTO, "xenstore connection to " + socket_path + ": " + framer.error().message()));
+    }
+    ssize_t n = read(fd.get(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0)
+      return Lost(Status::Error(ECONNRESET, "xenstore connection to " + socket_path + " closed"));
+    framer.Feed(std::string_view(buf.data(), static_cast<size_t>(n)));
+  }
+}
+
+void Connection::Impl::DeliverBuffered() {
+  while (auto msg = framer.Next()) Deliver(std::move(*msg));
 }
 
 void Connection::Impl::Deliver(wire::Message msg) {
@@ -164,22 +283,23 @@ void Connection::Impl::Deliver(wire::Message msg) {
     if (fields.size() >= 2) DeliverEvent({std::string(fields[0]), std::string(fields[1])});
     return;
   }
-  PendingReply waiter;
-  {
-    std::lock_guard lock(pending_mu);
-    auto it = pending.find(msg.header.req_id);
-    if (it == pending.end()) return;  // a reply nobody waits for: ignore
-    waiter = std::move(it->second);
-    pending.erase(it);
-  }
+  MutexLock lock(&mu);
+  auto it = pending.find(msg.header.req_id);
+  if (it == pending.end()) return;  // a reply nobody waits for (any more): ignore
+  PendingReply to = std::move(it->second);
+  pending.erase(it);
   if (msg.type() == wire::MsgType::kError) {
     std::string name = StripNul(msg.payload);
     int code = ErrnoFromName(name);
-    waiter.batch->Fill(waiter.index,
-                       Status::Error(code ? code : EIO, waiter.what + " (" + name + ")"));
+    Fill(to, Status::Error(code ? code : EIO, to.what + " (" + name + ")"));
   } else {
-    waiter.batch->Fill(waiter.index, std::move(msg.payload));
+    Fill(to, std::move(msg.payload));
   }
+}
+
+void Connection::Impl::Fill(const PendingReply& to, Result<std::string> reply) {
+  to.batch->replies[to.index] = std::move(reply);
+  if (--to.batch->remaining == 0) to.batch->wake.Signal();
 }
 
 std::shared_ptr<WatchEntry> Connection::Impl::EntryOf(const std::string& token) {
@@ -188,7 +308,7 @@ std::shared_ptr<WatchEntry> Connection::Impl::EntryOf(const std::string& token) 
   return it != watches.end() ? it->second : nullptr;
 }
 
-// A kReader watch's callback runs here and now, on the reader thread; the
+// A kReader watch's callback runs here and now, on the reading thread; the
 // others are queued for the event thread.
 void Connection::Impl::DeliverEvent(Event ev) {
   std::shared_ptr<WatchEntry> entry = EntryOf(ev.token);
@@ -207,7 +327,7 @@ void Connection::Impl::DispatchLoop() {
     Event ev;
     {
       std::unique_lock lock(event_mu);
-      event_cv.wait(lock, [&] { return stopping || !events.empty(); });
+      event_cv.wait(lock, [&] { return events_stopping || !events.empty(); });
       if (events.empty()) return;
       ev = std::move(events.front());
       events.pop_front();
@@ -219,10 +339,30 @@ void Connection::Impl::DispatchLoop() {
   }
 }
 
+// The daemon has gone (or spoke garbage): every call fails from now on.
+void Connection::Impl::Lost(const Status& why) {
+  MutexLock lock(&mu);
+  alive = false;
+  FailAll(why);
+  own_wake.Signal();
+}
+
 void Connection::Impl::FailAll(const Status& why) {
-  std::lock_guard lock(pending_mu);
-  for (auto& [id, waiter] : pending) waiter.batch->Fill(waiter.index, why);
+  for (auto& [id, to] : pending) Fill(to, why);
   pending.clear();
+}
+
+// The call timed out: its replies still out fail, and are ignored if they come.
+void Connection::Impl::GiveUp(ReplyBatch& batch) {
+  for (auto it = pending.begin(); it != pending.end();) {
+    if (it->second.batch != &batch) {
+      ++it;
+      continue;
+    }
+    Fill(it->second, Status::Error(ETIMEDOUT, it->second.what + ": no reply from xenstore in " +
+                                                  std::to_string(call_timeout.count()) + " ms"));
+    it = pending.erase(it);
+  }
 }
 
 Status Connection::Impl::WriteAll(std::string_view bytes) {
@@ -235,7 +375,8 @@ Status Connection::Impl::WriteAll(std::string_view bytes) {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<Connection>> Connection::Open(std::string socket_path) {
+Result<std::unique_ptr<Connection>> Connection::Open(std::string socket_path,
+                                                     ConnectionOptions options) {
   if (socket_path.empty()) {
     const char* env = std::getenv("XENSTORED_PATH");
     socket_path = env && *env ? env : kDefaultSocket;
@@ -244,8 +385,9 @@ Result<std::unique_ptr<Connection>> Connection::Open(std::string socket_path) {
   auto impl = std::make_unique<Impl>();
   impl->fd = std::move(fd);
   impl->socket_path = socket_path;
+  impl->call_timeout = options.call_timeout;
   Impl* raw = impl.get();
-  impl->reader = std::thread([raw] { raw->ReadLoop(); });
+  impl->own = std::thread([raw] { raw->OwnLoop(); });
   impl->dispatcher = std::thread([raw] { raw->DispatchLoop(); });
   return std::unique_ptr<Connection>(new Connection(std::move(impl)));
 }
@@ -254,8 +396,13 @@ Connection::Connection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Connection::~Connection() {
   impl_->closing = true;
+  {
+    MutexLock lock(&impl_->mu);
+    impl_->stopping = true;
+    impl_->own_wake.Signal();
+  }
   shutdown(impl_->fd.get(), SHUT_RDWR);
-  impl_->reader.join();
+  impl_->own.join();
   impl_->dispatcher.join();
   impl_->fd.reset();  // only now: no thread uses it any more
 }
@@ -263,40 +410,41 @@ Connection::~Connection() {
 bool Connection::alive() const { return impl_->alive; }
 
 void Connection::OnClosed(std::function<void()> callback) {
-  std::lock_guard lock(impl_->closed_mu);
+  MutexLock lock(&impl_->mu);
   impl_->on_closed = std::move(callback);
 }
 
 std::vector<Result<std::string>> Connection::CallMany(std::span<const Request> requests) {
-  auto batch = std::make_shared<ReplyBatch>(requests.size());
+  ReplyBatch batch(&impl_->mu, requests.size());
   {
     std::lock_guard send_lock(impl_->send_mu);
     std::string bytes;
     {
-      std::lock_guard lock(impl_->pending_mu);
-      batch->Expect(std::count_if(requests.begin(), requests.end(), [](const Request& r) {
-        return r.payload.size() <= wire::kPayloadMax;
-      }));
+      MutexLock lock(&impl_->mu);
+      impl_->last_call = Clock::now();
       for (size_t i = 0; i < requests.size(); ++i) {
         const Request& r = requests[i];
         if (r.payload.size() > wire::kPayloadMax) {
-          batch->Set(i, Status::Error(E2BIG, Describe(r.type, r.payload) + ": payload too large"));
-          continue;
+          batch.replies[i] =
+              Status::Error(E2BIG, Describe(r.type, r.payload) + ": payload too large");
+        } else if (!impl_->alive) {
+          batch.replies[i] = Status::Error(ECONNRESET, "xenstore connection closed");
+        } else {
+          uint32_t id = impl_->next_req_id++;
+          if (id == 0) id = impl_->next_req_id++;
+          impl_->pending[id] = PendingReply{&batch, i, Describe(r.type, r.payload)};
+          ++batch.remaining;
+          bytes += wire::Encode(r.type, id, r.tx_id, r.payload);
         }
-        uint32_t id = impl_->next_req_id++;
-        if (id == 0) id = impl_->next_req_id++;
-        impl_->pending[id] = PendingReply{batch, i, Describe(r.type, r.payload)};
-        bytes += wire::Encode(r.type, id, r.tx_id, r.payload);
       }
     }
-    Status st = impl_->alive ? impl_->WriteAll(bytes)
-                             : Status::Error(ECONNRESET, "xenstore connection closed");
-    if (!st.ok()) {
-      impl_->alive = false;  // a failed send means the daemon has gone
-      impl_->FailAll(st);
+    if (!bytes.empty()) {
+      Status st = impl_->WriteAll(bytes);
+      if (!st.ok()) impl_->Lost(st);  // a failed send means the daemon has gone
     }
   }
-  return batch->Wait();
+  impl_->Await(batch);
+  return std::move(batch.replies);
 }
 
 Result<std::string> Connection::Call(wire::MsgType type, uint32_t tx_id, std::string_view payload) {
@@ -398,8 +546,13 @@ void Watch::Release() {
   }
   if (entry) {
     std::thread::id here = std::this_thread::get_id();
-    if (here == impl.dispatcher.get_id() || here == impl.reader.get_id()) {
-      entry->active = false;  // on the event thread: no other callback can be running
+    bool on_reader;
+    {
+      MutexLock lock(&impl.mu);
+      on_reader = impl.reading && impl.reader_id == here;
+    }
+    if (here == impl.dispatcher.get_id() || on_reader) {
+      entry->active = false;  // from a callback: no other callback can be running
     } else {
       std::lock_guard call(entry->mu);  // waits for a callback in flight
       entry->active = false;

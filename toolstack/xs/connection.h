@@ -4,6 +4,7 @@
 // (transaction.h), so every store access names its transaction.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -24,29 +25,39 @@ struct Request {
   std::string payload;
 };
 
+struct ConnectionOptions {
+  // A call whose reply has not come in this long fails with ETIMEDOUT (a stuck daemon).
+  std::chrono::milliseconds call_timeout{30000};
+};
+
 // Called on the connection's event thread for each WATCH_EVENT of a watch.
 using WatchCallback = std::function<void(const std::string& path, const std::string& token)>;
 
-// Where a watch's callback runs. kReader: on the thread that reads the socket,
-// before any reply that arrives after the event is handed over — so once a
-// later request's reply is in (Sync), the callback has run. It must be short
-// and must not call the connection (it would wait for itself).
+// Where a watch's callback runs. kReader: on whichever thread reads the socket
+// (a caller reading its own reply, or the connection's own thread while no
+// one calls), before any reply that arrives after the event is handed over —
+// so once a later request's reply is in (Sync), the callback has run. It must
+// be short, must not call the connection (it would wait for itself) and must
+// not wait for a lock that is held across a call.
 enum class WatchDelivery { kEventThread, kReader };
 
 class Watch;
 
 // Thread-safe: any number of threads may call at once. Requests go out in call
-// order; a background thread reads replies and watch events.
+// order. A caller reads the socket itself until its reply is in, handing
+// others' replies and watch events on as it goes (no thread hop per round
+// trip); while no one has called for a while, the connection's own thread reads.
 class Connection {
  public:
   // Connects to `socket_path`; if empty, to $XENSTORED_PATH, else /run/xenstored/socket.
-  static Result<std::unique_ptr<Connection>> Open(std::string socket_path = "");
+  static Result<std::unique_ptr<Connection>> Open(std::string socket_path = "",
+                                                  ConnectionOptions options = {});
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
   // Sends one request and waits for its reply payload; an ERROR reply becomes
-  // a Status carrying the errno it names.
+  // a Status carrying the errno it names; no reply within the call timeout, ETIMEDOUT.
   Result<std::string> Call(wire::MsgType type, uint32_t tx_id, std::string_view payload);
   // Pipelining: sends every request in one write, then collects the replies in order.
   std::vector<Result<std::string>> CallMany(std::span<const Request> requests);
@@ -73,7 +84,7 @@ class Connection {
 
   // False once the daemon closed the connection; every call then fails with ECONNRESET.
   bool alive() const;
-  // Runs `callback` once, on the reader thread, if the daemon closes the
+  // Runs `callback` once, on the connection's own thread, if the daemon closes the
   // connection (a crash or restart of xenstored); not when this object closes it.
   void OnClosed(std::function<void()> callback);
 
