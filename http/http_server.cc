@@ -81,19 +81,26 @@ bool PeerGone(int fd) {
   return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
+// What the listener knows of a session shard when it places a new connection.
+struct ShardLoad {
+  std::atomic<int> sessions{0};      // live sessions on it
+  std::atomic<int> inline_reads{0};  // reads its thread runs now (0 or 1)
+};
+
 // State every session shares with the server. Sessions and listeners own it
-// with the server: the io_context may drop a session's handler (and so run
+// with the server: an io_context may drop a session's handler (and so run
 // its destructor, which leaves the connection table) after the server's own
 // members are gone.
 struct Shared {
   Shared(ServerOptions o, HttpServer::Handler h, asio::thread_pool& w, asio::thread_pool& r,
-         asio::thread_pool& wt)
+         asio::thread_pool& wt, size_t shards)
       : options(std::move(o)),
         handler(std::move(h)),
         workers(w),
         readers(r),
         waiters(wt),
-        connections({options.max_connections, options.max_connections_per_peer}) {}
+        connections({options.max_connections, options.max_connections_per_peer}),
+        loads(shards) {}
   const ServerOptions options;
   const HttpServer::Handler handler;
   asio::thread_pool& workers;               // requests that may change things
@@ -104,12 +111,35 @@ struct Shared {
   ConnectionTable connections;
   ParkedWatches watches;
   std::atomic<int> inline_reads{0};  // GETs running on I/O threads now
+  std::vector<ShardLoad> loads;      // by shard; [0], the listeners' shard, hosts no session
 
-  // A slot to run a read on this I/O thread, while fewer than options.inline_reads do.
-  bool TakeInlineSlot() {
-    if (inline_reads.fetch_add(1) < options.inline_reads) return true;
+  // A slot to run a read on shard `shard`'s thread, while fewer than options.inline_reads do.
+  bool TakeInlineSlot(size_t shard) {
+    if (inline_reads.fetch_add(1) < options.inline_reads) {
+      ++loads[shard].inline_reads;
+      return true;
+    }
     --inline_reads;
     return false;
+  }
+  void ReleaseInlineSlot(size_t shard) {
+    --loads[shard].inline_reads;
+    --inline_reads;
+  }
+
+  // The shard a new connection lives on: the one with the fewest live sessions among those
+  // not running an inline read now (the lowest on a tie, so a client that opens one
+  // connection per request finds the same warm thread each time), and counts it there.
+  // There is always one: reads take at most options.inline_reads of the shards 1..n-1.
+  size_t PlaceSession() {
+    size_t best = 0;
+    for (size_t i = 1; i < loads.size(); ++i) {
+      if (loads[i].inline_reads.load() > 0) continue;
+      if (best == 0 || loads[i].sessions.load() < loads[best].sessions.load()) best = i;
+    }
+    if (best == 0) best = 1;  // a read began since it was checked: a moment, not a stall
+    ++loads[best].sessions;
+    return best;
   }
 };
 
@@ -151,16 +181,19 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
  public:
   // `limit_key` is what the connection table counted it under; "" if not admitted.
   // `identity` is who the client is, for a plain stream; a TLS one learns it in the handshake.
-  Session(Stream stream, std::shared_ptr<Shared> shared, std::string peer, std::string identity,
-          std::string limit_key)
+  // `shard` is the I/O thread whose io_context `stream` is on, as counted by PlaceSession.
+  Session(Stream stream, std::shared_ptr<Shared> shared, size_t shard, std::string peer,
+          std::string identity, std::string limit_key)
       : stream_(std::move(stream)),
         shared_(std::move(shared)),
+        shard_(shard),
         peer_(std::move(peer)),
         identity_(std::move(identity)),
         limit_key_(std::move(limit_key)) {}
   ~Session() override {
     if (parked_) shared_->watches.Drop(parked_->watch);
-    if (!limit_key_.empty()) shared_->connections.Leave(limit_key_);
+    LeaveTable();
+    --shared_->loads[shard_].sessions;
   }
 
   // Serves requests, or replies once with `refusal` and closes (a refused client).
@@ -170,6 +203,16 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
     else
       Begin(std::move(refusal));
   }
+
+  // On the accepting thread, before Start is posted: an admitted plain connection waits for
+  // its first request from its accept on, so a full server sheds connections in accept order
+  // whichever thread starts first. (A TLS one waits once its handshake is through.)
+  void Accepted() {
+    if constexpr (!kIsTls<Stream>)
+      waiting_ticket_ = shared_->connections.StartWaiting(this->weak_from_this());
+  }
+
+  auto executor() { return stream_.get_executor(); }
 
   void Evict(uint64_t ticket) override {
     asio::post(stream_.get_executor(), [self = this->shared_from_this(), ticket] {
@@ -212,7 +255,8 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
     parser_.emplace();
     parser_->body_limit(shared_->options.max_body_bytes);
     parser_->header_limit(kMaxHeaderBytes);
-    waiting_ticket_ = shared_->connections.StartWaiting(this->weak_from_this());
+    if (waiting_ticket_ == 0)  // else counted since it was accepted
+      waiting_ticket_ = shared_->connections.StartWaiting(this->weak_from_this());
     Lowest().expires_after(shared_->options.header_timeout);
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
@@ -245,9 +289,9 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
     bool keep_alive = req.keep_alive();
     ++shared_->stats.requests;
     asio::thread_pool& pool = PoolFor(req);  // before the lambda below takes `req`
-    if (&pool == &shared_->readers && shared_->TakeInlineSlot()) {
-      HandlerReply reply = Respond(req);  // here, on this connection's strand
-      --shared_->inline_reads;
+    if (&pool == &shared_->readers && shared_->TakeInlineSlot(shard_)) {
+      HandlerReply reply = Respond(req);  // here, on this connection's I/O thread
+      shared_->ReleaseInlineSlot(shard_);
       if (auto* later = std::get_if<DeferredReply>(&reply))
         return Park(std::move(*later), pool, version, keep_alive);
       return Send(std::get<HttpResponse>(std::move(reply)), version, keep_alive);
@@ -265,7 +309,7 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
         });
   }
 
-  // From any thread: sends `response` on the connection's strand.
+  // From any thread: sends `response` on the connection's I/O thread.
   void Reply(HttpResponse response, unsigned version, bool keep_alive) {
     asio::post(stream_.get_executor(),
                [self = this->shared_from_this(), response = std::move(response), version,
@@ -379,19 +423,29 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
         });
   }
 
+  // Frees its place in the connection table before the client can see the close, so a
+  // client that connects once it has seen it finds the place free (not only once this
+  // session's last handler, on its own thread, has let it go).
   void Close() {
+    LeaveTable();
     beast::error_code ignored;
     Lowest().socket().shutdown(asio::socket_base::shutdown_both, ignored);
     Lowest().close();
+  }
+
+  void LeaveTable() {
+    if (!limit_key_.empty()) shared_->connections.Leave(limit_key_);
+    limit_key_.clear();
   }
 
   Stream stream_;
   beast::flat_buffer buffer_{kMaxBufferedBytes};
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   const std::shared_ptr<Shared> shared_;
+  const size_t shard_;
   const std::string peer_;
   std::string identity_;
-  const std::string limit_key_;
+  std::string limit_key_;        // "" once it has left the table
   uint64_t waiting_ticket_ = 0;  // non-zero while waiting for a request head
   // A deferred reply not yet due.
   struct Parked {
@@ -425,16 +479,57 @@ std::string UnixClientIdentity(int fd) {
                        : "uid " + std::to_string(cred.uid) + " via unix socket";
 }
 
+// Counts `session` as waiting from now (where it was accepted), then starts it
+// on its own thread.
+template <class S>
+void Launch(std::shared_ptr<S> session, std::optional<HttpResponse> refusal) {
+  if (!refusal) session->Accepted();
+  auto ex = session->executor();
+  asio::post(ex, [session = std::move(session), refusal = std::move(refusal)]() mutable {
+    session->Start(std::move(refusal));
+  });
+}
+
+// A session for an accepted connection over the right stream (TLS for TCP when
+// configured), made on the accepting thread and started on its socket's.
+template <class Protocol>
+void OpenSession(const std::shared_ptr<Shared>& shared, size_t shard,
+                 typename Protocol::socket socket, const std::string& peer, const std::string& key,
+                 std::optional<HttpResponse> refusal) {
+  if constexpr (std::is_same_v<Protocol, tcp>) {
+    if (shared->tls) {
+      return Launch(std::make_shared<Session<TlsStream>>(TlsStream(std::move(socket), *shared->tls),
+                                                         shared, shard, peer, "", key),
+                    std::move(refusal));
+    }
+  }
+  std::string identity = std::is_same_v<Protocol, tcp> ? "unauthenticated " + peer
+                                                       : UnixClientIdentity(socket.native_handle());
+  using Plain = beast::basic_stream<Protocol>;
+  Launch(std::make_shared<Session<Plain>>(Plain(std::move(socket)), shared, shard, peer, identity,
+                                          key),
+         std::move(refusal));
+}
+
+// Accepts on shard 0 and moves each connection to the session shard PlaceSession picks.
+// Shard 0 serves no connection itself, though serving the ones it accepts would save a
+// client that connects once per request the wake of another thread: a read blocked
+// there (xenstore stalled) would stop accepting for everyone, and handing the listener
+// to another thread before each inline read would cost that same wake again.
 template <class Protocol>
 class Listener : public std::enable_shared_from_this<Listener<Protocol>> {
  public:
-  Listener(asio::io_context& ioc, typename Protocol::acceptor acceptor,
+  // `shards[i]` is shard i's io_context; the acceptor is on shards[0].
+  Listener(std::vector<asio::io_context*> shards, typename Protocol::acceptor acceptor,
            std::shared_ptr<Shared> shared)
-      : ioc_(ioc), acceptor_(std::move(acceptor)), retry_(ioc), shared_(std::move(shared)) {}
+      : shards_(std::move(shards)),
+        acceptor_(std::move(acceptor)),
+        protocol_(acceptor_.local_endpoint().protocol()),
+        retry_(*shards_[0]),
+        shared_(std::move(shared)) {}
 
   void Accept() {
     acceptor_.async_accept(
-        asio::make_strand(ioc_),
         [self = this->shared_from_this()](beast::error_code ec, typename Protocol::socket s) {
           if (ec == asio::error::operation_aborted) return;
           if (ec) return self->AcceptLater();  // out of descriptors, say: pause, not spin
@@ -481,23 +576,22 @@ class Listener : public std::enable_shared_from_this<Listener<Protocol>> {
     }
   }
 
-  // A session over the right stream: TLS for TCP when configured.
+  // Moves the connection to its shard's io_context (the descriptor leaves this
+  // thread's epoll set for that one's) and starts its session there. What is
+  // posted there holds nothing of this listener, whose acceptor is shard 0's.
   void Open(typename Protocol::socket socket, const std::string& peer, const std::string& key,
             std::optional<HttpResponse> refusal) {
-    if constexpr (std::is_same_v<Protocol, tcp>) {
-      if (shared_->tls) {
-        std::make_shared<Session<TlsStream>>(TlsStream(std::move(socket), *shared_->tls), shared_,
-                                             peer, "", key)
-            ->Start(std::move(refusal));
-        return;
-      }
+    size_t shard = shared_->PlaceSession();
+    beast::error_code ec;
+    typename Protocol::socket moved(*shards_[shard]);
+    auto fd = socket.release(ec);  // on failure the socket keeps it, and closes it
+    if (!ec && moved.assign(protocol_, fd, ec)) ::close(fd);
+    if (ec) {  // cannot happen short of a bug; the connection is dropped
+      --shared_->loads[shard].sessions;
+      if (!key.empty()) shared_->connections.Leave(key);
+      return;
     }
-    std::string identity = std::is_same_v<Protocol, tcp>
-                               ? "unauthenticated " + peer
-                               : UnixClientIdentity(socket.native_handle());
-    using Plain = beast::basic_stream<Protocol>;
-    std::make_shared<Session<Plain>>(Plain(std::move(socket)), shared_, peer, identity, key)
-        ->Start(std::move(refusal));
+    OpenSession<Protocol>(shared_, shard, std::move(moved), peer, key, std::move(refusal));
   }
 
   static std::string PeerOf(typename Protocol::socket& socket) {
@@ -510,16 +604,29 @@ class Listener : public std::enable_shared_from_this<Listener<Protocol>> {
     }
   }
 
-  asio::io_context& ioc_;
+  const std::vector<asio::io_context*> shards_;
   typename Protocol::acceptor acceptor_;
+  const Protocol protocol_;
   asio::steady_timer retry_;
   const std::shared_ptr<Shared> shared_;
 };
 
 }  // namespace
 
+// One I/O thread and the io_context only it runs: the listeners' (shard 0) or
+// some sessions' whole lives.
+struct Shard {
+  asio::io_context ioc{1};
+  asio::executor_work_guard<asio::io_context::executor_type> idle{ioc.get_executor()};  // runs on
+  // Made now, not by the first connection: an io_context opens its epoll set and its
+  // wake descriptors on first use, which could be when descriptors have run out (EMFILE).
+  asio::steady_timer opens_reactor{ioc};
+  std::thread thread;
+};
+
 struct HttpServer::Impl {
-  asio::io_context ioc;
+  // First, so gone last: every other member's handlers and sockets are on them.
+  std::vector<std::unique_ptr<Shard>> shards;
   asio::thread_pool workers;
   asio::thread_pool readers;
   asio::thread_pool waiters;
@@ -527,18 +634,43 @@ struct HttpServer::Impl {
   std::shared_ptr<Listener<local>> unix_listener;
   std::shared_ptr<Listener<tcp>> tcp_listener;
   uint16_t tcp_port = 0;
-  std::vector<std::thread> io_threads;
 
-  Impl(ServerOptions options, Handler handler)
-      : workers(static_cast<size_t>(options.worker_threads)),
+  Impl(ServerOptions options, Handler handler, size_t io_threads)
+      : shards(MakeShards(io_threads)),
+        workers(static_cast<size_t>(options.worker_threads)),
         readers(static_cast<size_t>(options.read_worker_threads)),
         waiters(static_cast<size_t>(
             options.wait_path_prefix.empty() ? 1 : options.wait_worker_threads)),
         shared(std::make_shared<Shared>(std::move(options), std::move(handler), workers, readers,
-                                        waiters)) {}
+                                        waiters, io_threads)) {}
+
+  static std::vector<std::unique_ptr<Shard>> MakeShards(size_t n) {
+    std::vector<std::unique_ptr<Shard>> shards;
+    for (size_t i = 0; i < n; ++i) shards.push_back(std::make_unique<Shard>());
+    return shards;
+  }
+
+  asio::io_context& listeners() { return shards[0]->ioc; }
+
+  std::vector<asio::io_context*> contexts() {
+    std::vector<asio::io_context*> out;
+    for (auto& s : shards) out.push_back(&s->ioc);
+    return out;
+  }
+
+  void RunAll() {
+    for (auto& s : shards) s->thread = std::thread([this, ioc = &s->ioc] { RunIo(*ioc); });
+  }
+
+  // Stops every shard and joins its thread; their handlers are dropped when they go.
+  void StopAll() {
+    for (auto& s : shards) s->ioc.stop();
+    for (auto& s : shards)
+      if (s->thread.joinable()) s->thread.join();
+  }
 
   // Serves until stopped; an exception out of an I/O handler (a bug) is counted, not fatal.
-  void RunIo() {
+  void RunIo(asio::io_context& ioc) {
     for (;;) {
       try {
         ioc.run();
@@ -605,7 +737,10 @@ Result<tcp::acceptor> BindTcp(asio::io_context& ioc, const TcpEndpoint& where) {
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(ServerOptions options, Handler handler) {
   if (options.unix_socket.empty() && !options.tcp)
     return Status::Error(EINVAL, "no listener configured (neither unix socket nor TCP)");
-  auto impl = std::make_unique<Impl>(std::move(options), std::move(handler));
+  // Two for I/O alone, whatever the reads running on the others do: the listeners'
+  // shard, which runs no handler, and a session shard no inline read can take.
+  size_t io_threads = 2 + static_cast<size_t>(std::max(0, options.inline_reads));
+  auto impl = std::make_unique<Impl>(std::move(options), std::move(handler), io_threads);
   const ServerOptions& opts = impl->shared->options;
   // TCP (with its TLS keys) first: whoever finds the unix socket accepting, as
   // txend's callers and tests wait for it, finds the TCP listener bound too.
@@ -613,22 +748,20 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(ServerOptions options, Han
     if (opts.tcp_tls) {
       TXEND_ASSIGN_OR_RETURN(impl->shared->tls, ServerTls(*opts.tcp_tls));
     }
-    TXEND_ASSIGN_OR_RETURN(auto acceptor, BindTcp(impl->ioc, *opts.tcp));
+    TXEND_ASSIGN_OR_RETURN(auto acceptor, BindTcp(impl->listeners(), *opts.tcp));
     impl->tcp_port = acceptor.local_endpoint().port();
     impl->tcp_listener =
-        std::make_shared<Listener<tcp>>(impl->ioc, std::move(acceptor), impl->shared);
+        std::make_shared<Listener<tcp>>(impl->contexts(), std::move(acceptor), impl->shared);
     impl->tcp_listener->Accept();
   }
   if (!opts.unix_socket.empty()) {
-    TXEND_ASSIGN_OR_RETURN(auto acceptor, BindUnix(impl->ioc, opts.unix_socket, opts.unix_mode));
+    TXEND_ASSIGN_OR_RETURN(auto acceptor,
+                           BindUnix(impl->listeners(), opts.unix_socket, opts.unix_mode));
     impl->unix_listener =
-        std::make_shared<Listener<local>>(impl->ioc, std::move(acceptor), impl->shared);
+        std::make_shared<Listener<local>>(impl->contexts(), std::move(acceptor), impl->shared);
     impl->unix_listener->Accept();
   }
-  Impl* raw = impl.get();
-  // Two for I/O alone, whatever the reads running on the others do.
-  int io_threads = 2 + std::max(0, opts.inline_reads);
-  for (int i = 0; i < io_threads; ++i) impl->io_threads.emplace_back([raw] { raw->RunIo(); });
+  impl->RunAll();
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 
@@ -638,9 +771,8 @@ HttpServer::~HttpServer() {
   impl_->workers.join();
   impl_->readers.join();
   impl_->waiters.join();
-  impl_->ioc.stop();
-  for (auto& t : impl_->io_threads) t.join();
-  impl_->shared->watches.DropAll();  // no wake may post to the io_context once it goes
+  impl_->StopAll();
+  impl_->shared->watches.DropAll();  // no wake may post to an io_context once it goes
   if (!impl_->shared->options.unix_socket.empty())
     ::unlink(impl_->shared->options.unix_socket.c_str());
 }

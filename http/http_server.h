@@ -5,6 +5,16 @@
 // thread. Built on Boost.Beast. A request head and body each have a deadline; a peer
 // may hold only so many connections, and a full server sheds the connection
 // that has waited longest for a request; oversized heads and bodies get 431/413.
+//
+// Threads: 2 + inline_reads I/O threads, each running an io_context of its own.
+// The first accepts (unix and TCP) and runs no handler; each connection is
+// moved to one of the others and lives there, so all of its I/O, its inline
+// reads and the replies posted to it run on that thread: no hand-off between
+// I/O threads, no strand. A new connection goes to the thread with the fewest
+// connections among those not running an inline read at that moment.
+// Trade-off: an inline read holds up the other connections of its thread while
+// it runs (tens of microseconds normally; as long as the xenstore client's
+// deadline when xenstore stalls); new clients go elsewhere meanwhile.
 #pragma once
 
 #include <atomic>
@@ -52,7 +62,8 @@ struct ServerOptions {
   int read_worker_threads = 4;  // run GET and HEAD, so reads never queue behind slow changes
   // Up to this many GETs and HEADs at once run on the I/O thread that read them (no hand-off
   // to a worker and back: two thread switches fewer each); there are this many I/O threads
-  // more than the two that always stay free for I/O. Further reads go to the read workers.
+  // more than the two that always stay free for I/O (the listeners' and one that serves
+  // connections). Further reads go to the read workers.
   int inline_reads = 4;
   // Requests whose target starts with this ("" none) wait for something to
   // happen (long polls): their handler and their deferred reply run on a pool
