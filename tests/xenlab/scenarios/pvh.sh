@@ -52,7 +52,7 @@ pvh_life() {
   lab_result "$tool.create_s" "$LAB_SECONDS"
   eval "${tool}_create_s=\$LAB_SECONDS"
   t0=$(lab_now)
-  if lab_wait_guest_marker pvh 120; then
+  if lab_boot_guest "$tool.pvh" "$tool" pvh 120 timeout 180 "$tool" create /guest/pvh.cfg; then
     lab_step "$tool-boot" OK "$LAB_MARKER"
     lab_result "$tool.boot_s" "$(lab_since "$t0")"
   else

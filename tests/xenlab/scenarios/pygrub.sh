@@ -84,20 +84,22 @@ check_boot_files_gone() {
   else lab_step "$1" FAIL "left in $boot_dir: $left"; fi
 }
 
-# check_booted TOOL NAME ENTRY T0: the guest's marker on its console, and its kernel command
-# line naming the menu entry pygrub chose.
+# check_booted TOOL NAME ENTRY T0 CREATE...: the guest's marker on its console (CREATE...
+# makes the guest again after a kernel panic under emulation: lab_boot_guest), and its kernel
+# command line naming the menu entry pygrub chose.
 check_booted() {
-  if lab_wait_guest_marker "$2" 120; then
-    lab_step "$1-create-boot" OK "$LAB_MARKER"
-    lab_result "$1.${key}_boot_s" "$(lab_since "$4")"
+  local tool=$1 name=$2 entry=$3 t0=$4 line; shift 4
+  if lab_boot_guest "$tool.$key" xm "$name" 120 "$@"; then
+    lab_step "$tool-create-boot" OK "$LAB_MARKER"
+    lab_result "$tool.${key}_boot_s" "$(lab_since "$t0")"
   else
-    lab_step "$1-create-boot" FAIL "no XENLAB-GUEST-OK on $2's console in 120s"
-    tail -20 "/var/log/xen/guest-$2.log" 2>/dev/null
+    lab_step "$tool-create-boot" FAIL "no XENLAB-GUEST-OK on $name's console in 120s"
+    tail -20 "/var/log/xen/guest-$name.log" 2>/dev/null
   fi
-  line=$(grep -a -i -m1 "command line:.*xenlab.pygrub=" "/var/log/xen/guest-$2.log" | tr -d '\r')
+  line=$(grep -a -i -m1 "command line:.*xenlab.pygrub=" "/var/log/xen/guest-$name.log" | tr -d '\r')
   case $line in
-    *"xenlab.pygrub=$3"*) lab_step "$1-cmdline" OK "$line" ;;
-    *) lab_step "$1-cmdline" FAIL "want xenlab.pygrub=$3 on the kernel command line, got '$line'" ;;
+    *"xenlab.pygrub=$entry"*) lab_step "$tool-cmdline" OK "$line" ;;
+    *) lab_step "$tool-cmdline" FAIL "want xenlab.pygrub=$entry on the kernel command line, got '$line'" ;;
   esac
 }
 
@@ -118,6 +120,13 @@ expect_refused() {
   if lab_wait_domain_gone pygrub-bad 10; then lab_step "$1-gone" OK "no domain pygrub-bad"
   else lab_step "$1-gone" FAIL "domain pygrub-bad exists after the failed create"
     timeout 60 xm destroy pygrub-bad; fi
+}
+
+# http_create SXP: libvirt's three requests for a new domain (each bounded by xend_post.py).
+http_create() {
+  python3 /tmp/xend_post.py /xend/domain/ op=create "config=$1" &&
+    python3 /tmp/xend_post.py /xend/domain/pygrub-http op=wait_for_devices &&
+    python3 /tmp/xend_post.py /xend/domain/pygrub-http op=unpause
 }
 
 # A client that posts a form to txend's unix socket (what libvirt's xend driver sends).
@@ -153,7 +162,7 @@ t0=$(lab_now)
 if lab_run xm-create 240 xm create /tmp/pygrub.cfg; then
   lab_result "xm.${key}_create_s" "$LAB_SECONDS"
   check_boot_files_gone xm-boot-files-gone
-  check_booted xm pygrub-xm entry0 "$t0"
+  check_booted xm pygrub-xm entry0 "$t0" timeout 240 xm create /tmp/pygrub.cfg
   destroy_and_check xm pygrub-xm
 fi
 
@@ -170,7 +179,7 @@ if lab_run http-create 240 python3 /tmp/xend_post.py /xend/domain/ op=create "co
   check_boot_files_gone http-boot-files-gone
   lab_run http-wait-for-devices 120 python3 /tmp/xend_post.py /xend/domain/pygrub-http op=wait_for_devices
   lab_run http-unpause 60 python3 /tmp/xend_post.py /xend/domain/pygrub-http op=unpause
-  check_booted http pygrub-http entry1 "$t0"
+  check_booted http pygrub-http entry1 "$t0" http_create "$sxp"
   destroy_and_check http pygrub-http
 fi
 
