@@ -77,11 +77,13 @@ Xenstore::Reply Xenstore::DoControl(const wire::Message& m) {
     return Status::Error(EINVAL, "unknown quota");
   }
   if (cmd == "check") {
-    size_t nodes = 0;
+    size_t nodes = 0, with_perms = 0;
     tree_.ForEach([&](const std::string&, const Node& node) {
-      if (!node.perms.empty()) ++nodes;
+      ++nodes;
+      if (!node.perms.empty()) ++with_perms;
     });
-    if (nodes != tree_.node_count()) return Status::Error(EIO, "node without permissions");
+    if (with_perms != nodes) return Status::Error(EIO, "node without permissions");
+    if (nodes != tree_.node_count()) return Status::Error(EIO, "node count out of step");
     return kOk;
   }
   if (cmd == "memreport") {

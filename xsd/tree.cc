@@ -21,6 +21,13 @@ void Visit(const std::string& path, const Node& node,
   });
 }
 
+// `node` and its descendants.
+size_t CountNodes(const Node& node) {
+  size_t n = 1;
+  node.children.ForEach([&](const std::string&, const NodePtr& child) { n += CountNodes(*child); });
+  return n;
+}
+
 // Records the removal of `node` at `path` and its descendants, deepest first.
 void RecordRemoval(const std::string& path, const Node& node, Change::Kind kind,
                    std::vector<Change>* changes) {
@@ -78,6 +85,7 @@ Tree::Touched Tree::Touch(std::string_view path, std::optional<uint32_t> creator
       node->children_version = stamp;
       if (changes) changes->push_back({Change::kCreated, at, {}, child->perms});
       slot = node->children.Insert(part, std::move(child));
+      ++node_count_;
     }
     node = Unshare(*slot);
   }
@@ -103,6 +111,7 @@ void Tree::Remove(std::string_view path, uint64_t stamp, std::vector<Change>* ch
   Node* parent = Touch(ParentPath(path), std::nullopt, stamp, nullptr).node;
   const NodePtr* child = parent->children.Find(BaseName(path));
   if (changes) RecordRemoval(std::string(path), **child, Change::kRemoved, changes);
+  node_count_ -= CountNodes(**child);
   parent->children.Erase(BaseName(path));
   parent->children_version = stamp;
 }
@@ -125,12 +134,6 @@ void Tree::Restore(std::string_view path, std::string_view value, wire::Perms pe
 
 void Tree::ForEach(const std::function<void(const std::string&, const Node&)>& visit) const {
   Visit("/", *root_, visit);
-}
-
-size_t Tree::node_count() const {
-  size_t n = 0;
-  ForEach([&](const std::string&, const Node&) { ++n; });
-  return n;
 }
 
 }  // namespace txend::xsd

@@ -65,7 +65,8 @@ class Tree {
 
   // Visits every node, parents before children, children in name order.
   void ForEach(const std::function<void(const std::string& path, const Node&)>& visit) const;
-  size_t node_count() const;
+  // O(1): kept by every mutation (xsd's stats request reports it on the loop).
+  size_t node_count() const { return node_count_; }
 
  private:
   // The node at `path`, made unshared along the way, creating missing nodes;
@@ -77,6 +78,7 @@ class Tree {
   Touched Touch(std::string_view path, std::optional<uint32_t> creator, uint64_t stamp,
                 std::vector<Change>* changes);
   NodePtr root_;
+  size_t node_count_ = 1;  // the root
 };
 
 }  // namespace txend::xsd

@@ -1,4 +1,6 @@
 // Tree, paths, permissions and transactions: the pure parts of xsd.
+#include <chrono>
+
 #include <gtest/gtest.h>
 
 #include "xsd/path.h"
@@ -114,6 +116,57 @@ TEST(Tree, RemoveReportsWholeSubtreeDeepestFirst) {
   EXPECT_EQ(changes[2].kind, Change::kRemoved);
   EXPECT_EQ(changes[2].path, "/a");
   EXPECT_EQ(changes[1].kind, Change::kRemovedBelow);
+}
+
+// Nodes counted by walking the tree, for comparison with node_count().
+size_t Walked(const Tree& tree) {
+  size_t n = 0;
+  tree.ForEach([&](const std::string&, const Node&) { ++n; });
+  return n;
+}
+
+// Every kind of mutation, on a tree and on snapshots of it: each keeps its own count,
+// equal to its nodes, whatever happens to the others.
+TEST(Tree, NodeCountFollowsEveryMutationAndSnapshot) {
+  Tree live;
+  EXPECT_EQ(live.node_count(), 1u);  // the root
+  live.Write("/a/b/c", "1", std::nullopt, 1, nullptr);
+  live.Mkdir("/a/d", std::nullopt, 2, nullptr);
+  live.Mkdir("/a/d", std::nullopt, 3, nullptr);  // exists: nothing new
+  live.Restore("/r/s", "v", {{0, Access::kNone}}, 4);
+  EXPECT_EQ(live.node_count(), 7u);
+  Tree snap = live;
+  live.Remove("/a", 5, nullptr);
+  live.Remove("/nothing/here", 6, nullptr);
+  live.SetPerms("/r/t", {{0, Access::kRead}}, 7, nullptr);  // creates t
+  std::vector<Change> changes;
+  live.Remove("/r/s", 8, &changes);
+  EXPECT_EQ(live.node_count(), Walked(live));
+  EXPECT_EQ(live.node_count(), 3u);  // /, /r, /r/t
+  EXPECT_EQ(snap.node_count(), 7u);
+  EXPECT_EQ(snap.node_count(), Walked(snap));
+  Tree empty;
+  empty = snap;
+  empty.Remove("/r", 9, nullptr);
+  EXPECT_EQ(empty.node_count(), Walked(empty));
+  EXPECT_EQ(snap.node_count(), 7u);
+}
+
+// xsd's stats request reports node_count on the loop every client waits on: it is kept
+// as the tree changes, not counted on demand (a walk of 100k nodes takes milliseconds, so
+// 1000 reads of it would take seconds).
+TEST(Tree, NodeCountIsKeptNotCounted) {
+  Tree big;
+  for (int d = 0; d < 1000; ++d)
+    for (int i = 0; i < 100; ++i)
+      big.Write("/local/domain/" + std::to_string(d) + "/n" + std::to_string(i), "v", std::nullopt,
+                1, nullptr);
+  ASSERT_EQ(big.node_count(), Walked(big));
+  auto start = std::chrono::steady_clock::now();
+  size_t sum = 0;
+  for (int i = 0; i < 1000; ++i) sum += big.node_count();
+  EXPECT_EQ(sum, 1000 * Walked(big));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
 }
 
 TEST(Permissions, FollowXenstoreRules) {
