@@ -193,7 +193,7 @@ std::string SeedTable(const std::vector<ScenarioFigures>& runs) {
       }));
   t.Row("xenstore requests per `xm create` (all clients)", "", "",
         [](const ScenarioFigures& f) { return Fixed(f.create.requests, 1); });
-  t.Row("wall time per `xm create`", "", "",
+  t.Row("wall time per `xm create` (its three requests, mean)", "", "",
         [](const ScenarioFigures& f) { return Fixed(f.create.seconds * 1000, 1) + " ms"; });
   t.Row(
       "`GET /xend/domain?detail=1`: median (fastest) time", "", "< 25 ms (1000 domains)",

@@ -48,12 +48,18 @@ Result<std::unique_ptr<StackMeter>> StackMeter::Open(const std::string& xs_socke
   return std::unique_ptr<StackMeter>(new StackMeter(std::move(conn), xsd_pid, txend_pid));
 }
 
-Result<StackSample> StackMeter::Sample() {
+Result<StackSample> StackMeter::SampleStats() {
   StackSample s;
   TXEND_ASSIGN_OR_RETURN(std::string stats, conn_->Control({"stats"}));
   s.xsd_stats = ParseStats(stats);
   if (!s.xsd_stats.count("requests_total"))
     return Status::Error(EPROTO, "xsd stats without requests_total");
+  s.when = std::chrono::steady_clock::now();
+  return s;
+}
+
+Result<StackSample> StackMeter::Sample() {
+  TXEND_ASSIGN_OR_RETURN(StackSample s, SampleStats());
   TXEND_ASSIGN_OR_RETURN(s.xsd, ReadProcessUsage(xsd_pid_));
   TXEND_ASSIGN_OR_RETURN(s.txend, ReadProcessUsage(txend_pid_));
   s.when = std::chrono::steady_clock::now();
