@@ -85,18 +85,19 @@ SimBackends::~SimBackends() {
   devices.clear();  // outside the lock: a callback in flight may want it
 }
 
+// An event at or below a device's directory concerns that device (new or known); one above
+// them (a removal names the removed directory) every known device below it, found in order
+// among the known ones, not by looking at each of them.
 void SimBackends::OnBackendEvent(const std::string& path) {
   std::string dir = BackendDeviceDir(path);
+  if (!dir.empty()) return Step(dir);
   std::vector<std::string> check;
+  const std::string below = path + "/";
   {
     std::lock_guard lock(mu_);
-    if (!dir.empty() && !devices_.count(dir)) {
-      check.push_back(dir);  // possibly a new device
-    } else {
-      // A removal names the removed directory: check every device below it.
-      for (const auto& [known, w] : devices_)
-        if (known == dir || known.starts_with(path + "/") || known == path) check.push_back(known);
-    }
+    for (auto it = devices_.lower_bound(below);
+         it != devices_.end() && it->first.starts_with(below); ++it)
+      check.push_back(it->first);
   }
   for (const auto& d : check) Step(d);
 }
