@@ -50,8 +50,8 @@ class StackMeter {
                                                   pid_t txend_pid);
   Result<StackSample> Sample();
   // Only the two processes' usage (xsd_stats left empty): xsd's CONTROL stats walks
-  // its whole tree (~35 ms of its CPU at 1000 domains), which a window that should
-  // see only idle costs must not contain.
+  // its watches and connections, which a window that should see only idle costs must
+  // not contain.
   Result<StackSample> SampleProcesses();
   // Only xsd's counters (the processes' usage left zero): reading every thread's /proc
   // files costs the meter milliseconds at thousands of domains, each holding threads.
