@@ -10,6 +10,7 @@
 
 #include "base/unique_fd.h"
 #include "bench/read_floor_parts.h"
+#include "tests/support/sockets.h"
 
 namespace txend::bench {
 namespace {
@@ -19,15 +20,6 @@ bool ReadFull(int fd, std::string& buf) {
     ssize_t n = read(fd, buf.data() + got, buf.size() - got);
     if (n <= 0) return false;
     got += static_cast<size_t>(n);
-  }
-  return true;
-}
-
-bool WriteFull(int fd, const std::string& buf) {
-  for (size_t sent = 0; sent < buf.size();) {
-    ssize_t n = send(fd, buf.data() + sent, buf.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    sent += static_cast<size_t>(n);
   }
   return true;
 }
@@ -64,7 +56,7 @@ Result<SocketFloor> MeasureRoundTrips(size_t request_bytes, size_t reply_bytes,
     for (int r = -1; r < s.repeats && !server_failed; ++r) {  // -1: PerOp's warm-up batch
       double start = CpuSeconds(CLOCK_THREAD_CPUTIME_ID);
       for (int i = 0; i < s.batch && !server_failed; ++i)
-        server_failed = !ReadFull(server.get(), in) || !WriteFull(server.get(), out);
+        server_failed = !ReadFull(server.get(), in) || !testing::SendAll(server.get(), out);
       if (r >= 0)
         server_us.push_back((CpuSeconds(CLOCK_THREAD_CPUTIME_ID) - start) * 1e6 / s.batch);
     }
@@ -75,7 +67,9 @@ Result<SocketFloor> MeasureRoundTrips(size_t request_bytes, size_t reply_bytes,
   SocketFloor f;
   f.both_ends = PerOp(
       s.repeats, s.batch,
-      [&] { failed = failed || !WriteFull(client.get(), out) || !ReadFull(client.get(), in); },
+      [&] {
+        failed = failed || !testing::SendAll(client.get(), out) || !ReadFull(client.get(), in);
+      },
       CLOCK_PROCESS_CPUTIME_ID);
   if (failed) shutdown(client.get(), SHUT_RDWR);
   serving.join();
