@@ -25,14 +25,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kDefaultSocket = "/run/xenstored/socket";
-// The connection's own thread reads the socket only once no call has been
-// made for this long: while callers come, they read (and so hand over the
-// watch events they meet); this bounds how late an event is while they pause,
-// and every hop of a watch-driven chain (xm create's devices) may pay it. At
-// 20 ms `xm create` took 47 ms instead of 14; at 1 ms a sequential client's
-// pauses let the own thread take the socket often (up to 2.1 switches per
-// keep-alive request against 1.4-1.6 at 3 ms).
-constexpr std::chrono::milliseconds kQuietAfter{3};
 // What one read asks the socket for: a reply of a few bytes touches one page of it.
 constexpr size_t kReadChunk = 16384;
 
@@ -101,11 +93,18 @@ Result<UniqueFd> ConnectUnix(const std::string& path) {
 // when it is free and reads until its own reply is in; callers that find it
 // taken sleep until their reply is filled or the role is handed to them. The
 // connection's own thread takes it only when callers have been quiet for
-// kQuietAfter, so under load every reply is read by the thread waiting for it.
+// quiet_after, so under load every reply is read by the thread waiting for it.
 struct Connection::Impl {
   UniqueFd fd;  // closed by ~Connection, once every thread is done with it
   std::string socket_path;
   std::chrono::milliseconds call_timeout{0};
+  // The own thread reads the socket only once no call has been made for this long (3 ms by
+  // default): while callers come, they read (and so hand over the watch events they meet);
+  // this bounds how late an event is while they pause, and every hop of a watch-driven chain
+  // (xm create's devices) may pay it. At 20 ms `xm create` took 47 ms instead of 14; at 1 ms
+  // a sequential client's pauses let the own thread take the socket often (up to 2.1
+  // switches per keep-alive request against 1.4-1.6 at 3 ms).
+  std::chrono::milliseconds quiet_after{0};
   std::atomic<bool> alive{true};
   std::atomic<bool> closing{false};  // set by ~Connection: the close is ours
   std::atomic<uint32_t> next_req_id{1};
@@ -176,7 +175,7 @@ void Connection::Impl::ReleaseRole() {
 }
 
 bool Connection::Impl::Quiet() const {
-  return pending.empty() && Clock::now() - last_call >= kQuietAfter;
+  return pending.empty() && Clock::now() - last_call >= quiet_after;
 }
 
 // The caller's side: read (holding the role) or sleep until every reply of
@@ -240,7 +239,7 @@ void Connection::Impl::OwnLoop() {
   mu.Lock();
   while (!stopping && alive) {
     if (reading || !Quiet()) {
-      own_wake.WaitUntil(std::max(Clock::now(), last_call) + kQuietAfter);
+      own_wake.WaitUntil(std::max(Clock::now(), last_call) + quiet_after);
       continue;
     }
     TakeRole();
@@ -392,6 +391,7 @@ Result<std::unique_ptr<Connection>> Connection::Open(std::string socket_path,
   impl->fd = std::move(fd);
   impl->socket_path = socket_path;
   impl->call_timeout = options.call_timeout;
+  impl->quiet_after = options.quiet_after;
   Impl* raw = impl.get();
   impl->own = std::thread([raw] { raw->OwnLoop(); });
   impl->dispatcher = std::thread([raw] { raw->DispatchLoop(); });

@@ -28,6 +28,9 @@ struct Request {
 struct ConnectionOptions {
   // A call whose reply has not come in this long fails with ETIMEDOUT (a stuck daemon).
   std::chrono::milliseconds call_timeout{30000};
+  // How long callers must have been quiet before the connection's own thread reads the socket
+  // (watch events while nobody calls); connection.cc says why 3 ms.
+  std::chrono::milliseconds quiet_after{3};
 };
 
 // Called on the connection's event thread for each WATCH_EVENT of a watch.
