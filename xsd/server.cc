@@ -9,6 +9,7 @@
 #include <cstring>
 #include <deque>
 #include <map>
+#include <set>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -52,6 +53,10 @@ struct Client {
   bool throttled = false;  // its domain's request rate is used up; listed in Impl::throttled
   size_t accounted = 0;    // its queued output as counted in its domain's total
 };
+
+bool OutOfDescriptors(int code) {
+  return code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM;
+}
 
 Result<UniqueFd> Listen(const std::string& path) {
   sockaddr_un addr{};
@@ -101,6 +106,9 @@ struct Server::Impl {
   UniqueFd stop_fd;
   std::map<int, Listener> listeners;         // by listening fd
   std::map<uint32_t, int> domain_listeners;  // domid -> listening fd
+  // Connected domains whose listening socket was closed when xsd ran out of
+  // file descriptors; reopened when the domain's last connection closes.
+  std::set<uint32_t> parked_listeners;
   std::map<ConnId, std::unique_ptr<Client>> clients;
   std::map<int, Client*> sockets;  // socket clients by fd
   std::vector<Client*> runnable;   // clients that may have work again (buffered requests, a ring)
@@ -116,6 +124,7 @@ struct Server::Impl {
   Clock::time_point now = Clock::now();            // this loop round's time
   std::optional<Clock::time_point> accept_resume;  // out of fds: listeners off until then
   std::optional<Clock::time_point> last_fd_warning;
+  std::optional<Clock::time_point> last_park_warning;
 
   Impl(ServerOptions o, Xenstore& s, std::unique_ptr<RingTransport> r)
       : opts(std::move(o)), store(s), rings(std::move(r)), limiter(s.quota()) {}
@@ -153,6 +162,12 @@ struct Server::Impl {
   void Close(Client& c);
   bool Paused(const Client& c) const;
   Status OpenDomainSocket(uint32_t domid);
+  Status ListenForDomain(uint32_t domid);
+  bool RoomFor(size_t n) const;
+  size_t ParkConnectedListeners();
+  std::string DomainSocketPath(uint32_t domid) const {
+    return opts.domain_socket_dir + "/" + std::to_string(domid);
+  }
   void CloseDomain(uint32_t domid);
   void Trace(const char* dir, const Client& c, const std::string& bytes);
   void MarkDirty(Client& c) {
@@ -163,11 +178,11 @@ struct Server::Impl {
 };
 
 Server::Impl::~Impl() {
+  store.set_open_domain(nullptr);
   clients.clear();
   listeners.clear();
   if (!opts.socket_path.empty()) unlink(opts.socket_path.c_str());
-  for (auto& [domid, fd] : domain_listeners)
-    unlink((opts.domain_socket_dir + "/" + std::to_string(domid)).c_str());
+  for (auto& [domid, fd] : domain_listeners) unlink(DomainSocketPath(domid).c_str());
   epfd.reset();
   stop_fd.reset();
   if (trace) fclose(trace);
@@ -202,8 +217,7 @@ void Server::Impl::Accept(int listener_fd, uint32_t domid) {
   for (size_t i = 0; i < kAcceptsPerRound; ++i) {
     UniqueFd fd(accept4(listener_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!fd) {
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-        PauseAccepting();
+      if (OutOfDescriptors(errno) && ParkConnectedListeners() == 0) PauseAccepting();
       return;
     }
     if (domid != 0 && domain_connections[domid] >= store.quota().connections) {
@@ -390,13 +404,8 @@ void Server::Impl::Deliver(Outbox& out) {
     Account(c);
     if (c.domid != 0) DropHeaviest(c.domid);
   }
-  for (const Introduction& domain : out.introduced) {
-    if (rings) OpenRing(domain);
-    if (!opts.domain_socket_dir.empty()) {
-      Status st = OpenDomainSocket(domain.domid);
-      if (!st.ok()) fprintf(stderr, "xsd: %s\n", st.ToString().c_str());
-    }
-  }
+  if (rings)
+    for (const Introduction& domain : out.introduced) OpenRing(domain);
   for (uint32_t domid : out.released) CloseDomain(domid);
 }
 
@@ -442,7 +451,13 @@ void Server::Impl::Close(Client& c) {
   Account(c);
   clients.erase(conn);  // closes the channel
   if (domid == 0) return;
-  if (--domain_connections[domid] == 0) domain_connections.erase(domid);
+  if (--domain_connections[domid] == 0) {
+    domain_connections.erase(domid);
+    if (parked_listeners.count(domid)) {
+      Status st = ListenForDomain(domid);
+      if (!st.ok()) fprintf(stderr, "xsd: domain %u: %s\n", domid, st.ToString().c_str());
+    }
+  }
   for (auto& [id, other] : clients)
     if (other->domid == domid) return;
   // The last channel to an introduced domain closed: like a dead ring.
@@ -517,12 +532,64 @@ void Server::Impl::CheckDomains() {
   Deliver(out);
 }
 
+// INTRODUCE's check: the domain's socket listens (or the domain is connected)
+// before the domain counts as introduced. Out of descriptors, the listeners of
+// connected domains make room; if that is not enough, INTRODUCE fails with
+// ENOMEM, the wire's name for xsd running out of a resource.
 Status Server::Impl::OpenDomainSocket(uint32_t domid) {
-  if (domain_listeners.count(domid)) return Status::Ok();
-  TXEND_ASSIGN_OR_RETURN(UniqueFd fd, Listen(opts.domain_socket_dir + "/" + std::to_string(domid)));
+  if (domain_listeners.count(domid) || parked_listeners.count(domid)) return Status::Ok();
+  // Room for its socket and for the connection it will accept.
+  bool room = RoomFor(2) || (ParkConnectedListeners() > 0 && RoomFor(2));
+  Status st = room ? ListenForDomain(domid)
+                   : Status::Error(EMFILE, "no descriptors for its socket and connection");
+  if (st.ok() || !OutOfDescriptors(st.code())) return st;
+  fprintf(stderr, "xsd: cannot introduce domain %u: out of file descriptors (%s)\n", domid,
+          st.message().c_str());
+  return Status::Error(ENOMEM, "out of file descriptors for domain " + std::to_string(domid));
+}
+
+// True when `n` more descriptors can be opened now.
+bool Server::Impl::RoomFor(size_t n) const {
+  std::vector<UniqueFd> probes;
+  for (size_t i = 0; i < n; ++i)
+    if (!probes.emplace_back(fcntl(stop_fd.get(), F_DUPFD_CLOEXEC, 0))) return false;
+  return true;
+}
+
+Status Server::Impl::ListenForDomain(uint32_t domid) {
+  TXEND_ASSIGN_OR_RETURN(UniqueFd fd, Listen(DomainSocketPath(domid)));
+  parked_listeners.erase(domid);
   domain_listeners[domid] = fd.get();
   AddListener(std::move(fd), domid);
   return Status::Ok();
+}
+
+// Closes the listening socket of every domain that has a connection (it keeps
+// it, as a ring would); returns how many descriptors that freed.
+size_t Server::Impl::ParkConnectedListeners() {
+  size_t parked = 0;
+  for (auto it = domain_listeners.begin(); it != domain_listeners.end();) {
+    auto [domid, fd] = *it;
+    if (!domain_connections.count(domid)) {
+      ++it;
+      continue;
+    }
+    epoll_ctl(epfd.get(), EPOLL_CTL_DEL, fd, nullptr);
+    listeners.erase(fd);  // closes it
+    unlink(DomainSocketPath(domid).c_str());
+    parked_listeners.insert(domid);
+    it = domain_listeners.erase(it);
+    ++parked;
+  }
+  store.counters().listeners_parked += parked;
+  if (parked > 0 && (!last_park_warning || now - *last_park_warning >= kFdWarningEvery)) {
+    fprintf(stderr,
+            "xsd: out of file descriptors: closing the listening sockets of connected domains "
+            "(%zu now; reopened when their connections close)\n",
+            parked);
+    last_park_warning = now;
+  }
+  return parked;
 }
 
 void Server::Impl::AddListener(UniqueFd fd, uint32_t domid) {
@@ -539,9 +606,10 @@ void Server::Impl::CloseDomain(uint32_t domid) {
   if (it != domain_listeners.end()) {
     epoll_ctl(epfd.get(), EPOLL_CTL_DEL, it->second, nullptr);
     listeners.erase(it->second);  // closes it
-    unlink((opts.domain_socket_dir + "/" + std::to_string(domid)).c_str());
+    unlink(DomainSocketPath(domid).c_str());
     domain_listeners.erase(it);
   }
+  parked_listeners.erase(domid);
   limiter.Forget(domid);
   for (auto& [conn, c] : clients)
     if (c->domid == domid) {
@@ -595,9 +663,12 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Xenstore& 
   }
   TXEND_ASSIGN_OR_RETURN(UniqueFd fd, Listen(impl->opts.socket_path));
   impl->AddListener(std::move(fd), 0);
-  if (!impl->opts.domain_socket_dir.empty() &&
-      mkdir(impl->opts.domain_socket_dir.c_str(), 0700) != 0 && errno != EEXIST)
-    return Status::Error(errno, "cannot create " + impl->opts.domain_socket_dir);
+  if (!impl->opts.domain_socket_dir.empty()) {
+    if (mkdir(impl->opts.domain_socket_dir.c_str(), 0700) != 0 && errno != EEXIST)
+      return Status::Error(errno, "cannot create " + impl->opts.domain_socket_dir);
+    Impl* s = impl.get();
+    store.set_open_domain([s](uint32_t domid) { return s->OpenDomainSocket(domid); });
+  }
   if (impl->rings) {
     ev.data.fd = impl->rings->fd();
     epoll_ctl(impl->epfd.get(), EPOLL_CTL_ADD, ev.data.fd, &ev);

@@ -42,6 +42,7 @@ std::string FormatStats(const Stats& s, const Gauges& g) {
   Line(out, "transactions_expired", s.transactions_expired);
   Line(out, "requests_throttled", s.requests_throttled);
   Line(out, "accept_pauses", s.accept_pauses);
+  Line(out, "listeners_parked", s.listeners_parked);
   Line(out, "nodes", g.nodes);
   Line(out, "connections", g.connections);
   Line(out, "watches", g.watches);

@@ -32,6 +32,7 @@ struct Stats {
   uint64_t transactions_expired = 0;  // guests' transactions dropped at their deadline
   uint64_t requests_throttled = 0;    // times a domain ran out of its request rate
   uint64_t accept_pauses = 0;         // times accepting stopped for want of file descriptors
+  uint64_t listeners_parked = 0;      // connected domains' sockets closed for want of descriptors
 };
 
 // Point-in-time sizes reported beside the counters.

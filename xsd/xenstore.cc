@@ -570,6 +570,7 @@ Xenstore::Reply Xenstore::DoIntroduce(const wire::Message& m, Outbox& out) {
   if (domid == 0) return Inval("cannot introduce domain 0");
   TXEND_ASSIGN_OR_RETURN(int64_t mfn, Number<int64_t>(f[1]));  // signed decimal, per the spec
   TXEND_ASSIGN_OR_RETURN(uint32_t port, Number<uint32_t>(f[2]));
+  if (open_domain_) TXEND_RETURN_IF_ERROR(open_domain_(domid));
   domains_.Introduce(domid, static_cast<uint64_t>(mfn), port);
   out.introduced.push_back({domid, static_cast<uint64_t>(mfn), port});
   FireSpecial("@introduceDomain", out);

@@ -37,8 +37,8 @@ struct Introduction {
 // What handling requests produced for the transports.
 struct Outbox {
   std::vector<std::pair<ConnId, std::string>> messages;  // encoded replies and watch events
-  std::vector<Introduction> introduced;                  // INTRODUCEd domains to serve (again)
-  std::vector<uint32_t> released;                        // released or dead domains to stop serving
+  std::vector<Introduction> introduced;  // INTRODUCEd domains' rings to serve (again)
+  std::vector<uint32_t> released;        // released or dead domains to stop serving
 };
 
 class Xenstore {
@@ -86,6 +86,11 @@ class Xenstore {
   Stats& counters() { return stats_; }
   // Where CONTROL log/print output goes (the daemon's log); none by default.
   void set_log(std::function<void(const std::string&)> log) { log_ = std::move(log); }
+  // Opens where an INTRODUCEd domain's connections arrive (the server's domain
+  // socket) before INTRODUCE succeeds; its error is INTRODUCE's. None by default.
+  void set_open_domain(std::function<Status(uint32_t domid)> open) {
+    open_domain_ = std::move(open);
+  }
   Quota& quota() { return quota_; }
   const Tree& tree() const { return tree_; }
   const Stats& stats() const { return stats_; }
@@ -168,6 +173,7 @@ class Xenstore {
   std::function<Clock::time_point()> clock_ = [] { return Clock::now(); };
   Stats stats_;
   std::function<void(const std::string&)> log_;
+  std::function<Status(uint32_t domid)> open_domain_;
   bool logging_ = true;
   bool degraded_ = false;
 };

@@ -1,6 +1,7 @@
 // xm end to end, the way a shell script drives it: a real xsd and txend on the
 // simulated hypervisor, the xm binary run with TXEND_SOCKET, and its stdout,
 // stderr and exit code checked.
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <regex>
@@ -9,6 +10,7 @@
 
 #include "tests/support/eventually.h"
 #include "tests/support/files.h"
+#include "tests/support/process_usage.h"
 #include "tests/support/txend_stack.h"
 
 namespace txend::testing {
@@ -314,6 +316,37 @@ TEST(XmOverTcp, XmServerSelectsATcpEndpoint) {
   EXPECT_TRUE(bad.out.starts_with(
       "Error: XM_SERVER: expected httpu:///path, http://host:port/ or https://host:port/"))
       << bad.out;
+}
+
+// xsd out of file descriptors: each simulated guest needs its own socket to xsd.
+// The create that cannot get one fails on one line and leaves no domain behind;
+// the domains before it keep working, and once one goes the create succeeds.
+TEST_F(XmTest, CreateBeyondXsdsDescriptorsFailsClearlyAndLeavesNothing) {
+  pid_t xsd = stack_->xsd().pid();
+  int limit = FdCount(xsd) + 6;
+  auto lowered = RunCommand("prlimit --pid " + std::to_string(xsd) +
+                            " --nofile=" + std::to_string(limit) + ":" + std::to_string(limit));
+  ASSERT_EQ(lowered.exit_code, 0) << lowered.out;
+  int created = 0;
+  XmRun failed;
+  for (; created < 30; ++created) {
+    std::string name = "d" + std::to_string(created);
+    WriteConfig(name + ".cfg", name, "");
+    failed = Xm("create -q " + name + ".cfg");
+    if (failed.code != 0) break;
+  }
+  std::string last = "d" + std::to_string(created);
+  EXPECT_EQ(failed.code, 1) << failed.out;
+  EXPECT_NE(failed.err.find("xenstore did not take domain"), std::string::npos) << failed.err;
+  EXPECT_EQ(std::count(failed.err.begin(), failed.err.end(), '\n'), 1) << failed.err;
+  EXPECT_GE(created, 4) << "each connected guest still costs xsd two descriptors";
+  EXPECT_EQ(ListRow(last), "") << "the failed create left a domain";
+  ASSERT_GT(created, 0);
+  EXPECT_EQ(Xm("shutdown -w d0").code, 0) << "a guest connected before stopped answering";
+  auto again = Xm("create -q " + last + ".cfg");
+  EXPECT_EQ(again.code, 0) << again.err;
+  printf("xsd with %d descriptors: %d domains created, then: %s", limit, created,
+         failed.err.c_str());
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <sys/socket.h>
 #include <thread>
 
@@ -267,6 +268,45 @@ TEST_F(GuestLimits, RunningOutOfFileDescriptorsNeitherSpinsNorStopsService) {
   EXPECT_EQ(Reply(AskRaw(waiting, MsgType::kRead, "/still\0"s)), "served");
   printf("out-of-fds: xsd used %lld ms of CPU in 2 s while out of descriptors\n",
          static_cast<long long>(cpu.count()));
+}
+
+// Each simulated domain connects through a socket of its own: a listening
+// socket and a connection, two descriptors. Out of descriptors, xsd closes the
+// listening sockets of connected domains to introduce more, and refuses an
+// INTRODUCE it cannot serve instead of answering OK for a domain nobody can reach.
+TEST_F(GuestLimits, DomainsPastTheDescriptorLimitAreRefusedAndConnectedOnesMakeRoom) {
+  ASSERT_NO_FATAL_FAILURE(Start({}, "ulimit -n 48 && "));
+  int connected = 0;
+  Status refused;
+  std::map<uint32_t, int> guests;
+  for (uint32_t domid = 2; domid < 60 && refused.ok(); ++domid) {
+    refused = dom0_->Introduce(domid, 1000 + domid, 10);
+    if (!refused.ok()) break;
+    int fd = testing::DialUnix(dir_ / ("domains/" + std::to_string(domid)), 2);
+    ASSERT_GE(fd, 0) << "domain " << domid << " was introduced but its socket does not listen";
+    fds_.push_back(fd);
+    guests[domid] = fd;
+    ASSERT_EQ(Reply(AskRaw(fd, MsgType::kGetDomainPath, std::to_string(domid) + '\0')),
+              "/local/domain/" + std::to_string(domid));
+    ++connected;
+  }
+  EXPECT_EQ(refused.code(), ENOMEM) << refused.ToString();
+  EXPECT_GT(connected, 30) << "a connected domain still costs xsd two descriptors";
+  EXPECT_GT(Stat("listeners_parked"), 0u);
+  EXPECT_TRUE(xs::PlainWrite(*dom0_, "/still", "served").ok());
+  // A domain whose connection closes can connect again (a restarted guest agent).
+  int fd = guests.begin()->second;
+  std::string path = dir_ / ("domains/" + std::to_string(guests.begin()->first));
+  close(fd);
+  fds_.erase(std::find(fds_.begin(), fds_.end(), fd));
+  int again = -1;
+  EXPECT_TRUE(Eventually(std::chrono::seconds(5), [&] {
+    if (again < 0) again = testing::DialUnix(path, 1);
+    return again >= 0;
+  })) << "the socket of a domain whose connection closed did not listen again";
+  if (again >= 0) fds_.push_back(again);
+  printf("descriptors: %d domains connected under ulimit -n 48, then INTRODUCE: %s\n", connected,
+         refused.ToString().c_str());
 }
 
 }  // namespace

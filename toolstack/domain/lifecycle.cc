@@ -170,7 +170,10 @@ Result<RegisteredDomain> Lifecycle::BuildLocked(Operation& op,
     TXEND_RETURN_IF_ERROR(ctx_.WriteInTransaction(nodes));  // transaction 1
     rollback.NodesWritten();
     op.Step("nodes");
-    TXEND_RETURN_IF_ERROR(ctx_.xs.Introduce(domid, rings.store_mfn, store_port));
+    if (Status st = ctx_.xs.Introduce(domid, rings.store_mfn, store_port); !st.ok())
+      return Status::Error(st.code(), "xenstore did not take domain " + std::to_string(domid) +
+                                          ": INTRODUCE answered " + ErrnoName(st.code()) +
+                                          " (xsd's log says why)");
     rollback.Introduced();
     op.Step("introduced");
     return Status::Ok();
