@@ -2,11 +2,13 @@
 // xsd reads when a connection goes and on stats requests.
 #include "xsd/watch_registry.h"
 
+#include <chrono>
 #include <map>
 #include <random>
 #include <set>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -133,6 +135,31 @@ TEST(WatchRegistry, OnePathUnderTwoTokensCountsTwice) {
   EXPECT_EQ(r.CountFor(1), 0u);
   EXPECT_EQ(r.size(), 0u);
   EXPECT_TRUE(FiredBy(r, "/a", false).empty());
+}
+
+// xsd reads CountFor when a connection goes and size() on every stats request, on the loop
+// every client waits on: both are kept as watches come and go, and RemoveAll visits only
+// the leaving connection's watches. Walking all 100k watches each time, the 10 000 reads
+// took 18 s and the 10 000 RemoveAlls 3.5 s.
+TEST(WatchRegistry, CountsAreKeptNotCounted) {
+  const ConnId conns = 10'000;
+  WatchRegistry r;
+  for (ConnId c = 0; c < conns; ++c)
+    for (int i = 0; i < 10; ++i)
+      ASSERT_TRUE(
+          r.Add(c, "/local/domain/" + std::to_string(c) + "/w" + std::to_string(i), "tok", "")
+              .ok());
+  ASSERT_EQ(EveryWatch(r).size(), 100'000u);
+  auto start = std::chrono::steady_clock::now();
+  size_t sum = 0;
+  for (ConnId c = 0; c < conns; ++c) sum += r.CountFor(c) + r.size();
+  EXPECT_EQ(sum, conns * (10 + 100'000));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+  start = std::chrono::steady_clock::now();
+  for (ConnId c = 0; c < conns; ++c) r.RemoveAll(c);
+  EXPECT_EQ(r.size(), 0u);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+  EXPECT_TRUE(EveryWatch(r).empty());
 }
 
 }  // namespace
