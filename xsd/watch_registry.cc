@@ -20,6 +20,8 @@ Status WatchRegistry::Add(ConnId conn, const std::string& path, std::string toke
   for (const auto& w : list)
     if (w.conn == conn && w.token == token) return Status::Error(EEXIST, "watch already set");
   list.push_back({conn, std::move(token), std::move(prefix)});
+  paths_by_conn_[conn].insert(path);
+  ++watch_count_;
   return Status::Ok();
 }
 
@@ -32,6 +34,10 @@ Status WatchRegistry::Remove(ConnId conn, const std::string& path, const std::st
     if (w != list.end()) {
       list.erase(w);
       if (list.empty()) by_path_.erase(it);
+      auto paths = paths_by_conn_.find(conn);
+      paths->second.erase(paths->second.find(path));
+      if (paths->second.empty()) paths_by_conn_.erase(paths);
+      --watch_count_;
       return Status::Ok();
     }
   }
@@ -39,19 +45,21 @@ Status WatchRegistry::Remove(ConnId conn, const std::string& path, const std::st
 }
 
 void WatchRegistry::RemoveAll(ConnId conn) {
-  for (auto it = by_path_.begin(); it != by_path_.end();) {
-    auto& list = it->second;
-    std::erase_if(list, [&](const WatchEntry& e) { return e.conn == conn; });
-    it = list.empty() ? by_path_.erase(it) : std::next(it);
+  auto watched = paths_by_conn_.extract(conn);
+  if (watched.empty()) return;
+  const std::multiset<std::string>& paths = watched.mapped();
+  // A path watched under several tokens is listed once per token: visit it once.
+  for (auto p = paths.begin(); p != paths.end(); p = paths.upper_bound(*p)) {
+    auto it = by_path_.find(*p);
+    std::erase_if(it->second, [&](const WatchEntry& e) { return e.conn == conn; });
+    if (it->second.empty()) by_path_.erase(it);
   }
+  watch_count_ -= paths.size();
 }
 
 size_t WatchRegistry::CountFor(ConnId conn) const {
-  size_t n = 0;
-  for (const auto& [path, list] : by_path_)
-    n += std::count_if(list.begin(), list.end(),
-                       [&](const WatchEntry& e) { return e.conn == conn; });
-  return n;
+  auto it = paths_by_conn_.find(conn);
+  return it == paths_by_conn_.end() ? 0 : it->second.size();
 }
 
 void WatchRegistry::Match(const std::string& path, bool removed, const Fire& fire) const {
@@ -74,12 +82,6 @@ void WatchRegistry::Match(const std::string& path, bool removed, const Fire& fir
        ++it)
     if (it->first != path)
       for (const auto& w : it->second) fire(w, EventPath(w, it->first));
-}
-
-size_t WatchRegistry::size() const {
-  size_t n = 0;
-  for (const auto& [path, list] : by_path_) n += list.size();
-  return n;
 }
 
 }  // namespace txend::xsd
