@@ -80,7 +80,7 @@ Result<IdleFigures> MeasureIdleMonitors(const std::string& xend_socket, const st
   }
   auto before = meter.Sample();
   if (before.ok()) {
-    // The window's CPU is read without xsd's stats walk in it (SampleProcesses).
+    // The window's CPU is read without xsd's stats request in it (SampleProcesses).
     auto quiet_before = meter.SampleProcesses();
     std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
     auto quiet_after = meter.SampleProcesses();

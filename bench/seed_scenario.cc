@@ -51,7 +51,7 @@ Result<StackSample> QuietSample(StackMeter& meter) {
 }
 
 // `cost` with its window and CPU figures from `cpu`: measured without xsd's stats
-// request, which walks xsd's watches and connections (it once walked the whole store).
+// request, which walks xsd's connections (it once walked the whole store).
 StackCost WithCpuOf(StackCost cost, const StackCost& cpu) {
   cost.seconds = cpu.seconds;
   cost.xsd_cpu_seconds = cpu.xsd_cpu_seconds;
