@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "base/unique_fd.h"
+#include "xsd/published_generation.h"
 #include "xsd/rate_limiter.h"
 #include "xsd/socket_channel.h"
 
@@ -116,7 +117,8 @@ struct Server::Impl {
   std::vector<Client*> flushing;   // the dirty clients FlushAndCloseDirty works through
   std::vector<ConnId> throttled;   // clients waiting for their domain's next request token
   FILE* trace = nullptr;
-  std::unique_ptr<RingTransport> rings;  // null: sockets only
+  std::unique_ptr<RingTransport> rings;             // null: sockets only
+  std::unique_ptr<PublishedGeneration> generation;  // null: none could be written
   // What each unprivileged domain uses across its connections.
   std::map<uint32_t, size_t> domain_connections;
   std::map<uint32_t, size_t> domain_queued;  // bytes of output queued
@@ -410,6 +412,7 @@ void Server::Impl::Deliver(Outbox& out) {
 }
 
 void Server::Impl::Flush(Client& c) {
+  if (generation) generation->Publish(store.write_generation());  // before any reply leaves
   while (c.out_pos < c.out.size()) {
     ssize_t n = c.channel->Write(c.out.data() + c.out_pos, c.out.size() - c.out_pos);
     if (n < 0) {
@@ -663,6 +666,11 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Xenstore& 
   }
   TXEND_ASSIGN_OR_RETURN(UniqueFd fd, Listen(impl->opts.socket_path));
   impl->AddListener(std::move(fd), 0);
+  auto generation = PublishedGeneration::Create(impl->opts.socket_path, store.write_generation());
+  if (generation.ok())
+    impl->generation = std::move(*generation);
+  else  // clients then catch up with a round trip, as with a stock daemon
+    fprintf(stderr, "xsd: %s\n", generation.status().ToString().c_str());
   if (!impl->opts.domain_socket_dir.empty()) {
     if (mkdir(impl->opts.domain_socket_dir.c_str(), 0700) != 0 && errno != EEXIST)
       return Status::Error(errno, "cannot create " + impl->opts.domain_socket_dir);

@@ -91,6 +91,8 @@ class Xenstore {
   void set_open_domain(std::function<Status(uint32_t domid)> open) {
     open_domain_ = std::move(open);
   }
+  // Raised by every write and commit (before its reply exists); never lowered.
+  uint64_t write_generation() const { return stamp_; }
   Quota& quota() { return quota_; }
   const Tree& tree() const { return tree_; }
   const Stats& stats() const { return stats_; }

@@ -1,12 +1,16 @@
 // The xenstore client against a real xsd process on a temporary socket.
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
 #include <cstring>
+#include <fstream>
 #include <mutex>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <thread>
 
@@ -17,6 +21,7 @@
 #include "tests/support/eventually.h"
 #include "toolstack/xs/connection.h"
 #include "toolstack/xs/transaction.h"
+#include "wire/write_generation.h"
 
 namespace txend::xs {
 namespace {
@@ -367,6 +372,52 @@ TEST(XsClientOpen, AStuckDaemonsCallTimesOut) {
   EXPECT_GE(took, std::chrono::milliseconds(200));
   EXPECT_LT(took, std::chrono::seconds(10));
   EXPECT_TRUE((*c)->alive());
+}
+
+// xsd's write generation: raised by every write, before its acknowledgement;
+// a read leaves it; gone (nullopt) once the daemon is.
+TEST_F(XsClientTest, TheWriteGenerationRisesWithWritesOnly) {
+  auto first = conn_->WriteGeneration();
+  ASSERT_TRUE(first.has_value()) << "xsd shares no write generation beside its socket";
+  auto other = Connection::Open(dir_ / "socket");
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(RunTransaction(**other, [](Transaction& tx) { return tx.Write("/g", "1"); }).ok());
+  auto written = conn_->WriteGeneration();
+  ASSERT_TRUE(written.has_value());
+  EXPECT_GT(*written, *first) << "a write acknowledged to another client left it";
+  auto snap = Snapshot::Begin(*conn_);
+  ASSERT_TRUE(snap.ok());
+  EXPECT_TRUE(snap->Read("/g").ok());
+  EXPECT_EQ(conn_->WriteGeneration(), written) << "a read raised it";
+  xsd_->Stop(SIGKILL);
+  EXPECT_FALSE(conn_->WriteGeneration().has_value()) << "the daemon is gone, its page stays";
+}
+
+// A page that is not the peer's (another process wrote it), or not a file at all
+// (a FIFO, which would block an open): no generation, and no hang.
+TEST(XsClientOpen, AWriteGenerationNotWrittenByThePeerIsIgnored) {
+  TempDir dir;
+  std::string socket = dir / "socket";
+  auto d = StartXsd(socket);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  std::string page = socket + ".generation";
+  ASSERT_EQ(unlink(page.c_str()), 0);
+  ASSERT_EQ(mkfifo(page.c_str(), 0600), 0);
+  auto fifo = Connection::Open(socket);
+  ASSERT_TRUE(fifo.ok());
+  EXPECT_FALSE((*fifo)->WriteGeneration().has_value());
+  ASSERT_EQ(unlink(page.c_str()), 0);
+  {
+    wire::WriteGenerationPage forged;
+    forged.pid = getpid();
+    std::ofstream(page, std::ios::binary)
+            .write(reinterpret_cast<const char*>(&forged), sizeof forged)
+        << std::string(4096 - sizeof forged, '\0');
+  }
+  auto other = Connection::Open(socket);
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE((*other)->WriteGeneration().has_value());
+  EXPECT_TRUE((*other)->GetDomainPath(0).ok());  // the connection itself serves
 }
 
 TEST(XsClientOpen, MissingSocketIsAClearError) {

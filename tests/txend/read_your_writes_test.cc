@@ -48,6 +48,17 @@ TEST_F(ReadYourWritesTest, AReadOfAnUnchangedDomainOpensNoTransaction) {
   EXPECT_TRUE(Eventually(kWait, [&] { return TransactionsOfReads(20) == 0; }));
 }
 
+TEST_F(ReadYourWritesTest, AReadWhileNothingIsWrittenSendsXenstoreNothing) {
+  // xsd's write generation is what it was when the last catch-up began: no
+  // round trip. The two stats requests that measure it are all xsd sees.
+  auto requests_of_reads = [&](int reads) {
+    uint64_t before = stack_->XsdStat("requests_total");
+    for (int i = 0; i < reads; ++i) EXPECT_EQ(Detail().status, 200);
+    return stack_->XsdStat("requests_total") - before;
+  };
+  EXPECT_TRUE(Eventually(kWait, [&] { return requests_of_reads(20) <= 2; }));
+}
+
 TEST_F(ReadYourWritesTest, AWriteByAnotherClientIsSeenByTheNextRead) {
   ASSERT_TRUE(Eventually(kWait, [&] { return TransactionsOfReads(3) == 0; }));
   int stale = 0;

@@ -63,7 +63,15 @@ void DomainStateCache::Changed(const std::string& path) {
 
 Status DomainStateCache::CatchUp() {
   if (!xs_) return Status::Ok();  // not started: nothing is cached, every read reads
-  return xs_->Sync();
+  std::optional<uint64_t> written = xs_->WriteGeneration();
+  if (written && *written == caught_up_.load(std::memory_order_acquire))
+    return Status::Ok();  // nothing written since a completed round trip began
+  TXEND_RETURN_IF_ERROR(xs_->Sync());
+  if (!written) return Status::Ok();
+  uint64_t seen = caught_up_.load(std::memory_order_relaxed);
+  while (seen < *written && !caught_up_.compare_exchange_weak(seen, *written)) {
+  }
+  return Status::Ok();
 }
 
 uint64_t DomainStateCache::Epoch() const {

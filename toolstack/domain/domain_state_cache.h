@@ -4,9 +4,11 @@
 // dom0's backends for it), so a list of N unchanged domains reads nothing. The
 // watch's events are marked by whichever thread reads the connection, before
 // it hands over any later reply, so after CatchUp's round trip every write
-// acknowledged before it is marked.
+// acknowledged before it is marked. With xsd's write generation the round trip
+// is skipped while nothing was written since the last one began.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -24,7 +26,8 @@ class DomainStateCache {
   // Starts watching; until then (or once the connection is lost) nothing is cached.
   Status Start(xs::Connection& xs) LOCKS_EXCLUDED(mu_);
   // Returns once every watch event for a write acknowledged (to any client) before
-  // the call has been marked here: one round trip on the watch's connection.
+  // the call has been marked here: one round trip on the watch's connection, none
+  // when the daemon's write generation is the one read before the last began.
   Status CatchUp() LOCKS_EXCLUDED(mu_);
   // Where the watch stands now: take it before the snapshot whose reads are Stored.
   uint64_t Epoch() const LOCKS_EXCLUDED(mu_);
@@ -48,6 +51,8 @@ class DomainStateCache {
   bool CleanLocked(uint32_t domid, const Entry& e) const EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   xs::Connection* xs_ = nullptr;
+  // The write generation read before the latest completed round trip began (0: none).
+  std::atomic<uint64_t> caught_up_{0};
   mutable Mutex mu_;
   uint64_t epoch_ GUARDED_BY(mu_) = 0;        // watch events seen
   uint64_t all_changed_ GUARDED_BY(mu_) = 0;  // an event naming no one domain

@@ -1,5 +1,6 @@
 #include "toolstack/xs/connection.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -12,12 +13,15 @@
 #include <list>
 #include <map>
 #include <mutex>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <thread>
 
 #include "base/mutex.h"
 #include "base/unique_fd.h"
+#include "wire/write_generation.h"
 
 namespace txend::xs {
 namespace {
@@ -135,6 +139,10 @@ struct Connection::Impl {
   bool events_stopping = false;
 
   std::thread own;  // reads while callers are quiet; reports the daemon's close
+
+  std::once_flag page_once;  // mapped at the first WriteGeneration()
+  const wire::WriteGenerationPage* page = nullptr;
+  void MapGenerationPage();
   std::thread dispatcher;
 
   void OwnLoop();
@@ -400,6 +408,37 @@ Result<std::unique_ptr<Connection>> Connection::Open(std::string socket_path,
 
 Connection::Connection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
+// The page beside the socket, if it is a regular file of the right layout
+// written by the process at the other end of this connection.
+void Connection::Impl::MapGenerationPage() {
+  std::string path = wire::WriteGenerationPath(socket_path);
+  UniqueFd file(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW));
+  struct stat st {};
+  if (!file || fstat(file.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
+      st.st_size < static_cast<off_t>(sizeof(wire::WriteGenerationPage)))
+    return;
+  void* mem =
+      mmap(nullptr, sizeof(wire::WriteGenerationPage), PROT_READ, MAP_SHARED, file.get(), 0);
+  if (mem == MAP_FAILED) return;
+  auto* mapped = static_cast<const wire::WriteGenerationPage*>(mem);
+  ucred peer{};
+  socklen_t len = sizeof peer;
+  if (mapped->magic != wire::WriteGenerationPage::kMagic ||
+      getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0 || peer.pid != mapped->pid) {
+    munmap(mem, sizeof(wire::WriteGenerationPage));
+    return;
+  }
+  page = mapped;
+}
+
+std::optional<uint64_t> Connection::WriteGeneration() const {
+  std::call_once(impl_->page_once, [this] { impl_->MapGenerationPage(); });
+  if (!impl_->page || !impl_->alive) return std::nullopt;
+  pollfd hangup{impl_->fd.get(), POLLRDHUP, 0};
+  if (poll(&hangup, 1, 0) != 0) return std::nullopt;  // the daemon went (or poll failed)
+  return impl_->page->generation.load(std::memory_order_acquire);
+}
+
 Connection::~Connection() {
   impl_->closing = true;
   {
@@ -411,6 +450,7 @@ Connection::~Connection() {
   impl_->own.join();
   impl_->dispatcher.join();
   impl_->fd.reset();  // only now: no thread uses it any more
+  if (impl_->page) munmap(const_cast<wire::WriteGenerationPage*>(impl_->page), sizeof *impl_->page);
 }
 
 bool Connection::alive() const { return impl_->alive; }

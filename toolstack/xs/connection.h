@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -75,6 +76,11 @@ class Connection {
   // acknowledging it, so after Sync a kReader watch has seen every write
   // acknowledged, to any client, before Sync began.
   Status Sync();
+  // The daemon's write generation (wire/write_generation.h), read without a
+  // round trip: every write it acknowledged, to any client, raised it before
+  // the acknowledgement left. nullopt when the daemon shares none (the stock
+  // daemons), the page is not this peer's, or the connection is lost or hung up.
+  std::optional<uint64_t> WriteGeneration() const;
 
   // Domain management (privileged callers only).
   Status Introduce(uint32_t domid, uint64_t store_mfn, uint32_t store_port);
