@@ -1,8 +1,10 @@
 // The parts of one detail read (GET /xend/domain/<d>?detail=1) measured in
-// process on the real code, each the least a read does today: xsd's handling
-// of the xenstore request, the registry lookup and the SXP printed from the
-// cache, the HTTP messages parsed and serialized, and the unix-socket round
-// trips and connection a read needs (blocking I/O between two threads).
+// process on the real code, each the least a read does today: xsd's write
+// generation read (nothing written: no xenstore round trip), the registry
+// lookup and the SXP printed from the cache, the HTTP messages parsed and
+// serialized, and the unix-socket round trip and connection a read needs
+// (blocking I/O between two threads). Besides: what a catch-up round trip
+// costs once something was written (xsd's handling and the round trip).
 #pragma once
 
 #include <cstddef>
@@ -19,8 +21,13 @@ struct FloorSettings {
   int batch = 2000;  // operations per batch
 };
 
-// 1. xsd: the requests framed, handled and their replies encoded, in a store
-// holding `store_paths` (every domain's nodes a read reads).
+// 1. DomainStateCache::CatchUp while nothing was written: xsd's write generation
+// read (its page, written by the socket's peer; the socket polled for a hang-up).
+// `dir`: where the socket and page go.
+Result<CpuFigure> MeasureWriteGenerationRead(const std::string& dir, const FloorSettings& s);
+
+// After a write: xsd's part of the requests, framed, handled and their replies
+// encoded, in a store holding `store_paths` (every domain's nodes a read reads).
 struct XsdFloor {
   CpuFigure sync;  // GET_DOMAIN_PATH: DomainStateCache::CatchUp's round trip
   size_t sync_request_bytes = 0, sync_reply_bytes = 0;
@@ -53,12 +60,12 @@ struct HttpFloor {
 Result<HttpFloor> MeasureHttpMessages(const std::string& request, const std::string& body,
                                       const FloorSettings& s);
 
-// 3 and 5: what the two ends of a unix socket pay.
+// 3, 5 and the catch-up round trip: what the two ends of a unix socket pay.
 struct SocketFloor {
   CpuFigure both_ends;   // the process: client and server threads
   CpuFigure server_end;  // the server thread alone (txend's share of an HTTP exchange)
 };
-// 3. A round trip: `request_bytes` one way, `reply_bytes` back, blocking reads and writes.
+// A round trip: `request_bytes` one way, `reply_bytes` back, blocking reads and writes.
 Result<SocketFloor> MeasureRoundTrips(size_t request_bytes, size_t reply_bytes,
                                       const FloorSettings& s);
 // 5. A connection: the client's socket + connect + close; the server's accept, its

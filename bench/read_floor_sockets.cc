@@ -11,6 +11,8 @@
 #include "base/unique_fd.h"
 #include "bench/read_floor_parts.h"
 #include "tests/support/sockets.h"
+#include "toolstack/xs/connection.h"
+#include "xsd/published_generation.h"
 
 namespace txend::bench {
 namespace {
@@ -120,6 +122,26 @@ Result<SocketFloor> MeasureNewConnections(const std::string& dir, const FloorSet
   unlink(path.c_str());
   if (failed || server_failed) return Status::Error(EIO, "a connection failed");
   return SocketFloor{Summarize(std::move(both_us)), Summarize(std::move(server_us))};
+}
+
+Result<CpuFigure> MeasureWriteGenerationRead(const std::string& dir, const FloorSettings& s) {
+  std::string path = dir + "/generation.sock";
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  UniqueFd listener(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!listener ||
+      bind(listener.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 ||
+      listen(listener.get(), 4) != 0)
+    return Status::Error(errno, "cannot listen on " + path);
+  TXEND_ASSIGN_OR_RETURN(auto page, xsd::PublishedGeneration::Create(path, 7));
+  TXEND_ASSIGN_OR_RETURN(auto conn, xs::Connection::Open(path));
+  UniqueFd peer(accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));  // the daemon's end
+  if (!peer) return Status::Error(errno, "accept");
+  bool failed = false;
+  CpuFigure f = PerOp(s.repeats, s.batch, [&] { failed |= conn->WriteGeneration() != 7u; });
+  if (failed) return Status::Error(EIO, "the write generation was not read");
+  return f;
 }
 
 }  // namespace txend::bench
