@@ -296,7 +296,8 @@ METHODS = {
               "vif), polled for 3\nrounds: that every create, read and command works at this "
               "size, and what each domain costs in\nmemory. Each simulated guest holds its own "
               "xenstore connection in txend (as a real guest's ring\nwould in xsd) and, while "
-              "the host has ptys left, a console pty."),
+              "the host has ptys left, a console pty. When xsd runs short of file\ndescriptors "
+              "it closes the listening sockets of connected domains, so each costs it one."),
     "migration": ("Migration between two hosts (network namespaces)",
                   "Each migration beside a plain TCP copy of the same bytes between the same "
                   "namespaces, in the\nsame run."),
