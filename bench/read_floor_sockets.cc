@@ -38,6 +38,22 @@ bool ServeOneConnection(int listener) {
   return read(fd.get(), &c, 1) == 0;
 }
 
+sockaddr_un UnixAddress(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  return addr;
+}
+
+Result<UniqueFd> ListenAt(const sockaddr_un& addr) {
+  UniqueFd listener(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!listener ||
+      bind(listener.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 ||
+      listen(listener.get(), 128) != 0)
+    return Status::Error(errno, std::string("cannot listen on ") + addr.sun_path);
+  return listener;
+}
+
 bool ConnectAndClose(const sockaddr_un& addr) {
   UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   return fd && connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
@@ -81,15 +97,9 @@ Result<SocketFloor> MeasureRoundTrips(size_t request_bytes, size_t reply_bytes,
 }
 
 Result<SocketFloor> MeasureNewConnections(const std::string& dir, const FloorSettings& s) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
   std::string path = dir + "/floor.sock";
-  strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-  UniqueFd listener(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!listener ||
-      bind(listener.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 ||
-      listen(listener.get(), 128) != 0)
-    return Status::Error(errno, "cannot listen on " + path);
+  sockaddr_un addr = UnixAddress(path);
+  TXEND_ASSIGN_OR_RETURN(UniqueFd listener, ListenAt(addr));
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return Status::Error(errno, "pipe");
   UniqueFd batch_done(fds[0]), batch_done_writer(fds[1]);
@@ -126,14 +136,7 @@ Result<SocketFloor> MeasureNewConnections(const std::string& dir, const FloorSet
 
 Result<CpuFigure> MeasureWriteGenerationRead(const std::string& dir, const FloorSettings& s) {
   std::string path = dir + "/generation.sock";
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-  UniqueFd listener(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!listener ||
-      bind(listener.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 ||
-      listen(listener.get(), 4) != 0)
-    return Status::Error(errno, "cannot listen on " + path);
+  TXEND_ASSIGN_OR_RETURN(UniqueFd listener, ListenAt(UnixAddress(path)));
   TXEND_ASSIGN_OR_RETURN(auto page, xsd::PublishedGeneration::Create(path, 7));
   TXEND_ASSIGN_OR_RETURN(auto conn, xs::Connection::Open(path));
   UniqueFd peer(accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));  // the daemon's end
