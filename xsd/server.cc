@@ -167,6 +167,7 @@ struct Server::Impl {
   Status ListenForDomain(uint32_t domid);
   bool RoomFor(size_t n) const;
   size_t ParkConnectedListeners();
+  std::map<uint32_t, int>::iterator CloseDomainListener(std::map<uint32_t, int>::iterator it);
   std::string DomainSocketPath(uint32_t domid) const {
     return opts.domain_socket_dir + "/" + std::to_string(domid);
   }
@@ -572,16 +573,13 @@ Status Server::Impl::ListenForDomain(uint32_t domid) {
 size_t Server::Impl::ParkConnectedListeners() {
   size_t parked = 0;
   for (auto it = domain_listeners.begin(); it != domain_listeners.end();) {
-    auto [domid, fd] = *it;
+    uint32_t domid = it->first;
     if (!domain_connections.count(domid)) {
       ++it;
       continue;
     }
-    epoll_ctl(epfd.get(), EPOLL_CTL_DEL, fd, nullptr);
-    listeners.erase(fd);  // closes it
-    unlink(DomainSocketPath(domid).c_str());
     parked_listeners.insert(domid);
-    it = domain_listeners.erase(it);
+    it = CloseDomainListener(it);
     ++parked;
   }
   store.counters().listeners_parked += parked;
@@ -595,6 +593,15 @@ size_t Server::Impl::ParkConnectedListeners() {
   return parked;
 }
 
+// Stops listening on a domain's socket and removes it; returns the next entry.
+std::map<uint32_t, int>::iterator Server::Impl::CloseDomainListener(
+    std::map<uint32_t, int>::iterator it) {
+  epoll_ctl(epfd.get(), EPOLL_CTL_DEL, it->second, nullptr);
+  listeners.erase(it->second);  // closes it
+  unlink(DomainSocketPath(it->first).c_str());
+  return domain_listeners.erase(it);
+}
+
 void Server::Impl::AddListener(UniqueFd fd, uint32_t domid) {
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -605,13 +612,7 @@ void Server::Impl::AddListener(UniqueFd fd, uint32_t domid) {
 }
 
 void Server::Impl::CloseDomain(uint32_t domid) {
-  auto it = domain_listeners.find(domid);
-  if (it != domain_listeners.end()) {
-    epoll_ctl(epfd.get(), EPOLL_CTL_DEL, it->second, nullptr);
-    listeners.erase(it->second);  // closes it
-    unlink(DomainSocketPath(domid).c_str());
-    domain_listeners.erase(it);
-  }
+  if (auto it = domain_listeners.find(domid); it != domain_listeners.end()) CloseDomainListener(it);
   parked_listeners.erase(domid);
   limiter.Forget(domid);
   for (auto& [conn, c] : clients)
