@@ -139,11 +139,11 @@ struct Connection::Impl {
   bool events_stopping = false;
 
   std::thread own;  // reads while callers are quiet; reports the daemon's close
+  std::thread dispatcher;
 
   std::once_flag page_once;  // mapped at the first WriteGeneration()
   const wire::WriteGenerationPage* page = nullptr;
   void MapGenerationPage();
-  std::thread dispatcher;
 
   void OwnLoop();
   void ReadWhileQuiet();
@@ -408,8 +408,9 @@ Result<std::unique_ptr<Connection>> Connection::Open(std::string socket_path,
 
 Connection::Connection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-// The page beside the socket, if it is a regular file of the right layout
-// written by the process at the other end of this connection.
+// The page beside the socket, if it is a regular file of the right layout,
+// owned by the user of the process at the other end of this connection and
+// naming that process.
 void Connection::Impl::MapGenerationPage() {
   std::string path = wire::WriteGenerationPath(socket_path);
   UniqueFd file(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW));
@@ -424,7 +425,8 @@ void Connection::Impl::MapGenerationPage() {
   ucred peer{};
   socklen_t len = sizeof peer;
   if (mapped->magic != wire::WriteGenerationPage::kMagic ||
-      getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0 || peer.pid != mapped->pid) {
+      getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0 || peer.pid != mapped->pid ||
+      peer.uid != st.st_uid) {
     munmap(mem, sizeof(wire::WriteGenerationPage));
     return;
   }
