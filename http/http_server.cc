@@ -41,6 +41,9 @@ constexpr size_t kMaxBufferedBytes = kMaxHeaderBytes;
 constexpr std::chrono::milliseconds kAcceptRetry{100};
 // How often a parked client that sent bytes early is checked for having gone.
 constexpr std::chrono::milliseconds kPeerRecheck{1000};
+// The I/O thread that accepts: it answers a new connection's first read itself when the
+// handler answers it at once, and moves the connection to a session shard otherwise.
+constexpr size_t kListenerShard = 0;
 
 // The watch handles of parked (deferred) replies. The server drops them all
 // before its io_context goes, so no wake posts to it afterwards.
@@ -93,14 +96,15 @@ struct ShardLoad {
 // members are gone.
 struct Shared {
   Shared(ServerOptions o, HttpServer::Handler h, asio::thread_pool& w, asio::thread_pool& r,
-         asio::thread_pool& wt, size_t shards)
+         asio::thread_pool& wt, std::vector<asio::io_context*> c)
       : options(std::move(o)),
         handler(std::move(h)),
         workers(w),
         readers(r),
         waiters(wt),
         connections({options.max_connections, options.max_connections_per_peer}),
-        loads(shards) {}
+        contexts(std::move(c)),
+        loads(contexts.size()) {}
   const ServerOptions options;
   const HttpServer::Handler handler;
   asio::thread_pool& workers;               // requests that may change things
@@ -110,8 +114,9 @@ struct Shared {
   ServerStats stats;
   ConnectionTable connections;
   ParkedWatches watches;
-  std::atomic<int> inline_reads{0};  // GETs running on I/O threads now
-  std::vector<ShardLoad> loads;      // by shard; [0], the listeners' shard, hosts no session
+  std::atomic<int> inline_reads{0};               // GETs running on I/O threads now
+  const std::vector<asio::io_context*> contexts;  // by shard; [0] is the listeners'
+  std::vector<ShardLoad> loads;  // by shard; [0] counts connections before their first move
 
   // A slot to run a read on shard `shard`'s thread, while fewer than options.inline_reads do.
   bool TakeInlineSlot(size_t shard) {
@@ -171,6 +176,13 @@ std::optional<HttpResponse> ReadErrorReply(beast::error_code ec, const ServerOpt
 
 template <class Stream>
 constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
+
+// A decoded request and what its reply needs of the original.
+struct Request {
+  HttpRequest http;
+  unsigned version;
+  bool keep_alive;
+};
 
 // One client connection: (over TLS, a handshake first,) read a request, run
 // the handler on the worker pool, write the reply (a deferred one once it is
@@ -284,29 +296,102 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
   }
 
   void Dispatch() {
-    auto req = parser_->release();
-    unsigned version = req.version();
-    bool keep_alive = req.keep_alive();
+    auto beast_request = parser_->release();
     ++shared_->stats.requests;
-    asio::thread_pool& pool = PoolFor(req);  // before the lambda below takes `req`
-    if (&pool == &shared_->readers && shared_->TakeInlineSlot(shard_)) {
-      HandlerReply reply = Respond(req);  // here, on this connection's I/O thread
-      shared_->ReleaseInlineSlot(shard_);
-      if (auto* later = std::get_if<DeferredReply>(&reply))
-        return Park(std::move(*later), pool, version, keep_alive);
-      return Send(std::get<HttpResponse>(std::move(reply)), version, keep_alive);
+    Request req{{}, beast_request.version(), beast_request.keep_alive()};
+    if (auto refusal = Decode(beast_request, req.http))
+      return Send(std::move(*refusal), req.version, req.keep_alive);
+    if constexpr (!kIsTls<Stream>) {
+      if (shard_ == kListenerShard) return OnListenerShard(std::move(req));
     }
-    asio::post(
-        pool, [self = this->shared_from_this(), req = std::move(req), version, keep_alive, &pool] {
-          HandlerReply reply = self->Respond(req);
-          if (auto* later = std::get_if<DeferredReply>(&reply)) {
-            return asio::post(self->stream_.get_executor(), [self, later = std::move(*later), &pool,
-                                                             version, keep_alive]() mutable {
-              self->Park(std::move(later), pool, version, keep_alive);
-            });
-          }
-          self->Reply(std::get<HttpResponse>(std::move(reply)), version, keep_alive);
-        });
+    Run(std::move(req));
+  }
+
+  // The request as the handler sees it, or the reply to one that cannot be decoded.
+  std::optional<HttpResponse> Decode(const BeastRequest& from, HttpRequest& to) {
+    try {
+      auto decoded = DecodeRequest(from, peer_);
+      if (!decoded.ok()) return XendError(400, decoded.status().message());
+      to = std::move(*decoded);
+      to.identity = identity_;
+      return std::nullopt;
+    } catch (const std::exception& e) {
+      ++shared_->stats.exceptions;
+      return XendError(500, std::string("internal error: ") + e.what());
+    }
+  }
+
+  // Runs the handler: a read here while an inline slot is free, else on its pool.
+  void Run(Request req) {
+    asio::thread_pool& pool = PoolFor(req.http);
+    if (&pool == &shared_->readers && shared_->TakeInlineSlot(shard_)) {
+      HandlerReply reply = Respond(req.http);  // here, on this connection's I/O thread
+      shared_->ReleaseInlineSlot(shard_);
+      return Deliver(std::move(reply), pool, req.version, req.keep_alive);
+    }
+    asio::post(pool, [self = this->shared_from_this(), req = std::move(req), &pool] {
+      HandlerReply reply = self->Respond(req.http);
+      if (auto* later = std::get_if<DeferredReply>(&reply)) {
+        return asio::post(self->stream_.get_executor(),
+                          [self, later = std::move(*later), &pool, version = req.version,
+                           keep_alive = req.keep_alive]() mutable {
+                            self->Park(std::move(later), pool, version, keep_alive);
+                          });
+      }
+      self->Reply(std::get<HttpResponse>(std::move(reply)), req.version, req.keep_alive);
+    });
+  }
+
+  // On this connection's I/O thread: sends the reply, or parks the connection until it is due.
+  void Deliver(HandlerReply reply, asio::thread_pool& pool, unsigned version, bool keep_alive) {
+    if (auto* later = std::get_if<DeferredReply>(&reply))
+      return Park(std::move(*later), pool, version, keep_alive);
+    Send(std::get<HttpResponse>(std::move(reply)), version, keep_alive);
+  }
+
+  // A connection's first request, on the listeners' shard: a read the handler answers at
+  // once is answered here (no other thread woken); anything else, and every later request
+  // of the connection, moves it to a session shard first.
+  void OnListenerShard(Request req) {
+    if (!answered_on_listener_ && IsRead(req.http) && AnswersAtOnce(req.http)) {
+      answered_on_listener_ = true;
+      ++shared_->stats.answered_on_accept;
+      return Deliver(Respond(req.http), shared_->readers, req.version, req.keep_alive);
+    }
+    MoveToSessionShard(std::move(req));
+  }
+
+  bool AnswersAtOnce(const HttpRequest& req) {
+    if (!shared_->options.answers_at_once) return false;
+    try {
+      return shared_->options.answers_at_once(req);
+    } catch (const std::exception&) {
+      ++shared_->stats.exceptions;
+      return false;
+    }
+  }
+
+  // Hands the connection (its descriptor, any bytes read past `req`, its place in the
+  // connection table) to a new session on the shard PlaceSession picks, which runs `req`.
+  void MoveToSessionShard(Request req) {
+    size_t shard = shared_->PlaceSession();
+    beast::error_code ec;
+    auto socket = Lowest().release_socket();
+    auto protocol = socket.local_endpoint(ec).protocol();
+    auto fd = ec ? -1 : socket.release(ec);  // on failure the socket keeps it, and closes it
+    typename Stream::socket_type moved(*shared_->contexts[shard]);
+    if (!ec && moved.assign(protocol, fd, ec)) ::close(fd);
+    if (ec) {  // cannot happen short of a bug; the connection is dropped
+      --shared_->loads[shard].sessions;
+      return LeaveTable();
+    }
+    auto next = std::make_shared<Session>(Stream(std::move(moved)), shared_, shard, peer_,
+                                          identity_, std::move(limit_key_));
+    limit_key_.clear();  // the new session leaves the table
+    auto unread = buffer_.data();
+    next->buffer_.commit(asio::buffer_copy(next->buffer_.prepare(unread.size()), unread));
+    asio::post(next->executor(),
+               [next, req = std::move(req)]() mutable { next->Run(std::move(req)); });
   }
 
   // From any thread: sends `response` on the connection's I/O thread.
@@ -389,20 +474,18 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
     }
   }
 
-  asio::thread_pool& PoolFor(const BeastRequest& req) {
+  static bool IsRead(const HttpRequest& req) { return req.method == "GET" || req.method == "HEAD"; }
+
+  asio::thread_pool& PoolFor(const HttpRequest& req) {
     const std::string& prefix = shared_->options.wait_path_prefix;
-    if (!prefix.empty() && req.target().starts_with(prefix)) return shared_->waiters;
-    bool read = req.method() == bhttp::verb::get || req.method() == bhttp::verb::head;
-    return read ? shared_->readers : shared_->workers;
+    if (!prefix.empty() && req.path.starts_with(prefix)) return shared_->waiters;
+    return IsRead(req) ? shared_->readers : shared_->workers;
   }
 
   // The handler's reply; an exception from it (a bug) is a 500, never the server's end.
-  HandlerReply Respond(const BeastRequest& req) {
+  HandlerReply Respond(const HttpRequest& req) {
     try {
-      auto decoded = DecodeRequest(req, peer_);
-      if (!decoded.ok()) return XendError(400, decoded.status().message());
-      decoded->identity = identity_;
-      return shared_->handler(*decoded);
+      return shared_->handler(req);
     } catch (const std::exception& e) {
       ++shared_->stats.exceptions;
       return XendError(500, std::string("internal error: ") + e.what());
@@ -445,8 +528,9 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
   const size_t shard_;
   const std::string peer_;
   std::string identity_;
-  std::string limit_key_;        // "" once it has left the table
-  uint64_t waiting_ticket_ = 0;  // non-zero while waiting for a request head
+  std::string limit_key_;              // "" once it has left the table
+  uint64_t waiting_ticket_ = 0;        // non-zero while waiting for a request head
+  bool answered_on_listener_ = false;  // its first read was answered on the listeners' shard
   // A deferred reply not yet due.
   struct Parked {
     uint64_t generation;
@@ -462,21 +546,22 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
   asio::steady_timer peer_recheck_{stream_.get_executor()};
 };
 
-// What a unix client is counted as for the per-peer limit: its process.
-std::string UnixClientProcess(int fd) {
-  struct ucred cred {};
-  socklen_t len = sizeof cred;
-  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return "unix";
-  return "process " + std::to_string(cred.pid);
-}
+// Who a new connection's client is.
+struct Client {
+  std::string peer;      // "unix" or the TCP peer's address
+  std::string key;       // what the per-peer limit counts: the address, or a unix process
+  std::string identity;  // for a plain stream; a TLS one learns it in the handshake
+};
 
-// Who a unix client is: the socket is root-only, so normally root.
-std::string UnixClientIdentity(int fd) {
+// A unix client, from one SO_PEERCRED: the socket is root-only, so normally root.
+Client UnixClient(int fd) {
   struct ucred cred {};
   socklen_t len = sizeof cred;
-  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return "unknown via unix socket";
-  return cred.uid == 0 ? "root via unix socket"
-                       : "uid " + std::to_string(cred.uid) + " via unix socket";
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+    return {"unix", "unix", "unknown via unix socket"};
+  return {"unix", "process " + std::to_string(cred.pid),
+          cred.uid == 0 ? "root via unix socket"
+                        : "uid " + std::to_string(cred.uid) + " via unix socket"};
 }
 
 // Counts `session` as waiting from now (where it was accepted), then starts it
@@ -494,38 +579,33 @@ void Launch(std::shared_ptr<S> session, std::optional<HttpResponse> refusal) {
 // configured), made on the accepting thread and started on its socket's.
 template <class Protocol>
 void OpenSession(const std::shared_ptr<Shared>& shared, size_t shard,
-                 typename Protocol::socket socket, const std::string& peer, const std::string& key,
+                 typename Protocol::socket socket, const Client& client, const std::string& key,
                  std::optional<HttpResponse> refusal) {
   if constexpr (std::is_same_v<Protocol, tcp>) {
     if (shared->tls) {
       return Launch(std::make_shared<Session<TlsStream>>(TlsStream(std::move(socket), *shared->tls),
-                                                         shared, shard, peer, "", key),
+                                                         shared, shard, client.peer, "", key),
                     std::move(refusal));
     }
   }
-  std::string identity = std::is_same_v<Protocol, tcp> ? "unauthenticated " + peer
-                                                       : UnixClientIdentity(socket.native_handle());
   using Plain = beast::basic_stream<Protocol>;
-  Launch(std::make_shared<Session<Plain>>(Plain(std::move(socket)), shared, shard, peer, identity,
-                                          key),
+  Launch(std::make_shared<Session<Plain>>(Plain(std::move(socket)), shared, shard, client.peer,
+                                          client.identity, key),
          std::move(refusal));
 }
 
-// Accepts on shard 0 and moves each connection to the session shard PlaceSession picks.
-// Shard 0 serves no connection itself, though serving the ones it accepts would save a
-// client that connects once per request the wake of another thread: a read blocked
-// there (xenstore stalled) would stop accepting for everyone, and handing the listener
-// to another thread before each inline read would cost that same wake again.
+// Accepts on the listeners' shard, where a plain connection's session begins. That thread
+// answers only a first request the handler says it answers at once (ServerOptions::
+// answers_at_once), so a client that connects once per request wakes no other thread; a
+// read that may wait (xenstore stalled) runs elsewhere and never stops accepting.
 template <class Protocol>
 class Listener : public std::enable_shared_from_this<Listener<Protocol>> {
  public:
-  // `shards[i]` is shard i's io_context; the acceptor is on shards[0].
-  Listener(std::vector<asio::io_context*> shards, typename Protocol::acceptor acceptor,
-           std::shared_ptr<Shared> shared)
-      : shards_(std::move(shards)),
-        acceptor_(std::move(acceptor)),
+  // The acceptor is on the listeners' shard.
+  Listener(typename Protocol::acceptor acceptor, std::shared_ptr<Shared> shared)
+      : acceptor_(std::move(acceptor)),
         protocol_(acceptor_.local_endpoint().protocol()),
-        retry_(*shards_[0]),
+        retry_(*shared->contexts[kListenerShard]),
         shared_(std::move(shared)) {}
 
   void Accept() {
@@ -555,35 +635,40 @@ class Listener : public std::enable_shared_from_this<Listener<Protocol>> {
 
   void Serve(typename Protocol::socket socket) {
     ++shared_->stats.connections;
-    std::string peer = PeerOf(socket);
+    Client client = ClientOf(socket);
     if constexpr (std::is_same_v<Protocol, tcp>) {
-      if (!shared_->options.hosts_allow.Allows(peer))
-        return Open(std::move(socket), peer, "",
-                    XendError(403, "client " + peer + " is not in xend-hosts-allow"));
+      if (!shared_->options.hosts_allow.Allows(client.peer))
+        return Open(std::move(socket), client, "",
+                    XendError(403, "client " + client.peer + " is not in xend-hosts-allow"));
     }
-    std::string key =
-        std::is_same_v<Protocol, tcp> ? peer : UnixClientProcess(socket.native_handle());
-    switch (shared_->connections.Admit(key)) {
+    switch (shared_->connections.Admit(client.key)) {
       case ConnectionTable::Admission::kPeerFull:
         return Open(
-            std::move(socket), peer, "",
-            XendError(503, "too many connections from this client (" + key + "; limit " +
+            std::move(socket), client, "",
+            XendError(503, "too many connections from this client (" + client.key + "; limit " +
                                std::to_string(shared_->options.max_connections_per_peer) + ")"));
       case ConnectionTable::Admission::kFull:
-        return Open(std::move(socket), peer, "", XendError(503, "too many connections"));
+        return Open(std::move(socket), client, "", XendError(503, "too many connections"));
       case ConnectionTable::Admission::kAdmitted:
-        Open(std::move(socket), peer, key, std::nullopt);
+        Open(std::move(socket), client, client.key, std::nullopt);
     }
   }
 
-  // Moves the connection to its shard's io_context (the descriptor leaves this
-  // thread's epoll set for that one's) and starts its session there. What is
-  // posted there holds nothing of this listener, whose acceptor is shard 0's.
-  void Open(typename Protocol::socket socket, const std::string& peer, const std::string& key,
+  // Starts the connection's session: a plain one here, on the listeners' shard, which
+  // answers its first request or moves it on (Session::OnListenerShard); a TLS one on the
+  // session shard PlaceSession picks, as its handshake alone is more than a quick read.
+  // `key` is what the connection table counted it under; "" if not admitted.
+  void Open(typename Protocol::socket socket, const Client& client, const std::string& key,
             std::optional<HttpResponse> refusal) {
-    size_t shard = shared_->PlaceSession();
+    bool tls = std::is_same_v<Protocol, tcp> && shared_->tls;
+    size_t shard = tls ? shared_->PlaceSession() : kListenerShard;
+    if (!tls) {
+      ++shared_->loads[shard].sessions;
+      return OpenSession<Protocol>(shared_, shard, std::move(socket), client, key,
+                                   std::move(refusal));
+    }
     beast::error_code ec;
-    typename Protocol::socket moved(*shards_[shard]);
+    typename Protocol::socket moved(*shared_->contexts[shard]);
     auto fd = socket.release(ec);  // on failure the socket keeps it, and closes it
     if (!ec && moved.assign(protocol_, fd, ec)) ::close(fd);
     if (ec) {  // cannot happen short of a bug; the connection is dropped
@@ -591,20 +676,20 @@ class Listener : public std::enable_shared_from_this<Listener<Protocol>> {
       if (!key.empty()) shared_->connections.Leave(key);
       return;
     }
-    OpenSession<Protocol>(shared_, shard, std::move(moved), peer, key, std::move(refusal));
+    OpenSession<Protocol>(shared_, shard, std::move(moved), client, key, std::move(refusal));
   }
 
-  static std::string PeerOf(typename Protocol::socket& socket) {
+  static Client ClientOf(typename Protocol::socket& socket) {
     if constexpr (std::is_same_v<Protocol, tcp>) {
       beast::error_code ec;
       auto ep = socket.remote_endpoint(ec);
-      return ec ? std::string("unknown") : ep.address().to_string();
+      std::string address = ec ? std::string("unknown") : ep.address().to_string();
+      return {address, address, "unauthenticated " + address};
     } else {
-      return "unix";
+      return UnixClient(socket.native_handle());
     }
   }
 
-  const std::vector<asio::io_context*> shards_;
   typename Protocol::acceptor acceptor_;
   const Protocol protocol_;
   asio::steady_timer retry_;
@@ -642,7 +727,7 @@ struct HttpServer::Impl {
         waiters(static_cast<size_t>(
             options.wait_path_prefix.empty() ? 1 : options.wait_worker_threads)),
         shared(std::make_shared<Shared>(std::move(options), std::move(handler), workers, readers,
-                                        waiters, io_threads)) {}
+                                        waiters, contexts())) {}
 
   static std::vector<std::unique_ptr<Shard>> MakeShards(size_t n) {
     std::vector<std::unique_ptr<Shard>> shards;
@@ -750,15 +835,13 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(ServerOptions options, Han
     }
     TXEND_ASSIGN_OR_RETURN(auto acceptor, BindTcp(impl->listeners(), *opts.tcp));
     impl->tcp_port = acceptor.local_endpoint().port();
-    impl->tcp_listener =
-        std::make_shared<Listener<tcp>>(impl->contexts(), std::move(acceptor), impl->shared);
+    impl->tcp_listener = std::make_shared<Listener<tcp>>(std::move(acceptor), impl->shared);
     impl->tcp_listener->Accept();
   }
   if (!opts.unix_socket.empty()) {
     TXEND_ASSIGN_OR_RETURN(auto acceptor,
                            BindUnix(impl->listeners(), opts.unix_socket, opts.unix_mode));
-    impl->unix_listener =
-        std::make_shared<Listener<local>>(impl->contexts(), std::move(acceptor), impl->shared);
+    impl->unix_listener = std::make_shared<Listener<local>>(std::move(acceptor), impl->shared);
     impl->unix_listener->Accept();
   }
   impl->RunAll();

@@ -7,11 +7,13 @@
 // that has waited longest for a request; oversized heads and bodies get 431/413.
 //
 // Threads: 2 + inline_reads I/O threads, each running an io_context of its own.
-// The first accepts (unix and TCP) and runs no handler; each connection is
-// moved to one of the others and lives there, so all of its I/O, its inline
-// reads and the replies posted to it run on that thread: no hand-off between
-// I/O threads, no strand. A new connection goes to the thread with the fewest
-// connections among those not running an inline read at that moment.
+// The first accepts (unix and TCP). It reads a plain connection's first request and
+// answers it there when it is a read the handler answers at once (answers_at_once): a
+// client that connects once per request then wakes one thread, not two. Otherwise,
+// and at its second request, the connection moves to one of the others and lives
+// there, so all of its I/O, its inline reads and the replies posted to it run on that
+// thread: no hand-off between I/O threads, no strand. A connection goes to the thread
+// with the fewest connections among those not running an inline read at that moment.
 // Trade-off: an inline read holds up the other connections of its thread while
 // it runs (tens of microseconds normally; as long as the xenstore client's
 // deadline when xenstore stalls); new clients go elsewhere meanwhile.
@@ -71,6 +73,11 @@ struct ServerOptions {
   // holds no thread: the pool only computes replies.
   std::string wait_path_prefix;
   int wait_worker_threads = 2;
+  // Whether the handler answers this read (GET or HEAD) at once, waiting for nothing
+  // (xenstore included) and in microseconds; unset: none is. The accepting thread runs
+  // such a read itself when it is a connection's first. A wrong "yes" holds up accepting
+  // for as long as the read takes. Runs on the accepting thread: keep it cheap.
+  std::function<bool(const HttpRequest&)> answers_at_once;
 };
 
 // Counters, readable while serving.
@@ -84,6 +91,7 @@ struct ServerStats {
   std::atomic<uint64_t> accept_errors{0};  // e.g. EMFILE; accepting resumes after a pause
   std::atomic<uint64_t> exceptions{0};     // caught at the edge of a handler (a bug)
   std::atomic<uint64_t> abandoned{0};      // deferred replies whose client went away first
+  std::atomic<uint64_t> answered_on_accept{0};  // first reads the accepting thread answered
 };
 
 class HttpServer {

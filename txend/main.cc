@@ -264,6 +264,7 @@ int main(int argc, char** argv) {
   if (!o.tcp_tls.cert_file.empty())
     so.tcp_tls = http::TlsFiles{o.tcp_tls.cert_file, o.tcp_tls.key_file, o.tcp_tls.ca_file};
   so.log = [log](const std::string& line) { log->warn("{}", line); };
+  so.answers_at_once = [&api](const http::HttpRequest& req) { return api.AnswersAtOnce(req); };
   auto server = http::HttpServer::Start(so, [&](const http::HttpRequest& req) {
     auto start = std::chrono::steady_clock::now();
     auto logged = [log, start, peer = req.peer, method = req.method, path = req.path](int status) {

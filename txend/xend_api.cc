@@ -62,6 +62,13 @@ http::HandlerReply XendApi::Handle(const http::HttpRequest& req) {
   }
 }
 
+bool XendApi::AnswersAtOnce(const http::HttpRequest& req) const {
+  if (req.method != "GET" && req.method != "HEAD") return false;
+  auto parts = PathParts(req.path);
+  bool one_domain = parts.size() == 3 && parts[0] == "xend" && parts[1] == "domain";
+  return one_domain && !req.params.Has("op") && toolstack_.queries().GetIsAtHand(parts[2]);
+}
+
 http::HandlerReply XendApi::Route(const http::HttpRequest& req) {
   auto parts = PathParts(req.path);
   bool get = req.method == "GET" || req.method == "HEAD";

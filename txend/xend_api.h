@@ -27,6 +27,9 @@ class XendApi {
   // Never throws: every failure is an (xend.err ...) reply. A browser's cross-site request
   // (`cross_site`) may only read: anything else is a 403. A long poll's reply is deferred.
   http::HandlerReply Handle(const http::HttpRequest& req);
+  // Whether Handle answers `req` at once, asking xenstore nothing: a plain read of one
+  // domain whose nodes are cached and unchanged (HttpServer's answers_at_once). A hint.
+  bool AnswersAtOnce(const http::HttpRequest& req) const;
 
  private:
   http::HandlerReply Route(const http::HttpRequest& req);

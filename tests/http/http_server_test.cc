@@ -569,6 +569,99 @@ TEST_F(HttpServerTest, AConnectionIsServedOnOneIoThreadForItsWholeLife) {
   }
 }
 
+// Which thread ran each request's handler, by path, in order.
+class HandlerThreads {
+ public:
+  HttpResponse Handle(const HttpRequest& req) {
+    std::lock_guard lock(mu_);
+    seen_.push_back({req.path, std::this_thread::get_id()});
+    return Echo(req);
+  }
+  std::vector<std::pair<std::string, std::thread::id>> seen() {
+    std::lock_guard lock(mu_);
+    return seen_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::pair<std::string, std::thread::id>> seen_;
+};
+
+// A client that connects once per request (libvirt) wakes one thread: the one that
+// accepts answers a first read the handler answers at once. A connection's second
+// request, and a first one the handler may wait in, run on another I/O thread.
+TEST_F(HttpServerTest, AQuickFirstReadIsAnsweredByTheAcceptingThreadAndNothingElse) {
+  HandlerThreads log;
+  ServerOptions opts = UnixOnly();
+  opts.answers_at_once = [](const HttpRequest& req) { return req.path == "/quick"; };
+  StartServer(std::move(opts), [&](const HttpRequest& req) { return log.Handle(req); });
+  for (int i = 0; i < 3; ++i) {
+    auto once = RawClient::Unix(sock());
+    once.Send("GET /quick HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_NE(once.ReadUntil("END").find("GET /quick"), std::string::npos);
+  }
+  auto kept = RawClient::Unix(sock());
+  kept.Send("GET /quick HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(kept.ReadUntil("END").find("GET /quick"), std::string::npos);
+  kept.Send("GET /quick HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(kept.ReadUntil("END").find("GET /quick"), std::string::npos);
+  auto slow = RawClient::Unix(sock());
+  slow.Send("GET /slow HTTP/1.0\r\n\r\n");
+  EXPECT_NE(slow.ReadAll().find("GET /slow"), std::string::npos);
+  auto change = RawClient::Unix(sock());
+  change.Send("POST /quick HTTP/1.0\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_NE(change.ReadAll().find("POST /quick"), std::string::npos);
+
+  auto seen = log.seen();
+  ASSERT_EQ(seen.size(), 7u);
+  std::thread::id accepting = seen[0].second;
+  for (int i = 1; i < 4; ++i) EXPECT_EQ(seen[i].second, accepting) << "request " << i;
+  EXPECT_NE(seen[4].second, accepting) << "a connection's second request stayed";
+  EXPECT_NE(seen[5].second, accepting) << "a read the handler may wait in ran there";
+  EXPECT_NE(seen[6].second, accepting) << "a change ran there";
+  EXPECT_EQ(server_->stats().answered_on_accept.load(), 4u);
+}
+
+// Requests pipelined behind a first one the accepting thread answered move with the
+// connection, bytes already read included, and are answered in order.
+TEST_F(HttpServerTest, RequestsPipelinedBehindAQuickFirstReadMoveWithTheConnection) {
+  ServerOptions opts = UnixOnly();
+  opts.answers_at_once = [](const HttpRequest&) { return true; };
+  StartServer(std::move(opts));
+  auto c = RawClient::Unix(sock());
+  c.Send(
+      "GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /three HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  std::string replies = c.ReadAll();
+  size_t one = replies.find("GET /one"), two = replies.find("GET /two"),
+         three = replies.find("GET /three");
+  ASSERT_NE(three, std::string::npos) << replies;
+  EXPECT_LT(one, two);
+  EXPECT_LT(two, three);
+  EXPECT_EQ(server_->stats().answered_on_accept.load(), 1u);
+}
+
+// A first read the handler says it answers at once, but which blocks (the hint was
+// wrong, or xenstore stalled that instant), holds up accepting only while it runs:
+// once it returns, clients that connected meanwhile are served.
+TEST_F(HttpServerTest, AQuickReadThatBlocksHoldsUpAcceptingOnlyWhileItRuns) {
+  std::atomic<bool> release{false};
+  ServerOptions opts = UnixOnly();
+  opts.answers_at_once = [](const HttpRequest&) { return true; };
+  StartServer(std::move(opts), [&](const HttpRequest& req) {
+    if (req.path == "/block") Eventually(std::chrono::seconds(20), [&] { return release.load(); });
+    return Echo(req);
+  });
+  auto stuck = RawClient::Unix(sock());
+  stuck.Send("GET /block HTTP/1.0\r\n\r\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto waiting = RawClient::Unix(sock());  // in the backlog: connect() needs no accept
+  waiting.Send("GET /after HTTP/1.0\r\n\r\n");
+  release = true;
+  EXPECT_NE(stuck.ReadAll().find("GET /block"), std::string::npos);
+  EXPECT_NE(waiting.ReadAll().find("GET /after"), std::string::npos);
+}
+
 // Stopping the server with connections still open (one waiting for a head,
 // one kept alive after a reply, one refused at its peer limit) frees every
 // session while what it counts in is still there (under ASan: no

@@ -94,5 +94,20 @@ TEST_F(DomainListCacheTest, AListFromTheCacheStillShowsTheConsoleTty) {
   EXPECT_EQ(one->console_tty, "/dev/pts/77");
 }
 
+// What lets txend's accepting thread answer a read itself: Get would ask xenstore
+// nothing. Any write since the last catch-up, or a change to the domain, says no.
+TEST_F(DomainListCacheTest, AReadIsAtHandOnlyWhileNothingWasWrittenAndItsDomainIsCached) {
+  DomainQueries& queries = host_.toolstack->queries();
+  std::string one = std::to_string(domids_[0]);
+  auto read_then_at_hand = [&] { return queries.Get(one).ok() && queries.GetIsAtHand(one); };
+  ASSERT_TRUE(Eventually(kWait, read_then_at_hand));
+  EXPECT_TRUE(queries.GetIsAtHand("no-such-domain"));  // a 404 needs nothing
+  EXPECT_TRUE(queries.GetIsAtHand("Domain-0"));
+  std::string target = "/local/domain/" + one + "/memory/target";
+  ASSERT_TRUE(xs::PlainWrite(*host_.xs, target, "65536").ok());
+  EXPECT_FALSE(queries.GetIsAtHand(one)) << "a write acknowledged before the question";
+  EXPECT_TRUE(Eventually(kWait, read_then_at_hand));
+}
+
 }  // namespace
 }  // namespace txend::toolstack

@@ -118,6 +118,12 @@ Result<DomainRecord> DomainQueries::Get(std::string_view ref) {
   return std::move(one[0]);
 }
 
+bool DomainQueries::GetIsAtHand(std::string_view ref) const {
+  auto resolved = ctx_.registry.Resolve(ref);
+  if (!resolved.ok() || resolved->is_dom0() || !resolved->domain->domid) return true;
+  return cache_.HoldsClean(*resolved->domain);
+}
+
 Result<DomainRecord> DomainQueries::Resolve(std::string_view ref) {
   TXEND_ASSIGN_OR_RETURN(ResolvedRef resolved, ctx_.registry.Resolve(ref));
   return RecordOf(resolved);

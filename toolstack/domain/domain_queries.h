@@ -36,6 +36,9 @@ class DomainQueries {
   // not change, else read in one snapshot of its own.
   // Shows every xenstore write acknowledged (to any client) before the call.
   Result<DomainRecord> Get(std::string_view ref);
+  // Whether Get(ref) would now ask xenstore nothing: the ref names no domain, Domain-0 or
+  // one not running, or one cached and unchanged. A hint: a write may land meanwhile.
+  bool GetIsAtHand(std::string_view ref) const;
   // Get without xenstore: the registry and the hypervisor only (no memory
   // target, device states not read). What names a domain for an operation.
   Result<DomainRecord> Resolve(std::string_view ref);

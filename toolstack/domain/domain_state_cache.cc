@@ -74,6 +74,16 @@ Status DomainStateCache::CatchUp() {
   return Status::Ok();
 }
 
+bool DomainStateCache::HoldsClean(const RegisteredDomain& d) const {
+  if (!xs_ || !d.domid) return false;
+  std::optional<uint64_t> written = xs_->WriteGeneration();
+  if (!written || *written != caught_up_.load(std::memory_order_acquire)) return false;
+  MutexLock lock(&mu_);
+  auto it = entries_.find(*d.domid);
+  return it != entries_.end() && it->second.config == d.registered &&
+         CleanLocked(*d.domid, it->second);
+}
+
 uint64_t DomainStateCache::Epoch() const {
   MutexLock lock(&mu_);
   return epoch_;

@@ -29,6 +29,10 @@ class DomainStateCache {
   // the call has been marked here: one round trip on the watch's connection, none
   // when the daemon's write generation is the one read before the last began.
   Status CatchUp() LOCKS_EXCLUDED(mu_);
+  // Whether CatchUp would return at once (nothing written since the last round trip began)
+  // and `d`'s entry is unchanged since it was read: Fill then succeeds without xenstore,
+  // unless a write lands meanwhile or its devices were counted differently. A hint.
+  bool HoldsClean(const RegisteredDomain& d) const LOCKS_EXCLUDED(mu_);
   // Where the watch stands now: take it before the snapshot whose reads are Stored.
   uint64_t Epoch() const LOCKS_EXCLUDED(mu_);
   // Fills `r`'s xenstore fields from the cache; false when they must be read.
