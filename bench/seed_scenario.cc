@@ -106,10 +106,27 @@ Result<CreateFigures> CreateAll(TxendStack& stack, StackMeter& meter, const Scen
   return f;
 }
 
+// Reads every domain once, as one polling round does.
+Status ReadEachDomain(testing::XendClient& client, int domains, std::vector<double>* latencies) {
+  for (int i = 0; i < domains; ++i) {
+    std::string name = DomainName(i);
+    auto t0 = Clock::now();
+    auto reply = client.Get("/xend/domain/" + name + "?detail=1");
+    if (latencies) latencies->push_back(Ms(Clock::now() - t0));
+    TXEND_RETURN_IF_ERROR(Expect(reply, 200, "GET " + name));
+    if (sxp::ChildValue(reply.sxp, "name") != name)
+      return Status::Error(EIO, "GET " + name + " named another domain");
+  }
+  return Status::Ok();
+}
+
+// The window is a monitor's steady state: one unmeasured round before it reads each
+// domain once, as the first read after its creation reads its nodes from xenstore.
 Result<PollFigures> PollAll(TxendStack& stack, StackMeter& meter, const ScenarioOptions& o) {
   PollFigures f;
   auto client = stack.client();
   std::vector<double> latencies;
+  TXEND_RETURN_IF_ERROR(ReadEachDomain(client, o.domains, nullptr));
   TXEND_ASSIGN_OR_RETURN(StackSample before, QuietSample(meter));
   TXEND_ASSIGN_OR_RETURN(f.idle, IdleWindow(meter, std::min(o.interval_s * o.rounds, 5.0)));
   TXEND_ASSIGN_OR_RETURN(StackSample cpu_before, meter.SampleProcesses());
@@ -119,15 +136,7 @@ Result<PollFigures> PollAll(TxendStack& stack, StackMeter& meter, const Scenario
                                    std::chrono::duration<double>(o.interval_s * r));
     std::this_thread::sleep_until(round_start);
     round_start = Clock::now();
-    for (int i = 0; i < o.domains; ++i) {
-      std::string name = DomainName(i);
-      auto t0 = Clock::now();
-      auto reply = client.Get("/xend/domain/" + name + "?detail=1");
-      latencies.push_back(Ms(Clock::now() - t0));
-      TXEND_RETURN_IF_ERROR(Expect(reply, 200, "GET " + name));
-      if (sxp::ChildValue(reply.sxp, "name") != name)
-        return Status::Error(EIO, "GET " + name + " named another domain");
-    }
+    TXEND_RETURN_IF_ERROR(ReadEachDomain(client, o.domains, &latencies));
     f.max_round_s = std::max(f.max_round_s, Ms(Clock::now() - round_start) / 1000);
   }
   auto window = std::chrono::duration<double>(o.interval_s * o.rounds);
