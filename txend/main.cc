@@ -87,8 +87,9 @@ Status StartXsd(const daemon::DaemonOptions& o, spdlog::logger& log) {
   _exit(1);
 }
 
-// Until SIGTERM/SIGINT (false) or the loss of the xenstore connection (true).
-bool WaitForStopOrXenstoreLoss(StopSignals& signals, xs::Connection& conn) {
+// Until SIGTERM/SIGINT (false) or the loss of the xenstore connection (true); flushes
+// `log` every second meanwhile.
+bool WaitForStopOrXenstoreLoss(StopSignals& signals, xs::Connection& conn, spdlog::logger& log) {
   struct State {
     std::mutex mu;
     std::condition_variable cv;
@@ -103,7 +104,10 @@ bool WaitForStopOrXenstoreLoss(StopSignals& signals, xs::Connection& conn) {
   signals.OnStop([set] { set(&State::stop); });
   conn.OnClosed([set] { set(&State::lost); });
   std::unique_lock lock(state->mu);
-  state->cv.wait(lock, [&] { return state->stop || state->lost || !conn.alive(); });
+  while (!state->cv.wait_for(lock, std::chrono::seconds(1),
+                             [&] { return state->stop || state->lost || !conn.alive(); }))
+    log.flush();
+  log.flush();
   return !state->stop;
 }
 
@@ -143,9 +147,12 @@ int main(int argc, char** argv) {
 
   Daemonizer daemon(o.no_fork);
   StopSignals signals;
-  auto log = std::make_shared<spdlog::logger>(
-      "txend", std::make_shared<spdlog::sinks::basic_file_sink_mt>(o.log_file));
+  auto log_sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(o.log_file);
+  auto log = std::make_shared<spdlog::logger>("txend", log_sink);
   log->flush_on(spdlog::level::info);
+  // Reads' request lines, on the same file: written with the next flushed line, or within
+  // a second (WaitForStopOrXenstoreLoss), not each with a write of its own.
+  auto read_log = std::make_shared<spdlog::logger>("txend", log_sink);
   for (const auto& w : warnings) log->warn("{}", w);
 
   if (!XenstoreAnswers(o.xenstored)) {
@@ -267,10 +274,12 @@ int main(int argc, char** argv) {
   so.answers_at_once = [&api](const http::HttpRequest& req) { return api.AnswersAtOnce(req); };
   auto server = http::HttpServer::Start(so, [&](const http::HttpRequest& req) {
     auto start = std::chrono::steady_clock::now();
-    auto logged = [log, start, peer = req.peer, method = req.method, path = req.path](int status) {
+    bool read = req.method == "GET" || req.method == "HEAD";
+    auto logged = [line_log = read ? read_log : log, start, peer = req.peer, method = req.method,
+                   path = req.path](int status) {
       auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
                     .count();
-      log->info("{} {} {} {} {:.1f}ms", peer, method, path, status, ms);
+      line_log->info("{} {} {} {} {:.1f}ms", peer, method, path, status, ms);
     };
     http::HandlerReply reply = api.Handle(req);
     if (auto* now = std::get_if<http::HttpResponse>(&reply)) {
@@ -290,7 +299,7 @@ int main(int argc, char** argv) {
             (*hv)->Name());
   if (auto ready = daemon.Ready(true); !ready.ok()) log->warn("{}", ready.ToString());
 
-  if (WaitForStopOrXenstoreLoss(signals, **conn)) {
+  if (WaitForStopOrXenstoreLoss(signals, **conn, *log)) {
     log->warn("lost the xenstore connection at {}; restarting once it answers again", o.xenstored);
     (*toolstack)->events().Close();
     server->reset();

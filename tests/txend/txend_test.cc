@@ -398,6 +398,19 @@ TEST_F(TxendTest, DomainsSurviveATxendRestart) {
   EXPECT_TRUE(Eventually(kWait, [&] { return Get("/xend/domain/durable").status == 404; }));
 }
 
+// Every request has a line in the log: a change's at once, a read's within a second or
+// with the next line of another kind.
+TEST_F(TxendTest, EveryRequestIsLoggedAReadWithinASecond) {
+  auto log_says = [&](const std::string& what) {
+    return ReadFile(stack_->log_file()).find(what) != std::string::npos;
+  };
+  ASSERT_EQ(Get("/xend/domain/no-such-reader").status, 404);
+  EXPECT_TRUE(Eventually(std::chrono::seconds(3),
+                         [&] { return log_says("GET /xend/domain/no-such-reader 404"); }));
+  ASSERT_EQ(Post("/xend/domain/no-such-changer", {{"op", "pause"}}).status, 404);
+  EXPECT_TRUE(log_says("POST /xend/domain/no-such-changer 404"));
+}
+
 TEST_F(TxendTest, DomainsAndTheApiSurviveAnXsdRestart) {
   std::string domid = Create("steady", 2, 1);
   ASSERT_TRUE(Eventually(kWait, [&] { return FrontendsConnected(*stack_, domid); }));
