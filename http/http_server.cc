@@ -44,6 +44,9 @@ constexpr std::chrono::milliseconds kPeerRecheck{1000};
 // The I/O thread that accepts: it answers a new connection's first read itself when the
 // handler answers it at once, and moves the connection to a session shard otherwise.
 constexpr size_t kListenerShard = 0;
+// It answers a first read only while at most this many connections live there (the one
+// asking included): a flood of connections spills to the other threads, which run in parallel.
+constexpr int kListenerShardSessions = 4;
 
 // The watch handles of parked (deferred) replies. The server drops them all
 // before its io_context goes, so no wake posts to it afterwards.
@@ -350,10 +353,11 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
   }
 
   // A connection's first request, on the listeners' shard: a read the handler answers at
-  // once is answered here (no other thread woken); anything else, and every later request
-  // of the connection, moves it to a session shard first.
+  // once is answered here (no other thread woken) while few connections are here; anything
+  // else, and every later request of the connection, moves it to a session shard first.
   void OnListenerShard(Request req) {
-    if (!answered_on_listener_ && IsRead(req.http) && AnswersAtOnce(req.http)) {
+    bool room = shared_->loads[kListenerShard].sessions.load() <= kListenerShardSessions;
+    if (!answered_on_listener_ && room && IsRead(req.http) && AnswersAtOnce(req.http)) {
       answered_on_listener_ = true;
       ++shared_->stats.answered_on_accept;
       return Deliver(Respond(req.http), shared_->readers, req.version, req.keep_alive);

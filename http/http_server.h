@@ -8,8 +8,9 @@
 //
 // Threads: 2 + inline_reads I/O threads, each running an io_context of its own.
 // The first accepts (unix and TCP). It reads a plain connection's first request and
-// answers it there when it is a read the handler answers at once (answers_at_once): a
-// client that connects once per request then wakes one thread, not two. Otherwise,
+// answers it there when it is a read the handler answers at once (answers_at_once) and
+// few connections are on that thread: a client that connects once per request then
+// wakes one thread, not two. Otherwise,
 // and at its second request, the connection moves to one of the others and lives
 // there, so all of its I/O, its inline reads and the replies posted to it run on that
 // thread: no hand-off between I/O threads, no strand. A connection goes to the thread

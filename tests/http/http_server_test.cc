@@ -622,6 +622,27 @@ TEST_F(HttpServerTest, AQuickFirstReadIsAnsweredByTheAcceptingThreadAndNothingEl
   EXPECT_EQ(server_->stats().answered_on_accept.load(), 4u);
 }
 
+// Under a flood of connections the accepting thread answers first reads only while few
+// connections are there (4); the rest move to the other I/O threads, in parallel.
+TEST_F(HttpServerTest, AFloodOfConnectionsSpillsFromTheAcceptingThread) {
+  HandlerThreads log;
+  ServerOptions opts = UnixOnly();
+  opts.answers_at_once = [](const HttpRequest&) { return true; };
+  StartServer(std::move(opts), [&](const HttpRequest& req) { return log.Handle(req); });
+  std::vector<RawClient> clients;
+  for (int i = 0; i < 8; ++i) clients.push_back(RawClient::Unix(sock()));
+  ASSERT_TRUE(Eventually(std::chrono::seconds(5),
+                         [&] { return server_->stats().connections.load() == 8; }));
+  for (auto& c : clients) {
+    c.Send("GET /flood HTTP/1.0\r\n\r\n");
+    EXPECT_NE(c.ReadAll().find("GET /flood"), std::string::npos);
+  }
+  std::set<std::thread::id> threads;
+  for (const auto& [path, thread] : log.seen()) threads.insert(thread);
+  EXPECT_EQ(server_->stats().answered_on_accept.load(), 4u);
+  EXPECT_GT(threads.size(), 1u);
+}
+
 // Requests pipelined behind a first one the accepting thread answered move with the
 // connection, bytes already read included, and are answered in order.
 TEST_F(HttpServerTest, RequestsPipelinedBehindAQuickFirstReadMoveWithTheConnection) {
