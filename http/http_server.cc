@@ -151,6 +151,15 @@ struct Shared {
   }
 };
 
+// A reply being written, and how far.
+struct Outgoing {
+  using Response = bhttp::response<bhttp::string_body>;
+  using Serializer = bhttp::response_serializer<bhttp::string_body>;
+  explicit Outgoing(Response r) : response(std::move(r)), serializer(response) {}
+  Response response;
+  Serializer serializer;
+};
+
 bhttp::response<bhttp::string_body> ToBeast(HttpResponse r, unsigned version, bool keep_alive) {
   bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
   res.set(bhttp::field::server, "txend");
@@ -272,10 +281,26 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
     parser_->header_limit(kMaxHeaderBytes);
     if (waiting_ticket_ == 0)  // else counted since it was accepted
       waiting_ticket_ = shared_->connections.StartWaiting(this->weak_from_this());
+    if constexpr (!kIsTls<Stream>) {
+      if (shard_ == kListenerShard) {
+        if (auto done = ReadHeadAtOnce()) return OnHeader(*done);
+      }
+    }
     Lowest().expires_after(shared_->options.header_timeout);
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
         [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  // On the listeners' shard, where the client has mostly sent its request (or its close)
+  // by the time it is accepted and answered: the head read without a timer or a wait for
+  // readiness. nullopt when not all of it is there; the asynchronous read goes on from there.
+  std::optional<beast::error_code> ReadHeadAtOnce() {
+    beast::error_code ec;
+    MakeNonBlocking(ec);
+    if (!ec) bhttp::read_header(Lowest().socket(), buffer_, *parser_, ec);
+    if (ec == asio::error::would_block) return std::nullopt;
+    return ec;
   }
 
   void OnHeader(beast::error_code ec) {
@@ -496,18 +521,38 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
     }
   }
 
+  // Writes the reply: at once when the socket takes it all (a plain stream), else the rest
+  // asynchronously, under the write deadline.
   void Send(HttpResponse response, unsigned version, bool keep_alive) {
     if (response.status >= 400) ++shared_->stats.error_replies;
-    auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
-        ToBeast(std::move(response), version, keep_alive));
+    auto out = std::make_shared<Outgoing>(ToBeast(std::move(response), version, keep_alive));
+    if constexpr (!kIsTls<Stream>) {
+      if (auto done = WriteAtOnce(out->serializer)) return Sent(*done, keep_alive);
+    }
     Lowest().expires_after(shared_->options.write_timeout);
-    bhttp::async_write(
-        stream_, *res,
-        [self = this->shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
-          if (ec == beast::error::timeout) ++self->shared_->stats.timeouts;
-          if (ec || !keep_alive) return self->Close();
-          self->Read();
-        });
+    bhttp::async_write(stream_, out->serializer,
+                       [self = this->shared_from_this(), out, keep_alive](
+                           beast::error_code ec, size_t) { self->Sent(ec, keep_alive); });
+  }
+
+  // For the reads and writes tried at once (asio's own calls need no such mode).
+  void MakeNonBlocking(beast::error_code& ec) {
+    if (!Lowest().socket().non_blocking()) Lowest().socket().non_blocking(true, ec);
+  }
+
+  // nullopt when the socket would block before all is written; the serializer knows how far.
+  std::optional<beast::error_code> WriteAtOnce(Outgoing::Serializer& serializer) {
+    beast::error_code ec;
+    MakeNonBlocking(ec);
+    while (!ec && !serializer.is_done()) bhttp::write_some(Lowest().socket(), serializer, ec);
+    if (ec == asio::error::would_block) return std::nullopt;
+    return ec;
+  }
+
+  void Sent(beast::error_code ec, bool keep_alive) {
+    if (ec == beast::error::timeout) ++shared_->stats.timeouts;
+    if (ec || !keep_alive) return Close();
+    Read();
   }
 
   // Frees its place in the connection table before the client can see the close, so a
@@ -569,10 +614,11 @@ Client UnixClient(int fd) {
 }
 
 // Counts `session` as waiting from now (where it was accepted), then starts it
-// on its own thread.
+// on its own thread: here when that is the accepting thread.
 template <class S>
-void Launch(std::shared_ptr<S> session, std::optional<HttpResponse> refusal) {
+void Launch(std::shared_ptr<S> session, size_t shard, std::optional<HttpResponse> refusal) {
   if (!refusal) session->Accepted();
+  if (shard == kListenerShard) return session->Start(std::move(refusal));
   auto ex = session->executor();
   asio::post(ex, [session = std::move(session), refusal = std::move(refusal)]() mutable {
     session->Start(std::move(refusal));
@@ -589,13 +635,13 @@ void OpenSession(const std::shared_ptr<Shared>& shared, size_t shard,
     if (shared->tls) {
       return Launch(std::make_shared<Session<TlsStream>>(TlsStream(std::move(socket), *shared->tls),
                                                          shared, shard, client.peer, "", key),
-                    std::move(refusal));
+                    shard, std::move(refusal));
     }
   }
   using Plain = beast::basic_stream<Protocol>;
   Launch(std::make_shared<Session<Plain>>(Plain(std::move(socket)), shared, shard, client.peer,
                                           client.identity, key),
-         std::move(refusal));
+         shard, std::move(refusal));
 }
 
 // Accepts on the listeners' shard, where a plain connection's session begins. That thread
