@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "xsd/tree.h"
+
 namespace txend::xsd {
 namespace {
 
@@ -17,21 +19,23 @@ int Order(std::string_view a, std::string_view b) {
   return a.size() == b.size() ? 0 : a.size() < b.size() ? -1 : 1;
 }
 
-// The first 8 bytes of `name`, zero-padded, as a big-endian integer: when two
-// names' keys differ, they order the names as their bytes do.
+// A name's first 7 bytes (zero-padded, big-endian), then its size up to 8.
+// Different keys order names as their bytes do; equal keys with a size
+// under 8 are equal names, so most searches never read a name.
 uint64_t KeyOf(std::string_view name) {
   uint64_t key = 0;
-  for (size_t i = 0; i < 8; ++i)
+  for (size_t i = 0; i < 7; ++i)
     key = key << 8 | (i < name.size() ? static_cast<unsigned char>(name[i]) : 0);
-  return key;
+  return key << 8 | std::min<size_t>(name.size(), 8);
 }
 
-// Order(a, b) for names with the same key: their first 8 bytes are equal.
-int TiedOrder(std::string_view a, std::string_view b) {
-  if (int order =
-          Order(a.substr(std::min<size_t>(a.size(), 8)), b.substr(std::min<size_t>(b.size(), 8))))
-    return order;
-  return a.size() == b.size() ? 0 : a.size() < b.size() ? -1 : 1;
+bool KeyIsName(uint64_t key) { return (key & 0xff) < 8; }
+
+// Asks for every cache line of `page` that a search reads, all at once.
+template <typename Page>
+void Prefetch(const Page* page) {
+  const char* begin = reinterpret_cast<const char*>(page);
+  for (const char* at = begin; at < begin + sizeof(Page); at += 64) __builtin_prefetch(at);
 }
 
 }  // namespace
@@ -42,14 +46,30 @@ ChildMap::Page* ChildMap::Own(PagePtr& page) {
   return page.get();
 }
 
+// Owns the page below slot `i` of the owned inner `page`.
+ChildMap::Page* ChildMap::OwnBelow(Page& page, size_t i) {
+  page.targets[i].page = Own(page.slots[i].below);
+  return page.targets[i].page;
+}
+
+// Sets slot `i`'s key and target from the slot.
+void ChildMap::Sync(Page& page, size_t i) {
+  const Slot& slot = page.slots[i];
+  page.keys[i] = KeyOf(slot.name);
+  if (page.leaf)
+    page.targets[i].node = slot.child.get();
+  else
+    page.targets[i].page = slot.below.get();
+}
+
 // Where `name` (whose key is `key`) falls among `page`'s slots: a binary
-// search of the keys; only slots with the same key (names sharing their first
-// 8 bytes) look at names, and then past those 8 bytes.
-ChildMap::Place ChildMap::Search(const Page& page, std::string_view name, uint64_t key) {
+// search of the keys; only names of 8 bytes or more with the same key are read.
+inline ChildMap::Place ChildMap::Search(const Page& page, std::string_view name, uint64_t key) {
   size_t n = page.slots.size();
   size_t i = std::lower_bound(page.keys.begin(), page.keys.begin() + n, key) - page.keys.begin();
   for (; i < n && page.keys[i] == key; ++i) {
-    int order = TiedOrder(page.slots[i].name, name);
+    int order =
+        KeyIsName(key) ? 0 : Order(std::string_view(page.slots[i].name).substr(7), name.substr(7));
     if (order == 0) return {i + 1, true};
     if (order > 0) break;
   }
@@ -60,15 +80,18 @@ ChildMap::Place ChildMap::Search(const Page& page, std::string_view name, uint64
 void ChildMap::Put(Page& page, size_t i, Slot slot) {
   size_t n = page.slots.size();
   std::copy_backward(page.keys.begin() + i, page.keys.begin() + n, page.keys.begin() + n + 1);
-  page.keys[i] = KeyOf(slot.name);
+  std::copy_backward(page.targets.begin() + i, page.targets.begin() + n,
+                     page.targets.begin() + n + 1);
   page.slots.insert(page.slots.begin() + i, std::move(slot));
+  Sync(page, i);
 }
 
 ChildMap::Slot ChildMap::Take(Page& page, size_t i) {
   Slot slot = std::move(page.slots[i]);
   page.slots.erase(page.slots.begin() + i);
-  std::copy(page.keys.begin() + i + 1, page.keys.begin() + page.slots.size() + 1,
-            page.keys.begin() + i);
+  size_t n = page.slots.size();
+  std::copy(page.keys.begin() + i + 1, page.keys.begin() + n + 1, page.keys.begin() + i);
+  std::copy(page.targets.begin() + i + 1, page.targets.begin() + n + 1, page.targets.begin() + i);
   return slot;
 }
 
@@ -99,12 +122,13 @@ ChildMap::PagePtr ChildMap::Insert(Page& page, std::string_view name, uint64_t k
     *added = !found;
     if (found) {
       page.slots[below - 1].child = std::move(child);
+      Sync(page, below - 1);
       return nullptr;
     }
     return PutOrSplit(page, below, Slot{std::string(name), std::move(child), nullptr});
   }
   size_t i = below ? below - 1 : 0;
-  PagePtr right = Insert(*Own(page.slots[i].below), name, key, child, added);
+  PagePtr right = Insert(*OwnBelow(page, i), name, key, child, added);
   if (!right) return nullptr;
   std::string least = right->slots[0].name;
   return PutOrSplit(page, i + 1, Slot{std::move(least), nullptr, std::move(right)});
@@ -118,7 +142,7 @@ void ChildMap::Erase(Page& page, std::string_view name, uint64_t key) {
     return;
   }
   size_t i = below ? below - 1 : 0;
-  Page* next = Own(page.slots[i].below);
+  Page* next = OwnBelow(page, i);
   Erase(*next, name, key);
   if (next->slots.size() < kMinSlots) Refill(page, i);
 }
@@ -127,12 +151,11 @@ void ChildMap::Erase(Page& page, std::string_view name, uint64_t key) {
 // neighbour when both fit in one page, else takes one slot from it.
 void ChildMap::Refill(Page& parent, size_t i) {
   size_t left_index = i > 0 ? i - 1 : 0, right_index = left_index + 1;
-  Page& left = *Own(parent.slots[left_index].below);
-  Page& right = *Own(parent.slots[right_index].below);
+  Page& left = *OwnBelow(parent, left_index);
+  Page& right = *OwnBelow(parent, right_index);
   if (!right.leaf) {  // its first slot may move left: give it the name the parent knows
-    Slot first = Take(right, 0);
-    first.name = parent.slots[right_index].name;
-    Put(right, 0, std::move(first));
+    right.slots[0].name = parent.slots[right_index].name;
+    Sync(right, 0);
   }
   if (left.slots.size() + right.slots.size() <= kPageSlots) {
     while (!right.slots.empty()) Put(left, left.slots.size(), Take(right, 0));
@@ -143,37 +166,47 @@ void ChildMap::Refill(Page& parent, size_t i) {
     Put(left, left.slots.size(), Take(right, 0));
   else
     Put(right, 0, Take(left, left.slots.size() - 1));
-  Slot separator = Take(parent, right_index);
-  separator.name = right.slots[0].name;
-  Put(parent, right_index, std::move(separator));
+  parent.slots[right_index].name = right.slots[0].name;
+  Sync(parent, right_index);
 }
 
-const NodePtr* ChildMap::Find(std::string_view name) const {
+const Node* ChildMap::Find(std::string_view name) const {
   const Page* page = root_.get();
   if (!page) return nullptr;
   uint64_t key = KeyOf(name);
-  while (!page->leaf) {
+  for (Prefetch(page); !page->leaf; Prefetch(page)) {
     size_t below = Search(*page, name, key).below;
-    page = page->slots[below ? below - 1 : 0].below.get();
+    page = page->targets[below ? below - 1 : 0].page;
   }
   auto [below, found] = Search(*page, name, key);
-  return found ? &page->slots[below - 1].child : nullptr;
+  if (!found) return nullptr;
+  // A write after this lookup (FindMutable) reads the slot's use count:
+  // fetch it now, beside the walk below the child, rather than after it.
+  __builtin_prefetch(&page->slots[below - 1]);
+  return page->targets[below - 1].node;
 }
 
-NodePtr* ChildMap::FindMutable(std::string_view name) {
+Node* ChildMap::FindMutable(std::string_view name) {
   if (!root_) return nullptr;
   uint64_t key = KeyOf(name);
   Page* page = Own(root_);
   while (!page->leaf) {
     size_t below = Search(*page, name, key).below;
-    page = Own(page->slots[below ? below - 1 : 0].below);
+    page = OwnBelow(*page, below ? below - 1 : 0);
   }
   auto [below, found] = Search(*page, name, key);
-  return found ? &page->slots[below - 1].child : nullptr;
+  if (!found) return nullptr;
+  NodePtr& child = page->slots[below - 1].child;
+  if (child.use_count() > 1) {
+    child = std::make_shared<Node>(*child);
+    Sync(*page, below - 1);
+  }
+  return child.get();
 }
 
-NodePtr* ChildMap::Insert(std::string_view name, NodePtr child) {
+Node* ChildMap::Insert(std::string_view name, NodePtr child) {
   if (!root_) root_ = std::make_shared<Page>();
+  Node* inserted = child.get();
   bool added = false;
   PagePtr right = Insert(*Own(root_), name, KeyOf(name), child, &added);
   if (right) {  // the root split: a new root above both halves
@@ -185,7 +218,7 @@ NodePtr* ChildMap::Insert(std::string_view name, NodePtr child) {
     root_ = std::move(top);
   }
   if (added) ++size_;
-  return FindMutable(name);
+  return inserted;
 }
 
 bool ChildMap::Erase(std::string_view name) {

@@ -26,13 +26,13 @@ class ChildMap {
   static constexpr size_t kPageSlots = 16;
 
   // The child named `name`, or nullptr.
-  const NodePtr* Find(std::string_view name) const;
-  // The slot of `name` (nullptr when absent), with the pages on its path
-  // made unshared so the slot may be reassigned. A miss unshares the path an
-  // Insert of `name` would copy anyway.
-  NodePtr* FindMutable(std::string_view name);
-  // Sets `name` to `child` (adding it when absent) and returns its slot.
-  NodePtr* Insert(std::string_view name, NodePtr child);
+  const Node* Find(std::string_view name) const;
+  // The child named `name` (nullptr when absent) made unshared, copied if
+  // another map holds it, as are the pages on its path. A miss unshares the
+  // path an Insert of `name` would copy anyway.
+  Node* FindMutable(std::string_view name);
+  // Sets `name` to `child` (adding it when absent) and returns the child.
+  Node* Insert(std::string_view name, NodePtr child);
   // Removes `name`; false when it was absent.
   bool Erase(std::string_view name);
 
@@ -54,12 +54,19 @@ class ChildMap {
     NodePtr child;
     PagePtr below;
   };
-  // Slots in name order; keys[i] holds the first 8 bytes of slots[i].name so
-  // a search compares integers in one array and reads few names.
+  // slots[i].child (leaf) or slots[i].below, unowned: what a walk follows.
+  union Target {
+    Node* node;
+    Page* page;
+  };
+  // Slots in name order. Beside them, in the page itself, each slot's key
+  // (KeyOf in child_map.cc) and target, so a walk through a page reads its
+  // own few cache lines, all fetched at once, and no slot.
   struct Page {
     bool leaf = true;
     std::vector<Slot> slots;
     std::array<uint64_t, kPageSlots> keys{};
+    std::array<Target, kPageSlots> targets{};
   };
 
   template <typename Visit>
@@ -72,6 +79,8 @@ class ChildMap {
     }
   }
   static Page* Own(PagePtr& page);
+  static Page* OwnBelow(Page& page, size_t i);
+  static void Sync(Page& page, size_t i);
   // Where a name falls in a page: how many slots have a smaller or equal
   // name, and whether the last of those is the name itself.
   struct Place {

@@ -41,7 +41,7 @@ TEST(ChildMap, InsertFindEraseInOrder) {
   EXPECT_EQ(map.Find("a"), nullptr);
   for (const char* name : {"m", "c", "x", "a", "e", "z"}) map.Insert(name, NodeWith(name));
   ASSERT_NE(map.Find("e"), nullptr);
-  EXPECT_EQ((*map.Find("e"))->value, "e");
+  EXPECT_EQ(map.Find("e")->value, "e");
   EXPECT_EQ(map.Find("f"), nullptr);
   EXPECT_EQ(Contents(map),
             (Model{{"a", "a"}, {"c", "c"}, {"e", "e"}, {"m", "m"}, {"x", "x"}, {"z", "z"}}));
@@ -54,8 +54,9 @@ TEST(ChildMap, InsertFindEraseInOrder) {
 TEST(ChildMap, InsertOfAnExistingNameReplacesItsChild) {
   ChildMap map;
   map.Insert("a", NodeWith("1"));
-  NodePtr* slot = map.Insert("a", NodeWith("2"));
-  EXPECT_EQ((*slot)->value, "2");
+  Node* child = map.Insert("a", NodeWith("2"));
+  EXPECT_EQ(child->value, "2");
+  EXPECT_EQ(map.Find("a"), child);
   EXPECT_EQ(map.size(), 1u);
 }
 
@@ -64,11 +65,11 @@ TEST(ChildMap, ACopyNeverSeesLaterChanges) {
   for (int i = 0; i < 1000; ++i) map.Insert("k" + std::to_string(i), NodeWith("old"));
   ChildMap copy = map;
   Model before = Contents(copy);
-  *map.FindMutable("k500") = NodeWith("new");
+  map.FindMutable("k500")->value = "new";
   map.Erase("k10");
   map.Insert("k1000", NodeWith("new"));
   EXPECT_EQ(Contents(copy), before);
-  EXPECT_EQ((*map.Find("k500"))->value, "new");
+  EXPECT_EQ(map.Find("k500")->value, "new");
   EXPECT_EQ(map.Find("k10"), nullptr);
   EXPECT_EQ(map.size(), 1000u);
 }
@@ -93,9 +94,9 @@ TEST(ChildMap, RandomOperationsMatchAMapAndCopiesStayFrozen) {
         EXPECT_EQ(map.Erase(name), model.erase(name) == 1);
         break;
       case 3:
-        if (NodePtr* slot = map.FindMutable(name)) {
+        if (Node* child = map.FindMutable(name)) {
           ASSERT_TRUE(model.count(name));
-          *slot = NodeWith(value);
+          child->value = value;
           model[name] = value;
         } else {
           EXPECT_FALSE(model.count(name));
