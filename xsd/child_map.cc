@@ -153,10 +153,6 @@ void ChildMap::Refill(Page& parent, size_t i) {
   size_t left_index = i > 0 ? i - 1 : 0, right_index = left_index + 1;
   Page& left = *OwnBelow(parent, left_index);
   Page& right = *OwnBelow(parent, right_index);
-  if (!right.leaf) {  // its first slot may move left: give it the name the parent knows
-    right.slots[0].name = parent.slots[right_index].name;
-    Sync(right, 0);
-  }
   if (left.slots.size() + right.slots.size() <= kPageSlots) {
     while (!right.slots.empty()) Put(left, left.slots.size(), Take(right, 0));
     Take(parent, right_index);

@@ -47,8 +47,11 @@ class ChildMap {
  private:
   struct Page;
   using PagePtr = std::shared_ptr<Page>;
-  // In a leaf: a child and its name. In an inner page: a page below and the
-  // least name it may hold (the first slot's name is never read).
+  // In a leaf: a child and its name. In an inner page: a page below and a
+  // name above every name left of it and at most the least one in it: the
+  // same name as the parent's slot for the page when it is the first slot,
+  // so slots move between neighbouring pages unchanged (the leftmost pages'
+  // first slots never move).
   struct Slot {
     std::string name;
     NodePtr child;
