@@ -2,11 +2,14 @@
 
 #include <algorithm>
 
+#include "xsd/tree.h"
+
 namespace txend::xsd {
 namespace {
 
-// Byte order, as std::string's compare gives it, inlined: names are short,
-// and a lookup compares one per level of the tree.
+constexpr size_t kMinSlots = ChildMap::kPageSlots / 2;
+
+// Byte order, as std::string's compare gives it, inlined: names are short.
 int Order(std::string_view a, std::string_view b) {
   size_t common = std::min(a.size(), b.size());
   for (size_t i = 0; i < common; ++i) {
@@ -16,140 +19,214 @@ int Order(std::string_view a, std::string_view b) {
   return a.size() == b.size() ? 0 : a.size() < b.size() ? -1 : 1;
 }
 
+// A name's first 7 bytes (zero-padded, big-endian), then its size up to 8.
+// Different keys order names as their bytes do; equal keys with a size
+// under 8 are equal names, so most searches never read a name.
+uint64_t KeyOf(std::string_view name) {
+  uint64_t key = 0;
+  for (size_t i = 0; i < 7; ++i)
+    key = key << 8 | (i < name.size() ? static_cast<unsigned char>(name[i]) : 0);
+  return key << 8 | std::min<size_t>(name.size(), 8);
+}
+
+bool KeyIsName(uint64_t key) { return (key & 0xff) < 8; }
+
+// Asks for every cache line of `page` that a search reads, all at once.
+template <typename Page>
+void Prefetch(const Page* page) {
+  const char* begin = reinterpret_cast<const char*>(page);
+  for (const char* at = begin; at < begin + sizeof(Page); at += 64) __builtin_prefetch(at);
+}
+
 }  // namespace
 
-// Makes `slot` point at an entry no other map shares, copying it if needed.
-ChildMap::Entry* ChildMap::Own(EntryPtr& slot) {
-  if (slot.use_count() > 1) slot = std::make_shared<Entry>(*slot);
-  return slot.get();
+// Makes `page` point at a page no other map shares, copying it if needed.
+ChildMap::Page* ChildMap::Own(PagePtr& page) {
+  if (page.use_count() > 1) page = std::make_shared<Page>(*page);
+  return page.get();
 }
 
-void ChildMap::Fix(Entry* e) { e->height = 1 + std::max(Height(e->left), Height(e->right)); }
-
-// The right child of `slot`'s entry takes its place; `slot`'s entry is owned.
-void ChildMap::RotateLeft(EntryPtr& slot) {
-  EntryPtr top = std::move(slot);
-  Own(top->right);
-  EntryPtr right = std::move(top->right);
-  top->right = std::move(right->left);
-  Fix(top.get());
-  right->left = std::move(top);
-  Fix(right.get());
-  slot = std::move(right);
+// Owns the page below slot `i` of the owned inner `page`.
+ChildMap::Page* ChildMap::OwnBelow(Page& page, size_t i) {
+  page.targets[i].page = Own(page.slots[i].below);
+  return page.targets[i].page;
 }
 
-// The left child of `slot`'s entry takes its place; `slot`'s entry is owned.
-void ChildMap::RotateRight(EntryPtr& slot) {
-  EntryPtr top = std::move(slot);
-  Own(top->left);
-  EntryPtr left = std::move(top->left);
-  top->left = std::move(left->right);
-  Fix(top.get());
-  left->right = std::move(top);
-  Fix(left.get());
-  slot = std::move(left);
+// Sets slot `i`'s key and target from the slot.
+void ChildMap::Sync(Page& page, size_t i) {
+  const Slot& slot = page.slots[i];
+  page.keys[i] = KeyOf(slot.name);
+  if (page.leaf)
+    page.targets[i].node = slot.child.get();
+  else
+    page.targets[i].page = slot.below.get();
 }
 
-// Restores the AVL balance at `slot`, whose entry is owned and whose subtrees
-// differ in height by at most 2.
-void ChildMap::Rebalance(EntryPtr& slot) {
-  Entry* e = slot.get();
-  Fix(e);
-  int balance = Height(e->left) - Height(e->right);
-  if (balance > 1) {
-    if (Height(e->left->left) < Height(e->left->right)) {
-      Own(e->left);
-      RotateLeft(e->left);
+// Where `name` (whose key is `key`) falls among `page`'s slots: a binary
+// search of the keys; only names of 8 bytes or more with the same key are read.
+inline ChildMap::Place ChildMap::Search(const Page& page, std::string_view name, uint64_t key) {
+  size_t n = page.slots.size();
+  size_t i = std::lower_bound(page.keys.begin(), page.keys.begin() + n, key) - page.keys.begin();
+  for (; i < n && page.keys[i] == key; ++i) {
+    int order =
+        KeyIsName(key) ? 0 : Order(std::string_view(page.slots[i].name).substr(7), name.substr(7));
+    if (order == 0) return {i + 1, true};
+    if (order > 0) break;
+  }
+  return {i, false};
+}
+
+// Inserts `slot` at `i` in `page`, which has room.
+void ChildMap::Put(Page& page, size_t i, Slot slot) {
+  size_t n = page.slots.size();
+  std::copy_backward(page.keys.begin() + i, page.keys.begin() + n, page.keys.begin() + n + 1);
+  std::copy_backward(page.targets.begin() + i, page.targets.begin() + n,
+                     page.targets.begin() + n + 1);
+  page.slots.insert(page.slots.begin() + i, std::move(slot));
+  Sync(page, i);
+}
+
+ChildMap::Slot ChildMap::Take(Page& page, size_t i) {
+  Slot slot = std::move(page.slots[i]);
+  page.slots.erase(page.slots.begin() + i);
+  size_t n = page.slots.size();
+  std::copy(page.keys.begin() + i + 1, page.keys.begin() + n + 1, page.keys.begin() + i);
+  std::copy(page.targets.begin() + i + 1, page.targets.begin() + n + 1, page.targets.begin() + i);
+  return slot;
+}
+
+// Inserts `slot` at `i` in `page`; a full page first gives its upper half to
+// a new page, which is returned for the parent to add after `page`.
+ChildMap::PagePtr ChildMap::PutOrSplit(Page& page, size_t i, Slot slot) {
+  if (page.slots.size() < kPageSlots) {
+    Put(page, i, std::move(slot));
+    return nullptr;
+  }
+  auto right = std::make_shared<Page>();
+  right->leaf = page.leaf;
+  right->slots.reserve(kPageSlots / 2 + 1);
+  while (page.slots.size() > kPageSlots / 2) Put(*right, 0, Take(page, page.slots.size() - 1));
+  if (i <= page.slots.size())
+    Put(page, i, std::move(slot));
+  else
+    Put(*right, i - page.slots.size(), std::move(slot));
+  return right;
+}
+
+// Adds or replaces `name` below the owned `page`; returns the page split off
+// it, if any. Sets *added when `name` was new.
+ChildMap::PagePtr ChildMap::Insert(Page& page, std::string_view name, uint64_t key, NodePtr& child,
+                                   bool* added) {
+  auto [below, found] = Search(page, name, key);
+  if (page.leaf) {
+    *added = !found;
+    if (found) {
+      page.slots[below - 1].child = std::move(child);
+      Sync(page, below - 1);
+      return nullptr;
     }
-    RotateRight(slot);
-  } else if (balance < -1) {
-    if (Height(e->right->right) < Height(e->right->left)) {
-      Own(e->right);
-      RotateRight(e->right);
-    }
-    RotateLeft(slot);
+    return PutOrSplit(page, below, Slot{std::string(name), std::move(child), nullptr});
   }
+  size_t i = below ? below - 1 : 0;
+  PagePtr right = Insert(*OwnBelow(page, i), name, key, child, added);
+  if (!right) return nullptr;
+  std::string least = right->slots[0].name;
+  return PutOrSplit(page, i + 1, Slot{std::move(least), nullptr, std::move(right)});
 }
 
-// True when `name` was added (false: an existing entry took `child`).
-bool ChildMap::Insert(EntryPtr& slot, std::string_view name, NodePtr& child) {
-  if (!slot) {
-    slot = std::make_shared<Entry>(Entry{std::string(name), std::move(child), nullptr, nullptr, 1});
-    return true;
-  }
-  Entry* e = Own(slot);
-  int order = Order(name, e->name);
-  if (order == 0) {
-    e->child = std::move(child);
-    return false;
-  }
-  bool added = Insert(order < 0 ? e->left : e->right, name, child);
-  if (added) Rebalance(slot);
-  return added;
-}
-
-// Removes the smallest entry of the (non-empty) subtree at `slot`.
-void ChildMap::EraseMin(EntryPtr& slot) {
-  Entry* e = Own(slot);
-  if (!e->left) {
-    EntryPtr right = std::move(e->right);
-    slot = std::move(right);
+// Removes `name`, which is present, below the owned `page`.
+void ChildMap::Erase(Page& page, std::string_view name, uint64_t key) {
+  size_t below = Search(page, name, key).below;
+  if (page.leaf) {
+    Take(page, below - 1);
     return;
   }
-  EraseMin(e->left);
-  Rebalance(slot);
+  size_t i = below ? below - 1 : 0;
+  Page* next = OwnBelow(page, i);
+  Erase(*next, name, key);
+  if (next->slots.size() < kMinSlots) Refill(page, i);
 }
 
-bool ChildMap::Erase(EntryPtr& slot, std::string_view name) {
-  if (!slot) return false;
-  Entry* e = Own(slot);
-  int order = Order(name, e->name);
-  if (order != 0) {
-    if (!Erase(order < 0 ? e->left : e->right, name)) return false;
-  } else if (!e->left || !e->right) {
-    EntryPtr only = std::move(e->left ? e->left : e->right);
-    slot = std::move(only);
-    return true;
-  } else {
-    const Entry* next = e->right.get();
-    while (next->left) next = next->left.get();
-    e->name = next->name;
-    e->child = next->child;
-    EraseMin(e->right);
+// Page `i` below `parent` has fewer than kMinSlots slots: it merges with a
+// neighbour when both fit in one page, else takes one slot from it.
+void ChildMap::Refill(Page& parent, size_t i) {
+  size_t left_index = i > 0 ? i - 1 : 0, right_index = left_index + 1;
+  Page& left = *OwnBelow(parent, left_index);
+  Page& right = *OwnBelow(parent, right_index);
+  if (left.slots.size() + right.slots.size() <= kPageSlots) {
+    while (!right.slots.empty()) Put(left, left.slots.size(), Take(right, 0));
+    Take(parent, right_index);
+    return;
   }
-  Rebalance(slot);
-  return true;
+  if (left.slots.size() < right.slots.size())
+    Put(left, left.slots.size(), Take(right, 0));
+  else
+    Put(right, 0, Take(left, left.slots.size() - 1));
+  parent.slots[right_index].name = right.slots[0].name;
+  Sync(parent, right_index);
 }
 
-const NodePtr* ChildMap::Find(std::string_view name) const {
-  const Entry* e = root_.get();
-  while (e) {
-    int order = Order(name, e->name);
-    if (order == 0) return &e->child;
-    e = (order < 0 ? e->left : e->right).get();
+const Node* ChildMap::Find(std::string_view name) const {
+  const Page* page = root_.get();
+  if (!page) return nullptr;
+  uint64_t key = KeyOf(name);
+  for (Prefetch(page); !page->leaf; Prefetch(page)) {
+    size_t below = Search(*page, name, key).below;
+    page = page->targets[below ? below - 1 : 0].page;
   }
-  return nullptr;
+  auto [below, found] = Search(*page, name, key);
+  if (!found) return nullptr;
+  // A write after this lookup (FindMutable) reads the slot's use count:
+  // fetch it now, beside the walk below the child, rather than after it.
+  __builtin_prefetch(&page->slots[below - 1]);
+  return page->targets[below - 1].node;
 }
 
-NodePtr* ChildMap::FindMutable(std::string_view name) {
-  for (EntryPtr* slot = &root_; *slot;) {
-    Entry* e = Own(*slot);
-    int order = Order(name, e->name);
-    if (order == 0) return &e->child;
-    slot = order < 0 ? &e->left : &e->right;
+Node* ChildMap::FindMutable(std::string_view name) {
+  if (!root_) return nullptr;
+  uint64_t key = KeyOf(name);
+  Page* page = Own(root_);
+  while (!page->leaf) {
+    size_t below = Search(*page, name, key).below;
+    page = OwnBelow(*page, below ? below - 1 : 0);
   }
-  return nullptr;
+  auto [below, found] = Search(*page, name, key);
+  if (!found) return nullptr;
+  NodePtr& child = page->slots[below - 1].child;
+  if (child.use_count() > 1) {
+    child = std::make_shared<Node>(*child);
+    Sync(*page, below - 1);
+  }
+  return child.get();
 }
 
-NodePtr* ChildMap::Insert(std::string_view name, NodePtr child) {
-  if (Insert(root_, name, child)) ++size_;
-  return FindMutable(name);
+Node* ChildMap::Insert(std::string_view name, NodePtr child) {
+  if (!root_) root_ = std::make_shared<Page>();
+  Node* inserted = child.get();
+  bool added = false;
+  PagePtr right = Insert(*Own(root_), name, KeyOf(name), child, &added);
+  if (right) {  // the root split: a new root above both halves
+    auto top = std::make_shared<Page>();
+    top->leaf = false;
+    std::string least = right->slots[0].name;
+    Put(*top, 0, Slot{"", nullptr, std::move(root_)});
+    Put(*top, 1, Slot{std::move(least), nullptr, std::move(right)});
+    root_ = std::move(top);
+  }
+  if (added) ++size_;
+  return inserted;
 }
 
 bool ChildMap::Erase(std::string_view name) {
   if (!Find(name)) return false;
-  Erase(root_, name);
+  Erase(*Own(root_), name, KeyOf(name));
   --size_;
+  if (root_->slots.empty()) {
+    root_.reset();
+  } else if (!root_->leaf && root_->slots.size() == 1) {  // the root lost its last sibling
+    PagePtr only = std::move(root_->slots[0].below);
+    root_ = std::move(only);
+  }
   return true;
 }
 

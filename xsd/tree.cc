@@ -48,9 +48,8 @@ const Node* Tree::Find(std::string_view path) const {
   // Components(path) without building its vector: every request looks a node up.
   for (size_t start = 1; start < path.size();) {
     size_t slash = std::min(path.find('/', start), path.size());
-    const NodePtr* child = node->children.Find(path.substr(start, slash - start));
-    if (!child) return nullptr;
-    node = child->get();
+    node = node->children.Find(path.substr(start, slash - start));
+    if (!node) return nullptr;
     start = slash + 1;
   }
   return node;
@@ -60,9 +59,9 @@ std::pair<const Node*, std::string> Tree::DeepestExisting(std::string_view path)
   const Node* node = root_.get();
   std::string at = "/";
   for (auto part : Components(path)) {
-    const NodePtr* child = node->children.Find(part);
+    const Node* child = node->children.Find(part);
     if (!child) break;
-    node = child->get();
+    node = child;
     at = ChildPath(at, part);
   }
   return {node, at};
@@ -75,8 +74,8 @@ Tree::Touched Tree::Touch(std::string_view path, std::optional<uint32_t> creator
   bool created = false;
   for (auto part : Components(path)) {
     at = ChildPath(at, part);
-    NodePtr* slot = node->children.FindMutable(part);
-    created = !slot;
+    Node* next = node->children.FindMutable(part);
+    created = !next;
     if (created) {
       auto child = std::make_shared<Node>();
       child->perms = node->perms;
@@ -84,10 +83,10 @@ Tree::Touched Tree::Touch(std::string_view path, std::optional<uint32_t> creator
       child->version = child->children_version = stamp;
       node->children_version = stamp;
       if (changes) changes->push_back({Change::kCreated, at, {}, child->perms});
-      slot = node->children.Insert(part, std::move(child));
+      next = node->children.Insert(part, std::move(child));
       ++node_count_;
     }
-    node = Unshare(*slot);
+    node = next;
   }
   return {node, created};
 }
@@ -109,9 +108,9 @@ void Tree::Mkdir(std::string_view path, std::optional<uint32_t> creator, uint64_
 void Tree::Remove(std::string_view path, uint64_t stamp, std::vector<Change>* changes) {
   if (path == "/" || !Find(path)) return;
   Node* parent = Touch(ParentPath(path), std::nullopt, stamp, nullptr).node;
-  const NodePtr* child = parent->children.Find(BaseName(path));
-  if (changes) RecordRemoval(std::string(path), **child, Change::kRemoved, changes);
-  node_count_ -= CountNodes(**child);
+  const Node* child = parent->children.Find(BaseName(path));
+  if (changes) RecordRemoval(std::string(path), *child, Change::kRemoved, changes);
+  node_count_ -= CountNodes(*child);
   parent->children.Erase(BaseName(path));
   parent->children_version = stamp;
 }
