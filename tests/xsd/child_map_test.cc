@@ -44,8 +44,11 @@ void ExpectSame(const ChildMap& map, const Model& model) {
     const Node* child = map.Find(name);
     ASSERT_NE(child, nullptr) << name;
     EXPECT_EQ(child->value, value);
-    for (std::string near : {name + '\0', name + "x", name.substr(0, name.size() - 1)})
-      if (!model.count(near)) EXPECT_EQ(map.Find(near), nullptr) << near;
+    for (std::string near : {name + '\0', name + "x", name.substr(0, name.size() - 1)}) {
+      if (!model.count(near)) {
+        EXPECT_EQ(map.Find(near), nullptr) << near;
+      }
+    }
   }
 }
 
