@@ -183,7 +183,7 @@ TEST(ChildMap, SplitsAndMergesAtThePageBoundaries) {
       Model model;
       std::vector<std::pair<ChildMap, Model>> copies;
       auto name = [](size_t i) {
-        char buf[16];
+        char buf[32];
         snprintf(buf, sizeof buf, "%08zu", i);  // 8 bytes: every key ties
         return std::string(buf);
       };
@@ -197,7 +197,9 @@ TEST(ChildMap, SplitsAndMergesAtThePageBoundaries) {
         size_t i = from_front ? k : size - 1 - k;
         ASSERT_TRUE(map.Erase(name(i))) << i;
         model.erase(name(i));
-        if (k % n == 0) ASSERT_EQ(Contents(map), model) << size << " after erasing " << k + 1;
+        if (k % n == 0) {
+          ASSERT_EQ(Contents(map), model) << size << " after erasing " << k + 1;
+        }
         if (k % (size / 8 + 1) == 0) copies.emplace_back(map, model);
       }
       EXPECT_TRUE(map.empty());
