@@ -7,14 +7,16 @@
 // that has waited longest for a request; oversized heads and bodies get 431/413.
 //
 // Threads: 2 + inline_reads I/O threads, each running an io_context of its own.
-// The first accepts (unix and TCP). It reads a plain connection's first request and
-// answers it there when it is a read the handler answers at once (answers_at_once) and
-// few connections are on that thread: a client that connects once per request then
-// wakes one thread, not two. Otherwise,
-// and at its second request, the connection moves to one of the others and lives
-// there, so all of its I/O, its inline reads and the replies posted to it run on that
-// thread: no hand-off between I/O threads, no strand. A connection goes to the thread
-// with the fewest connections among those not running an inline read at that moment.
+// The first accepts (unix and TCP). It reads a plain connection's first request at
+// once (no timer, no readiness wait, when the client has sent it) and answers it there
+// when it is a read the handler answers at once (answers_at_once) and few connections
+// are on that thread: a client that connects once per request wakes one thread, not
+// two. Otherwise, and at its second request, the connection moves to one of the
+// others and lives there, so all of its I/O, its inline reads and the replies posted
+// to it run on that thread: no hand-off between I/O threads, no strand. A connection
+// goes to the thread with the fewest connections among those not running an inline
+// read at that moment. A plain stream's reply is written at once when the socket
+// takes it whole, else asynchronously under its deadline.
 // Trade-off: an inline read holds up the other connections of its thread while
 // it runs (tens of microseconds normally; as long as the xenstore client's
 // deadline when xenstore stalls); new clients go elsewhere meanwhile.
