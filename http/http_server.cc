@@ -281,8 +281,9 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
     parser_->header_limit(kMaxHeaderBytes);
     if (waiting_ticket_ == 0)  // else counted since it was accepted
       waiting_ticket_ = shared_->connections.StartWaiting(this->weak_from_this());
-    if constexpr (!kIsTls<Stream>) {
-      if (shard_ == kListenerShard) {
+    if constexpr (!kIsTls<Stream>) {  // its first request, and its close or second request
+      if (shard_ == kListenerShard && heads_read_at_once_ < 2) {
+        ++heads_read_at_once_;  // so requests pipelined behind replies never recurse deeper
         if (auto done = ReadHeadAtOnce()) return OnHeader(*done);
       }
     }
@@ -580,6 +581,7 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
   std::string limit_key_;              // "" once it has left the table
   uint64_t waiting_ticket_ = 0;        // non-zero while waiting for a request head
   bool answered_on_listener_ = false;  // its first read was answered on the listeners' shard
+  int heads_read_at_once_ = 0;         // on the listeners' shard, without waiting
   // A deferred reply not yet due.
   struct Parked {
     uint64_t generation;

@@ -662,6 +662,28 @@ TEST_F(HttpServerTest, RequestsPipelinedBehindAQuickFirstReadMoveWithTheConnecti
   EXPECT_EQ(server_->stats().answered_on_accept.load(), 1u);
 }
 
+// Bad requests pipelined on one connection the accepting thread serves are each
+// answered 400, in order, however many: none waits, yet the thread never recurses into the next.
+TEST_F(HttpServerTest, ThousandsOfBadRequestsPipelinedOnTheAcceptingThreadAreEachAnswered) {
+  ServerOptions opts = UnixOnly();
+  opts.answers_at_once = [](const HttpRequest&) { return true; };
+  StartServer(std::move(opts));
+  constexpr int kRequests = 20000;
+  std::string bad;
+  for (int i = 0; i < kRequests; ++i) bad += "GET bad HTTP/1.1\r\nHost: x\r\n\r\n";
+  bad += "GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  auto c = RawClient::Unix(sock());
+  std::thread sender([&] { c.TrySend(bad); });
+  std::string replies = c.ReadAll();
+  sender.join();
+  size_t refused = 0;
+  for (size_t at = replies.find(" 400 "); at != std::string::npos;
+       at = replies.find(" 400 ", at + 1))
+    ++refused;
+  EXPECT_EQ(refused, static_cast<size_t>(kRequests));
+  EXPECT_NE(replies.find("GET /last"), std::string::npos);
+}
+
 // A first read the handler says it answers at once, but which blocks (the hint was
 // wrong, or xenstore stalled that instant), holds up accepting only while it runs:
 // once it returns, clients that connected meanwhile are served.
