@@ -189,6 +189,19 @@ std::optional<HttpResponse> ReadErrorReply(beast::error_code ec, const ServerOpt
 template <class Stream>
 constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
 
+// `socket` moved to `to`'s io_context: its descriptor leaves its own epoll set for that
+// one's. nullopt, the descriptor closed, when that fails (which it does not short of a bug).
+template <class Socket>
+std::optional<Socket> MoveSocket(Socket socket, const typename Socket::protocol_type& protocol,
+                                 asio::io_context& to) {
+  beast::error_code ec;
+  Socket moved(to);
+  auto fd = socket.release(ec);  // on failure the socket keeps it, and closes it
+  if (!ec && moved.assign(protocol, fd, ec)) ::close(fd);
+  if (ec) return std::nullopt;
+  return moved;
+}
+
 // A decoded request and what its reply needs of the original.
 struct Request {
   HttpRequest http;
@@ -408,14 +421,13 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
     beast::error_code ec;
     auto socket = Lowest().release_socket();
     auto protocol = socket.local_endpoint(ec).protocol();
-    auto fd = ec ? -1 : socket.release(ec);  // on failure the socket keeps it, and closes it
-    typename Stream::socket_type moved(*shared_->contexts[shard]);
-    if (!ec && moved.assign(protocol, fd, ec)) ::close(fd);
-    if (ec) {  // cannot happen short of a bug; the connection is dropped
+    auto moved =
+        ec ? std::nullopt : MoveSocket(std::move(socket), protocol, *shared_->contexts[shard]);
+    if (!moved) {  // the connection is dropped
       --shared_->loads[shard].sessions;
       return LeaveTable();
     }
-    auto next = std::make_shared<Session>(Stream(std::move(moved)), shared_, shard, peer_,
+    auto next = std::make_shared<Session>(Stream(std::move(*moved)), shared_, shard, peer_,
                                           identity_, std::move(limit_key_));
     limit_key_.clear();  // the new session leaves the table
     auto unread = buffer_.data();
@@ -719,16 +731,13 @@ class Listener : public std::enable_shared_from_this<Listener<Protocol>> {
       return OpenSession<Protocol>(shared_, shard, std::move(socket), client, key,
                                    std::move(refusal));
     }
-    beast::error_code ec;
-    typename Protocol::socket moved(*shared_->contexts[shard]);
-    auto fd = socket.release(ec);  // on failure the socket keeps it, and closes it
-    if (!ec && moved.assign(protocol_, fd, ec)) ::close(fd);
-    if (ec) {  // cannot happen short of a bug; the connection is dropped
+    auto moved = MoveSocket(std::move(socket), protocol_, *shared_->contexts[shard]);
+    if (!moved) {  // the connection is dropped
       --shared_->loads[shard].sessions;
       if (!key.empty()) shared_->connections.Leave(key);
       return;
     }
-    OpenSession<Protocol>(shared_, shard, std::move(moved), client, key, std::move(refusal));
+    OpenSession<Protocol>(shared_, shard, std::move(*moved), client, key, std::move(refusal));
   }
 
   static Client ClientOf(typename Protocol::socket& socket) {
