@@ -50,6 +50,9 @@ struct HttpRequest {
   // A browser sent it for a page of another site (its Origin header is not this server):
   // such a page must not change anything, whatever the caller may do.
   bool cross_site = false;
+
+  // A GET or HEAD: it changes nothing.
+  bool is_read() const { return method == "GET" || method == "HEAD"; }
 };
 
 struct HttpResponse {

@@ -396,7 +396,7 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
   // else, and every later request of the connection, moves it to a session shard first.
   void OnListenerShard(Request req) {
     bool room = shared_->loads[kListenerShard].sessions.load() <= kListenerShardSessions;
-    if (!answered_on_listener_ && room && IsRead(req.http) && AnswersAtOnce(req.http)) {
+    if (!answered_on_listener_ && room && req.http.is_read() && AnswersAtOnce(req.http)) {
       answered_on_listener_ = true;
       ++shared_->stats.answered_on_accept;
       return Deliver(Respond(req.http), shared_->readers, req.version, req.keep_alive);
@@ -516,12 +516,10 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
     }
   }
 
-  static bool IsRead(const HttpRequest& req) { return req.method == "GET" || req.method == "HEAD"; }
-
   asio::thread_pool& PoolFor(const HttpRequest& req) {
     const std::string& prefix = shared_->options.wait_path_prefix;
     if (!prefix.empty() && req.path.starts_with(prefix)) return shared_->waiters;
-    return IsRead(req) ? shared_->readers : shared_->workers;
+    return req.is_read() ? shared_->readers : shared_->workers;
   }
 
   // The handler's reply; an exception from it (a bug) is a 500, never the server's end.

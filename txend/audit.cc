@@ -26,7 +26,7 @@ std::string Outcome(const http::HttpResponse& response) {
 
 std::optional<std::string> AuditLine(const http::HttpRequest& request,
                                      const http::HttpResponse& response) {
-  if (request.method == "GET" || request.method == "HEAD") return std::nullopt;
+  if (request.is_read()) return std::nullopt;
   return "audit: " + OneLine(request.identity) + " " + OneLine(request.method) + " " +
          OneLine(request.path) + " op=" + OneLine(request.params.GetOr("op", "")) + ": " +
          std::to_string(response.status) + " " + Outcome(response);

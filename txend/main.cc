@@ -274,9 +274,8 @@ int main(int argc, char** argv) {
   so.answers_at_once = [&api](const http::HttpRequest& req) { return api.AnswersAtOnce(req); };
   auto server = http::HttpServer::Start(so, [&](const http::HttpRequest& req) {
     auto start = std::chrono::steady_clock::now();
-    bool read = req.method == "GET" || req.method == "HEAD";
-    auto logged = [line_log = read ? read_log : log, start, peer = req.peer, method = req.method,
-                   path = req.path](int status) {
+    auto logged = [line_log = req.is_read() ? read_log : log, start, peer = req.peer,
+                   method = req.method, path = req.path](int status) {
       auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
                     .count();
       line_log->info("{} {} {} {} {:.1f}ms", peer, method, path, status, ms);

@@ -53,7 +53,7 @@ XendApi::XendApi(toolstack::Toolstack& toolstack, xs::Connection& xs, HostFacts 
 
 http::HandlerReply XendApi::Handle(const http::HttpRequest& req) {
   try {
-    bool get = req.method == "GET" || req.method == "HEAD";
+    bool get = req.is_read();
     if (!get && req.cross_site)
       return http::XendError(403, "Forbidden: a page of another site may not change anything here");
     return get && !req.wants_sxp ? ForBrowser(req) : Route(req);
@@ -63,7 +63,7 @@ http::HandlerReply XendApi::Handle(const http::HttpRequest& req) {
 }
 
 bool XendApi::AnswersAtOnce(const http::HttpRequest& req) const {
-  if (req.method != "GET" && req.method != "HEAD") return false;
+  if (!req.is_read()) return false;
   auto parts = PathParts(req.path);
   bool one_domain = parts.size() == 3 && parts[0] == "xend" && parts[1] == "domain";
   return one_domain && !req.params.Has("op") && toolstack_.queries().GetIsAtHand(parts[2]);
@@ -71,7 +71,7 @@ bool XendApi::AnswersAtOnce(const http::HttpRequest& req) const {
 
 http::HandlerReply XendApi::Route(const http::HttpRequest& req) {
   auto parts = PathParts(req.path);
-  bool get = req.method == "GET" || req.method == "HEAD";
+  bool get = req.is_read();
   if (!get && req.method != "POST") return http::XendError(501, "Not implemented: " + req.method);
   if (parts.empty() || parts[0] != "xend") return http::XendError(404, "Not found: " + req.path);
   if (parts.size() == 1)
