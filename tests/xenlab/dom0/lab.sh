@@ -68,10 +68,21 @@ lab_run() {
   rc=$?
   LAB_SECONDS=$(lab_since "$t0")
   lab_show "$name"
+  [ $rc -eq 0 ] || lab_show_daemons "$name"
   if [ $rc -eq 0 ]; then lab_step "$name" OK "${LAB_SECONDS}s"
   elif [ $rc -eq 143 ] || [ $rc -eq 124 ]; then lab_step "$name" FAIL "timeout after ${limit}s: $*"
   else lab_step "$name" FAIL "exit $rc: $*"; fi
   return $rc
+}
+
+# lab_show_daemons STEP: the last lines of each daemon's logs (LAB_DAEMON_LOGS: NAME=FILE
+# words), tagged "[STEP NAME]", so a failed step's summary shows what the daemons said.
+lab_show_daemons() {
+  local entry
+  for entry in $LAB_DAEMON_LOGS; do
+    [ -s "${entry#*=}" ] && tail -n 15 "${entry#*=}" | sed "s/^/  [$1 ${entry%%=*}] /"
+  done
+  return 0
 }
 
 # lab_wait_socket PATH SECONDS PID: waits for a unix socket while PID lives.
@@ -86,13 +97,15 @@ lab_wait_socket() {
 }
 
 # lab_start_daemon NAME SOCKET CMD...: starts a foreground daemon in the background, waits for
-# its socket (none when SOCKET is "-": then it must still live after a second). Sets LAB_PID.
+# its socket (none when SOCKET is "-": then it must still live after a second). Sets LAB_PID
+# and adds its output to LAB_DAEMON_LOGS.
 lab_start_daemon() {
   local name=$1 sock=$2 t0 rc; shift 2
   [ "$sock" = - ] || rm -f "$sock"
   t0=$(lab_now)
   "$@" > "$LAB_LOGS/$name.log" 2>&1 &
   LAB_PID=$!
+  LAB_DAEMON_LOGS="$LAB_DAEMON_LOGS $name=$LAB_LOGS/$name.log"
   if [ "$sock" = - ]; then sleep 1; kill -0 $LAB_PID 2>/dev/null; else lab_wait_socket "$sock" 30 $LAB_PID; fi
   rc=$?
   if [ $rc -eq 0 ]; then lab_step "$name-start" OK "pid $LAB_PID in $(lab_since "$t0")s: $*"; return 0; fi
@@ -289,6 +302,7 @@ lab_start_txend() {
   lab_run txend-help 10 txend --help
   # shellcheck disable=SC2086
   lab_start_daemon txend - ${XENLAB_DOM0_TXEND_CMD:-txend --no-fork --hypervisor xen} || return 1
+  LAB_DAEMON_LOGS="$LAB_DAEMON_LOGS txend-log=/var/log/txend/txend.log"
   while ! timeout 10 xm list > /dev/null 2>&1; do
     n=$((n + 1))
     [ $n -lt 30 ] || { lab_step xm-connect FAIL "xm list did not answer in 30s"; return 1; }

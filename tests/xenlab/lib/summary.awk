@@ -18,6 +18,7 @@ FILENAME == ARGV[1] {
 }
 { sub(/\r$/, "") }
 /XENLAB-BEGIN / { begun = 1 }
+/^  \[[^]]+\] / { remember_output() }
 /XENLAB-STEP / {
   line = substr($0, index($0, "XENLAB-STEP ") + 12)
   name = line; sub(/ .*/, "", name)
@@ -60,10 +61,29 @@ END {
     printf "  %-50s %s\n", k, v
   }
   print_matrix()
+  print_failed_output()
   printf "steps: %d ok, %d failed, %d skipped; %d declared\n", count["OK"], count["FAIL"], count["SKIP"], ndeclared
   check_run()
   for (i = 1; i <= nproblems; i++) print "problem: " problems[i]
   print "verdict " verdict
+}
+
+# remember_output: keeps a step's output line ("  [STEP] text" or "  [STEP DAEMON] text",
+# dom0/lab.sh's lab_show), the last 40 per step.
+function remember_output(   tag, step) {
+  tag = substr($0, 4, index($0, "]") - 4)
+  step = tag; sub(/ .*/, "", step)
+  shown[step, ++nshown[step] % 40] = $0
+}
+
+# print_failed_output: the remembered output of each failed step, oldest line first.
+function print_failed_output(   name, i, first) {
+  for (name in seen) {
+    if (seen[name] != "FAIL" || !nshown[name]) continue
+    print "output of " name ":"
+    first = nshown[name] > 40 ? nshown[name] - 39 : 1
+    for (i = first; i <= nshown[name]; i++) print shown[name, i % 40]
+  }
 }
 
 # check_run: the verdict and every reason against a pass.

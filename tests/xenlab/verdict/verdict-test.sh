@@ -82,6 +82,10 @@ for scenario in $(cd "$LAB_DIR/scenarios" && ls ./*.sh | sed 's|^\./||; s/\.sh$/
   expect "$scenario" step-missing 1 "^problem: declared steps never reported: $step\$" "$WORK/c.log"
   sed "s/XENLAB-STEP $step OK .*/XENLAB-STEP $step FAIL exit 1/" "$good" > "$WORK/c.log"
   expect "$scenario" step-failed 1 '^problem: 1 step\(s\) failed$' "$WORK/c.log"
+  # A failed step's output and the daemons' lines tagged with it appear in the summary.
+  sed "s/XENLAB-STEP $step OK .*/  [$step] Error: it broke\n  [$step txend] the daemon's view\n  [other] unrelated\nXENLAB-STEP $step FAIL exit 1/" "$good" > "$WORK/c.log"
+  expect "$scenario" step-failed-output 1 "^  \\[$step\\] Error: it broke\$" "$WORK/c.log"
+  expect "$scenario" step-failed-daemon 1 "^  \\[$step txend\\] the daemon's view\$" "$WORK/c.log"
   sed "s/^XENLAB-END /XENLAB-STEP surprise OK\n&/" "$good" > "$WORK/c.log"
   expect "$scenario" undeclared-step 1 '^problem: steps reported but not declared in #@steps: surprise$' "$WORK/c.log"
 
