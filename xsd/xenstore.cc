@@ -490,7 +490,7 @@ Xenstore::Reply Xenstore::DoTransactionStart(Session& s, ConnId conn, const wire
   uint32_t id = next_tx_id_++;
   while (id == 0 || s.transactions.count(id) || s.expired.count(id)) id = next_tx_id_++;
   OpenTransaction& open =
-      s.transactions.emplace(id, OpenTransaction{Transaction(id, tree_)}).first->second;
+      s.transactions.emplace(id, OpenTransaction{Transaction(id, tree_), {}, 0}).first->second;
   if (s.domid != 0 && quota_.transaction_seconds > 0) {
     open.deadline = clock_() + std::chrono::seconds(quota_.transaction_seconds);
     deadlines_.Add({conn, id}, *open.deadline);
