@@ -47,6 +47,12 @@ constexpr size_t kListenerShard = 0;
 // It answers a first read only while at most this many connections live there (the one
 // asking included): a flood of connections spills to the other threads, which run in parallel.
 constexpr int kListenerShardSessions = 4;
+// A refused connection stays open after its refusal, reading and dropping what the client
+// sends, until the client closes or this long has passed; at most this many at once (a
+// flood of refused clients is closed at once rather than hold more descriptors).
+constexpr std::chrono::milliseconds kLinger{1000};
+constexpr size_t kMaxLingering = 64;
+constexpr size_t kLingerChunk = 4096;
 
 // The watch handles of parked (deferred) replies. The server drops them all
 // before its io_context goes, so no wake posts to it afterwards.
@@ -118,6 +124,7 @@ struct Shared {
   ConnectionTable connections;
   ParkedWatches watches;
   std::atomic<int> inline_reads{0};               // GETs running on I/O threads now
+  std::atomic<size_t> lingering{0};               // refused connections not yet closed
   const std::vector<asio::io_context*> contexts;  // by shard; [0] is the listeners'
   std::vector<ShardLoad> loads;  // by shard; [0] counts connections before their first move
 
@@ -229,6 +236,7 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
         limit_key_(std::move(limit_key)) {}
   ~Session() override {
     if (parked_) shared_->watches.Drop(parked_->watch);
+    if (lingering_) --shared_->lingering;
     LeaveTable();
     --shared_->loads[shard_].sessions;
   }
@@ -265,6 +273,7 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
   void Begin(std::optional<HttpResponse> refusal) {
     if (!refusal) return Read();
     ++shared_->stats.refused;
+    refused_ = true;
     Send(*refusal, 11, false);
   }
 
@@ -562,8 +571,34 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
 
   void Sent(beast::error_code ec, bool keep_alive) {
     if (ec == beast::error::timeout) ++shared_->stats.timeouts;
+    if (!ec && refused_) return Linger();
     if (ec || !keep_alive) return Close();
     Read();
+  }
+
+  // A refused client may send its request after the refusal went out (connect, then
+  // write): closing at once would fail that write (EPIPE, or a reset over TCP) before it
+  // reads why. So the reply's end is sent and what the client sends is dropped until it
+  // closes, for at most kLinger, while few linger; then the connection is closed.
+  void Linger() {
+    if (shared_->lingering.fetch_add(1) >= kMaxLingering) {
+      --shared_->lingering;
+      return Close();
+    }
+    lingering_ = true;
+    buffer_.clear();
+    beast::error_code ignored;
+    Lowest().socket().shutdown(asio::socket_base::shutdown_send, ignored);
+    Lowest().expires_after(kLinger);
+    DropUntilClosed();
+  }
+
+  void DropUntilClosed() {
+    Lowest().async_read_some(buffer_.prepare(kLingerChunk),
+                             [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                               if (ec) return self->Close();
+                               self->DropUntilClosed();
+                             });
   }
 
   // Frees its place in the connection table before the client can see the close, so a
@@ -591,6 +626,8 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
   std::string limit_key_;              // "" once it has left the table
   uint64_t waiting_ticket_ = 0;        // non-zero while waiting for a request head
   bool answered_on_listener_ = false;  // its first read was answered on the listeners' shard
+  bool refused_ = false;               // it was answered with a refusal, and only that
+  bool lingering_ = false;             // counted in shared_->lingering
   int heads_read_at_once_ = 0;         // on the listeners' shard, without waiting
   // A deferred reply not yet due.
   struct Parked {

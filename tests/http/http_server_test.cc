@@ -321,6 +321,25 @@ TEST_F(HttpServerTest, AUnixClientProcessOverItsLimitIsRefusedOthersAreServed) {
                   .starts_with("HTTP/1.0 200"));
 }
 
+// A refused client that sends its request only after the refusal went out (as xm does:
+// connect, then write) still writes it and reads why: the server lingers instead of
+// closing at once, which failed the write with EPIPE and lost the 503's text.
+TEST_F(HttpServerTest, ARefusedClientThatWritesLateStillReadsWhy) {
+  ServerOptions opts = UnixOnly();
+  opts.max_connections_per_peer = 1;
+  StartServer(std::move(opts));
+  RawClient held = RawClient::Unix(sock());
+  held.Send("GET /xend/node/ HTTP/1.1\r\nHo");
+  RawClient late = RawClient::Unix(sock());
+  ASSERT_TRUE(
+      Eventually(std::chrono::seconds(5), [&] { return server_->stats().refused.load() == 1; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the refusal has gone out
+  late.Send("GET /xend/node/ HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string reply = late.ReadAll();
+  EXPECT_TRUE(reply.starts_with("HTTP/1.1 503")) << reply;
+  EXPECT_NE(reply.find("too many connections from this client"), std::string::npos) << reply;
+}
+
 // Every slot held by clients that never finish a request: a new client is
 // still served, in the slot of the one that has waited longest.
 TEST_F(HttpServerTest, AFullServerShedsTheLongestWaitingConnection) {
