@@ -30,6 +30,18 @@ DomainRecord Running() {
   return r;
 }
 
+// Floats as xend printed them (Python 2 str(): 12 significant digits, ".0" on whole ones).
+TEST(DomainSxp, SecondsArePrintedAsPython2PrintedFloats) {
+  EXPECT_EQ(Seconds(0), "0.0");
+  EXPECT_EQ(Seconds(1.5), "1.5");
+  EXPECT_EQ(Seconds(12), "12.0");
+  EXPECT_EQ(Seconds(1764950000.123456), "1764950000.12");
+  EXPECT_EQ(Seconds(0.000123456789012345), "0.000123456789012");
+  EXPECT_EQ(Seconds(1e-7), "1e-07");
+  EXPECT_EQ(Seconds(1e15), "1e+15");
+  EXPECT_EQ(Seconds(-2.25), "-2.25");
+}
+
 TEST(DomainSxp, RuntimeFieldsGoWhereXendPutsThem) {
   std::string pretty = sxp::PrettyPrint(DomainSxp(Running()));
   EXPECT_EQ(pretty.substr(0, 45), "(domain\n    (domid 7)\n    (cpu_weight 256)\n  ");

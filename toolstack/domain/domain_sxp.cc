@@ -1,7 +1,7 @@
 #include "toolstack/domain/domain_sxp.h"
 
 #include <algorithm>
-#include <cstdio>
+#include <charconv>
 
 namespace txend::toolstack {
 namespace {
@@ -53,8 +53,8 @@ void AppendItem(const DomainRecord& r, const PrintedConfig::Item& item, bool& me
 
 std::string Seconds(double s) {
   char buf[64];
-  snprintf(buf, sizeof buf, "%.12g", s);
-  std::string out = buf;
+  auto end = std::to_chars(buf, buf + sizeof buf, s, std::chars_format::general, 12).ptr;
+  std::string out(buf, end);  // as printf's %.12g, at a fraction of its cost (two per read)
   if (out.find('.') == std::string::npos && out.find('e') == std::string::npos) out += ".0";
   return out;
 }
