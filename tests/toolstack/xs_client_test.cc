@@ -389,8 +389,11 @@ TEST_F(XsClientTest, TheWriteGenerationRisesWithWritesOnly) {
   ASSERT_TRUE(snap.ok());
   EXPECT_TRUE(snap->Read("/g").ok());
   EXPECT_EQ(conn_->WriteGeneration(), written) << "a read raised it";
+  EXPECT_EQ(conn_->PublishedWriteGeneration(), written);
   xsd_->Stop(SIGKILL);
   EXPECT_FALSE(conn_->WriteGeneration().has_value()) << "the daemon is gone, its page stays";
+  ASSERT_TRUE(testing::Eventually(std::chrono::seconds(5), [&] { return !conn_->alive(); }));
+  EXPECT_FALSE(conn_->PublishedWriteGeneration().has_value()) << "the loss was noticed";
 }
 
 // A page that is not the peer's (another process wrote it), or not a file at all

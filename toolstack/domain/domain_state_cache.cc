@@ -76,7 +76,8 @@ Status DomainStateCache::CatchUp() {
 
 bool DomainStateCache::HoldsClean(const RegisteredDomain& d) const {
   if (!xs_ || !d.domid) return false;
-  std::optional<uint64_t> written = xs_->WriteGeneration();
+  // A hint: the page alone (the read's CatchUp checks the daemon is still there).
+  std::optional<uint64_t> written = xs_->PublishedWriteGeneration();
   if (!written || *written != caught_up_.load(std::memory_order_acquire)) return false;
   MutexLock lock(&mu_);
   auto it = entries_.find(*d.domid);

@@ -434,10 +434,16 @@ void Connection::Impl::MapGenerationPage() {
 }
 
 std::optional<uint64_t> Connection::WriteGeneration() const {
-  std::call_once(impl_->page_once, [this] { impl_->MapGenerationPage(); });
-  if (!impl_->page || !impl_->alive) return std::nullopt;
+  auto published = PublishedWriteGeneration();
+  if (!published) return std::nullopt;
   pollfd hangup{impl_->fd.get(), POLLRDHUP, 0};
   if (poll(&hangup, 1, 0) != 0) return std::nullopt;  // the daemon went (or poll failed)
+  return published;
+}
+
+std::optional<uint64_t> Connection::PublishedWriteGeneration() const {
+  std::call_once(impl_->page_once, [this] { impl_->MapGenerationPage(); });
+  if (!impl_->page || !impl_->alive) return std::nullopt;
   return impl_->page->generation.load(std::memory_order_acquire);
 }
 

@@ -81,6 +81,9 @@ class Connection {
   // the acknowledgement left. nullopt when the daemon shares none (the stock
   // daemons), the page is not this peer's, or the connection is lost or hung up.
   std::optional<uint64_t> WriteGeneration() const;
+  // The same as the page shows it, without a system call: not checked for the daemon
+  // having hung up since Lost() was last noticed. For hints; decide with WriteGeneration().
+  std::optional<uint64_t> PublishedWriteGeneration() const;
 
   // Domain management (privileged callers only).
   Status Introduce(uint32_t domid, uint64_t store_mfn, uint32_t store_port);
