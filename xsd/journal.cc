@@ -1,11 +1,9 @@
 #include "xsd/journal.h"
 
 #include <fcntl.h>
-#include <pthread.h>
 #include <unistd.h>
 
 #include <cstring>
-#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "xsd/journal_record.h"
@@ -15,15 +13,6 @@ namespace {
 
 constexpr uint64_t kMinCompactBytes = 4u << 20;
 constexpr uint64_t kCompactRetryGrowth = 1u << 20;
-constexpr int kCompactorNice = 19;
-
-// The compactor's thread gives way to the loop: at the lowest priority the scheduler runs
-// the loop the moment it wakes rather than after the compactor's time slice (up to ~4 ms
-// on 2 busy cores), and gives the compactor what the loop leaves.
-void BecomeCompactor() {
-  pthread_setname_np(pthread_self(), "xsd-compactor");
-  (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kCompactorNice);
-}
 
 Result<std::string> ReadFile(const std::string& path) {
   UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -294,7 +283,6 @@ Status Journal::StartCompaction(const Tree& tree) {
   compacted_.store(false, std::memory_order_relaxed);
   compacting_tree_ = tree;  // O(1): the thread writes this snapshot
   compactor_ = std::thread([this, seq = next_seq_ - 1, old = std::move(old)]() mutable {
-    BecomeCompactor();
     compactor_result_ = WriteSnapshot(dir_, compacting_tree_, seq, true);
     old.reset();  // closing the replaced journal frees its blocks: not on the loop
     compacted_.store(true, std::memory_order_release);

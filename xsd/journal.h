@@ -6,10 +6,9 @@
 // are cut off again, and if even that fails the next record reuses its
 // number, so replay steps over them. When the journal has grown,
 // StartCompaction() moves appends to a fresh DIR/journal.next and writes the
-// snapshot from an O(1) copy of the tree on a thread ("xsd-compactor", at nice
-// 19 so that it never holds up the loop); the thread then renames journal.next
-// over the journal. Start-up replays snapshot, journal and journal.next in
-// sequence, so a crash at any point loses nothing.
+// snapshot on a thread from an O(1) copy of the tree; the thread then renames
+// journal.next over the journal. Start-up replays snapshot, journal and
+// journal.next in sequence, so a crash at any point loses nothing.
 #pragma once
 
 #include <atomic>

@@ -6,9 +6,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <optional>
-#include <sstream>
-#include <thread>
 
 #include <boost/crc.hpp>
 #include <gtest/gtest.h>
@@ -156,37 +153,6 @@ TEST_F(JournalReplayTest, RecordsInJournalNextFollowTheJournalsAfterACrashMidCom
   Open(again);
   EXPECT_EQ(ValueAt(again, "/x"), "3");
   EXPECT_EQ(ValueAt(again, "/y"), "2");
-}
-
-// The nice value of this process's thread named `name`, if one runs (/proc/self/task).
-std::optional<int> NiceOfThread(const std::string& name) {
-  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
-    if (testing::ReadFile(task.path() / "comm") != name + "\n") continue;
-    std::string stat = testing::ReadFile(task.path() / "stat");
-    std::istringstream after_comm(stat.substr(stat.rfind(')') + 2));
-    std::string field;
-    for (int i = 3; i <= 19 && after_comm >> field; ++i) {  // field 19 is the nice value
-    }
-    return std::stoi(field);
-  }
-  return std::nullopt;
-}
-
-TEST_F(JournalReplayTest, TheCompactorRunsAtTheLowestPrioritySoTheLoopNeverWaitsForIt) {
-  Tree tree;
-  auto j = Open(tree);
-  std::vector<Change> changes;
-  for (int i = 0; i < 200000; ++i)
-    tree.Write("/d" + std::to_string(i / 1000) + "/k" + std::to_string(i), "value", std::nullopt, 2,
-               &changes);
-  ASSERT_TRUE(j->Append(changes, tree).ok());
-  ASSERT_TRUE(j->Sync().ok());
-  ASSERT_TRUE(j->StartCompaction(tree).ok());
-  std::optional<int> nice;
-  while (!nice && !j->FinishCompaction()) nice = NiceOfThread("xsd-compactor");
-  while (j->compacting() && !j->FinishCompaction()) std::this_thread::yield();
-  ASSERT_TRUE(nice) << "no thread named xsd-compactor was seen while compacting";
-  EXPECT_EQ(*nice, 19);
 }
 
 // Frames a payload as every version does (u32 length, u32 CRC-32).
