@@ -68,12 +68,12 @@ END {
   print "verdict " verdict
 }
 
-# remember_output: keeps a step's output line ("  [STEP] text" or "  [STEP DAEMON] text",
-# dom0/lab.sh's lab_show), the last 40 per step.
+# remember_output: keeps a step's output line ("  [STEP] text" or "  [STEP WHAT] text",
+# dom0/lab.sh's lab_show and lab_show_daemons, a scenario's own), the last 150 per step.
 function remember_output(   tag, step) {
   tag = substr($0, 4, index($0, "]") - 4)
   step = tag; sub(/ .*/, "", step)
-  shown[step, ++nshown[step] % 40] = $0
+  shown[step, ++nshown[step] % 150] = $0
 }
 
 # print_failed_output: the remembered output of each failed step, oldest line first.
@@ -81,8 +81,8 @@ function print_failed_output(   name, i, first) {
   for (name in seen) {
     if (seen[name] != "FAIL" || !nshown[name]) continue
     print "output of " name ":"
-    first = nshown[name] > 40 ? nshown[name] - 39 : 1
-    for (i = first; i <= nshown[name]; i++) print shown[name, i % 40]
+    first = nshown[name] > 150 ? nshown[name] - 149 : 1
+    for (i = first; i <= nshown[name]; i++) print shown[name, i % 150]
   }
 }
 

@@ -32,11 +32,12 @@ check() {
   if wait_until 30 "$@"; then lab_step "$name" OK "$detail"; else lab_step "$name" FAIL "$detail: not reached in 30s"; fi
 }
 
-# guest_state DOMID: what shows whether the guest talks to xenstore (its control/feature-*
-# nodes) and what it printed last, when a save fails.
+# guest_state STEP DOMID: what shows whether the guest talks to xenstore (its control/feature-*
+# nodes) and what it printed last (an oops whole), when a save fails; tagged with the failed
+# STEP, so the summary shows it.
 guest_state() {
-  tail -15 "$pvh_log" 2>/dev/null | sed 's/^/  [guest] /'
-  timeout "$LAB_T" xenstore-ls -fp "/local/domain/$1" 2>&1 | head -40 | sed 's/^/  [xs] /'
+  tail -60 "$pvh_log" 2>/dev/null | sed "s/^/  [$1 guest] /"
+  timeout "$LAB_T" xenstore-ls -fp "/local/domain/$2" 2>&1 | head -40 | sed "s/^/  [$1 xs] /"
 }
 
 if ! xl info 2>/dev/null | grep -q 'virt_caps.*hvm'; then
@@ -81,7 +82,7 @@ pvh_life() {
       check "$tool-restored-runs" "xl list state not p" is_running
     fi
   else
-    guest_state "$domid"
+    guest_state "$tool-save" "$domid"
   fi
   if lab_run "$tool-destroy" 60 "$tool" destroy pvh; then
     lab_result "$tool.destroy_s" "$LAB_SECONDS"
