@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <mutex>
 
 #include <gtest/gtest.h>
 
@@ -94,6 +95,12 @@ class SimHost {
     return value;
   }
 
+  // What the toolstack said through options.log, a line each.
+  std::string Log() {
+    std::lock_guard lock(log_mu_);
+    return log_;
+  }
+
   std::optional<std::string> Read(const std::string& p) {
     auto snap = xs::Snapshot::Begin(*xs);
     auto v = snap->ReadIfExists(p);
@@ -110,6 +117,8 @@ class SimHost {
 
  private:
   SimWorkload workload_;
+  std::mutex log_mu_;
+  std::string log_;
   void OpenAll() {
     SimOptions so;
     so.state_dir = dir_ / "sim";
@@ -125,6 +134,10 @@ class SimHost {
     to.device_model.log_dir = dir_ / "log";
     to.device_model.run_dir = dir_ / "run";
     to.device_model.xenstored_path = socket();
+    to.log = [this](const std::string& line) {
+      std::lock_guard lock(log_mu_);
+      log_ += line + "\n";
+    };
     auto t = Toolstack::Open(*xs, *sim, to);
     EXPECT_TRUE(t.ok()) << t.status().ToString();
     toolstack = std::move(*t);

@@ -138,6 +138,9 @@ TEST_F(ToolstackTest, ShutdownRebootAndCrashFollowTheConfiguredActions) {
   auto crashed = Get("cycle");
   ASSERT_TRUE(crashed.ok());
   EXPECT_EQ(crashed->info->StateString(), "----c-");
+  std::string said = "domain cycle (" + std::to_string(second) + ") crashed; on_crash preserve\n";
+  host_.toolstack->exits().HandlePending();  // looked at again: said once
+  EXPECT_EQ(host_.Log(), said) << "a crash is logged once, as xend did";
 
   ASSERT_TRUE(host_.toolstack->lifecycle().Destroy("cycle").ok());
   EXPECT_TRUE(Gone("cycle"));
@@ -150,6 +153,20 @@ TEST_F(ToolstackTest, ShutdownRebootAndCrashFollowTheConfiguredActions) {
   EXPECT_TRUE(Eventually(kWait, [&] { return Gone("cycle"); }));
   EXPECT_EQ(host_.toolstack->lifecycle().Shutdown("cycle", "poweroff").code(), ESRCH);
   EXPECT_EQ(host_.toolstack->lifecycle().Shutdown("x", "explode").code(), ESRCH);
+}
+
+// A domain destroyed by someone else (xl destroy) is tidied up and said so in the log.
+TEST_F(ToolstackTest, ADomainDestroyedOutsideIsCleanedUpAndLogged) {
+  auto created = host_.toolstack->lifecycle().Create(host_.Valid("gone", 0, 0), false);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  uint32_t domid = created->info->domid;
+  ASSERT_TRUE(host_.sim->Destroy(domid).ok());
+  host_.toolstack->exits().HandlePending();
+  EXPECT_TRUE(Gone("gone"));
+  EXPECT_FALSE(host_.Read("/local/domain/" + std::to_string(domid) + "/name"));
+  EXPECT_EQ(host_.Log(),
+            "domain gone (" + std::to_string(domid) +
+                ") is gone from the hypervisor (destroyed outside txend): cleaning up\n");
 }
 
 TEST_F(ToolstackTest, PauseMemoryVcpusPinningAndCredit) {

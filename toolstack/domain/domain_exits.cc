@@ -89,6 +89,9 @@ bool DomainExits::HandlePending() {
     if (!d.ok() || d->domid != listed.domid) continue;  // changed meanwhile
     auto it = by_domid.find(*d->domid);
     if (it == by_domid.end()) {  // destroyed behind our back: tidy up
+      if (ctx_.options.log)
+        ctx_.options.log("domain " + d->config().name + " (" + std::to_string(*d->domid) +
+                         ") is gone from the hypervisor (destroyed outside txend): cleaning up");
       auto op = ctx_.Begin(std::move(*lock), Lifecycle::IntentFor(kOpDestroy, *d));
       if (op.ok()) (void)lifecycle_.DestroyLocked(*op, *d);
       continue;
@@ -112,6 +115,10 @@ void DomainExits::PublishExit(const RegisteredDomain& d, const DomainInfo& info)
   }
   ctx_.registry.events().Publish(info.crashed ? "crashed" : "shutdown", d.config().name,
                                  d.config().uuid, info.domid);
+  bool crashed = info.crashed || info.shutdown_reason == ShutdownReason::kWatchdog;
+  if (crashed && ctx_.options.log)  // as xend logged it: an operator's first question
+    ctx_.options.log("domain " + d.config().name + " (" + std::to_string(info.domid) +
+                     ") crashed; on_crash " + std::string(ToString(d.config().on_crash)));
 }
 
 void DomainExits::OnDomainExit(DomainLock lock, const RegisteredDomain& d, const DomainInfo& info) {
