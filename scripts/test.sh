@@ -7,7 +7,21 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR="$top/build" "$top/scripts/build.sh"
 # Label reliability-long: the long variants of the reliability tests, run on demand only.
 # Label package (tests/packaging) builds the .deb, installs it on this machine and purges it.
-(cd "$top/build" && ctest --output-on-failure -j2 --timeout 600 -LE reliability-long)
+# A lab scenario (label xenlab) that fails runs once more before the suite fails: its guests
+# run under QEMU's emulation, where a guest kernel now and then panics by itself
+# (docs/xenlab.md, "Guests that crash by themselves"). Any other failure fails the suite.
+normal_suite() {
+  cd "$top/build"
+  ctest --output-on-failure -j2 --timeout 600 -LE reliability-long && return 0
+  local failed=Testing/Temporary/LastTestsFailed.log
+  if [ ! -s "$failed" ] || grep -qv ':xenlab_[a-z_]*$' "$failed" ||
+     grep -q ':xenlab_verdict$' "$failed"; then
+    return 1
+  fi
+  echo "test.sh: the failed lab scenarios once more: $(cut -d: -f2 "$failed" | tr '\n' ' ')"
+  ctest --output-on-failure --timeout 600 --rerun-failed
+}
+(normal_suite)
 BUILD_DIR="$top/build-asan" "$top/scripts/build.sh" -DTXEND_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
