@@ -3,6 +3,8 @@
 #include "toolstack/hypervisor/sim/sim_hypervisor.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -47,6 +49,26 @@ class SimHypervisorTest : public ::testing::Test {
   std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
   SimHypervisor sim_{Options()};
 };
+
+// A process killed between writing a domain's state file and renaming it leaves the temp
+// file behind: the next start removes it (it read as a domain to anyone listing the files;
+// MigrationNetnsTest.DestinationKilledMidMigration waited on one in vain).
+TEST_F(SimHypervisorTest, AStateFileAKillCutShortIsRemovedAtStart) {
+  SimOptions o = Options();
+  o.state_dir = dir_ / "state";
+  {
+    SimHypervisor first(o);
+    CreateRequest r;
+    r.max_vcpus = 1;
+    ASSERT_TRUE(first.CreateDomain(r).ok());
+  }
+  std::ofstream(dir_ / "state/domain-9.json.tmp") << "{\"domid\": 9, \"uu";
+  SimHypervisor again(o);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "state/domain-9.json.tmp"));
+  auto listed = again.ListDomains();
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->size(), 2u) << "Domain-0 and the domain created before";
+}
 
 TEST_F(SimHypervisorTest, Domain0ExistsFromTheStart) {
   auto list = sim_.ListDomains();

@@ -104,6 +104,10 @@ Status SimHypervisor::LoadState() {
     }
     for (const auto& entry : fs::directory_iterator(options_.state_dir)) {
       std::string name = entry.path().filename();
+      if (name.ends_with(".tmp")) {  // a write that a kill cut short: never renamed, never read
+        fs::remove(entry.path(), ec);
+        continue;
+      }
       if (!name.starts_with("domain-") || !name.ends_with(".json")) continue;
       json j = json::parse(std::ifstream(entry.path()));
       auto d = std::make_unique<Domain>();
