@@ -665,13 +665,14 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Xenstore& 
     if (!impl->trace)
       return Status::Error(errno, "cannot open trace file " + impl->opts.trace_file);
   }
-  TXEND_ASSIGN_OR_RETURN(UniqueFd fd, Listen(impl->opts.socket_path));
-  impl->AddListener(std::move(fd), 0);
+  // Published before the socket listens: a client that can connect finds it.
   auto generation = PublishedGeneration::Create(impl->opts.socket_path, store.write_generation());
   if (generation.ok())
     impl->generation = std::move(*generation);
   else  // clients then catch up with a round trip, as with a stock daemon
     fprintf(stderr, "xsd: %s\n", generation.status().ToString().c_str());
+  TXEND_ASSIGN_OR_RETURN(UniqueFd fd, Listen(impl->opts.socket_path));
+  impl->AddListener(std::move(fd), 0);
   if (!impl->opts.domain_socket_dir.empty()) {
     if (mkdir(impl->opts.domain_socket_dir.c_str(), 0700) != 0 && errno != EEXIST)
       return Status::Error(errno, "cannot create " + impl->opts.domain_socket_dir);
