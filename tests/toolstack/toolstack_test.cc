@@ -169,6 +169,28 @@ TEST_F(ToolstackTest, ADomainDestroyedOutsideIsCleanedUpAndLogged) {
                 ") is gone from the hypervisor (destroyed outside txend): cleaning up\n");
 }
 
+// As libxl does: the domain is paused, its nodes go while it still exists, and
+// only then does the hypervisor destroy it. Xen's C xenstored refuses (ENOMEM)
+// a commit that changes nodes charged to a domain it has already released.
+TEST_F(ToolstackTest, ADomainsNodesGoBeforeTheHypervisorDestroysIt) {
+  auto created = host_.toolstack->lifecycle().Create(host_.Valid("tidy", 1, 1), false);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  uint32_t domid = created->info->domid;
+  std::string home = "/local/domain/" + std::to_string(domid) + "/name";
+  std::vector<std::string> seen;  // what each event found; on the destroying thread
+  int id = host_.sim->Subscribe([&](const SimEvent& e) {
+    if (e.domid != domid) return;
+    if (e.kind == SimEvent::Kind::kPaused)
+      seen.push_back(host_.Read(home) ? "paused, named" : "paused");
+    if (e.kind == SimEvent::Kind::kDying || e.kind == SimEvent::Kind::kReleased)
+      seen.push_back(host_.Read(home) ? "gone, named" : "gone");
+  });
+  Status st = host_.toolstack->lifecycle().Destroy("tidy");
+  host_.sim->Unsubscribe(id);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(seen, (std::vector<std::string>{"paused, named", "gone"}));
+}
+
 TEST_F(ToolstackTest, PauseMemoryVcpusPinningAndCredit) {
   auto domid = host_.toolstack->lifecycle().Create(host_.Valid("tune", 1, 0), false);
   ASSERT_TRUE(domid.ok());

@@ -126,7 +126,7 @@ TEST_F(CrashRecoveryTest, Create) {
 }
 
 TEST_F(CrashRecoveryTest, Destroy) {
-  for (const char* step : {"intent", "destroyed", "removed"}) {
+  for (const char* step : {"intent", "removed", "destroyed"}) {
     std::string fault = std::string("destroy.") + step;
     Create("doomed");
     KillDuring(fault, [&] { Post("/xend/domain/doomed", {{"op", "destroy"}}); });
@@ -143,8 +143,8 @@ TEST_F(CrashRecoveryTest, Save) {
   const Step steps[] = {{"intent", Outcome::kUndone},
                         {"suspended", Outcome::kUndone},
                         {"written", Outcome::kUndone},
-                        {"destroyed", Outcome::kFinished},
-                        {"removed", Outcome::kFinished}};
+                        {"removed", Outcome::kFinished},
+                        {"destroyed", Outcome::kFinished}};
   const std::string file = stack_->path("kept.save");
   for (const auto& step : steps) {
     std::string fault = std::string("save.") + step.name;
@@ -225,7 +225,7 @@ TEST_F(CrashRecoveryTest, AttachAndDetach) {
 // A reset (and a restart on exit) is finished: the domain runs again.
 TEST_F(CrashRecoveryTest, Reset) {
   Create("again");
-  for (const char* step : {"intent", "destroyed", "removed", "domain", "built", "nodes",
+  for (const char* step : {"intent", "removed", "destroyed", "domain", "built", "nodes",
                            "introduced", "devices", "unpaused", "registered"}) {
     std::string fault = std::string("reset.") + step;
     KillDuring(fault, [&] { Post("/xend/domain/again", {{"op", "reset"}}); });
@@ -374,11 +374,11 @@ class MigrationCrashTest : public CrashRecoveryTest {
 };
 
 TEST_F(MigrationCrashTest, SourceKilled) {
-  const Step steps[] = {{"intent", Outcome::kUndone},    {"accepted", Outcome::kUndone},
-                        {"suspended", Outcome::kUndone}, {"sent", Outcome::kUndone},
-                        {"ready", Outcome::kUndone},     {"go", Outcome::kHandedOver},
-                        {"done", Outcome::kHandedOver},  {"destroyed", Outcome::kFinished},
-                        {"removed", Outcome::kFinished}};
+  const Step steps[] = {{"intent", Outcome::kUndone},     {"accepted", Outcome::kUndone},
+                        {"suspended", Outcome::kUndone},  {"sent", Outcome::kUndone},
+                        {"ready", Outcome::kUndone},      {"go", Outcome::kHandedOver},
+                        {"done", Outcome::kHandedOver},   {"removed", Outcome::kFinished},
+                        {"destroyed", Outcome::kFinished}};
   Create("mover");
   for (const auto& step : steps) {
     std::string fault = std::string("migrate.") + step.name;

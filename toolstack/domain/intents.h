@@ -38,6 +38,9 @@ inline constexpr char kOpReset[] = "reset";  // also restarts: destroy, then cre
 inline constexpr char kPhaseHandedOver[] = "handed-over";
 // reset: the old domain is gone; the new one is being created.
 inline constexpr char kPhaseCreating[] = "creating";
+// any op ending in a destroy: its nodes are going, the domain is not to run
+// again; recovery finishes the destroy.
+inline constexpr char kPhaseDestroying[] = "destroying";
 
 struct Intent {
   std::string op;  // one of kOp*

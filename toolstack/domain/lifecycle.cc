@@ -208,20 +208,28 @@ Result<DomainRecord> Lifecycle::Create(ValidConfig config, bool paused) {
 Status Lifecycle::DestroyLocked(Operation& op, const RegisteredDomain& d) {
   uint32_t domid = *d.domid;
   if (d.config().is_hvm()) ctx_.device_models.Stop(domid);
+  // As libxl: paused, its nodes removed while it still exists (C xenstored
+  // refuses, with ENOMEM, a commit charged to a domain it has released), then
+  // destroyed. The hypervisor's destroy happens even if xenstore failed.
+  if (Status st = op.intent.Advance(kPhaseDestroying); !st.ok()) {
+    op.intent.Keep();
+    return st;
+  }
+  (void)ctx_.hv.Pause(domid);
+  Status removed = xs::RunTransaction(ctx_.xs, [&](xs::Transaction& tx) {
+    return tx.RmMany(DomainPaths(d.config().uuid, domid), true);
+  });
+  if (removed.ok()) op.Step("removed");
   Status st = ctx_.hv.Destroy(domid);
   if (!st.ok() && st.code() != ESRCH) {
     op.intent.Keep();
     return st;
   }
   op.Step("destroyed");
-  st = xs::RunTransaction(ctx_.xs, [&](xs::Transaction& tx) {
-    return tx.RmMany(DomainPaths(d.config().uuid, domid), true);
-  });
-  if (!st.ok()) {
+  if (!removed.ok()) {
     op.intent.Keep();
-    return st;
+    return removed;
   }
-  op.Step("removed");
   (void)ctx_.xs.Release(domid);
   ctx_.registry.RemoveRunning(domid);
   return Status::Ok();

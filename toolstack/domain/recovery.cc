@@ -97,15 +97,16 @@ class Recovery {
     }
     if (intent.op == kOpDestroy)
       return Said("recovery: finished " + what, FinishDestroy(intent, d));
+    const bool destroying = intent.phase == kPhaseDestroying;
     if (intent.op == kOpSave) {
-      if (!d) return Said("recovery: finished " + what, FinishDestroy(intent, d));
+      if (!d || destroying) return Said("recovery: finished " + what, FinishDestroy(intent, d));
       lifecycle_.ResumeIfSuspended(*d->domid);
       if (!intent.path.empty()) unlink(intent.path.c_str());
       return Said("recovery: undid " + what + ": it runs on, " + intent.path + " removed",
                   Status::Ok());
     }
     if (intent.op == kOpMigrate) {
-      if (!d) return Said("recovery: finished " + what, FinishDestroy(intent, d));
+      if (!d || destroying) return Said("recovery: finished " + what, FinishDestroy(intent, d));
       if (handed_over)
         return Said("recovery: " + what +
                         " was cut off after the handover: the domain may run "
@@ -149,24 +150,27 @@ class Recovery {
     return lifecycle_.DestroyLocked(op, d);
   }
 
-  // Destroys every domain the hypervisor has with the intent's uuid, and its nodes.
+  // Destroys every domain the hypervisor has with the intent's uuid, and its
+  // nodes: removed first, as Lifecycle::DestroyLocked does.
   Status DestroyUnregistered(const Intent& intent) {
     TXEND_ASSIGN_OR_RETURN(auto domains, ctx_.hv.ListDomains());
+    std::set<uint32_t> domids, running;
+    if (intent.domid) domids.insert(*intent.domid);
+    for (const auto& info : domains)
+      if (info.domid != kDom0 && info.uuid.ToString() == intent.uuid) running.insert(info.domid);
+    domids.insert(running.begin(), running.end());
     std::vector<std::string> paths = {VmPath(intent.uuid)};
-    std::vector<uint32_t> domids;
-    if (intent.domid) domids.push_back(*intent.domid);
-    for (const auto& info : domains) {
-      if (info.domid == kDom0 || info.uuid.ToString() != intent.uuid) continue;
-      Status st = ctx_.hv.Destroy(info.domid);
-      if (!st.ok() && st.code() != ESRCH) return st;
-      domids.push_back(info.domid);
-    }
     for (uint32_t domid : domids) {
       auto more = DomainPaths(intent.uuid, domid);
       paths.insert(paths.end(), more.begin(), more.end());
     }
+    for (uint32_t domid : running) (void)ctx_.hv.Pause(domid);
     TXEND_RETURN_IF_ERROR(
         xs::RunTransaction(ctx_.xs, [&](xs::Transaction& tx) { return tx.RmMany(paths, true); }));
+    for (uint32_t domid : running) {
+      Status st = ctx_.hv.Destroy(domid);
+      if (!st.ok() && st.code() != ESRCH) return st;
+    }
     for (uint32_t domid : domids) (void)ctx_.xs.Release(domid);
     return Status::Ok();
   }
@@ -182,7 +186,7 @@ class Recovery {
 
   // Destroyed (if it was not yet) and created again from the intent's config.
   Status FinishReset(const Intent& intent, std::optional<RegisteredDomain> d) {
-    if (d && intent.phase.empty()) {
+    if (d && intent.phase != kPhaseCreating) {
       TXEND_RETURN_IF_ERROR(DestroyRegistered(intent, *d));
       d.reset();
     }
