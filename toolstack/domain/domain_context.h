@@ -73,6 +73,10 @@ class DomainContext {
   Status Reconfigure(DomainConfig config) const;
   // Writes every node in one transaction.
   Status WriteInTransaction(const std::vector<xs::Transaction::NodeWrite>& writes) const;
+  // Writes `line` to options.log, when there is one.
+  void Say(const std::string& line) const {
+    if (options.log) options.log(line);
+  }
 
  private:
   DomainContext(xs::Connection& xs, Hypervisor& hv, ToolstackOptions options,

@@ -12,6 +12,16 @@ constexpr double kMinRestartSeconds = 10;
 // How soon an exit is looked at again when another operation held its domain.
 constexpr std::chrono::milliseconds kBusyRetry{100};
 
+// A crash, as on_crash sees it: the guest crashed, or its watchdog shut it down.
+bool Crashed(const DomainInfo& info) {
+  return info.crashed || info.shutdown_reason == ShutdownReason::kWatchdog;
+}
+
+// "domain NAME (ID)", as the log names a domain.
+std::string Named(const RegisteredDomain& d, uint32_t domid) {
+  return "domain " + d.config().name + " (" + std::to_string(domid) + ")";
+}
+
 ShutdownAction ActionFor(const DomainConfig& config, const DomainInfo& info, bool crashed) {
   if (info.shutdown_reason == ShutdownReason::kReboot) return config.on_reboot;
   return crashed ? config.on_crash : config.on_poweroff;
@@ -89,9 +99,8 @@ bool DomainExits::HandlePending() {
     if (!d.ok() || d->domid != listed.domid) continue;  // changed meanwhile
     auto it = by_domid.find(*d->domid);
     if (it == by_domid.end()) {  // destroyed behind our back: tidy up
-      if (ctx_.options.log)
-        ctx_.options.log("domain " + d->config().name + " (" + std::to_string(*d->domid) +
-                         ") is gone from the hypervisor (destroyed outside txend): cleaning up");
+      ctx_.Say(Named(*d, *d->domid) +
+               " is gone from the hypervisor (destroyed outside txend): cleaning up");
       auto op = ctx_.Begin(std::move(*lock), Lifecycle::IntentFor(kOpDestroy, *d));
       if (op.ok()) (void)lifecycle_.DestroyLocked(*op, *d);
       continue;
@@ -115,14 +124,13 @@ void DomainExits::PublishExit(const RegisteredDomain& d, const DomainInfo& info)
   }
   ctx_.registry.events().Publish(info.crashed ? "crashed" : "shutdown", d.config().name,
                                  d.config().uuid, info.domid);
-  bool crashed = info.crashed || info.shutdown_reason == ShutdownReason::kWatchdog;
-  if (crashed && ctx_.options.log)  // as xend logged it: an operator's first question
-    ctx_.options.log("domain " + d.config().name + " (" + std::to_string(info.domid) +
-                     ") crashed; on_crash " + std::string(ToString(d.config().on_crash)));
+  if (Crashed(info))  // as xend logged it: an operator's first question
+    ctx_.Say(Named(d, info.domid) + " crashed; on_crash " +
+             std::string(ToString(d.config().on_crash)));
 }
 
 void DomainExits::OnDomainExit(DomainLock lock, const RegisteredDomain& d, const DomainInfo& info) {
-  bool crashed = info.crashed || info.shutdown_reason == ShutdownReason::kWatchdog;
+  bool crashed = Crashed(info);
   ShutdownAction action = ActionFor(d.config(), info, crashed);
   if (action == ShutdownAction::kPreserve) return;
   if (DumpsCore(action)) {

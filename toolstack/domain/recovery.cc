@@ -33,10 +33,6 @@ class Recovery {
   }
 
  private:
-  void Say(const std::string& line) const {
-    if (ctx_.options.log) ctx_.options.log(line);
-  }
-
   // Step 1: every domain the hypervisor runs that has a recorded config.
   Status RegisterRunning() {
     TXEND_ASSIGN_OR_RETURN(auto domains, ctx_.hv.ListDomains());
@@ -66,14 +62,14 @@ class Recovery {
   void RecoverIntents() {
     for (auto& pending : ctx_.intents.Pending()) {
       if (!pending.ok()) {
-        Say("recovery: skipped an unreadable intent: " + pending.status().message());
+        ctx_.Say("recovery: skipped an unreadable intent: " + pending.status().message());
         continue;
       }
       const Intent& intent = *pending;
       Status st = RecoverIntent(intent);
       if (!st.ok()) {
-        Say("recovery: could not finish or undo the " + intent.op + " of '" + intent.name +
-            "': " + st.ToString() + " (left for the next start)");
+        ctx_.Say("recovery: could not finish or undo the " + intent.op + " of '" + intent.name +
+                 "': " + st.ToString() + " (left for the next start)");
         continue;
       }
       ctx_.intents.Remove(intent.uuid);
@@ -134,7 +130,7 @@ class Recovery {
   }
 
   Status Said(const std::string& line, Status st) const {
-    if (st.ok()) Say(line);
+    if (st.ok()) ctx_.Say(line);
     return st;
   }
 
@@ -267,12 +263,13 @@ class Recovery {
       TXEND_RETURN_IF_ERROR(xs::RunTransaction(
           ctx_.xs, [&](xs::Transaction& tx) { return tx.RmMany(orphans, true); }));
       for (uint32_t domid : released) (void)ctx_.xs.Release(domid);
-      Say("recovery: removed the xenstore nodes of domains that exist nowhere: " + Joined(orphans));
+      ctx_.Say("recovery: removed the xenstore nodes of domains that exist nowhere: " +
+               Joined(orphans));
     }
     auto forgotten = ctx_.registry.ForgetUnmatchedRunningConfigs();
     if (!forgotten.empty())
-      Say("recovery: forgot the running configs of domains that stopped meanwhile: " +
-          Joined(forgotten));
+      ctx_.Say("recovery: forgot the running configs of domains that stopped meanwhile: " +
+               Joined(forgotten));
     return Status::Ok();
   }
 
