@@ -82,12 +82,15 @@ void DomainExits::Loop() {
 }
 
 bool DomainExits::HandlePending() {
+  // The registry first: a domain it lists existed before the hypervisor was
+  // asked, so one missing from the hypervisor's list is really gone.
+  const auto registered = ctx_.registry.All();
   auto infos = ctx_.hv.ListDomains();
   if (!infos.ok()) return true;
   std::map<uint32_t, DomainInfo> by_domid;
   for (auto& i : *infos) by_domid[i.domid] = i;
   bool all_handled = true;
-  for (const auto& listed : ctx_.registry.All()) {
+  for (const auto& listed : registered) {
     if (!listed.domid) continue;
     auto lock = ctx_.locks.Lock({listed.config().uuid}, "exit", listed.config().name,
                                 std::chrono::milliseconds(0));
