@@ -1,12 +1,12 @@
 #include "toolstack/agents/sim_consoles.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <vector>
 
@@ -17,6 +17,7 @@ namespace txend::toolstack {
 namespace {
 
 constexpr int kPollBoundMs = 1000;
+constexpr uint64_t kWakeKey = ~0ull;  // the epoll key of the wake eventfd; consoles use their domid
 
 }  // namespace
 
@@ -28,6 +29,7 @@ struct SimConsoles::Console {
   std::string path;
   std::string pending;
   SimConsoleShell shell;
+  bool polls_out = false;  // EPOLLOUT armed: `pending` waits for room in the pty
 };
 
 Result<std::unique_ptr<SimConsoles>> SimConsoles::Start(SimHypervisor& sim,
@@ -36,13 +38,22 @@ Result<std::unique_ptr<SimConsoles>> SimConsoles::Start(SimHypervisor& sim,
   TXEND_ASSIGN_OR_RETURN(auto conn, xs::Connection::Open(xenstored_socket));
   UniqueFd wake(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (wake.get() < 0) return Status::Error(errno, "eventfd for the consoles");
-  std::unique_ptr<SimConsoles> c(new SimConsoles(sim, std::move(conn), limits, std::move(wake)));
+  UniqueFd epoll(epoll_create1(EPOLL_CLOEXEC));
+  epoll_event ev{EPOLLIN, {.u64 = kWakeKey}};
+  if (epoll.get() < 0 || epoll_ctl(epoll.get(), EPOLL_CTL_ADD, wake.get(), &ev) != 0)
+    return Status::Error(errno, "epoll for the consoles");
+  std::unique_ptr<SimConsoles> c(
+      new SimConsoles(sim, std::move(conn), limits, std::move(wake), std::move(epoll)));
   return c;
 }
 
 SimConsoles::SimConsoles(SimHypervisor& sim, std::unique_ptr<xs::Connection> conn,
-                         SimConsoleLimits limits, UniqueFd wake)
-    : sim_(sim), conn_(std::move(conn)), limits_(limits), wake_(std::move(wake)) {
+                         SimConsoleLimits limits, UniqueFd wake, UniqueFd epoll)
+    : sim_(sim),
+      conn_(std::move(conn)),
+      limits_(limits),
+      wake_(std::move(wake)),
+      epoll_(std::move(epoll)) {
   thread_ = std::thread([this] { Loop(); });
   subscription_ = sim_.Subscribe([this](const SimEvent& e) { OnEvent(e); });
 }
@@ -87,8 +98,7 @@ void SimConsoles::Queue(Request r) {
 }
 
 void SimConsoles::Loop() {
-  std::vector<pollfd> fds;
-  std::vector<DomId> domids;
+  epoll_event events[64];
   while (true) {
     std::deque<Request> requests;
     {
@@ -97,21 +107,21 @@ void SimConsoles::Loop() {
       requests.swap(requests_);
     }
     Serve(requests);
-    fds.assign(1, pollfd{wake_.get(), POLLIN, 0});
-    domids.clear();
-    for (const auto& [domid, c] : consoles_) {
-      fds.push_back(
-          {c->master.get(), static_cast<short>(POLLIN | (c->pending.empty() ? 0 : POLLOUT)), 0});
-      domids.push_back(domid);
-    }
-    if (poll(fds.data(), fds.size(), kPollBoundMs) < 0 && errno != EINTR) break;
-    uint64_t count;
-    if (fds[0].revents & POLLIN) (void)!read(wake_.get(), &count, sizeof count);
+    int n = epoll_wait(epoll_.get(), events, 64, kPollBoundMs);
+    if (n < 0 && errno != EINTR) break;
     std::vector<DomId> poweroff;
-    for (size_t i = 1; i < fds.size(); ++i) {
-      auto it = consoles_.find(domids[i - 1]);
-      if (fds[i].revents != 0 && it != consoles_.end() && !Pump(*it->second, fds[i].revents))
-        poweroff.push_back(it->first);
+    for (int i = 0; i < n; ++i) {
+      if (events[i].data.u64 == kWakeKey) {
+        uint64_t count;
+        (void)!read(wake_.get(), &count, sizeof count);
+        continue;
+      }
+      auto domid = static_cast<DomId>(events[i].data.u64);
+      auto it = consoles_.find(domid);
+      if (it == consoles_.end()) continue;
+      if (!Pump(*it->second, (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0))
+        poweroff.push_back(domid);
+      Arm(domid, *it->second);
     }
     // Outside every lock: the hypervisor's listeners (this object's among them) run on this thread.
     for (DomId domid : poweroff) (void)sim_.GuestShutdown(domid, ShutdownReason::kPoweroff);
@@ -120,9 +130,19 @@ void SimConsoles::Loop() {
   open_ = 0;
 }
 
+// Watches the console's master for input, and for room while output waits.
+void SimConsoles::Arm(DomId domid, Console& c) {
+  bool out = !c.pending.empty();
+  if (out == c.polls_out) return;
+  epoll_event ev{EPOLLIN | (out ? EPOLLOUT : 0u), {.u64 = domid}};
+  if (epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, c.master.get(), &ev) == 0) c.polls_out = out;
+}
+
 void SimConsoles::Serve(const std::deque<Request>& requests) {
   for (const Request& r : requests) {
     if (r.why == Why::kClose) {
+      if (auto it = consoles_.find(r.domid); it != consoles_.end())
+        epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, it->second->master.get(), nullptr);
       consoles_.erase(r.domid);
       std::lock_guard lock(mu_);
       restored_.erase(r.domid);
@@ -173,12 +193,17 @@ void SimConsoles::Open(DomId domid, Why why) {
   Append(*c, why == Why::kReopen               ? c->shell.ReopenLog()
              : why == Why::kResume || restored ? c->shell.ResumeLog()
                                                : c->shell.BootLog());
+  if (auto old = consoles_.find(domid); old != consoles_.end())  // reopened
+    epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, old->second->master.get(), nullptr);
+  epoll_event ev{EPOLLIN, {.u64 = domid}};
+  if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, c->master.get(), &ev) != 0) return;
+  Arm(domid, *c);
   consoles_[domid] = std::move(c);
 }
 
 // Moves bytes between one master and its guest; false when the guest powers off.
-bool SimConsoles::Pump(Console& c, short revents) {
-  if (revents & POLLIN) {
+bool SimConsoles::Pump(Console& c, bool readable) {
+  if (readable) {
     std::string buf(limits_.read_bytes, '\0');
     ssize_t n = read(c.master.get(), buf.data(), buf.size());
     if (n > 0) Append(c, c.shell.Input(std::string_view(buf.data(), static_cast<size_t>(n))));

@@ -2,8 +2,9 @@
 // guest gets a pty whose master this object holds (non-blocking; output kept
 // in a bounded buffer whose oldest bytes are dropped when nobody reads, as
 // xenconsoled does) and whose slave path goes to /local/domain/<id>/console/tty,
-// written as dom0. The guest's side is a SimConsoleShell. One thread polls
-// every master, so hundreds of domains cost one thread. A pty opens when the
+// written as dom0. The guest's side is a SimConsoleShell. One thread waits on
+// every master through one epoll set, so hundreds of domains cost one thread
+// and a wake costs what is ready, not the number of consoles. A pty opens when the
 // guest first runs (unpause, resume) and closes when the domain is gone.
 #pragma once
 
@@ -29,7 +30,7 @@ namespace txend::toolstack {
 struct SimConsoleLimits {
   size_t output_bytes = 64 * 1024;  // guest output nobody has read yet; older bytes are dropped
   size_t line_bytes = 256;          // one typed line
-  size_t read_bytes = 4096;         // input taken from one console per poll round
+  size_t read_bytes = 4096;         // input taken from one console per wake
 };
 
 class SimConsoles {
@@ -53,19 +54,21 @@ class SimConsoles {
   struct Console;
 
   SimConsoles(SimHypervisor& sim, std::unique_ptr<xs::Connection> conn, SimConsoleLimits limits,
-              UniqueFd wake);
+              UniqueFd wake, UniqueFd epoll);
   void OnEvent(const SimEvent& e);
   void Queue(Request r);
   void Loop();
   void Serve(const std::deque<Request>& requests);
   void Open(DomId domid, Why why);
-  bool Pump(Console& c, short revents);  // false: the guest asked to power off
+  bool Pump(Console& c, bool readable);  // false: the guest asked to power off
+  void Arm(DomId domid, Console& c);
   void Append(Console& c, const std::string& text) const;
 
   SimHypervisor& sim_;
   std::unique_ptr<xs::Connection> conn_;
   SimConsoleLimits limits_;
-  UniqueFd wake_;  // eventfd: requests are waiting, or stop
+  UniqueFd wake_;   // eventfd: requests are waiting, or stop
+  UniqueFd epoll_;  // wake_ and every console's master
   std::mutex mu_;
   std::deque<Request> requests_;
   bool stopping_ = false;
