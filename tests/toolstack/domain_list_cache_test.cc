@@ -74,7 +74,10 @@ TEST_F(DomainListCacheTest, ABackendWriteMakesTheNextListReadAgain) {
   ASSERT_TRUE(xs::PlainWrite(*host_.xs, node, "1").ok());
   // The watch event may lag the write by a little: some list soon after reads again (one snapshot).
   EXPECT_TRUE(Eventually(kWait, [&] { return List().first == 1; }));
-  EXPECT_EQ(List().first, 0u);  // and once it has, the next reads nothing
+  // Then it holds again. Not always by the very next list: the count is xsd's,
+  // of every client, and now and then a simulated guest or backend starts a
+  // transaction of its own just then (1 run in ~150 failed so).
+  EXPECT_TRUE(Eventually(kWait, [&] { return Settled(); }));
 }
 
 TEST_F(DomainListCacheTest, AListFromTheCacheStillShowsTheConsoleTty) {
