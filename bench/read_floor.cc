@@ -77,7 +77,7 @@ std::string Table(const std::vector<Floor>& floors) {
   t << "\n";
   auto n = [](size_t v) { return std::to_string(v); };
   Row(t,
-      "1. txend: xsd's write generation read (its page; the socket polled for a hang-up): "
+      "1. txend: xsd's write generation read (its page, no system call): "
       "nothing written since the last catch-up",
       floors, [](const Floor& f) { return f.generation; });
   Row(t,

@@ -22,7 +22,7 @@ struct FloorSettings {
 };
 
 // 1. DomainStateCache::CatchUp while nothing was written: xsd's write generation
-// read (its page, written by the socket's peer; the socket polled for a hang-up).
+// read (its page, written by the socket's peer; no system call).
 // `dir`: where the socket and page go.
 Result<CpuFigure> MeasureWriteGenerationRead(const std::string& dir, const FloorSettings& s);
 

@@ -142,7 +142,8 @@ Result<CpuFigure> MeasureWriteGenerationRead(const std::string& dir, const Floor
   UniqueFd peer(accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));  // the daemon's end
   if (!peer) return Status::Error(errno, "accept");
   bool failed = false;
-  CpuFigure f = PerOp(s.repeats, s.batch, [&] { failed |= conn->WriteGeneration() != 7u; });
+  CpuFigure f =
+      PerOp(s.repeats, s.batch, [&] { failed |= conn->PublishedWriteGeneration() != 7u; });
   if (failed) return Status::Error(EIO, "the write generation was not read");
   return f;
 }

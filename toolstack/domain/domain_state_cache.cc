@@ -63,7 +63,7 @@ void DomainStateCache::Changed(const std::string& path) {
 
 Status DomainStateCache::CatchUp() {
   if (!xs_) return Status::Ok();  // not started: nothing is cached, every read reads
-  std::optional<uint64_t> written = xs_->WriteGeneration();
+  std::optional<uint64_t> written = xs_->PublishedWriteGeneration();
   if (written && *written == caught_up_.load(std::memory_order_acquire))
     return Status::Ok();  // nothing written since a completed round trip began
   TXEND_RETURN_IF_ERROR(xs_->Sync());
@@ -76,7 +76,6 @@ Status DomainStateCache::CatchUp() {
 
 bool DomainStateCache::HoldsClean(const RegisteredDomain& d) const {
   if (!xs_ || !d.domid) return false;
-  // A hint: the page alone (the read's CatchUp checks the daemon is still there).
   std::optional<uint64_t> written = xs_->PublishedWriteGeneration();
   if (!written || *written != caught_up_.load(std::memory_order_acquire)) return false;
   MutexLock lock(&mu_);

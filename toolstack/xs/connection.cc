@@ -141,7 +141,7 @@ struct Connection::Impl {
   std::thread own;  // reads while callers are quiet; reports the daemon's close
   std::thread dispatcher;
 
-  std::once_flag page_once;  // mapped at the first WriteGeneration()
+  std::once_flag page_once;  // mapped at the first PublishedWriteGeneration()
   const wire::WriteGenerationPage* page = nullptr;
   void MapGenerationPage();
 
@@ -431,14 +431,6 @@ void Connection::Impl::MapGenerationPage() {
     return;
   }
   page = mapped;
-}
-
-std::optional<uint64_t> Connection::WriteGeneration() const {
-  auto published = PublishedWriteGeneration();
-  if (!published) return std::nullopt;
-  pollfd hangup{impl_->fd.get(), POLLRDHUP, 0};
-  if (poll(&hangup, 1, 0) != 0) return std::nullopt;  // the daemon went (or poll failed)
-  return published;
 }
 
 std::optional<uint64_t> Connection::PublishedWriteGeneration() const {

@@ -76,13 +76,12 @@ class Connection {
   // acknowledging it, so after Sync a kReader watch has seen every write
   // acknowledged, to any client, before Sync began.
   Status Sync();
-  // The daemon's write generation (wire/write_generation.h), read without a
-  // round trip: every write it acknowledged, to any client, raised it before
-  // the acknowledgement left. nullopt when the daemon shares none (the stock
-  // daemons), the page is not this peer's, or the connection is lost or hung up.
-  std::optional<uint64_t> WriteGeneration() const;
-  // The same as the page shows it, without a system call: not checked for the daemon
-  // having hung up since Lost() was last noticed. For hints; decide with WriteGeneration().
+  // The daemon's write generation (wire/write_generation.h), read from its page
+  // without a round trip or a system call: every write it acknowledged, to any
+  // client, raised it before the acknowledgement left. nullopt when the daemon
+  // shares none (the stock daemons), the page is not this peer's, or the reader
+  // thread has seen the connection end (microseconds after the daemon goes; until
+  // then the page still holds the dead daemon's last generation, which is exact).
   std::optional<uint64_t> PublishedWriteGeneration() const;
 
   // Domain management (privileged callers only).
