@@ -114,17 +114,16 @@ void DomainRegistry::EraseLocked(const std::string& uuid) {
   by_uuid_.erase(it);
 }
 
+// As xend looks a ref up: a name, a domid, then a uuid (names that read as
+// another domain's id or uuid are refused, so the order decides only speed).
 const RegisteredDomain* DomainRegistry::FindLocked(std::string_view ref) const {
   const std::string* uuid = nullptr;
-  if (auto by_uuid = by_uuid_.find(ref); by_uuid != by_uuid_.end()) return &by_uuid->second;
-  if (auto domid = ParseInteger<uint32_t>(ref); domid.ok()) {
-    auto it = uuid_by_domid_.find(*domid);
-    if (it != uuid_by_domid_.end()) uuid = &it->second;
-  } else if (auto it = uuid_by_name_.find(ref); it != uuid_by_name_.end()) {
+  if (auto it = uuid_by_name_.find(ref); it != uuid_by_name_.end()) {
     uuid = &it->second;
+  } else if (auto domid = ParseInteger<uint32_t>(ref); domid.ok()) {
+    if (auto id = uuid_by_domid_.find(*domid); id != uuid_by_domid_.end()) uuid = &id->second;
   }
-  if (uuid == nullptr) return nullptr;
-  auto it = by_uuid_.find(*uuid);
+  auto it = by_uuid_.find(uuid ? std::string_view(*uuid) : ref);
   return it == by_uuid_.end() ? nullptr : &it->second;
 }
 
