@@ -271,8 +271,7 @@ Status DeviceOps::AttachDevice(std::string_view ref, const sxp::Value& device) {
 }
 
 Status DeviceOps::RemoveNodes(uint32_t domid, const DeviceRef& device) {
-  return xs::RunTransaction(
-      ctx_.xs, [&](xs::Transaction& tx) { return tx.RmMany(DevicePaths(domid, device), true); });
+  return ctx_.RemoveInTransaction(DevicePaths(domid, device));
 }
 
 Status DeviceOps::DetachDevice(std::string_view ref, std::string_view type, std::string_view dev,

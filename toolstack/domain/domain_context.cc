@@ -83,4 +83,8 @@ Status DomainContext::WriteInTransaction(
   return xs::RunTransaction(xs, [&](xs::Transaction& tx) { return tx.WriteMany(writes); });
 }
 
+Status DomainContext::RemoveInTransaction(const std::vector<std::string>& paths) const {
+  return xs::RunTransaction(xs, [&](xs::Transaction& tx) { return tx.RmMany(paths, true); });
+}
+
 }  // namespace txend::toolstack

@@ -73,6 +73,8 @@ class DomainContext {
   Status Reconfigure(DomainConfig config) const;
   // Writes every node in one transaction.
   Status WriteInTransaction(const std::vector<xs::Transaction::NodeWrite>& writes) const;
+  // Removes every path, with its subtree, in one transaction; missing ones are fine.
+  Status RemoveInTransaction(const std::vector<std::string>& paths) const;
   // Writes `line` to options.log, when there is one.
   void Say(const std::string& line) const {
     if (options.log) options.log(line);

@@ -216,9 +216,7 @@ Status Lifecycle::DestroyLocked(Operation& op, const RegisteredDomain& d) {
     return st;
   }
   (void)ctx_.hv.Pause(domid);
-  Status removed = xs::RunTransaction(ctx_.xs, [&](xs::Transaction& tx) {
-    return tx.RmMany(DomainPaths(d.config().uuid, domid), true);
-  });
+  Status removed = ctx_.RemoveInTransaction(DomainPaths(d.config().uuid, domid));
   if (removed.ok()) op.Step("removed");
   Status st = ctx_.hv.Destroy(domid);
   if (!st.ok() && st.code() != ESRCH) {

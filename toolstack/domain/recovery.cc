@@ -161,8 +161,7 @@ class Recovery {
       paths.insert(paths.end(), more.begin(), more.end());
     }
     for (uint32_t domid : running) (void)ctx_.hv.Pause(domid);
-    TXEND_RETURN_IF_ERROR(
-        xs::RunTransaction(ctx_.xs, [&](xs::Transaction& tx) { return tx.RmMany(paths, true); }));
+    TXEND_RETURN_IF_ERROR(ctx_.RemoveInTransaction(paths));
     for (uint32_t domid : running) {
       Status st = ctx_.hv.Destroy(domid);
       if (!st.ok() && st.code() != ESRCH) return st;
@@ -199,7 +198,7 @@ class Recovery {
   Status RemoveDevice(const RegisteredDomain& d, const Intent& intent) {
     DeviceRef device{intent.device_type, intent.devid, 0};
     std::vector<std::string> paths = {device.FrontendPath(*d.domid), device.BackendPath(*d.domid)};
-    return xs::RunTransaction(ctx_.xs, [&](xs::Transaction& tx) { return tx.RmMany(paths, true); });
+    return ctx_.RemoveInTransaction(paths);
   }
 
   // Step 3: dom0's name, and the nodes of running domains xenstore forgot.
@@ -260,8 +259,7 @@ class Recovery {
       }
     }
     if (!orphans.empty()) {
-      TXEND_RETURN_IF_ERROR(xs::RunTransaction(
-          ctx_.xs, [&](xs::Transaction& tx) { return tx.RmMany(orphans, true); }));
+      TXEND_RETURN_IF_ERROR(ctx_.RemoveInTransaction(orphans));
       for (uint32_t domid : released) (void)ctx_.xs.Release(domid);
       ctx_.Say("recovery: removed the xenstore nodes of domains that exist nowhere: " +
                Joined(orphans));
