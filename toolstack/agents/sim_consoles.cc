@@ -193,10 +193,11 @@ void SimConsoles::Open(DomId domid, Why why) {
   Append(*c, why == Why::kReopen               ? c->shell.ReopenLog()
              : why == Why::kResume || restored ? c->shell.ResumeLog()
                                                : c->shell.BootLog());
-  if (auto old = consoles_.find(domid); old != consoles_.end())  // reopened
-    epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, old->second->master.get(), nullptr);
   epoll_event ev{EPOLLIN, {.u64 = domid}};
   if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, c->master.get(), &ev) != 0) return;
+  if (auto old = consoles_.find(domid);
+      old != consoles_.end())  // reopened: the new one replaces it
+    epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, old->second->master.get(), nullptr);
   Arm(domid, *c);
   consoles_[domid] = std::move(c);
 }
