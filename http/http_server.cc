@@ -21,6 +21,7 @@
 
 #include "base/mutex.h"
 #include "http/connection_table.h"
+#include "http/descriptor_stream.h"
 #include "http/request_decoder.h"
 #include "tls/peer_certificate.h"
 
@@ -53,6 +54,9 @@ constexpr int kListenerShardSessions = 4;
 constexpr std::chrono::milliseconds kLinger{1000};
 constexpr size_t kMaxLingering = 64;
 constexpr size_t kLingerChunk = 4096;
+// How long a connection answered on the listeners' shard may go unlooked-at before it is
+// registered to wait for its next request or its close like any other (AwaitingClose).
+constexpr std::chrono::milliseconds kQuietTick{1};
 
 // The watch handles of parked (deferred) replies. The server drops them all
 // before its io_context goes, so no wake posts to it afterwards.
@@ -92,6 +96,62 @@ bool PeerGone(int fd) {
   pollfd p{fd, POLLIN | POLLRDHUP, 0};
   return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
+
+// Connections a listener answered at once whose close (or next request) had not come when
+// the reply went out. Most such clients (libvirt) close at once and connect again, so each
+// is looked at again when its listener next wakes to accept, on its bare descriptor; one
+// still quiet after a whole kQuietTick is registered to wait like any other. On the
+// listeners' shard only.
+class AwaitingClose : public std::enable_shared_from_this<AwaitingClose> {
+ public:
+  class Connection {
+   public:
+    virtual ~Connection() = default;
+    // Reads what has come (its close, a request) and goes on with it; true if nothing has.
+    // `last`: then it waits registered, and false.
+    virtual bool LookAgain(bool last) = 0;
+  };
+
+  explicit AwaitingClose(asio::io_context& ioc) : tick_(ioc) {}
+
+  void Add(std::shared_ptr<Connection> connection) {
+    fresh_.push_back(std::move(connection));
+    if (!ticking_) Tick();
+  }
+
+  // On its listener's wake.
+  void Sweep() {
+    Look(aged_, false);
+    Look(fresh_, false);
+  }
+
+ private:
+  void Tick() {
+    ticking_ = true;
+    tick_.expires_after(kQuietTick);
+    tick_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self) return;
+      self->ticking_ = false;
+      Look(self->aged_, true);  // each now waits registered, or is done
+      Look(self->fresh_, false);
+      self->aged_.swap(self->fresh_);
+      if (!self->aged_.empty()) self->Tick();
+    });
+  }
+
+  // LookAgain may Add (a connection answered again): into fresh_, never into `list`'s copy.
+  static void Look(std::vector<std::shared_ptr<Connection>>& list, bool last) {
+    auto looking = std::exchange(list, {});
+    for (auto& connection : looking)
+      if (connection->LookAgain(last)) list.push_back(std::move(connection));
+  }
+
+  asio::steady_timer tick_;
+  bool ticking_ = false;
+  std::vector<std::shared_ptr<Connection>> fresh_;  // added since the last tick
+  std::vector<std::shared_ptr<Connection>> aged_;   // quiet through one tick already
+};
 
 // What the listener knows of a session shard when it places a new connection.
 struct ShardLoad {
@@ -196,17 +256,29 @@ std::optional<HttpResponse> ReadErrorReply(beast::error_code ec, const ServerOpt
 template <class Stream>
 constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
 
+// A socket on `ioc` for descriptor `fd`, registered with its epoll set; nullopt, the
+// descriptor closed, when that fails (epoll's limit of watches, say).
+template <class Socket>
+std::optional<Socket> Adopt(int fd, const typename Socket::protocol_type& protocol,
+                            asio::io_context& ioc) {
+  beast::error_code ec;
+  Socket socket(ioc);
+  if (socket.assign(protocol, fd, ec)) {
+    ::close(fd);
+    return std::nullopt;
+  }
+  return socket;
+}
+
 // `socket` moved to `to`'s io_context: its descriptor leaves its own epoll set for that
 // one's. nullopt, the descriptor closed, when that fails (which it does not short of a bug).
 template <class Socket>
 std::optional<Socket> MoveSocket(Socket socket, const typename Socket::protocol_type& protocol,
                                  asio::io_context& to) {
   beast::error_code ec;
-  Socket moved(to);
   auto fd = socket.release(ec);  // on failure the socket keeps it, and closes it
-  if (!ec && moved.assign(protocol, fd, ec)) ::close(fd);
   if (ec) return std::nullopt;
-  return moved;
+  return Adopt<Socket>(fd, protocol, to);
 }
 
 // A decoded request and what its reply needs of the original.
@@ -221,7 +293,12 @@ struct Request {
 // due, unless the client goes first), repeat while the client keeps the
 // connection alive.
 template <class Stream>
-class Session : public Evictable, public std::enable_shared_from_this<Session<Stream>> {
+class Session : public Evictable,
+                public AwaitingClose::Connection,
+                public std::enable_shared_from_this<Session<Stream>> {
+  using Socket = typename beast::lowest_layer_type<Stream>::socket_type;
+  using Protocol = typename Socket::protocol_type;
+
  public:
   // `limit_key` is what the connection table counted it under; "" if not admitted.
   // `identity` is who the client is, for a plain stream; a TLS one learns it in the handshake.
@@ -238,7 +315,27 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
     if (parked_) shared_->watches.Drop(parked_->watch);
     if (lingering_) --shared_->lingering;
     LeaveTable();
+    if (unregistered_) ::close(unregistered_->fd);
     --shared_->loads[shard_].sessions;
+  }
+
+  // Before Start, for a plain stream made over no socket yet: the connection's descriptor,
+  // served as it is until something must wait on it (Register), and where its listener
+  // looks again for its close after a reply it sent at once.
+  void TakeDescriptor(int fd, const Protocol& protocol, std::weak_ptr<AwaitingClose> awaiting) {
+    unregistered_ = {fd, protocol};
+    awaiting_close_ = std::move(awaiting);
+  }
+
+  bool LookAgain(bool last) override {
+    if (!unregistered_) return false;  // evicted meanwhile
+    if (auto done = ReadHeadAtOnce()) {
+      OnHeader(*done);
+      return false;
+    }
+    if (!last) return true;
+    ReadLater();
+    return false;
   }
 
   // Serves requests, or replies once with `refusal` and closes (a refused client).
@@ -303,12 +400,21 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
     parser_->header_limit(kMaxHeaderBytes);
     if (waiting_ticket_ == 0)  // else counted since it was accepted
       waiting_ticket_ = shared_->connections.StartWaiting(this->weak_from_this());
-    if constexpr (!kIsTls<Stream>) {  // its first request, and its close or second request
-      if (shard_ == kListenerShard && heads_read_at_once_ < 2) {
-        ++heads_read_at_once_;  // so requests pipelined behind replies never recurse deeper
-        if (auto done = ReadHeadAtOnce()) return OnHeader(*done);
+    if constexpr (!kIsTls<Stream>) {  // its first request, then its close or next request
+      if (shard_ == kListenerShard && ++reads_on_listener_ <= 2) {
+        bool first = reads_on_listener_ == 1;
+        if (first || buffer_.size() > 0) {  // a request at once, or sent behind the first
+          if (auto done = ReadHeadAtOnce()) return OnHeader(*done);
+        }
+        auto awaiting = awaiting_close_.lock();
+        if (!first && awaiting && unregistered_) return awaiting->Add(this->shared_from_this());
       }
     }
+    ReadLater();
+  }
+
+  void ReadLater() {
+    Register();
     Lowest().expires_after(shared_->options.header_timeout);
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
@@ -320,8 +426,8 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
   // readiness. nullopt when not all of it is there; the asynchronous read goes on from there.
   std::optional<beast::error_code> ReadHeadAtOnce() {
     beast::error_code ec;
-    MakeNonBlocking(ec);
-    if (!ec) bhttp::read_header(Lowest().socket(), buffer_, *parser_, ec);
+    DescriptorStream at_once(Descriptor());
+    bhttp::read_header(at_once, buffer_, *parser_, ec);
     if (ec == asio::error::would_block) return std::nullopt;
     return ec;
   }
@@ -331,6 +437,7 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
     waiting_ticket_ = 0;
     if (ec) return OnReadError(ec);
     if (parser_->is_done()) return Dispatch();
+    Register();
     Lowest().expires_after(shared_->options.body_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = this->shared_from_this()](beast::error_code ec, size_t) {
@@ -427,11 +534,7 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
   // connection table) to a new session on the shard PlaceSession picks, which runs `req`.
   void MoveToSessionShard(Request req) {
     size_t shard = shared_->PlaceSession();
-    beast::error_code ec;
-    auto socket = Lowest().release_socket();
-    auto protocol = socket.local_endpoint(ec).protocol();
-    auto moved =
-        ec ? std::nullopt : MoveSocket(std::move(socket), protocol, *shared_->contexts[shard]);
+    auto moved = MovedTo(*shared_->contexts[shard]);
     if (!moved) {  // the connection is dropped
       --shared_->loads[shard].sessions;
       return LeaveTable();
@@ -445,6 +548,20 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
                [next, req = std::move(req)]() mutable { next->Run(std::move(req)); });
   }
 
+  // The connection's socket on `ioc`, leaving this session without one.
+  std::optional<Socket> MovedTo(asio::io_context& ioc) {
+    if (unregistered_) {  // straight to its new epoll set
+      auto [fd, protocol] = *std::exchange(unregistered_, std::nullopt);
+      ++shared_->stats.registered;
+      return Adopt<Socket>(fd, protocol, ioc);
+    }
+    beast::error_code ec;
+    auto socket = Lowest().release_socket();
+    auto protocol = socket.local_endpoint(ec).protocol();
+    if (ec) return std::nullopt;
+    return MoveSocket(std::move(socket), protocol, ioc);
+  }
+
   // From any thread: sends `response` on the connection's I/O thread.
   void Reply(HttpResponse response, unsigned version, bool keep_alive) {
     asio::post(stream_.get_executor(),
@@ -455,6 +572,7 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
   // Holds the connection, without a thread, until the reply's source wakes it,
   // its timeout passes, or the client goes away.
   void Park(DeferredReply later, asio::thread_pool& pool, unsigned version, bool keep_alive) {
+    Register();
     uint64_t generation = ++park_generation_;
     parked_ = Parked{generation, std::move(later.answer), &pool, version, keep_alive, 0};
     park_timer_.expires_after(later.timeout);
@@ -549,22 +667,18 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
     if constexpr (!kIsTls<Stream>) {
       if (auto done = WriteAtOnce(out->serializer)) return Sent(*done, keep_alive);
     }
+    Register();
     Lowest().expires_after(shared_->options.write_timeout);
     bhttp::async_write(stream_, out->serializer,
                        [self = this->shared_from_this(), out, keep_alive](
                            beast::error_code ec, size_t) { self->Sent(ec, keep_alive); });
   }
 
-  // For the reads and writes tried at once (asio's own calls need no such mode).
-  void MakeNonBlocking(beast::error_code& ec) {
-    if (!Lowest().socket().non_blocking()) Lowest().socket().non_blocking(true, ec);
-  }
-
   // nullopt when the socket would block before all is written; the serializer knows how far.
   std::optional<beast::error_code> WriteAtOnce(Outgoing::Serializer& serializer) {
     beast::error_code ec;
-    MakeNonBlocking(ec);
-    while (!ec && !serializer.is_done()) bhttp::write_some(Lowest().socket(), serializer, ec);
+    DescriptorStream at_once(Descriptor());
+    while (!ec && !serializer.is_done()) bhttp::write_some(at_once, serializer, ec);
     if (ec == asio::error::would_block) return std::nullopt;
     return ec;
   }
@@ -587,6 +701,7 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
     }
     lingering_ = true;
     buffer_.clear();
+    Register();
     beast::error_code ignored;
     Lowest().socket().shutdown(asio::socket_base::shutdown_send, ignored);
     Lowest().expires_after(kLinger);
@@ -606,6 +721,10 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
   // session's last handler, on its own thread, has let it go).
   void Close() {
     LeaveTable();
+    if (unregistered_) {  // no child holds it: descriptors are made close-on-exec
+      ::close(std::exchange(unregistered_, std::nullopt)->fd);
+      return;
+    }
     beast::error_code ignored;
     Lowest().socket().shutdown(asio::socket_base::shutdown_both, ignored);
     Lowest().close();
@@ -616,7 +735,27 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
     limit_key_.clear();
   }
 
+  // The connection's descriptor, registered with the io_context or not.
+  int Descriptor() { return unregistered_ ? unregistered_->fd : Lowest().socket().native_handle(); }
+
+  // Registers the descriptor with the io_context before anything waits on it. If that fails,
+  // the descriptor is closed and the wait fails at once, as on a closed connection.
+  void Register() {
+    if (!unregistered_) return;
+    auto [fd, protocol] = *std::exchange(unregistered_, std::nullopt);
+    ++shared_->stats.registered;
+    beast::error_code ec;
+    if (Lowest().socket().assign(protocol, fd, ec)) ::close(fd);
+  }
+
   Stream stream_;
+  // A plain connection's descriptor until Register: a request read, answered and closed
+  // at once never joins the io_context's epoll set (two system calls fewer).
+  struct Unregistered {
+    int fd;
+    Protocol protocol;
+  };
+  std::optional<Unregistered> unregistered_;
   beast::flat_buffer buffer_{kMaxBufferedBytes};
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   const std::shared_ptr<Shared> shared_;
@@ -628,7 +767,8 @@ class Session : public Evictable, public std::enable_shared_from_this<Session<St
   bool answered_on_listener_ = false;  // its first read was answered on the listeners' shard
   bool refused_ = false;               // it was answered with a refusal, and only that
   bool lingering_ = false;             // counted in shared_->lingering
-  int heads_read_at_once_ = 0;         // on the listeners' shard, without waiting
+  int reads_on_listener_ = 0;          // requests (or closes) read for on the listeners' shard
+  std::weak_ptr<AwaitingClose> awaiting_close_;  // its listener's, while on its bare descriptor
   // A deferred reply not yet due.
   struct Parked {
     uint64_t generation;
@@ -674,29 +814,19 @@ void Launch(std::shared_ptr<S> session, size_t shard, std::optional<HttpResponse
   });
 }
 
-// A session for an accepted connection over the right stream (TLS for TCP when
-// configured), made on the accepting thread and started on its socket's.
-template <class Protocol>
-void OpenSession(const std::shared_ptr<Shared>& shared, size_t shard,
-                 typename Protocol::socket socket, const Client& client, const std::string& key,
-                 std::optional<HttpResponse> refusal) {
-  if constexpr (std::is_same_v<Protocol, tcp>) {
-    if (shared->tls) {
-      return Launch(std::make_shared<Session<TlsStream>>(TlsStream(std::move(socket), *shared->tls),
-                                                         shared, shard, client.peer, "", key),
-                    shard, std::move(refusal));
-    }
-  }
-  using Plain = beast::basic_stream<Protocol>;
-  Launch(std::make_shared<Session<Plain>>(Plain(std::move(socket)), shared, shard, client.peer,
-                                          client.identity, key),
-         shard, std::move(refusal));
+// Whether accept4's error passes by itself (no connection after all, or one the client gave
+// up), as opposed to one that lasts, such as running out of descriptors.
+bool PassingAcceptError(int error) {
+  return error == EAGAIN || error == EWOULDBLOCK || error == EINTR || error == ECONNABORTED ||
+         error == EPROTO;
 }
 
 // Accepts on the listeners' shard, where a plain connection's session begins. That thread
 // answers only a first request the handler says it answers at once (ServerOptions::
 // answers_at_once), so a client that connects once per request wakes no other thread; a
 // read that may wait (xenstore stalled) runs elsewhere and never stops accepting.
+// Connections are accepted by hand (accept4), close-on-exec and non-blocking from the start,
+// and a plain one is served on its bare descriptor until it must wait (Session::Register).
 template <class Protocol>
 class Listener : public std::enable_shared_from_this<Listener<Protocol>> {
  public:
@@ -705,16 +835,18 @@ class Listener : public std::enable_shared_from_this<Listener<Protocol>> {
       : acceptor_(std::move(acceptor)),
         protocol_(acceptor_.local_endpoint().protocol()),
         retry_(*shared->contexts[kListenerShard]),
-        shared_(std::move(shared)) {}
+        awaiting_close_(std::make_shared<AwaitingClose>(*shared->contexts[kListenerShard])),
+        shared_(std::move(shared)) {
+    acceptor_.non_blocking(true);  // a wake with no connection waiting must not block
+  }
 
   void Accept() {
-    acceptor_.async_accept(
-        [self = this->shared_from_this()](beast::error_code ec, typename Protocol::socket s) {
-          if (ec == asio::error::operation_aborted) return;
-          if (ec) return self->AcceptLater();  // out of descriptors, say: pause, not spin
-          self->Serve(std::move(s));
-          self->Accept();
-        });
+    acceptor_.async_wait(asio::socket_base::wait_read,
+                         [self = this->shared_from_this()](beast::error_code ec) {
+                           if (ec == asio::error::operation_aborted) return;
+                           if (ec) return self->AcceptLater();
+                           self->AcceptOne();
+                         });
   }
 
   void Cancel() {
@@ -724,6 +856,18 @@ class Listener : public std::enable_shared_from_this<Listener<Protocol>> {
   }
 
  private:
+  // One connection per wake: re-arming the wait finds any other already waiting, so
+  // connections take turns with the rest of the thread's work.
+  void AcceptOne() {
+    awaiting_close_->Sweep();  // first, as a client that connects again has mostly closed
+    int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0)
+      Serve(fd);
+    else if (!PassingAcceptError(errno))
+      return AcceptLater();  // out of descriptors, say: pause, not spin
+    Accept();
+  }
+
   void AcceptLater() {
     ++shared_->stats.accept_errors;
     retry_.expires_after(kAcceptRetry);
@@ -732,24 +876,24 @@ class Listener : public std::enable_shared_from_this<Listener<Protocol>> {
     });
   }
 
-  void Serve(typename Protocol::socket socket) {
+  void Serve(int fd) {
     ++shared_->stats.connections;
-    Client client = ClientOf(socket);
+    Client client = ClientOf(fd);
     if constexpr (std::is_same_v<Protocol, tcp>) {
       if (!shared_->options.hosts_allow.Allows(client.peer))
-        return Open(std::move(socket), client, "",
+        return Open(fd, client, "",
                     XendError(403, "client " + client.peer + " is not in xend-hosts-allow"));
     }
     switch (shared_->connections.Admit(client.key)) {
       case ConnectionTable::Admission::kPeerFull:
         return Open(
-            std::move(socket), client, "",
+            fd, client, "",
             XendError(503, "too many connections from this client (" + client.key + "; limit " +
                                std::to_string(shared_->options.max_connections_per_peer) + ")"));
       case ConnectionTable::Admission::kFull:
-        return Open(std::move(socket), client, "", XendError(503, "too many connections"));
+        return Open(fd, client, "", XendError(503, "too many connections"));
       case ConnectionTable::Admission::kAdmitted:
-        Open(std::move(socket), client, client.key, std::nullopt);
+        Open(fd, client, client.key, std::nullopt);
     }
   }
 
@@ -757,38 +901,53 @@ class Listener : public std::enable_shared_from_this<Listener<Protocol>> {
   // answers its first request or moves it on (Session::OnListenerShard); a TLS one on the
   // session shard PlaceSession picks, as its handshake alone is more than a quick read.
   // `key` is what the connection table counted it under; "" if not admitted.
-  void Open(typename Protocol::socket socket, const Client& client, const std::string& key,
+  void Open(int fd, const Client& client, const std::string& key,
             std::optional<HttpResponse> refusal) {
-    bool tls = std::is_same_v<Protocol, tcp> && shared_->tls;
-    size_t shard = tls ? shared_->PlaceSession() : kListenerShard;
-    if (!tls) {
-      ++shared_->loads[shard].sessions;
-      return OpenSession<Protocol>(shared_, shard, std::move(socket), client, key,
-                                   std::move(refusal));
+    if constexpr (std::is_same_v<Protocol, tcp>) {
+      if (shared_->tls) return OpenTls(fd, client, key, std::move(refusal));
     }
-    auto moved = MoveSocket(std::move(socket), protocol_, *shared_->contexts[shard]);
-    if (!moved) {  // the connection is dropped
+    using Plain = beast::basic_stream<Protocol>;
+    auto& here = *shared_->contexts[kListenerShard];
+    ++shared_->loads[kListenerShard].sessions;
+    auto session =
+        std::make_shared<Session<Plain>>(Plain(typename Protocol::socket(here)), shared_,
+                                         kListenerShard, client.peer, client.identity, key);
+    session->TakeDescriptor(fd, protocol_, awaiting_close_);
+    Launch(std::move(session), kListenerShard, std::move(refusal));
+  }
+
+  void OpenTls(int fd, const Client& client, const std::string& key,
+               std::optional<HttpResponse> refusal) {
+    size_t shard = shared_->PlaceSession();
+    ++shared_->stats.registered;
+    auto socket = Adopt<tcp::socket>(fd, protocol_, *shared_->contexts[shard]);
+    if (!socket) {  // the connection is dropped
       --shared_->loads[shard].sessions;
       if (!key.empty()) shared_->connections.Leave(key);
       return;
     }
-    OpenSession<Protocol>(shared_, shard, std::move(*moved), client, key, std::move(refusal));
+    Launch(std::make_shared<Session<TlsStream>>(TlsStream(std::move(*socket), *shared_->tls),
+                                                shared_, shard, client.peer, "", key),
+           shard, std::move(refusal));
   }
 
-  static Client ClientOf(typename Protocol::socket& socket) {
+  static Client ClientOf(int fd) {
     if constexpr (std::is_same_v<Protocol, tcp>) {
-      beast::error_code ec;
-      auto ep = socket.remote_endpoint(ec);
-      std::string address = ec ? std::string("unknown") : ep.address().to_string();
+      tcp::endpoint ep;
+      socklen_t len = static_cast<socklen_t>(ep.capacity());
+      bool known = ::getpeername(fd, ep.data(), &len) == 0;
+      if (known) ep.resize(len);
+      std::string address = known ? ep.address().to_string() : std::string("unknown");
       return {address, address, "unauthenticated " + address};
     } else {
-      return UnixClient(socket.native_handle());
+      return UnixClient(fd);
     }
   }
 
   typename Protocol::acceptor acceptor_;
   const Protocol protocol_;
   asio::steady_timer retry_;
+  const std::shared_ptr<AwaitingClose> awaiting_close_;
   const std::shared_ptr<Shared> shared_;
 };
 

@@ -95,6 +95,9 @@ struct ServerStats {
   std::atomic<uint64_t> exceptions{0};     // caught at the edge of a handler (a bug)
   std::atomic<uint64_t> abandoned{0};      // deferred replies whose client went away first
   std::atomic<uint64_t> answered_on_accept{0};  // first reads the accepting thread answered
+  // Connections registered with an I/O thread's event loop: to wait, to move, or TLS. One
+  // whose first read was answered at once, and which then closed, never is.
+  std::atomic<uint64_t> registered{0};
 };
 
 class HttpServer {
