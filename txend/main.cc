@@ -245,9 +245,10 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<daemon::RelocationServer>> relocation;  // plain, SSL
   for (bool ssl : {false, true}) {
     if (!(ssl ? o.relocation.ssl_enabled : o.relocation.enabled)) continue;
-    daemon::RelocationServer::Options ro{ssl ? o.relocation.ssl_endpoint : o.relocation.endpoint,
-                                         *reloc_allow,
-                                         std::chrono::seconds(o.relocation.io_timeout_s)};
+    daemon::RelocationServer::Options ro;
+    ro.endpoint = ssl ? o.relocation.ssl_endpoint : o.relocation.endpoint;
+    ro.hosts_allow = *reloc_allow;
+    ro.io_timeout = std::chrono::seconds(o.relocation.io_timeout_s);
     if (ssl)
       ro.tls = toolstack::TlsOptions{o.relocation.ssl_cert_file, o.relocation.ssl_key_file,
                                      o.relocation.ssl_ca_file, ""};

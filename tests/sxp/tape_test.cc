@@ -67,7 +67,9 @@ TEST(SxpTape, AnswersAsTheValueAccessorsDo) {
       auto want = FindChildValue(d, name);
       auto got = tape->FindChildValue(0, name);
       EXPECT_EQ(got.has_value(), want.has_value()) << text << " " << name;
-      if (got && want) EXPECT_EQ(*got, *want) << text << " " << name;
+      if (got && want) {
+        EXPECT_EQ(*got, *want) << text << " " << name;
+      }
     }
   }
 }

@@ -116,8 +116,8 @@ class MigrationTest : public ::testing::Test {
       TcpSocket s = listener.Accept();
       script(s.fd());
     });
-    auto result =
-        src_.toolstack->migration().Migrate(name, {"127.0.0.1", listener.port(), live, 2s, 5s, {}});
+    auto result = src_.toolstack->migration().Migrate(
+        name, {"127.0.0.1", listener.port(), live, 2s, 5s, {}, {}});
     peer.join();
     return result;
   }
@@ -217,13 +217,14 @@ TEST_F(MigrationTest, ANameTakenOnTheDestinationIsRefusedUpFront) {
 
 TEST_F(MigrationTest, NoRelocationServerIsAClearError) {
   Start(src_, "lonely");
-  auto refused = src_.toolstack->migration().Migrate("lonely", {"127.0.0.1", 1, false, 2s, 5s, {}});
+  auto refused =
+      src_.toolstack->migration().Migrate("lonely", {"127.0.0.1", 1, false, 2s, 5s, {}, {}});
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), ECONNREFUSED);
   EXPECT_NE(refused.status().message().find("cannot connect to 127.0.0.1:1"), std::string::npos);
   EXPECT_TRUE(Healthy(src_, "lonely"));
   EXPECT_EQ(src_.toolstack->migration()
-                .Migrate("nobody", {"127.0.0.1", 1, false, 2s, 5s, {}})
+                .Migrate("nobody", {"127.0.0.1", 1, false, 2s, 5s, {}, {}})
                 .status()
                 .code(),
             ESRCH);
@@ -320,8 +321,8 @@ TEST_F(MigrationTest, OverTlsToADestinationWhoseCertificateIsTrusted) {
   ASSERT_TRUE(txend::testing::WriteSelfSignedCert(cert, key).ok());
   uint32_t domid = Start(src_, "secret");
   uint64_t digest = *src_.sim->MemoryDigest(domid);
-  auto result =
-      Migrate(src_, dst_, "secret", true, {}, TlsOptions{"", "", cert}, TlsOptions{cert, key, ""});
+  auto result = Migrate(src_, dst_, "secret", true, {}, TlsOptions{"", "", cert, ""},
+                        TlsOptions{cert, key, "", ""});
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   EXPECT_GT(result->bytes_sent, 128ull << 20);
   EXPECT_FALSE(Get(src_, "secret").ok());
@@ -335,17 +336,17 @@ TEST_F(MigrationTest, TlsMismatchesFailBeforeTheDomainMoves) {
   ASSERT_TRUE(txend::testing::WriteSelfSignedCert(cert, key).ok());
   ASSERT_TRUE(txend::testing::WriteSelfSignedCert(other, other_key).ok());
   Start(src_, "careful");
-  auto untrusted = Migrate(src_, dst_, "careful", true, {}, TlsOptions{"", "", other},
-                           TlsOptions{cert, key, ""});
+  auto untrusted = Migrate(src_, dst_, "careful", true, {}, TlsOptions{"", "", other, ""},
+                           TlsOptions{cert, key, "", ""});
   ASSERT_FALSE(untrusted.ok());
   EXPECT_EQ(untrusted.status().code(), EPROTO);
   EXPECT_NE(untrusted.status().message().find("certificate verify failed"), std::string::npos)
       << untrusted.status().message();
   auto tls_to_plain =
-      Migrate(src_, dst_, "careful", true, {}, TlsOptions{"", "", cert}, std::nullopt);
+      Migrate(src_, dst_, "careful", true, {}, TlsOptions{"", "", cert, ""}, std::nullopt);
   EXPECT_FALSE(tls_to_plain.ok());
   auto plain_to_tls =
-      Migrate(src_, dst_, "careful", false, {}, std::nullopt, TlsOptions{cert, key, ""});
+      Migrate(src_, dst_, "careful", false, {}, std::nullopt, TlsOptions{cert, key, "", ""});
   EXPECT_FALSE(plain_to_tls.ok());
   EXPECT_NE(plain_to_tls.status().message().find("keeps running here"), std::string::npos);
   EXPECT_TRUE(Eventually(kWait, [&] { return Healthy(src_, "careful"); }));

@@ -51,7 +51,11 @@ class SimSaveTest : public ::testing::Test {
   txend::testing::TempDir dir_;
   std::string kernel_;
   std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
-  SimOptions options_{.clock = clock_};
+  SimOptions options_ = [this] {
+    SimOptions o;
+    o.clock = clock_;
+    return o;
+  }();
   SimHypervisor sim_{options_};
 };
 

@@ -178,8 +178,9 @@ TEST_F(CrashRecoveryTest, Restore) {
     ExpectAgreement(fault);
     bool finished = std::string(step) == "registered";
     EXPECT_EQ(Listed("image"), finished) << fault;
-    if (finished)
+    if (finished) {
       ASSERT_EQ(Post("/xend/domain/image", {{"op", "save"}, {"file", file}}).status, 202);
+    }
   }
   EXPECT_EQ(Post("/xend/domain/", {{"op", "restore"}, {"file", file}}).status, 201);
   ExpectAgreement("after");
@@ -202,11 +203,12 @@ TEST_F(CrashRecoveryTest, AttachAndDetach) {
     });
     ExpectAgreement(fault);
     EXPECT_EQ(devices(), step.outcome == Outcome::kFinished ? 2u : 1u) << fault;
-    if (devices() == 2u)
+    if (devices() == 2u) {
       ASSERT_EQ(Post("/xend/domain/host",
                      {{"op", "device_destroy"}, {"type", "vbd"}, {"dev", "xvdb"}, {"force", "1"}})
                     .status,
                 200);
+    }
   }
   for (const char* step : {"intent", "offline", "removed"}) {
     std::string fault = std::string("detach.") + step;
@@ -261,7 +263,9 @@ TEST_F(CrashRecoveryTest, XsdKilledDuringCreatesAndDestroys) {
         Post("/xend/domain/victim", {{"op", "destroy"}});
     });
     // Stalled with its nodes written (or, for destroy.intent, not yet removed).
-    if (creating) ASSERT_TRUE(Eventually(kWait, [&] { return homes() > before; })) << fault;
+    if (creating) {
+      ASSERT_TRUE(Eventually(kWait, [&] { return homes() > before; })) << fault;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     ASSERT_TRUE(stack_->RestartXsd(SIGKILL).ok()) << fault;
     op.join();
@@ -344,8 +348,9 @@ class MigrationCrashTest : public CrashRecoveryTest {
   // Back to the start: "mover" runs at the source only.
   void Reset() {
     for (TxendStack* host : {stack_.get(), dst_.get()})
-      if (MoverOn(*host))
+      if (MoverOn(*host)) {
         ASSERT_EQ(host->client().Post("/xend/domain/mover", {{"op", "destroy"}}).status, 202);
+      }
     Create("mover");
   }
 

@@ -24,7 +24,10 @@ class RelocationServerTest : public ::testing::Test {
  protected:
   // A plain server; `insecure` is the operator's opt-out that lets it take migrations.
   std::unique_ptr<RelocationServer> Start(const std::string& allow, bool insecure = true) {
-    RelocationServer::Options o{{"127.0.0.1", 0}, *http::HostAllowList::Parse(allow), 5s};
+    RelocationServer::Options o;
+    o.endpoint = {"127.0.0.1", 0};
+    o.hosts_allow = *http::HostAllowList::Parse(allow);
+    o.io_timeout = 5s;
     o.insecure = insecure;
     auto s = RelocationServer::Start(*dst_.toolstack, o, [this](const std::string& line) {
       std::lock_guard lock(mu_);
@@ -48,7 +51,7 @@ TEST_F(RelocationServerTest, HostsNotAllowedAreCutOffAndLocalhostMatchesLoopback
   {
     auto server = Start("^10\\.99\\.");
     auto refused = src_.toolstack->migration().Migrate(
-        "guest", {"127.0.0.1", server->port(), true, 2s, 5s, {}});
+        "guest", {"127.0.0.1", server->port(), true, 2s, 5s, {}, {}});
     ASSERT_FALSE(refused.ok());
     EXPECT_NE(refused.status().message().find("keeps running here"), std::string::npos);
     EXPECT_TRUE(Eventually(kWait, [&] {
@@ -56,8 +59,8 @@ TEST_F(RelocationServerTest, HostsNotAllowedAreCutOffAndLocalhostMatchesLoopback
     }));
   }
   auto server = Start("^localhost$");
-  auto moved =
-      src_.toolstack->migration().Migrate("guest", {"127.0.0.1", server->port(), true, 2s, 5s, {}});
+  auto moved = src_.toolstack->migration().Migrate(
+      "guest", {"127.0.0.1", server->port(), true, 2s, 5s, {}, {}});
   ASSERT_TRUE(moved.ok()) << moved.status().ToString();
   EXPECT_TRUE(Eventually(
       kWait, [&] { return Log().find("received 'guest' from 127.0.0.1") != std::string::npos; }));
@@ -80,8 +83,8 @@ TEST_F(RelocationServerTest, StoppingCutsAMigrationInProgress) {
 TEST_F(RelocationServerTest, APlainServerRefusesUnauthenticatedPeersByDefault) {
   ASSERT_TRUE(src_.toolstack->lifecycle().Create(src_.Valid("guest"), false).ok());
   auto server = Start("", false);
-  auto refused =
-      src_.toolstack->migration().Migrate("guest", {"127.0.0.1", server->port(), true, 2s, 5s, {}});
+  auto refused = src_.toolstack->migration().Migrate(
+      "guest", {"127.0.0.1", server->port(), true, 2s, 5s, {}, {}});
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), EACCES);
   EXPECT_NE(refused.status().message().find("txend-relocation-insecure yes"), std::string::npos)

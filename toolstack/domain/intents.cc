@@ -38,6 +38,14 @@ Value Intent::ToSxp() const {
   return v;
 }
 
+Intent Intent::Begin(std::string op, std::string uuid, std::string name) {
+  Intent intent;
+  intent.op = std::move(op);
+  intent.uuid = std::move(uuid);
+  intent.name = std::move(name);
+  return intent;
+}
+
 Result<Intent> Intent::FromSxp(const Value& v) {
   if (sxp::Name(v) != "intent") return Status::Error(EINVAL, "not an (intent ...)");
   Intent i;

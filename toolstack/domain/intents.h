@@ -53,6 +53,8 @@ struct Intent {
   uint32_t devid = 0;                //   and its device id
   std::optional<sxp::Value> config;  // detach: the config once done; reset: the one to create
 
+  // The intent to begin `op` on the domain `uuid` (`name` for logs); the rest as it goes.
+  static Intent Begin(std::string op, std::string uuid, std::string name);
   sxp::Value ToSxp() const;
   static Result<Intent> FromSxp(const sxp::Value& v);
 };

@@ -197,7 +197,7 @@ Result<DomainRecord> Lifecycle::Create(ValidConfig config, bool paused) {
   const DomainConfig& c = *registered->config;
   TXEND_ASSIGN_OR_RETURN(DomainLock lock, ctx_.LockNewDomain(c, kOpCreate));
   TXEND_ASSIGN_OR_RETURN(Operation op,
-                         ctx_.Begin(std::move(lock), Intent{kOpCreate, c.uuid, c.name}));
+                         ctx_.Begin(std::move(lock), Intent::Begin(kOpCreate, c.uuid, c.name)));
   TXEND_ASSIGN_OR_RETURN(RegisteredDomain d, CreateLocked(op, std::move(registered), paused));
   TXEND_ASSIGN_OR_RETURN(DomainInfo info, ctx_.hv.GetDomainInfo(*d.domid));
   DomainRecord record = DomainRecord::Of(d, std::move(info));

@@ -98,7 +98,7 @@ Result<uint32_t> Lifecycle::Restore(const std::string& path, bool paused) {
   const DomainConfig& c = *registered->config;
   TXEND_ASSIGN_OR_RETURN(DomainLock lock, ctx_.LockNewDomain(c, kOpRestore));
   TXEND_ASSIGN_OR_RETURN(Operation op,
-                         ctx_.Begin(std::move(lock), Intent{kOpRestore, c.uuid, c.name}));
+                         ctx_.Begin(std::move(lock), Intent::Begin(kOpRestore, c.uuid, c.name)));
   TXEND_ASSIGN_OR_RETURN(RegisteredDomain d,
                          CreateFromRestoreFdLocked(op, std::move(registered), paused, fd.get()));
   return *d.domid;

@@ -269,7 +269,7 @@ Result<IncomingMigration> Migration::ReceiveMigration(TcpSocket& socket,
   auto lock = ctx_.LockNewDomain(c, kOpReceive, std::chrono::milliseconds(0));
   if (!lock.ok()) return refuse(lock.status());
   if (Status st = CheckIncoming(c); !st.ok()) return refuse(st);
-  auto begun = ctx_.Begin(std::move(*lock), Intent{kOpReceive, c.uuid, c.name});
+  auto begun = ctx_.Begin(std::move(*lock), Intent::Begin(kOpReceive, c.uuid, c.name));
   if (!begun.ok()) return refuse(begun.status());
   Operation& op = *begun;
   TXEND_RETURN_IF_ERROR(SendMessage(fd, Message(MessageType::kAccept)));
