@@ -57,6 +57,10 @@ constexpr size_t kLingerChunk = 4096;
 // How long a connection answered on the listeners' shard may go unlooked-at before it is
 // registered to wait for its next request or its close like any other (AwaitingClose).
 constexpr std::chrono::milliseconds kQuietTick{1};
+// How many of those a listener's wake looks at again, the newest first: a client that
+// connects again has mostly just closed its last connection, and many clients at once
+// cost each accept no more than this many reads (the tick settles the rest).
+constexpr size_t kLooksPerWake = 4;
 
 // The watch handles of parked (deferred) replies. The server drops them all
 // before its io_context goes, so no wake posts to it afterwards.
@@ -119,10 +123,13 @@ class AwaitingClose : public std::enable_shared_from_this<AwaitingClose> {
     if (!ticking_) Tick();
   }
 
-  // On its listener's wake.
+  // On its listener's wake: the newest few.
   void Sweep() {
-    Look(aged_, false);
-    Look(fresh_, false);
+    size_t looks = 0;
+    for (size_t i = fresh_.size(); i-- > 0 && looks++ < kLooksPerWake;) {
+      auto connection = fresh_[i];  // LookAgain may Add: at the end, so `i` still holds
+      if (!connection->LookAgain(false)) fresh_.erase(fresh_.begin() + static_cast<ptrdiff_t>(i));
+    }
   }
 
  private:
