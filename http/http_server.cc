@@ -20,6 +20,7 @@
 #include <openssl/x509.h>
 
 #include "base/mutex.h"
+#include "http/awaiting_close.h"
 #include "http/connection_table.h"
 #include "http/descriptor_stream.h"
 #include "http/request_decoder.h"
@@ -54,13 +55,6 @@ constexpr int kListenerShardSessions = 4;
 constexpr std::chrono::milliseconds kLinger{1000};
 constexpr size_t kMaxLingering = 64;
 constexpr size_t kLingerChunk = 4096;
-// How long a connection answered on the listeners' shard may go unlooked-at before it is
-// registered to wait for its next request or its close like any other (AwaitingClose).
-constexpr std::chrono::milliseconds kQuietTick{1};
-// How many of those a listener's wake looks at again, the newest first: a client that
-// connects again has mostly just closed its last connection, and many clients at once
-// cost each accept no more than this many reads (the tick settles the rest).
-constexpr size_t kLooksPerWake = 4;
 
 // The watch handles of parked (deferred) replies. The server drops them all
 // before its io_context goes, so no wake posts to it afterwards.
@@ -100,65 +94,6 @@ bool PeerGone(int fd) {
   pollfd p{fd, POLLIN | POLLRDHUP, 0};
   return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
-
-// Connections a listener answered at once whose close (or next request) had not come when
-// the reply went out. Most such clients (libvirt) close at once and connect again, so each
-// is looked at again when its listener next wakes to accept, on its bare descriptor; one
-// still quiet after a whole kQuietTick is registered to wait like any other. On the
-// listeners' shard only.
-class AwaitingClose : public std::enable_shared_from_this<AwaitingClose> {
- public:
-  class Connection {
-   public:
-    virtual ~Connection() = default;
-    // Reads what has come (its close, a request) and goes on with it; true if nothing has.
-    // `last`: then it waits registered, and false.
-    virtual bool LookAgain(bool last) = 0;
-  };
-
-  explicit AwaitingClose(asio::io_context& ioc) : tick_(ioc) {}
-
-  void Add(std::shared_ptr<Connection> connection) {
-    fresh_.push_back(std::move(connection));
-    if (!ticking_) Tick();
-  }
-
-  // On its listener's wake: the newest few.
-  void Sweep() {
-    size_t looks = 0;
-    for (size_t i = fresh_.size(); i-- > 0 && looks++ < kLooksPerWake;) {
-      auto connection = fresh_[i];  // LookAgain may Add: at the end, so `i` still holds
-      if (!connection->LookAgain(false)) fresh_.erase(fresh_.begin() + static_cast<ptrdiff_t>(i));
-    }
-  }
-
- private:
-  void Tick() {
-    ticking_ = true;
-    tick_.expires_after(kQuietTick);
-    tick_.async_wait([weak = weak_from_this()](beast::error_code ec) {
-      auto self = weak.lock();
-      if (ec || !self) return;
-      self->ticking_ = false;
-      Look(self->aged_, true);  // each now waits registered, or is done
-      Look(self->fresh_, false);
-      self->aged_.swap(self->fresh_);
-      if (!self->aged_.empty()) self->Tick();
-    });
-  }
-
-  // LookAgain may Add (a connection answered again): into fresh_, never into `list`'s copy.
-  static void Look(std::vector<std::shared_ptr<Connection>>& list, bool last) {
-    auto looking = std::exchange(list, {});
-    for (auto& connection : looking)
-      if (connection->LookAgain(last)) list.push_back(std::move(connection));
-  }
-
-  asio::steady_timer tick_;
-  bool ticking_ = false;
-  std::vector<std::shared_ptr<Connection>> fresh_;  // added since the last tick
-  std::vector<std::shared_ptr<Connection>> aged_;   // quiet through one tick already
-};
 
 // What the listener knows of a session shard when it places a new connection.
 struct ShardLoad {
