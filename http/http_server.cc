@@ -692,7 +692,8 @@ class Session : public Evictable,
 
   Stream stream_;
   // A plain connection's descriptor until Register: a request read, answered and closed
-  // at once never joins the io_context's epoll set (two system calls fewer).
+  // at once never joins the io_context's epoll set (no epoll_ctl to add or delete it, no
+  // FIONBIO, no timer, no shutdown).
   struct Unregistered {
     int fd;
     Protocol protocol;
