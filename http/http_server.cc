@@ -355,12 +355,45 @@ class Session : public Evictable,
     ReadLater();
   }
 
+  // The head is read under the connection's own deadline (HeadDeadline), not the stream's
+  // per-operation timer: that one is set, then cancelled, for every request a kept
+  // connection sends (a timerfd update and a cancelled wait's handler each time).
   void ReadLater() {
     Register();
-    Lowest().expires_after(shared_->options.header_timeout);
-    bhttp::async_read_header(
-        stream_, buffer_, *parser_,
-        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+    Lowest().expires_never();
+    StartHeadDeadline();
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                               if (!self->awaiting_head_) return;  // timed out meanwhile
+                               self->awaiting_head_ = false;
+                               self->OnHeader(ec);
+                             });
+  }
+
+  // The head must be in by header_timeout from now. The timer is armed only when it is not
+  // already: one armed earlier fires early and re-arms for the deadline then in force, so a
+  // kept connection re-arms it about once per header_timeout, not once per request.
+  void StartHeadDeadline() {
+    head_deadline_ = asio::steady_timer::clock_type::now() + shared_->options.header_timeout;
+    awaiting_head_ = true;
+    if (!head_timer_armed_) ArmHeadTimer();
+  }
+
+  void ArmHeadTimer() {
+    head_timer_armed_ = true;
+    ++shared_->stats.head_timers_armed;
+    head_timer_.expires_at(head_deadline_);
+    head_timer_.async_wait([weak = this->weak_from_this()](beast::error_code ec) {
+      if (auto self = weak.lock()) self->OnHeadTimer(ec);
+    });
+  }
+
+  void OnHeadTimer(beast::error_code ec) {
+    head_timer_armed_ = false;
+    if (ec || !awaiting_head_) return;
+    if (asio::steady_timer::clock_type::now() < head_deadline_) return ArmHeadTimer();
+    awaiting_head_ = false;  // the pending read, cancelled by the close, is ignored
+    OnHeader(beast::error::timeout);
   }
 
   // On the listeners' shard, where the client has mostly sent its request (or its close)
@@ -724,6 +757,11 @@ class Session : public Evictable,
   std::optional<Parked> parked_;
   uint64_t park_generation_ = 0;
   asio::steady_timer park_timer_{stream_.get_executor()};
+  // The head deadline (StartHeadDeadline): while awaiting_head_, the head read is pending.
+  asio::steady_timer head_timer_{stream_.get_executor()};
+  asio::steady_timer::time_point head_deadline_;
+  bool awaiting_head_ = false;
+  bool head_timer_armed_ = false;
   asio::steady_timer peer_recheck_{stream_.get_executor()};
 };
 

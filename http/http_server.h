@@ -98,6 +98,9 @@ struct ServerStats {
   // Connections registered with an I/O thread's event loop: to wait, to move, or TLS. One
   // whose first read was answered at once, and which then closed, never is.
   std::atomic<uint64_t> registered{0};
+  // Head deadline timers armed: about one per connection that waits for a head, however
+  // many requests it sends within a header_timeout.
+  std::atomic<uint64_t> head_timers_armed{0};
 };
 
 class HttpServer {

@@ -689,6 +689,35 @@ TEST_F(HttpServerTest, AKeptConnectionAnsweredAtOnceIsServedLaterAndTimedOutIdle
       Eventually(std::chrono::seconds(2), [&] { return server_->stats().timeouts.load() == 1; }));
 }
 
+// A kept connection's requests share one head deadline timer, re-armed when it fires (about
+// once per header_timeout), not set and cancelled for every request; its deadline still holds.
+TEST_F(HttpServerTest, AKeptConnectionsRequestsShareOneHeadTimer) {
+  ServerOptions opts = UnixOnly();
+  opts.header_timeout = std::chrono::milliseconds(400);
+  StartServer(std::move(opts));
+  auto kept = RawClient::Unix(sock());
+  kept.ReadTimeout(std::chrono::seconds(5));
+  constexpr int kRequests = 200;
+  for (int i = 0; i < kRequests; ++i) {
+    kept.Send("GET /kept HTTP/1.1\r\nHost: x\r\n\r\n");
+    ASSERT_NE(kept.ReadUntil("END").find("GET /kept"), std::string::npos) << i;
+  }
+  EXPECT_LT(server_->stats().head_timers_armed.load(), uint64_t{10});
+  // Requests spread over longer than the timeout each get the whole timeout again.
+  for (int i = 0; i < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    kept.Send("GET /later HTTP/1.1\r\nHost: x\r\n\r\n");
+    ASSERT_NE(kept.ReadUntil("END").find("GET /later"), std::string::npos) << i;
+  }
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(kept.ReadAll(), "");  // then closed by the server at its head deadline
+  auto idle = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(idle, std::chrono::milliseconds(300));
+  EXPECT_LT(idle, std::chrono::seconds(3));
+  EXPECT_TRUE(
+      Eventually(std::chrono::seconds(2), [&] { return server_->stats().timeouts.load() == 1; }));
+}
+
 // Under a flood of connections the accepting thread answers first reads only while few
 // connections are there (4); the rest move to the other I/O threads, in parallel.
 TEST_F(HttpServerTest, AFloodOfConnectionsSpillsFromTheAcceptingThread) {
