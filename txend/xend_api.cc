@@ -15,12 +15,14 @@ namespace txend::daemon {
 namespace {
 
 // Splits "/xend/domain/demo" into {"xend","domain","demo"}; empty parts dropped.
-std::vector<std::string> PathParts(const std::string& path) {
+std::vector<std::string> PathParts(std::string_view path) {
   std::vector<std::string> parts;
-  std::stringstream in(path);
-  std::string part;
-  while (std::getline(in, part, '/'))
-    if (!part.empty()) parts.push_back(part);
+  while (!path.empty()) {
+    size_t slash = path.find('/');
+    std::string_view part = path.substr(0, slash);
+    if (!part.empty()) parts.emplace_back(part);
+    path.remove_prefix(slash == std::string_view::npos ? path.size() : slash + 1);
+  }
   return parts;
 }
 
