@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "base/mutex.h"
@@ -104,8 +105,14 @@ class DomainRegistry {
   const std::string dir_;
   mutable Mutex mu_;
   std::map<std::string, RegisteredDomain, std::less<>> by_uuid_ GUARDED_BY(mu_);
-  std::map<std::string, std::string, std::less<>> uuid_by_name_ GUARDED_BY(mu_);
-  std::map<uint32_t, std::string> uuid_by_domid_ GUARDED_BY(mu_);
+  // Hashed: looked up on every request, never walked in order.
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::string, NameHash, std::equal_to<>> uuid_by_name_
+      GUARDED_BY(mu_);
+  std::unordered_map<uint32_t, std::string> uuid_by_domid_ GUARDED_BY(mu_);
   // From disk, not yet matched to a running domain.
   std::map<std::string, std::shared_ptr<const RegisteredConfig>> running_configs_ GUARDED_BY(mu_);
   DomainEvents events_;
