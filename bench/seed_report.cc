@@ -99,8 +99,8 @@ const ScenarioFigures& Smallest(const std::vector<ScenarioFigures>& runs) {
 
 // How the CPU of one detail read grows over the smallest run's.
 double CpuGrowth(const std::vector<ScenarioFigures>& runs, const ScenarioFigures& f) {
-  double base = Smallest(runs).detail.cpu_us;
-  return base > 0 ? f.detail.cpu_us / base : 0;
+  double base = Smallest(runs).detail.cpu.median_us;
+  return base > 0 ? f.detail.cpu.median_us / base : 0;
 }
 
 std::string Times(const RepeatFigures& r) {
@@ -161,11 +161,13 @@ std::string SeedTable(const std::vector<ScenarioFigures>& runs) {
           return f.detail.reads ? Fixed(f.detail.median_ms, 3) + " ms" : "n/a";
         });
   t.Row(
-      "… xsd + txend CPU per read (txend's part), growth over the smallest run", "",
+      "… xsd + txend CPU per read: median batch (min–max; txend's part), growth over the smallest run", "",
       "≤ 1.5× (flat in N)",
       [&runs](const ScenarioFigures& f) {
         if (!f.detail.reads) return std::string("n/a");
-        return Fixed(f.detail.cpu_us, 0) + " µs (" + Fixed(f.detail.txend_cpu_us, 0) + "), ×" +
+        const CpuFigure& cpu = f.detail.cpu;
+        return Fixed(cpu.median_us, 0) + " µs (" + Fixed(cpu.min_us, 0) + "–" +
+               Fixed(cpu.max_us, 0) + "; txend " + Fixed(f.detail.txend_cpu_us, 0) + "), ×" +
                Fixed(CpuGrowth(runs, f), 2) + "; in 10 ms ticks " + Fixed(f.detail.tick_cpu_us, 0) +
                " µs";
       },
@@ -312,7 +314,8 @@ std::string SeedSection(const std::vector<ScenarioFigures>& runs, const std::str
     << "medians of " << (runs.empty() ? 0 : runs[0].options.repeats) << " runs.\n"
     << "One domain's detail read is also repeated back to back (`--detail-reads`, a new "
        "connection\n"
-    << "each) for the CPU one read costs xsd and txend, compared with the run with the fewest\n"
+    << "each, in 8 batches: the median batch, its spread in brackets) for the CPU one read\n"
+    << "costs xsd and txend, compared with the run with the fewest\n"
     << "domains, and txend's context switches per read (summed over its threads, from\n"
     << "/proc/<pid>/task/*/status; the whole daemon's, background threads included). "
        "`xm shutdown -w` is timed on one more domain made with `xm create` before each "

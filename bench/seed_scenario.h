@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "bench/cpu_figure.h"
 #include "bench/idle_monitors.h"
 #include "bench/stack_meter.h"
 
@@ -21,7 +22,7 @@ struct ScenarioOptions {
   double interval_s = 1.0;  // between the starts of two rounds; 0: back to back
   int domain_memory_mib = 16;
   int repeats = 9;          // runs of GET-all and `xm list`
-  int detail_reads = 2000;  // back-to-back reads of one domain (its CPU per read)
+  int detail_reads = 4000;  // back-to-back reads of one domain (its CPU per read)
   std::string xm_program;   // empty or missing: `xm list` is not measured
   // Another xm (e.g. main's, which polls every 250 ms) whose `xm shutdown -w`
   // is timed beside xm_program's in the same run; empty: none.
@@ -62,9 +63,10 @@ struct RepeatFigures {
 // the CPU it costs xsd and txend and its time, independent of the polling rate.
 struct DetailReadFigures {
   int reads = 0;
-  double cpu_us = 0;             // xsd + txend CPU per read (their live threads, to the ns)
-  double tick_cpu_us = 0;        // the same from /proc/<pid>/stat's 10 ms ticks (a check)
-  double txend_cpu_us = 0;       // txend's part
+  CpuFigure cpu;                 // xsd + txend CPU per read (their live threads, to the ns),
+                                 // median (min, max) of the batches
+  double tick_cpu_us = 0;        // all batches, from /proc/<pid>/stat's 10 ms ticks (a check)
+  double txend_cpu_us = 0;       // txend's part, all batches
   double txend_voluntary = 0;    // txend's context switches per read: its threads blocking
   double txend_involuntary = 0;  // ... and being preempted
   double median_ms = 0;
