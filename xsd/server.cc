@@ -123,6 +123,7 @@ struct Server::Impl {
   std::map<uint32_t, size_t> domain_connections;
   std::map<uint32_t, size_t> domain_queued;  // bytes of output queued
   RateLimiter limiter;
+  Outbox outbox;                                   // Process's, reused request to request
   Clock::time_point now = Clock::now();            // this loop round's time
   std::optional<Clock::time_point> accept_resume;  // out of fds: listeners off until then
   std::optional<Clock::time_point> last_fd_warning;
@@ -313,7 +314,7 @@ bool Server::Impl::Admits(Client& c) {
 void Server::Impl::Process(Client& c) {
   size_t budget = c.domid == 0 ? SIZE_MAX : kGuestQuantum;
   bool more = false;  // its turn ended with requests perhaps left: it goes on next round
-  Outbox out;
+  Outbox& out = outbox;  // reused: its vectors keep their capacity
   while (!c.closing && !Paused(c) && Admits(c)) {
     if (budget == 0) {
       more = true;
@@ -328,7 +329,7 @@ void Server::Impl::Process(Client& c) {
             wire::Encode(msg->type(), msg->header.req_id, msg->header.tx_id, msg->payload));
     store.Handle(c.conn, *msg, out);
     Deliver(out);
-    out = Outbox();
+    out.Clear();
   }
   if (more) MakeRunnable(c);
   bool want_read = !Paused(c) && !c.eof && !c.throttled && !more;
