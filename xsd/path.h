@@ -2,6 +2,7 @@
 // relations watches and permissions need. Pure functions.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -31,6 +32,16 @@ std::string_view BaseName(std::string_view path);
 bool IsAtOrBelow(std::string_view path, std::string_view ancestor);
 // Path components: "/a/b" -> {"a","b"}; "/" -> {}.
 std::vector<std::string_view> Components(std::string_view path);
+// Walks the components of a canonical path without Components' vector: `f(part, end)`
+// for each, `end` the length of the path up to and including it.
+template <typename F>
+void ForEachComponent(std::string_view path, F&& f) {
+  for (size_t start = 1; start < path.size();) {
+    size_t end = std::min(path.find('/', start), path.size());
+    if (!f(path.substr(start, end - start), end)) return;
+    start = end + 1;
+  }
+}
 // Joins a parent path and a child name.
 std::string ChildPath(std::string_view parent, std::string_view name);
 

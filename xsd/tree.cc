@@ -45,13 +45,10 @@ Tree::Tree(wire::Perms root_perms) : root_(std::make_shared<Node>()) {
 
 const Node* Tree::Find(std::string_view path) const {
   const Node* node = root_.get();
-  // Components(path) without building its vector: every request looks a node up.
-  for (size_t start = 1; start < path.size();) {
-    size_t slash = std::min(path.find('/', start), path.size());
-    node = node->children.Find(path.substr(start, slash - start));
-    if (!node) return nullptr;
-    start = slash + 1;
-  }
+  ForEachComponent(path, [&](std::string_view part, size_t) {
+    node = node->children.Find(part);
+    return node != nullptr;
+  });
   return node;
 }
 
@@ -70,10 +67,8 @@ std::pair<const Node*, std::string> Tree::DeepestExisting(std::string_view path)
 Tree::Touched Tree::Touch(std::string_view path, std::optional<uint32_t> creator, uint64_t stamp,
                           std::vector<Change>* changes) {
   Node* node = Unshare(root_);
-  std::string at = "/";
   bool created = false;
-  for (auto part : Components(path)) {
-    at = ChildPath(at, part);
+  ForEachComponent(path, [&](std::string_view part, size_t end) {
     Node* next = node->children.FindMutable(part);
     created = !next;
     if (created) {
@@ -82,12 +77,14 @@ Tree::Touched Tree::Touch(std::string_view path, std::optional<uint32_t> creator
       if (creator) child->perms[0].domid = *creator;
       child->version = child->children_version = stamp;
       node->children_version = stamp;
-      if (changes) changes->push_back({Change::kCreated, at, {}, child->perms});
+      if (changes)
+        changes->push_back({Change::kCreated, std::string(path.substr(0, end)), {}, child->perms});
       next = node->children.Insert(part, std::move(child));
       ++node_count_;
     }
     node = next;
-  }
+    return true;
+  });
   return {node, created};
 }
 
@@ -97,7 +94,7 @@ void Tree::Write(std::string_view path, std::string_view value, std::optional<ui
   node->value.assign(value);
   node->version = stamp;
   if (!created && changes)
-    changes->push_back({Change::kModified, std::string(path), {}, node->perms});
+    changes->push_back({Change::kModified, std::string(path), {}, {}});
 }
 
 void Tree::Mkdir(std::string_view path, std::optional<uint32_t> creator, uint64_t stamp,

@@ -324,12 +324,10 @@ Status Xenstore::Mutate(Session& s, Transaction* tx, Op op, Outbox& out) {
     tx->Apply(std::move(op));
     return Status::Ok();
   }
-  std::vector<Op> ops;
-  ops.push_back(std::move(op));
-  return Publish(ops, out);
+  return Publish(std::span<const Op>(&op, 1), out);
 }
 
-Status Xenstore::Publish(const std::vector<Op>& ops, Outbox& out) {
+Status Xenstore::Publish(std::span<const Op> ops, Outbox& out) {
   // With a journal, the commit is applied to the live tree only once its
   // record is written: on failure the tree goes back to this snapshot.
   std::optional<Tree> before;
@@ -338,17 +336,16 @@ Status Xenstore::Publish(const std::vector<Op>& ops, Outbox& out) {
   std::vector<Change> all;
   std::vector<std::pair<const Op*, wire::Perms>> fired;  // ops that fire watches, with the perms
   for (const Op& op : ops) {
-    std::vector<Change> changes;
-    ApplyOp(tree_, op, stamp, &changes);
+    size_t before_op = all.size();
+    ApplyOp(tree_, op, stamp, &all);
+    bool changed = all.size() > before_op;
     if (op.kind == Op::kRm) {
-      if (changes.empty()) continue;  // RM of a missing node: no event
-      fired.emplace_back(&op, changes.back().old_perms);
+      if (!changed) continue;  // RM of a missing node: no event
+      fired.emplace_back(&op, all.back().old_perms);
     } else {
-      if (op.kind == Op::kMkdir && changes.empty()) continue;  // already existed
+      if (op.kind == Op::kMkdir && !changed) continue;  // already existed
       fired.emplace_back(&op, tree_.Find(op.path)->perms);
     }
-    all.insert(all.end(), std::make_move_iterator(changes.begin()),
-               std::make_move_iterator(changes.end()));
   }
   if (journal_) {
     if (Status st = journal_->Append(all, tree_); !st.ok()) {
@@ -364,14 +361,24 @@ Status Xenstore::Publish(const std::vector<Op>& ops, Outbox& out) {
 }
 
 void Xenstore::FireWatches(const Op& op, const wire::Perms& perms, Outbox& out) {
-  watches_.Match(
-      op.path, op.kind == Op::kRm, [&](const WatchEntry& w, const std::string& event_path) {
-        auto it = sessions_.find(w.conn);
-        if (it == sessions_.end() || !CanRead(WhoIs(it->second), perms)) return;
-        ++stats_.watch_events;
-        out.messages.emplace_back(w.conn, wire::Encode(MsgType::kWatchEvent, 0, 0,
-                                                       wire::JoinFields({event_path, w.token})));
-      });
+  // One pointer captured: the callback fits in std::function's own storage, so a write
+  // that fires nothing allocates nothing here.
+  struct Firing {
+    Xenstore& store;
+    const wire::Perms& perms;
+    Outbox& out;
+  } firing{*this, perms, out};
+  watches_.Match(op.path, op.kind == Op::kRm,
+                 [f = &firing](const WatchEntry& w, const std::string& event_path) {
+                   auto it = f->store.sessions_.find(w.conn);
+                   if (it == f->store.sessions_.end() ||
+                       !CanRead(f->store.WhoIs(it->second), f->perms))
+                     return;
+                   ++f->store.stats_.watch_events;
+                   f->out.messages.emplace_back(
+                       w.conn, wire::Encode(MsgType::kWatchEvent, 0, 0,
+                                            wire::JoinFields({event_path, w.token})));
+                 });
 }
 
 // The journal could not take a commit: the client gets ENOSPC (the disk is

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -159,7 +160,7 @@ class Xenstore {
   Status Mutate(Session& s, Transaction* tx, Op op, Outbox& out);
   // Replays committed ops onto the live tree, then journals, accounts and fires
   // watches. ENOSPC/EIO (and the tree unchanged) when the journal refuses them.
-  Status Publish(const std::vector<Op>& ops, Outbox& out);
+  Status Publish(std::span<const Op> ops, Outbox& out);
   void FireWatches(const Op& op, const wire::Perms& perms, Outbox& out);
   Status RefuseCommit(const Status& why);
   void PersistenceRecovered();
