@@ -161,8 +161,9 @@ std::string SeedTable(const std::vector<ScenarioFigures>& runs) {
           return f.detail.reads ? Fixed(f.detail.median_ms, 3) + " ms" : "n/a";
         });
   t.Row(
-      "… xsd + txend CPU per read: median batch (min–max; txend's part), growth over the smallest run", "",
-      "≤ 1.5× (flat in N)",
+      "… xsd + txend CPU per read: median batch (min–max; txend's part), growth over the smallest "
+      "run",
+      "", "≤ 1.5× (flat in N)",
       [&runs](const ScenarioFigures& f) {
         if (!f.detail.reads) return std::string("n/a");
         const CpuFigure& cpu = f.detail.cpu;

@@ -313,7 +313,7 @@ bool Server::Impl::Admits(Client& c) {
 
 void Server::Impl::Process(Client& c) {
   size_t budget = c.domid == 0 ? SIZE_MAX : kGuestQuantum;
-  bool more = false;  // its turn ended with requests perhaps left: it goes on next round
+  bool more = false;     // its turn ended with requests perhaps left: it goes on next round
   Outbox& out = outbox;  // reused: its vectors keep their capacity
   while (!c.closing && !Paused(c) && Admits(c)) {
     if (budget == 0) {

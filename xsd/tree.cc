@@ -93,8 +93,7 @@ void Tree::Write(std::string_view path, std::string_view value, std::optional<ui
   auto [node, created] = Touch(path, creator, stamp, changes);
   node->value.assign(value);
   node->version = stamp;
-  if (!created && changes)
-    changes->push_back({Change::kModified, std::string(path), {}, {}});
+  if (!created && changes) changes->push_back({Change::kModified, std::string(path), {}, {}});
 }
 
 void Tree::Mkdir(std::string_view path, std::optional<uint32_t> creator, uint64_t stamp,

@@ -368,17 +368,16 @@ void Xenstore::FireWatches(const Op& op, const wire::Perms& perms, Outbox& out) 
     const wire::Perms& perms;
     Outbox& out;
   } firing{*this, perms, out};
-  watches_.Match(op.path, op.kind == Op::kRm,
-                 [f = &firing](const WatchEntry& w, const std::string& event_path) {
-                   auto it = f->store.sessions_.find(w.conn);
-                   if (it == f->store.sessions_.end() ||
-                       !CanRead(f->store.WhoIs(it->second), f->perms))
-                     return;
-                   ++f->store.stats_.watch_events;
-                   f->out.messages.emplace_back(
-                       w.conn, wire::Encode(MsgType::kWatchEvent, 0, 0,
-                                            wire::JoinFields({event_path, w.token})));
-                 });
+  watches_.Match(
+      op.path, op.kind == Op::kRm,
+      [f = &firing](const WatchEntry& w, const std::string& event_path) {
+        auto it = f->store.sessions_.find(w.conn);
+        if (it == f->store.sessions_.end() || !CanRead(f->store.WhoIs(it->second), f->perms))
+          return;
+        ++f->store.stats_.watch_events;
+        f->out.messages.emplace_back(w.conn, wire::Encode(MsgType::kWatchEvent, 0, 0,
+                                                          wire::JoinFields({event_path, w.token})));
+      });
 }
 
 // The journal could not take a commit: the client gets ENOSPC (the disk is

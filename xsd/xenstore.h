@@ -40,7 +40,7 @@ struct Outbox {
   std::vector<std::pair<ConnId, std::string>> messages;  // encoded replies and watch events
   std::vector<Introduction> introduced;  // INTRODUCEd domains' rings to serve (again)
   std::vector<uint32_t> released;        // released or dead domains to stop serving
-  void Clear() {  // empty, with the capacity kept
+  void Clear() {                         // empty, with the capacity kept
     messages.clear();
     introduced.clear();
     released.clear();
