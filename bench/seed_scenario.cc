@@ -159,7 +159,7 @@ Result<DetailReadFigures> DetailReads(TxendStack& stack, StackMeter& meter,
   auto client = stack.client();
   std::string name = DomainName(o.domains - 1);
   int per_batch = std::max(1, o.detail_reads / kDetailBatches);
-  std::vector<double> times, batch_cpu_us;
+  std::vector<double> times, batch_cpu_us, batch_txend_us;
   TXEND_ASSIGN_OR_RETURN(StackSample before, QuietSample(meter));
   for (int b = 0; b < kDetailBatches; ++b) {
     TXEND_ASSIGN_OR_RETURN(StackSample cpu_before, meter.SampleProcesses());
@@ -173,14 +173,14 @@ Result<DetailReadFigures> DetailReads(TxendStack& stack, StackMeter& meter,
     StackCost c = cpu_after - cpu_before;
     batch_cpu_us.push_back((c.xsd_thread_cpu_seconds + c.txend_thread_cpu_seconds) * 1e6 /
                            per_batch);
-    f.txend_cpu_us += c.txend_thread_cpu_seconds;
+    batch_txend_us.push_back(c.txend_thread_cpu_seconds * 1e6 / per_batch);
     f.tick_cpu_us += c.xsd_cpu_seconds + c.txend_cpu_seconds;
     f.txend_voluntary += static_cast<double>(c.txend_voluntary_switches);
     f.txend_involuntary += static_cast<double>(c.txend_involuntary_switches);
   }
   f.reads = per_batch * kDetailBatches;
   f.cpu = Summarize(std::move(batch_cpu_us));
-  f.txend_cpu_us *= 1e6 / f.reads;
+  f.txend_cpu_us = Summarize(std::move(batch_txend_us)).median_us;
   f.tick_cpu_us *= 1e6 / f.reads;
   f.txend_voluntary /= f.reads;
   f.txend_involuntary /= f.reads;

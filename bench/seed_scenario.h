@@ -66,7 +66,7 @@ struct DetailReadFigures {
   CpuFigure cpu;                 // xsd + txend CPU per read (their live threads, to the ns),
                                  // median (min, max) of the batches
   double tick_cpu_us = 0;        // all batches, from /proc/<pid>/stat's 10 ms ticks (a check)
-  double txend_cpu_us = 0;       // txend's part, all batches
+  double txend_cpu_us = 0;       // txend's part, the median of the batches' parts
   double txend_voluntary = 0;    // txend's context switches per read: its threads blocking
   double txend_involuntary = 0;  // ... and being preempted
   double median_ms = 0;
