@@ -355,7 +355,7 @@ class Session : public Evictable,
     ReadLater();
   }
 
-  // The head is read under the connection's own deadline (HeadDeadline), not the stream's
+  // The head is read under the connection's own deadline (StartHeadDeadline), not the stream's
   // per-operation timer: that one is set, then cancelled, for every request a kept
   // connection sends (a timerfd update and a cancelled wait's handler each time).
   void ReadLater() {
