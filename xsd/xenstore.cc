@@ -546,7 +546,6 @@ Xenstore::Reply Xenstore::DoTransactionEnd(Session& s, ConnId conn, const wire::
 }
 
 void Xenstore::ExpireTransactions() {
-  if (!deadlines_.Next()) return;  // none open with a deadline: no clock read
   for (auto [conn, id] : deadlines_.Due(clock_())) {
     auto session = sessions_.find(conn);
     if (session == sessions_.end()) continue;
