@@ -72,13 +72,10 @@ bool IsAtOrBelow(std::string_view path, std::string_view ancestor) {
 std::vector<std::string_view> Components(std::string_view path) {
   std::vector<std::string_view> parts;
   parts.reserve(static_cast<size_t>(std::count(path.begin(), path.end(), '/')));
-  size_t start = 1;
-  while (start < path.size()) {
-    size_t slash = path.find('/', start);
-    if (slash == std::string_view::npos) slash = path.size();
-    parts.push_back(path.substr(start, slash - start));
-    start = slash + 1;
-  }
+  ForEachComponent(path, [&](std::string_view part, size_t) {
+    parts.push_back(part);
+    return true;
+  });
   return parts;
 }
 
