@@ -20,7 +20,7 @@ void AwaitingClose::Sweep() {
 
 void AwaitingClose::Tick() {
   ticking_ = true;
-  tick_.expires_after(kTick);
+  tick_.expires_after(period_);
   tick_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
     auto self = weak.lock();
     if (ec || !self) return;

@@ -17,8 +17,6 @@ namespace txend::http {
 // registered to wait like any other connection. On the listeners' I/O thread only.
 class AwaitingClose : public std::enable_shared_from_this<AwaitingClose> {
  public:
-  // How long a connection may go unlooked-at before it waits registered: one to two ticks.
-  static constexpr std::chrono::milliseconds kTick{1};
   // How many a listener's wake looks at, the newest first: the client that connects has
   // mostly just closed its last connection, and many clients at once cost an accept no
   // more than this many reads (the tick settles the rest).
@@ -32,7 +30,9 @@ class AwaitingClose : public std::enable_shared_from_this<AwaitingClose> {
     virtual bool LookAgain(bool last) = 0;
   };
 
-  explicit AwaitingClose(boost::asio::io_context& ioc) : tick_(ioc) {}
+  // A connection may go unlooked-at for one to two `tick`s before it waits registered.
+  AwaitingClose(boost::asio::io_context& ioc, std::chrono::milliseconds tick)
+      : tick_(ioc), period_(tick) {}
 
   void Add(std::shared_ptr<Connection> connection);
   // On its listener's wake: the newest few.
@@ -44,6 +44,7 @@ class AwaitingClose : public std::enable_shared_from_this<AwaitingClose> {
   static void Look(List& list, bool last);
 
   boost::asio::steady_timer tick_;
+  const std::chrono::milliseconds period_;
   bool ticking_ = false;
   List fresh_;  // added since the last tick
   List aged_;   // quiet through one tick already

@@ -816,7 +816,8 @@ class Listener : public std::enable_shared_from_this<Listener<Protocol>> {
       : acceptor_(std::move(acceptor)),
         protocol_(acceptor_.local_endpoint().protocol()),
         retry_(*shared->contexts[kListenerShard]),
-        awaiting_close_(std::make_shared<AwaitingClose>(*shared->contexts[kListenerShard])),
+        awaiting_close_(std::make_shared<AwaitingClose>(*shared->contexts[kListenerShard],
+                                                        shared->options.awaiting_close_tick)),
         shared_(std::move(shared)) {
     acceptor_.non_blocking(true);  // a wake with no connection waiting must not block
   }

@@ -81,6 +81,9 @@ struct ServerOptions {
   // such a read itself when it is a connection's first. A wrong "yes" holds up accepting
   // for as long as the read takes. Runs on the accepting thread: keep it cheap.
   std::function<bool(const HttpRequest&)> answers_at_once;
+  // A connection such a read was answered on, and whose close has not come, stays off the
+  // event loops for one to two of these before it waits registered (AwaitingClose).
+  std::chrono::milliseconds awaiting_close_tick{1};
 };
 
 // Counters, readable while serving.
