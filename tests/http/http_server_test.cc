@@ -27,6 +27,7 @@
 #include "http/awaiting_close.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/eventually.h"
+#include "tests/support/process_usage.h"
 #include "tests/support/sockets.h"
 
 namespace txend::http {
@@ -682,11 +683,6 @@ class AcceptingThreadGate {
   int held_ = 0, released_ = 0;
 };
 
-size_t OpenDescriptors() {
-  return static_cast<size_t>(std::distance(std::filesystem::directory_iterator("/proc/self/fd"),
-                                           std::filesystem::directory_iterator()));
-}
-
 // A client that connects once per request and closes once answered (libvirt) costs no
 // registration with an event loop: the accepting thread reads, answers and sees the close
 // on the bare descriptor, looking for the close again when the next connection wakes it.
@@ -704,7 +700,7 @@ TEST_F(HttpServerTest, AConnectionPerRequestClientIsServedWithoutRegisteringItsC
   held->Send("GET /quick HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(gate.WaitHeld(1));
   uint64_t registered_before = server_->stats().registered.load();  // the first may race
-  size_t descriptors_before = OpenDescriptors();
+  int descriptors_before = testing::FdCount(getpid());
   constexpr int kReads = 100;
   for (int i = 1; i <= kReads; ++i) {
     auto next = std::make_unique<RawClient>(RawClient::Unix(sock()));
@@ -719,7 +715,8 @@ TEST_F(HttpServerTest, AConnectionPerRequestClientIsServedWithoutRegisteringItsC
   EXPECT_EQ(server_->stats().answered_on_accept.load(), uint64_t{kReads + 1});
   EXPECT_EQ(server_->stats().registered.load(), registered_before);
   // Each closed connection's descriptor was closed by a later accept's look, not the tick.
-  EXPECT_LE(OpenDescriptors(), descriptors_before + AwaitingClose::kLooksPerWake);
+  EXPECT_LE(testing::FdCount(getpid()),
+            descriptors_before + static_cast<int>(AwaitingClose::kLooksPerWake));
 }
 
 // A connection answered at once whose client neither closes nor sends again is registered
