@@ -1,13 +1,17 @@
 #include "tests/support/files.h"
 
 #include <fstream>
-#include <iterator>
+#include <sstream>
 
 namespace txend::testing {
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
+  std::ostringstream bytes;
+  // Not istreambuf_iterator: a failed read (a /proc entry whose process has exited) throws
+  // there; here it ends the copy.
+  bytes << in.rdbuf();
+  return bytes.str();
 }
 
 std::string WriteFile(const std::string& path, const std::vector<uint8_t>& bytes) {

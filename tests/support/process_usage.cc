@@ -7,6 +7,8 @@
 #include <sstream>
 #include <string>
 
+#include "tests/support/files.h"
+
 namespace txend::testing {
 namespace {
 
@@ -40,8 +42,8 @@ int FdCount(pid_t pid) {
 }
 
 std::chrono::milliseconds CpuTime(pid_t pid) {
-  std::ifstream in(Proc(pid, "stat"));
-  std::string stat((std::istreambuf_iterator<char>(in)), {});
+  std::string stat = ReadFile(Proc(pid, "stat"));
+  if (stat.rfind(')') == std::string::npos) return std::chrono::milliseconds(0);  // gone
   // Fields after the command (which may hold spaces) start past the last ')';
   // utime and stime are the 12th and 13th of them.
   std::istringstream fields(stat.substr(stat.rfind(')') + 2));

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <sys/stat.h>
 
 #include <gtest/gtest.h>
@@ -42,6 +43,23 @@ TEST(HostFiles, ReadsRegularFilesAndRefusesEverythingElseWithoutBlocking) {
   auto big = OpenRegularFileToRead(small, "kernel", 2);
   EXPECT_EQ(big.status().code(), EFBIG);
   EXPECT_NE(big.status().message().find("larger than"), std::string::npos);
+}
+
+// Read to the end whatever fstat says of the size; a read that fails is an error value, where
+// an ifstream read through istreambuf_iterator threw (a /proc entry whose process exited
+// between the open and the read: ESRCH; /proc/self/mem at address 0: EIO, every time).
+TEST(HostFiles, ReadsWholeFilesAndTurnsFailedReadsIntoErrors) {
+  TempDir dir;
+  EXPECT_EQ(*ReadRegularFile(WriteFile(dir / "three", {'a', 'b', 'c'}), "state", 3), "abc");
+  auto cmdline = ReadRegularFile("/proc/self/cmdline", "command line", 1 << 20);
+  ASSERT_TRUE(cmdline.ok()) << cmdline.status().ToString();
+  EXPECT_NE(cmdline->find("host_files_test"), std::string::npos);  // fstat says 0 bytes
+  EXPECT_EQ(ReadRegularFile("/proc/self/maps", "maps", 10).status().code(), EFBIG);
+  auto failed = ReadRegularFile("/proc/self/mem", "memory", 1 << 20);
+  EXPECT_EQ(failed.status().code(), EIO);
+  EXPECT_EQ(failed.status().message(), "memory /proc/self/mem: " + std::string(strerror(EIO)));
+  EXPECT_EQ(ReadRegularFile(dir.path(), "state", 1).status().code(), EISDIR);
+  EXPECT_EQ(ReadFile("/proc/self/mem"), "");  // the tests' own helper does not throw either
 }
 
 TEST(HostFiles, WritesOnlyRegularFilesAndLeavesOthersUntouched) {

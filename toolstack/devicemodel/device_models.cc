@@ -18,6 +18,7 @@
 #include "toolstack/config/hvm_config.h"
 #include "toolstack/devicemodel/qemu_command.h"
 #include "toolstack/devicemodel/qmp_client.h"
+#include "toolstack/hypervisor/host_files.h"
 #include "toolstack/layout/xenstore_layout.h"
 #include "toolstack/xs/transaction.h"
 #include "wire/wire.h"
@@ -33,6 +34,8 @@ using std::chrono::milliseconds;
 
 constexpr char kStateMagic[] = "TXDMSTATE";
 constexpr uint64_t kMaxStateBytes = uint64_t{256} << 20;
+constexpr uint64_t kMaxCommandLineBytes = uint64_t{1} << 20;
+constexpr uint64_t kMaxLogBytes = uint64_t{16} << 20;  // read for its tail
 constexpr milliseconds kQmpTimeout{5000};
 
 std::string Seconds(milliseconds t) {
@@ -47,8 +50,9 @@ std::string LogPath(const DeviceModelOptions& o, const std::string& name) {
 
 // The last lines of a log, for an error message.
 std::string LogTail(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto read = ReadRegularFile(path, "log", kMaxLogBytes);
+  if (!read.ok()) return "(" + read.status().message() + ")";
+  std::string& text = *read;
   if (text.size() > 400) text = "..." + text.substr(text.size() - 400);
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   for (char& c : text)
@@ -69,10 +73,12 @@ bool ProcessAlive(int pid) {
 // another process that reused the pid.
 bool IsDeviceModelOf(int pid, uint32_t domid) {
   if (!ProcessAlive(pid)) return false;
-  std::ifstream cmd("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
-  std::string args((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
+  // Gone meanwhile (ESRCH), or not readable: not a device model of ours.
+  auto args = ReadRegularFile("/proc/" + std::to_string(pid) + "/cmdline", "command line",
+                              kMaxCommandLineBytes);
+  if (!args.ok()) return false;
   std::string want = std::string("-xen-domid") + '\0' + std::to_string(domid) + '\0';
-  return args.find(want) != std::string::npos;
+  return args->find(want) != std::string::npos;
 }
 
 Result<int> ReadPid(const std::string& path) {
@@ -278,16 +284,16 @@ Status DeviceModels::SaveState(uint32_t domid, int fd) {
   std::string file = options_.run_dir + "/qemu-save-" + std::to_string(domid);
   TXEND_RETURN_IF_ERROR(
       qmp.Execute("xen-save-devices-state", {{"filename", file}, {"live", false}}).status());
-  std::ifstream in(file, std::ios::binary);
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto data = ReadRegularFile(file, "device model state", kMaxStateBytes);
   std::error_code ec;
   fs::remove(file, ec);
-  if (data.empty() || data.size() > kMaxStateBytes)
-    return Status::Error(EIO, "the device model of domain " + std::to_string(domid) + " saved " +
-                                  std::to_string(data.size()) + " bytes of state");
-  std::string header = std::string(kStateMagic) + " " + std::to_string(data.size()) + "\n";
+  if (!data.ok()) return data.status();
+  if (data->empty())
+    return Status::Error(EIO,
+                         "the device model of domain " + std::to_string(domid) + " saved no state");
+  std::string header = std::string(kStateMagic) + " " + std::to_string(data->size()) + "\n";
   TXEND_RETURN_IF_ERROR(WriteAllFd(fd, header.data(), header.size()));
-  return WriteAllFd(fd, data.data(), data.size());
+  return WriteAllFd(fd, data->data(), data->size());
 }
 
 Result<UniqueFd> DeviceModels::ReadState(uint32_t domid, int fd) {

@@ -1,7 +1,9 @@
 #include "toolstack/hypervisor/host_files.h"
 
 #include <fcntl.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <sys/stat.h>
 
@@ -53,6 +55,23 @@ Result<UniqueFd> OpenRegularFileToRead(const std::string& path, std::string_view
                          std::to_string(max_bytes >> 20) + " MiB allowed");
   TXEND_RETURN_IF_ERROR(ClearNonBlocking(fd.get(), what, path));
   return fd;
+}
+
+Result<std::string> ReadRegularFile(const std::string& path, std::string_view what,
+                                    uint64_t max_bytes) {
+  TXEND_ASSIGN_OR_RETURN(UniqueFd fd, OpenRegularFileToRead(path, what, max_bytes));
+  std::string data;
+  char chunk[16384];
+  while (true) {
+    ssize_t n = ::read(fd.get(), chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return FileError(errno, what, path);
+    if (n == 0) return data;
+    if (data.size() + static_cast<size_t>(n) > max_bytes)
+      return FileError(EFBIG, what, path,
+                       "more than the " + std::to_string(max_bytes) + " bytes allowed");
+    data.append(chunk, static_cast<size_t>(n));
+  }
 }
 
 Result<UniqueFd> CreateRegularFileToWrite(const std::string& path, std::string_view what) {

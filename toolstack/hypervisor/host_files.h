@@ -23,6 +23,12 @@ inline constexpr uint64_t kMaxBootFileBytes = 1ull << 30;
 Result<UniqueFd> OpenRegularFileToRead(const std::string& path, std::string_view what,
                                        uint64_t max_bytes);
 
+// The whole of a regular file opened as above, read to its end: files whose size fstat
+// does not tell (/proc) too, EFBIG past `max_bytes`. A failed read (ESRCH: a /proc entry of
+// a process that exited meanwhile) is an error naming the path, never an exception.
+Result<std::string> ReadRegularFile(const std::string& path, std::string_view what,
+                                    uint64_t max_bytes);
+
 // Creates (mode 0600) or truncates a regular file for writing; an existing
 // path that is not a regular file is refused (EINVAL) and left untouched.
 Result<UniqueFd> CreateRegularFileToWrite(const std::string& path, std::string_view what);
