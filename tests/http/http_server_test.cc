@@ -8,9 +8,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <ctime>
-#include <filesystem>
 #include <iostream>
-#include <iterator>
 #include <memory>
 #include <mutex>
 #include <set>

@@ -43,10 +43,11 @@ int FdCount(pid_t pid) {
 
 std::chrono::milliseconds CpuTime(pid_t pid) {
   std::string stat = ReadFile(Proc(pid, "stat"));
-  if (stat.rfind(')') == std::string::npos) return std::chrono::milliseconds(0);  // gone
   // Fields after the command (which may hold spaces) start past the last ')';
   // utime and stime are the 12th and 13th of them.
-  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  size_t command_end = stat.rfind(')');
+  if (command_end == std::string::npos) return std::chrono::milliseconds(0);  // gone
+  std::istringstream fields(stat.substr(command_end + 1));
   std::string field;
   long long ticks = 0;
   for (int i = 1; i <= 13 && fields >> field; ++i)
