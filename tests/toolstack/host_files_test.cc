@@ -62,6 +62,26 @@ TEST(HostFiles, ReadsWholeFilesAndTurnsFailedReadsIntoErrors) {
   EXPECT_EQ(ReadFile("/proc/self/mem"), "");  // the tests' own helper does not throw either
 }
 
+// A log of any size gives its last bytes, read at its end: never refused for its size, never
+// read whole.
+TEST(HostFiles, ReadsTheTailOfAFileOfAnySize) {
+  TempDir dir;
+  const std::string log = dir / "log";
+  {
+    UniqueFd fd(::open(log.c_str(), O_WRONLY | O_CREAT, 0600));
+    ASSERT_EQ(::ftruncate(fd.get(), off_t{64} << 30), 0);  // sparse: 64 GiB, no disk used
+    ASSERT_EQ(::pwrite(fd.get(), "last words\n", 11, off_t{64} << 30), 11);
+  }
+  EXPECT_EQ(*ReadRegularFileTail(log, "log", 11), "last words\n");
+  EXPECT_EQ(*ReadRegularFileTail(log, "log", 13), std::string(2, '\0') + "last words\n");
+  EXPECT_EQ(*ReadRegularFileTail(WriteFile(dir / "short", {'a', 'b'}), "log", 400), "ab");
+  EXPECT_EQ(*ReadRegularFileTail(WriteFile(dir / "empty", {}), "log", 400), "");
+  const std::string fifo = dir / "fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(ReadRegularFileTail(fifo, "log", 400).status().code(), EINVAL);
+  EXPECT_EQ(ReadRegularFileTail(dir / "missing", "log", 400).status().code(), ENOENT);
+}
+
 TEST(HostFiles, WritesOnlyRegularFilesAndLeavesOthersUntouched) {
   TempDir dir;
   const std::string fifo = dir / "fifo";

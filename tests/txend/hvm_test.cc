@@ -312,6 +312,14 @@ TEST_F(HvmApiTest, DeviceModelFailuresAreClearErrors) {
        "exited before it was running"},
       {"hangs", "(device_model " + script("hangs.sh", "while :; do sleep 0.1; done") + ")",
        "did not reach \\'running\\' within 1 s"},
+      // A log of 17 MiB: its last words quoted all the same.
+      {"chatty",
+       "(device_model " +
+           script("chatty.sh",
+                  "head -c 17825792 /dev/zero | tr '\\0' x >&2; echo 'qemu: last words' >&2; "
+                  "exit 1") +
+           ")",
+       "qemu: last words"},
   };
   for (const Case& c : cases) {
     auto reply = Post("/xend/domain/", {{"op", "create"}, {"config", config(c.name, c.image)}});

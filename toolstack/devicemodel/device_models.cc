@@ -35,7 +35,7 @@ using std::chrono::milliseconds;
 constexpr char kStateMagic[] = "TXDMSTATE";
 constexpr uint64_t kMaxStateBytes = uint64_t{256} << 20;
 constexpr uint64_t kMaxCommandLineBytes = uint64_t{1} << 20;
-constexpr uint64_t kMaxLogBytes = uint64_t{16} << 20;  // read for its tail
+constexpr uint64_t kLogTailBytes = 400;  // of a device model's log, quoted in an error
 constexpr milliseconds kQmpTimeout{5000};
 
 std::string Seconds(milliseconds t) {
@@ -50,10 +50,10 @@ std::string LogPath(const DeviceModelOptions& o, const std::string& name) {
 
 // The last lines of a log, for an error message.
 std::string LogTail(const std::string& path) {
-  auto read = ReadRegularFile(path, "log", kMaxLogBytes);
+  auto read = ReadRegularFileTail(path, "log", kLogTailBytes + 1);
   if (!read.ok()) return "(" + read.status().message() + ")";
   std::string& text = *read;
-  if (text.size() > 400) text = "..." + text.substr(text.size() - 400);
+  if (text.size() > kLogTailBytes) text = "..." + text.substr(1);
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   for (char& c : text)
     if (c == '\n') c = '|';

@@ -74,6 +74,27 @@ Result<std::string> ReadRegularFile(const std::string& path, std::string_view wh
   }
 }
 
+Result<std::string> ReadRegularFileTail(const std::string& path, std::string_view what,
+                                        uint64_t bytes) {
+  TXEND_ASSIGN_OR_RETURN(UniqueFd fd, OpenRegularFileToRead(path, what, UINT64_MAX));
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return FileError(errno, what, path);
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  uint64_t from = size > bytes ? size - bytes : 0;
+  std::string data(size - from, '\0');
+  size_t got = 0;
+  while (got < data.size()) {
+    ssize_t n =
+        ::pread(fd.get(), data.data() + got, data.size() - got, static_cast<off_t>(from + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return FileError(errno, what, path);
+    if (n == 0) break;  // truncated meanwhile
+    got += static_cast<size_t>(n);
+  }
+  data.resize(got);
+  return data;
+}
+
 Result<UniqueFd> CreateRegularFileToWrite(const std::string& path, std::string_view what) {
   if (path.empty()) return Status::Error(EINVAL, "no " + std::string(what) + " path given");
   struct stat st;

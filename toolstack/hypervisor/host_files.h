@@ -29,6 +29,11 @@ Result<UniqueFd> OpenRegularFileToRead(const std::string& path, std::string_view
 Result<std::string> ReadRegularFile(const std::string& path, std::string_view what,
                                     uint64_t max_bytes);
 
+// At most the last `bytes` bytes of a regular file opened as above, whatever its size (a log's
+// tail for an error message); fewer when the file is shorter.
+Result<std::string> ReadRegularFileTail(const std::string& path, std::string_view what,
+                                        uint64_t bytes);
+
 // Creates (mode 0600) or truncates a regular file for writing; an existing
 // path that is not a regular file is refused (EINVAL) and left untouched.
 Result<UniqueFd> CreateRegularFileToWrite(const std::string& path, std::string_view what);
