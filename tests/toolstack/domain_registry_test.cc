@@ -2,9 +2,16 @@
 // indexes that follow renames, starts and stops.
 #include "toolstack/domain/domain_registry.h"
 
+#include <fcntl.h>
+
+#include <future>
+#include <sys/stat.h>
+
 #include <gtest/gtest.h>
 
+#include "base/unique_fd.h"
 #include "tests/support/daemon_process.h"
+#include "tests/support/files.h"
 
 namespace txend::toolstack {
 namespace {
@@ -91,6 +98,38 @@ TEST_F(DomainRegistryTest, ARestartedRegistryFindsManagedAndRunningConfigs) {
   EXPECT_TRUE((*reopened)->Lookup("kept")->managed);
   ASSERT_NE((*reopened)->RunningConfig(kUuid), nullptr);
   EXPECT_EQ((*reopened)->RunningConfig(kUuid)->config->name, "kept");
+}
+
+// A config txend cannot read — a FIFO, garbage, an empty file (an unsynced write a host crash
+// lost), one no longer valid — is set aside, kept for the operator, and the rest load: start-up
+// neither waits on a FIFO nor stops at one bad file.
+TEST_F(DomainRegistryTest, UnreadableConfigsAreSetAsideAndTheRestLoad) {
+  ASSERT_TRUE(registry_->Define(Registered("kept", kUuid)).ok());
+  auto text = [](std::string_view s) { return std::vector<uint8_t>(s.begin(), s.end()); };
+  const std::string fifo = dir_ / "domains/fifo.sxp";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::vector<std::string> bad = {
+      fifo, testing::WriteFile(dir_ / "domains/garbage.sxp", text("(vm (name")),
+      testing::WriteFile(dir_ / "domains/invalid.sxp", text("(vm (name bad) (memory -5))")),
+      testing::WriteFile(dir_ / "running/empty.sxp", {})};
+  auto opening = std::async(
+      std::launch::async, [&] { return DomainRegistry::Open(dir_.path(), SeededRandomBytes(1)); });
+  if (opening.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    UniqueFd writer(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK));  // lets the blocked open end
+    FAIL() << "Open waited on a FIFO";
+  }
+  auto reopened = opening.get();
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  EXPECT_TRUE((*reopened)->Lookup("kept").ok());
+  EXPECT_EQ((*reopened)->set_aside().size(), bad.size());
+  for (const std::string& path : bad) {
+    struct stat st;
+    EXPECT_NE(::lstat(path.c_str(), &st), 0) << path << " set aside";
+    std::string aside = path.substr(0, path.size() - 4) + ".unreadable";
+    EXPECT_EQ(::lstat(aside.c_str(), &st), 0) << aside << " kept";
+  }
+  for (const std::string& line : (*reopened)->set_aside())
+    EXPECT_NE(line.find(".unreadable)"), std::string::npos) << line;  // says where it went
 }
 
 }  // namespace

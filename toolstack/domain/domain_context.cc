@@ -59,6 +59,8 @@ Result<std::unique_ptr<DomainContext>> DomainContext::Open(xs::Connection& xs, H
                                                            ToolstackOptions options) {
   options = WithDefaults(std::move(options));
   TXEND_ASSIGN_OR_RETURN(auto registry, DomainRegistry::Open(options.state_dir, options.random));
+  for (const std::string& line : registry->set_aside())
+    if (options.log) options.log("set aside an unreadable domain config: " + line);
   auto device_models = std::make_unique<DeviceModels>(xs, options.device_model);
   return std::unique_ptr<DomainContext>(
       new DomainContext(xs, hv, std::move(options), std::move(registry), std::move(device_models)));

@@ -1,25 +1,26 @@
 #include "toolstack/domain/domain_registry.h"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "base/numbers.h"
+#include "toolstack/domain/state_files.h"
 
 namespace txend::toolstack {
 namespace {
 
 namespace fs = std::filesystem;
 
-Result<ValidConfig> ReadConfig(const fs::path& path, const RandomBytes& random) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  auto value = sxp::Parse(text.str());
-  if (!value.ok()) return Status::Error(EIO, path.string() + ": " + value.status().message());
-  auto config = FromSxp(*value, random);
-  if (!config.ok()) return Status::Error(EIO, path.string() + ": " + config.status().message());
-  return config;
+Result<std::shared_ptr<const RegisteredConfig>> ReadConfig(const std::string& path,
+                                                           const RandomBytes& random) {
+  TXEND_ASSIGN_OR_RETURN(sxp::Value value, ReadStateFile(path));
+  auto config = FromSxp(value, random);
+  if (!config.ok()) return Status::Error(EINVAL, path + ": " + config.status().message());
+  return RegisteredConfig::Make(std::move(config).value());
+}
+
+// Managed configs must outlive the host; running ones describe domains a host crash ends too.
+Durability DurabilityOf(const std::string& kind) {
+  return kind == "domains" ? Durability::kHostCrash : Durability::kProcessCrash;
 }
 
 Status NoSuchDomain(std::string_view ref) {
@@ -50,40 +51,32 @@ Result<std::unique_ptr<DomainRegistry>> DomainRegistry::Open(const std::string& 
                            "cannot create " + state_dir + "/" + sub + ": " + ec.message());
   }
   MutexLock lock(&r->mu_);
-  for (const auto& e : fs::directory_iterator(fs::path(state_dir) / "domains")) {
-    if (e.path().extension() != ".sxp") continue;
-    TXEND_ASSIGN_OR_RETURN(ValidConfig c, ReadConfig(e.path(), random));
-    TXEND_ASSIGN_OR_RETURN(auto registered, RegisteredConfig::Make(std::move(c)));
-    r->PutLocked(RegisteredDomain{std::move(registered), std::nullopt, true, 0});
+  for (const std::string& path : ListStateFiles(state_dir + "/domains")) {
+    auto registered = ReadConfig(path, random);
+    if (!registered.ok()) {
+      r->set_aside_.push_back(SetAsideUnreadable(path, registered.status()));
+      continue;
+    }
+    r->PutLocked(RegisteredDomain{std::move(registered).value(), std::nullopt, true, 0});
   }
-  for (const auto& e : fs::directory_iterator(fs::path(state_dir) / "running")) {
-    if (e.path().extension() != ".sxp") continue;
-    auto c = ReadConfig(e.path(), random);
-    if (!c.ok()) continue;
-    auto registered = RegisteredConfig::Make(std::move(c).value());
-    if (registered.ok()) r->running_configs_[(*registered)->config->uuid] = *registered;
+  for (const std::string& path : ListStateFiles(state_dir + "/running")) {
+    auto registered = ReadConfig(path, random);
+    if (!registered.ok()) {
+      r->set_aside_.push_back(SetAsideUnreadable(path, registered.status()));
+      continue;
+    }
+    r->running_configs_[(*registered)->config->uuid] = *registered;
   }
   return r;
 }
 
 Status DomainRegistry::WriteConfig(const std::string& kind, const DomainConfig& config) const {
-  fs::path path = fs::path(dir_) / kind / (config.uuid + ".sxp");
-  fs::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << sxp::PrettyPrint(ToSxp(config));
-    if (!out.flush()) return Status::Error(EIO, "cannot write " + tmp.string());
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return Status::Error(ec.value(), "cannot write " + path.string() + ": " + ec.message());
-  return Status::Ok();
+  return WriteStateFile(dir_ + "/" + kind + "/" + config.uuid + ".sxp",
+                        sxp::PrettyPrint(ToSxp(config)), DurabilityOf(kind));
 }
 
 void DomainRegistry::RemoveConfig(const std::string& kind, const std::string& uuid) const {
-  std::error_code ec;
-  fs::remove(fs::path(dir_) / kind / (uuid + ".sxp"), ec);
+  RemoveStateFile(dir_ + "/" + kind + "/" + uuid + ".sxp", DurabilityOf(kind));
 }
 
 void DomainRegistry::UnindexLocked(const RegisteredDomain& d) {

@@ -52,10 +52,13 @@ struct ResolvedRef {
 class DomainRegistry {
  public:
   // Loads every config under `state_dir` (created if missing), drawing what
-  // they lack from `random` as FromSxp does. Running configs are matched to
+  // they lack from `random` as FromSxp does; one it cannot read or check is
+  // set aside (*.unreadable) and the rest load. Running configs are matched to
   // domids later with AddRunning().
   static Result<std::unique_ptr<DomainRegistry>> Open(const std::string& state_dir,
                                                       const RandomBytes& random);
+  // What Open() set aside, a line each for the log.
+  const std::vector<std::string>& set_aside() const { return set_aside_; }
 
   // The one resolution of a ref: a uuid, "<domid>" or a name; "0", "Domain-0"
   // and the zero uuid name Domain-0. ESRCH if it names nothing.
@@ -116,6 +119,7 @@ class DomainRegistry {
   // From disk, not yet matched to a running domain.
   std::map<std::string, std::shared_ptr<const RegisteredConfig>> running_configs_ GUARDED_BY(mu_);
   DomainEvents events_;
+  std::vector<std::string> set_aside_;  // written by Open() only
 };
 
 }  // namespace txend::toolstack

@@ -4,11 +4,10 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "base/numbers.h"
+#include "toolstack/domain/state_files.h"
 
 namespace txend::toolstack {
 namespace {
@@ -103,18 +102,12 @@ std::string IntentLog::PathOf(const std::string& uuid) const {
   return (fs::path(dir_) / (uuid + ".sxp")).string();
 }
 
+// A host crash ends the operations too: an intent need only outlive txend.
 Status IntentLog::Write(const Intent& intent) const {
   std::error_code ec;
   fs::create_directories(dir_, ec);
-  std::string path = PathOf(intent.uuid), tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << sxp::ToString(intent.ToSxp()) << "\n";
-    if (!out.flush()) return Status::Error(EIO, "cannot write " + tmp);
-  }
-  fs::rename(tmp, path, ec);
-  if (ec) return Status::Error(ec.value(), "cannot write " + path + ": " + ec.message());
-  return Status::Ok();
+  return WriteStateFile(PathOf(intent.uuid), sxp::ToString(intent.ToSxp()) + "\n",
+                        Durability::kProcessCrash);
 }
 
 Result<IntentRecord> IntentLog::Begin(Intent intent) const {
@@ -126,20 +119,12 @@ Result<IntentRecord> IntentLog::Begin(Intent intent) const {
 
 std::vector<Result<Intent>> IntentLog::Pending() const {
   std::vector<Result<Intent>> out;
-  std::error_code ec;
-  std::vector<fs::path> files;  // listed first: unreadable ones are renamed below
-  for (const auto& e : fs::directory_iterator(dir_, ec))
-    if (e.path().extension() == ".sxp") files.push_back(e.path());
-  for (const auto& file : files) {
-    std::ifstream in(file);
-    std::stringstream text;
-    text << in.rdbuf();
-    auto v = sxp::Parse(text.str());
+  for (const std::string& file : ListStateFiles(dir_)) {
+    auto v = ReadStateFile(file);
     auto intent = v.ok() ? Intent::FromSxp(*v) : Result<Intent>(v.status());
-    if (!intent.ok()) {
-      intent = Status::Error(EINVAL, file.string() + ": " + intent.status().message());
-      fs::rename(file, fs::path(file).replace_extension(".unreadable"), ec);
-    }
+    if (!intent.ok() && v.ok())
+      intent = Status::Error(EINVAL, file + ": " + intent.status().message());
+    if (!intent.ok()) intent = Status::Error(EINVAL, SetAsideUnreadable(file, intent.status()));
     out.push_back(std::move(intent));
   }
   return out;
