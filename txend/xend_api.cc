@@ -1,13 +1,12 @@
 #include "txend/xend_api.h"
 
 #include <exception>
-#include <fstream>
-#include <sstream>
 
 #include "base/numbers.h"
 #include "toolstack/domain/domain_events.h"
 #include "toolstack/domain/domain_queries.h"
 #include "toolstack/domain/domain_sxp.h"
+#include "toolstack/hypervisor/host_files.h"
 #include "toolstack/xs/transaction.h"
 #include "txend/status_page.h"
 
@@ -27,6 +26,18 @@ std::vector<std::string> PathParts(std::string_view path) {
 }
 
 constexpr char kHtml[] = "text/html; charset=utf-8";
+
+// What `xm log` shows at most: xend's log never grew past this (XendLogging rotated at 1 MiB).
+constexpr uint64_t kLogReplyBytes = uint64_t{1} << 20;
+
+// The log's last kLogReplyBytes at most, from the start of a line.
+Result<std::string> LogTail(const std::string& path) {
+  TXEND_ASSIGN_OR_RETURN(std::string text,
+                         toolstack::ReadRegularFileTail(path, "log", kLogReplyBytes + 1));
+  if (text.size() <= kLogReplyBytes) return text;
+  size_t line = text.find('\n', 1);
+  return line == std::string::npos ? std::string() : text.substr(line + 1);
+}
 
 http::HttpResponse Text(int status, std::string body) {
   return http::HttpResponse{status, "text/plain", std::move(body)};
@@ -127,10 +138,8 @@ http::HttpResponse XendApi::GetNode(const std::string& what) {
   }
   if (what == "pciinfo") return SxpReply(200, PciInfoSxp(toolstack_.queries().AssignablePci()));
   if (what == "log") {
-    std::ifstream in(log_file_);
-    std::stringstream text;
-    text << in.rdbuf();
-    return Text(200, text.str());
+    auto text = LogTail(log_file_);
+    return text.ok() ? Text(200, std::move(*text)) : Failure(text.status());
   }
   return http::XendError(404, "Not found: " + what);
 }

@@ -236,6 +236,23 @@ TEST_F(XmTest, HostCommands) {
   EXPECT_EQ(Xm("domid Domain-0").out, "0\n");
 }
 
+// A log of many MiB: `xm log` shows its last MiB from a line's start (xend's log rotated at
+// 1 MiB), never the whole file read into txend's memory and sent.
+TEST_F(XmTest, LogShowsTheLastMiBOfALongLogFromALineStart) {
+  {
+    std::ofstream log(stack_->log_file(), std::ios::app);
+    for (int i = 0; i < 300000; ++i) log << "filler line " << i << "\n";  // ~5.6 MiB
+    log << "the last filler line\n";
+  }
+  auto log = Xm("log");
+  ASSERT_EQ(log.code, 0) << log.err;
+  EXPECT_LE(log.out.size(), size_t{1} << 20);
+  EXPECT_GT(log.out.size(), size_t{1} << 19);
+  EXPECT_TRUE(log.out.starts_with("filler line ")) << log.out.substr(0, 80);
+  EXPECT_NE(log.out.find("\nthe last filler line\n"), std::string::npos);
+  EXPECT_EQ(log.out.find("filler line 0\n"), std::string::npos);
+}
+
 TEST_F(XmTest, ErrorsAreOneLineOnStderrWithXmsExitCodes) {
   auto down = Xm("list", stack_->path("no-such-socket"));
   EXPECT_EQ(down.code, 1);
