@@ -9,7 +9,6 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <ostream>
@@ -70,20 +69,15 @@ void DefineCreateOptions(CommandLine& cl, CreateOptions& o) {
                     "Connect to the console after the domain is created.");
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // The (vm ...) SXP create/new send: from -F's SXP file, or the config script
 // (the first positional argument unless -f named it) with VAR=VALUE overrides.
 Result<sxp::Value> BuildVmConfig(XmContext& ctx, const CommandLine& cl, const CreateOptions& o) {
   if (!o.sxp_config.empty()) {
     if (access(o.sxp_config.c_str(), R_OK) != 0)
       return Status::Error(EINVAL, "Cannot read file " + o.sxp_config);
-    auto v = sxp::Parse(ReadFile(o.sxp_config));
+    TXEND_ASSIGN_OR_RETURN(std::string text,
+                           ReadXmConfigBytes(o.sxp_config, sxp::ParseLimits{}.max_bytes));
+    auto v = sxp::Parse(text);
     if (!v.ok()) return Status::Error(EINVAL, o.sxp_config + ": " + v.status().message());
     return v;
   }

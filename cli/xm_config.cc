@@ -110,8 +110,7 @@ Result<XmConfig> ParseXmConfigText(std::string_view text, std::string_view filen
   return config;
 }
 
-Result<XmConfig> ParseXmConfigFile(const std::string& path,
-                                   const std::vector<std::string>& overrides) {
+Result<std::string> ReadXmConfigBytes(const std::string& path, size_t max_bytes) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
     return Status::Error(errno ? errno : ENOENT, "cannot read config file " + path + ": " +
@@ -120,10 +119,17 @@ Result<XmConfig> ParseXmConfigFile(const std::string& path,
   char buf[65536];
   while (in.read(buf, sizeof buf) || in.gcount() > 0) {
     text.append(buf, static_cast<size_t>(in.gcount()));
-    if (text.size() > kMaxXmScriptBytes)
-      return Status::Error(E2BIG, path + ": config file too large (the limit is 1 MiB)");
+    if (text.size() > max_bytes)
+      return Status::Error(E2BIG, path + ": config file too large (the limit is " +
+                                      std::to_string(max_bytes >> 20) + " MiB)");
   }
   if (in.bad()) return Status::Error(EIO, "cannot read config file " + path);
+  return text;
+}
+
+Result<XmConfig> ParseXmConfigFile(const std::string& path,
+                                   const std::vector<std::string>& overrides) {
+  TXEND_ASSIGN_OR_RETURN(std::string text, ReadXmConfigBytes(path, kMaxXmScriptBytes));
   return ParseXmConfigText(text, path, overrides);
 }
 

@@ -36,6 +36,10 @@ struct XmConfig {
 // Errors: "demo.cfg:7: memory: expected an integer, got 'lots'".
 Result<XmConfig> ParseXmConfigText(std::string_view text, std::string_view filename,
                                    const std::vector<std::string>& overrides = {});
+// The bytes of a config file (a pipe too: `xm create <(...)`), read up to `max_bytes`:
+// E2BIG past it, so /dev/zero ends in an error, not in all of memory.
+Result<std::string> ReadXmConfigBytes(const std::string& path, size_t max_bytes);
+
 // Reads the file at `path` (at most 1 MiB) and parses it.
 Result<XmConfig> ParseXmConfigFile(const std::string& path,
                                    const std::vector<std::string>& overrides = {});

@@ -284,6 +284,12 @@ TEST_F(XmTest, ErrorsAreOneLineOnStderrWithXmsExitCodes) {
   EXPECT_EQ(bad.code, 1);
   EXPECT_NE(bad.err.find("bad.cfg:2: memory"), std::string::npos) << bad.err;
 
+  // An endless SXP config: an error at the SXP parser's bound, not all of memory (xm aborted
+  // with std::bad_alloc under a 1 GB address-space limit).
+  auto endless = Xm("create -F /dev/zero");
+  EXPECT_EQ(endless.code, 1);
+  EXPECT_EQ(endless.err, "Error: /dev/zero: config file too large (the limit is 16 MiB)\n");
+
   ASSERT_EQ(Xm("create -q demo.cfg").code, 0);
   auto twice = Xm("create -q demo.cfg");
   EXPECT_EQ(twice.code, 1);
