@@ -26,6 +26,7 @@
 #include "toolstack/agents/sim_backends.h"
 #include "toolstack/agents/sim_consoles.h"
 #include "toolstack/agents/sim_guests.h"
+#include "toolstack/domain/managed_domains.h"
 #include "toolstack/migration/migration.h"
 #include "toolstack/open_hypervisor.h"
 #include "toolstack/toolstack.h"
@@ -298,6 +299,12 @@ int main(int argc, char** argv) {
             o.tcp ? " and TCP " + o.tcp->address + ":" + std::to_string((*server)->tcp_port()) : "",
             (*hv)->Name());
   if (auto ready = daemon.Ready(true); !ready.ok()) log->warn("{}", ready.ToString());
+  for (const auto& [name, domid] : (*toolstack)->managed().Autostart()) {
+    if (domid.ok())
+      log->info("autostart: started {} as domain {}", name, *domid);
+    else
+      log->warn("autostart: cannot start {}: {}", name, domid.status().ToString());
+  }
 
   if (WaitForStopOrXenstoreLoss(signals, **conn, *log)) {
     log->warn("lost the xenstore connection at {}; restarting once it answers again", o.xenstored);

@@ -387,6 +387,49 @@ TEST_F(TxendTest, AmbiguousNamesAreRefused) {
   EXPECT_EQ(sxp::ChildValue(Get("/xend/domain/" + domid).sxp, "name"), "plain");
 }
 
+// xend started the managed domains marked (on_xend_start start) once it was up; libvirt's
+// autostart sets the mark. A txend start does too: those not running, once each. One that
+// cannot start is logged and the rest start all the same; unmarked ones stay halted.
+TEST_F(TxendTest, AStartStartsTheManagedDomainsMarkedAutostart) {
+  auto define = [&](const std::string& name, bool autostart, const std::string& kernel = "") {
+    std::string config = stack_->Config(name, 1, 1);
+    if (autostart) config = "(vm (on_xend_start start)" + config.substr(3);
+    if (!kernel.empty())
+      config.replace(config.find(stack_->kernel()), stack_->kernel().size(), kernel);
+    auto r = Post("/xend/domain/", {{"op", "new"}, {"config", config}});
+    ASSERT_EQ(r.status, 200) << name << ": " << r.body;
+  };
+  auto domid = [&](const std::string& name) {
+    return sxp::ChildValue(Get("/xend/domain/" + name + "?detail=1").sxp, "domid");
+  };
+  define("auto", true);
+  define("plain", false);
+  define("broken", true, stack_->path("no-such-kernel"));
+  define("already", true);
+  ASSERT_EQ(Post("/xend/domain/already", {{"op", "start"}}).status, 202);
+  const std::string already = domid("already");
+  ASSERT_FALSE(already.empty());
+
+  ASSERT_TRUE(stack_->RestartTxend(SIGTERM).ok());
+  ASSERT_TRUE(Eventually(kWait, [&] { return !domid("auto").empty(); })) << "auto started";
+  const std::string started = domid("auto");
+  EXPECT_EQ(sxp::ChildValue(Get("/xend/domain/auto?detail=1").sxp, "state"), "-b----")
+      << "started unpaused";
+  EXPECT_EQ(domid("plain"), "");
+  EXPECT_EQ(domid("broken"), "");
+  EXPECT_EQ(domid("already"), already) << "left running, not started twice";
+  EXPECT_TRUE(Eventually(kWait, [&] {
+    return ReadFile(stack_->log_file()).find("autostart: cannot start broken") != std::string::npos;
+  })) << ReadFile(stack_->log_file());
+
+  ASSERT_TRUE(stack_->RestartTxend(SIGTERM).ok());
+  ASSERT_TRUE(Eventually(kWait, [&] {
+    return ReadFile(stack_->log_file()).find("autostart: cannot start broken") !=
+           ReadFile(stack_->log_file()).rfind("autostart: cannot start broken");
+  })) << "the second start's autostart ran";
+  EXPECT_EQ(domid("auto"), started) << "running: not started again";
+}
+
 TEST_F(TxendTest, DomainsSurviveATxendRestart) {
   std::string domid = Create("durable", 2, 1);
   ASSERT_TRUE(stack_->RestartTxend(SIGKILL).ok());

@@ -26,4 +26,13 @@ Status ManagedDomains::Delete(std::string_view ref) {
   return ctx_.registry.Undefine(locked.domain.config().uuid);
 }
 
+std::vector<ManagedDomains::Autostarted> ManagedDomains::Autostart() {
+  std::vector<Autostarted> tried;
+  for (const RegisteredDomain& d : ctx_.registry.All()) {
+    if (!d.managed || d.domid || d.config().on_xend_start != "start") continue;
+    tried.push_back({d.config().name, Start(d.config().uuid, false)});
+  }
+  return tried;
+}
+
 }  // namespace txend::toolstack

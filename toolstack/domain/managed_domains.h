@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "toolstack/domain/domain_context.h"
 #include "toolstack/domain/lifecycle.h"
@@ -18,6 +20,15 @@ class ManagedDomains {
   Status New(ValidConfig config);
   Result<uint32_t> Start(std::string_view ref, bool paused);
   Status Delete(std::string_view ref);
+
+  // A domain Autostart() tried to start, and how that went.
+  struct Autostarted {
+    std::string name;
+    Result<uint32_t> domid;
+  };
+  // Starts every managed domain not running whose config says (on_xend_start start), as
+  // xend did once it was up (libvirt's autostart sets it); one failing does not stop the rest.
+  std::vector<Autostarted> Autostart();
 
  private:
   DomainContext& ctx_;
