@@ -20,6 +20,7 @@
 #include "sxp/sxp.h"
 #include "tests/support/eventually.h"
 #include "tests/support/files.h"
+#include "tests/support/small_filesystem.h"
 #include "tests/support/sockets.h"
 #include "tests/support/txend_stack.h"
 #include "toolstack/xs/connection.h"
@@ -282,6 +283,31 @@ TEST_F(HvmApiTest, DeviceConfigureChangesTheEmulatedCdrom) {
                                {"dev", "5632"}});
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_NE(DmLog("cd").find("media ide-5632=\n"), std::string::npos) << DmLog("cd");
+}
+
+// The device model's pid file cannot be written (its run directory's disk is full): the create
+// fails with that error and the device model is stopped, not left running where no later stop
+// could find it.
+TEST_F(HvmApiTest, ADeviceModelWhosePidFileCannotBeWrittenIsStopped) {
+  auto disk = SmallFilesystem::Mount(1 << 20);
+  if (!disk.ok()) GTEST_SKIP() << disk.status().ToString();
+  stack_.reset();
+  Start({"--device-model-run-dir", (*disk)->path()});
+  // Its QMP socket is in the run directory; [q]: the pattern does not match the shell running
+  // pgrep, nor txend, whose arguments name the directory too.
+  const std::string running = "pgrep -f '" + (*disk)->path() + "/[q]mp-libxl-' >/dev/null";
+  CreateRunning(LibvirtHvmConfig("withpid"));
+  EXPECT_EQ(std::system(running.c_str()), 0) << "the pattern finds a device model";
+  ASSERT_EQ(Post("/xend/domain/withpid", {{"op", "destroy"}}).status, 202);
+  (*disk)->Fill();
+  auto created = Post("/xend/domain/", {{"op", "create"}, {"config", LibvirtHvmConfig("nopid")}});
+  EXPECT_EQ(created.status, 500);
+  EXPECT_NE(created.body.find("pid file"), std::string::npos) << created.body;
+  EXPECT_NE(created.body.find("No space left on device"), std::string::npos) << created.body;
+  EXPECT_EQ(Get("/xend/domain/nopid").status, 404);
+  EXPECT_TRUE(Eventually(std::chrono::seconds(5), [&] {
+    return std::system(running.c_str()) != 0;
+  })) << "no device model left running";
 }
 
 // A device model that is missing, dies at once, never says "running", or

@@ -8,7 +8,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
@@ -35,6 +34,7 @@ using std::chrono::milliseconds;
 constexpr char kStateMagic[] = "TXDMSTATE";
 constexpr uint64_t kMaxStateBytes = uint64_t{256} << 20;
 constexpr uint64_t kMaxCommandLineBytes = uint64_t{1} << 20;
+constexpr uint64_t kMaxPidFileBytes = 64;
 constexpr uint64_t kLogTailBytes = 400;  // of a device model's log, quoted in an error
 constexpr milliseconds kQmpTimeout{5000};
 
@@ -82,10 +82,8 @@ bool IsDeviceModelOf(int pid, uint32_t domid) {
 }
 
 Result<int> ReadPid(const std::string& path) {
-  std::ifstream in(path);
-  std::string text;
-  if (!std::getline(in, text)) return Status::Error(ENOENT, "no pid file " + path);
-  return ParseInteger<int>(TrimBlanks(text));
+  TXEND_ASSIGN_OR_RETURN(std::string text, ReadRegularFile(path, "pid file", kMaxPidFileBytes));
+  return ParseInteger<int>(TrimBlanks(text.substr(0, text.find('\n'))));
 }
 
 // Waits until `pid` is no longer the device model of `domid`.
@@ -191,7 +189,12 @@ Result<int> DeviceModels::Spawn(uint32_t domid, const DomainConfig& config, int 
   pid_t child = -1;
   if (read(pid_in.get(), &child, sizeof child) != sizeof child || child <= 0)
     return Status::Error(EAGAIN, "could not start the device model " + q.argv[0]);
-  std::ofstream(PidFile(domid)) << child << "\n";
+  // Without its pid file nothing could find the process again to stop it: stop it now.
+  if (Status saved = ReplaceRegularFile(PidFile(domid), std::to_string(child) + "\n", false);
+      !saved.ok()) {
+    kill(child, SIGKILL);
+    return Status::Error(saved.code(), "the device model's pid file: " + saved.message());
+  }
   return static_cast<int>(child);
 }
 

@@ -1,6 +1,5 @@
 #include "toolstack/domain/state_files.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,24 +15,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr uint64_t kMaxStateFileBytes = sxp::ParseLimits{}.max_bytes;
-
-Status WriteAll(int fd, const std::string& text, const std::string& path) {
-  for (size_t done = 0; done < text.size();) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::Error(errno, "cannot write " + path + ": " + strerror(errno));
-    done += static_cast<size_t>(n);
-  }
-  return Status::Ok();
-}
-
-Status SyncDirectoryOf(const std::string& path) {
-  std::string dir = fs::path(path).parent_path().string();
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd || ::fsync(fd.get()) != 0)
-    return Status::Error(errno, "cannot sync " + dir + ": " + strerror(errno));
-  return Status::Ok();
-}
 
 }  // namespace
 
@@ -54,18 +35,7 @@ Result<sxp::Value> ReadStateFile(const std::string& path) {
 }
 
 Status WriteStateFile(const std::string& path, const std::string& text, Durability durability) {
-  const std::string tmp = path + ".tmp";
-  TXEND_ASSIGN_OR_RETURN(UniqueFd fd, CreateRegularFileToWrite(tmp, "state file"));
-  Status written = WriteAll(fd.get(), text, tmp);
-  if (written.ok() && durability == Durability::kHostCrash && ::fsync(fd.get()) != 0)
-    written = Status::Error(errno, "cannot sync " + tmp + ": " + strerror(errno));
-  if (written.ok() && ::rename(tmp.c_str(), path.c_str()) != 0)
-    written = Status::Error(errno, "cannot write " + path + ": " + strerror(errno));
-  if (!written.ok()) {
-    ::unlink(tmp.c_str());
-    return written;
-  }
-  return durability == Durability::kHostCrash ? SyncDirectoryOf(path) : Status::Ok();
+  return ReplaceRegularFile(path, text, durability == Durability::kHostCrash);
 }
 
 void RemoveStateFile(const std::string& path, Durability durability) {

@@ -39,6 +39,16 @@ Status ClearNonBlocking(int fd, std::string_view what, const std::string& path) 
   return Status::Ok();
 }
 
+Status WriteAll(int fd, std::string_view bytes, const std::string& path) {
+  for (size_t done = 0; done < bytes.size();) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return FileError(errno, "cannot write", path);
+    done += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<UniqueFd> OpenRegularFileToRead(const std::string& path, std::string_view what,
@@ -110,6 +120,29 @@ Result<UniqueFd> CreateRegularFileToWrite(const std::string& path, std::string_v
   if (::ftruncate(fd.get(), 0) != 0) return FileError(errno, what, path);
   TXEND_RETURN_IF_ERROR(ClearNonBlocking(fd.get(), what, path));
   return fd;
+}
+
+Status SyncDirectoryOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd || ::fsync(fd.get()) != 0) return FileError(errno, "cannot sync", dir);
+  return Status::Ok();
+}
+
+Status ReplaceRegularFile(const std::string& path, std::string_view bytes, bool sync) {
+  const std::string tmp = path + ".tmp";
+  TXEND_ASSIGN_OR_RETURN(UniqueFd fd, CreateRegularFileToWrite(tmp, "file"));
+  Status written = WriteAll(fd.get(), bytes, tmp);
+  if (written.ok() && sync && ::fsync(fd.get()) != 0)
+    written = FileError(errno, "cannot sync", tmp);
+  if (written.ok() && ::rename(tmp.c_str(), path.c_str()) != 0)
+    written = FileError(errno, "cannot write", path);
+  if (!written.ok()) {
+    ::unlink(tmp.c_str());
+    return written;
+  }
+  return sync ? SyncDirectoryOf(path) : Status::Ok();
 }
 
 }  // namespace txend::toolstack

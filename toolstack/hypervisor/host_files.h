@@ -38,4 +38,13 @@ Result<std::string> ReadRegularFileTail(const std::string& path, std::string_vie
 // path that is not a regular file is refused (EINVAL) and left untouched.
 Result<UniqueFd> CreateRegularFileToWrite(const std::string& path, std::string_view what);
 
+// Syncs the directory holding `path`, so a rename or an unlink there outlives a host crash.
+Status SyncDirectoryOf(const std::string& path);
+
+// Replaces `path` with `bytes`: written to <path>.tmp (created as above), then renamed over
+// it, so a reader sees the old file or the new one whole. With `sync`, the file is synced
+// before the rename and its directory after. On failure (ENOSPC...) the temporary is removed
+// and `path` is untouched.
+Status ReplaceRegularFile(const std::string& path, std::string_view bytes, bool sync);
+
 }  // namespace txend::toolstack
