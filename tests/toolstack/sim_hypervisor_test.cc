@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/small_filesystem.h"
 #include "tests/toolstack/hypervisor_test_util.h"
 
 namespace txend::toolstack {
@@ -68,6 +69,36 @@ TEST_F(SimHypervisorTest, AStateFileAKillCutShortIsRemovedAtStart) {
   auto listed = again.ListDomains();
   ASSERT_TRUE(listed.ok());
   EXPECT_EQ(listed->size(), 2u) << "Domain-0 and the domain created before";
+}
+
+// The state directory's disk full: a change that cannot be written leaves the last state whole
+// (an empty file was renamed over it, and the next start lost the domain), and is written at the
+// next change once there is room.
+TEST_F(SimHypervisorTest, AChangeAFullDiskCannotTakeLeavesTheLastStateWhole) {
+  auto disk = txend::testing::SmallFilesystem::Mount(1 << 20);
+  if (!disk.ok()) GTEST_SKIP() << disk.status().ToString();
+  SimOptions o = Options();
+  o.state_dir = (*disk)->path();
+  CreateRequest r;
+  r.max_vcpus = 1;
+  DomId domid = 0;
+  {
+    SimHypervisor first(o);
+    domid = first.CreateDomain(r).value();
+    (*disk)->Fill();
+    ASSERT_TRUE(first.SetMaxMemory(domid, 4096).ok());  // not written: no room
+  }
+  {
+    SimHypervisor again(o);
+    auto info = again.GetDomainInfo(domid);
+    ASSERT_TRUE(info.ok()) << "the domain's last state was kept: " << info.status().ToString();
+    EXPECT_NE(info->max_memory_kib, 4096u);
+    (*disk)->Unfill();
+    ASSERT_TRUE(again.SetMaxMemory(domid, 8192).ok());
+  }
+  SimHypervisor third(o);
+  ASSERT_TRUE(third.GetDomainInfo(domid).ok());
+  EXPECT_EQ(third.GetDomainInfo(domid)->max_memory_kib, 8192u);
 }
 
 TEST_F(SimHypervisorTest, Domain0ExistsFromTheStart) {

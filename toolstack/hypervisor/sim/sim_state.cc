@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/numbers.h"
+#include "toolstack/hypervisor/host_files.h"
 #include "toolstack/hypervisor/sim/sim_domain.h"
 
 namespace txend::toolstack {
@@ -19,13 +20,10 @@ fs::path DomainFile(const std::string& dir, DomId domid) {
   return fs::path(dir) / ("domain-" + std::to_string(domid) + ".json");
 }
 
-// Writes `text` to `path` atomically (temp file, rename).
-void WriteFile(const fs::path& path, const std::string& text) {
-  fs::path tmp = path;
-  tmp += ".tmp";
-  std::ofstream(tmp) << text;
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
+// Replaces `path` with `text` whole (temp file, rename): a failed write (ENOSPC) leaves the
+// old state in place, and says so.
+bool WriteFile(const fs::path& path, const std::string& text) {
+  return ReplaceRegularFile(path.string(), text, false).ok();
 }
 
 }  // namespace
@@ -35,6 +33,7 @@ void SimHypervisor::PersistDirty() {
     dirty_.clear();
     return;
   }
+  decltype(dirty_) unwritten;
   for (DomId domid : dirty_) {
     if (domid == kDom0) continue;
     auto it = domains_.find(domid);
@@ -75,9 +74,9 @@ void SimHypervisor::PersistDirty() {
               {"store_pfn", d.store_pfn},
               {"console_pfn", d.console_pfn},
               {"settled_ns", d.settled_ns}};
-    WriteFile(DomainFile(options_.state_dir, domid), j.dump());
+    if (!WriteFile(DomainFile(options_.state_dir, domid), j.dump())) unwritten.insert(domid);
   }
-  dirty_.clear();
+  dirty_ = std::move(unwritten);  // written at the next change, once there is room
   json global = {
       {"rover", rover_}, {"next_mfn", next_mfn_}, {"seeds", seeds_}, {"settled_ns", settled_ns_}};
   WriteFile(fs::path(options_.state_dir) / "hypervisor.json", global.dump());

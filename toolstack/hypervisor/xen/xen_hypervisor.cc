@@ -350,16 +350,9 @@ namespace {
 
 // A whole file in memory: the BIOS image hvmloader hands over to.
 Result<std::vector<uint8_t>> ReadWholeFile(const std::string& path, std::string_view what) {
-  TXEND_RETURN_IF_ERROR(CheckReadableFile(path, what));
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return Status::Error(errno, "cannot open " + std::string(what) + " " + path);
-  std::vector<uint8_t> data;
-  uint8_t buffer[65536];
-  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, f)) > 0;)
-    data.insert(data.end(), buffer, buffer + n);
-  std::fclose(f);
+  TXEND_ASSIGN_OR_RETURN(std::string data, ReadRegularFile(path, what, kMaxBootFileBytes));
   if (data.empty()) return Status::Error(EINVAL, std::string(what) + " " + path + " is empty");
-  return data;
+  return std::vector<uint8_t>(data.begin(), data.end());
 }
 
 // libxl__dom_load_acpi: the PVH guest's ACPI tables, handed to libxenguest as acpi_modules
