@@ -3,8 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
-#include <fstream>
+#include <cstring>
 #include <initializer_list>
 
 #include "base/service_notify.h"
@@ -60,8 +61,24 @@ Status Daemonizer::Ready(bool ok) {
   return ok ? NotifyServiceReady() : Status::Ok();
 }
 
-PidFile::PidFile(std::string path) : path_(std::move(path)) {
-  if (!path_.empty()) std::ofstream(path_) << getpid() << "\n";
+Result<PidFile> PidFile::Write(std::string path) {
+  if (path.empty()) return PidFile("");
+  const std::string tmp = path + ".tmp", text = std::to_string(getpid()) + "\n";
+  auto fail = [&](const std::string& what) {
+    Status error = Status::Error(
+        errno, "cannot " + what + " the pid file " + path + ": " + std::strerror(errno));
+    unlink(tmp.c_str());
+    return error;
+  };
+  // O_NONBLOCK: a FIFO there fails or is refused below, never waited on.
+  UniqueFd fd(
+      open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0644));
+  if (!fd)
+    return Status::Error(errno, "cannot write the pid file " + path + ": " + std::strerror(errno));
+  if (write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+    return fail("write");
+  if (rename(tmp.c_str(), path.c_str()) != 0) return fail("write");
+  return PidFile(std::move(path));
 }
 
 PidFile::~PidFile() {

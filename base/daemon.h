@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "base/result.h"
 #include "base/status.h"
 #include "base/unique_fd.h"
 
@@ -28,13 +29,19 @@ class Daemonizer {
   bool told_ = false;  // Ready() has run
 };
 
-// Writes getpid() to `path` (if not empty); removes it again on destruction.
+// getpid() in the file at `path` (none if empty), written whole (to <path>.tmp, then renamed);
+// removed again on destruction.
 class PidFile {
  public:
-  explicit PidFile(std::string path);
+  // EINVAL for a path that is not a regular file's, ENOSPC and the like: the daemon should
+  // not run with a pid file nobody can read.
+  static Result<PidFile> Write(std::string path);
+  PidFile(PidFile&& other) noexcept : path_(std::move(other.path_)) { other.path_.clear(); }
+  PidFile& operator=(PidFile&&) = delete;
   ~PidFile();
 
  private:
+  explicit PidFile(std::string path) : path_(std::move(path)) {}
   std::string path_;
 };
 

@@ -294,7 +294,8 @@ int main(int argc, char** argv) {
     });
   });
   if (!server.ok()) return Fail(server.status().ToString());
-  PidFile pid_file(o.pid_file);
+  auto pid_file = PidFile::Write(o.pid_file);
+  if (!pid_file.ok()) return Fail(pid_file.status().message());
   log->info("serving {}{} on the {} hypervisor", o.unix_socket.empty() ? "" : o.unix_socket,
             o.tcp ? " and TCP " + o.tcp->address + ":" + std::to_string((*server)->tcp_port()) : "",
             (*hv)->Name());

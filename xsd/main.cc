@@ -79,7 +79,8 @@ int main(int argc, char** argv) {
   bool on_xen = rings != nullptr;
   auto server = Server::Create(opts->server, store, std::move(rings));
   if (!server.ok()) return Fail(server.status().ToString());
-  txend::PidFile pid_file(opts->pid_file);
+  auto pid_file = txend::PidFile::Write(opts->pid_file);
+  if (!pid_file.ok()) return Fail(pid_file.status().message());
   if (opts->no_fork && opts->output_pid) printf("%d\n", getpid()), fflush(stdout);
 
   txend::StopSignals signals;

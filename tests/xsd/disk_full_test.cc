@@ -155,5 +155,21 @@ TEST_F(DiskFull, AcknowledgedWritesSurviveAndRefusedOnesLeaveNoTrace) {
       static_cast<unsigned long long>(refused_), acked_.size(), lost);
 }
 
+// A pid file the full disk cannot take: xsd does not start, and says why (it used to run with
+// an empty pid file, which no script or service manager could use), leaving no file behind.
+TEST_F(DiskFull, APidFileThatCannotBeWrittenStopsTheStart) {
+  disk_->Fill();
+  const std::string pid_file = *disk_ / "xsd.pid";
+  auto run = testing::RunCommand(testing::BinPath("xsd") + " --socket " + (dir_ / "other") +
+                                     " --pid-file " + pid_file + " 2>&1",
+                                 false);
+  EXPECT_EQ(run.exit_code, 1) << run.out;
+  EXPECT_NE(run.out.find("cannot write the pid file " + pid_file + ": No space left on device"),
+            std::string::npos)
+      << run.out;
+  EXPECT_EQ(testing::ReadFile(pid_file), "");
+  EXPECT_EQ(testing::ReadFile(pid_file + ".tmp"), "");
+}
+
 }  // namespace
 }  // namespace txend::xsd
