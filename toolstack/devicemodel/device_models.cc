@@ -96,16 +96,6 @@ bool WaitGone(int pid, uint32_t domid, milliseconds limit) {
   return true;
 }
 
-Status WriteAllFd(int fd, const char* data, size_t size) {
-  for (size_t done = 0; done < size;) {
-    ssize_t n = write(fd, data + done, size - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Status::Error(errno ? errno : EIO, "cannot write device model state");
-    done += static_cast<size_t>(n);
-  }
-  return Status::Ok();
-}
-
 std::vector<char*> CStrings(std::vector<std::string>& strings) {
   std::vector<char*> out;
   for (std::string& s : strings) out.push_back(s.data());
@@ -158,7 +148,7 @@ Result<int> DeviceModels::Spawn(uint32_t domid, const DomainConfig& config, int 
   std::string started = "txend: starting";
   for (const std::string& arg : q.argv) started += " " + arg;
   started += "\n";
-  TXEND_RETURN_IF_ERROR(WriteAllFd(log_fd.get(), started.data(), started.size()));
+  TXEND_RETURN_IF_ERROR(WriteAll(log_fd.get(), started, log));
   UniqueFd null_fd(open("/dev/null", O_RDONLY | O_CLOEXEC));
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) return Status::Error(errno, "pipe failed");
@@ -295,8 +285,8 @@ Status DeviceModels::SaveState(uint32_t domid, int fd) {
     return Status::Error(EIO,
                          "the device model of domain " + std::to_string(domid) + " saved no state");
   std::string header = std::string(kStateMagic) + " " + std::to_string(data->size()) + "\n";
-  TXEND_RETURN_IF_ERROR(WriteAllFd(fd, header.data(), header.size()));
-  return WriteAllFd(fd, data->data(), data->size());
+  TXEND_RETURN_IF_ERROR(WriteAll(fd, header, "the device model's state"));
+  return WriteAll(fd, *data, "the device model's state");
 }
 
 Result<UniqueFd> DeviceModels::ReadState(uint32_t domid, int fd) {
@@ -324,7 +314,8 @@ Result<UniqueFd> DeviceModels::ReadState(uint32_t domid, int fd) {
     ssize_t n = read(fd, buffer, std::min<uint64_t>(left, sizeof buffer));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return Status::Error(EINVAL, "corrupt save image: device model state truncated");
-    TXEND_RETURN_IF_ERROR(WriteAllFd(out.get(), buffer, static_cast<size_t>(n)));
+    TXEND_RETURN_IF_ERROR(
+        WriteAll(out.get(), std::string_view(buffer, static_cast<size_t>(n)), file));
     left -= static_cast<uint64_t>(n);
   }
   if (lseek(out.get(), 0, SEEK_SET) != 0) return Status::Error(errno, "cannot rewind " + file);

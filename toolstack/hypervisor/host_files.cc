@@ -39,16 +39,6 @@ Status ClearNonBlocking(int fd, std::string_view what, const std::string& path) 
   return Status::Ok();
 }
 
-Status WriteAll(int fd, std::string_view bytes, const std::string& path) {
-  for (size_t done = 0; done < bytes.size();) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return FileError(errno, "cannot write", path);
-    done += static_cast<size_t>(n);
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 Result<UniqueFd> OpenRegularFileToRead(const std::string& path, std::string_view what,
@@ -120,6 +110,16 @@ Result<UniqueFd> CreateRegularFileToWrite(const std::string& path, std::string_v
   if (::ftruncate(fd.get(), 0) != 0) return FileError(errno, what, path);
   TXEND_RETURN_IF_ERROR(ClearNonBlocking(fd.get(), what, path));
   return fd;
+}
+
+Status WriteAll(int fd, std::string_view bytes, const std::string& name) {
+  for (size_t done = 0; done < bytes.size();) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return FileError(n < 0 ? errno : EIO, "cannot write", name);
+    done += static_cast<size_t>(n);
+  }
+  return Status::Ok();
 }
 
 Status SyncDirectoryOf(const std::string& path) {

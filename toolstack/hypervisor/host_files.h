@@ -38,6 +38,9 @@ Result<std::string> ReadRegularFileTail(const std::string& path, std::string_vie
 // path that is not a regular file is refused (EINVAL) and left untouched.
 Result<UniqueFd> CreateRegularFileToWrite(const std::string& path, std::string_view what);
 
+// Writes all of `bytes` to `fd` (short writes and EINTR retried); errors name `name`.
+Status WriteAll(int fd, std::string_view bytes, const std::string& name);
+
 // Syncs the directory holding `path`, so a rename or an unlink there outlives a host crash.
 Status SyncDirectoryOf(const std::string& path);
 
