@@ -64,20 +64,18 @@ Status Daemonizer::Ready(bool ok) {
 Result<PidFile> PidFile::Write(std::string path) {
   if (path.empty()) return PidFile("");
   const std::string tmp = path + ".tmp", text = std::to_string(getpid()) + "\n";
-  auto fail = [&](const std::string& what) {
-    Status error = Status::Error(
-        errno, "cannot " + what + " the pid file " + path + ": " + std::strerror(errno));
+  auto fail = [&] {
+    int err = errno ? errno : EIO;
     unlink(tmp.c_str());
-    return error;
+    return Status::Error(err, "cannot write the pid file " + path + ": " + std::strerror(err));
   };
-  // O_NONBLOCK: a FIFO there fails or is refused below, never waited on.
+  errno = 0;
+  // O_NONBLOCK: a FIFO there fails (ENXIO), never waited on.
   UniqueFd fd(
       open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0644));
-  if (!fd)
-    return Status::Error(errno, "cannot write the pid file " + path + ": " + std::strerror(errno));
-  if (write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
-    return fail("write");
-  if (rename(tmp.c_str(), path.c_str()) != 0) return fail("write");
+  if (!fd || write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
+      rename(tmp.c_str(), path.c_str()) != 0)
+    return fail();
   return PidFile(std::move(path));
 }
 
