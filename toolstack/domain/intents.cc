@@ -24,6 +24,14 @@ bool IsUuidText(const std::string& s) {
          s.find_first_not_of("0123456789abcdef-") == std::string::npos;
 }
 
+// An intent from its file; errors name the file.
+Result<Intent> ReadIntent(const std::string& file) {
+  TXEND_ASSIGN_OR_RETURN(sxp::Value v, ReadStateFile(file));
+  auto intent = Intent::FromSxp(v);
+  if (!intent.ok()) return Status::Error(EINVAL, file + ": " + intent.status().message());
+  return intent;
+}
+
 }  // namespace
 
 Value Intent::ToSxp() const {
@@ -120,10 +128,7 @@ Result<IntentRecord> IntentLog::Begin(Intent intent) const {
 std::vector<Result<Intent>> IntentLog::Pending() const {
   std::vector<Result<Intent>> out;
   for (const std::string& file : ListStateFiles(dir_)) {
-    auto v = ReadStateFile(file);
-    auto intent = v.ok() ? Intent::FromSxp(*v) : Result<Intent>(v.status());
-    if (!intent.ok() && v.ok())
-      intent = Status::Error(EINVAL, file + ": " + intent.status().message());
+    auto intent = ReadIntent(file);
     if (!intent.ok()) intent = Status::Error(EINVAL, SetAsideUnreadable(file, intent.status()));
     out.push_back(std::move(intent));
   }
@@ -131,8 +136,7 @@ std::vector<Result<Intent>> IntentLog::Pending() const {
 }
 
 void IntentLog::Remove(const std::string& uuid) const {
-  std::error_code ec;
-  fs::remove(PathOf(uuid), ec);
+  RemoveStateFile(PathOf(uuid), Durability::kProcessCrash);
 }
 
 void IntentLog::Fault(std::string_view op, std::string_view step) const {
