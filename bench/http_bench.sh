@@ -9,19 +9,23 @@
 # Prints a markdown table: requests/s, p99 latency, ratio to nginx, and xenstore
 # transactions and xsd disk bytes per request (from xsd's own counters), and
 # txend's context switches per request (/proc/<pid>/task/*/status), and xsd + txend CPU per
-# request over TCP and over txend's unix socket (/proc/<pid>/task/*/schedstat).
+# request over TCP and over txend's unix socket (/proc/<pid>/task/*/schedstat). Last, both
+# servers on a unix socket with a connection per request, as libvirt's xend driver reads
+# (build/bin/libvirt_reads): CPU per request of xsd + txend and of nginx's worker, in
+# interleaved batches.
 #
-#   bench/http_bench.sh [--seconds N] [--connections C] [--threads T] [--bin DIR]
+#   bench/http_bench.sh [--seconds N] [--connections C] [--threads T] [--libvirt-reads N] [--bin DIR]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-seconds=10 connections=16 threads=2 bin="$top/build/bin"
+seconds=10 connections=16 threads=2 libvirt_reads=2000 bin="$top/build/bin"
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds=$2; shift 2 ;;
     --connections) connections=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
+    --libvirt-reads) libvirt_reads=$2; shift 2 ;;
     --bin) bin=$2; shift 2 ;;
-    *) echo "usage: $0 [--seconds N] [--connections C] [--threads T] [--bin DIR]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--seconds N] [--connections C] [--threads T] [--libvirt-reads N] [--bin DIR]" >&2; exit 2 ;;
   esac
 done
 for tool in wrk nginx; do
@@ -78,7 +82,7 @@ http {
   fastcgi_temp_path $dir/nginx-tmp;
   uwsgi_temp_path $dir/nginx-tmp;
   scgi_temp_path $dir/nginx-tmp;
-  server { listen 127.0.0.1:$nginx_port; root $dir/www; }
+  server { listen 127.0.0.1:$nginx_port; listen unix:$dir/nginx.sock; root $dir/www; }
 }
 CONF
 chmod 644 "$dir/www/demo.sxp"
@@ -135,6 +139,35 @@ for _ in $(seq $u_batches); do
 done
 read -r ucpu_per ucpu_min ucpu_max < <(printf '%s\n' "${u_per[@]}" | sort -n |
   awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)], v[1], v[NR] }')
+# Then libvirt's way on both servers' unix sockets: a new connection per request. The
+# batches alternate between txend and nginx, so both meet the machine in the same state.
+nginx_cpu_ns() {
+  cat /proc/"$(pgrep -P "$(cat "$dir/nginx.pid")" | head -1)"/task/*/schedstat |
+    awk '{ s += $1 } END { printf "%.0f\n", s }'
+}
+# libvirt_batch METER SOCKET PATH [COUNT]: CPU per request in µs, by METER, of COUNT reads.
+libvirt_batch() {
+  local n=${4:-$libvirt_reads} c0 c1
+  c0=$($1)
+  "$bin/libvirt_reads" --socket "$2" --path "$3" --count "$n"
+  c1=$($1)
+  python3 -c "print(f'{($c1 - $c0) / $n / 1000:.1f}')"
+}
+median_range() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)], v[1], v[NR] }'; }
+txend_read=(cpu_ns "$dir/xend-socket" "/xend/domain/demo?detail=1")
+nginx_read=(nginx_cpu_ns "$dir/nginx.sock" /demo.sxp)
+libvirt_batch "${txend_read[@]}" 100 > /dev/null  # warm-up
+libvirt_batch "${nginx_read[@]}" 100 > /dev/null
+l_batches=5
+l_txend=() l_nginx=() l_ratio=()
+for _ in $(seq $l_batches); do
+  t=$(libvirt_batch "${txend_read[@]}")
+  n=$(libvirt_batch "${nginx_read[@]}")
+  l_txend+=("$t") l_nginx+=("$n") l_ratio+=("$(python3 -c "print(f'{$t / $n:.2f}')")")
+done
+read -r lt lt_min lt_max < <(median_range "${l_txend[@]}")
+read -r ln ln_min ln_max < <(median_range "${l_nginx[@]}")
+read -r lr lr_min lr_max < <(median_range "${l_ratio[@]}")
 read -r t_rps t_p99 _ < <(run_wrk "$url")
 read -r n_rps n_p99 _ < <(run_wrk "http://127.0.0.1:$nginx_port/demo.sxp")
 
@@ -155,3 +188,4 @@ echo "Per txend request ($t_n requests): $tx_per xenstore transactions, $req_per
 echo "txend context switches per request (the same $t_n, one keep-alive connection, all its threads): $vol_per voluntary, $invol_per involuntary."
 echo "xsd + txend CPU per request (their threads' schedstat), one keep-alive connection: over TCP (the same $t_n) $cpu_per us; on txend's unix socket ($u_batches batches of $u_n more, the median batch) $ucpu_per us ($ucpu_min–$ucpu_max)."
 echo "wrk -t$threads -c$connections -d${seconds}s over TCP loopback; $(nproc) cores."
+echo "A new connection per request on each server's unix socket, as libvirt's xend driver reads ($l_batches batches of $libvirt_reads each, txend's and nginx's alternating; the median batch, lowest–highest): xsd + txend $lt us ($lt_min–$lt_max), nginx's worker $ln us ($ln_min–$ln_max) of CPU per request; txend / nginx $lr (each txend batch over the nginx batch after it: $lr_min–$lr_max)."
