@@ -8,6 +8,7 @@
 #include <cstring>
 #include <initializer_list>
 
+#include "base/host_files.h"
 #include "base/service_notify.h"
 
 namespace txend {
@@ -63,19 +64,10 @@ Status Daemonizer::Ready(bool ok) {
 
 Result<PidFile> PidFile::Write(std::string path) {
   if (path.empty()) return PidFile("");
-  const std::string tmp = path + ".tmp", text = std::to_string(getpid()) + "\n";
-  auto fail = [&] {
-    int err = errno ? errno : EIO;
-    unlink(tmp.c_str());
-    return Status::Error(err, "cannot write the pid file " + path + ": " + std::strerror(err));
-  };
-  errno = 0;
-  // O_NONBLOCK: a FIFO there fails (ENXIO), never waited on.
-  UniqueFd fd(
-      open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0644));
-  if (!fd || write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
-      rename(tmp.c_str(), path.c_str()) != 0)
-    return fail();
+  Status written = ReplaceRegularFile(path, std::to_string(getpid()) + "\n", false, 0644);
+  if (!written.ok())
+    return Status::Error(
+        written.code(), "cannot write the pid file " + path + ": " + std::strerror(written.code()));
   return PidFile(std::move(path));
 }
 

@@ -1,11 +1,10 @@
 #include "txend/daemon_options.h"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <CLI/CLI.hpp>
 
+#include "base/host_files.h"
 #include "base/numbers.h"
 #include "sxp/sxp.h"
 
@@ -90,12 +89,13 @@ std::string ConfigFileArgument(int argc, const char* const* argv) {
   return file;
 }
 
+// xend-config.sxp is a few KiB; this bound only stops a file that could never be one.
+constexpr uint64_t kMaxConfigFileBytes = 16ull << 20;
+
 Status ApplyConfigFile(const std::string& file, DaemonOptions& o) {
-  std::ifstream in(file);
-  if (!in) return Status::Error(ENOENT, "cannot read config file " + file);
-  std::stringstream text;
-  text << in.rdbuf();
-  Status st = ApplyConfigText(text.str(), o);
+  auto text = ReadRegularFile(file, "cannot read config file", kMaxConfigFileBytes);
+  if (!text.ok()) return text.status();
+  Status st = ApplyConfigText(*text, o);
   if (!st.ok()) return Status::Error(EINVAL, file + ": " + st.message());
   return Status::Ok();
 }

@@ -2,11 +2,11 @@
 
 #include <exception>
 
+#include "base/host_files.h"
 #include "base/numbers.h"
 #include "toolstack/domain/domain_events.h"
 #include "toolstack/domain/domain_queries.h"
 #include "toolstack/domain/domain_sxp.h"
-#include "toolstack/hypervisor/host_files.h"
 #include "toolstack/xs/transaction.h"
 #include "txend/status_page.h"
 
@@ -32,8 +32,7 @@ constexpr uint64_t kLogReplyBytes = uint64_t{1} << 20;
 
 // The log's last kLogReplyBytes at most, from the start of a line.
 Result<std::string> LogTail(const std::string& path) {
-  TXEND_ASSIGN_OR_RETURN(std::string text,
-                         toolstack::ReadRegularFileTail(path, "log", kLogReplyBytes + 1));
+  TXEND_ASSIGN_OR_RETURN(std::string text, ReadRegularFileTail(path, "log", kLogReplyBytes + 1));
   if (text.size() <= kLogReplyBytes) return text;
   size_t line = text.find('\n', 1);
   return line == std::string::npos ? std::string() : text.substr(line + 1);

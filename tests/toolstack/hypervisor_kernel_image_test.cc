@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/fake_kernel.h"
+#include "tests/support/files.h"
 #include "tests/toolstack/hypervisor_test_util.h"
 #include "toolstack/hypervisor/kernel_image.h"
 
@@ -12,6 +14,7 @@ namespace txend::toolstack {
 namespace {
 
 using testing::Elf64Header;
+using testing::TempDir;
 using testing::WriteFile;
 
 TEST(KernelImage, RecognisesElfAndCompressedFormats) {
@@ -68,6 +71,22 @@ TEST(KernelImage, ChecksRealFiles) {
     ::chmod(kernel.c_str(), 0);
     EXPECT_EQ(CheckKernelFile(kernel).status().code(), EACCES);
   }
+}
+
+TEST(HostFiles, KernelChecksRefuseFifosDevicesAndHugeFiles) {
+  TempDir dir;
+  const std::string fifo = dir / "fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(CheckKernelFile(fifo).status().code(), EINVAL);
+  EXPECT_EQ(CheckReadableFile(fifo, "ramdisk").code(), EINVAL);
+  EXPECT_EQ(CheckKernelFile("/dev/zero").status().code(), EINVAL);
+  // A kernel header on a sparse file one byte over libxenguest's limit.
+  const std::string huge = txend::testing::WriteFakeKernel(dir / "huge");
+  ASSERT_EQ(::truncate(huge.c_str(), static_cast<off_t>(kMaxBootFileBytes + 1)), 0);
+  EXPECT_EQ(CheckKernelFile(huge).status().code(), EFBIG);
+  EXPECT_EQ(CheckReadableFile(huge, "ramdisk").code(), EFBIG);
+  ASSERT_EQ(::truncate(huge.c_str(), static_cast<off_t>(kMaxBootFileBytes)), 0);
+  EXPECT_EQ(*CheckKernelFile(huge), KernelFormat::kElf64);
 }
 
 }  // namespace

@@ -1,9 +1,17 @@
 // txend's settings: xend-config.sxp relocation keys and the flags over them.
 #include "txend/daemon_options.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <fstream>
+#include <future>
+#include <sys/stat.h>
 
 #include <gtest/gtest.h>
+
+#include "base/unique_fd.h"
 
 namespace txend::daemon {
 namespace {
@@ -182,6 +190,30 @@ TEST(DaemonOptionsTest, FlagsOverrideTheConfigFile) {
   ASSERT_TRUE(same.ok()) << same.status().ToString();
   EXPECT_EQ(same->xenstored, "/flag/xs");
   EXPECT_EQ(same->state_dir, "/cfg/state");
+}
+
+// The file given with --config is read as a regular file of bounded size: a FIFO, a
+// device or a directory there is a clear error at once, never a start that waits forever.
+TEST(DaemonOptionsTest, AConfigThatIsNotARegularFileIsAnErrorNotAWait) {
+  std::string fifo = ::testing::TempDir() + "/config-fifo";
+  ::unlink(fifo.c_str());
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto parsed = std::async(std::launch::async, [&] { return Parse({"--config", fifo.c_str()}); });
+  if (parsed.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    ADD_FAILURE() << "--config on a FIFO still waits after 5 s";
+    UniqueFd writer(::open(fifo.c_str(), O_WRONLY));  // lets the blocked open return
+  }
+  auto o = parsed.get();
+  ASSERT_FALSE(o.ok());
+  EXPECT_NE(o.status().message().find(fifo + ": not a regular file (a FIFO)"), std::string::npos)
+      << o.status().message();
+  for (const char* path : {"/dev/zero", "/"}) {
+    auto other = Parse({"--config", path});
+    ASSERT_FALSE(other.ok()) << path;
+    EXPECT_NE(other.status().message().find(std::string("config file ") + path), std::string::npos)
+        << other.status().message();
+  }
+  ::unlink(fifo.c_str());
 }
 
 }  // namespace

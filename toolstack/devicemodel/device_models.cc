@@ -12,12 +12,12 @@
 #include <sys/wait.h>
 #include <thread>
 
+#include "base/host_files.h"
 #include "base/numbers.h"
 #include "toolstack/config/block_device_name.h"
 #include "toolstack/config/hvm_config.h"
 #include "toolstack/devicemodel/qemu_command.h"
 #include "toolstack/devicemodel/qmp_client.h"
-#include "toolstack/hypervisor/host_files.h"
 #include "toolstack/layout/xenstore_layout.h"
 #include "toolstack/xs/transaction.h"
 #include "wire/wire.h"

@@ -6,9 +6,9 @@
 
 #include <cstring>
 
+#include "base/host_files.h"
 #include "base/unique_fd.h"
 #include "toolstack/domain/lifecycle.h"
-#include "toolstack/hypervisor/host_files.h"
 
 namespace txend::toolstack {
 namespace {

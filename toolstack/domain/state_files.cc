@@ -7,7 +7,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "toolstack/hypervisor/host_files.h"
+#include "base/host_files.h"
 
 namespace txend::toolstack {
 namespace {

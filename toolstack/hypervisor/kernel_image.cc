@@ -5,7 +5,7 @@
 #include <cstring>
 #include <vector>
 
-#include "toolstack/hypervisor/host_files.h"
+#include "base/host_files.h"
 
 namespace txend::toolstack {
 namespace {

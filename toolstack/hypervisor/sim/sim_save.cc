@@ -9,8 +9,8 @@
 #include <cstring>
 #include <optional>
 
+#include "base/host_files.h"
 #include "base/unique_fd.h"
-#include "toolstack/hypervisor/host_files.h"
 #include "toolstack/hypervisor/hypervisor_validation.h"
 #include "toolstack/hypervisor/sim/save_stream.h"
 #include "toolstack/hypervisor/sim/sim_domain.h"

@@ -6,8 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/host_files.h"
 #include "base/numbers.h"
-#include "toolstack/hypervisor/host_files.h"
 #include "toolstack/hypervisor/sim/sim_domain.h"
 
 namespace txend::toolstack {

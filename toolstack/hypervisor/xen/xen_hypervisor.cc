@@ -8,7 +8,7 @@
 #include <sys/mman.h>
 #include <vector>
 
-#include "toolstack/hypervisor/host_files.h"
+#include "base/host_files.h"
 #include "toolstack/hypervisor/hypervisor_validation.h"
 #include "toolstack/hypervisor/kernel_image.h"
 #include "toolstack/hypervisor/pvh_acpi_tables.h"

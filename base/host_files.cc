@@ -1,4 +1,4 @@
-#include "toolstack/hypervisor/host_files.h"
+#include "base/host_files.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -7,7 +7,7 @@
 #include <cstring>
 #include <sys/stat.h>
 
-namespace txend::toolstack {
+namespace txend {
 namespace {
 
 Status FileError(int err, std::string_view what, const std::string& path, std::string why = "") {
@@ -95,12 +95,13 @@ Result<std::string> ReadRegularFileTail(const std::string& path, std::string_vie
   return data;
 }
 
-Result<UniqueFd> CreateRegularFileToWrite(const std::string& path, std::string_view what) {
+Result<UniqueFd> CreateRegularFileToWrite(const std::string& path, std::string_view what,
+                                          mode_t mode) {
   if (path.empty()) return Status::Error(EINVAL, "no " + std::string(what) + " path given");
   struct stat st;
   if (::stat(path.c_str(), &st) == 0) TXEND_RETURN_IF_ERROR(CheckRegular(st, what, path));
   // O_NONBLOCK: a FIFO put there meanwhile fails (ENXIO) or is caught by fstat, never waited on.
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0600));
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, mode));
   if (!fd) {
     if (errno == ENXIO) return FileError(EINVAL, what, path, "not a regular file (a FIFO)");
     return FileError(errno, what, path);
@@ -130,9 +131,9 @@ Status SyncDirectoryOf(const std::string& path) {
   return Status::Ok();
 }
 
-Status ReplaceRegularFile(const std::string& path, std::string_view bytes, bool sync) {
+Status ReplaceRegularFile(const std::string& path, std::string_view bytes, bool sync, mode_t mode) {
   const std::string tmp = path + ".tmp";
-  TXEND_ASSIGN_OR_RETURN(UniqueFd fd, CreateRegularFileToWrite(tmp, "file"));
+  TXEND_ASSIGN_OR_RETURN(UniqueFd fd, CreateRegularFileToWrite(tmp, "file", mode));
   Status written = WriteAll(fd.get(), bytes, tmp);
   if (written.ok() && sync && ::fsync(fd.get()) != 0)
     written = FileError(errno, "cannot sync", tmp);
@@ -145,4 +146,4 @@ Status ReplaceRegularFile(const std::string& path, std::string_view bytes, bool 
   return sync ? SyncDirectoryOf(path) : Status::Ok();
 }
 
-}  // namespace txend::toolstack
+}  // namespace txend

@@ -1,21 +1,18 @@
-// Files a request names on dom0 — kernels, ramdisks, save images, core dumps —
-// opened so that no path can wedge the caller: without blocking (a FIFO with
-// no peer, a tty), regular files only (never a FIFO, a device such as
-// /dev/zero, a socket or a directory), and of bounded size when read.
+// Files a request or an operator names on dom0 — kernels, ramdisks, save images, core dumps,
+// settings files — and the daemons' own state, opened so that no path can wedge the
+// caller: without blocking (a FIFO with no peer, a tty), regular files only (never a FIFO,
+// a device such as /dev/zero, a socket or a directory), and of bounded size when read.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 
 #include "base/result.h"
 #include "base/unique_fd.h"
 
-namespace txend::toolstack {
-
-// The largest kernel or ramdisk a builder loads (libxenguest's
-// XC_DOM_DECOMPRESS_MAX, its default max_kernel_size and max_module_size).
-inline constexpr uint64_t kMaxBootFileBytes = 1ull << 30;
+namespace txend {
 
 // Opens a regular file for reading; `what` names it in errors ("kernel").
 // ENOENT/EACCES/EISDIR/EINVAL (not a regular file) or EFBIG (larger than
@@ -34,9 +31,10 @@ Result<std::string> ReadRegularFile(const std::string& path, std::string_view wh
 Result<std::string> ReadRegularFileTail(const std::string& path, std::string_view what,
                                         uint64_t bytes);
 
-// Creates (mode 0600) or truncates a regular file for writing; an existing
+// Creates (with `mode`) or truncates a regular file for writing; an existing
 // path that is not a regular file is refused (EINVAL) and left untouched.
-Result<UniqueFd> CreateRegularFileToWrite(const std::string& path, std::string_view what);
+Result<UniqueFd> CreateRegularFileToWrite(const std::string& path, std::string_view what,
+                                          mode_t mode = 0600);
 
 // Writes all of `bytes` to `fd` (short writes and EINTR retried); errors name `name`.
 Status WriteAll(int fd, std::string_view bytes, const std::string& name);
@@ -48,6 +46,7 @@ Status SyncDirectoryOf(const std::string& path);
 // it, so a reader sees the old file or the new one whole. With `sync`, the file is synced
 // before the rename and its directory after. On failure (ENOSPC...) the temporary is removed
 // and `path` is untouched.
-Status ReplaceRegularFile(const std::string& path, std::string_view bytes, bool sync);
+Status ReplaceRegularFile(const std::string& path, std::string_view bytes, bool sync,
+                          mode_t mode = 0600);
 
-}  // namespace txend::toolstack
+}  // namespace txend
