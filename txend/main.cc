@@ -38,6 +38,10 @@
 
 namespace {
 
+// How long a stop waits for the domains marked (on_xend_stop shutdown) to go: well within
+// a service manager's stop timeout (systemd's default is 90 s).
+constexpr std::chrono::seconds kAutostopWait{30};
+
 using namespace txend;
 namespace fs = std::filesystem;
 
@@ -315,7 +319,14 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     RestartSelf(argc, argv, *log);
   }
-  log->info("stopping; domains keep running");
+  log->info("stopping");
+  for (const auto& [name, action, status] : (*toolstack)->managed().Autostop(kAutostopWait)) {
+    if (status.ok())
+      log->info("on_xend_stop: shut down {}", name);
+    else
+      log->warn("on_xend_stop: cannot {} {}: {}", action, name, status.ToString());
+  }
+  log->info("stopped; other domains keep running");
   relocation.clear();
   (*toolstack)->events().Close();
   server->reset();

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <sstream>
 #include <sys/stat.h>
 
 #include <gtest/gtest.h>
@@ -428,6 +429,39 @@ TEST_F(TxendTest, AStartStartsTheManagedDomainsMarkedAutostart) {
            ReadFile(stack_->log_file()).rfind("autostart: cannot start broken");
   })) << "the second start's autostart ran";
   EXPECT_EQ(domid("auto"), started) << "running: not started again";
+}
+
+// xend asked the running domains marked (on_xend_stop shutdown) to power off when it stopped.
+// txend does, and waits for them; one marked suspend keeps running (no managed save images
+// here), logged; unmarked ones keep running and a new txend takes them over.
+TEST_F(TxendTest, AStopShutsDownTheDomainsMarkedToStopWithIt) {
+  auto create = [&](const std::string& name, const std::string& on_stop) {
+    std::string config = stack_->Config(name, 1, 1);
+    if (!on_stop.empty()) config = "(vm (on_xend_stop " + on_stop + ")" + config.substr(3);
+    ASSERT_EQ(Post("/xend/domain/", {{"op", "create"}, {"config", config}}).status, 201) << name;
+    ASSERT_EQ(Post("/xend/domain/" + name, {{"op", "unpause"}}).status, 200) << name;
+  };
+  auto domid = [&](const std::string& name) {
+    return sxp::ChildValue(Get("/xend/domain/" + name + "?detail=1").sxp, "domid");
+  };
+  create("stopper", "shutdown");
+  create("sleeper", "suspend");
+  create("keeper", "");
+  const std::string sleeper = domid("sleeper"), keeper = domid("keeper");
+
+  ASSERT_TRUE(stack_->RestartTxend(SIGTERM).ok());
+  EXPECT_EQ(Get("/xend/domain/stopper").status, 404) << "shut down (on_poweroff destroy)";
+  EXPECT_EQ(domid("sleeper"), sleeper);
+  EXPECT_EQ(domid("keeper"), keeper);
+  const std::string log = ReadFile(stack_->log_file());
+  EXPECT_NE(log.find("on_xend_stop: shut down stopper"), std::string::npos) << log;
+  EXPECT_NE(log.find("on_xend_stop: cannot suspend sleeper"), std::string::npos) << log;
+  std::istringstream lines(log);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("on_xend_stop") != std::string::npos) {
+      EXPECT_EQ(line.find("keeper"), std::string::npos) << line;
+    }
+  }
 }
 
 TEST_F(TxendTest, DomainsSurviveATxendRestart) {

@@ -1,5 +1,7 @@
 #include "toolstack/domain/managed_domains.h"
 
+#include <thread>
+
 namespace txend::toolstack {
 
 Status ManagedDomains::New(ValidConfig config) {
@@ -33,6 +35,39 @@ std::vector<ManagedDomains::Autostarted> ManagedDomains::Autostart() {
     tried.push_back({d.config().name, Start(d.config().uuid, false)});
   }
   return tried;
+}
+
+std::vector<ManagedDomains::Autostopped> ManagedDomains::Autostop(std::chrono::milliseconds wait) {
+  std::vector<Autostopped> done;
+  std::vector<std::pair<size_t, RegisteredDomain>> stopping;  // by their entry in `done`
+  for (const RegisteredDomain& d : ctx_.registry.All()) {
+    const std::string& action = d.config().on_xend_stop;
+    if (!d.domid || action == "ignore") continue;
+    if (action == "suspend") {
+      done.push_back({d.config().name, action,
+                      Status::Error(ENOTSUP,
+                                    "suspend needs managed save images, which txend "
+                                    "does not keep; it keeps running")});
+      continue;
+    }
+    done.push_back({d.config().name, action, lifecycle_.Shutdown(d.config().uuid, "poweroff")});
+    if (done.back().status.ok()) stopping.emplace_back(done.size() - 1, d);
+  }
+  // Gone, or running again under another domid (its on_poweroff said restart).
+  auto still_running = [&](const RegisteredDomain& d) {
+    auto now = ctx_.registry.Running(d.config().uuid);
+    return now.ok() && now->domid == d.domid;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  while (true) {
+    std::erase_if(stopping, [&](const auto& s) { return !still_running(s.second); });
+    if (stopping.empty() || std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  for (const auto& [entry, d] : stopping)
+    done[entry].status =
+        Status::Error(ETIMEDOUT, "still running after " + std::to_string(wait.count()) + " ms");
+  return done;
 }
 
 }  // namespace txend::toolstack

@@ -1,8 +1,10 @@
 // ManagedDomains: domains defined without running (xm new / start / delete),
-// whose configs survive shutdown and txend restarts. Each holds the domain's
-// lock; start writes an intent, as create does.
+// whose configs survive shutdown and txend restarts, and what txend's start and
+// stop do to domains as their configs ask (on_xend_start, on_xend_stop). Each
+// holds the domain's lock; start writes an intent, as create does.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -29,6 +31,19 @@ class ManagedDomains {
   // Starts every managed domain not running whose config says (on_xend_start start), as
   // xend did once it was up (libvirt's autostart sets it); one failing does not stop the rest.
   std::vector<Autostarted> Autostart();
+
+  // What Autostop() did to a running domain whose config says (on_xend_stop shutdown) or
+  // (on_xend_stop suspend): `status` is why it keeps running, if it does.
+  struct Autostopped {
+    std::string name;
+    std::string action;  // shutdown | suspend
+    Status status;
+  };
+  // As xend did when it stopped (not when it restarted): asks each running domain marked
+  // shutdown to power off, then waits up to `wait` for them to be gone (ETIMEDOUT for
+  // one still running). Suspend is not done: with no managed save images here, such a
+  // domain keeps running (ENOTSUP).
+  std::vector<Autostopped> Autostop(std::chrono::milliseconds wait);
 
  private:
   DomainContext& ctx_;
