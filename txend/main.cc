@@ -319,14 +319,13 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     RestartSelf(argc, argv, *log);
   }
-  log->info("stopping");
   for (const auto& [name, action, status] : (*toolstack)->managed().Autostop(kAutostopWait)) {
     if (status.ok())
       log->info("on_xend_stop: shut down {}", name);
     else
       log->warn("on_xend_stop: cannot {} {}: {}", action, name, status.ToString());
   }
-  log->info("stopped; other domains keep running");
+  log->info("stopping; other domains keep running");
   relocation.clear();
   (*toolstack)->events().Close();
   server->reset();
